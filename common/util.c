@@ -1,0 +1,181 @@
+/* Pure helpers; cp_file_read is the one function here that touches the OS. */
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+
+void cp_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int cp_hex_decode_var(const char *hex, uint8_t *out, size_t max, size_t *outlen, struct cp_err *err)
+{
+	size_t n;
+
+	if (!hex)
+		return cp_err_set(err, EINVAL, "missing hex value");
+	if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+		hex += 2;
+	n = strlen(hex);
+	if (n % 2)
+		return cp_err_set(err, EINVAL, "hex value has an odd number of digits (%zu)", n);
+	if (n / 2 > max)
+		return cp_err_set(err, EINVAL, "hex value is %zu bytes, at most %zu allowed", n / 2, max);
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return cp_err_set(err, EINVAL, "invalid hex digit at position %zu", hi < 0 ? 2 * i : 2 * i + 1);
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*outlen = n / 2;
+	return 0;
+}
+
+int cp_hex_decode(const char *hex, uint8_t *out, size_t len, struct cp_err *err)
+{
+	size_t got = 0;
+	int r = cp_hex_decode_var(hex, out, len, &got, err);
+	if (r < 0)
+		return r;
+	if (got != len)
+		return cp_err_set(err, EINVAL, "hex value is %zu bytes, expected exactly %zu", got, len);
+	return 0;
+}
+
+int cp_file_read(const char *path, size_t max, uint8_t **data, size_t *len, struct cp_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct stat st;
+	size_t off = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return cp_err_set(err, errno, "%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return cp_err_set(err, errno, "%s: cannot stat: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return cp_err_set(err, EISDIR, "%s: is a directory", path);
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+		return cp_err_set(err, EFBIG, "%s: %lld bytes is larger than the %zu-byte limit", path,
+				  (long long)st.st_size, max);
+	/* Character devices such as /dev/null are read to EOF within the same limit. */
+	size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size : 4096;
+	buf = malloc(cap + 1);
+	if (!buf)
+		return cp_err_set(err, ENOMEM, "%s: out of memory", path);
+	for (;;) {
+		if (off == cap) {
+			if (cap >= max)
+				break;
+			size_t ncap = cap * 2 > max ? max : cap * 2;
+			if (ncap < 4096)
+				ncap = 4096;
+			uint8_t *nb = realloc(buf, ncap + 1);
+			if (!nb)
+				return cp_err_set(err, ENOMEM, "%s: out of memory", path);
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + off, cap - off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return cp_err_set(err, errno, "%s: read failed: %s", path, strerror(errno));
+		}
+		if (r == 0)
+			break;
+		off += (size_t)r;
+	}
+	if (off == cap && cap >= max) {
+		char probe;
+		if (read(fd, &probe, 1) > 0)
+			return cp_err_set(err, EFBIG, "%s: larger than the %zu-byte limit", path, max);
+	}
+	buf[off] = '\0';
+	*len = off;
+	*data = TAKE_PTR(buf);
+	return 0;
+}
+
+int cp_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int cp_parse_size(const char *s, uint64_t default_unit, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = default_unit;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': mult = 1ull << 10; break;
+		case 'm': case 'M': mult = 1ull << 20; break;
+		case 'g': case 'G': mult = 1ull << 30; break;
+		case 't': case 'T': mult = 1ull << 40; break;
+		default: return -EINVAL;
+		}
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end += 2;
+		else if (*end == 'B')
+			end++;
+		if (*end)
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
+	*out = v * mult;
+	return 0;
+}
+
+void cp_wipe(void *p, size_t len)
+{
+	if (!p || !len)
+		return;
+	memset(p, 0, len);
+	/* The barrier makes the stores observable: the compiler must assume p is read. */
+	__asm__ __volatile__("" : : "r"(p) : "memory");
+}

@@ -1,0 +1,67 @@
+/* Small pure helpers shared by every module: hex, bounded file reads, integer parsing, wiping. */
+#ifndef CARAPACE_COMMON_UTIL_H
+#define CARAPACE_COMMON_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/* Lower-case hex of len bytes into out (2*len+1 bytes). */
+void cp_hex_encode(const uint8_t *in, size_t len, char *out);
+/* Decode exactly `len` bytes of hex (optional 0x prefix); -EINVAL with a message otherwise. */
+int cp_hex_decode(const char *hex, uint8_t *out, size_t len, struct cp_err *err);
+/* Decode hex of any even length up to max; *outlen gets the byte count. */
+int cp_hex_decode_var(const char *hex, uint8_t *out, size_t max, size_t *outlen, struct cp_err *err);
+
+/* Read a whole regular file (at most max bytes) into a malloc'd buffer (NUL-terminated
+ * for convenience, the NUL not counted in *len). */
+int cp_file_read(const char *path, size_t max, uint8_t **data, size_t *len, struct cp_err *err);
+
+/* Parse an unsigned decimal/hex (0x) integer with nothing trailing. */
+int cp_parse_u64(const char *s, uint64_t *out);
+/* Parse a size with an optional K/M/G/T suffix (binary units; bare number = MiB when
+ * default_unit is 1<<20). */
+int cp_parse_size(const char *s, uint64_t default_unit, uint64_t *out);
+
+/* Zero memory in a way the compiler cannot elide. */
+void cp_wipe(void *p, size_t len);
+
+/* Little/big-endian loads and stores on byte buffers (no alignment assumptions). */
+static inline uint16_t cp_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t cp_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t cp_le64(const uint8_t *p) { return cp_le32(p) | (uint64_t)cp_le32(p + 4) << 32; }
+static inline uint16_t cp_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t cp_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+static inline uint64_t cp_be64(const uint8_t *p) { return (uint64_t)cp_be32(p) << 32 | cp_be32(p + 4); }
+static inline void cp_put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void cp_put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void cp_put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void cp_put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void cp_put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+static inline void cp_put_be64(uint8_t *p, uint64_t v)
+{
+	cp_put_be32(p, (uint32_t)(v >> 32));
+	cp_put_be32(p + 4, (uint32_t)v);
+}
+
+#endif

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# carapace's one set-up script: installs every Debian package from scripts/packages.txt,
+# builds, and runs either the demo or the whole test suite.
+#
+#   scripts/setup.sh demo   install, build, run the built-in demo guest (attested)
+#   scripts/setup.sh test   install, build, run the test suite: normal build, ASan+UBSan
+#                           build, then every fuzz target for a bounded time (clang)
+#   scripts/setup.sh deps   install packages and test inputs only
+#   scripts/setup.sh build  install and build only
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+mode=${1:-demo}
+shift || true
+
+log() { printf '\n==> %s\n' "$*"; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"
+	elif command -v sudo >/dev/null; then sudo "$@"
+	else echo "setup.sh: need root (or sudo) to install packages: $*" >&2; exit 1
+	fi
+}
+
+install_deps() {
+	local pkgs missing=()
+	mapfile -t pkgs < <(grep -v '^\s*#' scripts/packages.txt | grep -v '^\s*$')
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing ${#missing[@]} Debian packages: ${missing[*]}"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	fi
+}
+
+# Debian's real cloud kernel is an *input* for the Linux boot-protocol loader tests (it is not
+# booted: see docs/TESTING.md). It is unpacked into .cache/, never installed into /boot.
+fetch_test_kernel() {
+	local dir="$here/.cache/linux-image" deb pkg
+	[ -n "$(ls "$dir"/boot/vmlinuz-* 2>/dev/null)" ] && return 0
+	mkdir -p "$dir"
+	pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}') || true
+	if [ -z "$pkg" ]; then
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+		pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}') || true
+	fi
+	if [ -z "$pkg" ]; then
+		echo "setup.sh: linux-image-cloud-amd64 not found in apt; Linux loader tests will skip" >&2
+		return 0
+	fi
+	log "fetching $pkg (a test input for the Linux loader; not installed)"
+	(cd "$dir" && apt-get download "$pkg" >/dev/null 2>&1) || {
+		echo "setup.sh: could not download $pkg; Linux loader tests will skip" >&2; return 0; }
+	deb=$(ls "$dir"/*.deb | head -1)
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards './boot/vmlinuz-*'
+	rm -f "$deb"
+}
+
+configure() { # dir [meson options...]
+	local dir=$1; shift
+	if [ -d "$dir/meson-private" ]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@" >/dev/null
+	fi
+	meson compile -C "$dir"
+}
+
+# Sum meson's per-test results from every build dir into one closing line.
+summary() {
+	python3 - "$@" <<'PY'
+import json, sys
+counts = {"OK": 0, "FAIL": 0, "SKIP": 0, "EXPECTEDFAIL": 0, "UNEXPECTEDPASS": 0, "TIMEOUT": 0, "ERROR": 0}
+for d in sys.argv[1:]:
+    try:
+        with open(f"{d}/meson-logs/testlog.json") as f:
+            for line in f:
+                r = json.loads(line)["result"]
+                counts[r] = counts.get(r, 0) + 1
+    except FileNotFoundError:
+        pass
+passed = counts["OK"] + counts["EXPECTEDFAIL"]
+failed = counts["FAIL"] + counts["TIMEOUT"] + counts["ERROR"] + counts["UNEXPECTEDPASS"]
+print(f"Total: {passed} passed, {failed} failed, {counts['SKIP']} skipped")
+PY
+}
+
+run_tests() {
+	local rc=0 dirs=()
+	export CARAPACE_TEST_VECTORS=${CARAPACE_TEST_VECTORS:-$here/../shared/test-vectors}
+	export CARAPACE_TEST_BZIMAGE=${CARAPACE_TEST_BZIMAGE:-$(ls "$here"/.cache/linux-image/boot/vmlinuz-* 2>/dev/null | head -1)}
+
+	log "build 1/3: release-style build with test hooks (gcc)"
+	configure build -Dtest_hooks=true
+	meson test -C build --print-errorlogs --num-processes 2 || rc=1
+	dirs+=(build)
+
+	log "build 2/3: AddressSanitizer + UndefinedBehaviorSanitizer (gcc)"
+	configure build-san -Dtest_hooks=true -Db_sanitize=address,undefined -Db_lundef=false
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-san --print-errorlogs --num-processes 2 --no-suite bench || rc=1
+	dirs+=(build-san)
+
+	log "build 3/3: libFuzzer targets, each for a bounded time (clang)"
+	CC=clang configure build-fuzz -Dtest_hooks=true -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+	meson test -C build-fuzz --print-errorlogs --suite fuzz --num-processes 2 || rc=1
+	dirs+=(build-fuzz)
+
+	echo
+	summary "${dirs[@]}"
+	return $rc
+}
+
+case "$mode" in
+deps)  install_deps; fetch_test_kernel ;;
+build) install_deps; configure build ;;
+test)  install_deps; fetch_test_kernel; run_tests ;;
+demo)  install_deps; configure build; exec scripts/demo.sh "$@" ;;
+*) echo "usage: scripts/setup.sh demo|test|deps|build" >&2; exit 2 ;;
+esac

@@ -1,0 +1,115 @@
+/* Unit tests for common/: hex, sizes, integers, bounded file reads, errors. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/err.h"
+#include "common/util.h"
+
+static void test_hex_roundtrip(void **state)
+{
+	uint8_t in[4] = { 0x00, 0xab, 0x7f, 0xff }, out[4];
+	char hex[9];
+	struct cp_err err = { 0 };
+
+	cp_hex_encode(in, 4, hex);
+	assert_string_equal(hex, "00ab7fff");
+	assert_int_equal(cp_hex_decode("0x00AB7fff", out, 4, &err), 0);
+	assert_memory_equal(in, out, 4);
+}
+
+static void test_hex_errors(void **state)
+{
+	uint8_t out[4];
+	struct cp_err err = { 0 };
+
+	assert_int_equal(cp_hex_decode("abc", out, 4, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "odd"));
+	cp_err_clear(&err);
+	assert_int_equal(cp_hex_decode("zz000000", out, 4, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "position 0"));
+	cp_err_clear(&err);
+	assert_int_equal(cp_hex_decode("0000", out, 4, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "exactly 4"));
+}
+
+static void test_parse_size(void **state)
+{
+	uint64_t v;
+	assert_int_equal(cp_parse_size("256", 1 << 20, &v), 0);
+	assert_true(v == 256ull << 20);
+	assert_int_equal(cp_parse_size("2G", 1 << 20, &v), 0);
+	assert_true(v == 2ull << 30);
+	assert_int_equal(cp_parse_size("512MiB", 1 << 20, &v), 0);
+	assert_true(v == 512ull << 20);
+	assert_int_equal(cp_parse_size("64k", 1 << 20, &v), 0);
+	assert_true(v == 64ull << 10);
+	assert_int_equal(cp_parse_size("-1", 1 << 20, &v), -EINVAL);
+	assert_int_equal(cp_parse_size("12X", 1 << 20, &v), -EINVAL);
+	assert_int_equal(cp_parse_size("", 1 << 20, &v), -EINVAL);
+	assert_int_equal(cp_parse_size("99999999999999T", 1 << 20, &v), -ERANGE);
+}
+
+static void test_parse_u64(void **state)
+{
+	uint64_t v;
+	assert_int_equal(cp_parse_u64("0x10", &v), 0);
+	assert_true(v == 16);
+	assert_int_equal(cp_parse_u64("10 ", &v), -EINVAL);
+	assert_int_equal(cp_parse_u64("-3", &v), -EINVAL);
+}
+
+static void test_file_read(void **state)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	struct cp_err err = { 0 };
+	char path[] = "/tmp/carapace-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "hello", 5), 5);
+	close(fd);
+
+	assert_int_equal(cp_file_read(path, 16, &data, &len, &err), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(data, "hello", 5);
+	free(data);
+
+	assert_int_equal(cp_file_read(path, 4, &data, &len, &err), -EFBIG);
+	assert_non_null(strstr(err.msg, "limit"));
+	cp_err_clear(&err);
+	unlink(path);
+	assert_int_equal(cp_file_read(path, 16, &data, &len, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "cannot open"));
+	cp_err_clear(&err);
+	assert_int_equal(cp_file_read("/dev/null", 16, &data, &len, &err), 0);
+	assert_int_equal(len, 0);
+	free(data);
+}
+
+static void test_err_first_wins(void **state)
+{
+	struct cp_err err = { 0 };
+	assert_int_equal(cp_err_set(&err, EINVAL, "inner %d", 1), -EINVAL);
+	assert_int_equal(cp_err_set(&err, EIO, "outer"), -EIO);
+	assert_string_equal(err.msg, "inner 1");
+	cp_err_prefix(&err, "config: ");
+	assert_string_equal(err.msg, "config: inner 1");
+	assert_int_equal(err.code, EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hex_roundtrip), cmocka_unit_test(test_hex_errors),
+		cmocka_unit_test(test_parse_size), cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_file_read), cmocka_unit_test(test_err_first_wins),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
