@@ -1,3 +1,238 @@
-/* carapace run: placeholder (issue 2). */
-#include "common/notyet.h"
-int runner_cli_run(int argc, char **argv) { (void)argc; (void)argv; CP_NOT_YET("'carapace run'", 2); }
+/* `carapace run`: options → validated run_opts → VM → run → exit status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/cli.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "runner/config.h"
+#include "runner/kvm_ops.h"
+#include "runner/vm.h"
+
+extern unsigned char carapace_demo_guest[];
+extern unsigned int carapace_demo_guest_len;
+
+#define KERNEL_MAX (512ull << 20)
+
+static void run_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: carapace run [OPTIONS]\n\n"
+		"Boot a virtual machine. Without --kernel, boots the built-in demo guest.\n\n"
+		"  --kernel FILE        PVH ELF kernel, Linux bzImage or ELF vmlinux\n"
+		"  --initrd FILE        initial ramdisk (with --kernel)\n"
+		"  --cmdline STRING     kernel command line\n"
+		"  --memory SIZE        guest RAM, e.g. 512M or 2G (default 128M; a bare number is MiB)\n"
+		"  --vcpus N            number of vCPUs (default 1)\n"
+		"  --console SPEC       stdout (default), file:PATH, unix:PATH (connect) or none\n"
+		"  --console-limit SIZE stop writing console output after SIZE bytes (default: no limit)\n"
+		"  --timeout SECONDS    stop the guest after SECONDS (exit status 4)\n"
+		"  --name NAME          a name for this VM (logs, evidence)\n"
+		"  --config FILE        JSON object whose keys are these option names\n"
+		"  --debug-exit         test-only: port 0xf4 ends the VM with status (value<<1)|1\n"
+		"  --strict-io          end the VM on access to an unknown I/O port\n"
+		"  --quiet              do not print the outcome line when the guest ends normally\n"
+		"  -h, --help           this text\n\n"
+		"Exit status: 0 guest reset/powered off, 1 host error, 2 usage/config error,\n"
+		"3 guest crashed, 4 timeout, 128+N stopped by signal N. See carapace-run(1).\n");
+}
+
+static int open_console(const char *spec, int *out_fd, int *in_fd, bool *interactive, struct cp_err *err)
+{
+	*in_fd = -1;
+	*interactive = false;
+	if (!spec || !strcmp(spec, "stdout")) {
+		*out_fd = dup(STDOUT_FILENO);
+		if (*out_fd < 0)
+			return cp_err_set(err, errno, "console: stdout: %s", strerror(errno));
+		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+			*in_fd = STDIN_FILENO;
+			*interactive = true;
+		}
+		return 0;
+	}
+	if (!strcmp(spec, "none")) {
+		*out_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		return *out_fd < 0 ? cp_err_set(err, errno, "console: /dev/null: %s", strerror(errno)) : 0;
+	}
+	if (!strncmp(spec, "file:", 5) && spec[5]) {
+		*out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+		return *out_fd < 0 ? cp_err_set(err, errno, "console: cannot open %s for writing: %s", spec + 5,
+						strerror(errno)) : 0;
+	}
+	if (!strncmp(spec, "unix:", 5) && spec[5]) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd;
+		if (strlen(spec + 5) >= sizeof(sa.sun_path))
+			return cp_err_set(err, ENAMETOOLONG, "console: socket path is too long");
+		strcpy(sa.sun_path, spec + 5);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return cp_err_set(err, errno, "console: socket: %s", strerror(errno));
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			int e = errno;
+			close(fd);
+			return cp_err_set(err, e, "console: cannot connect to %s: %s", spec + 5, strerror(e));
+		}
+		*out_fd = fd;
+		*in_fd = fd;
+		return 0;
+	}
+	return cp_err_set(err, EINVAL, "console: '%s' is not stdout, none, file:PATH or unix:PATH", spec);
+}
+
+static uint64_t host_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+}
+
+int runner_cli_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, 0 },  { "initrd", required_argument, NULL, 0 },
+		{ "cmdline", required_argument, NULL, 0 }, { "memory", required_argument, NULL, 0 },
+		{ "vcpus", required_argument, NULL, 0 },   { "console", required_argument, NULL, 0 },
+		{ "console-limit", required_argument, NULL, 0 },
+		{ "timeout", required_argument, NULL, 0 }, { "name", required_argument, NULL, 0 },
+		{ "debug-exit", no_argument, NULL, 0 },    { "strict-io", no_argument, NULL, 0 },
+		{ "config", required_argument, NULL, 'c' }, { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+	};
+	struct run_opts opts;
+	struct cp_err err = { 0 };
+	const char *config_path = NULL;
+	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL, *cfgtext = NULL;
+	size_t kernel_len = 0, initrd_len = 0, cfglen = 0;
+	_cleanup_close_ int out_fd = -1;
+	int in_fd = -1, idx, c, status;
+	bool interactive;
+	struct vm_config vc;
+	struct vm *vm = NULL;
+	char **flags = calloc((size_t)argc + 1, sizeof(char *));
+	char **values = calloc((size_t)argc + 1, sizeof(char *));
+	int nflags = 0;
+
+	run_opts_init(&opts);
+	if (!flags || !values) {
+		fprintf(stderr, "carapace run: out of memory\n");
+		status = CP_EXIT_FAILURE;
+		goto out;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hq", longopts, &idx)) != -1) {
+		switch (c) {
+		case 0:
+			/* Command-line options win over the config file: apply them after it. */
+			flags[nflags] = (char *)longopts[idx].name;
+			values[nflags++] = optarg;
+			break;
+		case 'c': config_path = optarg; break;
+		case 'q': opts.quiet = true; break;
+		case 'h':
+			run_usage(stdout);
+			status = CP_EXIT_OK;
+			goto out;
+		case ':':
+			fprintf(stderr, "carapace run: option '%s' needs a value\n", argv[optind - 1]);
+			status = CP_EXIT_USAGE;
+			goto out;
+		default:
+			fprintf(stderr, "carapace run: unknown option '%s' (see carapace run --help)\n", argv[optind - 1]);
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "carapace run: unexpected argument '%s' (see carapace run --help)\n", argv[optind]);
+		status = CP_EXIT_USAGE;
+		goto out;
+	}
+	if (config_path) {
+		if (cp_file_read(config_path, 1u << 20, &cfgtext, &cfglen, &err) < 0 ||
+		    run_opts_from_json(&opts, (const char *)cfgtext, cfglen, &err) < 0) {
+			fprintf(stderr, "carapace run: config %s: %s\n", config_path, err.msg);
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+	}
+	for (int i = 0; i < nflags; i++) {
+		if (run_opts_set(&opts, flags[i], values[i], &err) < 0) {
+			fprintf(stderr, "carapace run: --%s\n", err.msg);
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (run_opts_validate(&opts, host_memory(), &err) < 0) {
+		fprintf(stderr, "carapace run: %s\n", err.msg);
+		status = CP_EXIT_USAGE;
+		goto out;
+	}
+
+	if (opts.kernel) {
+		if (cp_file_read(opts.kernel, KERNEL_MAX, &kernel, &kernel_len, &err) < 0) {
+			fprintf(stderr, "carapace run: kernel: %s\n", err.msg);
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (opts.initrd) {
+		uint64_t lim = opts.memory < (2ull << 30) ? opts.memory : (2ull << 30);
+		if (cp_file_read(opts.initrd, (size_t)lim, &initrd, &initrd_len, &err) < 0) {
+			fprintf(stderr, "carapace run: initrd: %s\n", err.msg);
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (open_console(opts.console, &out_fd, &in_fd, &interactive, &err) < 0) {
+		fprintf(stderr, "carapace run: %s\n", err.msg);
+		status = CP_EXIT_USAGE;
+		goto out;
+	}
+
+	vc = (struct vm_config){
+		.mem_size = opts.memory,
+		.ncpus = opts.vcpus,
+		.kernel = kernel ? kernel : carapace_demo_guest,
+		.kernel_len = kernel ? kernel_len : carapace_demo_guest_len,
+		.initrd = initrd,
+		.initrd_len = initrd_len,
+		.cmdline = opts.cmdline ? opts.cmdline : (kernel ? "" : "demo"),
+		.console_out_fd = out_fd,
+		.console_in_fd = in_fd,
+		.console_flush_each = interactive,
+		.console_limit = opts.console_limit,
+		.timeout_ms = opts.timeout_ms,
+		.debug_exit = opts.debug_exit,
+		.strict_io = opts.strict_io,
+	};
+	if (vm_create(&kvm_ops_sys, NULL, &vc, &vm, &err) < 0) {
+		fprintf(stderr, "carapace run: %s\n", err.msg);
+		/* A kernel we cannot load, or a size the host refuses, is the user's input. */
+		status = (err.code == ENOEXEC || err.code == E2BIG || err.code == EINVAL) ? CP_EXIT_USAGE
+											       : CP_EXIT_FAILURE;
+		goto out;
+	}
+	status = vm_run(vm);
+	if (status != CP_EXIT_OK || !opts.quiet)
+		fprintf(stderr, "carapace: %s; exit status %d\n", vm->end_msg, status);
+	if (vm->uart.tx_dropped)
+		fprintf(stderr, "carapace: console limit reached: %" PRIu64 " bytes of guest output were dropped\n",
+			vm->uart.tx_dropped);
+	vm_destroy(vm);
+out:
+	free(flags);
+	free(values);
+	run_opts_free(&opts);
+	return status;
+}

@@ -1,0 +1,60 @@
+/* Boot loaders (pure): place a kernel, its initrd and command line in guest RAM and describe
+ * the vCPU state the boot ABI demands. PVH (Xen ELF note), Linux bzImage and ELF vmlinux. */
+#ifndef CARAPACE_RUNNER_BOOT_H
+#define CARAPACE_RUNNER_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "runner/e820.h"
+#include "runner/gmem.h"
+
+enum boot_kind { BOOT_PVH, BOOT_LINUX_BZIMAGE, BOOT_LINUX_ELF };
+
+struct boot_seg {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	uint8_t type, s, dpl, present, db, l, g;
+};
+
+/* The initial state of the boot vCPU. */
+struct boot_regs {
+	uint64_t rip, rsp, rsi, rbx, rflags;
+	uint64_t cr0, cr3, cr4, efer;
+	uint64_t gdt_base;
+	uint16_t gdt_limit;
+	struct boot_seg cs, ds, tr;
+};
+
+struct boot_input {
+	const uint8_t *kernel;
+	size_t kernel_len;
+	const uint8_t *initrd; /* may be NULL */
+	size_t initrd_len;
+	const char *cmdline;   /* may be NULL */
+	unsigned ncpus;
+};
+
+struct boot_result {
+	enum boot_kind kind;
+	struct boot_regs regs;
+	uint64_t kernel_start, kernel_end; /* guest-physical extent of the loaded image */
+	uint64_t initrd_gpa;
+};
+
+/* GDT selectors carapace installs at GP_GDT for every boot kind. */
+#define BOOT_SEL_CODE32 0x08
+#define BOOT_SEL_CODE64 0x10
+#define BOOT_SEL_DATA 0x18
+#define BOOT_SEL_TSS 0x20
+
+const char *boot_kind_name(enum boot_kind k);
+
+/* Detect the image format and load it. Writes only to guest RAM through g; on error nothing
+ * that the caller relies on is half-set (the caller discards guest RAM on failure). */
+int boot_load(const struct gmem *g, const struct e820_map *map, const struct boot_input *in,
+	      struct boot_result *out, struct cp_err *err);
+
+#endif

@@ -1,0 +1,269 @@
+/* The run-option table and the JSON config reader (json-c). */
+#include "runner/config.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "runner/layout.h"
+#include "runner/vm.h"
+
+enum opt_type { OPT_STRING, OPT_SIZE, OPT_UINT, OPT_SECONDS, OPT_FLAG };
+
+struct opt_def {
+	const char *name;
+	enum opt_type type;
+	size_t offset;
+};
+
+#define O(field) offsetof(struct run_opts, field)
+static const struct opt_def opt_defs[] = {
+	{ "kernel", OPT_STRING, O(kernel) },
+	{ "initrd", OPT_STRING, O(initrd) },
+	{ "cmdline", OPT_STRING, O(cmdline) },
+	{ "memory", OPT_SIZE, O(memory) },
+	{ "vcpus", OPT_UINT, O(vcpus) },
+	{ "console", OPT_STRING, O(console) },
+	{ "console-limit", OPT_SIZE, O(console_limit) },
+	{ "timeout", OPT_SECONDS, O(timeout_ms) },
+	{ "name", OPT_STRING, O(name) },
+	{ "debug-exit", OPT_FLAG, O(debug_exit) },
+	{ "strict-io", OPT_FLAG, O(strict_io) },
+};
+
+const char *run_opts_known(void)
+{
+	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io";
+}
+
+void run_opts_init(struct run_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->memory = RUN_DEFAULT_MEMORY;
+	o->vcpus = 1;
+}
+
+void run_opts_free(struct run_opts *o)
+{
+	free(o->kernel);
+	free(o->initrd);
+	free(o->cmdline);
+	free(o->console);
+	free(o->name);
+	memset(o, 0, sizeof(*o));
+}
+
+static const struct opt_def *find_opt(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(opt_defs); i++)
+		if (!strcmp(opt_defs[i].name, name))
+			return &opt_defs[i];
+	return NULL;
+}
+
+static int parse_seconds(const char *s, uint64_t *ms)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v <= 0 || v > 366.0 * 86400)
+		return -EINVAL;
+	*ms = (uint64_t)(v * 1000 + 0.5);
+	return *ms ? 0 : -EINVAL;
+}
+
+int run_opts_set(struct run_opts *o, const char *name, const char *value, struct cp_err *err)
+{
+	const struct opt_def *d = find_opt(name);
+	uint8_t *field;
+	uint64_t v;
+
+	if (!d)
+		return cp_err_set(err, EINVAL, "unknown option '%s' (known: %s)", name, run_opts_known());
+	field = (uint8_t *)o + d->offset;
+	switch (d->type) {
+	case OPT_STRING: {
+		char *copy = strdup(value ? value : "");
+		if (!copy)
+			return cp_err_set(err, ENOMEM, "out of memory");
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
+	}
+	case OPT_SIZE:
+		if (cp_parse_size(value, 1ull << 20, &v) < 0)
+			return cp_err_set(err, EINVAL, "%s: '%s' is not a size (a number of MiB, or with a K, M, G or T "
+					  "suffix, e.g. 512M or 2G)", name, value ? value : "");
+		*(uint64_t *)field = v;
+		return 0;
+	case OPT_UINT:
+		if (cp_parse_u64(value, &v) < 0 || v > 0xffffffffu)
+			return cp_err_set(err, EINVAL, "%s: '%s' is not a whole number", name, value ? value : "");
+		*(unsigned *)field = (unsigned)v;
+		return 0;
+	case OPT_SECONDS:
+		if (parse_seconds(value, &v) < 0)
+			return cp_err_set(err, EINVAL, "%s: '%s' is not a number of seconds (greater than 0, at most a year)",
+					  name, value ? value : "");
+		*(uint64_t *)field = v;
+		return 0;
+	case OPT_FLAG:
+		*(bool *)field = true;
+		return 0;
+	}
+	return cp_err_set(err, EINVAL, "%s: internal error", name);
+}
+
+static const char *json_type_word(enum json_type t)
+{
+	switch (t) {
+	case json_type_null: return "null";
+	case json_type_boolean: return "a boolean";
+	case json_type_double: return "a fractional number";
+	case json_type_int: return "an integer";
+	case json_type_object: return "an object";
+	case json_type_array: return "an array";
+	case json_type_string: return "a string";
+	}
+	return "something else";
+}
+
+/* Convert one JSON value to the option's text form, checking its JSON type. */
+static int json_to_text(const struct opt_def *d, struct json_object *v, char *buf, size_t len, struct cp_err *err)
+{
+	enum json_type t = json_object_get_type(v);
+
+	switch (d->type) {
+	case OPT_STRING:
+		if (t != json_type_string)
+			return cp_err_set(err, EINVAL, "key '%s' must be a string, not %s", d->name, json_type_word(t));
+		return 0;
+	case OPT_SIZE:
+		if (t == json_type_string)
+			return 0;
+		if (t == json_type_int && json_object_get_int64(v) >= 0) {
+			snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
+			return 1;
+		}
+		return cp_err_set(err, EINVAL, "key '%s' must be a size: a string like \"512M\" or a whole number of MiB, "
+				  "not %s", d->name, json_type_word(t));
+	case OPT_UINT:
+		if (t != json_type_int || json_object_get_int64(v) < 0)
+			return cp_err_set(err, EINVAL, "key '%s' must be a non-negative integer, not %s", d->name,
+					  t == json_type_int ? "a negative number" : json_type_word(t));
+		snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
+		return 1;
+	case OPT_SECONDS:
+		if (t != json_type_int && t != json_type_double)
+			return cp_err_set(err, EINVAL, "key '%s' must be a number of seconds, not %s", d->name,
+					  json_type_word(t));
+		snprintf(buf, len, "%.17g", json_object_get_double(v));
+		return 1;
+	case OPT_FLAG:
+		if (t != json_type_boolean)
+			return cp_err_set(err, EINVAL, "key '%s' must be true or false, not %s", d->name, json_type_word(t));
+		return 0;
+	}
+	return cp_err_set(err, EINVAL, "key '%s': internal error", d->name);
+}
+
+int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct cp_err *err)
+{
+	struct json_tokener *tok;
+	struct json_object *root;
+	enum json_tokener_error jerr;
+	struct run_opts tmp;
+	int r = 0;
+
+	if (len > 1u << 20)
+		return cp_err_set(err, EFBIG, "config is larger than 1 MiB");
+	tok = json_tokener_new();
+	if (!tok)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (!root || jerr != json_tokener_success || (size_t)json_tokener_get_parse_end(tok) < len) {
+		size_t at = json_tokener_get_parse_end(tok);
+		/* Trailing white space after the document is fine. */
+		while (root && at < len && (json[at] == ' ' || json[at] == '\n' || json[at] == '\t' || json[at] == '\r'))
+			at++;
+		if (!root || jerr != json_tokener_success || at < len) {
+			r = cp_err_set(err, EINVAL, "not valid JSON at byte %zu: %s", json_tokener_get_parse_end(tok),
+				       jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "text after the document");
+			json_object_put(root);
+			json_tokener_free(tok);
+			return r;
+		}
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return cp_err_set(err, EINVAL, "the config must be a JSON object");
+	}
+
+	/* Apply to a copy first: a bad document changes nothing. */
+	tmp = *o;
+	tmp.kernel = o->kernel ? strdup(o->kernel) : NULL;
+	tmp.initrd = o->initrd ? strdup(o->initrd) : NULL;
+	tmp.cmdline = o->cmdline ? strdup(o->cmdline) : NULL;
+	tmp.console = o->console ? strdup(o->console) : NULL;
+	tmp.name = o->name ? strdup(o->name) : NULL;
+	json_object_object_foreach(root, key, val) {
+		const struct opt_def *d = find_opt(key);
+		char buf[64];
+		if (!d) {
+			r = cp_err_set(err, EINVAL, "unknown key '%s' (known keys: %s)", key, run_opts_known());
+			break;
+		}
+		r = json_to_text(d, val, buf, sizeof(buf), err);
+		if (r < 0)
+			break;
+		if (d->type == OPT_FLAG) {
+			*(bool *)((uint8_t *)&tmp + d->offset) = json_object_get_boolean(val);
+			r = 0;
+			continue;
+		}
+		r = run_opts_set(&tmp, key, r == 1 ? buf : json_object_get_string(val), err);
+		if (r < 0) {
+			cp_err_prefix(err, "key ");
+			break;
+		}
+	}
+	json_object_put(root);
+	if (r < 0) {
+		run_opts_free(&tmp);
+		return r;
+	}
+	run_opts_free(o);
+	*o = tmp;
+	return 0;
+}
+
+int run_opts_validate(const struct run_opts *o, uint64_t host_mem, struct cp_err *err)
+{
+	uint64_t max = host_mem < GUEST_MEM_MAX ? host_mem : GUEST_MEM_MAX;
+
+	if (o->memory < GUEST_MEM_MIN)
+		return cp_err_set(err, EINVAL, "memory: %llu KiB is too small; a guest needs at least %llu MiB",
+				  (unsigned long long)(o->memory >> 10), (unsigned long long)(GUEST_MEM_MIN >> 20));
+	if (o->memory > max)
+		return cp_err_set(err, EINVAL, "memory: %llu MiB is more than this host can give (%llu MiB)",
+				  (unsigned long long)(o->memory >> 20), (unsigned long long)(max >> 20));
+	if (o->memory % 4096)
+		return cp_err_set(err, EINVAL, "memory: must be a whole number of 4 KiB pages");
+	if (o->vcpus < 1 || o->vcpus > VM_MAX_VCPUS)
+		return cp_err_set(err, EINVAL, "vcpus: %u is out of range 1..%u", o->vcpus, VM_MAX_VCPUS);
+	if (o->initrd && !o->kernel)
+		return cp_err_set(err, EINVAL, "initrd: given without a kernel");
+	if (o->kernel && !*o->kernel)
+		return cp_err_set(err, EINVAL, "kernel: empty path");
+	return 0;
+}

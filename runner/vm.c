@@ -1,0 +1,534 @@
+/* VM lifecycle: create (KVM VM, memfd-backed RAM, irqchip, PIT, vCPUs with filtered CPUID, boot
+ * state), run (vCPU threads + an event loop for console input, signals and the timeout), and
+ * teardown (stop, join, scrub RAM, release). */
+#include "runner/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/cli.h"
+#include "common/log.h"
+#include "runner/cpuid.h"
+#include "runner/exits.h"
+#include "runner/layout.h"
+
+#define KICK_SIGNAL SIGUSR1
+
+static int kioctl(struct vm *vm, int fd, unsigned long req, void *arg)
+{
+	return vm->ops->ioctl(vm->ops_ctx, fd, req, arg);
+}
+
+void vm_end(struct vm *vm, int status, const char *fmt, ...)
+{
+	int expected = 0;
+	uint64_t one = 1;
+	va_list ap;
+
+	if (atomic_compare_exchange_strong(&vm->ended, &expected, 1)) {
+		vm->end_status = status;
+		va_start(ap, fmt);
+		vsnprintf(vm->end_msg, sizeof(vm->end_msg), fmt, ap);
+		va_end(ap);
+		atomic_store(&vm->ended, 2);
+	}
+	atomic_store(&vm->stopping, true);
+	if (vm->end_fd >= 0 && write(vm->end_fd, &one, sizeof(one)) < 0) {
+		/* eventfd overflow is impossible with one writer per vCPU; nothing to do */
+	}
+}
+
+/* ---- guest RAM ---- */
+
+static int ram_create(struct vm *vm, struct cp_err *err)
+{
+	uint64_t size = vm->cfg.mem_size;
+	void *p;
+
+	vm->mem_fd = memfd_create("carapace-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->mem_fd < 0)
+		return cp_err_set(err, errno, "memfd_create for guest RAM: %s", strerror(errno));
+	if (ftruncate(vm->mem_fd, (off_t)size) < 0)
+		return cp_err_set(err, errno, "sizing guest RAM to %" PRIu64 " MiB: %s", size >> 20, strerror(errno));
+	/* The size is final: seal it so nothing (not even a helper given the fd) can shrink it
+	 * under the guest's feet and turn an access into SIGBUS. */
+	if (fcntl(vm->mem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return cp_err_set(err, errno, "sealing guest RAM: %s", strerror(errno));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->mem_fd, 0);
+	if (p == MAP_FAILED)
+		return cp_err_set(err, errno, "mapping %" PRIu64 " MiB of guest RAM: %s", size >> 20, strerror(errno));
+	vm->mem.base = p;
+	vm->mem.size = size;
+	/* Guest RAM never appears in a core dump of carapace. */
+	if (madvise(p, size, MADV_DONTDUMP) < 0)
+		return cp_err_set(err, errno, "MADV_DONTDUMP on guest RAM: %s", strerror(errno));
+	return 0;
+}
+
+void vm_scrub_ram(struct vm *vm)
+{
+	const size_t page = 4096, chunk = 1u << 30;
+	uint64_t size = vm->mem.size;
+	unsigned char *vec;
+
+	if (!vm->mem.base)
+		return;
+	/* Only resident pages hold guest data; touching the rest would just allocate zeros. */
+	vec = malloc(chunk / page);
+	for (uint64_t off = 0; off < size; off += chunk) {
+		size_t len = size - off < chunk ? (size_t)(size - off) : chunk;
+		if (!vec || mincore(vm->mem.base + off, len, vec) < 0) {
+			explicit_bzero(vm->mem.base + off, len); /* cannot tell: wipe everything */
+			continue;
+		}
+		for (size_t i = 0; i < (len + page - 1) / page; i++)
+			if (vec[i] & 1)
+				explicit_bzero(vm->mem.base + off + i * page, page);
+	}
+	free(vec);
+	/* And give the pages back: the memfd holds no guest data once this returns. */
+	if (vm->mem_fd >= 0)
+		(void)fallocate(vm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size);
+}
+
+/* ---- creation ---- */
+
+static int check_cap(struct vm *vm, int fd, long cap, const char *name, struct cp_err *err)
+{
+	int r = kioctl(vm, fd, KVM_CHECK_EXTENSION, (void *)cap);
+	if (r <= 0)
+		return cp_err_set(err, ENOTSUP, "this kernel's KVM lacks %s, which carapace needs", name);
+	return r;
+}
+
+static void set_seg(struct kvm_segment *k, const struct boot_seg *s)
+{
+	memset(k, 0, sizeof(*k));
+	k->base = s->base;
+	k->limit = s->limit;
+	k->selector = s->selector;
+	k->type = s->type;
+	k->present = s->present;
+	k->dpl = s->dpl;
+	k->db = s->db;
+	k->s = s->s;
+	k->l = s->l;
+	k->g = s->g;
+}
+
+static int vcpu_set_boot_state(struct vm *vm, struct vcpu *v, struct cp_err *err)
+{
+	const struct boot_regs *b = &vm->boot.regs;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_fpu fpu;
+	int r;
+
+	r = kioctl(vm, v->fd, KVM_GET_SREGS, &sregs);
+	if (r < 0)
+		return cp_err_set(err, -r, "KVM_GET_SREGS: %s", strerror(-r));
+	set_seg(&sregs.cs, &b->cs);
+	set_seg(&sregs.ds, &b->ds);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	set_seg(&sregs.tr, &b->tr);
+	sregs.gdt.base = b->gdt_base;
+	sregs.gdt.limit = b->gdt_limit;
+	sregs.cr0 = b->cr0;
+	sregs.cr3 = b->cr3;
+	sregs.cr4 = b->cr4;
+	sregs.efer = b->efer;
+	r = kioctl(vm, v->fd, KVM_SET_SREGS, &sregs);
+	if (r < 0)
+		return cp_err_set(err, -r, "KVM_SET_SREGS: %s", strerror(-r));
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = b->rip;
+	regs.rsp = b->rsp;
+	regs.rsi = b->rsi;
+	regs.rbx = b->rbx;
+	regs.rflags = b->rflags;
+	r = kioctl(vm, v->fd, KVM_SET_REGS, &regs);
+	if (r < 0)
+		return cp_err_set(err, -r, "KVM_SET_REGS: %s", strerror(-r));
+
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.fcw = 0x37f;
+	fpu.mxcsr = 0x1f80;
+	r = kioctl(vm, v->fd, KVM_SET_FPU, &fpu);
+	if (r < 0)
+		return cp_err_set(err, -r, "KVM_SET_FPU: %s", strerror(-r));
+	return 0;
+}
+
+static int vcpu_create(struct vm *vm, unsigned index, const struct cpuid_table *supported, struct cp_err *err)
+{
+	struct vcpu *v = &vm->vcpus[index];
+	_cleanup_free_ struct cpuid_table *t = NULL;
+	int r;
+
+	v->vm = vm;
+	v->index = index;
+	v->fd = kioctl(vm, vm->vm_fd, KVM_CREATE_VCPU, (void *)(unsigned long)index);
+	if (v->fd < 0)
+		return cp_err_set(err, -v->fd, "KVM_CREATE_VCPU %u: %s", index, strerror(-v->fd));
+	v->run = vm->ops->mmap_run(vm->ops_ctx, v->fd, vm->run_size);
+	if (!v->run)
+		return cp_err_set(err, errno, "mapping kvm_run of vCPU %u: %s", index, strerror(errno));
+	t = malloc(sizeof(*t));
+	if (!t)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	memcpy(t, supported, sizeof(*t));
+	cpuid_filter(t, index, vm->nvcpus);
+	r = kioctl(vm, v->fd, KVM_SET_CPUID2, &t->hdr);
+	if (r < 0)
+		return cp_err_set(err, -r, "KVM_SET_CPUID2 on vCPU %u: %s", index, strerror(-r));
+	/* The boot vCPU starts at the kernel's entry; the others wait in the in-kernel LAPIC
+	 * for INIT/SIPI from the guest. */
+	if (index == 0)
+		return vcpu_set_boot_state(vm, v, err);
+	return 0;
+}
+
+static int memslot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva, struct cp_err *err)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
+	};
+	int r = kioctl(vm, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+	if (r < 0)
+		return cp_err_set(err, -r, "KVM_SET_USER_MEMORY_REGION slot %u: %s", slot, strerror(-r));
+	return 0;
+}
+
+int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,
+	      struct cp_err *err)
+{
+	struct vm *vm;
+	_cleanup_free_ struct cpuid_table *supported = NULL;
+	struct kvm_pit_config pit = { .flags = 0 };
+	uint64_t idmap = GP_IDENTITY_MAP;
+	struct boot_input bin;
+	int r, max_vcpus;
+
+	*out = NULL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	vm->ops = ops;
+	vm->ops_ctx = ops_ctx;
+	vm->cfg = *cfg;
+	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->end_fd = -1;
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+		vm->vcpus[i].fd = -1;
+	vm->nvcpus = 0;
+	uart_init(&vm->uart, NULL, NULL, NULL);
+
+	vm->kvm_fd = ops->open_dev(ops_ctx, "/dev/kvm");
+	if (vm->kvm_fd < 0) {
+		r = vm->kvm_fd;
+		if (r == -ENOENT)
+			cp_err_set(err, ENOENT, "/dev/kvm does not exist: load the KVM module (modprobe kvm_amd or "
+				   "kvm_intel) and enable virtualization in the firmware settings");
+		else if (r == -EACCES || r == -EPERM)
+			cp_err_set(err, EACCES, "cannot open /dev/kvm: permission denied. Add your user to the 'kvm' "
+				   "group (sudo usermod -aG kvm $USER, then log in again); carapace needs no other privilege");
+		else
+			cp_err_set(err, -r, "cannot open /dev/kvm: %s", strerror(-r));
+		goto fail;
+	}
+	r = kioctl(vm, vm->kvm_fd, KVM_GET_API_VERSION, NULL);
+	if (r != KVM_API_VERSION) {
+		cp_err_set(err, ENOTSUP, "KVM API version %d; carapace needs %d", r, KVM_API_VERSION);
+		goto fail;
+	}
+	if ((r = check_cap(vm, vm->kvm_fd, KVM_CAP_IRQCHIP, "an in-kernel irqchip (KVM_CAP_IRQCHIP)", err)) < 0 ||
+	    (r = check_cap(vm, vm->kvm_fd, KVM_CAP_PIT2, "the in-kernel PIT (KVM_CAP_PIT2)", err)) < 0 ||
+	    (r = check_cap(vm, vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", err)) < 0 ||
+	    (r = check_cap(vm, vm->kvm_fd, KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID", err)) < 0)
+		goto fail;
+	max_vcpus = kioctl(vm, vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_MAX_VCPUS);
+	if (max_vcpus <= 0)
+		max_vcpus = kioctl(vm, vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_NR_VCPUS);
+	if (max_vcpus <= 0)
+		max_vcpus = 4;
+	if (cfg->ncpus < 1 || cfg->ncpus > VM_MAX_VCPUS || cfg->ncpus > (unsigned)max_vcpus) {
+		cp_err_set(err, EINVAL, "%u vCPUs requested; this host allows 1..%d", cfg->ncpus,
+			   max_vcpus < VM_MAX_VCPUS ? max_vcpus : VM_MAX_VCPUS);
+		goto fail;
+	}
+	vm->nvcpus = cfg->ncpus;
+
+	vm->vm_fd = kioctl(vm, vm->kvm_fd, KVM_CREATE_VM, (void *)0 /* KVM_X86_DEFAULT_VM */);
+	if (vm->vm_fd < 0) {
+		cp_err_set(err, -vm->vm_fd, "KVM_CREATE_VM: %s", strerror(-vm->vm_fd));
+		goto fail;
+	}
+	if ((r = kioctl(vm, vm->vm_fd, KVM_SET_TSS_ADDR, (void *)GP_TSS)) < 0 ||
+	    (r = kioctl(vm, vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap)) < 0) {
+		cp_err_set(err, -r, "setting the TSS / identity-map addresses: %s", strerror(-r));
+		goto fail;
+	}
+	if ((r = kioctl(vm, vm->vm_fd, KVM_CREATE_IRQCHIP, NULL)) < 0) {
+		cp_err_set(err, -r, "KVM_CREATE_IRQCHIP: %s", strerror(-r));
+		goto fail;
+	}
+	if ((r = kioctl(vm, vm->vm_fd, KVM_CREATE_PIT2, &pit)) < 0) {
+		cp_err_set(err, -r, "KVM_CREATE_PIT2: %s", strerror(-r));
+		goto fail;
+	}
+
+	if ((r = ram_create(vm, err)) < 0)
+		goto fail;
+	if ((r = memslot(vm, 0, 0, gmem_low_end(&vm->mem), vm->mem.base, err)) < 0)
+		goto fail;
+	if (vm->mem.size > GP_MMIO_HOLE &&
+	    (r = memslot(vm, 1, GP_4G, vm->mem.size - GP_MMIO_HOLE, vm->mem.base + GP_MMIO_HOLE, err)) < 0)
+		goto fail;
+
+	e820_build(vm->mem.size, &vm->e820);
+	bin = (struct boot_input){ cfg->kernel, cfg->kernel_len, cfg->initrd, cfg->initrd_len, cfg->cmdline,
+				   cfg->ncpus };
+	if ((r = boot_load(&vm->mem, &vm->e820, &bin, &vm->boot, err)) < 0)
+		goto fail;
+
+	supported = calloc(1, sizeof(*supported));
+	if (!supported) {
+		cp_err_set(err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	supported->hdr.nent = CPUID_MAX_ENTRIES;
+	if ((r = kioctl(vm, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &supported->hdr)) < 0) {
+		cp_err_set(err, -r, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
+		goto fail;
+	}
+	r = kioctl(vm, vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	if (r < (int)sizeof(struct kvm_run)) {
+		cp_err_set(err, r < 0 ? -r : EINVAL, "KVM_GET_VCPU_MMAP_SIZE returned %d", r);
+		goto fail;
+	}
+	vm->run_size = (size_t)r;
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if ((r = vcpu_create(vm, i, supported, err)) < 0)
+			goto fail;
+
+	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->end_fd < 0) {
+		cp_err_set(err, errno, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	*out = vm;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return -(err && err->code ? err->code : EIO);
+}
+
+/* ---- running ---- */
+
+static void kick_handler(int sig) { (void)sig; }
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	char name[16];
+	sigset_t set;
+
+	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	pthread_setname_np(pthread_self(), name);
+	sigemptyset(&set);
+	sigaddset(&set, KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!atomic_load(&vm->stopping)) {
+		int r = vm->ops->ioctl(vm->ops_ctx, v->fd, KVM_RUN, NULL);
+		if (r < 0) {
+			if (r == -EINTR || r == -EAGAIN)
+				continue;
+			vm_end(vm, CP_EXIT_FAILURE, "vCPU %u: KVM_RUN failed: %s", v->index, strerror(-r));
+			break;
+		}
+		if (exits_dispatch(v) == EXIT_STOP)
+			break;
+	}
+	return NULL;
+}
+
+static void uart_out(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct vm *vm = opaque;
+	while (len) {
+		ssize_t w = write(vm->cfg.console_out_fd, buf, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* a closed console must not stop the guest */
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+static void uart_irq(void *opaque, int level)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level irq = { .irq = 4, .level = (uint32_t)level };
+	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+static void stop_vcpus(struct vm *vm)
+{
+	atomic_store(&vm->stopping, true);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started)
+			continue;
+		/* immediate_exit covers a kick that lands before KVM_RUN is entered. */
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		pthread_kill(v->thread, KICK_SIGNAL);
+	}
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started)
+			continue;
+		/* A vCPU blocked in HLT wakes for the signal; re-kick until it is out. */
+		for (;;) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			if (pthread_timedjoin_np(v->thread, NULL, &ts) == 0)
+				break;
+			pthread_kill(v->thread, KICK_SIGNAL);
+		}
+		v->started = false;
+	}
+}
+
+int vm_run(struct vm *vm)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	sigset_t block, old;
+	_cleanup_close_ int sfd = -1, tfd = -1;
+	struct pollfd pfd[4];
+	int npfd = 0, status;
+
+	vm->uart.out = uart_out;
+	vm->uart.irq = uart_irq;
+	vm->uart.opaque = vm;
+	vm->uart.limit = vm->cfg.console_limit;
+	vm->uart.flush_each_byte = vm->cfg.console_flush_each;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(KICK_SIGNAL, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, KICK_SIGNAL);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	sigdelset(&block, KICK_SIGNAL);
+	sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	pfd[npfd++] = (struct pollfd){ .fd = vm->end_fd, .events = POLLIN };
+	if (sfd >= 0)
+		pfd[npfd++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	if (vm->cfg.timeout_ms) {
+		struct itimerspec its = { .it_value = { (time_t)(vm->cfg.timeout_ms / 1000),
+							(long)(vm->cfg.timeout_ms % 1000) * 1000000L } };
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (tfd >= 0 && timerfd_settime(tfd, 0, &its, NULL) == 0)
+			pfd[npfd++] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+	}
+	if (vm->cfg.console_in_fd >= 0)
+		pfd[npfd++] = (struct pollfd){ .fd = vm->cfg.console_in_fd, .events = POLLIN };
+
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		int r = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
+		if (r) {
+			vm_end(vm, CP_EXIT_FAILURE, "cannot start vCPU thread %u: %s", i, strerror(r));
+			break;
+		}
+		vm->vcpus[i].started = true;
+	}
+
+	while (!atomic_load(&vm->stopping)) {
+		int n = poll(pfd, (nfds_t)npfd, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			vm_end(vm, CP_EXIT_FAILURE, "event loop: poll: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < npfd; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (pfd[i].fd == sfd) {
+				struct signalfd_siginfo si;
+				if (read(sfd, &si, sizeof(si)) == sizeof(si))
+					vm_end(vm, 128 + (int)si.ssi_signo, "stopped by signal %u (%s)", si.ssi_signo,
+					       strsignal((int)si.ssi_signo));
+			} else if (pfd[i].fd == tfd) {
+				vm_end(vm, CP_EXIT_TIMEOUT, "timeout: the guest was still running after %" PRIu64 ".%03" PRIu64 " s",
+				       vm->cfg.timeout_ms / 1000, vm->cfg.timeout_ms % 1000);
+			} else if (pfd[i].fd == vm->cfg.console_in_fd) {
+				uint8_t buf[UART_RX_FIFO];
+				ssize_t r = read(pfd[i].fd, buf, sizeof(buf));
+				if (r > 0)
+					uart_receive(&vm->uart, buf, (size_t)r);
+				else
+					pfd[i].fd = -1; /* EOF: stop polling the console */
+			}
+		}
+	}
+	stop_vcpus(vm);
+	uart_flush(&vm->uart);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	while (atomic_load(&vm->ended) != 2)
+		; /* the writer of the outcome is finishing its message */
+	status = vm->end_status;
+	return status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	stop_vcpus(vm);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (v->run)
+			vm->ops->munmap_run(vm->ops_ctx, v->run, vm->run_size);
+		if (v->fd >= 0)
+			vm->ops->close(vm->ops_ctx, v->fd);
+	}
+	if (vm->vm_fd >= 0)
+		vm->ops->close(vm->ops_ctx, vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		vm->ops->close(vm->ops_ctx, vm->kvm_fd);
+	vm_scrub_ram(vm);
+	if (vm->mem.base)
+		munmap(vm->mem.base, vm->mem.size);
+	if (vm->mem_fd >= 0)
+		close(vm->mem_fd);
+	if (vm->end_fd >= 0)
+		close(vm->end_fd);
+	uart_destroy(&vm->uart);
+	free(vm);
+}

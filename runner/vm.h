@@ -1,0 +1,79 @@
+/* A plain KVM virtual machine: creation, vCPU threads, exit dispatch, teardown. */
+#ifndef CARAPACE_RUNNER_VM_H
+#define CARAPACE_RUNNER_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "runner/boot.h"
+#include "runner/e820.h"
+#include "runner/gmem.h"
+#include "runner/kvm_ops.h"
+#include "runner/uart.h"
+
+#define VM_MAX_VCPUS 254
+
+struct vm;
+
+struct vm_config {
+	uint64_t mem_size;
+	unsigned ncpus;
+	const uint8_t *kernel;
+	size_t kernel_len;
+	const uint8_t *initrd;
+	size_t initrd_len;
+	const char *cmdline;
+	int console_out_fd;       /* where UART output goes */
+	int console_in_fd;        /* -1: no input */
+	bool console_flush_each;  /* interactive: no line buffering */
+	uint64_t console_limit;   /* 0 = unlimited */
+	uint64_t timeout_ms;      /* 0 = none */
+	bool debug_exit;          /* test-only isa-debug-exit compatible port 0xf4 */
+	bool strict_io;           /* unknown port I/O ends the VM */
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+struct vm {
+	const struct kvm_ops *ops;
+	void *ops_ctx;
+	struct vm_config cfg;
+	int kvm_fd, vm_fd, mem_fd, end_fd;
+	size_t run_size;
+	struct gmem mem;
+	struct e820_map e820;
+	struct boot_result boot;
+	struct uart uart;
+	unsigned nvcpus;
+	struct vcpu vcpus[VM_MAX_VCPUS];
+	atomic_bool stopping;
+	atomic_int ended;          /* 0 until the first vm_end() */
+	int end_status;            /* CP_EXIT_* or the debug-exit status */
+	char end_msg[512];
+	atomic_uint_fast64_t unknown_pio;
+};
+
+int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,
+	      struct cp_err *err);
+/* Run until the guest or the host ends the VM; returns the exit status. */
+int vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* Record the outcome (first call wins) and ask every vCPU to stop. Callable from any thread. */
+void vm_end(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Wipe every resident page of guest RAM (exposed for tests). */
+void vm_scrub_ram(struct vm *vm);
+
+#endif
