@@ -1,0 +1,130 @@
+/* On real /dev/kvm: the boot state lands in the vCPU, the guest runs, and teardown wipes RAM
+ * (checked through a second mapping of the guest-RAM memfd). Skips without /dev/kvm. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/cli.h"
+#include "common/util.h"
+#include "runner/vm.h"
+
+static uint8_t *guest;
+static size_t guest_len;
+
+static struct vm *make_vm(int out_fd, const char *cmdline, unsigned ncpus)
+{
+	struct vm *vm = NULL;
+	struct cp_err err = { 0 };
+	struct vm_config c = {
+		.mem_size = 32 << 20, .ncpus = ncpus, .kernel = guest, .kernel_len = guest_len,
+		.cmdline = cmdline, .console_out_fd = out_fd, .console_in_fd = -1, .timeout_ms = 20000,
+		.debug_exit = true,
+	};
+	if (vm_create(&kvm_ops_sys, NULL, &c, &vm, &err) < 0)
+		fail_msg("vm_create: %s", err.msg);
+	return vm;
+}
+
+static void test_boot_state_applied(void **state)
+{
+	struct vm *vm = make_vm(-1, "hello", 2);
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+
+	assert_int_equal(ioctl(vm->vcpus[0].fd, KVM_GET_REGS, &regs), 0);
+	assert_int_equal(ioctl(vm->vcpus[0].fd, KVM_GET_SREGS, &sregs), 0);
+	assert_true(regs.rip == vm->boot.regs.rip);
+	assert_true(regs.rbx == vm->boot.regs.rbx);
+	assert_int_equal(sregs.cs.selector, vm->boot.regs.cs.selector);
+	assert_int_equal(sregs.cs.db, 1);
+	assert_true(sregs.cr0 & 1);
+	assert_true(sregs.gdt.base == vm->boot.regs.gdt_base);
+	/* The second vCPU waits for INIT/SIPI in the in-kernel LAPIC. */
+	struct kvm_mp_state mp;
+	assert_int_equal(ioctl(vm->vcpus[1].fd, KVM_GET_MP_STATE, &mp), 0);
+	assert_int_equal(mp.mp_state, KVM_MP_STATE_UNINITIALIZED);
+	vm_destroy(vm);
+}
+
+static void test_runs_and_wipes(void **state)
+{
+	int pipefd[2];
+	char buf[4096] = "";
+	assert_int_equal(pipe(pipefd), 0);
+	struct vm *vm = make_vm(pipefd[1], "hello", 1);
+	int status = vm_run(vm);
+	ssize_t n = read(pipefd[0], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "hello"));
+	assert_true(status == CP_EXIT_OK || status == 1); /* i8042 reset or debug-exit 0 */
+
+	/* Keep a second handle on guest RAM, plant a secret, tear down, look again. */
+	int fd2 = dup(vm->mem_fd);
+	uint64_t size = vm->mem.size;
+	memcpy(vm->mem.base + (8 << 20), "TOP-SECRET-GUEST-DATA", 21);
+	vm_destroy(vm);
+	uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd2, 0);
+	assert_true(p != MAP_FAILED);
+	for (uint64_t off = 0; off < size; off += 4096)
+		if (memchr(p + off, 'T', 4096) && memmem(p + off, 4096, "TOP-SECRET", 10))
+			fail_msg("guest data survived teardown at 0x%llx", (unsigned long long)off);
+	uint8_t zero[4096] = { 0 };
+	assert_memory_equal(p + (8 << 20), zero, 4096);
+	munmap(p, size);
+	close(fd2);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+static void test_ram_not_dumpable(void **state)
+{
+	struct vm *vm = make_vm(-1, "hello", 1);
+	char line[512], range[64];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	int in_ram = 0, found = 0;
+	snprintf(range, sizeof(range), "%lx-", (unsigned long)vm->mem.base);
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, range, strlen(range)))
+			in_ram = 1;
+		else if (in_ram && !strncmp(line, "VmFlags:", 8)) {
+			found = strstr(line, " dd") != NULL; /* dd = do not include in core dump */
+			break;
+		}
+	}
+	fclose(f);
+	assert_true(found);
+	vm_destroy(vm);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_boot_state_applied),
+		cmocka_unit_test(test_runs_and_wipes),
+		cmocka_unit_test(test_ram_not_dumpable),
+	};
+	struct cp_err err = { 0 };
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		printf("SKIP: /dev/kvm is not usable here (%s)\n", strerror(errno));
+		return 77;
+	}
+	close(fd);
+	if (argc < 2 || cp_file_read(argv[1], 1 << 24, &guest, &guest_len, &err) < 0)
+		return 2;
+	int r = cmocka_run_group_tests(tests, NULL, NULL);
+	free(guest);
+	return r;
+}
