@@ -470,6 +470,9 @@ int boot_load(const struct gmem *g, const struct e820_map *map, const struct boo
 	if (!gmem_ptr(g, 0, GP_HIGH_START))
 		return cp_err_set(err, EINVAL, "guest RAM must cover the first MiB");
 	write_gdt(g);
+	/* BIOS data area: EBDA segment and base memory size, where MP-table scanners look. */
+	cp_put_le16(gmem_ptr(g, 0x40e, 2), (uint16_t)(GP_EBDA >> 4));
+	cp_put_le16(gmem_ptr(g, 0x413, 2), (uint16_t)(GP_EBDA >> 10));
 	ebda = gmem_ptr(g, GP_EBDA, GP_EBDA_END - GP_EBDA);
 	r = mptable_build(ebda, GP_EBDA_END - GP_EBDA, GP_EBDA, in->ncpus, err);
 	if (r < 0)
