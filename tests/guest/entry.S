@@ -1,6 +1,9 @@
 /* Assembly of the test guest: the PVH ELF note and 32-bit entry, the guest's own GDT and IDT
  * (exception stubs), the deliberate triple fault, and the real-mode AP trampoline for smp. */
 
+	/* Names the file symbol: without it gas names it after gcc's random temporary object. */
+	.file "entry.S"
+
 #define GUEST_CS 0x08
 #define GUEST_DS 0x10
 #define BSP_STACK_SIZE 8192

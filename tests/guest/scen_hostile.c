@@ -18,9 +18,15 @@ static uint32_t hostile_addr(const struct guest_boot *boot)
 
 static uint32_t count_arg(const struct guest_boot *boot, uint32_t dflt)
 {
+	const struct guest_arg *a = guest_boot_arg(boot, "count");
 	uint32_t n;
-	if (!guest_boot_count(boot, dflt, &n))
-		guest_fail(GUEST_BAD_ARGUMENT, "the count (count=N or a bare number) is not a number");
+
+	if (!guest_boot_count(boot, dflt, &n)) {
+		if (!a)
+			a = &boot->args[0];
+		guest_fail(GUEST_BAD_ARGUMENT, "count '%.*s' is not a 32-bit number",
+		           (int)(a->value ? a->value_len : a->key_len), a->value ? a->value : a->key);
+	}
 	return n;
 }
 

@@ -109,6 +109,9 @@ static bool mp_parse(const struct guest_boot *boot, uint32_t fp, struct guest_cp
 				return false;
 			goto truncated;
 		}
+		if (type == 0 && verbose)
+			console_printf("info: smp: MP processor entry %u: APIC id %u flags 0x%x\n", i,
+			               rd8(cfg + off + 1), rd8(cfg + off + 3));
 		if (type == 0 && (rd8(cfg + off + 3) & 1) && !cpus_add(cpus, rd8(cfg + off + 1), verbose))
 			return false;
 		off += elen;
