@@ -34,7 +34,7 @@ static void run_usage(FILE *out)
 		"  --memory SIZE        guest RAM, e.g. 512M or 2G (default 128M; a bare number is MiB)\n"
 		"  --vcpus N            number of vCPUs (default 1)\n"
 		"  --console SPEC       stdout (default), file:PATH, unix:PATH (connect) or none\n"
-		"  --console-limit SIZE stop writing console output after SIZE bytes (default: no limit)\n"
+		"  --console-limit SIZE stop writing console output after SIZE (bytes, or K/M/G; default: no limit)\n"
 		"  --timeout SECONDS    stop the guest after SECONDS (exit status 4)\n"
 		"  --name NAME          a name for this VM (logs, evidence)\n"
 		"  --config FILE        JSON object whose keys are these option names\n"

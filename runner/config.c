@@ -12,7 +12,8 @@
 #include "runner/layout.h"
 #include "runner/vm.h"
 
-enum opt_type { OPT_STRING, OPT_SIZE, OPT_UINT, OPT_SECONDS, OPT_FLAG };
+/* OPT_SIZE: a bare number is MiB (like --memory elsewhere); OPT_BYTES: a bare number is bytes. */
+enum opt_type { OPT_STRING, OPT_SIZE, OPT_BYTES, OPT_UINT, OPT_SECONDS, OPT_FLAG };
 
 struct opt_def {
 	const char *name;
@@ -28,7 +29,7 @@ static const struct opt_def opt_defs[] = {
 	{ "memory", OPT_SIZE, O(memory) },
 	{ "vcpus", OPT_UINT, O(vcpus) },
 	{ "console", OPT_STRING, O(console) },
-	{ "console-limit", OPT_SIZE, O(console_limit) },
+	{ "console-limit", OPT_BYTES, O(console_limit) },
 	{ "timeout", OPT_SECONDS, O(timeout_ms) },
 	{ "name", OPT_STRING, O(name) },
 	{ "debug-exit", OPT_FLAG, O(debug_exit) },
@@ -99,7 +100,8 @@ int run_opts_set(struct run_opts *o, const char *name, const char *value, struct
 		return 0;
 	}
 	case OPT_SIZE:
-		if (cp_parse_size(value, 1ull << 20, &v) < 0)
+	case OPT_BYTES:
+		if (cp_parse_size(value, d->type == OPT_SIZE ? 1ull << 20 : 1, &v) < 0)
 			return cp_err_set(err, EINVAL, "%s: '%s' is not a size (a number of MiB, or with a K, M, G or T "
 					  "suffix, e.g. 512M or 2G)", name, value ? value : "");
 		*(uint64_t *)field = v;
@@ -147,14 +149,15 @@ static int json_to_text(const struct opt_def *d, struct json_object *v, char *bu
 			return cp_err_set(err, EINVAL, "key '%s' must be a string, not %s", d->name, json_type_word(t));
 		return 0;
 	case OPT_SIZE:
+	case OPT_BYTES:
 		if (t == json_type_string)
 			return 0;
 		if (t == json_type_int && json_object_get_int64(v) >= 0) {
 			snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
 			return 1;
 		}
-		return cp_err_set(err, EINVAL, "key '%s' must be a size: a string like \"512M\" or a whole number of MiB, "
-				  "not %s", d->name, json_type_word(t));
+		return cp_err_set(err, EINVAL, "key '%s' must be a size: a string like \"512M\" or a whole number of %s, "
+				  "not %s", d->name, d->type == OPT_SIZE ? "MiB" : "bytes", json_type_word(t));
 	case OPT_UINT:
 		if (t != json_type_int || json_object_get_int64(v) < 0)
 			return cp_err_set(err, EINVAL, "key '%s' must be a non-negative integer, not %s", d->name,

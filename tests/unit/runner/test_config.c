@@ -118,6 +118,10 @@ static void test_flags(void **state)
 	assert_true(o.memory == 512ull << 20);
 	assert_int_equal(run_opts_set(&o, "memory", "2G", &err), 0);
 	assert_true(o.memory == 2ull << 30);
+	assert_int_equal(run_opts_set(&o, "console-limit", "1000", &err), 0);
+	assert_true(o.console_limit == 1000); /* bytes, unlike --memory's bare MiB */
+	assert_int_equal(run_opts_set(&o, "console-limit", "4K", &err), 0);
+	assert_true(o.console_limit == 4096);
 	assert_true(run_opts_set(&o, "memory", "2Q", &err) < 0);
 	cp_err_clear(&err);
 	assert_true(run_opts_set(&o, "vcpus", "1.5", &err) < 0);
