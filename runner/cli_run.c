@@ -40,6 +40,8 @@ static void run_usage(FILE *out)
 		"  --config FILE        JSON object whose keys are these option names\n"
 		"  --debug-exit         test-only: port 0xf4 ends the VM with status (value<<1)|1\n"
 		"  --strict-io          end the VM on access to an unknown I/O port\n"
+		"  --seccomp MODE       on (default), log (diagnose a denied call: NOT confined), off (NOT confined)\n"
+		"  --print-seccomp-policy  print each thread's system-call allowlist and exit\n"
 		"  --quiet              do not print the outcome line when the guest ends normally\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0 guest reset/powered off, 1 host error, 2 usage/config error,\n"
@@ -105,12 +107,18 @@ int runner_cli_run(int argc, char **argv)
 		{ "console-limit", required_argument, NULL, 0 },
 		{ "timeout", required_argument, NULL, 0 }, { "name", required_argument, NULL, 0 },
 		{ "debug-exit", no_argument, NULL, 0 },    { "strict-io", no_argument, NULL, 0 },
+		{ "seccomp", required_argument, NULL, 0 },
+		{ "print-seccomp-policy", no_argument, NULL, 'P' },
+#ifdef CARAPACE_TEST_HOOKS
+		{ "test-hook", required_argument, NULL, 'T' },
+#endif
 		{ "config", required_argument, NULL, 'c' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
 	};
 	struct run_opts opts;
 	struct cp_err err = { 0 };
-	const char *config_path = NULL;
+	const char *config_path = NULL, *test_hook = NULL;
+	enum sandbox_mode sbx = sandbox_mode_default();
 	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL, *cfgtext = NULL;
 	size_t kernel_len = 0, initrd_len = 0, cfglen = 0;
 	_cleanup_close_ int out_fd = -1;
@@ -139,6 +147,11 @@ int runner_cli_run(int argc, char **argv)
 			break;
 		case 'c': config_path = optarg; break;
 		case 'q': opts.quiet = true; break;
+		case 'P':
+			sandbox_print_policy(stdout);
+			status = CP_EXIT_OK;
+			goto out;
+		case 'T': test_hook = optarg; break;
 		case 'h':
 			run_usage(stdout);
 			status = CP_EXIT_OK;
@@ -179,6 +192,13 @@ int runner_cli_run(int argc, char **argv)
 		goto out;
 	}
 
+	if (opts.seccomp)
+		(void)sandbox_mode_parse(opts.seccomp, &sbx); /* validated above */
+	if (sbx != SANDBOX_ENFORCE)
+		fprintf(stderr, "carapace: WARNING: seccomp is '%s': the VM process's threads are %s\n",
+			sandbox_mode_name(sbx), sbx == SANDBOX_LOG ? "NOT confined (violations are only logged by the kernel)"
+								     : "NOT confined at all");
+
 	if (opts.kernel) {
 		if (cp_file_read(opts.kernel, KERNEL_MAX, &kernel, &kernel_len, &err) < 0) {
 			fprintf(stderr, "carapace run: kernel: %s\n", err.msg);
@@ -215,6 +235,8 @@ int runner_cli_run(int argc, char **argv)
 		.timeout_ms = opts.timeout_ms,
 		.debug_exit = opts.debug_exit,
 		.strict_io = opts.strict_io,
+		.sandbox = sbx,
+		.test_hook = test_hook,
 	};
 	if (vm_create(&kvm_ops_sys, NULL, &vc, &vm, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);

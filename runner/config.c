@@ -34,11 +34,12 @@ static const struct opt_def opt_defs[] = {
 	{ "name", OPT_STRING, O(name) },
 	{ "debug-exit", OPT_FLAG, O(debug_exit) },
 	{ "strict-io", OPT_FLAG, O(strict_io) },
+	{ "seccomp", OPT_STRING, O(seccomp) },
 };
 
 const char *run_opts_known(void)
 {
-	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io";
+	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp";
 }
 
 void run_opts_init(struct run_opts *o)
@@ -55,6 +56,7 @@ void run_opts_free(struct run_opts *o)
 	free(o->cmdline);
 	free(o->console);
 	free(o->name);
+	free(o->seccomp);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -219,6 +221,7 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 	tmp.cmdline = o->cmdline ? strdup(o->cmdline) : NULL;
 	tmp.console = o->console ? strdup(o->console) : NULL;
 	tmp.name = o->name ? strdup(o->name) : NULL;
+	tmp.seccomp = o->seccomp ? strdup(o->seccomp) : NULL;
 	json_object_object_foreach(root, key, val) {
 		const struct opt_def *d = find_opt(key);
 		char buf[64];
@@ -266,6 +269,9 @@ int run_opts_validate(const struct run_opts *o, uint64_t host_mem, struct cp_err
 		return cp_err_set(err, EINVAL, "vcpus: %u is out of range 1..%u", o->vcpus, VM_MAX_VCPUS);
 	if (o->initrd && !o->kernel)
 		return cp_err_set(err, EINVAL, "initrd: given without a kernel");
+	if (o->seccomp && strcmp(o->seccomp, "on") && strcmp(o->seccomp, "enforce") && strcmp(o->seccomp, "log") &&
+	    strcmp(o->seccomp, "off"))
+		return cp_err_set(err, EINVAL, "seccomp: '%s' is not on, log or off", o->seccomp);
 	if (o->kernel && !*o->kernel)
 		return cp_err_set(err, EINVAL, "kernel: empty path");
 	return 0;

@@ -9,7 +9,7 @@
 #include "common/err.h"
 
 struct run_opts {
-	char *kernel, *initrd, *cmdline, *console, *name;
+	char *kernel, *initrd, *cmdline, *console, *name, *seccomp;
 	uint64_t memory;        /* bytes */
 	unsigned vcpus;
 	uint64_t timeout_ms;    /* 0 = none */

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -340,6 +341,21 @@ fail:
 
 static void kick_handler(int sig) { (void)sig; }
 
+/* Test builds only: prove that a thread's filter kills the process on a call outside its list. */
+static void test_hook_forbidden(struct vm *vm, const char *hook)
+{
+#ifdef CARAPACE_TEST_HOOKS
+	if (vm->cfg.test_hook && !strcmp(vm->cfg.test_hook, hook)) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0); /* in no allowlist */
+		vm_end(vm, CP_EXIT_FAILURE, "test hook %s: socket() was allowed (fd %d): the filter is not in force",
+		       hook, fd);
+	}
+#else
+	(void)vm;
+	(void)hook;
+#endif
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -347,11 +363,19 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	sigset_t set;
 
+	struct cp_err err = { 0 };
+
 	snprintf(name, sizeof(name), "vcpu%u", v->index);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* The filter is in force before the guest runs a single instruction on this vCPU. */
+	if (sandbox_thread_apply(SANDBOX_VCPU, vm->cfg.sandbox, &err) < 0) {
+		vm_end(vm, CP_EXIT_FAILURE, "vCPU %u: %s", v->index, err.msg);
+		return NULL;
+	}
+	test_hook_forbidden(vm, "vcpu-forbidden-syscall");
 
 	while (!atomic_load(&vm->stopping)) {
 		int r = vm->ops->ioctl(vm->ops_ctx, v->fd, KVM_RUN, NULL);
@@ -459,13 +483,25 @@ int vm_run(struct vm *vm)
 	if (vm->cfg.console_in_fd >= 0)
 		pfd[npfd++] = (struct pollfd){ .fd = vm->cfg.console_in_fd, .events = POLLIN };
 
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
+	{
+		struct cp_err err = { 0 };
+		if (sandbox_process_lockdown(&err) < 0)
+			vm_end(vm, CP_EXIT_FAILURE, "sandbox: %s", err.msg);
+	}
+	for (unsigned i = 0; i < vm->nvcpus && !atomic_load(&vm->stopping); i++) {
 		int r = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (r) {
 			vm_end(vm, CP_EXIT_FAILURE, "cannot start vCPU thread %u: %s", i, strerror(r));
 			break;
 		}
 		vm->vcpus[i].started = true;
+	}
+	/* Every thread exists now; the main thread's own filter covers the loop and teardown. */
+	{
+		struct cp_err err = { 0 };
+		if (sandbox_thread_apply(SANDBOX_MAIN, vm->cfg.sandbox, &err) < 0)
+			vm_end(vm, CP_EXIT_FAILURE, "%s", err.msg);
+		test_hook_forbidden(vm, "main-forbidden-syscall");
 	}
 
 	while (!atomic_load(&vm->stopping)) {

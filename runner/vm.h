@@ -13,6 +13,7 @@
 #include "runner/e820.h"
 #include "runner/gmem.h"
 #include "runner/kvm_ops.h"
+#include "runner/sandbox.h"
 #include "runner/uart.h"
 
 #define VM_MAX_VCPUS 254
@@ -34,6 +35,8 @@ struct vm_config {
 	uint64_t timeout_ms;      /* 0 = none */
 	bool debug_exit;          /* test-only isa-debug-exit compatible port 0xf4 */
 	bool strict_io;           /* unknown port I/O ends the VM */
+	enum sandbox_mode sandbox; /* seccomp filters for the VM process's threads */
+	const char *test_hook;    /* test builds only: make a thread misbehave on purpose */
 };
 
 struct vcpu {

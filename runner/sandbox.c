@@ -1,0 +1,193 @@
+/* Per-thread seccomp allowlists for the VM process. One commented line per system call, with
+ * argument filters where a call is dangerous: ioctl only with the listed request numbers, mmap
+ * and mprotect never with PROT_EXEC. Default action: kill the process. */
+#include "runner/sandbox.h"
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include "common/cleanup.h"
+
+enum arg_rule { ARG_ANY, ARG_IOCTL_REQ, ARG_NO_PROT_EXEC };
+
+struct sc_rule {
+	const char *name;     /* system call */
+	enum arg_rule arg;
+	unsigned long ioctl;  /* ARG_IOCTL_REQ: the request number */
+	const char *ioctl_name;
+	const char *why;
+};
+
+#define ANY(n, w) { n, ARG_ANY, 0, NULL, w }
+#define IOCTL(req, w) { "ioctl", ARG_IOCTL_REQ, req, #req, w }
+#define NOEXEC(n, w) { n, ARG_NO_PROT_EXEC, 0, NULL, w }
+
+/* vCPU threads: run the guest and handle its exits (runner/vm.c vcpu_thread, runner/exits.c). */
+static const struct sc_rule vcpu_rules[] = {
+	IOCTL(KVM_RUN, "enter the guest"),
+	IOCTL(KVM_GET_REGS, "read RIP for the message that ends a VM"),
+	IOCTL(KVM_IRQ_LINE, "raise or lower the UART interrupt after a port access"),
+	ANY("write", "console output; the 'VM ended' eventfd"),
+	ANY("futex", "the UART lock; glibc thread exit"),
+	ANY("rt_sigreturn", "return from the kick signal's handler"),
+	ANY("rt_sigprocmask", "glibc blocks signals while a thread exits"),
+	ANY("madvise", "glibc releases the thread stack's pages at thread exit"),
+	ANY("exit", "thread exit"),
+};
+
+/* The main thread once the vCPUs run: the event loop (runner/vm.c vm_run) and teardown
+ * (stop_vcpus, vm_destroy, vm_scrub_ram). */
+static const struct sc_rule main_rules[] = {
+	ANY("poll", "the event loop"),
+	ANY("ppoll", "the event loop (glibc may use ppoll)"),
+	ANY("read", "signalfd, timerfd, eventfd and console input"),
+	ANY("write", "console and messages on stderr"),
+	IOCTL(KVM_IRQ_LINE, "console input raises the UART interrupt"),
+	ANY("tgkill", "kick a vCPU thread out of KVM_RUN"),
+	ANY("getpid", "pthread_kill() names the thread group for tgkill"),
+	ANY("rt_sigprocmask", "restore the signal mask after the loop"),
+	ANY("rt_sigreturn", "return from a signal handler"),
+	ANY("futex", "join vCPU threads; the UART lock"),
+	ANY("clock_gettime", "the join deadline when the vDSO is unavailable"),
+	ANY("close", "release the VM's file descriptors at teardown"),
+	ANY("munmap", "unmap kvm_run areas and guest RAM at teardown; free()"),
+	NOEXEC("mmap", "malloc() of the scrubber's residency vector (never executable)"),
+	NOEXEC("mprotect", "malloc() arena growth (never executable)"),
+	ANY("brk", "malloc()"),
+	ANY("madvise", "free()"),
+	ANY("mincore", "find the resident guest pages to wipe"),
+	ANY("fallocate", "punch the wiped guest RAM out of its memfd"),
+	ANY("exit_group", "the end of carapace"),
+	ANY("exit", "the end of a thread"),
+};
+
+int sandbox_mode_parse(const char *s, enum sandbox_mode *m)
+{
+	if (!strcmp(s, "on") || !strcmp(s, "enforce"))
+		*m = SANDBOX_ENFORCE;
+	else if (!strcmp(s, "log"))
+		*m = SANDBOX_LOG;
+	else if (!strcmp(s, "off"))
+		*m = SANDBOX_OFF;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *sandbox_mode_name(enum sandbox_mode m)
+{
+	return m == SANDBOX_ENFORCE ? "enforce" : m == SANDBOX_LOG ? "log" : "off";
+}
+
+enum sandbox_mode sandbox_mode_default(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(CARAPACE_SANITIZED)
+	return SANDBOX_LOG;
+#else
+	return SANDBOX_ENFORCE;
+#endif
+}
+
+int sandbox_process_lockdown(struct cp_err *err)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return cp_err_set(err, errno, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	/* Drop every capability, bounding and ambient sets included. As an unprivileged user this
+	 * is a no-op; started as root, the VM process keeps none. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return cp_err_set(err, errno, "clearing ambient capabilities: %s", strerror(errno));
+	/* The bounding set first: dropping from it needs CAP_SETPCAP, which goes next. */
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM)
+			return cp_err_set(err, errno, "dropping capability %d from the bounding set: %s", c, strerror(errno));
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_apply(CAPNG_SELECT_CAPS) < 0)
+		return cp_err_set(err, EPERM, "dropping the effective, permitted and inheritable capabilities failed");
+	/* Not dumpable: no core dumps, and other processes of the same user cannot ptrace it or read
+	 * its memory through /proc. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return cp_err_set(err, errno, "PR_SET_DUMPABLE: %s", strerror(errno));
+	return 0;
+}
+
+static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, struct cp_err *err)
+{
+	int nr = seccomp_syscall_resolve_name(r->name), rc;
+
+	if (nr == __NR_SCMP_ERROR)
+		return cp_err_set(err, EINVAL, "seccomp: unknown system call '%s'", r->name);
+	switch (r->arg) {
+	case ARG_ANY:
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		break;
+	case ARG_IOCTL_REQ:
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, r->ioctl));
+		break;
+	case ARG_NO_PROT_EXEC:
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		break;
+	default:
+		rc = -EINVAL;
+	}
+	if (rc < 0)
+		return cp_err_set(err, -rc, "seccomp: adding '%s': %s", r->name, strerror(-rc));
+	return 0;
+}
+
+static void table(enum sandbox_thread which, const struct sc_rule **rules, size_t *n)
+{
+	if (which == SANDBOX_VCPU) {
+		*rules = vcpu_rules;
+		*n = ARRAY_SIZE(vcpu_rules);
+	} else {
+		*rules = main_rules;
+		*n = ARRAY_SIZE(main_rules);
+	}
+}
+
+int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, struct cp_err *err)
+{
+	const struct sc_rule *rules;
+	scmp_filter_ctx ctx;
+	size_t n;
+	int rc;
+
+	if (mode == SANDBOX_OFF)
+		return 0;
+	table(which, &rules, &n);
+	ctx = seccomp_init(mode == SANDBOX_ENFORCE ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_LOG);
+	if (!ctx)
+		return cp_err_set(err, ENOMEM, "seccomp_init failed");
+	for (size_t i = 0; i < n; i++)
+		if ((rc = add_rule(ctx, &rules[i], err)) < 0) {
+			seccomp_release(ctx);
+			return rc;
+		}
+	rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc < 0)
+		return cp_err_set(err, -rc, "loading the %s seccomp filter: %s",
+				  which == SANDBOX_VCPU ? "vCPU" : "main-thread", strerror(-rc));
+	return 0;
+}
+
+static void print_table(FILE *out, const char *title, const struct sc_rule *r, size_t n)
+{
+	fprintf(out, "### %s\n\n| system call | argument filter | why |\n|---|---|---|\n", title);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "| `%s` | %s%s%s | %s |\n", r[i].name,
+			r[i].arg == ARG_IOCTL_REQ ? "request = `" : r[i].arg == ARG_NO_PROT_EXEC ? "no `PROT_EXEC`" : "—",
+			r[i].arg == ARG_IOCTL_REQ ? r[i].ioctl_name : "", r[i].arg == ARG_IOCTL_REQ ? "`" : "", r[i].why);
+	fprintf(out, "\n");
+}
+
+void sandbox_print_policy(FILE *out)
+{
+	print_table(out, "vCPU threads (`vcpu<N>`)", vcpu_rules, ARRAY_SIZE(vcpu_rules));
+	print_table(out, "main thread (event loop and teardown)", main_rules, ARRAY_SIZE(main_rules));
+}

@@ -1,0 +1,34 @@
+/* The VM process's own confinement: per-thread seccomp allowlists (vCPU threads, main/event
+ * thread), no capabilities, no new privileges, not dumpable. */
+#ifndef CARAPACE_RUNNER_SANDBOX_H
+#define CARAPACE_RUNNER_SANDBOX_H
+
+#include <stdio.h>
+
+#include "common/err.h"
+
+enum sandbox_mode {
+	SANDBOX_ENFORCE, /* a call outside the list kills the whole process (SIGSYS) */
+	SANDBOX_LOG,     /* calls outside the list are allowed and logged by the kernel: diagnosis only */
+	SANDBOX_OFF,     /* no filter: development only, announced loudly */
+};
+
+enum sandbox_thread { SANDBOX_VCPU, SANDBOX_MAIN };
+
+int sandbox_mode_parse(const char *s, enum sandbox_mode *m);
+const char *sandbox_mode_name(enum sandbox_mode m);
+/* The default: enforce, except in sanitizer builds whose runtime needs calls (ptrace for the
+ * leak checker, ...) no production thread makes. */
+enum sandbox_mode sandbox_mode_default(void);
+
+/* Process-wide, before any thread is started: no new privileges, drop every capability (effective,
+ * permitted, inheritable, ambient, bounding), not dumpable. */
+int sandbox_process_lockdown(struct cp_err *err);
+
+/* Load the calling thread's filter (only this thread: no TSYNC). */
+int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, struct cp_err *err);
+
+/* The allowlists as a markdown table, for docs/HARDENING.md (tested to match). */
+void sandbox_print_policy(FILE *out);
+
+#endif
