@@ -126,10 +126,12 @@ static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, struct cp_err 
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		break;
 	case ARG_IOCTL_REQ:
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, r->ioctl));
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				      (struct scmp_arg_cmp){ .arg = 1, .op = SCMP_CMP_EQ, .datum_a = r->ioctl, .datum_b = 0 });
 		break;
 	case ARG_NO_PROT_EXEC:
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				      (struct scmp_arg_cmp){ .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = PROT_EXEC, .datum_b = 0 });
 		break;
 	default:
 		rc = -EINVAL;
@@ -168,6 +170,9 @@ int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, stru
 			seccomp_release(ctx);
 			return rc;
 		}
+	/* The hot path of a vCPU is ioctl(KVM_RUN) then write(): test those first. */
+	(void)seccomp_syscall_priority(ctx, SCMP_SYS(ioctl), 255);
+	(void)seccomp_syscall_priority(ctx, SCMP_SYS(write), 254);
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc < 0)

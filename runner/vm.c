@@ -22,7 +22,7 @@
 #include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/log.h"
-#include "runner/cpuid.h"
+#include "runner/guest_cpuid.h"
 #include "runner/exits.h"
 #include "runner/layout.h"
 
@@ -193,7 +193,7 @@ static int vcpu_create(struct vm *vm, unsigned index, const struct cpuid_table *
 		return cp_err_set(err, ENOMEM, "out of memory");
 	memcpy(t, supported, sizeof(*t));
 	cpuid_filter(t, index, vm->nvcpus);
-	r = kioctl(vm, v->fd, KVM_SET_CPUID2, &t->hdr);
+	r = kioctl(vm, v->fd, KVM_SET_CPUID2, cpuid_table_kvm(t));
 	if (r < 0)
 		return cp_err_set(err, -r, "KVM_SET_CPUID2 on vCPU %u: %s", index, strerror(-r));
 	/* The boot vCPU starts at the kernel's entry; the others wait in the in-kernel LAPIC
@@ -310,8 +310,8 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 		cp_err_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}
-	supported->hdr.nent = CPUID_MAX_ENTRIES;
-	if ((r = kioctl(vm, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &supported->hdr)) < 0) {
+	supported->nent = CPUID_MAX_ENTRIES;
+	if ((r = kioctl(vm, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid_table_kvm(supported))) < 0) {
 		cp_err_set(err, -r, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
 		goto fail;
 	}

@@ -1,11 +1,11 @@
 /* The CPUID filter: everything KVM supports passes unless a line below says why not. */
-#include "runner/cpuid.h"
+#include "runner/guest_cpuid.h"
 
 #include <string.h>
 
 void cpuid_filter(struct cpuid_table *t, unsigned index, unsigned ncpus)
 {
-	for (unsigned i = 0; i < t->hdr.nent; i++) {
+	for (unsigned i = 0; i < t->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &t->e[i];
 		switch (e->function) {
 		case 1:
