@@ -242,12 +242,12 @@ static json_object *json_plan(const struct memenc_plan *plan, const struct steps
 			json_object_object_add(o, "vcpu", json_object_new_int(op->vcpu));
 		if (op->section >= 0)
 			json_object_object_add(o, "section", json_object_new_int(op->section));
-		if (op->data && op->len == MEMENC_PAGE_SIZE && op->section < 0 + 1000) {
+		/* Single measured pages (VMSAs, the kernel-hashes page): their own digest helps
+		 * compare with what a VMM dumps. */
+		if (op->data && op->len == MEMENC_PAGE_SIZE) {
 			uint8_t d[48];
-			if (op->vcpu >= 0 || op->type == MEMENC_OP_SNP_NORMAL) {
-				if (memenc_sha384(op->data, op->len, d, NULL) == 0)
-					json_object_object_add(o, "contents_sha384", jhex(d, 48));
-			}
+			if (memenc_sha384(op->data, op->len, d, NULL) == 0)
+				json_object_object_add(o, "contents_sha384", jhex(d, 48));
 		}
 		if (st->len)
 			json_object_object_add(o, "running", jhex(st->running[i], st->len));
@@ -336,7 +336,7 @@ static int parse_args(int argc, char **argv, struct measure_args *a)
 {
 	int c;
 
-	optind = 1;
+	optind = 0; /* glibc: full re-initialisation, so the entry point can be called repeatedly */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
