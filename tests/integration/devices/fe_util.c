@@ -2,6 +2,7 @@
 #include "fe_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,11 +19,18 @@
 
 #include "common/util.h"
 
-pid_t fe_spawn(char *const argv[], const char *sock)
+pid_t fe_spawn_log(char *const argv[], const char *sock, const char *log)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		if (log) {
+			int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			if (fd >= 0) {
+				dup2(fd, 2);
+				close(fd);
+			}
+		}
 		execv(argv[0], argv);
 		perror("execv");
 		_exit(127);
@@ -45,6 +53,11 @@ pid_t fe_spawn(char *const argv[], const char *sock)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
+}
+
+pid_t fe_spawn(char *const argv[], const char *sock)
+{
+	return fe_spawn_log(argv, sock, NULL);
 }
 
 int fe_wait(pid_t pid)

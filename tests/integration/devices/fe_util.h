@@ -26,6 +26,8 @@ struct fe_env {
 
 /* Start a helper: argv[0] is a path; waits up to 5 s for `sock` to accept. Returns pid. */
 pid_t fe_spawn(char *const argv[], const char *sock);
+/* Same, with the helper's stderr sent to `log`. */
+pid_t fe_spawn_log(char *const argv[], const char *sock, const char *log);
 /* Wait for pid; returns the raw wait status. */
 int fe_wait(pid_t pid);
 
