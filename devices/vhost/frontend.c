@@ -171,7 +171,7 @@ int vu_fe_negotiate(struct vu_fe *fe, uint64_t want_features, uint64_t want_prot
 		r = vu_fe_get_u64(fe, VU_REQ_GET_PROTOCOL_FEATURES, &pf, err);
 		if (r < 0)
 			return r;
-		pf &= want_protocol;
+		pf &= want_protocol & VU_FE_PROTOCOL_SUPPORTED;
 		r = vu_fe_set_u64(fe, VU_REQ_SET_PROTOCOL_FEATURES, pf, err);
 		if (r < 0)
 			return r;
@@ -193,7 +193,7 @@ int vu_fe_negotiate(struct vu_fe *fe, uint64_t want_features, uint64_t want_prot
 	r = vu_fe_send(fe, &m, err);
 	if (r < 0)
 		return r;
-	fe->acked = (fe->features & want_features) | (fe->features & (1ull << VU_F_PROTOCOL_FEATURES));
+	fe->acked = (fe->features & want_features & VU_FE_FEATURES_SUPPORTED) | (fe->features & (1ull << VU_F_PROTOCOL_FEATURES));
 	return vu_fe_set_u64(fe, VU_REQ_SET_FEATURES, fe->acked, err);
 }
 

@@ -20,6 +20,12 @@ struct vu_fe {
 	uint32_t mem_slots;       /* GET_MAX_MEM_SLOTS (0 without CONFIGURE_MEM_SLOTS) */
 };
 
+/* What this front-end itself implements: device-specific feature bits (0-23) pass through as
+ * the caller wants; of the transport bits only VERSION_1 (no event index, no packed ring). */
+#define VU_FE_FEATURES_SUPPORTED (((1ull << 24) - 1) | (1ull << VIRTIO_F_VERSION_1))
+#define VU_FE_PROTOCOL_SUPPORTED ((1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK) | (1ull << VU_PF_CONFIG) | \
+				  (1ull << VU_PF_CONFIGURE_MEM_SLOTS) | (1ull << VU_PF_STATUS))
+
 /* ---- builders (pure): fill *m for one request; no I/O ---- */
 void vu_fe_build_u64(struct vu_msg *m, uint32_t req, uint64_t v);
 void vu_fe_build_empty(struct vu_msg *m, uint32_t req);
