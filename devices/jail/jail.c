@@ -133,10 +133,12 @@ static int jail_cgroup_prepare(const struct jail_config *cfg, char *leaf, size_t
 
 static volatile pid_t jail_child_pid;
 
+/* The helper is pid 1 of its namespace, and such an init ignores signals it has no handler
+ * for; it has nothing to flush (writes are synchronous, FLUSH is the guest's), so stop = kill. */
 static void jail_forward_signal(int sig)
 {
 	if (jail_child_pid > 0)
-		kill(jail_child_pid, sig);
+		kill(jail_child_pid, SIGKILL);
 }
 
 static int jail_map_ids(pid_t child, struct cp_err *err)
