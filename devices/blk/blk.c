@@ -1,0 +1,197 @@
+/* virtio-blk requests: the header and segments come from the guest and are range-checked
+ * against the image before any I/O; a bad request gets IOERR/UNSUPP, never a crash. */
+#include "devices/blk/blk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+static void blk_get_config(void *dev, uint8_t *cfg)
+{
+	struct blk_dev *b = dev;
+
+	memset(cfg, 0, BLK_CONFIG_SIZE);
+	cp_put_le64(cfg + 0, b->size / BLK_SECTOR);        /* capacity */
+	cp_put_le32(cfg + 12, VU_CHAIN_MAX - 2);            /* seg_max: header and status take two */
+	cp_put_le32(cfg + 20, BLK_SECTOR);                  /* blk_size */
+	cp_put_le16(cfg + 34, b->num_queues);               /* num_queues */
+	cp_put_le32(cfg + 36, BLK_MAX_DISCARD_SECTORS);     /* max_discard_sectors */
+	cp_put_le32(cfg + 40, 1);                           /* max_discard_seg */
+	cp_put_le32(cfg + 44, 1);                           /* discard_sector_alignment */
+	cp_put_le32(cfg + 48, BLK_MAX_DISCARD_SECTORS);     /* max_write_zeroes_sectors */
+	cp_put_le32(cfg + 52, 1);                           /* max_write_zeroes_seg */
+	cfg[56] = b->can_punch;                             /* write_zeroes_may_unmap */
+}
+
+void blk_dev_setup_ops(struct blk_dev *b)
+{
+	uint64_t f = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+		     (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_F_INDIRECT_DESC) |
+		     (1ull << VIRTIO_BLK_F_WRITE_ZEROES);
+
+	if (b->num_queues > 1)
+		f |= 1ull << VIRTIO_BLK_F_MQ;
+	if (b->readonly)
+		f |= 1ull << VIRTIO_BLK_F_RO;
+	if (b->can_punch)
+		f |= 1ull << VIRTIO_BLK_F_DISCARD;
+	b->ops = (struct vu_dev_ops){
+		.name = "blk",
+		.features = f,
+		.protocol_features = VU_PF_IMPLEMENTED,
+		.num_queues = b->num_queues,
+		.config_size = BLK_CONFIG_SIZE,
+		.get_config = blk_get_config,
+		.handle_chain = blk_handle_chain,
+	};
+}
+
+/* [sector, +bytes) inside the image, without overflow. */
+static bool blk_in_range(const struct blk_dev *b, uint64_t sector, uint64_t bytes)
+{
+	return sector <= b->size / BLK_SECTOR && bytes <= b->size - sector * BLK_SECTOR;
+}
+
+static int blk_rw(struct blk_dev *b, struct vu_chain *c, bool write, uint64_t sector, uint64_t len)
+{
+	struct iovec iov[VU_CHAIN_MAX];
+	uint64_t off = sector * BLK_SECTOR, done = 0;
+	int n;
+
+	if (len % BLK_SECTOR || !blk_in_range(b, sector, len))
+		return VIRTIO_BLK_S_IOERR;
+	n = write ? vu_chain_iov(c, false, 16, len, iov, VU_CHAIN_MAX)
+		  : vu_chain_iov(c, true, 0, len, iov, VU_CHAIN_MAX);
+	if (n < 0)
+		return VIRTIO_BLK_S_IOERR;
+	while (done < len) {
+		ssize_t r = write ? pwritev(b->fd, iov, n, (off_t)(off + done))
+				  : preadv(b->fd, iov, n, (off_t)(off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return VIRTIO_BLK_S_IOERR; /* EOF: the image shrank under us */
+		done += (uint64_t)r;
+		/* Rare short transfer: drop what was done from the front of iov. */
+		for (size_t rem = (size_t)r; rem > 0 && n > 0;) {
+			if (rem >= iov[0].iov_len) {
+				rem -= iov[0].iov_len;
+				memmove(iov, iov + 1, (size_t)(n - 1) * sizeof(iov[0]));
+				n--;
+			} else {
+				iov[0].iov_base = (uint8_t *)iov[0].iov_base + rem;
+				iov[0].iov_len -= rem;
+				rem = 0;
+			}
+		}
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+static int blk_zero(struct blk_dev *b, uint64_t off, uint64_t len, bool unmap)
+{
+	static const uint8_t zeros[65536];
+
+	if (unmap && b->can_punch && fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (b->can_zero_range && fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (b->can_punch && fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	while (len) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		ssize_t r = pwrite(b->fd, zeros, n, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -EIO;
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+static int blk_discard(struct blk_dev *b, struct vu_chain *c, uint32_t type)
+{
+	uint8_t seg[16];
+	uint64_t sector;
+	uint32_t nsect, flags;
+
+	/* We offer one segment per request (max_*_seg = 1). */
+	if (c->out_bytes != 16 + sizeof(seg) || vu_chain_read(c, 16, seg, sizeof(seg)) != sizeof(seg))
+		return VIRTIO_BLK_S_IOERR;
+	sector = cp_le64(seg);
+	nsect = cp_le32(seg + 8);
+	flags = cp_le32(seg + 12);
+	if ((flags & ~1u) || (type == VIRTIO_BLK_T_DISCARD && flags) || nsect == 0 ||
+	    nsect > BLK_MAX_DISCARD_SECTORS)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (!blk_in_range(b, sector, (uint64_t)nsect * BLK_SECTOR))
+		return VIRTIO_BLK_S_IOERR;
+	if (type == VIRTIO_BLK_T_DISCARD) {
+		if (!b->can_punch)
+			return VIRTIO_BLK_S_UNSUPP;
+		return fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(sector * BLK_SECTOR),
+				 (off_t)nsect * BLK_SECTOR) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	}
+	return blk_zero(b, sector * BLK_SECTOR, (uint64_t)nsect * BLK_SECTOR, flags & 1) == 0
+		       ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+}
+
+void blk_handle_chain(struct vu_backend *be, unsigned q, struct vu_chain *c, uint32_t *written)
+{
+	struct blk_dev *b = be->dev;
+	uint8_t hdr[16], status;
+	uint32_t type;
+	uint64_t sector, data_in = 0;
+
+	*written = 0;
+	if (c->in_bytes == 0) {
+		/* No byte to put a status in: the driver broke the protocol; complete it empty. */
+		cp_warn("blk: queue %u head %u: request without a writable status byte", q, c->head);
+		return;
+	}
+	if (c->out_bytes < sizeof(hdr) || vu_chain_read(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
+		status = VIRTIO_BLK_S_IOERR;
+		goto done;
+	}
+	type = cp_le32(hdr);
+	sector = cp_le64(hdr + 8);
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		data_in = c->in_bytes - 1;
+		status = (uint8_t)blk_rw(b, c, false, sector, data_in);
+		if (status != VIRTIO_BLK_S_OK)
+			data_in = 0;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		status = b->readonly ? VIRTIO_BLK_S_IOERR : (uint8_t)blk_rw(b, c, true, sector, c->out_bytes - 16);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		status = fdatasync(b->fd) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		data_in = c->in_bytes - 1 < BLK_ID_BYTES ? c->in_bytes - 1 : BLK_ID_BYTES;
+		vu_chain_write(c, 0, b->serial, (size_t)data_in);
+		status = VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		status = b->readonly ? VIRTIO_BLK_S_IOERR : (uint8_t)blk_discard(b, c, type);
+		break;
+	default:
+		status = VIRTIO_BLK_S_UNSUPP;
+		break;
+	}
+done:
+	vu_chain_write(c, c->in_bytes - 1, &status, 1);
+	*written = (uint32_t)(data_in + 1);
+}

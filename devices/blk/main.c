@@ -1,0 +1,95 @@
+/* carapace-blk: a jailed vhost-user virtio-blk back-end on a raw image file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "devices/blk/blk.h"
+#include "devices/helper.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: carapace-blk (--socket-path PATH | --fd N) --image FILE [--readonly]\n"
+		   "                    [--num-queues N] [--serial ID] [--no-jail]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		DEV_COMMON_LONGOPTS,
+		{ "image", required_argument, NULL, 'i' },
+		{ "readonly", no_argument, NULL, 'r' },
+		{ "num-queues", required_argument, NULL, 'q' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dev_opts o = { .fd = -1 };
+	struct blk_dev b = { .fd = -1, .num_queues = 1 };
+	const char *image = NULL, *serial = "carapace-blk";
+	struct stat st;
+	uint64_t v;
+	int opt;
+
+	cp_log_set_prog("carapace-blk");
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			image = optarg;
+			break;
+		case 'r':
+			b.readonly = true;
+			break;
+		case 'q':
+			if (cp_parse_u64(optarg, &v) < 0 || v < 1 || v > VU_QUEUE_MAX) {
+				cp_err("--num-queues %s: expected 1 to %u", optarg, VU_QUEUE_MAX);
+				return CP_EXIT_USAGE;
+			}
+			b.num_queues = (uint16_t)v;
+			break;
+		case 's':
+			serial = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CP_EXIT_OK;
+		default:
+			if (opt >= DEV_OPT_BASE && dev_opts_handle(&o, opt, optarg) == 0)
+				break;
+			usage(stderr);
+			return CP_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || !image || dev_opts_check(&o, argv[0]) < 0) {
+		usage(stderr);
+		return CP_EXIT_USAGE;
+	}
+	strncpy(b.serial, serial, sizeof(b.serial)); /* virtio-blk ids are not NUL-terminated at 20 */
+	b.fd = open(image, (b.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b.fd < 0) {
+		cp_err("--image %s: %s", image, strerror(errno));
+		return CP_EXIT_FAILURE;
+	}
+	if (fstat(b.fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		cp_err("--image %s: not a regular file or block device", image);
+		return CP_EXIT_FAILURE;
+	}
+	b.size = ((uint64_t)st.st_size / BLK_SECTOR) * BLK_SECTOR;
+	if (!b.readonly) {
+		/* Probe beyond the end (KEEP_SIZE): harmless, and tells which operations the file
+		 * system supports before the jail removes the chance to ask. */
+		b.can_punch = fallocate(b.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)b.size, 4096) == 0;
+		b.can_zero_range = fallocate(b.fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)b.size, 0) == 0 ||
+				   errno == EINVAL;
+	}
+	blk_dev_setup_ops(&b);
+	return dev_helper_serve(&o, &carapace_helpers[CARAPACE_HELPER_BLK], &b.ops, &b, &b.fd, 1);
+}

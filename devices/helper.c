@@ -1,0 +1,201 @@
+/* Shared main() plumbing for device helpers: socket, jail, serve (see helper.h). */
+#include "devices/helper.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/cli.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "devices/jail/jail.h"
+
+int dev_opts_handle(struct dev_opts *o, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt - DEV_OPT_BASE) {
+	case 0:
+		o->socket_path = arg;
+		return 0;
+	case 1:
+		if (cp_parse_u64(arg, &v) < 0 || v < 3 || v > 1024) {
+			cp_err("--fd %s: expected a descriptor number >= 3", arg);
+			return -1;
+		}
+		o->fd = (int)v;
+		return 0;
+	case 2:
+		o->no_jail = true;
+		return 0;
+#ifdef CARAPACE_TEST_HOOKS
+	case 3:
+		o->test_hook = arg;
+		return 0;
+#endif
+	}
+	cp_err("unknown option");
+	return -1;
+}
+
+int dev_opts_check(const struct dev_opts *o, const char *prog)
+{
+	if ((o->socket_path != NULL) == (o->fd >= 0)) {
+		cp_err("exactly one of --socket-path PATH or --fd N is needed");
+		return -1;
+	}
+	return 0;
+}
+
+static int dev_listen(const char *path, struct cp_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char tmp[sizeof(sa.sun_path)];
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (strlen(path) + 5 >= sizeof(sa.sun_path))
+		return cp_err_set(err, ENAMETOOLONG, "--socket-path %s is too long", path);
+	/* Replace a stale socket, never any other kind of file. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return cp_err_set(err, EEXIST, "--socket-path %s exists and is not a socket", path);
+		unlink(path);
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	unlink(tmp);
+	strcpy(sa.sun_path, tmp);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cp_err_set(err, errno, "socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return cp_err_set(err, errno, "bind %s: %s", tmp, strerror(errno));
+	if (listen(fd, 1) < 0)
+		return cp_err_set(err, errno, "listen: %s", strerror(errno));
+	/* The path appears only once connecting to it works. */
+	if (rename(tmp, path) < 0)
+		return cp_err_set(err, errno, "rename %s to %s: %s", tmp, path, strerror(errno));
+	return TAKE_FD(fd);
+}
+
+#ifdef CARAPACE_TEST_HOOKS
+#include <dirent.h>
+#include <sys/syscall.h>
+
+/* Test hook "probe": report, from inside the jail just before seccomp, what the helper sees. */
+static void dev_probe(void)
+{
+	char line[256], ifaces[256] = "";
+	unsigned npid = 0;
+	DIR *d;
+	FILE *f;
+
+	fprintf(stderr, "probe: /etc/passwd %s\n", access("/etc/passwd", F_OK) == 0 ? "visible" : "absent");
+	d = opendir("/proc");
+	if (d) {
+		struct dirent *e;
+
+		while ((e = readdir(d)))
+			if (e->d_name[0] >= '0' && e->d_name[0] <= '9') {
+				npid++;
+				fprintf(stderr, "probe: /proc pid %s\n", e->d_name);
+			}
+		closedir(d);
+	}
+	fprintf(stderr, "probe: /proc pids %u\n", npid);
+	f = fopen("/proc/self/net/dev", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char *colon = strchr(line, ':');
+
+			if (!colon)
+				continue;
+			*colon = '\0';
+			char *name = line + strspn(line, " ");
+			if (strlen(ifaces) + strlen(name) + 2 < sizeof(ifaces)) {
+				strcat(ifaces, name);
+				strcat(ifaces, " ");
+			}
+		}
+		fclose(f);
+	}
+	fprintf(stderr, "probe: net interfaces: %s\n", ifaces);
+	fprintf(stderr, "probe: uid %u euid %u\n", (unsigned)getuid(), (unsigned)geteuid());
+}
+#endif
+
+int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc *desc,
+		     const struct vu_dev_ops *ops, void *dev, const int *keep_fds, unsigned nkeep)
+{
+	struct jail_config jc = {
+		.name = ops->name, .policy = desc->policy, .keep_network = !desc->new_netns,
+		.no_jail = o->no_jail, .max_files = 128, .memory_max = 256ull << 20, .pids_max = 4,
+		.cleanup_path = o->socket_path,
+	};
+	struct cp_err err = { 0 };
+	struct vu_backend *be;
+	int keep[16], n = 0, sock = o->fd, conn, r;
+
+	cp_log_set_prog(desc->binary);
+	if (o->socket_path) {
+		sock = dev_listen(o->socket_path, &err);
+		if (sock < 0) {
+			cp_err("%s", err.msg);
+			return CP_EXIT_FAILURE;
+		}
+	}
+	keep[n++] = sock;
+	for (unsigned i = 0; i < nkeep && n < 16; i++)
+		keep[n++] = keep_fds[i];
+	jc.keep_fds = keep;
+	jc.nkeep = (unsigned)n;
+#ifdef CARAPACE_TEST_HOOKS
+	if (o->test_hook && strcmp(o->test_hook, "probe") == 0)
+		jc.before_seccomp = dev_probe;
+#endif
+	if (jail_enter(&jc, &err) < 0) {
+		cp_err("%s", err.msg);
+		return CP_EXIT_FAILURE;
+	}
+	/* From here on the filter is in force: nothing untrusted has been read yet. */
+#ifdef CARAPACE_TEST_HOOKS
+	if (o->test_hook && strcmp(o->test_hook, "forbidden-syscall") == 0) {
+		fprintf(stderr, "test hook: calling socket(AF_INET), which no helper may do\n");
+		(void)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		cp_err("test hook: forbidden system call was NOT killed");
+		return 99;
+	}
+#endif
+	if (o->socket_path) {
+		conn = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
+		if (conn < 0) {
+			cp_err("accept: %s", strerror(errno));
+			return CP_EXIT_FAILURE;
+		}
+		close(sock);
+	} else {
+		conn = sock;
+	}
+	be = calloc(1, sizeof(*be));
+	if (!be) {
+		cp_err("out of memory");
+		return CP_EXIT_FAILURE;
+	}
+	vu_be_init(be, ops, dev, conn);
+	r = vu_be_run(be, &err);
+	vu_be_free(be);
+	free(be);
+	close(conn);
+	if (r < 0) {
+		cp_err("front-end cut off: %s", err.msg);
+		return CP_EXIT_FAILURE;
+	}
+	cp_info("front-end disconnected");
+	return CP_EXIT_OK;
+}

@@ -1,0 +1,381 @@
+/* Jail set-up: clone into new user/pid/mount/ipc/uts(/net) namespaces, map ids, pivot_root into
+ * an empty tmpfs, drop every capability, rlimits, cgroup leaf, no_new_privs, then seccomp. */
+#include "devices/jail/jail.h"
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+
+static int jail_write_file(const char *path, const char *text, struct cp_err *err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return cp_err_set(err, errno, "open %s: %s", path, strerror(errno));
+	if (write(fd, text, len) != (ssize_t)len)
+		return cp_err_set(err, errno, "write \"%s\" to %s: %s", text, path, strerror(errno));
+	return 0;
+}
+
+/* ---- cgroup v2 leaf (outer process) ---- */
+
+static int jail_cgroup_root(char *out, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[1024];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - cgroup2 ");
+		char mnt[512];
+
+		if (!sep)
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) == 1 && strlen(mnt) < len) {
+			strcpy(out, mnt);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int jail_cgroup_self(char *out, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[1024];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strlen(line + 3) >= len)
+				return -ENAMETOOLONG;
+			strcpy(out, line + 3);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Create the leaf and set limits where the controllers exist. Returns 1 with leaf filled,
+ * 0 when cgroup v2 is not usable (message logged: the jail goes on without it). */
+static int jail_cgroup_prepare(const struct jail_config *cfg, char *leaf, size_t len)
+{
+	char root[512], self[512], path[PATH_MAX], ctrl[256] = "";
+	struct cp_err e = { 0 };
+	int r;
+
+	if ((r = jail_cgroup_root(root, sizeof(root))) < 0) {
+		cp_warn("jail: no cgroup v2 mount found (%s): no memory/pids limits for %s", strerror(-r), cfg->name);
+		return 0;
+	}
+	if ((r = jail_cgroup_self(self, sizeof(self))) < 0) {
+		cp_warn("jail: own cgroup v2 path unknown (%s): no memory/pids limits", strerror(-r));
+		return 0;
+	}
+	snprintf(leaf, len, "%s%s/carapace-%s.%d", root, strcmp(self, "/") ? self : "", cfg->name, (int)getpid());
+	if (mkdir(leaf, 0755) < 0) {
+		cp_warn("jail: cannot create cgroup v2 leaf %s (%s): cgroup v2 is not writable here; no memory/pids limits",
+			leaf, strerror(errno));
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", leaf);
+	{
+		_cleanup_fclose_ FILE *f = fopen(path, "re");
+		if (f && !fgets(ctrl, sizeof(ctrl), f))
+			ctrl[0] = '\0';
+	}
+	ctrl[strcspn(ctrl, "\n")] = '\0';
+	if (strstr(ctrl, "memory")) {
+		char v[32];
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)cfg->memory_max);
+		snprintf(path, sizeof(path), "%s/memory.max", leaf);
+		if (jail_write_file(path, v, &e) < 0)
+			cp_warn("jail: %s", e.msg);
+	} else {
+		cp_warn("jail: cgroup v2 leaf %s has no memory controller (available: \"%s\"): memory not limited",
+			leaf, ctrl);
+	}
+	if (strstr(ctrl, "pids")) {
+		char v[32];
+		cp_err_clear(&e);
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)cfg->pids_max);
+		snprintf(path, sizeof(path), "%s/pids.max", leaf);
+		if (jail_write_file(path, v, &e) < 0)
+			cp_warn("jail: %s", e.msg);
+	} else {
+		cp_warn("jail: cgroup v2 leaf %s has no pids controller: process count limited by RLIMIT_NPROC only", leaf);
+	}
+	return 1;
+}
+
+/* ---- outer process: map ids, release the child, reap it ---- */
+
+static volatile pid_t jail_child_pid;
+
+/* The helper is pid 1 of its namespace, and such an init ignores signals it has no handler
+ * for; it has nothing to flush (writes are synchronous, FLUSH is the guest's), so stop = kill. */
+static void jail_forward_signal(int sig)
+{
+	if (jail_child_pid > 0)
+		kill(jail_child_pid, SIGKILL);
+}
+
+static int jail_map_ids(pid_t child, struct cp_err *err)
+{
+	char path[64], map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int r;
+
+	/* As root, the jailed helper is "nobody" outside; otherwise it stays the caller. */
+	if (uid == 0) {
+		uid = 65534;
+		gid = 65534;
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)child);
+		if ((r = jail_write_file(path, "deny", err)) < 0)
+			return r;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)child);
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+	if ((r = jail_write_file(path, map, err)) < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)child);
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+	return jail_write_file(path, map, err);
+}
+
+static void __attribute__((noreturn)) jail_reap(pid_t child, const char *leaf, const char *cleanup)
+{
+	struct sigaction sa = { .sa_handler = jail_forward_signal };
+	int status = 0;
+
+	jail_child_pid = child;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (leaf && leaf[0])
+		rmdir(leaf);
+	if (cleanup)
+		unlink(cleanup);
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	if (WIFSIGNALED(status)) {
+		struct rlimit no_core = { 0, 0 };
+		int sig = WTERMSIG(status);
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(sig, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+	}
+	_exit(1);
+}
+
+/* ---- jailed process ---- */
+
+static int jail_root(const char *name, struct cp_err *err)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return cp_err_set(err, errno, "jail: make mounts private: %s", strerror(errno));
+	/* /tmp is only a mount point to stack the new root on; the host's /tmp is not touched. */
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,nr_inodes=8,mode=0755") < 0)
+		return cp_err_set(err, errno, "jail: mount tmpfs for the new root: %s", strerror(errno));
+	if (mkdir("/tmp/proc", 0555) < 0)
+		return cp_err_set(err, errno, "jail: mkdir proc: %s", strerror(errno));
+	/* Our own pid namespace's proc, pid entries only: the helper sees itself and nothing else. */
+	if (mount("proc", "/tmp/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+		  "subset=pid,hidepid=invisible") < 0 &&
+	    mount("proc", "/tmp/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
+		return cp_err_set(err, errno, "jail: mount proc: %s", strerror(errno));
+	if (chdir("/tmp") < 0)
+		return cp_err_set(err, errno, "jail: chdir new root: %s", strerror(errno));
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return cp_err_set(err, errno, "jail: pivot_root: %s", strerror(errno));
+	if (umount2(".", MNT_DETACH) < 0)
+		return cp_err_set(err, errno, "jail: detach the old root: %s", strerror(errno));
+	if (chdir("/") < 0)
+		return cp_err_set(err, errno, "jail: chdir /: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return cp_err_set(err, errno, "jail: remount the new root read-only: %s", strerror(errno));
+	if (sethostname(name, strlen(name)) < 0)
+		return cp_err_set(err, errno, "jail: sethostname: %s", strerror(errno));
+	return 0;
+}
+
+static int jail_close_fds(const struct jail_config *cfg, struct cp_err *err)
+{
+	unsigned keep[64], n = 0, from = 3;
+
+	for (unsigned i = 0; i < cfg->nkeep && n < 64; i++)
+		if (cfg->keep_fds[i] >= 3)
+			keep[n++] = (unsigned)cfg->keep_fds[i];
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			unsigned t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (unsigned i = 0; i <= n; i++) {
+		unsigned to = i < n ? keep[i] : UINT_MAX;
+
+		if (to > from && close_range(from, to - 1, 0) < 0)
+			return cp_err_set(err, errno, "jail: close_range: %s", strerror(errno));
+		from = to + 1;
+	}
+	return 0;
+}
+
+static int jail_limits(const struct jail_config *cfg, struct cp_err *err)
+{
+	const struct {
+		int res;
+		rlim_t v;
+		const char *name;
+	} lim[] = {
+		{ RLIMIT_CORE, 0, "RLIMIT_CORE" },
+		{ RLIMIT_NOFILE, cfg->max_files ? cfg->max_files : 128, "RLIMIT_NOFILE" },
+		{ RLIMIT_NPROC, 1, "RLIMIT_NPROC" },
+		{ RLIMIT_MEMLOCK, 0, "RLIMIT_MEMLOCK" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lim); i++) {
+		struct rlimit rl = { lim[i].v, lim[i].v };
+
+		if (setrlimit(lim[i].res, &rl) < 0)
+			return cp_err_set(err, errno, "jail: %s: %s", lim[i].name, strerror(errno));
+	}
+	return 0;
+}
+
+static int jail_privileges(struct cp_err *err)
+{
+	capng_clear(CAPNG_SELECT_ALL);
+	if (capng_apply(CAPNG_SELECT_ALL) < 0)
+		return cp_err_set(err, EPERM, "jail: dropping capabilities (effective, permitted, inheritable, bounding, ambient) failed");
+	if (capng_get_caps_process() < 0 || capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+		return cp_err_set(err, EPERM, "jail: capabilities remain after dropping them");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return cp_err_set(err, errno, "jail: PR_SET_DUMPABLE: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return cp_err_set(err, errno, "jail: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	return 0;
+}
+
+static int jail_finish(const struct jail_config *cfg, struct cp_err *err)
+{
+	int r;
+
+	if ((r = jail_close_fds(cfg, err)) < 0 || (r = jail_limits(cfg, err)) < 0)
+		return r;
+	if (!cfg->no_jail) {
+		if ((r = jail_privileges(err)) < 0)
+			return r;
+	} else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		return cp_err_set(err, errno, "jail: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	}
+	if (cfg->before_seccomp)
+		cfg->before_seccomp();
+	return jail_seccomp_load(cfg->policy, err);
+}
+
+int jail_enter(const struct jail_config *cfg, struct cp_err *err)
+{
+	unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+	char leaf[PATH_MAX] = "";
+	int go[2], r;
+	pid_t child;
+	char byte;
+
+	if (cfg->no_jail) {
+		cp_warn("*** --no-jail: %s runs WITHOUT namespaces, private root or cgroup; seccomp and rlimits only. "
+			"This mode exists for tests on hosts without user namespaces. ***", cfg->name);
+		return jail_finish(cfg, err);
+	}
+	if (!cfg->keep_network)
+		flags |= CLONE_NEWNET;
+	if (jail_cgroup_prepare(cfg, leaf, sizeof(leaf)) == 0)
+		leaf[0] = '\0';
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return cp_err_set(err, errno, "jail: pipe: %s", strerror(errno));
+	fflush(NULL);
+	child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+	if (child < 0) {
+		r = errno;
+		close(go[0]);
+		close(go[1]);
+		if (leaf[0])
+			rmdir(leaf);
+		if (r == EPERM || r == EINVAL || r == ENOSPC || r == EUSERS)
+			return cp_err_set(err, r, "jail: cannot create user/pid/mount namespaces (%s): unprivileged user namespaces "
+					  "are unavailable here; refusing to run unjailed (tests may pass --no-jail)", strerror(r));
+		return cp_err_set(err, r, "jail: clone into new namespaces: %s", strerror(r));
+	}
+	if (child > 0) {
+		struct cp_err e = { 0 };
+
+		close(go[0]);
+		if (jail_map_ids(child, &e) == 0 && leaf[0]) {
+			char path[PATH_MAX + 16], pid[16];
+
+			snprintf(path, sizeof(path), "%s/cgroup.procs", leaf);
+			snprintf(pid, sizeof(pid), "%d", (int)child);
+			if (jail_write_file(path, pid, &e) < 0) {
+				cp_warn("jail: %s; the helper runs outside its cgroup leaf", e.msg);
+				cp_err_clear(&e);
+			}
+		}
+		if (e.code) {
+			cp_err("%s", e.msg);
+			kill(child, SIGKILL);
+		} else if (write(go[1], "g", 1) != 1) {
+			kill(child, SIGKILL);
+		}
+		close(go[1]);
+		/* The reaper keeps nothing of the helper's: no socket, no image, no guest memory. */
+		close_range(3, UINT_MAX, 0);
+		jail_reap(child, leaf, cfg->cleanup_path);
+	}
+
+	/* Jailed process: wait for the id maps, then build the jail from the inside. */
+	close(go[1]);
+	if (read(go[0], &byte, 1) != 1)
+		_exit(1); /* the outer process failed or died: never run unjailed */
+	close(go[0]);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return cp_err_set(err, errno, "jail: PR_SET_PDEATHSIG: %s", strerror(errno));
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return cp_err_set(err, errno, "jail: become the namespace's root: %s", strerror(errno));
+	(void)setgroups(0, NULL); /* refused when "deny" was written: then no groups were mapped anyway */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return cp_err_set(err, errno, "jail: cgroup namespace: %s", strerror(errno));
+	if ((r = jail_root(cfg->name, err)) < 0)
+		return r;
+	return jail_finish(cfg, err);
+}

@@ -1,0 +1,33 @@
+/* The jail every device helper (and, later, other runner children) puts itself in before it
+ * reads untrusted input: namespaces, an empty read-only root, no privileges, rlimits, a cgroup
+ * leaf and a seccomp allowlist. OS shell only; what it enforces is listed in docs/devices.md. */
+#ifndef CARAPACE_DEVICES_JAIL_JAIL_H
+#define CARAPACE_DEVICES_JAIL_JAIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "devices/jail/seccomp.h"
+
+struct jail_config {
+	const char *name;                 /* "blk": hostname, cgroup leaf, messages */
+	const struct jail_policy *policy; /* added to the base allowlist */
+	bool keep_network;                /* true only for carapace-net: no new network namespace */
+	bool no_jail;                     /* tests only, loud: skip namespaces/root/cgroup */
+	const int *keep_fds;              /* fds that survive (stdin/stdout/stderr always do) */
+	unsigned nkeep;
+	unsigned max_files;               /* RLIMIT_NOFILE */
+	uint64_t memory_max;              /* cgroup memory.max, bytes */
+	uint64_t pids_max;                /* cgroup pids.max */
+	const char *cleanup_path;         /* unlinked by the outer process when the helper ends */
+	void (*before_seccomp)(void);     /* test hook (only set in CARAPACE_TEST_HOOKS builds) */
+};
+
+/* Enter the jail. On success returns 0 in the jailed process (pid 1 of a new pid namespace);
+ * the original process stays outside as a reaper and never returns: it exits with the
+ * jailed process's status (or re-raises its fatal signal). Returns -errno with a message when
+ * a step fails; the caller must then exit without reading any input. */
+int jail_enter(const struct jail_config *cfg, struct cp_err *err);
+
+#endif

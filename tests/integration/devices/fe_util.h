@@ -1,0 +1,46 @@
+/* Test/bench front-end environment: shared memfd "guest memory", rings, spawning helpers. */
+#ifndef CARAPACE_TESTS_DEVICES_FE_UTIL_H
+#define CARAPACE_TESTS_DEVICES_FE_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "devices/vhost/frontend.h"
+
+#define FE_GPA_BASE 0x40000000ull /* not 0, so gpa/uva mix-ups show */
+#define FE_MAX_Q 4
+
+struct fe_env {
+	struct vu_fe fe;
+	int memfd;
+	uint8_t *mem;
+	uint64_t size;
+	uint64_t bump;             /* next free offset for buffers */
+	unsigned nq;
+	uint16_t qsize;
+	struct vu_drvq q[FE_MAX_Q];
+	uint64_t hdr_gpa, st_gpa;  /* scratch for fe_blk_rw */
+	struct cp_err err;
+};
+
+/* Start a helper: argv[0] is a path; waits up to 5 s for `sock` to accept. Returns pid. */
+pid_t fe_spawn(char *const argv[], const char *sock);
+/* Same, with the helper's stderr sent to `log`. */
+pid_t fe_spawn_log(char *const argv[], const char *sock, const char *log);
+/* Wait for pid; returns the raw wait status. */
+int fe_wait(pid_t pid);
+
+/* Connect, negotiate, give memory, start nq rings of qsize. -errno with env->err. */
+int fe_env_open(struct fe_env *e, const char *sock, uint64_t mem_size, unsigned nq, uint16_t qsize,
+		uint64_t want_features, uint64_t want_protocol);
+void fe_env_close(struct fe_env *e);
+/* Guest buffer allocation (bump, 64-byte aligned). */
+uint64_t fe_alloc(struct fe_env *e, uint64_t len);
+static inline void *fe_host(struct fe_env *e, uint64_t gpa) { return e->mem + (gpa - FE_GPA_BASE); }
+
+/* One virtio-blk request, synchronous. data is gpa of len bytes (0 for none). */
+int fe_blk_rw(struct fe_env *e, unsigned q, uint32_t type, uint64_t sector, uint64_t data_gpa,
+	      uint32_t len, uint8_t *status, uint32_t *used_len);
+
+#endif

@@ -1,0 +1,296 @@
+/* Integration: a hostile front-end (wrong fd counts, overlapping or oversized regions, requests
+ * out of order, unknown ids) is cut off cleanly: carapace-blk exits 1 with a message naming the
+ * fault. A hostile guest (descriptor outside memory) breaks only its queue. Also carapace-rng. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/util.h"
+#include "devices/blk/blk.h"
+#include "devices/vhost/io.h"
+#include "fe_util.h"
+
+static char dir[256], img[300], sock[300], logpath[300], blk_bin[512], rng_bin[512];
+
+static int setup(void **state)
+{
+	const char *build = getenv("CARAPACE_BUILD_ROOT");
+	int fd;
+
+	snprintf(blk_bin, sizeof(blk_bin), "%s/devices/carapace-blk", build ? build : ".");
+	snprintf(rng_bin, sizeof(rng_bin), "%s/devices/carapace-rng", build ? build : ".");
+	strcpy(dir, "/tmp/carapace-hostile.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(img, sizeof(img), "%s/disk.img", dir);
+	snprintf(sock, sizeof(sock), "%s/blk.sock", dir);
+	snprintf(logpath, sizeof(logpath), "%s/helper.log", dir);
+	fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unlink(img);
+	unlink(sock);
+	unlink(logpath);
+	rmdir(dir);
+	return 0;
+}
+
+static pid_t start(const char *bin)
+{
+	char *argv[] = { (char *)bin, "--socket-path", sock, "--image", img, NULL };
+
+	if (strstr(bin, "rng"))
+		argv[3] = NULL;
+	unlink(sock);
+	return fe_spawn_log(argv, sock, logpath);
+}
+
+/* The helper must exit with status 1 and say `needle` in its log. */
+static void expect_cut_off(pid_t pid, const char *needle)
+{
+	int status = fe_wait(pid);
+	char buf[4096] = "";
+	int fd = open(logpath, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+		fail_msg("helper status 0x%x, expected exit 1; log:\n%s", status, buf);
+	if (!strstr(buf, needle))
+		fail_msg("log lacks \"%s\":\n%s", needle, buf);
+	fprintf(stderr, "ok: %s", strstr(buf, "front-end cut off") ? strstr(buf, "front-end cut off") : buf);
+}
+
+static int memfd_of(size_t size)
+{
+	int fd = memfd_create("hostile", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	return fd;
+}
+
+static void owner(struct vu_fe *fe)
+{
+	struct cp_err err = { 0 };
+
+	assert_int_equal(vu_fe_connect(fe, sock, &err), 0);
+	assert_int_equal(vu_fe_negotiate(fe, ~0ull, ~0ull, &err), 0);
+}
+
+static void test_mem_table_wrong_fd_count(void **state)
+{
+	struct vu_region r[2] = { { 0, 0x10000, 0x10000000, 0 }, { 0x10000, 0x10000, 0x20000000, 0 } };
+	int fd = memfd_of(0x10000);
+	struct cp_err err = { 0 };
+	struct vu_fe fe;
+	pid_t pid = start(blk_bin);
+	uint8_t pl[8 + 64];
+	uint32_t n = 2;
+
+	owner(&fe);
+	memcpy(pl, &n, 4);
+	memset(pl + 4, 0, 4);
+	memcpy(pl + 8, r, sizeof(r));
+	assert_int_equal(vu_sock_send(fe.sock, VU_REQ_SET_MEM_TABLE, 1, pl, sizeof(pl), &fd, 1, &err), 0);
+	expect_cut_off(pid, "SET_MEM_TABLE: 1 fds received, expected exactly 2");
+	vu_fe_close(&fe);
+	close(fd);
+}
+
+static void test_overlapping_regions(void **state)
+{
+	struct vu_region r1 = { 0, 0x10000, 0x10000000, 0 }, r2 = { 0x8000, 0x10000, 0x30000000, 0 };
+	int fd = memfd_of(0x10000);
+	struct cp_err err = { 0 };
+	struct vu_fe fe;
+	pid_t pid = start(blk_bin);
+
+	owner(&fe);
+	assert_int_equal(vu_fe_add_memory(&fe, &r1, fd, &err), 0);
+	assert_true(vu_fe_add_memory(&fe, &r2, fd, &err) < 0);
+	expect_cut_off(pid, "overlaps region 0");
+	vu_fe_close(&fe);
+	close(fd);
+}
+
+static void test_region_beyond_fd(void **state)
+{
+	struct vu_region r = { 0, 0x100000, 0x10000000, 0 }; /* 1 MiB region, 64 KiB memfd */
+	int fd = memfd_of(0x10000);
+	struct cp_err err = { 0 };
+	struct vu_fe fe;
+	pid_t pid = start(blk_bin);
+
+	owner(&fe);
+	assert_true(vu_fe_add_memory(&fe, &r, fd, &err) < 0);
+	expect_cut_off(pid, "beyond the fd's size");
+	vu_fe_close(&fe);
+	close(fd);
+}
+
+static void test_oversized_region(void **state)
+{
+	struct vu_region r = { 0, 1ull << 41, 0x10000000, 0 };
+	int fd = memfd_of(0x10000);
+	struct cp_err err = { 0 };
+	struct vu_fe fe;
+	pid_t pid = start(blk_bin);
+
+	owner(&fe);
+	assert_true(vu_fe_add_memory(&fe, &r, fd, &err) < 0);
+	expect_cut_off(pid, "exceeds");
+	vu_fe_close(&fe);
+	close(fd);
+}
+
+static void test_out_of_order(void **state)
+{
+	struct cp_err err = { 0 };
+	struct vu_fe fe;
+	pid_t pid = start(blk_bin);
+	struct vu_vring_addr a = { 0 };
+
+	assert_int_equal(vu_fe_connect(&fe, sock, &err), 0);
+	assert_int_equal(vu_sock_send(fe.sock, VU_REQ_SET_VRING_ADDR, 1, &a, sizeof(a), NULL, 0, &err), 0);
+	expect_cut_off(pid, "SET_VRING_ADDR before SET_OWNER");
+	vu_fe_close(&fe);
+}
+
+static void test_unknown_request(void **state)
+{
+	struct cp_err err = { 0 };
+	struct vu_fe fe;
+	pid_t pid = start(blk_bin);
+
+	assert_int_equal(vu_fe_connect(&fe, sock, &err), 0);
+	assert_int_equal(vu_sock_send(fe.sock, 77, 1, NULL, 0, NULL, 0, &err), 0);
+	expect_cut_off(pid, "request id 77 is unknown");
+	vu_fe_close(&fe);
+}
+
+static void test_wrong_size(void **state)
+{
+	struct cp_err err = { 0 };
+	struct vu_fe fe;
+	pid_t pid = start(blk_bin);
+	uint8_t pl[12] = { 0 };
+
+	assert_int_equal(vu_fe_connect(&fe, sock, &err), 0);
+	assert_int_equal(vu_sock_send(fe.sock, VU_REQ_SET_FEATURES, 1, pl, sizeof(pl), NULL, 0, &err), 0);
+	expect_cut_off(pid, "SET_FEATURES: payload size 12, expected exactly 8");
+	vu_fe_close(&fe);
+}
+
+static void test_too_many_fds(void **state)
+{
+	struct cp_err err = { 0 };
+	struct vu_fe fe;
+	pid_t pid = start(blk_bin);
+	int fds[2] = { memfd_of(4096), memfd_of(4096) };
+
+	owner(&fe);
+	assert_int_equal(vu_sock_send(fe.sock, VU_REQ_GET_FEATURES, 1, NULL, 0, fds, 2, &err), 0);
+	expect_cut_off(pid, "GET_FEATURES: 2 fds received, expected exactly 0");
+	vu_fe_close(&fe);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* Hostile guest: a descriptor pointing outside guest memory breaks queue 0 only; the helper
+ * logs it and keeps serving queue 1; a clean disconnect still exits 0. */
+static void test_hostile_descriptor(void **state)
+{
+	char *argv[] = { blk_bin, "--socket-path", sock, "--image", img, "--num-queues", "2", NULL };
+	struct fe_env e;
+	struct vu_drv_buf b[2];
+	uint8_t st;
+	pid_t pid;
+
+	unlink(sock);
+	pid = fe_spawn_log(argv, sock, logpath);
+	if (fe_env_open(&e, sock, 1u << 20, 2, 64, ~0ull, ~0ull) < 0)
+		fail_msg("%s", e.err.msg);
+	b[0] = (struct vu_drv_buf){ FE_GPA_BASE + (2u << 20), 16, false }; /* beyond the 1 MiB region */
+	b[1] = (struct vu_drv_buf){ fe_alloc(&e, 1), 1, true };
+	assert_true(vu_drvq_add(&e.q[0], b, 2) >= 0);
+	vu_drvq_kick(&e.q[0]);
+	uint64_t buf = fe_alloc(&e, 512);
+	assert_int_equal(fe_blk_rw(&e, 1, VIRTIO_BLK_T_IN, 0, buf, 512, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_OK);
+	uint16_t h;
+	uint32_t l;
+	assert_int_equal(vu_drvq_get_used(&e.q[0], &h, &l), 0); /* never completed */
+	fe_env_close(&e);
+	int status = fe_wait(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	char buf2[4096] = "";
+	int fd = open(logpath, O_RDONLY | O_CLOEXEC);
+	ssize_t n = read(fd, buf2, sizeof(buf2) - 1);
+	buf2[n > 0 ? n : 0] = '\0';
+	close(fd);
+	assert_non_null(strstr(buf2, "queue 0 broken by the guest"));
+	assert_non_null(strstr(buf2, "outside guest memory"));
+}
+
+static void test_rng(void **state)
+{
+	struct fe_env e;
+	struct vu_drv_buf b;
+	uint16_t h;
+	uint32_t l = 0;
+	pid_t pid = start(rng_bin);
+
+	if (fe_env_open(&e, sock, 1u << 20, 1, 64, ~0ull, ~0ull) < 0)
+		fail_msg("%s", e.err.msg);
+	b = (struct vu_drv_buf){ fe_alloc(&e, 256), 256, true };
+	uint8_t *p = fe_host(&e, b.gpa);
+	memset(p, 0, 256);
+	assert_true(vu_drvq_add(&e.q[0], &b, 1) >= 0);
+	vu_drvq_kick(&e.q[0]);
+	for (int i = 0; i < 200 && vu_drvq_get_used(&e.q[0], &h, &l) == 0; i++)
+		vu_drvq_wait(&e.q[0], 10);
+	assert_int_equal(l, 256);
+	unsigned zeros = 0;
+	for (int i = 0; i < 256; i++)
+		zeros += p[i] == 0;
+	assert_true(zeros < 16); /* 256 random bytes: P(>=16 zeros) is negligible */
+	fe_env_close(&e);
+	assert_int_equal(WEXITSTATUS(fe_wait(pid)), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mem_table_wrong_fd_count),
+		cmocka_unit_test(test_overlapping_regions),
+		cmocka_unit_test(test_region_beyond_fd),
+		cmocka_unit_test(test_oversized_region),
+		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_unknown_request),
+		cmocka_unit_test(test_wrong_size),
+		cmocka_unit_test(test_too_many_fds),
+		cmocka_unit_test(test_hostile_descriptor),
+		cmocka_unit_test(test_rng),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
