@@ -152,6 +152,9 @@ void scenario_uart_flood(const struct guest_boot *boot);
 void scenario_spin(const struct guest_boot *boot);
 void scenario_io_loop(const struct guest_boot *boot);
 void scenario_hlt(const struct guest_boot *boot);
+void scenario_virtio_blk(const struct guest_boot *boot);
+void scenario_virtio_rng(const struct guest_boot *boot);
+void scenario_virtio_console(const struct guest_boot *boot);
 
 /* smp.c: also used by demo to report the vCPU count (0 when no table was found). */
 struct guest_cpus {

@@ -21,6 +21,9 @@ static const struct guest_scenario scenarios[] = {
 	{ "spin", scenario_spin, "loop forever with interrupts off" },
 	{ "io-loop", scenario_io_loop, "N OUTs to the UART scratch register (count=)" },
 	{ "hlt", scenario_hlt, "cli; hlt forever" },
+	{ "virtio-blk", scenario_virtio_blk, "virtio-mmio block: read, write, chain, flush, IOERR" },
+	{ "virtio-rng", scenario_virtio_rng, "virtio-mmio entropy: 64 bytes, not all zero" },
+	{ "virtio-console", scenario_virtio_console, "virtio-mmio console: write a line" },
 };
 
 void guest_debug_exit_write(uint32_t status)

@@ -52,22 +52,28 @@ static bool cpus_add(struct guest_cpus *cpus, uint32_t apic_id, bool verbose)
 	return true;
 }
 
-/* MP spec 1.4: the floating pointer is on a 16-byte boundary in one of three areas. */
+/* MP spec 1.4: the floating pointer is on a 16-byte boundary in the first KiB of the EBDA, or
+ * (no EBDA) the last KiB of base memory, or the BIOS area 0xf0000-0xfffff. A VMM without a BIOS
+ * leaves the BIOS data area zero: then the last KiB below 640 KiB is scanned, as Linux does. */
 static uint32_t mp_find_floating(const struct guest_boot *boot)
 {
-	uint32_t areas[3][2] = { { 0, 1024 }, { 0, 1024 }, { 0xf0000, 0x10000 } };
+	uint32_t areas[3][2] = { { 0, 1024 }, { 0x9fc00, 1024 }, { 0xf0000, 0x10000 } };
 	uint32_t a, p;
 
 	if (smp_listed(boot, 0x400, 0x100)) {
-		areas[0][0] = (uint32_t)rd16(0x40e) << 4;          /* EBDA segment */
-		areas[1][0] = ((uint32_t)rd16(0x413) << 10) - 1024; /* last KiB of base memory */
+		uint32_t ebda = (uint32_t)rd16(0x40e) << 4, base_kib = rd16(0x413);
+		if (ebda >= 0x1000)
+			areas[0][0] = ebda;
+		if (base_kib > 4 && base_kib <= 640)
+			areas[1][0] = (base_kib - 1) << 10;
 	}
 	for (a = 0; a < 3; a++) {
 		uint32_t base = areas[a][0], len = areas[a][1];
-		if ((a < 2 && base < 0x1000) || !smp_listed(boot, base, len))
+		if (base == 0 || !smp_listed(boot, base, len))
 			continue;
 		for (p = base; p + 16 <= base + len; p += 16)
-			if (rd32(p) == 0x5f504d5fu /* "_MP_" */ && rd8(p + 8) == 1 && mem_sum8((void *)(uintptr_t)p, 16) == 0)
+			if (rd32(p) == 0x5f504d5fu /* "_MP_" */ && rd8(p + 8) == 1 &&
+			    mem_sum8((void *)(uintptr_t)p, 16) == 0)
 				return p;
 	}
 	return 0;
@@ -95,11 +101,13 @@ static bool mp_parse(const struct guest_boot *boot, uint32_t fp, struct guest_cp
 			console_printf("info: smp: MP configuration table at 0x%x: bad length %u or checksum\n", cfg, len);
 		return false;
 	}
-	for (i = 0, off = 44; i < n; i++) {
+	/* Walked by the base table length, like Linux: some firmware (qboot) leaves the entry
+	 * count at 0. */
+	if (verbose && n == 0)
+		console_printf("info: smp: MP configuration table at 0x%x has entry count 0\n", cfg);
+	for (i = 0, off = 44; off < len; i++) {
 		uint8_t type;
 		uint32_t elen;
-		if (off >= len)
-			goto truncated;
 		type = rd8(cfg + off);
 		elen = type == 0 ? 20 : 8;
 		if (type > 4 || off + elen > len) {
