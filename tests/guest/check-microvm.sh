@@ -62,7 +62,11 @@ while read -r label status vcpus profile cmdline; do
 	fi
 	# TCG (QEMU's default accelerator) on purpose: the proof then depends neither on /dev/kvm
 	# nor on the host CPU model. -no-reboot turns a triple fault into an exit with status 0.
-	timeout 60 "$qemu" "${extra[@]}" -nodefaults -no-user-config -nographic -serial stdio \
+	limit=60
+	if [ "$status" = hang ]; then
+		limit=2 status=124
+	fi
+	timeout "$limit" "$qemu" "${extra[@]}" -nodefaults -no-user-config -nographic -serial stdio \
 		-kernel "$elf" -append "$cmdline" -smp "$vcpus" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 -no-reboot </dev/null >"$out" 2>"$work/$label.err"
 	rc=$?

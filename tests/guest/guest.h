@@ -144,6 +144,7 @@ void scenario_cmdline(const struct guest_boot *boot);
 void scenario_cpuid(const struct guest_boot *boot);
 void scenario_smp(const struct guest_boot *boot);
 void scenario_triple_fault(const struct guest_boot *boot);
+void scenario_ud(const struct guest_boot *boot);
 void scenario_bad_insn(const struct guest_boot *boot);
 void scenario_mmio_read(const struct guest_boot *boot);
 void scenario_mmio_write(const struct guest_boot *boot);

@@ -37,6 +37,15 @@ void scenario_triple_fault(const struct guest_boot *boot)
 	guest_triple_fault();
 }
 
+/* Not hostile to the host: proves the guest's own exception reporting (status GUEST_EXCEPTION). */
+void scenario_ud(const struct guest_boot *boot)
+{
+	(void)boot;
+	console_printf("ud: executing ud2 with the guest's IDT loaded\n");
+	__asm__ volatile("ud2");
+	guest_fail(GUEST_CHECK_FAILED, "ud: ud2 did not raise #UD");
+}
+
 void scenario_bad_insn(const struct guest_boot *boot)
 {
 	uint32_t addr = hostile_addr(boot);
