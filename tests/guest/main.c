@@ -18,7 +18,7 @@ static const struct guest_scenario scenarios[] = {
 	{ "mmio-read", scenario_mmio_read, "32-bit read of unmapped MMIO (addr=)" },
 	{ "mmio-write", scenario_mmio_write, "32-bit write to unmapped MMIO (addr=)" },
 	{ "oob-write", scenario_oob_write, "write 1 MiB past the end of RAM" },
-	{ "uart-flood", scenario_uart_flood, "write N bytes (count=, default 100000; rep=1)" },
+	{ "uart-flood", scenario_uart_flood, "write N bytes (count=, default 100000; poll=1)" },
 	{ "spin", scenario_spin, "loop forever with interrupts off" },
 	{ "io-loop", scenario_io_loop, "N OUTs to the UART scratch register (count=)" },
 	{ "hlt", scenario_hlt, "cli; hlt forever" },
