@@ -91,6 +91,9 @@ void guest_main(uint32_t start_info)
 	if (st != GUEST_PASS)
 		guest_exit(st);
 	console_printf("carapace-test-guest: scenario %s\n", boot.scenario);
+	console_printf("info: hvm_start_info at 0x%x: version %u, %u memory map entries, %u modules, "
+	               "rsdp 0x%llx\n", boot.start_info_paddr, boot.version, boot.memmap_entries,
+	               boot.nr_modules, (unsigned long long)boot.rsdp_paddr);
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (str_eq(scenarios[i].name, boot.scenario)) {
 			scenarios[i].run(&boot);
