@@ -162,6 +162,7 @@ struct guest_cpus {
 	unsigned count;
 	uint8_t apic_ids[16]; /* entry.S AP_MAX + the BSP */
 	const char *source; /* "MP table" or "ACPI MADT" */
+	bool too_many;      /* a table listed more CPUs (or larger ids) than the guest handles */
 };
 bool guest_cpus_find(const struct guest_boot *boot, struct guest_cpus *cpus, bool verbose);
 

@@ -43,6 +43,7 @@ static bool smp_listed(const struct guest_boot *boot, uint64_t addr, uint64_t le
 static bool cpus_add(struct guest_cpus *cpus, uint32_t apic_id, bool verbose)
 {
 	if (apic_id > 0xff || cpus->count == sizeof(cpus->apic_ids)) {
+		cpus->too_many = true;
 		if (verbose)
 			console_printf("info: smp: cannot handle APIC id %u (limit %u CPUs, ids < 256)\n",
 			               apic_id, (unsigned)sizeof(cpus->apic_ids));
@@ -213,10 +214,19 @@ static bool acpi_parse(const struct guest_boot *boot, struct guest_cpus *cpus, b
 
 bool guest_cpus_find(const struct guest_boot *boot, struct guest_cpus *cpus, bool verbose)
 {
+	const struct guest_arg *a = guest_boot_arg(boot, "cpus");
 	uint32_t fp;
 
+	/* cpus=mp or cpus=acpi forces one source, so a test can cover both on one VMM. */
 	mem_set(cpus, 0, sizeof(*cpus));
+	if (a && str_eq_n(a->value, a->value_len, "acpi"))
+		return acpi_parse(boot, cpus, verbose);
 	fp = mp_find_floating(boot);
+	if (a && str_eq_n(a->value, a->value_len, "mp")) {
+		if (!fp && verbose)
+			console_printf("info: smp: no MP floating pointer\n");
+		return fp && mp_parse(boot, fp, cpus, verbose);
+	}
 	if (fp) {
 		if (verbose)
 			console_printf("info: smp: MP floating pointer at 0x%x\n", fp);
@@ -272,8 +282,17 @@ void scenario_smp(const struct guest_boot *boot)
 	uint32_t bsp_id, lo, hi, i, started = 0;
 	bool bsp_listed = false;
 
-	if (!guest_cpus_find(boot, &cpus, true))
-		guest_fail(GUEST_SMP_FAILED, "smp: no usable MP table or ACPI MADT");
+	const struct guest_arg *a = guest_boot_arg(boot, "cpus");
+
+	if (a && !str_eq_n(a->value, a->value_len, "mp") && !str_eq_n(a->value, a->value_len, "acpi"))
+		guest_fail(GUEST_BAD_ARGUMENT, "cpus=%.*s: want cpus=mp or cpus=acpi", (int)a->value_len,
+		           a->value);
+	if (!guest_cpus_find(boot, &cpus, true)) {
+		if (cpus.too_many)
+			guest_fail(GUEST_SMP_FAILED, "smp: more CPUs than the guest handles (16, APIC ids < 256)");
+		guest_fail(GUEST_SMP_FAILED, "smp: no usable %s", !a ? "MP table or ACPI MADT" :
+		           str_eq_n(a->value, a->value_len, "mp") ? "MP table" : "ACPI MADT");
+	}
 	console_printf("info: smp: %u CPUs from the %s, APIC ids:", cpus.count, cpus.source);
 	for (i = 0; i < cpus.count; i++)
 		console_printf(" %u", cpus.apic_ids[i]);
