@@ -4,6 +4,7 @@
 # Usage: check-microvm.sh GUEST_ELF LIST EXPECTED_DIR   (exit 77 = skipped, with the reason)
 set -u
 elf=$1 list=$2 expected=$3
+here=$(dirname "$0")
 qemu=$(command -v qemu-system-x86_64) || { echo "SKIP: qemu-system-x86_64 is not installed"; exit 77; }
 [ -r "$elf" ] || { echo "FAIL: guest image $elf is missing"; exit 1; }
 work=$(mktemp -d) || exit 1
@@ -70,13 +71,11 @@ while read -r label status vcpus profile cmdline; do
 		-kernel "$elf" -append "$cmdline" -smp "$vcpus" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 -no-reboot </dev/null >"$out" 2>"$work/$label.err"
 	rc=$?
-	# The compared transcript: VMM-dependent lines ("info: ...") and CRs dropped.
-	tr -d '\r' <"$out" | grep -v '^info:' >"$work/$label.txt"
 	if [ "$rc" != "$status" ]; then
 		echo "FAIL: $label ('$cmdline', $vcpus vCPUs, $profile): exit status $rc, expected $status"
 		sed 's/^/  | /' "$out" "$work/$label.err"
 		failed=$((failed + 1))
-	elif ! diff -u "$expected/$label.txt" "$work/$label.txt" >"$work/$label.diff"; then
+	elif ! bash "$here/check-transcript.sh" "$expected/$label.txt" "$out" >"$work/$label.diff"; then
 		echo "FAIL: $label ('$cmdline'): transcript differs from $expected/$label.txt"
 		sed 's/^/  | /' "$work/$label.diff"
 		failed=$((failed + 1))
@@ -84,7 +83,7 @@ while read -r label status vcpus profile cmdline; do
 		echo "FAIL: $label ('$cmdline'): host-side check: $why"
 		failed=$((failed + 1))
 	else
-		echo "ok: $label ('$cmdline', $vcpus vCPUs, $profile) status $rc, $(wc -l <"$work/$label.txt") lines"
+		echo "ok: $label ('$cmdline', $vcpus vCPUs, $profile) status $rc, $(wc -l <"$expected/$label.txt") lines"
 	fi
 done <"$list"
 
