@@ -143,6 +143,12 @@ void console_vprintf(const char *fmt, va_list ap)
 	}
 }
 
+void console_puts(const char *s)
+{
+	while (*s)
+		console_putc_raw(*s++);
+}
+
 void console_printf(const char *fmt, ...)
 {
 	va_list ap;

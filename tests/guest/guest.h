@@ -61,6 +61,7 @@ static inline volatile uint32_t *phys32(uint32_t paddr) { return (volatile uint3
 void console_putc_raw(char c);
 void console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void console_vprintf(const char *fmt, va_list ap); /* caller holds the lock */
+void console_puts(const char *s);                   /* caller holds the lock */
 void console_lock(void);
 void console_unlock(void);
 
@@ -109,11 +110,11 @@ struct guest_boot {
 	struct guest_arg args[GUEST_MAX_ARGS];
 };
 
-/* start_info.c */
-enum guest_status guest_boot_parse(uint32_t start_info_paddr, struct guest_boot *boot);
+/* start_info.c: fills boot, or prints why it cannot and exits with GUEST_BAD_START_INFO. */
+void guest_boot_parse(uint32_t start_info_paddr, struct guest_boot *boot);
 uint64_t guest_boot_ram_total(const struct guest_boot *boot);
 bool guest_boot_is_ram(const struct guest_boot *boot, uint64_t addr, uint64_t len);
-/* Looks up key=value; returns the value (not NUL-terminated) or NULL. */
+/* The first key=value argument with this key (value not NUL-terminated), or NULL. */
 const struct guest_arg *guest_boot_arg(const struct guest_boot *boot, const char *key);
 /* count=N or a bare number (the second word); dflt when absent; false on a bad number. */
 bool guest_boot_count(const struct guest_boot *boot, uint32_t dflt, uint32_t *out);
@@ -123,12 +124,14 @@ __attribute__((noreturn)) void guest_exit(enum guest_status s);
 __attribute__((noreturn)) void guest_pass(void);
 __attribute__((noreturn)) void guest_fail(enum guest_status s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Prints "carapace-test-guest: FAIL: " + prefix + the message as one line, then exits. */
+__attribute__((noreturn)) void guest_vfail(enum guest_status s, const char *prefix, const char *fmt,
+                                           va_list ap);
 void guest_debug_exit_write(uint32_t status);
 
 /* entry.S */
 __attribute__((noreturn)) void guest_triple_fault(void);
 extern char ap_trampoline_start[], ap_trampoline_end[];
-extern volatile uint32_t ap_stack_ticket;
 
 /* Scenarios: each ends the VM itself (guest_pass / guest_fail / a hostile action). */
 struct guest_scenario {

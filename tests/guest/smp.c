@@ -150,12 +150,10 @@ bad:
 	return 0;
 }
 
-static bool madt_parse(const struct guest_boot *boot, uint32_t madt, uint32_t len,
-                       struct guest_cpus *cpus, bool verbose)
+static bool madt_parse(uint32_t madt, uint32_t len, struct guest_cpus *cpus, bool verbose)
 {
 	uint32_t off = 44;
 
-	(void)boot;
 	while (off + 2 <= len) {
 		uint8_t type = rd8(madt + off), elen = rd8(madt + off + 1);
 		if (elen < 2 || off + elen > len) {
@@ -204,7 +202,7 @@ static bool acpi_parse(const struct guest_boot *boot, struct guest_cpus *cpus, b
 		if (t >= 0xfec00000ull || !smp_listed(boot, t, 36) || rd32((uint32_t)t) != 0x43495041u /* "APIC" */)
 			continue;
 		tlen = acpi_table_len(boot, (uint32_t)t, verbose);
-		return tlen >= 44 && madt_parse(boot, (uint32_t)t, tlen, cpus, verbose);
+		return tlen >= 44 && madt_parse((uint32_t)t, tlen, cpus, verbose);
 	}
 	if (verbose)
 		console_printf("info: smp: no MADT in the %s at 0x%llx\n", esize == 8 ? "XSDT" : "RSDT",

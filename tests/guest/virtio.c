@@ -87,13 +87,7 @@ static void virtio_fail(const struct vdev *d, const char *fmt, ...)
 	if (d && d->base)
 		*vreg(d, VM_STATUS) = *vreg(d, VM_STATUS) | ST_FAILED;
 	va_start(ap, fmt);
-	console_lock();
-	console_vprintf("carapace-test-guest: FAIL: ", ap);
-	console_vprintf(fmt, ap);
-	console_vprintf("\n", ap);
-	console_unlock();
-	va_end(ap);
-	guest_exit(GUEST_VIRTIO_FAILED);
+	guest_vfail(GUEST_VIRTIO_FAILED, "", fmt, ap);
 }
 
 /* Parses "<size>@<base>:<irq>[:<id>]" (size with an optional K/M/G suffix), as Linux does. */
