@@ -6,15 +6,20 @@
 static volatile uint32_t console_lock_word;
 
 /* Bounded so a VMM whose UART never reports THRE cannot hang the guest here: after this many
- * polls the byte is written anyway (the VMM may drop it; the guest goes on). */
-#define UART_POLL_LIMIT 100000u
+ * polls the byte is written anyway, and polling stops for good (otherwise every later byte
+ * would cost the same number of exits). */
+#define UART_POLL_LIMIT 10000u
+static bool uart_thre_broken;
 
 void console_putc_raw(char c)
 {
 	uint32_t i;
-	for (i = 0; i < UART_POLL_LIMIT; i++)
+	for (i = 0; !uart_thre_broken; i++) {
 		if (inb(GUEST_UART_LSR) & GUEST_UART_LSR_THRE)
 			break;
+		if (i == UART_POLL_LIMIT)
+			uart_thre_broken = true;
+	}
 	outb(GUEST_UART_THR, (uint8_t)c);
 }
 
@@ -136,6 +141,12 @@ void console_vprintf(const char *fmt, va_list ap)
 			break;
 		}
 	}
+}
+
+void console_puts(const char *s)
+{
+	while (*s)
+		console_putc_raw(*s++);
 }
 
 void console_printf(const char *fmt, ...)

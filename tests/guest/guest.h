@@ -61,6 +61,7 @@ static inline volatile uint32_t *phys32(uint32_t paddr) { return (volatile uint3
 void console_putc_raw(char c);
 void console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void console_vprintf(const char *fmt, va_list ap); /* caller holds the lock */
+void console_puts(const char *s);                   /* caller holds the lock */
 void console_lock(void);
 void console_unlock(void);
 
@@ -109,11 +110,11 @@ struct guest_boot {
 	struct guest_arg args[GUEST_MAX_ARGS];
 };
 
-/* start_info.c */
-enum guest_status guest_boot_parse(uint32_t start_info_paddr, struct guest_boot *boot);
+/* start_info.c: fills boot, or prints why it cannot and exits with GUEST_BAD_START_INFO. */
+void guest_boot_parse(uint32_t start_info_paddr, struct guest_boot *boot);
 uint64_t guest_boot_ram_total(const struct guest_boot *boot);
 bool guest_boot_is_ram(const struct guest_boot *boot, uint64_t addr, uint64_t len);
-/* Looks up key=value; returns the value (not NUL-terminated) or NULL. */
+/* The first key=value argument with this key (value not NUL-terminated), or NULL. */
 const struct guest_arg *guest_boot_arg(const struct guest_boot *boot, const char *key);
 /* count=N or a bare number (the second word); dflt when absent; false on a bad number. */
 bool guest_boot_count(const struct guest_boot *boot, uint32_t dflt, uint32_t *out);
@@ -123,12 +124,14 @@ __attribute__((noreturn)) void guest_exit(enum guest_status s);
 __attribute__((noreturn)) void guest_pass(void);
 __attribute__((noreturn)) void guest_fail(enum guest_status s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Prints "carapace-test-guest: FAIL: " + prefix + the message as one line, then exits. */
+__attribute__((noreturn)) void guest_vfail(enum guest_status s, const char *prefix, const char *fmt,
+                                           va_list ap);
 void guest_debug_exit_write(uint32_t status);
 
 /* entry.S */
 __attribute__((noreturn)) void guest_triple_fault(void);
 extern char ap_trampoline_start[], ap_trampoline_end[];
-extern volatile uint32_t ap_stack_ticket;
 
 /* Scenarios: each ends the VM itself (guest_pass / guest_fail / a hostile action). */
 struct guest_scenario {
@@ -144,6 +147,7 @@ void scenario_cmdline(const struct guest_boot *boot);
 void scenario_cpuid(const struct guest_boot *boot);
 void scenario_smp(const struct guest_boot *boot);
 void scenario_triple_fault(const struct guest_boot *boot);
+void scenario_ud(const struct guest_boot *boot);
 void scenario_bad_insn(const struct guest_boot *boot);
 void scenario_mmio_read(const struct guest_boot *boot);
 void scenario_mmio_write(const struct guest_boot *boot);
@@ -152,12 +156,16 @@ void scenario_uart_flood(const struct guest_boot *boot);
 void scenario_spin(const struct guest_boot *boot);
 void scenario_io_loop(const struct guest_boot *boot);
 void scenario_hlt(const struct guest_boot *boot);
+void scenario_virtio_blk(const struct guest_boot *boot);
+void scenario_virtio_rng(const struct guest_boot *boot);
+void scenario_virtio_console(const struct guest_boot *boot);
 
 /* smp.c: also used by demo to report the vCPU count (0 when no table was found). */
 struct guest_cpus {
 	unsigned count;
 	uint8_t apic_ids[16]; /* entry.S AP_MAX + the BSP */
 	const char *source; /* "MP table" or "ACPI MADT" */
+	bool too_many;      /* a table listed more CPUs (or larger ids) than the guest handles */
 };
 bool guest_cpus_find(const struct guest_boot *boot, struct guest_cpus *cpus, bool verbose);
 

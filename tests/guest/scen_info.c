@@ -66,8 +66,7 @@ void scenario_memmap(const struct guest_boot *boot)
 	uint32_t i;
 	uint32_t image_len = (uint32_t)(__image_end - __image_start);
 
-	console_printf("info: hvm_start_info at 0x%x version %u flags 0x%x modules %u\n",
-	               boot->start_info_paddr, boot->version, boot->flags, boot->nr_modules);
+	console_printf("info: hvm_start_info flags 0x%x\n", boot->flags);
 	for (i = 0; i < boot->memmap_entries; i++) {
 		const struct guest_memmap_entry *e = &boot->memmap[i];
 		if (e->size == 0) {

@@ -43,6 +43,7 @@ static bool smp_listed(const struct guest_boot *boot, uint64_t addr, uint64_t le
 static bool cpus_add(struct guest_cpus *cpus, uint32_t apic_id, bool verbose)
 {
 	if (apic_id > 0xff || cpus->count == sizeof(cpus->apic_ids)) {
+		cpus->too_many = true;
 		if (verbose)
 			console_printf("info: smp: cannot handle APIC id %u (limit %u CPUs, ids < 256)\n",
 			               apic_id, (unsigned)sizeof(cpus->apic_ids));
@@ -52,22 +53,28 @@ static bool cpus_add(struct guest_cpus *cpus, uint32_t apic_id, bool verbose)
 	return true;
 }
 
-/* MP spec 1.4: the floating pointer is on a 16-byte boundary in one of three areas. */
+/* MP spec 1.4: the floating pointer is on a 16-byte boundary in the first KiB of the EBDA, or
+ * (no EBDA) the last KiB of base memory, or the BIOS area 0xf0000-0xfffff. A VMM without a BIOS
+ * leaves the BIOS data area zero: then the last KiB below 640 KiB is scanned, as Linux does. */
 static uint32_t mp_find_floating(const struct guest_boot *boot)
 {
-	uint32_t areas[3][2] = { { 0, 1024 }, { 0, 1024 }, { 0xf0000, 0x10000 } };
+	uint32_t areas[3][2] = { { 0, 1024 }, { 0x9fc00, 1024 }, { 0xf0000, 0x10000 } };
 	uint32_t a, p;
 
 	if (smp_listed(boot, 0x400, 0x100)) {
-		areas[0][0] = (uint32_t)rd16(0x40e) << 4;          /* EBDA segment */
-		areas[1][0] = ((uint32_t)rd16(0x413) << 10) - 1024; /* last KiB of base memory */
+		uint32_t ebda = (uint32_t)rd16(0x40e) << 4, base_kib = rd16(0x413);
+		if (ebda >= 0x1000)
+			areas[0][0] = ebda;
+		if (base_kib > 4 && base_kib <= 640)
+			areas[1][0] = (base_kib - 1) << 10;
 	}
 	for (a = 0; a < 3; a++) {
 		uint32_t base = areas[a][0], len = areas[a][1];
-		if ((a < 2 && base < 0x1000) || !smp_listed(boot, base, len))
+		if (base == 0 || !smp_listed(boot, base, len))
 			continue;
 		for (p = base; p + 16 <= base + len; p += 16)
-			if (rd32(p) == 0x5f504d5fu /* "_MP_" */ && rd8(p + 8) == 1 && mem_sum8((void *)(uintptr_t)p, 16) == 0)
+			if (rd32(p) == 0x5f504d5fu /* "_MP_" */ && rd8(p + 8) == 1 &&
+			    mem_sum8((void *)(uintptr_t)p, 16) == 0)
 				return p;
 	}
 	return 0;
@@ -95,11 +102,13 @@ static bool mp_parse(const struct guest_boot *boot, uint32_t fp, struct guest_cp
 			console_printf("info: smp: MP configuration table at 0x%x: bad length %u or checksum\n", cfg, len);
 		return false;
 	}
-	for (i = 0, off = 44; i < n; i++) {
+	/* Walked by the base table length, like Linux: some firmware (qboot) leaves the entry
+	 * count at 0. */
+	if (verbose && n == 0)
+		console_printf("info: smp: MP configuration table at 0x%x has entry count 0\n", cfg);
+	for (i = 0, off = 44; off < len; i++) {
 		uint8_t type;
 		uint32_t elen;
-		if (off >= len)
-			goto truncated;
 		type = rd8(cfg + off);
 		elen = type == 0 ? 20 : 8;
 		if (type > 4 || off + elen > len) {
@@ -141,12 +150,10 @@ bad:
 	return 0;
 }
 
-static bool madt_parse(const struct guest_boot *boot, uint32_t madt, uint32_t len,
-                       struct guest_cpus *cpus, bool verbose)
+static bool madt_parse(uint32_t madt, uint32_t len, struct guest_cpus *cpus, bool verbose)
 {
 	uint32_t off = 44;
 
-	(void)boot;
 	while (off + 2 <= len) {
 		uint8_t type = rd8(madt + off), elen = rd8(madt + off + 1);
 		if (elen < 2 || off + elen > len) {
@@ -195,7 +202,7 @@ static bool acpi_parse(const struct guest_boot *boot, struct guest_cpus *cpus, b
 		if (t >= 0xfec00000ull || !smp_listed(boot, t, 36) || rd32((uint32_t)t) != 0x43495041u /* "APIC" */)
 			continue;
 		tlen = acpi_table_len(boot, (uint32_t)t, verbose);
-		return tlen >= 44 && madt_parse(boot, (uint32_t)t, tlen, cpus, verbose);
+		return tlen >= 44 && madt_parse((uint32_t)t, tlen, cpus, verbose);
 	}
 	if (verbose)
 		console_printf("info: smp: no MADT in the %s at 0x%llx\n", esize == 8 ? "XSDT" : "RSDT",
@@ -205,10 +212,19 @@ static bool acpi_parse(const struct guest_boot *boot, struct guest_cpus *cpus, b
 
 bool guest_cpus_find(const struct guest_boot *boot, struct guest_cpus *cpus, bool verbose)
 {
+	const struct guest_arg *a = guest_boot_arg(boot, "cpus");
 	uint32_t fp;
 
+	/* cpus=mp or cpus=acpi forces one source, so a test can cover both on one VMM. */
 	mem_set(cpus, 0, sizeof(*cpus));
+	if (a && str_eq_n(a->value, a->value_len, "acpi"))
+		return acpi_parse(boot, cpus, verbose);
 	fp = mp_find_floating(boot);
+	if (a && str_eq_n(a->value, a->value_len, "mp")) {
+		if (!fp && verbose)
+			console_printf("info: smp: no MP floating pointer\n");
+		return fp && mp_parse(boot, fp, cpus, verbose);
+	}
 	if (fp) {
 		if (verbose)
 			console_printf("info: smp: MP floating pointer at 0x%x\n", fp);
@@ -264,8 +280,17 @@ void scenario_smp(const struct guest_boot *boot)
 	uint32_t bsp_id, lo, hi, i, started = 0;
 	bool bsp_listed = false;
 
-	if (!guest_cpus_find(boot, &cpus, true))
-		guest_fail(GUEST_SMP_FAILED, "smp: no usable MP table or ACPI MADT");
+	const struct guest_arg *a = guest_boot_arg(boot, "cpus");
+
+	if (a && !str_eq_n(a->value, a->value_len, "mp") && !str_eq_n(a->value, a->value_len, "acpi"))
+		guest_fail(GUEST_BAD_ARGUMENT, "cpus=%.*s: want cpus=mp or cpus=acpi", (int)a->value_len,
+		           a->value);
+	if (!guest_cpus_find(boot, &cpus, true)) {
+		if (cpus.too_many)
+			guest_fail(GUEST_SMP_FAILED, "smp: more CPUs than the guest handles (16, APIC ids < 256)");
+		guest_fail(GUEST_SMP_FAILED, "smp: no usable %s", !a ? "MP table or ACPI MADT" :
+		           str_eq_n(a->value, a->value_len, "mp") ? "MP table" : "ACPI MADT");
+	}
 	console_printf("info: smp: %u CPUs from the %s, APIC ids:", cpus.count, cpus.source);
 	for (i = 0; i < cpus.count; i++)
 		console_printf(" %u", cpus.apic_ids[i]);

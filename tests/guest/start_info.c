@@ -18,25 +18,19 @@ static uint32_t rd32(uint32_t paddr) { return *phys32(paddr); }
 static uint64_t rd64(uint32_t paddr) { return rd32(paddr) | ((uint64_t)rd32(paddr + 4) << 32); }
 
 /* Without a valid start info there is no scenario name: the first line says "?". */
-static enum guest_status boot_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static enum guest_status boot_error(const char *fmt, ...)
+__attribute__((noreturn, format(printf, 1, 2)))
+static void boot_fail(const char *fmt, ...)
 {
 	va_list ap;
 	console_printf("carapace-test-guest: scenario ?\n");
 	va_start(ap, fmt);
-	console_lock();
-	console_vprintf("carapace-test-guest: FAIL: hvm_start_info: ", ap);
-	console_vprintf(fmt, ap);
-	console_vprintf("\n", ap);
-	console_unlock();
-	va_end(ap);
-	return GUEST_BAD_START_INFO;
+	guest_vfail(GUEST_BAD_START_INFO, "hvm_start_info: ", fmt, ap);
 }
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 /* Splits the copied command line: the first word is the scenario, the rest key=value words. */
-static enum guest_status boot_split_cmdline(struct guest_boot *boot)
+static void boot_split_cmdline(struct guest_boot *boot)
 {
 	const char *p = boot->cmdline;
 	bool first = true;
@@ -55,7 +49,7 @@ static enum guest_status boot_split_cmdline(struct guest_boot *boot)
 		len = (size_t)(p - w);
 		if (first) {
 			if (len >= sizeof(boot->scenario))
-				return boot_error("scenario word of %u bytes is too long (limit %llu)",
+				boot_fail("scenario word of %u bytes is too long (limit %llu)",
 				                  (uint32_t)len, (uint64_t)sizeof(boot->scenario) - 1);
 			mem_copy(boot->scenario, w, len);
 			boot->scenario[len] = '\0';
@@ -65,7 +59,7 @@ static enum guest_status boot_split_cmdline(struct guest_boot *boot)
 			size_t k = 0;
 
 			if (boot->nargs == GUEST_MAX_ARGS)
-				return boot_error("more than %u command line arguments (word at offset %llu)",
+				boot_fail("more than %u command line arguments (word at offset %llu)",
 				                  GUEST_MAX_ARGS, (uint64_t)(w - boot->cmdline));
 			a = &boot->args[boot->nargs++];
 			while (k < len && w[k] != '=')
@@ -78,10 +72,9 @@ static enum guest_status boot_split_cmdline(struct guest_boot *boot)
 	}
 	if (first)
 		mem_copy(boot->scenario, "demo", 5);
-	return GUEST_PASS;
 }
 
-enum guest_status guest_boot_parse(uint32_t paddr, struct guest_boot *boot)
+void guest_boot_parse(uint32_t paddr, struct guest_boot *boot)
 {
 	uint64_t cmdline, memmap;
 	uint32_t magic, i, n;
@@ -89,13 +82,13 @@ enum guest_status guest_boot_parse(uint32_t paddr, struct guest_boot *boot)
 	boot->start_info_paddr = paddr;
 	/* Without paging only the low 4 GiB are reachable; 0 means the VMM passed nothing. */
 	if (paddr == 0 || paddr > 0xffffffffu - 56)
-		return boot_error("EBX = 0x%x is not a usable start info address", paddr);
+		boot_fail("EBX = 0x%x is not a usable start info address", paddr);
 	magic = rd32(paddr + SI_MAGIC);
 	if (magic != HVM_START_MAGIC)
-		return boot_error("bad magic 0x%x at offset 0 (want 0x336ec578)", magic);
+		boot_fail("bad magic 0x%x at offset 0 (want 0x336ec578)", magic);
 	boot->version = rd32(paddr + SI_VERSION);
 	if (boot->version < 1)
-		return boot_error("version %u at offset 4 has no memory map (want >= 1)",
+		boot_fail("version %u at offset 4 has no memory map (want >= 1)",
 		                  boot->version);
 	boot->flags = rd32(paddr + SI_FLAGS);
 	boot->nr_modules = rd32(paddr + SI_NR_MODULES);
@@ -103,13 +96,13 @@ enum guest_status guest_boot_parse(uint32_t paddr, struct guest_boot *boot)
 
 	cmdline = rd64(paddr + SI_CMDLINE_PADDR);
 	if (cmdline > 0xffffffffu - GUEST_MAX_CMDLINE)
-		return boot_error("cmdline_paddr at offset %u is above 4 GiB: 0x%llx", SI_CMDLINE_PADDR,
+		boot_fail("cmdline_paddr at offset %u is above 4 GiB: 0x%llx", SI_CMDLINE_PADDR,
 		                  cmdline);
 	if (cmdline) {
 		const volatile char *src = (const volatile char *)(uintptr_t)cmdline;
 		for (i = 0; src[i]; i++) {
 			if (i == GUEST_MAX_CMDLINE - 1)
-				return boot_error("command line longer than %u bytes at 0x%llx",
+				boot_fail("command line longer than %u bytes at 0x%llx",
 				                  GUEST_MAX_CMDLINE - 1, cmdline);
 			boot->cmdline[i] = src[i];
 		}
@@ -119,10 +112,10 @@ enum guest_status guest_boot_parse(uint32_t paddr, struct guest_boot *boot)
 	memmap = rd64(paddr + SI_MEMMAP_PADDR);
 	n = rd32(paddr + SI_MEMMAP_ENTRIES);
 	if (n > GUEST_MAX_MEMMAP)
-		return boot_error("memmap_entries %u at offset 48 exceeds the guest's limit %llu", n,
+		boot_fail("memmap_entries %u at offset 48 exceeds the guest's limit %llu", n,
 		                  (uint64_t)GUEST_MAX_MEMMAP);
 	if (n && (memmap == 0 || memmap > 0xffffffffu - GUEST_MAX_MEMMAP * 24))
-		return boot_error("memmap_paddr at offset %u is not below 4 GiB: 0x%llx", SI_MEMMAP_PADDR,
+		boot_fail("memmap_paddr at offset %u is not below 4 GiB: 0x%llx", SI_MEMMAP_PADDR,
 		                  memmap);
 	boot->memmap_entries = n;
 	for (i = 0; i < n; i++) {
@@ -131,7 +124,7 @@ enum guest_status guest_boot_parse(uint32_t paddr, struct guest_boot *boot)
 		boot->memmap[i].size = rd64(e + 8);
 		boot->memmap[i].type = rd32(e + 16);
 	}
-	return boot_split_cmdline(boot);
+	boot_split_cmdline(boot);
 }
 
 uint64_t guest_boot_ram_total(const struct guest_boot *boot)
