@@ -31,8 +31,21 @@ declare -A needle=([reset]="reset through the i8042" [demo]="reset through the i
 	[triple-fault]="triple fault (shutdown) at RIP" [mmio-read]="read from unmapped guest-physical address 0xd0000000"
 	[mmio-write]="wrote to unmapped guest-physical address 0xd0000000" [oob-write]="wrote to unmapped guest-physical address")
 
-while read -r label status vcpus cmdline; do
+while read -r label status vcpus devices cmdline; do
 	case "$label" in ''|'#'*) continue ;; esac
+	# Guests that never stop are tested below with --timeout.
+	[ "$status" = hang ] && continue
+	if [ "$devices" != - ] && [ "$devices" != noacpi ]; then
+		echo "skip $label: needs virtio device(s) '$devices' wired into carapace run (see below)"; continue
+	fi
+	if [[ "$cmdline" == *cpus=acpi* ]] || [ "$label" = smp-too-many ]; then
+		# carapace describes vCPUs with an MP table only (no ACPI yet): the guest must say so
+		# (with 17 vCPUs QEMU's guest reads the ACPI MADT, carapace's falls back from the MP table).
+		run "$vcpus" $cmdline
+		[ "$rc" = 11 ] && grep -q "FAIL: smp" "$TMP/out"
+		verdict "$label: no ACPI MADT in carapace, the guest reports it" $? "status $rc"
+		continue
+	fi
 	want=${cstatus[$label]:-$status}
 	run "$vcpus" $cmdline
 	if [ "$rc" != "$want" ]; then verdict "$label" 1 "exit status $rc, expected $want"; continue; fi
