@@ -40,6 +40,9 @@ static void run_usage(FILE *out)
 		"  --config FILE        JSON object whose keys are these option names\n"
 		"  --debug-exit         test-only: port 0xf4 ends the VM with status (value<<1)|1\n"
 		"  --strict-io          end the VM on access to an unknown I/O port\n"
+		"  --device SPEC        a virtio device in its own jailed helper, repeatable:\n"
+		"                       blk,path=FILE[,readonly=on] | rng | console\n"
+		"  --on-device-failure stop|continue  when a device helper dies (default stop)\n"
 		"  --seccomp MODE       on (default), log (diagnose a denied call: NOT confined), off (NOT confined)\n"
 		"  --print-seccomp-policy  print each thread's system-call allowlist and exit\n"
 		"  --quiet              do not print the outcome line when the guest ends normally\n"
@@ -108,6 +111,8 @@ int runner_cli_run(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 0 }, { "name", required_argument, NULL, 0 },
 		{ "debug-exit", no_argument, NULL, 0 },    { "strict-io", no_argument, NULL, 0 },
 		{ "seccomp", required_argument, NULL, 0 },
+		{ "device", required_argument, NULL, 0 },
+		{ "on-device-failure", required_argument, NULL, 0 },
 		{ "print-seccomp-policy", no_argument, NULL, 'P' },
 #ifdef CARAPACE_TEST_HOOKS
 		{ "test-hook", required_argument, NULL, 'T' },
@@ -125,6 +130,7 @@ int runner_cli_run(int argc, char **argv)
 	int in_fd = -1, idx, c, status;
 	bool interactive;
 	struct vm_config vc;
+	struct vdev_spec specs[VDEV_MAX];
 	struct vm *vm = NULL;
 	char **flags = calloc((size_t)argc + 1, sizeof(char *));
 	char **values = calloc((size_t)argc + 1, sizeof(char *));
@@ -214,6 +220,18 @@ int runner_cli_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (opts.ndevices > VDEV_MAX) {
+		fprintf(stderr, "carapace run: at most %d devices\n", VDEV_MAX);
+		status = CP_EXIT_USAGE;
+		goto out;
+	}
+	for (unsigned i = 0; i < opts.ndevices; i++) {
+		if (vdev_spec_parse(opts.devices[i], &specs[i], &err) < 0) {
+			fprintf(stderr, "carapace run: --%s\n", err.msg);
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+	}
 	if (open_console(opts.console, &out_fd, &in_fd, &interactive, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);
 		status = CP_EXIT_USAGE;
@@ -237,6 +255,9 @@ int runner_cli_run(int argc, char **argv)
 		.strict_io = opts.strict_io,
 		.sandbox = sbx,
 		.test_hook = test_hook,
+		.devices = specs,
+		.ndevices = opts.ndevices,
+		.device_failure_continue = opts.on_device_failure && !strcmp(opts.on_device_failure, "continue"),
 	};
 	if (vm_create(&kvm_ops_sys, NULL, &vc, &vm, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);

@@ -13,7 +13,8 @@
 #include "runner/vm.h"
 
 /* OPT_SIZE: a bare number is MiB (like --memory elsewhere); OPT_BYTES: a bare number is bytes. */
-enum opt_type { OPT_STRING, OPT_SIZE, OPT_BYTES, OPT_UINT, OPT_SECONDS, OPT_FLAG };
+/* OPT_LIST: repeatable; on the command line once per value, in JSON a string or an array. */
+enum opt_type { OPT_STRING, OPT_SIZE, OPT_BYTES, OPT_UINT, OPT_SECONDS, OPT_FLAG, OPT_LIST };
 
 struct opt_def {
 	const char *name;
@@ -35,11 +36,13 @@ static const struct opt_def opt_defs[] = {
 	{ "debug-exit", OPT_FLAG, O(debug_exit) },
 	{ "strict-io", OPT_FLAG, O(strict_io) },
 	{ "seccomp", OPT_STRING, O(seccomp) },
+	{ "device", OPT_LIST, O(devices) },
+	{ "on-device-failure", OPT_STRING, O(on_device_failure) },
 };
 
 const char *run_opts_known(void)
 {
-	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp";
+	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure";
 }
 
 void run_opts_init(struct run_opts *o)
@@ -57,6 +60,9 @@ void run_opts_free(struct run_opts *o)
 	free(o->console);
 	free(o->name);
 	free(o->seccomp);
+	free(o->on_device_failure);
+	for (unsigned i = 0; i < o->ndevices; i++)
+		free(o->devices[i]);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -122,6 +128,18 @@ int run_opts_set(struct run_opts *o, const char *name, const char *value, struct
 	case OPT_FLAG:
 		*(bool *)field = true;
 		return 0;
+	case OPT_LIST: {
+		char *copy;
+		if (o->ndevices >= ARRAY_SIZE(o->devices))
+			return cp_err_set(err, E2BIG, "%s: at most %zu", name, ARRAY_SIZE(o->devices));
+		if (!value || !*value)
+			return cp_err_set(err, EINVAL, "%s: empty value", name);
+		copy = strdup(value);
+		if (!copy)
+			return cp_err_set(err, ENOMEM, "out of memory");
+		o->devices[o->ndevices++] = copy;
+		return 0;
+	}
 	}
 	return cp_err_set(err, EINVAL, "%s: internal error", name);
 }
@@ -176,6 +194,16 @@ static int json_to_text(const struct opt_def *d, struct json_object *v, char *bu
 		if (t != json_type_boolean)
 			return cp_err_set(err, EINVAL, "key '%s' must be true or false, not %s", d->name, json_type_word(t));
 		return 0;
+	case OPT_LIST:
+		if (t == json_type_string)
+			return 0;
+		if (t != json_type_array)
+			return cp_err_set(err, EINVAL, "key '%s' must be a string or an array of strings, not %s", d->name,
+					  json_type_word(t));
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_string))
+				return cp_err_set(err, EINVAL, "key '%s': element %zu must be a string", d->name, i);
+		return 2;
 	}
 	return cp_err_set(err, EINVAL, "key '%s': internal error", d->name);
 }
@@ -222,6 +250,9 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 	tmp.console = o->console ? strdup(o->console) : NULL;
 	tmp.name = o->name ? strdup(o->name) : NULL;
 	tmp.seccomp = o->seccomp ? strdup(o->seccomp) : NULL;
+	tmp.on_device_failure = o->on_device_failure ? strdup(o->on_device_failure) : NULL;
+	for (unsigned i = 0; i < o->ndevices; i++)
+		tmp.devices[i] = strdup(o->devices[i]);
 	json_object_object_foreach(root, key, val) {
 		const struct opt_def *d = find_opt(key);
 		char buf[64];
@@ -232,6 +263,16 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 		r = json_to_text(d, val, buf, sizeof(buf), err);
 		if (r < 0)
 			break;
+		if (r == 2) { /* an array of list values */
+			for (size_t i = 0; i < json_object_array_length(val) && r >= 0; i++)
+				r = run_opts_set(&tmp, key, json_object_get_string(json_object_array_get_idx(val, i)), err);
+			if (r < 0) {
+				cp_err_prefix(err, "key ");
+				break;
+			}
+			r = 0;
+			continue;
+		}
 		if (d->type == OPT_FLAG) {
 			*(bool *)((uint8_t *)&tmp + d->offset) = json_object_get_boolean(val);
 			r = 0;
@@ -272,6 +313,8 @@ int run_opts_validate(const struct run_opts *o, uint64_t host_mem, struct cp_err
 	if (o->seccomp && strcmp(o->seccomp, "on") && strcmp(o->seccomp, "enforce") && strcmp(o->seccomp, "log") &&
 	    strcmp(o->seccomp, "off"))
 		return cp_err_set(err, EINVAL, "seccomp: '%s' is not on, log or off", o->seccomp);
+	if (o->on_device_failure && strcmp(o->on_device_failure, "stop") && strcmp(o->on_device_failure, "continue"))
+		return cp_err_set(err, EINVAL, "on-device-failure: '%s' is not stop or continue", o->on_device_failure);
 	if (o->kernel && !*o->kernel)
 		return cp_err_set(err, EINVAL, "kernel: empty path");
 	return 0;

@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/log.h"
+#include "runner/layout.h"
 
 /* ---- port I/O devices ---- */
 
@@ -147,7 +148,17 @@ static enum exit_action exit_io(struct vcpu *v)
 static enum exit_action exit_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	/* No MMIO device is mapped yet: every access is outside the guest's world. Fail closed. */
+	uint64_t a = run->mmio.phys_addr;
+	unsigned len = run->mmio.len;
+
+	/* The virtio-mmio windows; anything else is outside the guest's world: fail closed. */
+	for (unsigned i = 0; i < v->vm->ndevs; i++) {
+		struct vdev *d = &v->vm->devs[i];
+		if (a >= d->base && a - d->base < GP_VIRTIO_MMIO_SZ && len <= 8 && len <= GP_VIRTIO_MMIO_SZ - (a - d->base)) {
+			vmmio_access(&d->mmio, a - d->base, run->mmio.is_write, run->mmio.data, len);
+			return EXIT_CONTINUE;
+		}
+	}
 	vm_end(v->vm, CP_EXIT_GUEST,
 	       "vCPU %u: guest %s unmapped guest-physical address 0x%llx (%u bytes) at RIP 0x%" PRIx64
 	       " (outside RAM and every device)", v->index, run->mmio.is_write ? "wrote to" : "read from",

@@ -38,6 +38,13 @@ static const struct sc_rule vcpu_rules[] = {
 	ANY("rt_sigprocmask", "glibc blocks signals while a thread exits"),
 	ANY("madvise", "glibc releases the thread stack's pages at thread exit"),
 	ANY("exit", "thread exit"),
+	ANY("sendmsg", "vhost-user requests when the guest sets a device up (runner/vdev.c)"),
+	ANY("recvmsg", "vhost-user replies (runner/vdev.c)"),
+	ANY("recvfrom", "vhost-user reply payloads (recv)"),
+	ANY("sendto", "vhost-user request payloads (send)"),
+	NOEXEC("mmap", "malloc() in a thread arena for vhost-user messages (never executable)"),
+	NOEXEC("mprotect", "thread arena growth (never executable)"),
+	ANY("munmap", "free()"),
 };
 
 /* The main thread once the vCPUs run: the event loop (runner/vm.c vm_run) and teardown
@@ -62,6 +69,10 @@ static const struct sc_rule main_rules[] = {
 	ANY("madvise", "free()"),
 	ANY("mincore", "find the resident guest pages to wipe"),
 	ANY("fallocate", "punch the wiped guest RAM out of its memfd"),
+	ANY("wait4", "collect a device helper that died, to report why"),
+	ANY("nanosleep", "give a dying helper a moment to become reapable"),
+	ANY("clock_nanosleep", "the same (glibc's nanosleep)"),
+	ANY("kill", "stop device helpers at teardown"),
 	ANY("exit_group", "the end of carapace"),
 	ANY("exit", "the end of a thread"),
 };

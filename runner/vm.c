@@ -299,8 +299,32 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	    (r = memslot(vm, 1, GP_4G, vm->mem.size - GP_MMIO_HOLE, vm->mem.base + GP_MMIO_HOLE, err)) < 0)
 		goto fail;
 
+	/* Devices before the kernel: the command line announces them, as QEMU microvm does. */
+	if (cfg->ndevices > VDEV_MAX) {
+		cp_err_set(err, E2BIG, "%u devices requested; at most %d", cfg->ndevices, VDEV_MAX);
+		goto fail;
+	}
+	{
+		size_t len = (cfg->cmdline ? strlen(cfg->cmdline) : 0) + 64 * cfg->ndevices + 1, off;
+		vm->cmdline = calloc(1, len);
+		if (!vm->cmdline) {
+			cp_err_set(err, ENOMEM, "out of memory");
+			goto fail;
+		}
+		off = (size_t)snprintf(vm->cmdline, len, "%s", cfg->cmdline ? cfg->cmdline : "");
+		for (unsigned i = 0; i < cfg->ndevices; i++) {
+			if ((r = vdev_create(vm, &vm->devs[i], i, &cfg->devices[i], err)) < 0) {
+				vm->ndevs = i + 1;
+				goto fail;
+			}
+			vm->ndevs = i + 1;
+			off += (size_t)snprintf(vm->cmdline + off, len - off, "%svirtio_mmio.device=512@0x%llx:%u",
+						off ? " " : "", (unsigned long long)vm->devs[i].base, vm->devs[i].gsi);
+		}
+	}
+
 	e820_build(vm->mem.size, &vm->e820);
-	bin = (struct boot_input){ cfg->kernel, cfg->kernel_len, cfg->initrd, cfg->initrd_len, cfg->cmdline,
+	bin = (struct boot_input){ cfg->kernel, cfg->kernel_len, cfg->initrd, cfg->initrd_len, vm->cmdline,
 				   cfg->ncpus };
 	if ((r = boot_load(&vm->mem, &vm->e820, &bin, &vm->boot, err)) < 0)
 		goto fail;
@@ -450,7 +474,7 @@ int vm_run(struct vm *vm)
 	struct sigaction sa = { .sa_handler = kick_handler };
 	sigset_t block, old;
 	_cleanup_close_ int sfd = -1, tfd = -1;
-	struct pollfd pfd[4];
+	struct pollfd pfd[4 + 2 * VDEV_MAX];
 	int npfd = 0, status;
 
 	vm->uart.out = uart_out;
@@ -482,6 +506,14 @@ int vm_run(struct vm *vm)
 	}
 	if (vm->cfg.console_in_fd >= 0)
 		pfd[npfd++] = (struct pollfd){ .fd = vm->cfg.console_in_fd, .events = POLLIN };
+	/* A helper that dies or hangs up shows as POLLRDHUP/POLLHUP on its socket; replies to the
+	 * vCPUs' requests do not wake the loop (no POLLIN). */
+	int dev_pfd0 = npfd;
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		pfd[npfd++] = (struct pollfd){ .fd = vm->devs[i].fe.sock, .events = POLLRDHUP };
+	int pid_pfd0 = npfd;
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		pfd[npfd++] = (struct pollfd){ .fd = vm->devs[i].pidfd, .events = POLLIN };
 
 	{
 		struct cp_err err = { 0 };
@@ -523,6 +555,19 @@ int vm_run(struct vm *vm)
 			} else if (pfd[i].fd == tfd) {
 				vm_end(vm, CP_EXIT_TIMEOUT, "timeout: the guest was still running after %" PRIu64 ".%03" PRIu64 " s",
 				       vm->cfg.timeout_ms / 1000, vm->cfg.timeout_ms % 1000);
+			} else if (i >= dev_pfd0) {
+				unsigned k = (unsigned)(i >= pid_pfd0 ? i - pid_pfd0 : i - dev_pfd0);
+				struct vdev *d = &vm->devs[k];
+				if (d->dead)
+					continue;
+				vdev_helper_died(d, 200);
+				pfd[dev_pfd0 + (int)k].fd = -1;
+				pfd[pid_pfd0 + (int)k].fd = -1;
+				if (vm->cfg.device_failure_continue)
+					cp_warn("device %s (%s) %s; it needs a reset, the VM goes on", d->name,
+						vdev_kind_name(d->spec.kind), d->death);
+				else
+					vm_end(vm, CP_EXIT_FAILURE, "device %s: its helper %s", d->name, d->death);
 			} else if (pfd[i].fd == vm->cfg.console_in_fd) {
 				uint8_t buf[UART_RX_FIFO];
 				ssize_t r = read(pfd[i].fd, buf, sizeof(buf));
@@ -558,6 +603,9 @@ void vm_destroy(struct vm *vm)
 		vm->ops->close(vm->ops_ctx, vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		vm->ops->close(vm->ops_ctx, vm->kvm_fd);
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		vdev_destroy(&vm->devs[i]);
+	free(vm->cmdline);
 	vm_scrub_ram(vm);
 	if (vm->mem.base)
 		munmap(vm->mem.base, vm->mem.size);

@@ -15,6 +15,7 @@
 #include "runner/kvm_ops.h"
 #include "runner/sandbox.h"
 #include "runner/uart.h"
+#include "runner/vdev.h"
 
 #define VM_MAX_VCPUS 254
 
@@ -37,6 +38,9 @@ struct vm_config {
 	bool strict_io;           /* unknown port I/O ends the VM */
 	enum sandbox_mode sandbox; /* seccomp filters for the VM process's threads */
 	const char *test_hook;    /* test builds only: make a thread misbehave on purpose */
+	const struct vdev_spec *devices;
+	unsigned ndevices;
+	bool device_failure_continue; /* a dead helper leaves its device broken; default: stop the VM */
 };
 
 struct vcpu {
@@ -65,6 +69,9 @@ struct vm {
 	int end_status;            /* CP_EXIT_* or the debug-exit status */
 	char end_msg[512];
 	atomic_uint_fast64_t unknown_pio;
+	unsigned ndevs;
+	struct vdev devs[VDEV_MAX];
+	char *cmdline;             /* the guest's, with the virtio_mmio.device= announcements */
 };
 
 int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,

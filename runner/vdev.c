@@ -1,0 +1,385 @@
+/* Device shell: helper process, vhost-user front-end, ioeventfd/irqfd. What it trusts: nothing
+ * the guest writes (ring addresses are checked to lie in guest RAM before they are translated),
+ * nothing the helper sends (the front-end library checks every reply). */
+#include "runner/vdev.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "devices/helpers.h"
+#include "runner/layout.h"
+#include "runner/vm.h"
+
+#ifndef CARAPACE_HELPER_BUILD_DIR
+#define CARAPACE_HELPER_BUILD_DIR ""
+#endif
+
+static const unsigned vdev_gsis[VDEV_MAX] = { 5, 6, 7, 9, 10, 11, 12, 13 };
+
+const char *vdev_kind_name(enum vdev_kind k)
+{
+	return k == VDEV_BLK ? "blk" : k == VDEV_RNG ? "rng" : "console";
+}
+
+int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
+{
+	char buf[1024], *save = NULL, *tok;
+	bool first = true;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(s) >= sizeof(buf))
+		return cp_err_set(err, EINVAL, "device: specification is too long");
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = false) {
+		char *eq = strchr(tok, '=');
+		if (first) {
+			if (!strcmp(tok, "blk"))
+				out->kind = VDEV_BLK;
+			else if (!strcmp(tok, "rng"))
+				out->kind = VDEV_RNG;
+			else if (!strcmp(tok, "console"))
+				out->kind = VDEV_CONSOLE;
+			else
+				return cp_err_set(err, EINVAL, "device: unknown kind '%s' (blk, rng, console)", tok);
+			continue;
+		}
+		if (!eq)
+			return cp_err_set(err, EINVAL, "device: '%s' is not key=value", tok);
+		*eq = '\0';
+		if (!strcmp(tok, "path") && out->kind != VDEV_RNG) {
+			if (!eq[1] || strlen(eq + 1) >= sizeof(out->path))
+				return cp_err_set(err, EINVAL, "device: bad path");
+			strcpy(out->path, eq + 1);
+#ifdef CARAPACE_TEST_HOOKS
+		} else if (!strcmp(tok, "test-hook")) {
+			if (strlen(eq + 1) >= sizeof(out->test_hook))
+				return cp_err_set(err, EINVAL, "device: test-hook name too long");
+			strcpy(out->test_hook, eq + 1);
+#endif
+		} else if (!strcmp(tok, "readonly") && out->kind == VDEV_BLK) {
+			if (!strcmp(eq + 1, "on") || !strcmp(eq + 1, "true"))
+				out->readonly = true;
+			else if (!strcmp(eq + 1, "off") || !strcmp(eq + 1, "false"))
+				out->readonly = false;
+			else
+				return cp_err_set(err, EINVAL, "device: readonly=%s is not on or off", eq + 1);
+		} else {
+			return cp_err_set(err, EINVAL, "device %s: unknown option '%s'", vdev_kind_name(out->kind), tok);
+		}
+	}
+	if (first)
+		return cp_err_set(err, EINVAL, "device: empty specification");
+	if (out->kind == VDEV_BLK && !out->path[0])
+		return cp_err_set(err, EINVAL, "device blk: path=FILE is required");
+	return 0;
+}
+
+int vdev_helper_path(const char *binary, char *out, size_t len, struct cp_err *err)
+{
+	const char *env = getenv("CARAPACE_HELPER_DIR");
+	char self[4096];
+	ssize_t n;
+	struct stat st;
+
+	if (env && *env) {
+		snprintf(out, len, "%s/%s", env, binary);
+		if (stat(out, &st) == 0)
+			return 0;
+		return cp_err_set(err, ENOENT, "device helper %s not found in $CARAPACE_HELPER_DIR (%s)", binary, env);
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(out, len, "%s/%s", self, binary);
+			if (stat(out, &st) == 0)
+				return 0;
+		}
+	}
+	if (*CARAPACE_HELPER_BUILD_DIR) {
+		snprintf(out, len, "%s/%s", CARAPACE_HELPER_BUILD_DIR, binary);
+		if (stat(out, &st) == 0)
+			return 0;
+	}
+	return cp_err_set(err, ENOENT, "device helper %s not found next to carapace; set CARAPACE_HELPER_DIR", binary);
+}
+
+/* ---- transport ops: called from vCPU threads with the device's register lock held ---- */
+
+static int op_set_features(void *ctx, uint64_t features)
+{
+	struct vdev *d = ctx;
+	struct cp_err err = { 0 };
+	struct vu_msg m;
+	uint64_t f = features & d->fe.features;
+
+	if (d->dead)
+		return -EPIPE;
+	if (d->fe.features & (1ull << VU_F_PROTOCOL_FEATURES))
+		f |= 1ull << VU_F_PROTOCOL_FEATURES;
+	vu_fe_build_u64(&m, VU_REQ_SET_FEATURES, f);
+	if (vu_fe_send(&d->fe, &m, &err) < 0)
+		return -EIO;
+	d->fe.acked = f;
+	return 0;
+}
+
+static int op_queue_start(void *ctx, unsigned q, const struct vmmio_queue *vq)
+{
+	struct vdev *d = ctx;
+	struct cp_err err = { 0 };
+	const struct gmem *g = &d->vm->mem;
+	void *desc = gmem_ptr(g, vq->desc, 16ull * vq->num);
+	void *avail = gmem_ptr(g, vq->driver, 6 + 2ull * vq->num);
+	void *used = gmem_ptr(g, vq->device, 6 + 8ull * vq->num);
+
+	/* The ring must lie in guest RAM; the back-end re-checks against its own memory table. */
+	if (d->dead || !desc || !avail || !used || q >= d->fe.queue_num)
+		return -EINVAL;
+	if (vu_fe_vring_start(&d->fe, q, vq->num, (uintptr_t)desc, (uintptr_t)avail, (uintptr_t)used, 0, d->kick[q],
+			      d->call[q], &err) < 0)
+		return -EIO;
+	d->started[q] = true;
+	return 0;
+}
+
+static void op_reset(void *ctx)
+{
+	struct vdev *d = ctx;
+	struct cp_err err = { 0 };
+	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++) {
+		uint16_t base;
+		if (d->started[q] && !d->dead)
+			(void)vu_fe_vring_stop(&d->fe, q, &base, &err);
+		d->started[q] = false;
+	}
+}
+
+static void op_notify(void *ctx, unsigned q)
+{
+	struct vdev *d = ctx;
+	uint64_t one = 1;
+	if (q < VMMIO_MAX_QUEUES && d->kick[q] >= 0 && write(d->kick[q], &one, sizeof(one)) < 0) {
+		/* the counter cannot overflow with one increment per exit */
+	}
+}
+
+static const struct vmmio_ops vdev_mmio_ops = {
+	.set_features = op_set_features,
+	.queue_start = op_queue_start,
+	.reset = op_reset,
+	.notify = op_notify,
+};
+
+/* ---- set-up ---- */
+
+static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
+{
+	const struct carapace_helper_desc *h =
+		&carapace_helpers[d->spec.kind == VDEV_BLK ? CARAPACE_HELPER_BLK
+				  : d->spec.kind == VDEV_RNG ? CARAPACE_HELPER_RNG : CARAPACE_HELPER_CONSOLE];
+	char path[4096];
+	int sv[2], r;
+	pid_t pid;
+
+	r = vdev_helper_path(h->binary, path, sizeof(path), err);
+	if (r < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return cp_err_set(err, errno, "%s: socketpair: %s", d->name, strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return cp_err_set(err, errno, "%s: fork: %s", d->name, strerror(errno));
+	}
+	if (pid == 0) {
+		/* The child keeps exactly one fd beyond stdio: its end of the socket, as fd 3. */
+		char *argv[12];
+		int n = 0;
+		if (dup2(sv[1], 3) < 0)
+			_exit(127);
+		argv[n++] = (char *)h->binary;
+		argv[n++] = "--fd";
+		argv[n++] = "3";
+		if (d->spec.kind == VDEV_BLK) {
+			argv[n++] = "--image";
+			argv[n++] = d->spec.path;
+			if (d->spec.readonly)
+				argv[n++] = "--readonly";
+		}
+		if (d->spec.test_hook[0]) {
+			argv[n++] = "--test-hook";
+			argv[n++] = d->spec.test_hook;
+		}
+		argv[n] = NULL;
+		execv(path, argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	d->pid = pid;
+	/* A pidfd tells the event loop when the helper's process ends, even if something else
+	 * still holds its socket. */
+	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	*sock_out = sv[0];
+	return 0;
+}
+
+static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *err);
+
+int vdev_create(struct vm *vm, struct vdev *d, unsigned index, const struct vdev_spec *spec, struct cp_err *err)
+{
+	int r, sock = -1;
+
+	memset(d, 0, sizeof(*d));
+	d->vm = vm;
+	d->index = index;
+	d->spec = *spec;
+	d->fe.sock = -1;
+	d->pid = -1;
+	d->pidfd = -1;
+	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++)
+		d->kick[q] = d->call[q] = -1;
+	snprintf(d->name, sizeof(d->name), "%s%u", vdev_kind_name(spec->kind), index);
+	if (index >= VDEV_MAX)
+		return cp_err_set(err, E2BIG, "at most %d devices", VDEV_MAX);
+	d->base = GP_VIRTIO_MMIO + index * GP_VIRTIO_MMIO_SZ;
+	d->gsi = vdev_gsis[index];
+
+	if ((r = spawn_helper(d, &sock, err)) < 0)
+		return r;
+	r = vdev_setup(vm, d, sock, err);
+	if (r < 0) {
+		/* Say why the helper stopped answering, when it did. */
+		vdev_helper_died(d, 1000);
+		if (d->death[0] && strcmp(d->death, "closed its vhost-user connection"))
+			cp_err_prefix(err, "%s: helper %s; ", d->name, d->death);
+	}
+	return r;
+}
+
+static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *err)
+{
+	const struct vdev_spec *spec = &d->spec;
+	uint8_t config[VMMIO_CONFIG_MAX];
+	uint32_t config_len = 0, device_id;
+	struct timeval tv = { .tv_sec = 10 };
+	int r;
+
+	d->fe.sock = sock;
+	/* A helper that stops answering must not hang a vCPU for ever. */
+	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((r = vu_fe_negotiate(&d->fe, (1ull << 24) - 1, VU_FE_PROTOCOL_SUPPORTED, err)) < 0)
+		return cp_err_prefix(err, "%s (%s): ", d->name, "vhost-user negotiation");
+	{
+		struct vu_region reg = { .gpa = 0, .size = gmem_low_end(&vm->mem), .uva = (uintptr_t)vm->mem.base,
+					 .mmap_offset = 0 };
+		if ((r = vu_fe_add_memory(&d->fe, &reg, vm->mem_fd, err)) < 0)
+			return cp_err_prefix(err, "%s: guest memory: ", d->name);
+		if (vm->mem.size > GP_MMIO_HOLE) {
+			reg = (struct vu_region){ .gpa = GP_4G, .size = vm->mem.size - GP_MMIO_HOLE,
+						  .uva = (uintptr_t)vm->mem.base + GP_MMIO_HOLE, .mmap_offset = GP_MMIO_HOLE };
+			if ((r = vu_fe_add_memory(&d->fe, &reg, vm->mem_fd, err)) < 0)
+				return cp_err_prefix(err, "%s: guest memory above 4 GiB: ", d->name);
+		}
+	}
+	switch (spec->kind) {
+	case VDEV_BLK: device_id = 2; config_len = 60; break;
+	case VDEV_RNG: device_id = 4; config_len = 0; break;
+	default: device_id = 3; config_len = 12; break;
+	}
+	memset(config, 0, sizeof(config));
+	if (config_len && (d->fe.protocol & (1ull << VU_PF_CONFIG)) &&
+	    (r = vu_fe_get_config(&d->fe, 0, config_len, config, err)) < 0)
+		return cp_err_prefix(err, "%s: device configuration: ", d->name);
+
+	for (unsigned q = 0; q < d->fe.queue_num && q < VMMIO_MAX_QUEUES; q++) {
+		struct kvm_ioeventfd io = { 0 };
+		struct kvm_irqfd irq = { 0 };
+		d->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		d->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->kick[q] < 0 || d->call[q] < 0)
+			return cp_err_set(err, errno, "%s: eventfd: %s", d->name, strerror(errno));
+		/* A write of q to QueueNotify signals the kick eventfd inside KVM: no exit to us. */
+		io.addr = d->base + 0x50;
+		io.len = 4;
+		io.datamatch = q;
+		io.fd = d->kick[q];
+		io.flags = KVM_IOEVENTFD_FLAG_DATAMATCH;
+		if ((r = vm->ops->ioctl(vm->ops_ctx, vm->vm_fd, KVM_IOEVENTFD, &io)) < 0)
+			return cp_err_set(err, -r, "%s: KVM_IOEVENTFD: %s", d->name, strerror(-r));
+		irq.fd = (uint32_t)d->call[q];
+		irq.gsi = d->gsi;
+		if ((r = vm->ops->ioctl(vm->ops_ctx, vm->vm_fd, KVM_IRQFD, &irq)) < 0)
+			return cp_err_set(err, -r, "%s: KVM_IRQFD: %s", d->name, strerror(-r));
+	}
+	vmmio_init(&d->mmio, device_id, d->fe.features & ((1ull << 24) - 1), d->fe.queue_num, 256, config, config_len,
+		   &vdev_mmio_ops, d);
+	return 0;
+}
+
+void vdev_helper_died(struct vdev *d, int wait_ms)
+{
+	int st = 0;
+	pid_t r = -1;
+
+	if (d->dead)
+		return;
+	d->dead = true;
+	/* The socket may hang up a moment before the process is reapable. */
+	for (int waited = 0; d->pid > 0; waited += 10) {
+		r = waitpid(d->pid, &st, WNOHANG);
+		if (r != 0 || waited >= wait_ms)
+			break;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (r == d->pid && WIFSIGNALED(st))
+		snprintf(d->death, sizeof(d->death), "killed by signal %d (%s)%s", WTERMSIG(st), strsignal(WTERMSIG(st)),
+			 WTERMSIG(st) == SIGSYS ? ": a system call outside its seccomp allowlist" : "");
+	else if (r == d->pid && WIFEXITED(st))
+		snprintf(d->death, sizeof(d->death), "exited with status %d", WEXITSTATUS(st));
+	else
+		snprintf(d->death, sizeof(d->death), "closed its vhost-user connection");
+	if (r == d->pid)
+		d->pid = -1;
+	vmmio_mark_broken(&d->mmio);
+}
+
+void vdev_destroy(struct vdev *d)
+{
+	if (d->pid > 0) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, NULL, 0);
+		d->pid = -1;
+	}
+	vu_fe_close(&d->fe);
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	d->pidfd = -1;
+	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++) {
+		if (d->kick[q] >= 0)
+			close(d->kick[q]);
+		if (d->call[q] >= 0)
+			close(d->call[q]);
+		d->kick[q] = d->call[q] = -1;
+	}
+	vmmio_destroy(&d->mmio);
+}

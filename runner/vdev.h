@@ -1,0 +1,59 @@
+/* virtio devices of a VM: each is a jailed vhost-user back-end process (devices/) behind a
+ * virtio-mmio window. The runner spawns the helper, speaks the front-end side of vhost-user,
+ * and wires KVM_IOEVENTFD (guest kick → back-end) and KVM_IRQFD (back-end → guest interrupt)
+ * so the data path never passes through the runner. */
+#ifndef CARAPACE_RUNNER_VDEV_H
+#define CARAPACE_RUNNER_VDEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "devices/vhost/frontend.h"
+#include "runner/virtio_mmio.h"
+
+#define VDEV_MAX 8
+
+enum vdev_kind { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE };
+
+/* --device blk,path=FILE[,readonly=on] | rng | console[,path=FILE] (pure parser) */
+struct vdev_spec {
+	enum vdev_kind kind;
+	char path[512];
+	bool readonly;
+	char test_hook[32];      /* test builds only: passed to the helper as --test-hook */
+};
+int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err);
+const char *vdev_kind_name(enum vdev_kind k);
+
+struct vm;
+
+struct vdev {
+	struct vm *vm;
+	unsigned index;
+	struct vdev_spec spec;
+	char name[32];           /* "blk0" */
+	uint64_t base;           /* guest-physical window */
+	unsigned gsi;
+	pid_t pid;
+	int pidfd;               /* readable when the helper process ends */
+	struct vu_fe fe;
+	struct vmmio_dev mmio;
+	int kick[VMMIO_MAX_QUEUES], call[VMMIO_MAX_QUEUES];
+	bool started[VMMIO_MAX_QUEUES];
+	bool dead;
+	char death[160];         /* why the helper stopped */
+};
+
+/* Start the helper and wire the device into the VM (before any vCPU runs). */
+int vdev_create(struct vm *vm, struct vdev *d, unsigned index, const struct vdev_spec *spec, struct cp_err *err);
+/* The helper ended or hung up: collect its status (waiting up to wait_ms) and mark the device
+ * broken; d->death says why. */
+void vdev_helper_died(struct vdev *d, int wait_ms);
+void vdev_destroy(struct vdev *d);
+
+/* Where helper executables are: $CARAPACE_HELPER_DIR, next to /proc/self/exe, or the build tree. */
+int vdev_helper_path(const char *binary, char *out, size_t len, struct cp_err *err);
+
+#endif
