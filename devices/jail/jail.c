@@ -368,11 +368,14 @@ int jail_enter(const struct jail_config *cfg, struct cp_err *err)
 	if (read(go[0], &byte, 1) != 1)
 		_exit(1); /* the outer process failed or died: never run unjailed */
 	close(go[0]);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return cp_err_set(err, errno, "jail: PR_SET_PDEATHSIG: %s", strerror(errno));
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		return cp_err_set(err, errno, "jail: become the namespace's root: %s", strerror(errno));
 	(void)setgroups(0, NULL); /* refused when "deny" was written: then no groups were mapped anyway */
+	/* After the id change: the kernel clears the parent-death signal when credentials change
+	 * (commit_creds), so set earlier it would be lost and a killed reaper would leave the helper
+	 * running with guest memory mapped. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return cp_err_set(err, errno, "jail: PR_SET_PDEATHSIG: %s", strerror(errno));
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		return cp_err_set(err, errno, "jail: cgroup namespace: %s", strerror(errno));
 	if ((r = jail_root(cfg->name, err)) < 0)
