@@ -159,6 +159,8 @@ void scenario_hlt(const struct guest_boot *boot);
 void scenario_virtio_blk(const struct guest_boot *boot);
 void scenario_virtio_rng(const struct guest_boot *boot);
 void scenario_virtio_console(const struct guest_boot *boot);
+/* The demo's use of whatever virtio devices were given (none: nothing printed). */
+void demo_virtio(const struct guest_boot *boot);
 
 /* smp.c: also used by demo to report the vCPU count (0 when no table was found). */
 struct guest_cpus {

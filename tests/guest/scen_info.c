@@ -29,6 +29,7 @@ void scenario_demo(const struct guest_boot *boot)
 	else
 		console_printf("info: vCPUs: no MP table or ACPI MADT found\n");
 	console_printf("info: command line: \"%s\"\n", boot->cmdline);
+	demo_virtio(boot);
 	console_printf("demo: Boot your own kernel with: carapace run --kernel IMAGE\n");
 	console_printf("demo: Ending with an i8042 reset (0xfe to port 0x64): a clean exit.\n");
 	console_printf("carapace-test-guest: PASS\n");

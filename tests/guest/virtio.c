@@ -391,3 +391,66 @@ void scenario_virtio_console(const struct guest_boot *boot)
 	console_printf("virtio-console: wrote a %u-byte line to port 0\n", b.len);
 	guest_pass();
 }
+
+/* ---- the demo: use whichever devices the VMM gave, one after the other ---- */
+
+static uint8_t demo_buf[512] __attribute__((aligned(512)));
+static const char demo_console_line[] = "Hello from carapace's demo guest, through virtio-console.\n";
+
+static void demo_print_text(const char *prefix, const uint8_t *p, uint32_t n)
+{
+	char line[81];
+	uint32_t i;
+	for (i = 0; i < n && i < 80 && p[i] != '\n' && p[i] != 0; i++)
+		line[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '.';
+	line[i] = 0;
+	console_printf("%s\"%s\"\n", prefix, line);
+}
+
+void demo_virtio(const struct guest_boot *boot)
+{
+	unsigned i, used = 0;
+
+	for (i = 0; i < boot->nargs; i++) {
+		const struct guest_arg *a = &boot->args[i];
+		struct vdev d;
+		uint32_t base, size;
+
+		if (!a->value || !str_eq_n(a->key, a->key_len, "virtio_mmio.device") ||
+		    !virtio_parse_device_arg(a->value, a->value_len, &base, &size) ||
+		    guest_boot_is_ram(boot, base, 4) || *phys32(base) != VIRTIO_MAGIC || *phys32(base + VM_VERSION) != 2)
+			continue;
+		mem_set(&d, 0, sizeof(d));
+		d.base = base;
+		d.device_id = *phys32(base + VM_DEVICE_ID);
+		used++;
+		if (d.device_id == 4) {
+			struct vbuf b = { demo_buf, 16, true };
+			virtio_init(&d, 0, 0);
+			if (virtio_submit(&d, &b, 1) < 16)
+				virtio_fail(&d, "demo: virtio-rng returned short");
+			console_printf("demo: virtio-rng gave 16 random bytes: ");
+			for (uint32_t k = 0; k < 16; k++)
+				console_printf("%02x", demo_buf[k]);
+			console_printf("\n");
+		} else if (d.device_id == 2) {
+			uint8_t st;
+			virtio_init(&d, BLK_F_RO, 0);
+			st = blk_request(&d, BLK_T_IN, 0, demo_buf, 512, 1);
+			if (st != BLK_S_OK)
+				virtio_fail(&d, "demo: virtio-blk read of sector 0 gave status %u", st);
+			demo_print_text("demo: virtio-blk sector 0 reads: ", demo_buf, 512);
+		} else if (d.device_id == 3) {
+			struct vbuf b = { (void *)demo_console_line, sizeof(demo_console_line) - 1, false };
+			virtio_init(&d, 0, 1);
+			virtio_submit(&d, &b, 1);
+			console_printf("demo: wrote a line to virtio-console\n");
+		} else {
+			console_printf("demo: virtio device id %u at 0x%x is not one the demo knows\n", d.device_id, base);
+			continue;
+		}
+		*vreg(&d, VM_STATUS) = 0; /* hand the queue memory back before the next device */
+	}
+	if (used)
+		console_printf("demo: each of those devices is served by its own jailed helper process.\n");
+}
