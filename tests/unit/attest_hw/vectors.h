@@ -29,9 +29,9 @@ static inline void vec_require(const char *probe)
 
 static inline const char *vec_path(const char *rel)
 {
-	static char path[4][4096];
+	static char path[64][4096]; /* a ring: argument vectors hold several at once */
 	static int next;
-	char *p = path[next++ % 4];
+	char *p = path[next++ % 64];
 
 	snprintf(p, 4096, "%s/%s", vec_dir, rel);
 	return p;
