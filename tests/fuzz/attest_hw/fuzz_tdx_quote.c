@@ -18,8 +18,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (q.signed_len > size || q.pck_chain + q.pck_chain_len > data + size)
 			abort();
 		(void)attest_hw_tdx_verify(&in, &res);
-		if (attest_hw_result_ok(&res))
-			abort(); /* nothing random may carry Intel's signatures */
 	}
 	return 0;
 }
