@@ -33,13 +33,24 @@ struct pck_chain {
 };
 
 /* A chain that ends at the pinned Intel root with a given leaf CN (PCK or TCB signing). */
-static int intel_chain_check(const uint8_t *pem, size_t len, const char *const leaf_cns[], time_t at,
-			     struct pck_chain *c, char *why, size_t why_len)
+static bool cn_in(X509 *x, const char *const cns[], char *cn, size_t cn_len)
+{
+	if (attest_hw_cert_cn(x, cn, cn_len) < 0)
+		return false;
+	for (size_t i = 0; cns[i]; i++)
+		if (!strcmp(cn, cns[i]))
+			return true;
+	return false;
+}
+
+/* Intel's chains are exactly leaf → intermediate → root (PCK) or leaf → root (TCB signing):
+ * inter_cns NULL means no intermediate is allowed. */
+static int intel_chain_check(const uint8_t *pem, size_t len, const char *const leaf_cns[],
+			     const char *const inter_cns[], time_t at, struct pck_chain *c, char *why, size_t why_len)
 {
 	struct cp_err err = { 0 };
 	STACK_OF(X509) *untrusted = NULL;
 	char cn[80];
-	bool leaf_ok = false;
 	int n;
 
 	memset(c, 0, sizeof(*c));
@@ -49,20 +60,19 @@ static int intel_chain_check(const uint8_t *pem, size_t len, const char *const l
 	if (attest_hw_certs_load(pem, len, c->certs, &err) < 0)
 		return snprintf(why, why_len, "%s", err.msg), -EINVAL;
 	n = sk_X509_num(c->certs);
-	if (n < 2 || n > 3)
-		return snprintf(why, why_len, "expected 2 or 3 certificates (leaf, [CA], root), got %d", n), -EINVAL;
+	if (n != (inter_cns ? 3 : 2))
+		return snprintf(why, why_len, "expected %d certificates (%s), got %d", inter_cns ? 3 : 2,
+				inter_cns ? "leaf, CA, root" : "leaf, root", n), -EINVAL;
 	c->leaf = sk_X509_value(c->certs, 0);
 	c->root = sk_X509_value(c->certs, n - 1);
 	c->inter = n == 3 ? sk_X509_value(c->certs, 1) : NULL;
 	if (!attest_hw_root_matches(c->root, ATTEST_HW_ROOT_INTEL_SGX))
 		return snprintf(why, why_len, "last certificate is not the pinned Intel SGX Root CA (SHA-256 of DER differs)"),
 		       -EINVAL;
-	if (attest_hw_cert_cn(c->leaf, cn, sizeof(cn)) == 0)
-		for (size_t i = 0; leaf_cns[i]; i++)
-			if (!strcmp(cn, leaf_cns[i]))
-				leaf_ok = true;
-	if (!leaf_ok)
+	if (!cn_in(c->leaf, leaf_cns, cn, sizeof(cn)))
 		return snprintf(why, why_len, "leaf CN '%s' is not %s", cn, leaf_cns[0]), -EINVAL;
+	if (c->inter && !cn_in(c->inter, inter_cns, cn, sizeof(cn)))
+		return snprintf(why, why_len, "intermediate CN '%s' is not %s", cn, inter_cns[0]), -EINVAL;
 	if (!attest_hw_key_is_ec(X509_get0_pubkey(c->leaf), "prime256v1"))
 		return snprintf(why, why_len, "leaf key is not ECDSA P-256"), -EINVAL;
 	untrusted = sk_X509_new_null();
@@ -169,7 +179,7 @@ static void check_collateral(struct attest_hw_result *res, const char *name, con
 		free(text);
 		return;
 	}
-	if (intel_chain_check(in->tcb_chain.data, in->tcb_chain.len, tcb_cns, in->at, &chain, why, sizeof(why)) < 0) {
+	if (intel_chain_check(in->tcb_chain.data, in->tcb_chain.len, tcb_cns, NULL, in->at, &chain, why, sizeof(why)) < 0) {
 		attest_hw_result_add(res, name, FAIL, "TCB signing chain: %s", why);
 		goto out;
 	}
@@ -247,6 +257,7 @@ static void check_td(const struct attest_hw_tdx_input *in, const struct attest_h
 int attest_hw_tdx_verify(const struct attest_hw_tdx_input *in, struct attest_hw_result *res)
 {
 	static const char *const pck_cns[] = { "Intel SGX PCK Certificate", NULL };
+	static const char *const pck_ca_cns[] = { "Intel SGX PCK Platform CA", "Intel SGX PCK Processor CA", NULL };
 	static const uint8_t zero32[32];
 	struct attest_hw_tdx_quote q;
 	struct attest_hw_pck_info pck;
@@ -274,7 +285,7 @@ int attest_hw_tdx_verify(const struct attest_hw_tdx_input *in, struct attest_hw_
 	attest_hw_result_add(res, "qe-vendor", memcmp(q.qe_vendor_id, intel_qe_vendor, 16) ? FAIL : PASS,
 			     "QE vendor ID %s Intel's", memcmp(q.qe_vendor_id, intel_qe_vendor, 16) ? "is not" : "is");
 
-	if (intel_chain_check(q.pck_chain, q.pck_chain_len, pck_cns, in->at, &chain, why, sizeof(why)) < 0) {
+	if (intel_chain_check(q.pck_chain, q.pck_chain_len, pck_cns, pck_ca_cns, in->at, &chain, why, sizeof(why)) < 0) {
 		attest_hw_result_add(res, "pck-chain", FAIL, "%s", why);
 	} else {
 		if (chain.inter)
