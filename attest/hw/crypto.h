@@ -30,7 +30,8 @@ struct attest_hw_root {
 const struct attest_hw_root *attest_hw_root_get(enum attest_hw_root_id id);
 
 /* Load one DER certificate, or every certificate of a PEM text, appending to `out`. Exact: a DER
- * certificate must span the whole buffer; PEM text may hold nothing but certificates. */
+ * certificate must span the whole buffer; in PEM text every CERTIFICATE block must decode
+ * (blocks of other types are passed over, never used). */
 int attest_hw_certs_load(const uint8_t *buf, size_t len, STACK_OF(X509) *out, struct cp_err *err);
 void attest_hw_cert_sha256(X509 *cert, uint8_t out[32]);
 /* True when `cert` is byte-identical (by SHA-256 of DER) to the pinned root. */

@@ -22,26 +22,33 @@ static int take(struct cursor *c, size_t n, const char *field, const uint8_t **o
 	return 0;
 }
 
+/* Copy one fixed-size field. Out of line on purpose: GCC 12's -Warray-bounds misjudges these
+ * copies under -fsanitize=address when they are inlined (a false positive). */
+static __attribute__((noinline)) void field(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	memcpy(dst, src, len);
+}
+
 static void body_read(const uint8_t *p, bool tdx15, struct attest_hw_tdx_body *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->is_tdx15 = tdx15;
-	memcpy(b->tee_tcb_svn, p + 0x00, 16);
-	memcpy(b->mrseam, p + 0x10, 48);
-	memcpy(b->mrsignerseam, p + 0x40, 48);
-	memcpy(b->seam_attributes, p + 0x70, 8);
-	memcpy(b->td_attributes, p + 0x78, 8);
-	memcpy(b->xfam, p + 0x80, 8);
-	memcpy(b->mrtd, p + 0x88, 48);
-	memcpy(b->mrconfigid, p + 0xB8, 48);
-	memcpy(b->mrowner, p + 0xE8, 48);
-	memcpy(b->mrownerconfig, p + 0x118, 48);
+	field(b->tee_tcb_svn, p + 0x00, 16);
+	field(b->mrseam, p + 0x10, 48);
+	field(b->mrsignerseam, p + 0x40, 48);
+	field(b->seam_attributes, p + 0x70, 8);
+	field(b->td_attributes, p + 0x78, 8);
+	field(b->xfam, p + 0x80, 8);
+	field(b->mrtd, p + 0x88, 48);
+	field(b->mrconfigid, p + 0xB8, 48);
+	field(b->mrowner, p + 0xE8, 48);
+	field(b->mrownerconfig, p + 0x118, 48);
 	for (int i = 0; i < 4; i++)
-		memcpy(b->rtmr[i], p + 0x148 + 48 * i, 48);
-	memcpy(b->report_data, p + 0x208, 64);
+		field(b->rtmr[i], p + 0x148 + 48 * i, 48);
+	field(b->report_data, p + 0x208, 64);
 	if (tdx15) {
-		memcpy(b->tee_tcb_svn2, p + 0x248, 16);
-		memcpy(b->mrservicetd, p + 0x258, 48);
+		field(b->tee_tcb_svn2, p + 0x248, 16);
+		field(b->mrservicetd, p + 0x258, 48);
 	}
 }
 
@@ -49,18 +56,18 @@ static void qe_report_read(const uint8_t *p, struct attest_hw_tdx_qe_report *q)
 {
 	memcpy(q->cpusvn, p, 16);
 	q->miscselect = cp_le32(p + 0x10);
-	memcpy(q->attributes, p + 0x30, 16);
-	memcpy(q->mrenclave, p + 0x40, 32);
-	memcpy(q->mrsigner, p + 0x80, 32);
+	field(q->attributes, p + 0x30, 16);
+	field(q->mrenclave, p + 0x40, 32);
+	field(q->mrsigner, p + 0x80, 32);
 	q->isvprodid = cp_le16(p + 0x100);
 	q->isvsvn = cp_le16(p + 0x102);
-	memcpy(q->report_data, p + 0x140, 64);
+	field(q->report_data, p + 0x140, 64);
 }
 
 int attest_hw_tdx_quote_parse(const uint8_t *buf, size_t len, struct attest_hw_tdx_quote *q, struct cp_err *err)
 {
 	struct cursor c = { .base = buf, .pos = 0, .end = len };
-	const uint8_t *p = NULL, *body = NULL;
+	const uint8_t *p = NULL;
 	uint32_t sig_len, outer_size, inner_size;
 	uint16_t outer_type, inner_type, auth_len;
 	size_t sig_end, outer_end;
@@ -102,9 +109,11 @@ int attest_hw_tdx_quote_parse(const uint8_t *buf, size_t len, struct attest_hw_t
 			return cp_err_set(err, EINVAL, "tdx quote: body type %u at offset 0x30, expected 2 (TDX 1.0) or 3 (TDX 1.5)",
 					  q->body_type);
 	}
-	if ((rc = take(&c, q->body_size, "TD report body", &body, err)) < 0)
-		return rc;
-	body_read(body, q->body_type == 3, &q->body);
+	if (c.end - c.pos < q->body_size)
+		return cp_err_set(err, EINVAL, "tdx quote: TD report body at offset 0x%zx needs %u bytes, %zu remain", c.pos,
+				  q->body_size, c.end - c.pos);
+	body_read(buf + c.pos, q->body_type == 3, &q->body);
+	c.pos += q->body_size;
 	q->signed_data = buf;
 	q->signed_len = c.pos;
 

@@ -163,6 +163,34 @@ static void test_wrong_root(void **state)
 	assert_false(attest_hw_result_ok(&r));
 }
 
+/* signer_info decides which certificate must have signed; a VCEK offered for a report that says
+ * VLEK (or "no key") is refused, and a masked chip ID must really be zero. */
+static void test_signer_info(void **state)
+{
+	uint8_t *copy = malloc(report_len);
+	struct attest_hw_snp_input in = base_input();
+	struct attest_hw_result r;
+
+	memcpy(copy, report, report_len);
+	in.report.data = copy;
+	cp_put_le32(copy + 0x48, 1u << 2); /* SIGNING_KEY = VLEK */
+	assert_int_equal(attest_hw_snp_verify(&in, &r), 0);
+	assert_int_equal(verdict_of(&r, "signer-cert"), ATTEST_HW_FAIL);
+	assert_non_null(strstr(detail_of(&r, "signer-cert"), "SEV-VLEK"));
+	assert_int_equal(verdict_of(&r, "report-signature"), ATTEST_HW_FAIL);
+	cp_put_le32(copy + 0x48, 7u << 2); /* SIGNING_KEY = none */
+	assert_int_equal(attest_hw_snp_verify(&in, &r), 0);
+	assert_int_equal(verdict_of(&r, "signer-cert"), ATTEST_HW_FAIL);
+	assert_false(attest_hw_result_ok(&r));
+	cp_put_le32(copy + 0x48, 1u << 1); /* MASK_CHIP_KEY with the chip ID still present */
+	assert_int_equal(attest_hw_snp_verify(&in, &r), 0);
+	assert_int_equal(verdict_of(&r, "chip-id"), ATTEST_HW_FAIL);
+	cp_put_le32(copy + 0x48, 1u << 5); /* a reserved bit */
+	assert_int_equal(attest_hw_snp_verify(&in, &r), 0);
+	assert_int_equal(verdict_of(&r, "signer-info"), ATTEST_HW_FAIL);
+	free(copy);
+}
+
 static void test_dates(void **state)
 {
 	struct attest_hw_snp_input in = base_input();
@@ -532,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_tamper_report),
 		cmocka_unit_test(test_tamper_vcek_and_chain),
 		cmocka_unit_test(test_wrong_root),
+		cmocka_unit_test(test_signer_info),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_sizes_and_versions),
 		cmocka_unit_test(test_reserved_precise),
