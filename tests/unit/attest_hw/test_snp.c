@@ -301,11 +301,39 @@ static EVP_PKEY *gen(const char *kind)
 				    : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp384r1");
 }
 
-static X509 *forge(X509 *model, X509 *issuer_model, EVP_PKEY *pub, EVP_PKEY *signer)
+static void add_ext(X509 *x, const char *oid, const uint8_t *der, int len)
 {
-	X509 *x = X509_new();
+	ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *e;
+
+	assert_non_null(o);
+	assert_int_equal(ASN1_OCTET_STRING_set(os, der, len), 1);
+	e = X509_EXTENSION_create_by_OBJ(NULL, o, 0, os);
+	assert_non_null(e);
+	assert_int_equal(X509_add_ext(x, e, -1), 1);
+	X509_EXTENSION_free(e);
+	ASN1_OCTET_STRING_free(os);
+	ASN1_OBJECT_free(o);
+}
+
+static void sign_pss(X509 *x, EVP_PKEY *signer)
+{
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
+
+	assert_int_equal(EVP_DigestSignInit(md, &pctx, EVP_sha384(), NULL, signer), 1);
+	EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+	EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48);
+	EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384());
+	assert_true(X509_sign_ctx(x, md) > 0);
+	EVP_MD_CTX_free(md);
+}
+
+/* A certificate with the model's names; its extensions are copied unless `copy_ext` is false. */
+static X509 *forge_unsigned(X509 *model, X509 *issuer_model, EVP_PKEY *pub, bool copy_ext)
+{
+	X509 *x = X509_new();
 
 	assert_non_null(x);
 	X509_set_version(x, X509_VERSION_3);
@@ -315,8 +343,17 @@ static X509 *forge(X509 *model, X509 *issuer_model, EVP_PKEY *pub, EVP_PKEY *sig
 	X509_gmtime_adj(X509_getm_notBefore(x), -86400);
 	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 365);
 	X509_set_pubkey(x, pub);
-	for (int i = 0; i < X509_get_ext_count(model); i++)
+	for (int i = 0; copy_ext && i < X509_get_ext_count(model); i++)
 		X509_add_ext(x, X509_get_ext(model, i), -1);
+	return x;
+}
+
+static X509 *forge(X509 *model, X509 *issuer_model, EVP_PKEY *pub, EVP_PKEY *signer)
+{
+	X509 *x = forge_unsigned(model, issuer_model, pub, true);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+
 	assert_int_equal(EVP_DigestSignInit(md, &pctx, EVP_sha384(), NULL, signer), 1);
 	EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
 	EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48);
@@ -333,17 +370,32 @@ static size_t der_of(X509 *x, uint8_t **out)
 	return (size_t)n;
 }
 
+/* Sign bytes 0x000-0x29F with `key` and store R and S as 72-byte little-endian fields. */
+static void resign(uint8_t *rep, EVP_PKEY *key)
+{
+	unsigned char sig[256];
+	size_t siglen = sizeof(sig);
+	const unsigned char *sp = sig;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	ECDSA_SIG *es;
+
+	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key), 1);
+	assert_int_equal(EVP_DigestSign(md, sig, &siglen, rep, ATTEST_HW_SNP_SIGNED_LEN), 1);
+	es = d2i_ECDSA_SIG(NULL, &sp, (long)siglen);
+	assert_non_null(es);
+	memset(rep + 0x2A0, 0, 144);
+	BN_bn2lebinpad(ECDSA_SIG_get0_r(es), rep + 0x2A0, 72);
+	BN_bn2lebinpad(ECDSA_SIG_get0_s(es), rep + 0x2E8, 72);
+	ECDSA_SIG_free(es);
+	EVP_MD_CTX_free(md);
+}
+
 static void test_lookalike_root_fails(void **state)
 {
 	STACK_OF(X509) *real = sk_X509_new_null();
 	X509 *real_vcek, *ask, *ark, *f_ark, *f_ask, *f_vcek;
 	EVP_PKEY *k_ark = gen("RSA"), *k_ask = gen("RSA"), *k_vcek = gen("EC");
 	uint8_t *copy = malloc(report_len), *d_vcek = NULL, *d_ask = NULL, *d_ark = NULL, *sigder = NULL;
-	unsigned char sig[256];
-	size_t siglen = sizeof(sig);
-	const unsigned char *sp = sig;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	ECDSA_SIG *es;
 	struct attest_hw_snp_input in = base_input();
 	struct attest_hw_result r;
 	static const char *const expect[] = { "cert-chain", NULL };
@@ -359,13 +411,7 @@ static void test_lookalike_root_fails(void **state)
 	f_vcek = forge(real_vcek, ask, k_vcek, k_ask);
 
 	memcpy(copy, report, report_len);
-	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, k_vcek), 1);
-	assert_int_equal(EVP_DigestSign(md, sig, &siglen, copy, ATTEST_HW_SNP_SIGNED_LEN), 1);
-	es = d2i_ECDSA_SIG(NULL, &sp, (long)siglen);
-	assert_non_null(es);
-	memset(copy + 0x2A0, 0, 144);
-	BN_bn2lebinpad(ECDSA_SIG_get0_r(es), copy + 0x2A0, 72);
-	BN_bn2lebinpad(ECDSA_SIG_get0_s(es), copy + 0x2E8, 72);
+	resign(copy, k_vcek);
 
 	in.report = (struct attest_hw_blob){ copy, report_len };
 	in.signer_cert.len = der_of(f_vcek, &d_vcek);
@@ -391,8 +437,6 @@ static void test_lookalike_root_fails(void **state)
 	assert_int_equal(verdict_of(&r, "cert-chain"), ATTEST_HW_FAIL);
 	assert_true(only_failures(&r, expect));
 
-	ECDSA_SIG_free(es);
-	EVP_MD_CTX_free(md);
 	OPENSSL_free(d_vcek);
 	OPENSSL_free(d_ask);
 	OPENSSL_free(d_ark);
@@ -404,6 +448,86 @@ static void test_lookalike_root_fails(void **state)
 	EVP_PKEY_free(k_vcek);
 	sk_X509_pop_free(real, X509_free);
 	free(copy);
+}
+
+/* Turin: an 8-byte hwID, an fmcSPL and the [fmc, bl, tee, snp, 0, 0, 0, ucode] TCB layout, with a
+ * version-3 report whose CPUID says family 1Ah. No Turin report exists among the vectors, so the
+ * VCEK is forged under AMD's real Turin ASK/ARK names: everything about the report and the
+ * certificate's contents checks out, and only the chain (not signed by AMD's ASK) fails. */
+static void test_turin_layout(void **state)
+{
+	static const uint8_t name[] = { 0x16, 0x05, 'T', 'u', 'r', 'i', 'n' };
+	static const uint8_t hwid[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const struct {
+		const char *oid;
+		uint8_t v;
+	} spl[] = { { "1.3.6.1.4.1.3704.1.3.1", 1 }, { "1.3.6.1.4.1.3704.1.3.2", 2 }, { "1.3.6.1.4.1.3704.1.3.3", 3 },
+		    { "1.3.6.1.4.1.3704.1.3.8", 0x48 }, { "1.3.6.1.4.1.3704.1.3.9", 4 } };
+	const uint64_t tcb = 0x4800000003020104ULL; /* fmc 4, bl 1, tee 2, snp 3, ucode 0x48 */
+	STACK_OF(X509) *real = sk_X509_new_null();
+	EVP_PKEY *k_vcek = gen("EC"), *k_other = gen("RSA");
+	uint8_t *rep = malloc(report_len), *d_vcek = NULL;
+	struct attest_hw_snp_input in = base_input();
+	struct attest_hw_result r;
+	static const char *const expect[] = { "cert-chain", NULL };
+	static const char *const expect_tcb[] = { "cert-chain", "tcb-match", NULL };
+	X509 *v;
+
+	assert_int_equal(attest_hw_certs_load(vcek, vcek_len, real, NULL), 0);
+	assert_int_equal(attest_hw_certs_load(turin, turin_len, real, NULL), 0);
+	v = forge_unsigned(sk_X509_value(real, 0), sk_X509_value(real, 1), k_vcek, false);
+	add_ext(v, "1.3.6.1.4.1.3704.1.2", name, sizeof(name));
+	for (size_t i = 0; i < sizeof(spl) / sizeof(spl[0]); i++) {
+		uint8_t der[3] = { 0x02, 0x01, spl[i].v };
+		add_ext(v, spl[i].oid, der, 3);
+	}
+	add_ext(v, "1.3.6.1.4.1.3704.1.4", hwid, 8);
+	sign_pss(v, k_other);
+
+	memcpy(rep, report, report_len);
+	cp_put_le32(rep, 3);
+	rep[0x188] = 0x1A; /* family */
+	rep[0x189] = 0x02; /* model */
+	rep[0x18A] = 0x01; /* stepping */
+	cp_put_le64(rep + 0x38, tcb);
+	cp_put_le64(rep + 0x180, tcb);
+	cp_put_le64(rep + 0x1E0, tcb);
+	cp_put_le64(rep + 0x1F0, tcb);
+	memset(rep + 0x1A0, 0, 64);
+	memcpy(rep + 0x1A0, hwid, 8);
+	resign(rep, k_vcek);
+
+	in.report = (struct attest_hw_blob){ rep, report_len };
+	in.signer_cert.len = der_of(v, &d_vcek);
+	in.signer_cert.data = d_vcek;
+	in.chain[0] = (struct attest_hw_blob){ turin, turin_len };
+	in.at = time(NULL);
+	assert_int_equal(attest_hw_snp_verify(&in, &r), 0);
+	if (!only_failures(&r, expect))
+		dump(&r);
+	assert_true(only_failures(&r, expect));
+	assert_int_equal(verdict_of(&r, "product-cpuid"), ATTEST_HW_PASS);
+	assert_non_null(strstr(detail_of(&r, "tcb-match"), "fmc=4 bl=1 tee=2 snp=3 ucode=72"));
+	assert_non_null(strstr(detail_of(&r, "chip-id"), "8 bytes"));
+	assert_non_null(strstr(detail_of(&r, "cert-chain"), "ARK-Turin"));
+
+	/* The Milan layout read as Turin: a reserved byte is set, tcb-match fails. */
+	cp_put_le64(rep + 0x180, 0x4405000000000002ULL);
+	resign(rep, k_vcek);
+	assert_int_equal(attest_hw_snp_verify(&in, &r), 0);
+	assert_true(only_failures(&r, expect_tcb));
+	assert_non_null(strstr(detail_of(&r, "tcb-match"), "reserved bytes 4-6"));
+	/* And a Milan chain for a Turin VCEK: wrong product line. */
+	in.chain[0] = (struct attest_hw_blob){ chain, chain_len };
+	assert_int_equal(attest_hw_snp_verify(&in, &r), 0);
+	assert_non_null(strstr(detail_of(&r, "cert-chain"), "pinned ARK-Turin"));
+
+	OPENSSL_free(d_vcek);
+	X509_free(v);
+	EVP_PKEY_free(k_vcek);
+	EVP_PKEY_free(k_other);
+	sk_X509_pop_free(real, X509_free);
+	free(rep);
 }
 
 /* An extended-report certificate table carrying the same three certificates. */
@@ -566,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_reserved_precise),
 		cmocka_unit_test(test_tcb_layouts),
 		cmocka_unit_test(test_lookalike_root_fails),
+		cmocka_unit_test(test_turin_layout),
 		cmocka_unit_test(test_cert_table),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_time_parse),
