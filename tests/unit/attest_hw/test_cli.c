@@ -12,7 +12,10 @@
 
 #include <json-c/json.h>
 
+#include <openssl/x509.h>
+
 #include "attest/cli.h"
+#include "attest/hw/crypto.h"
 #include "common/cli.h"
 #include "vectors.h"
 
@@ -130,6 +133,48 @@ static void test_snp_policy_file(void **state)
 	assert_int_equal(run(attest_hw_cli_verify_snp, c), CP_EXIT_USAGE);
 }
 
+/* --certs: the extended report's GUID table instead of --vcek/--chain. */
+static void test_snp_certs_table(void **state)
+{
+	static const uint8_t guids[3][16] = {
+		{ 0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd },
+		{ 0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4, 0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82 },
+		{ 0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52, 0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae },
+	};
+	STACK_OF(X509) *cc = sk_X509_new_null();
+	size_t vl, cl, off = 4 * 24;
+	uint8_t *vcek = vec_read("sev-snp/vcek.testcer", &vl), *chain = vec_read("sev-snp/milan.testcer", &cl);
+	uint8_t *der[3] = { vcek, NULL, NULL }, *table = calloc(1, 8192);
+	size_t len[3] = { vl, 0, 0 };
+
+	assert_int_equal(attest_hw_certs_load(chain, cl, cc, NULL), 0);
+	for (int i = 1; i < 3; i++)
+		len[i] = (size_t)i2d_X509(sk_X509_value(cc, i - 1), &der[i]);
+	for (int i = 0; i < 3; i++) {
+		memcpy(table + 24 * i, guids[i], 16);
+		cp_put_le32(table + 24 * i + 16, (uint32_t)off);
+		cp_put_le32(table + 24 * i + 20, (uint32_t)len[i]);
+		memcpy(table + off, der[i], len[i]);
+		off += len[i];
+	}
+	const char *p = tmp_write("certs.bin", table, off);
+	const char *const a[] = { "snp", "--report", vec_path("sev-snp/attestation.bin"), "--certs", p, "--allow-debug", NULL };
+	assert_int_equal(run(attest_hw_cli_verify_snp, a), CP_EXIT_OK);
+	assert_non_null(strstr(out, "PASS  cert-chain"));
+	const char *const both[] = { "snp", "--report", vec_path("sev-snp/attestation.bin"), "--certs", p, "--vcek",
+				     vec_path("sev-snp/vcek.testcer"), NULL };
+	assert_int_equal(run(attest_hw_cli_verify_snp, both), CP_EXIT_USAGE);
+	p = tmp_write("short.bin", table, 30); /* no terminator */
+	const char *const bad[] = { "snp", "--report", vec_path("sev-snp/attestation.bin"), "--certs", p, NULL };
+	assert_int_equal(run(attest_hw_cli_verify_snp, bad), CP_EXIT_FAILURE);
+	OPENSSL_free(der[1]);
+	OPENSSL_free(der[2]);
+	free(table);
+	free(vcek);
+	free(chain);
+	sk_X509_pop_free(cc, X509_free);
+}
+
 #define TDX_Q "tdx", "--quote", vec_path("tdx/tdx_prod_quote_SPR_E4.dat")
 
 static void test_tdx(void **state)
@@ -161,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_snp_pass_and_json),
 		cmocka_unit_test(test_snp_failures),
 		cmocka_unit_test(test_snp_policy_file),
+		cmocka_unit_test(test_snp_certs_table),
 		cmocka_unit_test(test_tdx),
 	};
 	int rc;
