@@ -4,9 +4,9 @@
  * - AMD ARK-Milan, ARK-Genoa, ARK-Turin: the ARK certificates in the ask_ark_*.pem chains AMD's
  *   Key Distribution Service serves (https://kdsintf.amd.com/vcek/v1/{Milan,Genoa,Turin}/cert_chain),
  *   as carried by google/go-sev-guest verify/trust/ @ af1c107a (our test-vectors/sev-snp/amd-roots).
- *   The VCEK and VLEK chains of a product end in the same ARK. Milan and Genoa fingerprints were
- *   cross-checked against independent projects that fetched the KDS chains themselves; the Turin
- *   one is from the go-sev-guest copy only.
+ *   The VCEK and VLEK chains of a product end in the same ARK. All three fingerprints were
+ *   cross-checked against the pins of several independent SEV-SNP verifiers (one of which logs
+ *   its own KDS fetch of the Milan and Genoa chains).
  * - Intel SGX Root CA: https://certificates.trustedservices.intel.com/Intel_SGX_Provisioning_Certification_RootCA.cer,
  *   as carried by google/go-tdx-guest verify/trusted_root.pem @ 91f9a52f; the fingerprint matches the
  *   one pinned by several independent TDX verifiers and the root inside the production quote's chain.
