@@ -283,6 +283,14 @@ int attest_hw_tcbinfo_eval(const char *json, const struct attest_hw_tdx_quote *q
 			rc = cp_err_set(err, EINVAL, "tcb info: SEAMATTRIBUTES differ from tdxModule.attributes under the mask");
 			goto out;
 		}
+	/* TEE_TCB_SVN[1] is the TDX module's major version: when it is not 0, Intel's evaluation
+	 * takes components 0-1 from tdxModuleIdentities instead. That path is not implemented here,
+	 * so such a quote fails rather than being judged by the wrong components. */
+	if (q->body.tee_tcb_svn[1] != 0) {
+		rc = cp_err_set(err, ENOTSUP, "tcb info: TDX module major version %u needs tdxModuleIdentities, "
+				"which carapace does not evaluate yet", q->body.tee_tcb_svn[1]);
+		goto out;
+	}
 	levels = get(o, "tcbLevels", json_type_array);
 	if (!levels) {
 		rc = cp_err_set(err, EINVAL, "tcb info: no tcbLevels");

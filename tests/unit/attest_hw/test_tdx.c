@@ -336,6 +336,10 @@ static void test_collateral(void **state)
 	assert_int_equal(attest_hw_tcbinfo_eval(text, &q, &pck, AT_2023, status, sizeof(status), &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "FMSPC"));
 	pck.fmspc[0] ^= 1;
+	q.body.tee_tcb_svn[1] = 1; /* a TDX module 1.x: needs tdxModuleIdentities, refused */
+	cp_err_clear(&err);
+	assert_int_equal(attest_hw_tcbinfo_eval(text, &q, &pck, AT_2023, status, sizeof(status), &err), -ENOTSUP);
+	q.body.tee_tcb_svn[1] = 0;
 	cp_err_clear(&err);
 	assert_int_equal(attest_hw_tcbinfo_eval(text, &q, &pck, time(NULL), status, sizeof(status), &err), -EKEYEXPIRED);
 	free(text);
