@@ -1,0 +1,15 @@
+/* libFuzzer target: the hardware-evidence policy reader (JSON via json-c). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "attest/hw/policy.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct attest_hw_policy p;
+	struct cp_err err = { 0 };
+
+	(void)attest_hw_policy_parse((const char *)data, size, &p, &err);
+	return 0;
+}
