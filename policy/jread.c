@@ -119,7 +119,6 @@ int jread_object(struct jread *r, struct json_object *o, const char *const allow
 	json_object_object_foreach(o, key, val) {
 		bool known = false;
 
-		(void)val;
 		for (size_t i = 0; allowed[i]; i++)
 			if (!strcmp(key, allowed[i]))
 				known = true;
@@ -136,6 +135,14 @@ int jread_object(struct jread *r, struct json_object *o, const char *const allow
 			}
 			saved = jread_push_key(r, key);
 			jread_fail(r, "unknown key (expected one of: %s)", list);
+			jread_pop(r, saved);
+			return -EINVAL;
+		}
+		/* json-c hands out JSON null as a NULL member, which would read as "absent". */
+		if (!val) {
+			size_t saved = jread_push_key(r, key);
+
+			jread_fail(r, "null is not allowed (omit the key to get its default)");
 			jread_pop(r, saved);
 			return -EINVAL;
 		}

@@ -445,7 +445,7 @@ static int parse_ref_snp(struct jread *r, struct json_object *o, struct policy *
 	}
 	if ((ret = jread_opt_bool(r, o, "allow_debug", &ref->snp_allow_debug)))
 		return ret;
-	if (p->snp.flags & POLICY_SNP_DEBUG && !ref->snp_allow_debug)
+	if (p->snp.flags & POLICY_SNP_DEBUG && jread_member(o, "allow_debug") && !ref->snp_allow_debug)
 		return WITH_KEY(r, "allow_debug",
 				jread_fail(r, "false contradicts snp.debug = true: a verifier would refuse every report of this class"));
 	return 0;
@@ -483,7 +483,7 @@ static int parse_ref_tdx(struct jread *r, struct json_object *o, struct policy *
 	}
 	if ((ret = jread_opt_bool(r, o, "allow_debug", &ref->tdx_allow_debug)))
 		return ret;
-	if (p->tdx_attributes & POLICY_TDX_DEBUG && !ref->tdx_allow_debug)
+	if (p->tdx_attributes & POLICY_TDX_DEBUG && jread_member(o, "allow_debug") && !ref->tdx_allow_debug)
 		return WITH_KEY(r, "allow_debug",
 				jread_fail(r, "false contradicts tdx.debug = true: a verifier would refuse every quote of this class"));
 	return 0;
