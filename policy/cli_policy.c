@@ -24,13 +24,10 @@ static void policy_cli_usage(FILE *out)
 
 static int policy_cli_load(const char *path, struct policy *p)
 {
-	_cleanup_free_ uint8_t *buf = NULL;
 	struct cp_err err = { 0 };
-	size_t len;
 
-	if (cp_file_read(path, POLICY_DOC_MAX, &buf, &len, &err) ||
-	    policy_parse((const char *)buf, len, p, &err)) {
-		fprintf(stderr, "carapace policy: %s: %s\n", path, err.msg);
+	if (policy_load_file(path, p, &err)) {
+		fprintf(stderr, "carapace policy: %s\n", err.msg);
 		return -1;
 	}
 	return 0;

@@ -193,6 +193,10 @@ struct policy_violation {
 int policy_parse(const char *text, size_t len, struct policy *out, struct cp_err *err);
 void policy_free(struct policy *p);
 
+/* Read (at most POLICY_DOC_MAX bytes) and parse a policy file; errors are prefixed with path.
+ * The only function of this library that does I/O (policy/load.c). */
+int policy_load_file(const char *path, struct policy *p, struct cp_err *err);
+
 /* The effective policy as a JSON document (defaults filled in, derived guest policy and TD
  * attributes shown). malloc'd, NUL-terminated; NULL on allocation failure. */
 char *policy_to_json(const struct policy *p);
