@@ -276,11 +276,39 @@ static void test_fail(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* Every rule the evaluator can name is explained in docs/policy.md's rule table. */
+static void test_rules_documented(void **state)
+{
+	char dir[8192];
+	_cleanup_free_ char *doc = NULL;
+	int missing = 0;
+
+	snprintf(dir, sizeof(dir), "%s/../../../docs", golden);
+	doc = slurp(dir, "policy.md", NULL);
+	assert_non_null(doc);
+	for (size_t i = 0; policy_rules[i]; i++) {
+		char needle[160];
+		const char *r = policy_rules[i];
+
+		snprintf(needle, sizeof(needle), "`%s`", r);
+		/* Per-class device rules are documented once as devices.<class>.*. */
+		if (!strncmp(r, "devices.", 8) && strchr(r + 8, '.') &&
+		    strcmp(r, "devices.blk.read_only") && strcmp(r, "devices.blk.images"))
+			snprintf(needle, sizeof(needle), "`devices.<class>%s`", strchr(r + 8, '.'));
+		if (!strstr(doc, needle)) {
+			printf("FAIL rule %s is not in docs/policy.md (looked for %s)\n", r, needle);
+			missing++;
+		}
+	}
+	assert_int_equal(missing, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pass),
 		cmocka_unit_test(test_fail),
+		cmocka_unit_test(test_rules_documented),
 	};
 	const char *root = getenv("CARAPACE_SOURCE_ROOT");
 
