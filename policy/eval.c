@@ -181,7 +181,7 @@ static int eval_flags(const struct flag_rule *rules, size_t n, uint64_t want, ui
 		bool w = want & rules[i].bit, g = got & rules[i].bit;
 
 		if (w != g)
-			return deny(v, rules[i].rule, "the %s has %s %s, the policy requires it %s", what,
+			return deny(v, rules[i].rule, "in the %s, %s is %s; the policy requires it %s", what,
 				    rules[i].bitname, g ? "set" : "clear", w ? "set" : "clear");
 	}
 	return 0;
