@@ -124,12 +124,10 @@ int label_mcs_acquire(struct label_mcs_alloc *a, uint32_t hint, label_mcs_claim_
 		label_mcs_pair_at(a, i, &p);
 		if (claim) {
 			ret = claim(ctx, &p);
-			if (ret == -EEXIST) {
-				/* Someone else's VM: remember, so we do not ask again. */
-				mcs_set(a, i, true);
-				a->nused++;
+			/* Another runner's VM: skip it this time, but do not remember it, since
+			 * that runner may release it while this one lives on. */
+			if (ret == -EEXIST)
 				continue;
-			}
 			if (ret)
 				return cp_err_set(err, -ret, "label: claiming categories c%u,c%u failed",
 						  p.c1, p.c2);

@@ -43,6 +43,23 @@ int label_mcs_reserve(struct label_mcs_alloc *a, const struct label_mcs_pair *p,
 /* Give a pair back; -ENOENT if it was not in use (a double release is a bug, said loudly). */
 int label_mcs_release(struct label_mcs_alloc *a, const struct label_mcs_pair *p, struct cp_err *err);
 
+/* The runner's claim: one flock()ed file per pair in a directory shared by all runners
+ * (policy/label_claim.c). A dead runner's lock vanishes with it. */
+#define LABEL_CLAIMS_MAX 16
+struct label_mcs_claims {
+	int dirfd;
+	size_t n;
+	struct {
+		struct label_mcs_pair pair;
+		int fd;
+	} held[LABEL_CLAIMS_MAX];
+};
+int label_claims_open(struct label_mcs_claims *c, const char *dir, struct cp_err *err);
+int label_claims_claim(void *ctx, const struct label_mcs_pair *p); /* a label_mcs_claim_fn */
+int label_claims_release(struct label_mcs_claims *c, const struct label_mcs_pair *p,
+			 struct cp_err *err);
+void label_claims_close(struct label_mcs_claims *c);
+
 /* Index <-> pair, in lexicographic order of (c1, c2). */
 int label_mcs_pair_index(const struct label_mcs_alloc *a, const struct label_mcs_pair *p,
 			 uint32_t *index);

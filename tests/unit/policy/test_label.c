@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "policy/label.h"
@@ -326,6 +327,41 @@ static void test_session_unknown_mode_is_enforcing(void **state)
 	assert_int_equal(s.mode, LABEL_MODE_ENFORCING);
 }
 
+/* Two runners (two claim sets on one directory) never get the same pair; a pair comes back
+ * when its runner releases it or dies (its descriptors closed). Real files in a temporary
+ * directory: flock needs no privilege and no SELinux. */
+static void test_claims_across_runners(void **state)
+{
+	char dir[] = "/tmp/carapace-claims-XXXXXX";
+	struct label_mcs_claims r1, r2;
+	struct label_mcs_alloc a1, a2;
+	struct label_mcs_pair p1, p2, p3;
+	struct cp_err err = { 0 };
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(label_claims_open(&r1, dir, &err), 0);
+	assert_int_equal(label_claims_open(&r2, dir, &err), 0);
+	assert_int_equal(label_mcs_init(&a1, 0, 2, &err), 0); /* 3 pairs */
+	assert_int_equal(label_mcs_init(&a2, 0, 2, &err), 0);
+	assert_int_equal(label_mcs_acquire(&a1, 0, label_claims_claim, &r1, &p1, &err), 0);
+	assert_int_equal(label_mcs_acquire(&a2, 0, label_claims_claim, &r2, &p2, &err), 0);
+	assert_false(p1.c1 == p2.c1 && p1.c2 == p2.c2);
+	assert_int_equal(label_mcs_acquire(&a1, 0, label_claims_claim, &r1, &p3, &err), 0);
+	/* Runner 2 sees every pair taken: two by runner 1, one by itself. */
+	assert_int_equal(label_mcs_acquire(&a2, 0, label_claims_claim, &r2, &p3, &err), -ENOSPC);
+	cp_err_clear(&err);
+
+	/* Runner 1 "dies": its locks go, and runner 2 gets a pair back. */
+	label_claims_close(&r1);
+	assert_int_equal(label_mcs_acquire(&a2, 0, label_claims_claim, &r2, &p3, &err), 0);
+	assert_int_equal(label_claims_release(&r2, &p3, &err), 0);
+	assert_int_equal(label_claims_release(&r2, &p3, &err), -ENOENT);
+	label_claims_close(&r2);
+	label_mcs_fini(&a1);
+	label_mcs_fini(&a2);
+	assert_int_equal(rmdir(dir), 0); /* every lock file was removed on release */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_unique_while_in_use),
 		cmocka_unit_test(test_alloc_index_roundtrip_full_range),
 		cmocka_unit_test(test_alloc_claim),
+		cmocka_unit_test(test_claims_across_runners),
 		cmocka_unit_test(test_contexts),
 		cmocka_unit_test(test_pair_parse),
 		cmocka_unit_test(test_session_disabled_says_once),
