@@ -166,6 +166,7 @@ int main(int argc, char **argv)
 		helper_con((enum label_helper)h, &vm1, h1);
 		DENY(h1, obj("kvm_device_t", "s0", t), "chr_file", "open read write ioctl getattr", "helpers never open /dev/kvm");
 		DENY(h1, obj("tpm_device_t", "s0", t), "chr_file", "open read write", "helpers never open the TPM");
+		DENY(h1, obj("carapace_sev_device_t", "s0", t), "chr_file", "open read write ioctl", "helpers never open /dev/sev");
 		for (size_t i = 0; i < sizeof(exec_types) / sizeof(exec_types[0]); i++) {
 			/* Its own binary is its entrypoint (mapped by the kernel at exec); that and the
 			 * shared libraries are the only files a helper may map executable. */
@@ -200,6 +201,8 @@ int main(int argc, char **argv)
 	/* 3. The runner can do what it needs ... */
 	ALLOW(runner, obj("kvm_device_t", "s0", t), "chr_file", "open read write ioctl", "runner opens /dev/kvm");
 	ALLOW(runner, obj("tun_tap_device_t", "s0", t), "chr_file", "open read write ioctl", "runner opens TAPs");
+	ALLOW(runner, obj("carapace_sev_device_t", "s0", t), "chr_file", "open read write ioctl", "runner opens /dev/sev");
+	ALLOW(runner, obj("tpm_device_t", "s0", t), "chr_file", "open read write", "runner opens the TPM");
 	ALLOW(runner, runner, "process", "setexec setfscreate setrlimit fork", "runner jails and labels helpers");
 	for (int h = 0; h < LABEL_HELPER__COUNT; h++) {
 		helper_con((enum label_helper)h, &vm1, h1);
