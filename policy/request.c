@@ -113,10 +113,11 @@ static int read_root(struct jread *r, struct policy_request_store *st, struct js
 		ret = jread_array(r, v, 0, 2, &n);
 		for (size_t i = 0; !ret && i < n; i++) {
 			size_t s2 = jread_push_index(r, i);
-			int idx;
+			int idx = 0;
 
 			ret = jread_enum(r, json_object_array_get_idx(v, i), iso_names + 1, 2, &idx);
-			q->host_caps |= 1u << (idx + 1);
+			if (!ret)
+				q->host_caps |= 1u << (idx + 1);
 			jread_pop(r, s2);
 		}
 		jread_pop(r, saved);
