@@ -142,6 +142,16 @@ int main(int argc, char **argv)
 		DENY(h1, h2, "process", "signal sigkill ptrace", "helper must not touch a helper of another VM");
 		DENY(h3, h1, "process", "signal", "partly overlapping categories are still another VM");
 		ALLOW(h1, runner, "fd", "use", "helper uses descriptors from its runner");
+		/* Socketpairs the runner creates under setsockcreatecon(helper context). */
+		ALLOW(h1, h1, "unix_stream_socket", "read write getattr shutdown", "helper uses the socket made for it");
+		ALLOW(runner, h1, "unix_stream_socket", "create read write connectto", "runner makes and uses helper sockets");
+		DENY(h1, h2, "unix_stream_socket", "read write connectto", "helper must not use another VM socket of the same type");
+		DENY(h1, runner, "unix_stream_socket", "read write", "a socket left at the runner level is out of reach: sockets must be labelled");
+		DENY(h1, runner, "fifo_file", "read write", "pipes carry the runner level: not usable by helpers");
+		/* Or the helper listens on a socket file of its VM in /run/carapace. */
+		ALLOW(h1, obj("carapace_runtime_t", "s0", t), "dir", "search write add_name remove_name", "helper creates its socket file");
+		ALLOW(h1, o1, "sock_file", "create unlink", "helper creates its socket file");
+		ALLOW(runner, h1, "unix_stream_socket", "connectto", "runner connects to a helper socket");
 	}
 	helper_con(LABEL_HELPER_BLK, &vm1, h1);
 	helper_con(LABEL_HELPER_BLK, &vm3, h3);

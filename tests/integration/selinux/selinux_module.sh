@@ -42,8 +42,8 @@ build_module() {
 # link_policy DIR: refpolicy base + carapace -> DIR/policy.bin (a kernel policy).
 link_policy() {
 	local dir=$1
-	bzcat "$base" >"$dir/base.pp" &&
-		semodule_link -o "$dir/linked.pp" "$dir/base.pp" "$dir/carapace.pp" >"$dir/link.log" 2>&1 &&
+	[ -s "$scratch.base.pp" ] || bzcat "$base" >"$scratch.base.pp" || return 1
+	semodule_link -o "$dir/linked.pp" "$scratch.base.pp" "$dir/carapace.pp" >"$dir/link.log" 2>&1 &&
 		semodule_expand "$dir/linked.pp" "$dir/policy.bin" >>"$dir/link.log" 2>&1 ||
 		{ cat "$dir/link.log"; return 1; }
 }
