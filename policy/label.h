@@ -105,6 +105,7 @@ struct label_ops {
 	int (*enabled)(void *ctx);   /* 1 enabled, 0 disabled */
 	int (*enforcing)(void *ctx); /* 1 enforcing, 0 permissive, -errno */
 	int (*set_exec)(void *ctx, const char *con);
+	int (*set_sockcreate)(void *ctx, const char *con); /* NULL = back to the default */
 	int (*get_file)(void *ctx, const char *path, char **con);
 	int (*set_file)(void *ctx, const char *path, const char *con);
 	void (*notice)(void *ctx, const char *msg); /* one line for the operator */
@@ -136,6 +137,12 @@ int label_session_open(struct label_session *s, const struct label_ops *ops, voi
  * exec'ing helper h of the VM with pair p. */
 int label_session_exec_helper(struct label_session *s, enum label_helper h,
 			      const struct label_mcs_pair *p, struct cp_err *err);
+/* Sockets this thread creates next (the socketpair for helper h of the VM with pair p) get
+ * the helper's context, so the MCS-constrained helper can use them; call
+ * label_session_socket_reset right after creating them. */
+int label_session_socket_for_helper(struct label_session *s, enum label_helper h,
+				    const struct label_mcs_pair *p, struct cp_err *err);
+int label_session_socket_reset(struct label_session *s, struct cp_err *err);
 /* Label path as object o of the VM with pair p, remembering its old label in *saved. */
 int label_session_file_apply(struct label_session *s, const char *path, enum label_object o,
 			     const struct label_mcs_pair *p, struct label_saved *saved,

@@ -27,6 +27,11 @@ static int label_selinux_set_exec(void *ctx, const char *con)
 	return setexeccon(con) ? -(errno ? errno : EIO) : 0;
 }
 
+static int label_selinux_set_sockcreate(void *ctx, const char *con)
+{
+	return setsockcreatecon(con) ? -(errno ? errno : EIO) : 0;
+}
+
 static int label_selinux_get_file(void *ctx, const char *path, char **con)
 {
 	char *c = NULL;
@@ -53,6 +58,7 @@ const struct label_ops label_ops_libselinux = {
 	.enabled = label_selinux_enabled,
 	.enforcing = label_selinux_enforcing,
 	.set_exec = label_selinux_set_exec,
+	.set_sockcreate = label_selinux_set_sockcreate,
 	.get_file = label_selinux_get_file,
 	.set_file = label_selinux_set_file,
 	.notice = label_selinux_notice,

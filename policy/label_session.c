@@ -72,6 +72,34 @@ int label_session_exec_helper(struct label_session *s, enum label_helper h,
 	return 0;
 }
 
+int label_session_socket_for_helper(struct label_session *s, enum label_helper h,
+				    const struct label_mcs_pair *p, struct cp_err *err)
+{
+	char con[LABEL_CONTEXT_MAX], what[LABEL_CONTEXT_MAX + 32];
+	int ret;
+
+	if (s->mode == LABEL_MODE_DISABLED)
+		return 0;
+	if ((ret = label_helper_context(h, p, con, sizeof(con), err)))
+		return ret;
+	if ((ret = s->ops->set_sockcreate(s->ctx, con))) {
+		snprintf(what, sizeof(what), "setsockcreatecon %s", con);
+		return label_session_failed(s, ret, err, what);
+	}
+	return 0;
+}
+
+int label_session_socket_reset(struct label_session *s, struct cp_err *err)
+{
+	int ret;
+
+	if (s->mode == LABEL_MODE_DISABLED)
+		return 0;
+	if ((ret = s->ops->set_sockcreate(s->ctx, NULL)))
+		return label_session_failed(s, ret, err, "resetting the socket creation context");
+	return 0;
+}
+
 int label_session_file_apply(struct label_session *s, const char *path, enum label_object o,
 			     const struct label_mcs_pair *p, struct label_saved *saved,
 			     struct cp_err *err)

@@ -187,6 +187,8 @@ struct fake {
 	int fail_exec, fail_get, fail_set; /* -errno to return */
 	int notices, exec_calls, set_calls;
 	char exec_con[LABEL_CONTEXT_MAX];
+	char sock_con[LABEL_CONTEXT_MAX];
+	int fail_sock, sock_calls;
 	char file_con[LABEL_CONTEXT_MAX]; /* one file is enough */
 	char last_notice[512];
 };
@@ -201,6 +203,16 @@ static int f_set_exec(void *c, const char *con)
 	if (f->fail_exec)
 		return f->fail_exec;
 	snprintf(f->exec_con, sizeof(f->exec_con), "%s", con);
+	return 0;
+}
+static int f_set_sockcreate(void *c, const char *con)
+{
+	struct fake *f = c;
+
+	f->sock_calls++;
+	if (f->fail_sock)
+		return f->fail_sock;
+	snprintf(f->sock_con, sizeof(f->sock_con), "%s", con ? con : "(default)");
 	return 0;
 }
 static int f_get_file(void *c, const char *path, char **con)
@@ -231,7 +243,7 @@ static void f_notice(void *c, const char *msg)
 }
 
 static const struct label_ops fake_ops = {
-	f_enabled, f_enforcing, f_set_exec, f_get_file, f_set_file, f_notice,
+	f_enabled, f_enforcing, f_set_exec, f_set_sockcreate, f_get_file, f_set_file, f_notice,
 };
 
 static const struct label_mcs_pair vm = { 12, 345 };
@@ -248,11 +260,13 @@ static void test_session_disabled_says_once(void **state)
 	assert_non_null(strstr(f.last_notice, "SELinux is disabled"));
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(label_session_exec_helper(&s, LABEL_HELPER_BLK, &vm, &err), 0);
+		assert_int_equal(label_session_socket_for_helper(&s, LABEL_HELPER_BLK, &vm, &err), 0);
+		assert_int_equal(label_session_socket_reset(&s, &err), 0);
 		assert_int_equal(label_session_file_apply(&s, "/img", LABEL_OBJ_IMAGE, &vm, &sv, &err), 0);
 		assert_int_equal(label_session_file_restore(&s, &sv, &err), 0);
 	}
 	assert_int_equal(f.notices, 1);
-	assert_int_equal(f.exec_calls + f.set_calls, 0);
+	assert_int_equal(f.exec_calls + f.set_calls + f.sock_calls, 0);
 }
 
 static void test_session_enforcing(void **state)
@@ -267,6 +281,15 @@ static void test_session_enforcing(void **state)
 	assert_int_equal(s.mode, LABEL_MODE_ENFORCING);
 	assert_int_equal(label_session_exec_helper(&s, LABEL_HELPER_RNG, &vm, &err), 0);
 	assert_string_equal(f.exec_con, "system_u:system_r:carapace_rng_t:s0:c12,c345");
+	assert_int_equal(label_session_socket_for_helper(&s, LABEL_HELPER_NET, &vm, &err), 0);
+	assert_string_equal(f.sock_con, "system_u:system_r:carapace_net_t:s0:c12,c345");
+	assert_int_equal(label_session_socket_reset(&s, &err), 0);
+	assert_string_equal(f.sock_con, "(default)");
+	f.fail_sock = -EINVAL;
+	assert_int_equal(label_session_socket_for_helper(&s, LABEL_HELPER_NET, &vm, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "setsockcreatecon system_u:system_r:carapace_net_t:s0:c12,c345 failed"));
+	cp_err_clear(&err);
+	f.fail_sock = 0;
 
 	/* Label an image, then put the old label back on exit. */
 	assert_int_equal(label_session_file_apply(&s, "/img", LABEL_OBJ_IMAGE, &vm, &sv, &err), 0);
