@@ -9,7 +9,7 @@
 
 #include "common/util.h"
 
-int jread_fail(struct jread *r, const char *fmt, ...)
+int policy_jread_fail(struct policy_jread *r, const char *fmt, ...)
 {
 	char msg[CP_ERR_MSG_MAX];
 	va_list ap;
@@ -21,7 +21,7 @@ int jread_fail(struct jread *r, const char *fmt, ...)
 			  msg);
 }
 
-size_t jread_push_key(struct jread *r, const char *key)
+size_t policy_jread_push_key(struct policy_jread *r, const char *key)
 {
 	size_t saved = r->len;
 	int n = snprintf(r->path + r->len, sizeof(r->path) - r->len, "%s%s", r->len ? "." : "",
@@ -32,7 +32,7 @@ size_t jread_push_key(struct jread *r, const char *key)
 	return saved;
 }
 
-size_t jread_push_index(struct jread *r, size_t i)
+size_t policy_jread_push_index(struct policy_jread *r, size_t i)
 {
 	size_t saved = r->len;
 	int n = snprintf(r->path + r->len, sizeof(r->path) - r->len, "[%zu]", i);
@@ -42,13 +42,13 @@ size_t jread_push_index(struct jread *r, size_t i)
 	return saved;
 }
 
-void jread_pop(struct jread *r, size_t saved)
+void policy_jread_pop(struct policy_jread *r, size_t saved)
 {
 	r->len = saved;
 	r->path[saved] = '\0';
 }
 
-static const char *jread_type_name(struct json_object *v)
+static const char *policy_jread_type_name(struct json_object *v)
 {
 	switch (json_object_get_type(v)) {
 	case json_type_null: return "null";
@@ -62,7 +62,7 @@ static const char *jread_type_name(struct json_object *v)
 	return "an unknown value";
 }
 
-int jread_parse_doc(struct jread *r, const char *text, size_t len, struct json_object **out)
+int policy_jread_parse_doc(struct policy_jread *r, const char *text, size_t len, struct json_object **out)
 {
 	struct json_tokener *tok;
 	struct json_object *o;
@@ -70,13 +70,13 @@ int jread_parse_doc(struct jread *r, const char *text, size_t len, struct json_o
 
 	*out = NULL;
 	if (len == 0)
-		return jread_fail(r, "empty document, expected a JSON object");
+		return policy_jread_fail(r, "empty document, expected a JSON object");
 	if (memchr(text, '\0', len))
-		return jread_fail(r, "NUL byte at offset %zu, expected JSON text",
+		return policy_jread_fail(r, "NUL byte at offset %zu, expected JSON text",
 				  (size_t)((const char *)memchr(text, '\0', len) - text));
 	if (len > INT32_MAX)
-		return jread_fail(r, "document too large");
-	tok = json_tokener_new_ex(JREAD_DEPTH_MAX);
+		return policy_jread_fail(r, "document too large");
+	tok = json_tokener_new_ex(POLICY_JREAD_DEPTH_MAX);
 	if (!tok)
 		return cp_err_set(r->err, ENOMEM, "%s: out of memory", r->what);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -87,8 +87,8 @@ int jread_parse_doc(struct jread *r, const char *text, size_t len, struct json_o
 
 		json_tokener_free(tok);
 		if (e == json_tokener_continue)
-			return jread_fail(r, "truncated JSON at offset %zu", len);
-		return jread_fail(r, "invalid JSON at offset %zu: %s", off,
+			return policy_jread_fail(r, "truncated JSON at offset %zu", len);
+		return policy_jread_fail(r, "invalid JSON at offset %zu: %s", off,
 				  json_tokener_error_desc(e));
 	}
 	used = json_tokener_get_parse_end(tok);
@@ -97,13 +97,13 @@ int jread_parse_doc(struct jread *r, const char *text, size_t len, struct json_o
 		used++;
 	if (used != len) {
 		json_object_put(o);
-		return jread_fail(r, "trailing data at offset %zu after the JSON value", used);
+		return policy_jread_fail(r, "trailing data at offset %zu after the JSON value", used);
 	}
 	*out = o;
 	return 0;
 }
 
-struct json_object *jread_member(struct json_object *o, const char *key)
+struct json_object *policy_jread_member(struct json_object *o, const char *key)
 {
 	struct json_object *v = NULL;
 
@@ -112,10 +112,10 @@ struct json_object *jread_member(struct json_object *o, const char *key)
 	return v;
 }
 
-int jread_object(struct jread *r, struct json_object *o, const char *const allowed[])
+int policy_jread_object(struct policy_jread *r, struct json_object *o, const char *const allowed[])
 {
 	if (!json_object_is_type(o, json_type_object))
-		return jread_fail(r, "expected an object, got %s", jread_type_name(o));
+		return policy_jread_fail(r, "expected an object, got %s", policy_jread_type_name(o));
 	json_object_object_foreach(o, key, val) {
 		bool known = false;
 
@@ -133,80 +133,80 @@ int jread_object(struct jread *r, struct json_object *o, const char *const allow
 					break;
 				used += (size_t)n;
 			}
-			saved = jread_push_key(r, key);
-			jread_fail(r, "unknown key (expected one of: %s)", list);
-			jread_pop(r, saved);
+			saved = policy_jread_push_key(r, key);
+			policy_jread_fail(r, "unknown key (expected one of: %s)", list);
+			policy_jread_pop(r, saved);
 			return -EINVAL;
 		}
 		/* json-c hands out JSON null as a NULL member, which would read as "absent". */
 		if (!val) {
-			size_t saved = jread_push_key(r, key);
+			size_t saved = policy_jread_push_key(r, key);
 
-			jread_fail(r, "null is not allowed (omit the key to get its default)");
-			jread_pop(r, saved);
+			policy_jread_fail(r, "null is not allowed (omit the key to get its default)");
+			policy_jread_pop(r, saved);
 			return -EINVAL;
 		}
 	}
 	return 0;
 }
 
-int jread_bool(struct jread *r, struct json_object *v, bool *out)
+int policy_jread_bool(struct policy_jread *r, struct json_object *v, bool *out)
 {
 	if (!json_object_is_type(v, json_type_boolean))
-		return jread_fail(r, "expected true or false, got %s", jread_type_name(v));
+		return policy_jread_fail(r, "expected true or false, got %s", policy_jread_type_name(v));
 	*out = json_object_get_boolean(v);
 	return 0;
 }
 
-int jread_uint(struct jread *r, struct json_object *v, uint64_t min, uint64_t max, uint64_t *out)
+int policy_jread_uint(struct policy_jread *r, struct json_object *v, uint64_t min, uint64_t max, uint64_t *out)
 {
 	int64_t x;
 
 	if (!json_object_is_type(v, json_type_int))
-		return jread_fail(r, "expected an integer in %" PRIu64 "..%" PRIu64 ", got %s", min,
-				  max, jread_type_name(v));
+		return policy_jread_fail(r, "expected an integer in %" PRIu64 "..%" PRIu64 ", got %s", min,
+				  max, policy_jread_type_name(v));
 	errno = 0;
 	x = json_object_get_int64(v);
 	/* json-c clamps out-of-range integers to INT64_MIN/MAX; every limit here is far below. */
 	if (x < 0 || (uint64_t)x < min || (uint64_t)x > max || x == INT64_MAX)
-		return jread_fail(r, "expected an integer in %" PRIu64 "..%" PRIu64 ", got %" PRId64,
+		return policy_jread_fail(r, "expected an integer in %" PRIu64 "..%" PRIu64 ", got %" PRId64,
 				  min, max, x);
 	*out = (uint64_t)x;
 	return 0;
 }
 
-int jread_u64(struct jread *r, struct json_object *v, uint64_t *out)
+int policy_jread_u64(struct policy_jread *r, struct json_object *v, uint64_t *out)
 {
 	if (json_object_is_type(v, json_type_int))
-		return jread_uint(r, v, 0, INT64_MAX - 1, out);
+		return policy_jread_uint(r, v, 0, INT64_MAX - 1, out);
 	if (json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
 
 		if (strncmp(s, "0x", 2) || strlen(s) < 3 || strlen(s) > 18 || cp_parse_u64(s, out))
-			return jread_fail(r, "expected a 64-bit value as \"0x\" + 1 to 16 hex digits, got \"%.40s\"", s);
+			return policy_jread_fail(r, "expected a 64-bit value as \"0x\" + 1 to 16 hex digits, got \"%.40s\"", s);
 		return 0;
 	}
-	return jread_fail(r, "expected an integer or a \"0x...\" string, got %s", jread_type_name(v));
+	return policy_jread_fail(r, "expected an integer or a \"0x...\" string, got %s", policy_jread_type_name(v));
 }
 
-int jread_string(struct jread *r, struct json_object *v, size_t max, const char **out)
+int policy_jread_string(struct policy_jread *r, struct json_object *v, size_t max, const char **out)
 {
 	const char *s;
 	int n;
 
 	if (!json_object_is_type(v, json_type_string))
-		return jread_fail(r, "expected a string, got %s", jread_type_name(v));
+		return policy_jread_fail(r, "expected a string, got %s", policy_jread_type_name(v));
 	s = json_object_get_string(v);
 	n = json_object_get_string_len(v);
 	if (n < 0 || strlen(s) != (size_t)n)
-		return jread_fail(r, "string contains a NUL character");
+		return policy_jread_fail(r, "string contains a NUL character");
 	if ((size_t)n > max)
-		return jread_fail(r, "string of %d bytes, at most %zu allowed", n, max);
+		return policy_jread_fail(r, "string of %d bytes, at most %zu allowed", n, max);
 	*out = s;
 	return 0;
 }
 
-int jread_enum(struct jread *r, struct json_object *v, const char *const names[], size_t n,
+int policy_jread_enum(struct policy_jread *r, struct json_object *v, const char *const names[], size_t n,
 	       int *out)
 {
 	char list[200] = "";
@@ -228,90 +228,90 @@ int jread_enum(struct jread *r, struct json_object *v, const char *const names[]
 		used += (size_t)k;
 	}
 	if (json_object_is_type(v, json_type_string))
-		return jread_fail(r, "expected one of %s, got \"%.40s\"", list, json_object_get_string(v));
-	return jread_fail(r, "expected one of %s, got %s", list, jread_type_name(v));
+		return policy_jread_fail(r, "expected one of %s, got \"%.40s\"", list, json_object_get_string(v));
+	return policy_jread_fail(r, "expected one of %s, got %s", list, policy_jread_type_name(v));
 }
 
-int jread_hex(struct jread *r, struct json_object *v, uint8_t *out, size_t len)
+int policy_jread_hex(struct policy_jread *r, struct json_object *v, uint8_t *out, size_t len)
 {
 	const char *s;
 	struct cp_err e = { 0 };
 
 	if (!json_object_is_type(v, json_type_string))
-		return jread_fail(r, "expected %zu bytes as %zu hex digits, got %s", len, 2 * len,
-				  jread_type_name(v));
+		return policy_jread_fail(r, "expected %zu bytes as %zu hex digits, got %s", len, 2 * len,
+				  policy_jread_type_name(v));
 	s = json_object_get_string(v);
 	if (strlen(s) != 2 * len || cp_hex_decode(s, out, len, &e))
-		return jread_fail(r, "expected %zu bytes as %zu hex digits, got \"%.20s%s\" (%zu characters)",
+		return policy_jread_fail(r, "expected %zu bytes as %zu hex digits, got \"%.20s%s\" (%zu characters)",
 				  len, 2 * len, s, strlen(s) > 20 ? "..." : "", strlen(s));
 	return 0;
 }
 
-int jread_array(struct jread *r, struct json_object *v, size_t min, size_t max, size_t *n)
+int policy_jread_array(struct policy_jread *r, struct json_object *v, size_t min, size_t max, size_t *n)
 {
 	size_t k;
 
 	if (!json_object_is_type(v, json_type_array))
-		return jread_fail(r, "expected an array, got %s", jread_type_name(v));
+		return policy_jread_fail(r, "expected an array, got %s", policy_jread_type_name(v));
 	k = json_object_array_length(v);
 	if (k < min || k > max)
-		return jread_fail(r, "expected %zu to %zu entries, got %zu", min, max, k);
+		return policy_jread_fail(r, "expected %zu to %zu entries, got %zu", min, max, k);
 	*n = k;
 	return 0;
 }
 
-int jread_opt_bool(struct jread *r, struct json_object *o, const char *key, bool *out)
+int policy_jread_opt_bool(struct policy_jread *r, struct json_object *o, const char *key, bool *out)
 {
-	struct json_object *v = jread_member(o, key);
+	struct json_object *v = policy_jread_member(o, key);
 	size_t saved;
 	int ret;
 
 	if (!v)
 		return 0;
-	saved = jread_push_key(r, key);
-	ret = jread_bool(r, v, out);
-	jread_pop(r, saved);
+	saved = policy_jread_push_key(r, key);
+	ret = policy_jread_bool(r, v, out);
+	policy_jread_pop(r, saved);
 	return ret;
 }
 
-int jread_opt_uint(struct jread *r, struct json_object *o, const char *key, uint64_t min,
+int policy_jread_opt_uint(struct policy_jread *r, struct json_object *o, const char *key, uint64_t min,
 		   uint64_t max, uint64_t *out)
 {
-	struct json_object *v = jread_member(o, key);
+	struct json_object *v = policy_jread_member(o, key);
 	size_t saved;
 	int ret;
 
 	if (!v)
 		return 0;
-	saved = jread_push_key(r, key);
-	ret = jread_uint(r, v, min, max, out);
-	jread_pop(r, saved);
+	saved = policy_jread_push_key(r, key);
+	ret = policy_jread_uint(r, v, min, max, out);
+	policy_jread_pop(r, saved);
 	return ret;
 }
 
-int jread_required(struct jread *r, struct json_object *o, const char *key,
+int policy_jread_required(struct policy_jread *r, struct json_object *o, const char *key,
 		   struct json_object **out)
 {
-	struct json_object *v = jread_member(o, key);
+	struct json_object *v = policy_jread_member(o, key);
 
 	if (!v) {
-		size_t saved = jread_push_key(r, key);
-		int ret = jread_fail(r, "required key is missing");
+		size_t saved = policy_jread_push_key(r, key);
+		int ret = policy_jread_fail(r, "required key is missing");
 
-		jread_pop(r, saved);
+		policy_jread_pop(r, saved);
 		return ret;
 	}
 	*out = v;
 	return 0;
 }
 
-int jread_req_uint(struct jread *r, struct json_object *o, const char *key, uint64_t min,
+int policy_jread_req_uint(struct policy_jread *r, struct json_object *o, const char *key, uint64_t min,
 		   uint64_t max, uint64_t *out)
 {
 	struct json_object *v;
-	int ret = jread_required(r, o, key, &v);
+	int ret = policy_jread_required(r, o, key, &v);
 
 	if (ret)
 		return ret;
-	return jread_opt_uint(r, o, key, min, max, out);
+	return policy_jread_opt_uint(r, o, key, min, max, out);
 }
