@@ -137,6 +137,19 @@ static void test_pass(void **state)
 		/* The effective policy must itself be a valid policy with the same meaning. */
 		json = policy_to_json(&p);
 		assert_non_null(json);
+		/* Where pinned (pass/NAME.show), it must be exactly what `policy show` printed. */
+		{
+			char showname[512];
+			size_t slen;
+			_cleanup_free_ char *want = NULL;
+
+			snprintf(showname, sizeof(showname), "%.*s.show", (int)(strlen(names[i]) - 5), names[i]);
+			want = slurp(dir, showname, &slen);
+			if (want && (slen != strlen(json) + 1 || strncmp(want, json, strlen(json)))) {
+				printf("FAIL pass/%s: effective policy differs from pass/%s\n", names[i], showname);
+				failures++;
+			}
+		}
 		if (policy_parse(json, strlen(json), &p2, &err)) {
 			printf("FAIL pass/%s: show output does not re-parse: %s\n", names[i], err.msg);
 			failures++;
