@@ -71,12 +71,12 @@ static bool iso_admits_tdx(enum policy_iso_type t)
 }
 
 /* Read member `key` (if present) with fn, the path pushed around the call. */
-#define WITH_KEY(r, key, call)                            \
-	({                                                \
+#define WITH_KEY(r, key, call)                                  \
+	({                                                      \
 		size_t _saved = policy_jread_push_key((r), (key)); \
-		int _ret = (call);                        \
-		policy_jread_pop((r), _saved);                   \
-		_ret;                                     \
+		int _ret = (call);                              \
+		policy_jread_pop((r), _saved);                  \
+		_ret;                                           \
 	})
 
 static int parse_name(struct policy_jread *r, struct json_object *v, struct policy *p)

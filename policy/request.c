@@ -19,12 +19,12 @@ struct policy_request_store {
 static const char *const iso_names[] = { "none", "snp", "tdx" };
 static const char *const kind_names[] = { "blk", "rng", "console", "net" };
 
-#define WITH_KEY(r, key, call)                              \
-	({                                                  \
+#define WITH_KEY(r, key, call)                                  \
+	({                                                      \
 		size_t _saved = policy_jread_push_key((r), (key)); \
-		int _ret = (call);                          \
-		policy_jread_pop((r), _saved);                     \
-		_ret;                                       \
+		int _ret = (call);                              \
+		policy_jread_pop((r), _saved);                  \
+		_ret;                                           \
 	})
 
 static int keep_string(struct policy_jread *r, struct policy_request_store *st, struct json_object *v,
