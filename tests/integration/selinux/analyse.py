@@ -89,6 +89,16 @@ def main():
         if ent != {own_exec}:
             fail("%s entrypoints are %s, expected only %s" % (t, sorted(ent), own_exec))
 
+    # Identity changes: the runner may give helpers and files system_u/system_r whoever
+    # started it; a helper may change no identity, role or object owner.
+    for attr in ("can_change_process_identity", "can_change_process_role",
+                 "can_change_object_identity"):
+        members = {str(t) for t in p.lookup_typeattr(attr).expand()}
+        if "carapace_t" not in members:
+            fail("the runner is not in %s: helpers could not be started as system_u:system_r" % attr)
+        for h in HELPERS:
+            if "carapace_%s_t" % h in members:
+                fail("carapace_%s_t is in %s" % (h, attr))
     if "carapace_t" in constrained:
         fail("the runner must not be MCS-constrained: it assigns the categories")
     r = [x for x in allows(p, source="carapace_t", tclass=net_classes)

@@ -62,6 +62,24 @@ case $mode in
 build)
 	build_module "$scratch" || { echo "FAIL: the module does not build with $devel"; exit 1; }
 	echo "ok: carapace.pp built ($(stat -c %s "$scratch/carapace.pp") bytes)"
+	# The interfaces in carapace.if are compiled only when used: use each from a test module.
+	cat >"$scratch/carapace_iftest.te" <<-'EOF'
+	policy_module(carapace_iftest, 1.0)
+	gen_require(`
+		type sysadm_t;
+		role sysadm_r;
+	')
+	carapace_run(sysadm_t, sysadm_r)
+	carapace_domtrans(sysadm_t)
+	carapace_manage_images(sysadm_t)
+	EOF
+	if ! (cd "$scratch" && make -f "$devel" carapace_iftest.pp) >"$scratch/iftest.log" 2>&1 ||
+		grep -q '^m4:' "$scratch/iftest.log"; then
+		cat "$scratch/iftest.log"
+		echo "FAIL: a module using carapace_run/carapace_domtrans/carapace_manage_images does not build"
+		exit 1
+	fi
+	echo "ok: the interfaces of carapace.if build when used"
 	;;
 analysis | mutations)
 	[ -f "$base" ] || skip "selinux-policy-default is not installed ($base missing): no refpolicy base to link against"
