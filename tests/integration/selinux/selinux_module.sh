@@ -11,7 +11,7 @@ set -uo pipefail
 mode=$1 src=$2 scratch=$3 checker=$4
 analyser=$(dirname "$0")/analyse.py
 devel=/usr/share/selinux/devel/Makefile
-base=/usr/share/selinux/default/base.pp.bz2
+base=${CARAPACE_SELINUX_BASE:-/usr/share/selinux/default/base.pp.bz2}  # refpolicy base (selinux-policy-default)
 helpers="blk rng console net"
 
 skip() { echo "SKIP: $*"; exit 77; }
