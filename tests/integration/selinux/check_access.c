@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 		object_con(LABEL_OBJ_SOCKET, &vm2, o2);
 		ALLOW(h1, o1, "sock_file", "write getattr", "helper uses its own VM socket");
 		/* refpolicy constrains what changes or connects to a socket file, not getattr. */
-		DENY(h1, o2, "sock_file", "write", "helper must not reach another VM socket");
+		DENY(h1, o2, "sock_file", "write unlink rename setattr", "helper must not reach or remove another VM socket");
 		ALLOW(h1, obj("carapace_tmpfs_t", "s0:c1,c2", t), "file", "read write map", "helper maps its own VM memory");
 		DENY(h1, obj("carapace_tmpfs_t", "s0:c3,c4", t), "file", "read write", "helper must not map another VM memory");
 		DENY(h1, h2, "process", "signal sigkill ptrace", "helper must not touch a helper of another VM");
