@@ -10,6 +10,7 @@ enum {
 	CP_EXIT_USAGE = 2,     /* bad command line or configuration */
 	CP_EXIT_GUEST = 3,     /* `run`: the guest crashed (triple fault, unhandled exit, bad MMIO) */
 	CP_EXIT_TIMEOUT = 4,   /* `run`: --timeout expired */
+	CP_EXIT_POLICY = 5,    /* `run`: refused by the launch policy */
 };
 
 int runner_cli_run(int argc, char **argv);       /* runner/cli_run.c */

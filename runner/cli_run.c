@@ -14,7 +14,9 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "policy/policy.h"
 #include "runner/config.h"
+#include "runner/host_info.h"
 #include "runner/kvm_ops.h"
 #include "runner/vm.h"
 
@@ -42,13 +44,15 @@ static void run_usage(FILE *out)
 		"  --strict-io          end the VM on access to an unknown I/O port\n"
 		"  --device SPEC        a virtio device in its own jailed helper, repeatable:\n"
 		"                       blk,path=FILE[,readonly=on] | rng | console\n"
-		"  --on-device-failure stop|continue  when a device helper dies (default stop)\n"
+		"  --on-device-failure stop|continue  when a device helper dies (default: the policy's, else stop)\n"
+		"  --policy FILE        refuse to launch anything the launch policy does not allow (see carapace-policy(1))\n"
 		"  --seccomp MODE       on (default), log (diagnose a denied call: NOT confined), off (NOT confined)\n"
 		"  --print-seccomp-policy  print each thread's system-call allowlist and exit\n"
 		"  --quiet              do not print the outcome line when the guest ends normally\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0 guest reset/powered off, 1 host error, 2 usage/config error,\n"
-		"3 guest crashed, 4 timeout, 128+N stopped by signal N. See carapace-run(1).\n");
+		"3 guest crashed, 4 timeout, 5 refused by the launch policy, 128+N stopped by signal N.\n"
+		"See carapace-run(1).\n");
 }
 
 static int open_console(const char *spec, int *out_fd, int *in_fd, bool *interactive, struct cp_err *err)
@@ -101,6 +105,81 @@ static uint64_t host_memory(void)
 	return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
 }
 
+/* The launch policy decides before anything is created: describe the launch as data, let the
+ * pure evaluator judge it, and refuse with the rule's name. */
+static int check_policy(const struct run_opts *o, const struct vdev_spec *specs, bool *device_failure_continue)
+{
+	struct policy pol;
+	struct policy_launch_request req;
+	struct policy_device_request devs[VDEV_MAX];
+	struct policy_violation v = { 0 };
+	struct cp_err err = { 0 };
+	struct host_facts hf;
+	struct host_assessment ha;
+	char *kernel = NULL, *images[VDEV_MAX] = { 0 };
+	int status = CP_EXIT_OK, r;
+
+	if (policy_load_file(o->policy, &pol, &err) < 0) {
+		fprintf(stderr, "carapace run: policy %s: %s\n", o->policy, err.msg);
+		return CP_EXIT_USAGE;
+	}
+	host_info_probe(&kvm_ops_sys, NULL, &hf);
+	host_info_assess(&hf, &ha);
+	memset(&req, 0, sizeof(req));
+	/* carapace run launches plain VMs; the confidential path has its own request (runner/cc). */
+	req.requested = POLICY_ISO_NONE;
+	req.obtained = POLICY_ISO_NONE;
+	req.host_caps = (ha.snp.available ? 1u << POLICY_ISO_SNP : 0) | (ha.tdx.available ? 1u << POLICY_ISO_TDX : 0);
+	req.memory_mib = o->memory >> 20;
+	req.vcpus = o->vcpus;
+	if (o->kernel && !(kernel = realpath(o->kernel, NULL))) {
+		fprintf(stderr, "carapace run: kernel: %s: %s\n", o->kernel, strerror(errno));
+		status = CP_EXIT_USAGE;
+		goto out;
+	}
+	req.kernel = kernel;
+	req.cmdline = o->cmdline;
+	for (unsigned i = 0; i < o->ndevices; i++) {
+		memset(&devs[i], 0, sizeof(devs[i]));
+		devs[i].kind = specs[i].kind == VDEV_BLK ? POLICY_DEV_BLK
+			       : specs[i].kind == VDEV_RNG ? POLICY_DEV_RNG : POLICY_DEV_CONSOLE;
+		devs[i].queues = 1;
+		devs[i].queue_size = 256;
+		if (specs[i].kind == VDEV_BLK) {
+			/* Judge the file that will be opened, not a name that could be a link to another. */
+			if (!(images[i] = realpath(specs[i].path, NULL))) {
+				fprintf(stderr, "carapace run: device %u: %s: %s\n", i, specs[i].path, strerror(errno));
+				status = CP_EXIT_USAGE;
+				goto out;
+			}
+			devs[i].image = images[i];
+			devs[i].read_only = specs[i].readonly;
+		}
+	}
+	req.devices = devs;
+	req.n_devices = o->ndevices;
+	req.tpm_present = getenv("CARAPACE_TCTI") || access("/dev/tpmrm0", R_OK | W_OK) == 0;
+	r = policy_eval(&pol, &req, &v);
+	if (r == -EPERM) {
+		fprintf(stderr, "carapace run: refused by launch policy '%s': %s\n", pol.name, v.msg);
+		status = CP_EXIT_POLICY;
+	} else if (r < 0) {
+		fprintf(stderr, "carapace run: launch policy '%s' cannot judge this launch: %s\n", pol.name, v.msg);
+		status = CP_EXIT_USAGE;
+	} else {
+		*device_failure_continue = o->on_device_failure ? !strcmp(o->on_device_failure, "continue")
+								: pol.on_device_failure == POLICY_ON_FAILURE_CONTINUE;
+		if (!o->quiet)
+			fprintf(stderr, "carapace: launch policy '%s' allows this VM\n", pol.name);
+	}
+out:
+	free(kernel);
+	for (unsigned i = 0; i < VDEV_MAX; i++)
+		free(images[i]);
+	policy_free(&pol);
+	return status;
+}
+
 int runner_cli_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -113,6 +192,7 @@ int runner_cli_run(int argc, char **argv)
 		{ "seccomp", required_argument, NULL, 0 },
 		{ "device", required_argument, NULL, 0 },
 		{ "on-device-failure", required_argument, NULL, 0 },
+		{ "policy", required_argument, NULL, 0 },
 		{ "print-seccomp-policy", no_argument, NULL, 'P' },
 #ifdef CARAPACE_TEST_HOOKS
 		{ "test-hook", required_argument, NULL, 'T' },
@@ -131,6 +211,7 @@ int runner_cli_run(int argc, char **argv)
 	bool interactive;
 	struct vm_config vc;
 	struct vdev_spec specs[VDEV_MAX];
+	bool device_failure_continue = false;
 	struct vm *vm = NULL;
 	char **flags = calloc((size_t)argc + 1, sizeof(char *));
 	char **values = calloc((size_t)argc + 1, sizeof(char *));
@@ -232,6 +313,15 @@ int runner_cli_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (opts.policy) {
+		int pr = check_policy(&opts, specs, &device_failure_continue);
+		if (pr != CP_EXIT_OK) {
+			status = pr;
+			goto out;
+		}
+	} else if (opts.on_device_failure) {
+		device_failure_continue = !strcmp(opts.on_device_failure, "continue");
+	}
 	if (open_console(opts.console, &out_fd, &in_fd, &interactive, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);
 		status = CP_EXIT_USAGE;
@@ -257,7 +347,7 @@ int runner_cli_run(int argc, char **argv)
 		.test_hook = test_hook,
 		.devices = specs,
 		.ndevices = opts.ndevices,
-		.device_failure_continue = opts.on_device_failure && !strcmp(opts.on_device_failure, "continue"),
+		.device_failure_continue = device_failure_continue,
 	};
 	if (vm_create(&kvm_ops_sys, NULL, &vc, &vm, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);

@@ -38,11 +38,12 @@ static const struct opt_def opt_defs[] = {
 	{ "seccomp", OPT_STRING, O(seccomp) },
 	{ "device", OPT_LIST, O(devices) },
 	{ "on-device-failure", OPT_STRING, O(on_device_failure) },
+	{ "policy", OPT_STRING, O(policy) },
 };
 
 const char *run_opts_known(void)
 {
-	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure";
+	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure, policy";
 }
 
 void run_opts_init(struct run_opts *o)
@@ -61,6 +62,7 @@ void run_opts_free(struct run_opts *o)
 	free(o->name);
 	free(o->seccomp);
 	free(o->on_device_failure);
+	free(o->policy);
 	for (unsigned i = 0; i < o->ndevices; i++)
 		free(o->devices[i]);
 	memset(o, 0, sizeof(*o));
@@ -251,6 +253,7 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 	tmp.name = o->name ? strdup(o->name) : NULL;
 	tmp.seccomp = o->seccomp ? strdup(o->seccomp) : NULL;
 	tmp.on_device_failure = o->on_device_failure ? strdup(o->on_device_failure) : NULL;
+	tmp.policy = o->policy ? strdup(o->policy) : NULL;
 	for (unsigned i = 0; i < o->ndevices; i++)
 		tmp.devices[i] = strdup(o->devices[i]);
 	json_object_object_foreach(root, key, val) {

@@ -18,6 +18,7 @@ struct run_opts {
 	char *devices[8];       /* --device specs, in order */
 	unsigned ndevices;
 	char *on_device_failure; /* stop (default) | continue */
+	char *policy;           /* launch policy file */
 };
 
 #define RUN_DEFAULT_MEMORY (128ull << 20)
