@@ -133,8 +133,9 @@ static void mutate(struct fwimg *f, int c)
 	case 34: cp_put_le64(img + TDVF_SEC(2) + 8, 0x801000); break;
 	case 35: { /* descriptor in the last 16 bytes (its GUID just before), one section */
 		struct memenc_ovmf_table tab;
-		uint8_t *h = img + f->len - 16;
-		memcpy(h - 16, MEMENC_GUID_TDVF_DESCRIPTOR, 16);
+		size_t at = f->len - 16;
+		uint8_t *h = img + at;
+		memcpy(img + at - 16, MEMENC_GUID_TDVF_DESCRIPTOR, 16);
 		memcpy(h, "TDVF", 4);
 		cp_put_le32(h + 4, 48);
 		cp_put_le32(h + 8, 1);
