@@ -302,7 +302,7 @@ static json_object *json_firmware(const struct memenc_plan *plan, size_t fw_len)
 	return fw;
 }
 
-static int do_ccel(const char *path, json_object *j, bool last)
+static int do_ccel(const char *path, json_object *j)
 {
 	_cleanup_free_ uint8_t *log = NULL;
 	size_t len = 0, events = 0;
@@ -324,7 +324,7 @@ static int do_ccel(const char *path, json_object *j, bool last)
 		}
 		json_object_object_add(j, "ccel", o);
 	}
-	if (!j || last)
+	if (!j)
 		for (int i = 0; i < 4; i++) {
 			char hex[97];
 			cp_hex_encode(rtmr[i], 48, hex);
@@ -485,11 +485,12 @@ static int run(const struct measure_args *a)
 		j = json_object_new_object();
 
 	if (o.platform == MEMENC_PLATFORM_TDX && !a->firmware) {
-		if (!a->ccel_log) {
+		if (!a->ccel_log || a->kernel) {
 			json_object_put(j);
-			return fail(CP_EXIT_USAGE, "%s", "--platform tdx needs --firmware and/or --ccel-log");
+			return fail(CP_EXIT_USAGE, "%s", "--platform tdx needs --firmware (and --kernel needs it too) "
+				    "and/or --ccel-log");
 		}
-		rc = do_ccel(a->ccel_log, j, false);
+		rc = do_ccel(a->ccel_log, j);
 		if (j && rc == CP_EXIT_OK)
 			printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
 		json_object_put(j);
@@ -583,7 +584,7 @@ static int run(const struct measure_args *a)
 			goto out;
 	}
 	if (a->ccel_log) {
-		rc = do_ccel(a->ccel_log, j, false);
+		rc = do_ccel(a->ccel_log, j);
 		if (rc != CP_EXIT_OK)
 			goto out;
 	}
