@@ -72,6 +72,8 @@ static const struct fw_case fw_cases[] = {
 	/* 39 */ { "reset block too short", MEMENC_PLATFORM_SEV_ES, "holds 2 bytes" },
 	/* 40 */ { "HOB measured, none given", MEMENC_PLATFORM_TDX, "depends on the HOB" },
 	/* 41 */ { "too many entries", MEMENC_PLATFORM_SEV, "more than 32 entries" },
+	/* 42 */ { "ASEV pointer 0 (found by fuzz-memenc-ovmf)", MEMENC_PLATFORM_SNP, "offset-from-end 0x0" },
+	/* 43 */ { "TDVF pointer 8", MEMENC_PLATFORM_TDX, "offset-from-end 0x8" },
 };
 
 static void mutate(struct fwimg *f, int c)
@@ -173,6 +175,14 @@ static void mutate(struct fwimg *f, int c)
 		break;
 	}
 	case 40: cp_put_le32(img + TDVF_SEC(2) + 28, 1); break;
+	case 42:
+	case 43: {
+		struct memenc_ovmf_table tab;
+		memenc_ovmf_table_parse(img, f->len, &tab, NULL);
+		cp_put_le32((uint8_t *)memenc_ovmf_table_find(&tab, c == 42 ? MEMENC_GUID_SEV_METADATA :
+								  MEMENC_GUID_TDX_METADATA)->data, c == 42 ? 0 : 8);
+		break;
+	}
 	}
 }
 
