@@ -39,6 +39,9 @@ int memenc_tdx_direct_boot(const uint8_t *kernel, size_t kernel_len, const uint8
 	uint8_t *u16;
 	int r;
 
+	/* Like the firmware (fw_cfg initrd size 0): an empty initrd is no initrd. */
+	if (initrd_len == 0)
+		initrd = NULL;
 	memset(b, 0, sizeof(*b));
 	if (clen > CMDLINE_MAX)
 		return cp_err_set(err, EINVAL, "--append: %zu bytes, at most %u", clen, CMDLINE_MAX);

@@ -25,7 +25,7 @@ struct memenc_tdx_boot {
 };
 
 /* kernel: the exact bytes the firmware loads (carapace hands over the unmodified file);
- * initrd may be NULL (no initrd); cmdline may be NULL (none). */
+ * initrd may be NULL or empty (no initrd); cmdline may be NULL (none). */
 int memenc_tdx_direct_boot(const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
 			   const char *cmdline, struct memenc_tdx_boot *out, struct cp_err *err);
 

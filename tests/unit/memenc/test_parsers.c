@@ -509,6 +509,8 @@ static void test_pe_good_and_order(void **state)
 		}
 		assert_int_equal(memenc_tdx_direct_boot(pe, len, NULL, 0, NULL, &tb, &err), 0);
 		assert_int_equal(tb.n, 5); /* no LoadOptions, no initrd */
+		assert_int_equal(memenc_tdx_direct_boot(pe, len, (const uint8_t *)"", 0, NULL, &tb, &err), 0);
+		assert_int_equal(tb.n, 5); /* an empty initrd is no initrd */
 		assert_memory_equal(tb.rtmr2, (uint8_t[48]){ 0 }, 48);
 		assert_int_equal(memenc_tdx_direct_boot(pe, len, NULL, 0, "caf\xc3\xa9", &tb, &err), -EINVAL);
 		assert_non_null(strstr(err.msg, "not ASCII"));
