@@ -18,6 +18,7 @@
 #include "memenc/hash.h"
 #include "memenc/id_block.h"
 #include "memenc/plan.h"
+#include "memenc/tdx_boot.h"
 
 #define FIRMWARE_MAX (256u << 20)
 #define BLOB_MAX (1u << 30)
@@ -301,7 +302,7 @@ static json_object *json_firmware(const struct memenc_plan *plan, size_t fw_len)
 	return fw;
 }
 
-static int do_ccel(const char *path, json_object *j, bool last)
+static int do_ccel(const char *path, json_object *j)
 {
 	_cleanup_free_ uint8_t *log = NULL;
 	size_t len = 0, events = 0;
@@ -323,7 +324,7 @@ static int do_ccel(const char *path, json_object *j, bool last)
 		}
 		json_object_object_add(j, "ccel", o);
 	}
-	if (!j || last)
+	if (!j)
 		for (int i = 0; i < 4; i++) {
 			char hex[97];
 			cp_hex_encode(rtmr[i], 48, hex);
@@ -446,6 +447,8 @@ static int run(const struct measure_args *a)
 	size_t fw_len = 0, kernel_len = 0, initrd_len = 0, hob_len = 0, out_len = 0;
 	uint8_t out[48], seed[48];
 	struct steps st = { 0 };
+	struct memenc_tdx_boot tdx_boot;
+	bool have_tdx_boot = false;
 	json_object *j = NULL;
 	bool base64 = false;
 	int r, rc = CP_EXIT_FAILURE;
@@ -482,11 +485,12 @@ static int run(const struct measure_args *a)
 		j = json_object_new_object();
 
 	if (o.platform == MEMENC_PLATFORM_TDX && !a->firmware) {
-		if (!a->ccel_log) {
+		if (!a->ccel_log || a->kernel) {
 			json_object_put(j);
-			return fail(CP_EXIT_USAGE, "%s", "--platform tdx needs --firmware and/or --ccel-log");
+			return fail(CP_EXIT_USAGE, "%s", "--platform tdx needs --firmware (and --kernel needs it too) "
+				    "and/or --ccel-log");
 		}
-		rc = do_ccel(a->ccel_log, j, false);
+		rc = do_ccel(a->ccel_log, j);
 		if (j && rc == CP_EXIT_OK)
 			printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
 		json_object_put(j);
@@ -504,16 +508,18 @@ static int run(const struct measure_args *a)
 	rc = CP_EXIT_FAILURE;
 	r = cp_file_read(a->firmware, FIRMWARE_MAX, &fw, &fw_len, &err);
 	if (r == 0 && a->kernel) {
-		if (o.platform == MEMENC_PLATFORM_TDX) {
-			r = cp_err_set(&err, EINVAL, "--kernel with --platform tdx: direct-boot RTMR values are not "
-				       "predicted yet (see carapace-measure(1)); MRTD does not depend on the kernel");
-		} else {
-			r = cp_file_read(a->kernel, BLOB_MAX, &kernel, &kernel_len, &err);
-			if (r == 0 && a->initrd)
-				r = cp_file_read(a->initrd, BLOB_MAX, &initrd, &initrd_len, &err);
-			if (r == 0)
-				r = memenc_sev_hashes_compute(kernel, kernel_len, a->initrd ? initrd : NULL, initrd_len,
-							      a->append, &o.hashes, &err);
+		r = cp_file_read(a->kernel, BLOB_MAX, &kernel, &kernel_len, &err);
+		if (r == 0 && a->initrd)
+			r = cp_file_read(a->initrd, BLOB_MAX, &initrd, &initrd_len, &err);
+		if (r == 0 && o.platform == MEMENC_PLATFORM_TDX) {
+			/* TDX: the kernel is not in the launch plan (MRTD); the firmware and the kernel's
+			 * EFI stub extend RTMR1/RTMR2 instead. */
+			r = memenc_tdx_direct_boot(kernel, kernel_len, a->initrd ? initrd : NULL, initrd_len, a->append,
+						   &tdx_boot, &err);
+			have_tdx_boot = r == 0;
+		} else if (r == 0) {
+			r = memenc_sev_hashes_compute(kernel, kernel_len, a->initrd ? initrd : NULL, initrd_len,
+						      a->append, &o.hashes, &err);
 			o.kernel = true;
 		}
 	}
@@ -578,9 +584,32 @@ static int run(const struct measure_args *a)
 			goto out;
 	}
 	if (a->ccel_log) {
-		rc = do_ccel(a->ccel_log, j, false);
+		rc = do_ccel(a->ccel_log, j);
 		if (rc != CP_EXIT_OK)
 			goto out;
+	}
+	if (have_tdx_boot) {
+		char hex[97];
+		if (j) {
+			json_object *o2 = json_object_new_object(), *evs = json_object_new_array();
+			for (size_t i = 0; i < tdx_boot.n; i++) {
+				json_object *e = json_object_new_object();
+				json_object_object_add(e, "rtmr", json_object_new_int((int)tdx_boot.ev[i].rtmr));
+				json_object_object_add(e, "event_type", jhex64(tdx_boot.ev[i].type));
+				json_object_object_add(e, "what", json_object_new_string(tdx_boot.ev[i].what));
+				json_object_object_add(e, "digest", jhex(tdx_boot.ev[i].digest, 48));
+				json_object_array_add(evs, e);
+			}
+			json_object_object_add(o2, "events", evs);
+			json_object_object_add(o2, "rtmr1", jhex(tdx_boot.rtmr1, 48));
+			json_object_object_add(o2, "rtmr2", jhex(tdx_boot.rtmr2, 48));
+			json_object_object_add(j, "direct_boot", o2);
+		} else {
+			cp_hex_encode(tdx_boot.rtmr1, 48, hex);
+			printf("rtmr1: %s\n", hex);
+			cp_hex_encode(tdx_boot.rtmr2, 48, hex);
+			printf("rtmr2: %s\n", hex);
+		}
 	}
 	if (j)
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));

@@ -11,7 +11,7 @@
 #define MEMENC_RAM_FLAGS_ALL (MEMENC_RAM_MLOCK | MEMENC_RAM_WIPEONFORK)
 
 /* MADV_DONTDUMP always, plus the flags asked for. addr must be page aligned; len is rounded up
- * to whole pages. Returns 0 or -errno; on failure nothing is rolled back except an mlock. */
+ * to whole pages. Returns 0 or -errno; advice applied before a failure stays applied. */
 int memenc_ram_protect(void *addr, size_t len, unsigned flags);
 
 /* Zero len bytes with a barrier the compiler cannot elide (the stores are observed). */

@@ -126,7 +126,8 @@ static int pointer_entry(const uint8_t *img, size_t len, const struct memenc_ovm
 		return cp_err_set(err, EINVAL, "firmware: %s pointer entry at offset 0x%zx holds %zu bytes, need 4",
 				  what, e->offset, e->len);
 	back = cp_le32(e->data);
-	if (back > len || len - back < need)
+	/* The structure starts `back` bytes before the end and needs `need` bytes from there. */
+	if (back > len || back < need)
 		return cp_err_set(err, EINVAL, "firmware: %s offset-from-end 0x%x (entry at 0x%zx) points "
 				  "outside the %zu-byte image", what, back, e->offset, len);
 	*off = len - back;

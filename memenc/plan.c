@@ -424,6 +424,30 @@ static int measure_sev(const struct memenc_plan *p, uint8_t out[32], memenc_step
 	return r;
 }
 
+#define TDX_PAGE_STREAM (128 + 16 * (128 + 256))
+
+/* The MRTD stream for one page: its PAGE.ADD record and, when page is non-NULL, the 16
+ * MR.EXTEND records each followed by its 256 bytes. Returns the byte count written. */
+static size_t tdx_page_records(uint8_t *buf, uint64_t gpa, const uint8_t *page)
+{
+	uint8_t *p = buf;
+
+	memset(p, 0, 128);
+	memcpy(p, "MEM.PAGE.ADD", 12);
+	cp_put_le64(p + 16, gpa);
+	p += 128;
+	if (!page)
+		return 128;
+	for (unsigned c = 0; c < MEMENC_PAGE_SIZE / 256; c++) {
+		memset(p, 0, 128);
+		memcpy(p, "MR.EXTEND", 9);
+		cp_put_le64(p + 16, gpa + 256 * c);
+		memcpy(p + 128, page + 256 * c, 256);
+		p += 128 + 256;
+	}
+	return (size_t)(p - buf);
+}
+
 /* MRTD: one SHA-384 over 128-byte records. PAGE.ADD: "MEM.PAGE.ADD" + GPA at byte 16.
  * MR.EXTEND (per 256-byte chunk): "MR.EXTEND" + chunk GPA at byte 16, then the 256 bytes.
  * Per page: PAGE.ADD, then its 16 MR.EXTENDs — the order KVM_TDX_INIT_MEM_REGION uses. */
@@ -441,25 +465,15 @@ static int measure_tdx(const struct memenc_plan *p, uint8_t out[48], memenc_step
 		r = cp_err_set(err, EIO, "OpenSSL digest init failed");
 	for (size_t i = 0; i < p->n && r == 0; i++) {
 		const struct memenc_plan_op *op = &p->ops[i];
+		/* Records go to OpenSSL in page-sized batches: one update per page, not per record. */
+		uint8_t buf[TDX_PAGE_STREAM];
 
 		for (uint64_t off = 0; off < op->len && r == 0; off += MEMENC_PAGE_SIZE) {
-			uint8_t rec[128] = { 0 };
 			const uint8_t *page = op->data ? op->data + off : zero_page;
+			size_t n = tdx_page_records(buf, op->gpa + off, op->type == MEMENC_OP_TDX_ADD_EXTEND ? page : NULL);
 
-			memcpy(rec, "MEM.PAGE.ADD", 12);
-			cp_put_le64(rec + 16, op->gpa + off);
-			if (EVP_DigestUpdate(w.stream, rec, sizeof(rec)) != 1)
+			if (EVP_DigestUpdate(w.stream, buf, n) != 1)
 				r = cp_err_set(err, EIO, "OpenSSL digest update failed");
-			if (op->type != MEMENC_OP_TDX_ADD_EXTEND)
-				continue;
-			for (unsigned c = 0; c < MEMENC_PAGE_SIZE / 256 && r == 0; c++) {
-				memset(rec, 0, sizeof(rec));
-				memcpy(rec, "MR.EXTEND", 9);
-				cp_put_le64(rec + 16, op->gpa + off + 256 * c);
-				if (EVP_DigestUpdate(w.stream, rec, sizeof(rec)) != 1 ||
-				    EVP_DigestUpdate(w.stream, page + 256 * c, 256) != 1)
-					r = cp_err_set(err, EIO, "OpenSSL digest update failed");
-			}
 		}
 		if (r == 0 && step) {
 			uint8_t now[48];

@@ -21,6 +21,8 @@
 #include "common/cli.h"
 #include "common/util.h"
 #include "memenc/id_block.h"
+#include "memenc/tdx_boot.h"
+#include "../../unit/memenc/peimg.h"
 
 static const char *vdir;
 static char out[1 << 20], errbuf[1 << 14];
@@ -279,6 +281,29 @@ static void test_tdx(void **state)
 		assert_non_null(strstr(out, line));
 	}
 	free(q);
+	if (access("/usr/share/ovmf/OVMF.fd", R_OK) == 0) {
+		/* direct boot: rtmr1/rtmr2 lines before the MRTD, equal to the library's prediction */
+		char kpath[] = "/tmp/memenc-kernel-XXXXXX";
+		const char *boot[] = { "--platform", "tdx", "--firmware", "/usr/share/ovmf/OVMF.fd", "--kernel", kpath,
+				       "--append", "console=hvc0", NULL };
+		size_t pe_len;
+		uint8_t *pe = peimg_build(&pe_len);
+		struct memenc_tdx_boot tb;
+		int kfd = mkstemp(kpath);
+		assert_true(kfd >= 0);
+		assert_int_equal(write(kfd, pe, pe_len), (ssize_t)pe_len);
+		close(kfd);
+		assert_int_equal(memenc_tdx_direct_boot(pe, pe_len, NULL, 0, "console=hvc0", &tb, &err), 0);
+		assert_int_equal(run_cli(boot), 0);
+		cp_hex_encode(tb.rtmr1, 48, hex);
+		snprintf(line, sizeof(line), "rtmr1: %s\n", hex);
+		assert_non_null(strstr(out, line));
+		cp_hex_encode(tb.rtmr2, 48, hex);
+		snprintf(line, sizeof(line), "rtmr2: %s\n", hex);
+		assert_non_null(strstr(out, line));
+		unlink(kpath);
+		free(pe);
+	}
 	if (access("/usr/share/ovmf/OVMF.fd", R_OK) == 0) {
 		json_object *j, *p;
 		assert_int_equal(run_cli(mrtd), 0);

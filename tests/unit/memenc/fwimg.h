@@ -34,7 +34,8 @@ static inline void fwimg_entry(struct fwimg *f, const uint8_t guid[16], const vo
 {
 	size_t footer = f->len - 32 - 18, total = cp_le16(f->img + footer), esz = len + 18;
 	size_t end = footer - (total - 18);
-	memcpy(f->img + end - esz, data, len);
+	if (len)
+		memcpy(f->img + end - esz, data, len);
 	cp_put_le16(f->img + end - 18, (uint16_t)esz);
 	memcpy(f->img + end - 16, guid, 16);
 	cp_put_le16(f->img + footer, (uint16_t)(total + esz));

@@ -14,6 +14,10 @@
 #include "memenc/ccel.h"
 #include "memenc/plan.h"
 #include "fwimg.h"
+#include "memenc/hash.h"
+#include "memenc/pe.h"
+#include "memenc/tdx_boot.h"
+#include "peimg.h"
 
 #define ASEV_SEC(i) (FWIMG_ASEV_OFF + 16 + 12 * (i))
 #define TDVF_SEC(i) (FWIMG_TDVF_OFF + 16 + 32 * (i))
@@ -68,6 +72,8 @@ static const struct fw_case fw_cases[] = {
 	/* 39 */ { "reset block too short", MEMENC_PLATFORM_SEV_ES, "holds 2 bytes" },
 	/* 40 */ { "HOB measured, none given", MEMENC_PLATFORM_TDX, "depends on the HOB" },
 	/* 41 */ { "too many entries", MEMENC_PLATFORM_SEV, "more than 32 entries" },
+	/* 42 */ { "ASEV pointer 0 (found by fuzz-memenc-ovmf)", MEMENC_PLATFORM_SNP, "offset-from-end 0x0" },
+	/* 43 */ { "TDVF pointer 8", MEMENC_PLATFORM_TDX, "offset-from-end 0x8" },
 };
 
 static void mutate(struct fwimg *f, int c)
@@ -133,8 +139,9 @@ static void mutate(struct fwimg *f, int c)
 	case 34: cp_put_le64(img + TDVF_SEC(2) + 8, 0x801000); break;
 	case 35: { /* descriptor in the last 16 bytes (its GUID just before), one section */
 		struct memenc_ovmf_table tab;
-		uint8_t *h = img + f->len - 16;
-		memcpy(h - 16, MEMENC_GUID_TDVF_DESCRIPTOR, 16);
+		size_t at = f->len - 16;
+		uint8_t *h = img + at;
+		memcpy(img + at - 16, MEMENC_GUID_TDVF_DESCRIPTOR, 16);
 		memcpy(h, "TDVF", 4);
 		cp_put_le32(h + 4, 48);
 		cp_put_le32(h + 8, 1);
@@ -168,6 +175,14 @@ static void mutate(struct fwimg *f, int c)
 		break;
 	}
 	case 40: cp_put_le32(img + TDVF_SEC(2) + 28, 1); break;
+	case 42:
+	case 43: {
+		struct memenc_ovmf_table tab;
+		memenc_ovmf_table_parse(img, f->len, &tab, NULL);
+		cp_put_le32((uint8_t *)memenc_ovmf_table_find(&tab, c == 42 ? MEMENC_GUID_SEV_METADATA :
+								  MEMENC_GUID_TDX_METADATA)->data, c == 42 ? 0 : 8);
+		break;
+	}
 	}
 }
 
@@ -448,12 +463,103 @@ static void test_ccel_errors(void **state)
 	}
 }
 
+/* ---- PE / Authenticode ---- */
+
+static void test_pe_good_and_order(void **state)
+{
+	size_t len;
+	uint8_t *pe = peimg_build(&len), a[48], b[48];
+	struct cp_err err = { 0 };
+
+	assert_int_equal(memenc_pe_authenticode(pe, len, memenc_md_sha384(), a, &err), 0);
+	/* CheckSum and the certificate directory are not covered; section contents are */
+	cp_put_le32(pe + PEIMG_OPT + 64, 0);
+	assert_int_equal(memenc_pe_authenticode(pe, len, memenc_md_sha384(), b, &err), 0);
+	assert_memory_equal(a, b, 48);
+	pe[0x400 + 5] ^= 1;
+	assert_int_equal(memenc_pe_authenticode(pe, len, memenc_md_sha384(), b, &err), 0);
+	assert_memory_not_equal(a, b, 48);
+	pe[0x400 + 5] ^= 1;
+	/* an appended certificate table (declared in directory 4) is excluded */
+	{
+		uint8_t *big = calloc(1, len + 64);
+		memcpy(big, pe, len);
+		cp_put_le32(big + PEIMG_OPT + 112 + 32, (uint32_t)len);
+		cp_put_le32(big + PEIMG_OPT + 112 + 36, 64);
+		memset(big + len, 0x77, 64);
+		assert_int_equal(memenc_pe_authenticode(big, len + 64, memenc_md_sha384(), b, &err), 0);
+		assert_memory_equal(a, b, 48);
+		free(big);
+	}
+	/* the direct-boot events: RTMR1 starts with the Authenticode digest, RTMR2 has two events */
+	{
+		struct memenc_tdx_boot tb;
+		assert_int_equal(memenc_tdx_direct_boot(pe, len, (const uint8_t *)"RD", 2, "quiet", &tb, &err), 0);
+		assert_int_equal(tb.n, 7);
+		assert_memory_equal(tb.ev[0].digest, a, 48);
+		assert_int_equal(tb.ev[5].rtmr, 2);
+		{
+			/* LoadOptions: UTF-16LE "initrd=initrd quiet" + NUL */
+			static const char s8[] = "initrd=initrd quiet";
+			uint8_t u16[2 * sizeof(s8)] = { 0 }, d[48];
+			for (size_t i = 0; i < sizeof(s8) - 1; i++)
+				u16[2 * i] = (uint8_t)s8[i];
+			memenc_sha384(u16, sizeof(u16), d, &err);
+			assert_memory_equal(tb.ev[5].digest, d, 48);
+		}
+		assert_int_equal(memenc_tdx_direct_boot(pe, len, NULL, 0, NULL, &tb, &err), 0);
+		assert_int_equal(tb.n, 5); /* no LoadOptions, no initrd */
+		assert_int_equal(memenc_tdx_direct_boot(pe, len, (const uint8_t *)"", 0, NULL, &tb, &err), 0);
+		assert_int_equal(tb.n, 5); /* an empty initrd is no initrd */
+		assert_memory_equal(tb.rtmr2, (uint8_t[48]){ 0 }, 48);
+		assert_int_equal(memenc_tdx_direct_boot(pe, len, NULL, 0, "caf\xc3\xa9", &tb, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "not ASCII"));
+	}
+	free(pe);
+}
+
+static void test_pe_errors(void **state)
+{
+	static const char *const expect[] = {
+		"no MZ header", "does not point at a PE signature", "97 sections, at most 96", "optional header of 65535 bytes",
+		"optional header magic 0x10c", "is too short", "SizeOfHeaders 0x10", "certificate table directory",
+		"section table of 3 entries", "section 1 (header at", "certificate table of 0x10000 bytes",
+	};
+	for (size_t c = 0; c < sizeof(expect) / sizeof(expect[0]); c++) {
+		size_t len;
+		uint8_t *pe = peimg_build(&len), out[48];
+		struct cp_err err = { 0 };
+		int r;
+
+		switch (c) {
+		case 0: pe[0] = 'X'; break;
+		case 1: cp_put_le32(pe + 0x3c, 0x10000); break;
+		case 2: cp_put_le16(pe + PEIMG_LFANEW + 6, 97); break;
+		case 3: cp_put_le16(pe + PEIMG_LFANEW + 20, 0xffff); break;
+		case 4: cp_put_le16(pe + PEIMG_OPT, 0x10c); break;
+		case 5: cp_put_le16(pe + PEIMG_LFANEW + 20, 100); break;
+		case 6: cp_put_le32(pe + PEIMG_OPT + 60, 0x10); break;
+		case 7: cp_put_le32(pe + PEIMG_OPT + 60, PEIMG_OPT + 120); break;
+		case 8: len = PEIMG_SECTAB + 50; cp_put_le32(pe + PEIMG_OPT + 60, PEIMG_OPT + 152); break;
+		case 9: cp_put_le32(pe + PEIMG_SECTAB + 40 + 20, (uint32_t)len - 0x100); break;
+		case 10: cp_put_le32(pe + PEIMG_OPT + 112 + 36, 0x10000); break;
+		}
+		r = memenc_pe_authenticode(pe, len, memenc_md_sha384(), out, &err);
+		if (r >= 0 || !strstr(err.msg, expect[c])) {
+			print_error("pe case %zu: r=%d msg='%s', expected '%s'\n", c, r, err.msg, expect[c]);
+			fail();
+		}
+		free(pe);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_image_builds), cmocka_unit_test(test_firmware_errors),
 		cmocka_unit_test(test_plan_option_errors), cmocka_unit_test(test_table_direct),
 		cmocka_unit_test(test_ccel_good), cmocka_unit_test(test_ccel_errors),
+		cmocka_unit_test(test_pe_good_and_order), cmocka_unit_test(test_pe_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,8 @@
 #include "common/util.h"
 #include "memenc/ccel.h"
 #include "memenc/plan.h"
+#include "memenc/tdx_boot.h"
+#include "peimg.h"
 #include "vectors.h"
 
 static const char *vdir;
@@ -175,11 +177,45 @@ static void test_ccel_replay_matches_quote(void **state)
 	free(quote);
 }
 
+/* The four constant RTMR1 events carapace predicts for direct boot must be digested the way the
+ * real TDX firmware did in this log: find each by type and data, compare the digests. */
+static void test_direct_boot_constant_events_match_real_log(void **state)
+{
+	size_t log_len, pe_len;
+	uint8_t *log = vector_read(vdir, "tdx/ccel/ccel_data.dat", &log_len), *pe = peimg_build(&pe_len);
+	struct memenc_tdx_boot tb;
+	struct cp_err err = { 0 };
+	size_t matched = 0;
+
+	assert_non_null(log);
+	assert_int_equal(memenc_tdx_direct_boot(pe, pe_len, NULL, 0, NULL, &tb, &err), 0);
+	for (size_t i = 1; i < 5; i++) {
+		struct memenc_ccel_reader rd;
+		struct memenc_ccel_event ev;
+		memenc_ccel_reader_init(&rd, log, log_len);
+		while (memenc_ccel_next(&rd, &ev, &err) > 0) {
+			bool same_data = i == 2 ? ev.data_len == 4 && memcmp(ev.data, "\0\0\0\0", 4) == 0
+					        : ev.data_len == strlen(tb.ev[i].what) &&
+						  memcmp(ev.data, tb.ev[i].what, ev.data_len) == 0;
+			/* RTMR1 is CC MR index 2 */
+			if (ev.mr_index == 2 && ev.type == tb.ev[i].type && same_data) {
+				assert_memory_equal(ev.sha384, tb.ev[i].digest, 48);
+				matched++;
+				break;
+			}
+		}
+	}
+	assert_int_equal(matched, 4);
+	free(log);
+	free(pe);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sev_snp_measure_vectors),
 		cmocka_unit_test(test_ccel_replay_matches_quote),
+		cmocka_unit_test(test_direct_boot_constant_events_match_real_log),
 	};
 	vdir = vectors_dir_or_skip("sev-snp-measure/expected.txt");
 	return cmocka_run_group_tests(tests, NULL, NULL);
