@@ -1,5 +1,6 @@
 /* `carapace run`: options → validated run_opts → VM → run → exit status. */
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -8,6 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -15,6 +18,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "policy/policy.h"
+#include "runner/cgroup.h"
 #include "runner/config.h"
 #include "runner/host_info.h"
 #include "runner/kvm_ops.h"
@@ -46,6 +50,7 @@ static void run_usage(FILE *out)
 		"                       blk,path=FILE[,readonly=on] | rng | console\n"
 		"  --on-device-failure stop|continue  when a device helper dies (default: the policy's, else stop)\n"
 		"  --policy FILE        refuse to launch anything the launch policy does not allow (see carapace-policy(1))\n"
+		"  --print-launch-request  with --policy: print what the policy would judge, launch nothing\n"
 		"  --seccomp MODE       on (default), log (diagnose a denied call: NOT confined), off (NOT confined)\n"
 		"  --print-seccomp-policy  print each thread's system-call allowlist and exit\n"
 		"  --quiet              do not print the outcome line when the guest ends normally\n"
@@ -105,9 +110,91 @@ static uint64_t host_memory(void)
 	return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
 }
 
+/* With a cgroup, carapace splits in two: a small parent that only waits, forwards stop signals
+ * and removes the leaf afterwards (the VM process's own filters forbid that), and the child that
+ * enters the leaf and runs the VM. Returns -1 in the child, the exit status in the parent. */
+static pid_t supervised_child;
+static void forward_signal(int sig)
+{
+	if (supervised_child > 0)
+		kill(supervised_child, sig);
+}
+
+static int supervise_in_cgroup(struct vm_cgroup *cg)
+{
+	struct sigaction sa = { .sa_handler = forward_signal };
+	int st, r;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "carapace run: fork: %s\n", strerror(errno));
+		vm_cgroup_remove(cg);
+		return CP_EXIT_FAILURE;
+	}
+	if (pid == 0) {
+		if ((r = vm_cgroup_enter(cg, 0)) < 0) {
+			fprintf(stderr, "carapace run: entering cgroup %s: %s\n", cg->leaf, strerror(-r));
+			_exit(CP_EXIT_FAILURE);
+		}
+		return -1;
+	}
+	supervised_child = pid;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	vm_cgroup_remove(cg);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /* The launch policy decides before anything is created: describe the launch as data, let the
  * pure evaluator judge it, and refuse with the rule's name. */
-static int check_policy(const struct run_opts *o, const struct vdev_spec *specs, bool *device_failure_continue)
+/* The request exactly as the evaluator sees it, in the form `carapace policy eval` reads. */
+static void print_launch_request(const struct policy_launch_request *q)
+{
+	json_object *o = json_object_new_object(), *caps = json_object_new_array(), *cg = json_object_new_object(),
+		    *devs = json_object_new_array();
+	json_object_object_add(o, "requested", json_object_new_string(policy_isolation_name(q->requested)));
+	json_object_object_add(o, "obtained", json_object_new_string(policy_isolation_name(q->obtained)));
+	if (q->host_caps & (1u << POLICY_ISO_SNP))
+		json_object_array_add(caps, json_object_new_string("snp"));
+	if (q->host_caps & (1u << POLICY_ISO_TDX))
+		json_object_array_add(caps, json_object_new_string("tdx"));
+	json_object_object_add(o, "host_caps", caps);
+	json_object_object_add(o, "memory_mib", json_object_new_int64((int64_t)q->memory_mib));
+	json_object_object_add(o, "vcpus", json_object_new_int64(q->vcpus));
+	json_object_object_add(cg, "cpu_quota_us", json_object_new_int64((int64_t)q->cg_cpu_quota_us));
+	json_object_object_add(cg, "cpu_period_us", json_object_new_int64((int64_t)q->cg_cpu_period_us));
+	json_object_object_add(cg, "memory_max_mib", json_object_new_int64((int64_t)q->cg_memory_max_mib));
+	json_object_object_add(cg, "pids_max", json_object_new_int64((int64_t)q->cg_pids_max));
+	json_object_object_add(o, "cgroup", cg);
+	if (q->kernel)
+		json_object_object_add(o, "kernel", json_object_new_string(q->kernel));
+	if (q->cmdline)
+		json_object_object_add(o, "cmdline", json_object_new_string(q->cmdline));
+	for (size_t i = 0; i < q->n_devices; i++) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "kind", json_object_new_string(policy_dev_kind_name(q->devices[i].kind)));
+		if (q->devices[i].image)
+			json_object_object_add(d, "image", json_object_new_string(q->devices[i].image));
+		if (q->devices[i].kind == POLICY_DEV_BLK)
+			json_object_object_add(d, "read_only", json_object_new_boolean(q->devices[i].read_only));
+		json_object_object_add(d, "queues", json_object_new_int64(q->devices[i].queues));
+		json_object_object_add(d, "queue_size", json_object_new_int64(q->devices[i].queue_size));
+		json_object_array_add(devs, d);
+	}
+	json_object_object_add(o, "devices", devs);
+	json_object_object_add(o, "tpm_present", json_object_new_boolean(q->tpm_present));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static int check_policy(const struct run_opts *o, const struct vdev_spec *specs, bool *device_failure_continue,
+			struct vm_cgroup *cg, bool print_request)
 {
 	struct policy pol;
 	struct policy_launch_request req;
@@ -132,6 +219,16 @@ static int check_policy(const struct run_opts *o, const struct vdev_spec *specs,
 	req.host_caps = (ha.snp.available ? 1u << POLICY_ISO_SNP : 0) | (ha.tdx.available ? 1u << POLICY_ISO_TDX : 0);
 	req.memory_mib = o->memory >> 20;
 	req.vcpus = o->vcpus;
+	/* The limits are the policy's ceilings; what counts is what the host actually applied. */
+	if (vm_cgroup_create(cg, o->name ? o->name : "vm", pol.cg_cpu_quota_us, pol.cg_cpu_period_us,
+			     pol.cg_memory_max_mib, pol.cg_pids_max) == 0) {
+		req.cg_cpu_quota_us = cg->cpu_quota_us;
+		req.cg_cpu_period_us = cg->cpu_period_us;
+		req.cg_memory_max_mib = cg->memory_max_mib;
+		req.cg_pids_max = cg->pids_max;
+	} else {
+		fprintf(stderr, "carapace: cgroup limits cannot be applied: %s\n", cg->why);
+	}
 	if (o->kernel && !(kernel = realpath(o->kernel, NULL))) {
 		fprintf(stderr, "carapace run: kernel: %s: %s\n", o->kernel, strerror(errno));
 		status = CP_EXIT_USAGE;
@@ -159,7 +256,15 @@ static int check_policy(const struct run_opts *o, const struct vdev_spec *specs,
 	req.devices = devs;
 	req.n_devices = o->ndevices;
 	req.tpm_present = getenv("CARAPACE_TCTI") || access("/dev/tpmrm0", R_OK | W_OK) == 0;
+	if (print_request) {
+		print_launch_request(&req);
+		vm_cgroup_remove(cg);
+		status = -1; /* printed, nothing launched */
+		goto out;
+	}
 	r = policy_eval(&pol, &req, &v);
+	if (r < 0)
+		vm_cgroup_remove(cg);
 	if (r == -EPERM) {
 		fprintf(stderr, "carapace run: refused by launch policy '%s': %s\n", pol.name, v.msg);
 		status = CP_EXIT_POLICY;
@@ -193,6 +298,7 @@ int runner_cli_run(int argc, char **argv)
 		{ "device", required_argument, NULL, 0 },
 		{ "on-device-failure", required_argument, NULL, 0 },
 		{ "policy", required_argument, NULL, 0 },
+		{ "print-launch-request", no_argument, NULL, 'R' },
 		{ "print-seccomp-policy", no_argument, NULL, 'P' },
 #ifdef CARAPACE_TEST_HOOKS
 		{ "test-hook", required_argument, NULL, 'T' },
@@ -203,6 +309,7 @@ int runner_cli_run(int argc, char **argv)
 	struct run_opts opts;
 	struct cp_err err = { 0 };
 	const char *config_path = NULL, *test_hook = NULL;
+	bool print_request = false;
 	enum sandbox_mode sbx = sandbox_mode_default();
 	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL, *cfgtext = NULL;
 	size_t kernel_len = 0, initrd_len = 0, cfglen = 0;
@@ -212,6 +319,7 @@ int runner_cli_run(int argc, char **argv)
 	struct vm_config vc;
 	struct vdev_spec specs[VDEV_MAX];
 	bool device_failure_continue = false;
+	struct vm_cgroup cg = { 0 };
 	struct vm *vm = NULL;
 	char **flags = calloc((size_t)argc + 1, sizeof(char *));
 	char **values = calloc((size_t)argc + 1, sizeof(char *));
@@ -239,6 +347,7 @@ int runner_cli_run(int argc, char **argv)
 			status = CP_EXIT_OK;
 			goto out;
 		case 'T': test_hook = optarg; break;
+		case 'R': print_request = true; break;
 		case 'h':
 			run_usage(stdout);
 			status = CP_EXIT_OK;
@@ -314,11 +423,17 @@ int runner_cli_run(int argc, char **argv)
 		}
 	}
 	if (opts.policy) {
-		int pr = check_policy(&opts, specs, &device_failure_continue);
+		int pr = check_policy(&opts, specs, &device_failure_continue, &cg, print_request);
+		if (pr < 0) {
+			status = CP_EXIT_OK;
+			goto out;
+		}
 		if (pr != CP_EXIT_OK) {
 			status = pr;
 			goto out;
 		}
+		if (cg.active && (status = supervise_in_cgroup(&cg)) >= 0)
+			goto out; /* the parent: the child ran the VM, its status is ours */
 	} else if (opts.on_device_failure) {
 		device_failure_continue = !strcmp(opts.on_device_failure, "continue");
 	}

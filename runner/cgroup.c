@@ -1,0 +1,141 @@
+/* cgroup v2 for the VM process: find the unified hierarchy and our place in it, make a leaf
+ * beside us, check the controllers, write the limits. Everything that fails is explained. */
+#include "runner/cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+
+static int write_file(const char *dir, const char *file, const char *val)
+{
+	char path[PATH_MAX + 64];
+	int fd, r = 0;
+	size_t n = strlen(val);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, n) != (ssize_t)n)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int read_line(const char *path, char *out, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(out, (int)len, f))
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
+static int find_unified(char *mnt, size_t mlen, char *self, size_t slen)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_fclose_ FILE *g = NULL;
+	char line[2048];
+	bool found = false;
+
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char m[PATH_MAX];
+		if (strstr(line, " - cgroup2 ") && sscanf(line, "%*s %*s %*s %*s %4095s", m) == 1 && strlen(m) < mlen) {
+			strcpy(mnt, m);
+			found = true;
+		}
+	}
+	if (!found)
+		return -ENOENT;
+	g = fopen("/proc/self/cgroup", "re");
+	if (!g)
+		return -errno;
+	while (fgets(line, sizeof(line), g))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strlen(line + 3) >= slen)
+				return -ENAMETOOLONG;
+			strcpy(self, strcmp(line + 3, "/") ? line + 3 : "");
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int vm_cgroup_create(struct vm_cgroup *cg, const char *name, uint64_t cpu_quota_us, uint64_t cpu_period_us,
+		     uint64_t memory_max_mib, uint64_t pids_max)
+{
+	char mnt[PATH_MAX], self[PATH_MAX], ctrl[256] = "", val[64];
+	int r;
+
+	memset(cg, 0, sizeof(*cg));
+	if ((r = find_unified(mnt, sizeof(mnt), self, sizeof(self))) < 0) {
+		snprintf(cg->why, sizeof(cg->why), "no cgroup v2 (unified) hierarchy is mounted (%s)", strerror(-r));
+		return r;
+	}
+	snprintf(cg->leaf, sizeof(cg->leaf), "%s%s/carapace-%.64s.%d", mnt, self, name, (int)getpid());
+	if (mkdir(cg->leaf, 0755) < 0) {
+		r = -errno;
+		snprintf(cg->why, sizeof(cg->why), "cannot create %s (%s): cgroup v2 is not writable for this user; "
+			 "delegate a subtree to it (systemd: Delegate=yes) or run under a writable one", cg->leaf, strerror(errno));
+		cg->leaf[0] = '\0';
+		return r;
+	}
+	{
+		char path[PATH_MAX + 32];
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", cg->leaf);
+		read_line(path, ctrl, sizeof(ctrl));
+	}
+	if (!strstr(ctrl, "cpu") || !strstr(ctrl, "memory") || !strstr(ctrl, "pids")) {
+		snprintf(cg->why, sizeof(cg->why), "cgroup v2 at %s offers the controllers \"%s\", not cpu, memory and "
+			 "pids (a hybrid cgroup v1/v2 host, or they are not enabled in the parent's cgroup.subtree_control)",
+			 mnt, ctrl);
+		vm_cgroup_remove(cg);
+		return -ENOTSUP;
+	}
+	snprintf(val, sizeof(val), "%" PRIu64 " %" PRIu64, cpu_quota_us, cpu_period_us);
+	if ((r = write_file(cg->leaf, "cpu.max", val)) < 0)
+		goto fail;
+	snprintf(val, sizeof(val), "%" PRIu64, memory_max_mib << 20);
+	if ((r = write_file(cg->leaf, "memory.max", val)) < 0)
+		goto fail;
+	/* Guest RAM must not be swapped out to where the host can read it back. */
+	(void)write_file(cg->leaf, "memory.swap.max", "0");
+	snprintf(val, sizeof(val), "%" PRIu64, pids_max);
+	if ((r = write_file(cg->leaf, "pids.max", val)) < 0)
+		goto fail;
+	cg->active = true;
+	cg->cpu_quota_us = cpu_quota_us;
+	cg->cpu_period_us = cpu_period_us;
+	cg->memory_max_mib = memory_max_mib;
+	cg->pids_max = pids_max;
+	return 0;
+fail:
+	snprintf(cg->why, sizeof(cg->why), "writing limits in %s failed: %s", cg->leaf, strerror(-r));
+	vm_cgroup_remove(cg);
+	return r;
+}
+
+int vm_cgroup_enter(struct vm_cgroup *cg, pid_t pid)
+{
+	char val[32];
+	snprintf(val, sizeof(val), "%d", (int)pid);
+	return write_file(cg->leaf, "cgroup.procs", val);
+}
+
+void vm_cgroup_remove(struct vm_cgroup *cg)
+{
+	if (cg->leaf[0])
+		(void)rmdir(cg->leaf);
+	cg->leaf[0] = '\0';
+	cg->active = false;
+}
