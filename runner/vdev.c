@@ -198,11 +198,34 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	int sv[2], r;
 	pid_t pid;
 
+	enum label_helper lh = d->spec.kind == VDEV_BLK ? LABEL_HELPER_BLK
+			       : d->spec.kind == VDEV_RNG ? LABEL_HELPER_RNG : LABEL_HELPER_CONSOLE;
+	struct vm *vm = d->vm;
+
 	r = vdev_helper_path(h->binary, path, sizeof(path), err);
 	if (r < 0)
 		return r;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return cp_err_set(err, errno, "%s: socketpair: %s", d->name, strerror(errno));
+	/* The image carries this VM's categories; a shared read-only image stays at s0. */
+	if (d->spec.kind == VDEV_BLK &&
+	    (r = label_session_file_apply(&vm->label, d->spec.path, d->spec.readonly ? LABEL_OBJ_IMAGE_RO : LABEL_OBJ_IMAGE,
+					  &vm->pair, &vm->saved[d->index], err)) < 0)
+		return r;
+	/* The socketpair is created in the helper's context so the MCS-constrained helper may use it. */
+	if ((r = label_session_socket_for_helper(&vm->label, lh, &vm->pair, err)) < 0)
+		return r;
+	r = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	{
+		int e = errno;
+		struct cp_err rerr = { 0 };
+		int rr = label_session_socket_reset(&vm->label, &rerr);
+		if (r < 0)
+			return cp_err_set(err, e, "%s: socketpair: %s", d->name, strerror(e));
+		if (rr < 0) {
+			close(sv[0]);
+			close(sv[1]);
+			return cp_err_set(err, rerr.code, "%s", rerr.msg);
+		}
+	}
 	pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
@@ -213,8 +236,14 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 		/* The child keeps exactly one fd beyond stdio: its end of the socket, as fd 3. */
 		char *argv[12];
 		int n = 0;
+		struct cp_err cerr = { 0 };
 		if (dup2(sv[1], 3) < 0)
 			_exit(127);
+		/* The exec lands in carapace_<kind>_t with this VM's categories. */
+		if (label_session_exec_helper(&vm->label, lh, &vm->pair, &cerr) < 0) {
+			fprintf(stderr, "carapace: %s: %s\n", d->name, cerr.msg);
+			_exit(126);
+		}
 		argv[n++] = (char *)h->binary;
 		argv[n++] = "--fd";
 		argv[n++] = "3";

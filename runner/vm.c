@@ -15,6 +15,8 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -298,6 +300,29 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	if (vm->mem.size > GP_MMIO_HOLE &&
 	    (r = memslot(vm, 1, GP_4G, vm->mem.size - GP_MMIO_HOLE, vm->mem.base + GP_MMIO_HOLE, err)) < 0)
 		goto fail;
+
+	/* MAC first: a helper must never start in the wrong domain. With SELinux disabled this
+	 * says so once and every labelling call is a no-op; in enforcing mode any failure stops us. */
+	if (cfg->ndevices) {
+		if ((r = label_session_open(&vm->label, cfg->label_ops ? cfg->label_ops : &label_ops_libselinux, NULL, err)) < 0)
+			goto fail;
+		vm->label_open = true;
+		if (vm->label.mode != LABEL_MODE_DISABLED) {
+			/* Category pairs are claimed across every runner on the host in one directory. */
+			const char *rundir = getenv("CARAPACE_RUN_DIR") ? getenv("CARAPACE_RUN_DIR") : "/run/carapace";
+			char claims[PATH_MAX];
+			snprintf(claims, sizeof(claims), "%s/mcs", rundir);
+			if (mkdir(rundir, 0700) < 0 && errno != EEXIST) {
+				cp_err_set(err, errno, "cannot create %s: %s (set CARAPACE_RUN_DIR)", rundir, strerror(errno));
+				goto fail;
+			}
+			if ((r = label_mcs_init(&vm->mcs, 0, 1023, err)) < 0 ||
+			    (r = label_claims_open(&vm->claims, claims, err)) < 0 ||
+			    (r = label_mcs_acquire(&vm->mcs, (uint32_t)getpid(), label_claims_claim, &vm->claims, &vm->pair, err)) < 0)
+				goto fail;
+			vm->have_pair = true;
+		}
+	}
 
 	/* Devices before the kernel: the command line announces them, as QEMU microvm does. */
 	if (cfg->ndevices > VDEV_MAX) {
@@ -605,6 +630,19 @@ void vm_destroy(struct vm *vm)
 		vm->ops->close(vm->ops_ctx, vm->kvm_fd);
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		vdev_destroy(&vm->devs[i]);
+	if (vm->label_open) {
+		struct cp_err lerr = { 0 };
+		for (unsigned i = 0; i < VDEV_MAX; i++)
+			(void)label_session_file_restore(&vm->label, &vm->saved[i], &lerr);
+		if (vm->have_pair) {
+			(void)label_claims_release(&vm->claims, &vm->pair, &lerr);
+			(void)label_mcs_release(&vm->mcs, &vm->pair, &lerr);
+		}
+	}
+	if (vm->have_pair) {
+		label_claims_close(&vm->claims);
+		label_mcs_fini(&vm->mcs);
+	}
 	free(vm->cmdline);
 	vm_scrub_ram(vm);
 	if (vm->mem.base)

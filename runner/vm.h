@@ -16,6 +16,7 @@
 #include "runner/sandbox.h"
 #include "runner/uart.h"
 #include "runner/vdev.h"
+#include "policy/label.h"
 
 #define VM_MAX_VCPUS 254
 
@@ -38,6 +39,7 @@ struct vm_config {
 	bool strict_io;           /* unknown port I/O ends the VM */
 	enum sandbox_mode sandbox; /* seccomp filters for the VM process's threads */
 	const char *test_hook;    /* test builds only: make a thread misbehave on purpose */
+	const struct label_ops *label_ops; /* NULL: libselinux */
 	const struct vdev_spec *devices;
 	unsigned ndevices;
 	bool device_failure_continue; /* a dead helper leaves its device broken; default: stop the VM */
@@ -72,6 +74,13 @@ struct vm {
 	unsigned ndevs;
 	struct vdev devs[VDEV_MAX];
 	char *cmdline;             /* the guest's, with the virtio_mmio.device= announcements */
+	/* sVirt-style MAC: this VM's MCS category pair, its helpers' domains, its files' labels */
+	struct label_session label;
+	bool label_open, have_pair;
+	struct label_mcs_alloc mcs;
+	struct label_mcs_claims claims;
+	struct label_mcs_pair pair;
+	struct label_saved saved[VDEV_MAX];
 };
 
 int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,

@@ -110,9 +110,104 @@ static void test_ram_not_dumpable(void **state)
 	vm_destroy(vm);
 }
 
+/* ---- sVirt labelling through a fake libselinux in enforcing mode ---- */
+
+static char label_log[] = "/tmp/carapace-label-log-XXXXXX";
+static int fake_fail_setfile;
+
+static void log_line(const char *what, const char *a, const char *b)
+{
+	FILE *f = fopen(label_log, "a");
+	if (f) {
+		fprintf(f, "%s %s %s\n", what, a ? a : "-", b ? b : "-");
+		fclose(f);
+	}
+}
+static int f_enabled(void *c) { return 1; }
+static int f_enforcing(void *c) { return 1; }
+static int f_set_exec(void *c, const char *con) { log_line("exec", con, NULL); return 0; }
+static int f_set_sock(void *c, const char *con) { log_line("sockcreate", con, NULL); return 0; }
+static int f_get_file(void *c, const char *path, char **con)
+{
+	*con = strdup("system_u:object_r:user_home_t:s0");
+	return 0;
+}
+static int f_set_file(void *c, const char *path, const char *con)
+{
+	log_line("setfile", path, con);
+	return fake_fail_setfile ? -EACCES : 0;
+}
+static void f_notice(void *c, const char *msg) { log_line("notice", msg, NULL); }
+static const struct label_ops fake_selinux = { f_enabled, f_enforcing, f_set_exec, f_set_sock, f_get_file, f_set_file, f_notice };
+
+static void test_labels(void **state)
+{
+	char img[] = "/tmp/carapace-label-img-XXXXXX", buf[8192] = "";
+	int fd = mkstemp(img), lf = mkstemp(label_log);
+	struct vdev_spec specs[2];
+	struct cp_err err = { 0 };
+	struct vm *vm = NULL;
+
+	char rundir[] = "/tmp/carapace-run-XXXXXX";
+	assert_non_null(mkdtemp(rundir));
+	setenv("CARAPACE_RUN_DIR", rundir, 1);
+	assert_true(fd >= 0 && lf >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	close(lf);
+	assert_int_equal(vdev_spec_parse("rng", &specs[0], &err), 0);
+	snprintf(buf, sizeof(buf), "blk,path=%s", img);
+	assert_int_equal(vdev_spec_parse(buf, &specs[1], &err), 0);
+	struct vm_config c = {
+		.mem_size = 32 << 20, .ncpus = 1, .kernel = guest, .kernel_len = guest_len, .cmdline = "hello",
+		.console_out_fd = -1, .console_in_fd = -1, .sandbox = SANDBOX_OFF, .label_ops = &fake_selinux,
+		.devices = specs, .ndevices = 2,
+	};
+	if (vm_create(&kvm_ops_sys, NULL, &c, &vm, &err) < 0)
+		fail_msg("vm_create: %s", err.msg);
+	vm_destroy(vm);
+	FILE *f = fopen(label_log, "r");
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* Each helper's socket and exec get its own domain with one shared category pair; the
+	 * writable image gets that pair too, and its old label comes back at teardown. */
+	char *rng_exec = strstr(buf, "exec system_u:system_r:carapace_rng_t:s0:c");
+	char *blk_exec = strstr(buf, "exec system_u:system_r:carapace_blk_t:s0:c");
+	assert_non_null(strstr(buf, "sockcreate system_u:system_r:carapace_rng_t:s0:c"));
+	assert_non_null(rng_exec);
+	assert_non_null(blk_exec);
+	char pair[32] = "";
+	sscanf(rng_exec + strlen("exec system_u:system_r:carapace_rng_t:"), "%31s", pair);
+	assert_non_null(strstr(blk_exec, pair));
+	char want[600];
+	snprintf(want, sizeof(want), "setfile %s system_u:object_r:carapace_image_t:%s", img, pair);
+	assert_non_null(strstr(buf, want));
+	snprintf(want, sizeof(want), "setfile %s system_u:object_r:user_home_t:s0", img);
+	assert_non_null(strstr(buf, want));
+
+	/* Enforcing: a labelling failure stops the launch before any helper runs. */
+	fake_fail_setfile = 1;
+	unlink(label_log);
+	assert_true(vm_create(&kvm_ops_sys, NULL, &c, &vm, &err) < 0);
+	fake_fail_setfile = 0;
+	f = fopen(label_log, "r");
+	n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	assert_null(strstr(buf, "exec system_u:system_r:carapace_blk_t"));
+	unlink(label_log);
+	unlink(img);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", rundir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_boot_state_applied),
 		cmocka_unit_test(test_runs_and_wipes),
 		cmocka_unit_test(test_ram_not_dumpable),
