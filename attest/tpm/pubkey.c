@@ -1,0 +1,116 @@
+/* Conversion of TPM key material to OpenSSL keys; the TPM wire structure stays the source of
+ * truth, PEM is derived from it. */
+#include "attest/tpm/pubkey.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/param_build.h>
+
+static int build_key(const char *type, OSSL_PARAM *params, EVP_PKEY **out, struct cp_err *err)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	int ok = ctx && EVP_PKEY_fromdata_init(ctx) > 0 &&
+		 EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) > 0;
+	EVP_PKEY_CTX_free(ctx);
+	if (!ok)
+		return cp_err_set(err, EBADMSG, "AK public key: OpenSSL rejects the %s key", type);
+	return 0;
+}
+
+int attest_pubkey_from_tpm(const struct attest_tpm_public *pub, EVP_PKEY **out, struct cp_err *err)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	uint8_t point[1 + 2 * ATTEST_TPM_MAX_ECC_BYTES];
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	if (!bld)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	if (pub->type == ATTEST_TPM_ALG_RSA) {
+		n = BN_bin2bn(pub->unique_a, (int)pub->unique_a_len, NULL);
+		e = BN_new();
+		if (!n || !e || !BN_set_word(e, pub->rsa_exponent ? pub->rsa_exponent : 65537) ||
+		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) || !(params = OSSL_PARAM_BLD_to_param(bld)))
+			goto oom;
+		ret = build_key("RSA", params, out, err);
+	} else {
+		const char *group = pub->curve == ATTEST_TPM_ECC_NIST_P256 ? "prime256v1" : "secp384r1";
+		size_t plen = 1 + pub->unique_a_len + pub->unique_b_len;
+		point[0] = 0x04; /* uncompressed point */
+		memcpy(point + 1, pub->unique_a, pub->unique_a_len);
+		memcpy(point + 1 + pub->unique_a_len, pub->unique_b, pub->unique_b_len);
+		if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+		    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, plen) ||
+		    !(params = OSSL_PARAM_BLD_to_param(bld)))
+			goto oom;
+		/* fromdata checks the point is on the curve. */
+		ret = build_key("EC", params, out, err);
+	}
+	goto done;
+oom:
+	ret = cp_err_set(err, ENOMEM, "out of memory");
+done:
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	return ret;
+}
+
+int attest_pubkey_to_pem(EVP_PKEY *pkey, char **out, struct cp_err *err)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	long n;
+
+	if (!bio || !PEM_write_bio_PUBKEY(bio, pkey)) {
+		BIO_free(bio);
+		return cp_err_set(err, EIO, "cannot encode the public key as PEM");
+	}
+	n = BIO_get_mem_data(bio, &data);
+	*out = malloc((size_t)n + 1);
+	if (!*out) {
+		BIO_free(bio);
+		return cp_err_set(err, ENOMEM, "out of memory");
+	}
+	memcpy(*out, data, (size_t)n);
+	(*out)[n] = '\0';
+	BIO_free(bio);
+	return 0;
+}
+
+int attest_pubkey_sha256(EVP_PKEY *pkey, uint8_t out[32], struct cp_err *err)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(pkey, &der);
+	if (n <= 0)
+		return cp_err_set(err, EIO, "cannot encode the public key as DER");
+	SHA256(der, (size_t)n, out);
+	OPENSSL_free(der);
+	return 0;
+}
+
+int attest_pubkey_from_pem(const char *pem, size_t len, EVP_PKEY **out, struct cp_err *err)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *k;
+
+	if (!bio)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (!k)
+		return cp_err_set(err, EBADMSG, "not a PEM public key");
+	*out = k;
+	return 0;
+}
