@@ -58,6 +58,7 @@ static void expect_edit_err(const char *json, const char *from, const char *to, 
 	size_t n = strlen(json) + strlen(to) + 1;
 	char *t = malloc(n);
 
+	assert_non_null(t);
 	assert_non_null(at);
 	snprintf(t, n, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from));
 	assert_int_equal(attest_evidence_parse(t, strlen(t), &ev, &err) < 0, 1);
@@ -102,7 +103,8 @@ static void test_parse_errors(void **state)
 	assert_non_null(strstr(err.msg, "unexpected end"));
 	cp_err_clear(&err);
 	t = malloc(strlen(json) + 3);
-	sprintf(t, "%s {", json);
+	assert_non_null(t);
+	snprintf(t, strlen(json) + 3, "%s {", json);
 	assert_true(attest_evidence_parse(t, strlen(t), &ev, &err) < 0);
 	if (!strstr(err.msg, "trailing data") && !strstr(err.msg, "unexpected character"))
 		fail_msg("%s", err.msg);
