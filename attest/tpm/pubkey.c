@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include "attest/tpm/b64.h"
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -113,4 +114,46 @@ int attest_pubkey_from_pem(const char *pem, size_t len, EVP_PKEY **out, struct c
 		return cp_err_set(err, EBADMSG, "not a PEM public key");
 	*out = k;
 	return 0;
+}
+
+#define PEM_BEGIN "-----BEGIN PUBLIC KEY-----"
+#define PEM_END "-----END PUBLIC KEY-----"
+
+int attest_pubkey_pem_matches(EVP_PKEY *pkey, const char *pem, struct cp_err *err)
+{
+	size_t n = strlen(pem), j = 0, der_len;
+	const char *p, *end;
+	unsigned char *want = NULL;
+	uint8_t *der = NULL;
+	char *b64;
+	int want_len, ret;
+
+	if (strncmp(pem, PEM_BEGIN, strlen(PEM_BEGIN)))
+		return cp_err_set(err, EBADMSG, "does not start with \"" PEM_BEGIN "\"");
+	p = pem + strlen(PEM_BEGIN);
+	end = strstr(p, PEM_END);
+	if (!end)
+		return cp_err_set(err, EBADMSG, "no \"" PEM_END "\" line");
+	for (const char *q = end + strlen(PEM_END); *q; q++)
+		if (*q != '\n' && *q != '\r')
+			return cp_err_set(err, EBADMSG, "data after \"" PEM_END "\"");
+	b64 = malloc(n + 1);
+	if (!b64)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	for (; p < end; p++)
+		if (*p != '\n' && *p != '\r')
+			b64[j++] = *p;
+	b64[j] = '\0';
+	ret = attest_b64_decode(b64, 8192, &der, &der_len, "PEM body", err);
+	free(b64);
+	if (ret < 0)
+		return ret;
+	want_len = i2d_PUBKEY(pkey, &want);
+	if (want_len <= 0)
+		ret = cp_err_set(err, EIO, "cannot encode the public key as DER");
+	else if ((size_t)want_len != der_len || memcmp(want, der, der_len))
+		ret = cp_err_set(err, EBADMSG, "is not the key in tpm.ak.public");
+	OPENSSL_free(want);
+	free(der);
+	return ret;
 }
