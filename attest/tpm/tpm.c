@@ -27,6 +27,16 @@ static int tss_err(struct cp_err *err, TSS2_RC rc, const char *what)
 	return cp_err_set(err, EIO, "TPM: %s failed: 0x%x (%s)", what, rc, Tss2_RC_Decode(rc));
 }
 
+static TSS2_RC probe(struct attest_tpm *t)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+					TPM2_PT_MANUFACTURER, 1, &more, &cap);
+	Esys_Free(cap);
+	return rc;
+}
+
 int attest_tpm_open(const char *tcti, struct attest_tpm **out, struct cp_err *err)
 {
 	struct attest_tpm *t;
@@ -50,9 +60,14 @@ int attest_tpm_open(const char *tcti, struct attest_tpm **out, struct cp_err *er
 	}
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc == TSS2_RC_SUCCESS) {
-		rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
-		if (rc == TPM2_RC_INITIALIZE)
-			rc = TSS2_RC_SUCCESS; /* already started: the normal case */
+		/* Probe with a read-only command; only a TPM that says it was never started gets a
+		 * TPM2_Startup (a kernel resource manager or firmware has normally done it). */
+		rc = probe(t);
+		if (rc == TPM2_RC_INITIALIZE) {
+			rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
+			if (rc == TSS2_RC_SUCCESS)
+				rc = probe(t);
+		}
 	}
 	if (rc != TSS2_RC_SUCCESS) {
 		attest_tpm_close(t);

@@ -89,6 +89,7 @@ struct vstate {
 	struct attest_tpm_quote quote;
 	bool quote_ok;
 	bool sig_ok;
+	uint16_t sig_hash; /* hash of a parsed signature, 0 if none */
 	struct attest_eventlog log;
 	bool log_ok;
 	uint8_t ak_sha256[32];
@@ -182,6 +183,7 @@ static void check_signature(struct vstate *v)
 		set(v->res, ATTEST_CHECK_SIGNATURE, ATTEST_CHECK_FAIL, "%s", err.msg);
 		return;
 	}
+	v->sig_hash = sig.hash;
 	if (!v->pub_ok) {
 		set(v->res, ATTEST_CHECK_SIGNATURE, ATTEST_CHECK_FAIL, "not checked: the AK public key was rejected");
 		return;
@@ -236,6 +238,10 @@ static void check_nonce(struct vstate *v)
 		set(v->res, ATTEST_CHECK_NONCE, ATTEST_CHECK_FAIL, "not checked: the quote was rejected");
 		return;
 	}
+	if (!v->opts->nonce_len) {
+		set(v->res, ATTEST_CHECK_NONCE, ATTEST_CHECK_FAIL, "no nonce given: freshness cannot be checked");
+		return;
+	}
 	if (v->quote.extra_len != v->opts->nonce_len || memcmp(v->quote.extra, v->opts->nonce, v->opts->nonce_len)) {
 		set(v->res, ATTEST_CHECK_NONCE, ATTEST_CHECK_FAIL,
 		    "quote extraData (%zu bytes) is not the expected %zu-byte nonce: stale or replayed evidence",
@@ -283,8 +289,10 @@ static void check_pcr_digest(struct vstate *v)
 		set(v->res, ATTEST_CHECK_PCR_DIGEST, ATTEST_CHECK_FAIL, "the bundle lists PCRs outside the quote's selection");
 		return;
 	}
-	/* pcrDigest uses the signing scheme's hash; the AK scheme fixes it (SHA-256 for ours). */
-	md = md_for(v->pub_ok && v->pub.scheme_hash != ATTEST_TPM_ALG_NULL ? v->pub.scheme_hash : ATTEST_TPM_ALG_SHA256);
+	/* pcrDigest uses the signing scheme's hash: the AK's fixed scheme, else the signature's. */
+	md = md_for(v->pub_ok && v->pub.scheme != ATTEST_TPM_ALG_NULL ? v->pub.scheme_hash
+		    : v->sig_hash				     ? v->sig_hash
+								     : ATTEST_TPM_ALG_SHA256);
 	ctx = EVP_MD_CTX_new();
 	ok = ctx && md && EVP_DigestInit_ex(ctx, md, NULL);
 	for (uint32_t k = 0; ok && k < v->ev->pcr_count; k++)

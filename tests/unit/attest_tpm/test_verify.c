@@ -115,6 +115,12 @@ static void test_nonce(void **state)
 	c.o.nonce_len = 15;
 	c.o.nonce = c.f.nonce;
 	want_check(&c, ATTEST_CHECK_NONCE, ATTEST_CHECK_FAIL, "not the expected 15-byte nonce");
+	/* no nonce at all is not "any nonce", even for a quote with empty extraData */
+	c.f.attest.extraData.size = 0;
+	fx_requote(&c.f);
+	c.o.nonce = NULL;
+	c.o.nonce_len = 0;
+	want_check(&c, ATTEST_CHECK_NONCE, ATTEST_CHECK_FAIL, "no nonce given");
 	fx_free(&c.f);
 }
 
