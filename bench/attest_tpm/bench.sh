@@ -33,15 +33,23 @@ PIN=$("$CARAPACE" attest ak | tail -1)
 "$CARAPACE" attest --vm bench --nonce "$NONCE" -o "$T/ev.json" --export-dir "$T/exp" 2>/dev/null
 E=$T/exp
 
+# Medians (robust on a shared, loaded machine) and their ratio, from hyperfine's JSON.
+medians() {
+	grep -o '"median": *[0-9.e-]*' "$1" | awk -F: '{ m[NR] = $2 * 1000 }
+		END { printf "median: %.2f ms vs %.2f ms, ratio %.2f\n", m[1], m[2], m[2] / m[1] }'
+}
+
 echo "### verification (same quote, same run)"
-hyperfine -N --warmup 20 --runs "$RUNS" --export-markdown "$T/verify.md" \
+hyperfine -N --warmup 20 --runs "$RUNS" --export-markdown "$T/verify.md" --export-json "$T/verify.json" \
 	-n "carapace verify evidence" "$CARAPACE verify evidence $T/ev.json --nonce $NONCE --ak-pin $PIN" \
 	-n "tpm2_checkquote" "tpm2_checkquote -u $E/ak.pem -m $E/quote.bin -s $E/sig.bin -f $E/pcrs.bin -g sha256 -q $NONCE"
 cat "$T/verify.md"
+medians "$T/verify.json"
 "$BENCH_VERIFY" "$T/ev.json" "$NONCE" "${PIN#sha256:}" 2000
 
 echo "### production with swtpm (same AK, same PCR)"
-hyperfine -N --warmup 5 --runs $((RUNS / 4)) --export-markdown "$T/produce.md" \
+hyperfine -N --warmup 5 --runs $((RUNS / 4)) --export-markdown "$T/produce.md" --export-json "$T/produce.json" \
 	-n "carapace attest" "$CARAPACE attest --vm bench --nonce $NONCE -o $T/ev2.json" \
 	-n "tpm2_quote" "tpm2_quote -c 0x81018001 -l sha256:23 -q $NONCE -m $T/q.bin -s $T/s.bin -o $T/p.bin -g sha256"
 cat "$T/produce.md"
+medians "$T/produce.json"
