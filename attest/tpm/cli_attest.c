@@ -43,6 +43,8 @@ static void usage(FILE *f)
 		"                                            (tpm2_checkquote -u ak.pem -m quote.bin -s sig.bin\n"
 		"                                             -f pcrs.bin -g sha256 -q NONCE)\n"
 		"       carapace attest ak [-o ak.pem] [common options]\n"
+		"       carapace attest binding --policy-digest HEX [common options]\n"
+		"                       (SNP HOST_DATA / TDX MRCONFIGID value for this AK and policy)\n"
 		"       carapace attest launch --vm NAME [--pcr N] [--measurement HEX] [--config FILE]\n"
 		"                       [--policy-digest HEX] [--device NAME=SHA256HEX]... [common options]\n"
 		"Common options: --tcti TCTI (default $%s, then %s), --state-dir DIR (default $%s,\n"
@@ -253,6 +255,38 @@ static int cmd_ak(int argc, char **argv)
 	return CP_EXIT_OK;
 }
 
+/* The value the launch driver puts into SNP HOST_DATA / TDX MRCONFIGID (docs/evidence.md). */
+static int cmd_binding(int argc, char **argv)
+{
+	struct attest_opts o = { 0 };
+	struct launch_item items[64];
+	size_t n_items = 0;
+	struct cp_err err = { 0 };
+	struct attest_tpm *tpm = NULL;
+	_cleanup_free_ uint8_t *akpub = NULL;
+	uint8_t policy[32], binding[32];
+	size_t akpub_len;
+	char hex[65];
+	int r = parse_common(argc, argv, &o, items, &n_items, true);
+
+	if (r)
+		return r > 0 ? CP_EXIT_OK : CP_EXIT_USAGE;
+	if (n_items != 1 || items[0].opt != OPT_POLICY_DIGEST || cp_hex_decode(items[0].arg, policy, 32, &err) < 0) {
+		fprintf(stderr, "carapace attest binding: needs exactly one --policy-digest HEX (32 bytes)%s%s\n",
+			err.code ? ": " : "", err.msg);
+		return CP_EXIT_USAGE;
+	}
+	r = open_tpm_ak(&o, &tpm, &akpub, &akpub_len, &err);
+	attest_tpm_close(tpm);
+	if (r < 0)
+		return fail("attestation key", &err);
+	if (attest_binding_digest(akpub, akpub_len, policy, binding) < 0)
+		return fail("binding digest", NULL);
+	cp_hex_encode(binding, 32, hex);
+	printf("snp_host_data %s\ntdx_mrconfigid %s%032d\n", hex, hex, 0);
+	return CP_EXIT_OK;
+}
+
 static int cmd_launch(int argc, char **argv)
 {
 	struct attest_opts o = { .pcrs = { ATTEST_PCR_DEFAULT }, .n_pcrs = 1 };
@@ -422,6 +456,8 @@ int attest_cli_attest(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "ak"))
 		return cmd_ak(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "binding"))
+		return cmd_binding(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "launch"))
 		return cmd_launch(argc - 1, argv + 1);
 	r = parse_common(argc, argv, &o, NULL, NULL, false);

@@ -5,7 +5,7 @@
 set -u
 CARAPACE=$1
 ASSEMBLE=$2
-for p in swtpm tpm2_checkquote tpm2_quote tpm2_createek tpm2_createak tpm2_nvdefine openssl; do
+for p in swtpm tpm2_checkquote tpm2_quote tpm2_createek tpm2_createak tpm2_nvdefine openssl xxd sha256sum; do
 	if ! command -v "$p" >/dev/null; then
 		echo "SKIP: $p is not installed (Debian packages swtpm, tpm2-tools, openssl)"
 		exit 77
@@ -67,6 +67,29 @@ sed 's/"value":"[^"]*"/"value":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="/' 
 "$CARAPACE" verify evidence "$T/pcr.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" && fail "PCR edit accepted"
 grep -q "FAIL  pcr-digest" "$T/o" || fail "no pcr-digest failure"
 "$CARAPACE" verify evidence "$T/ev.json" >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing --nonce is not a usage error"
+
+step "platform evidence: binding digest, fail closed unless allowed"
+B=$("$CARAPACE" attest binding --policy-digest "$POLDIG" | awk '/^snp_host_data/ { print $2 }')
+# independent computation of the documented encoding
+B2=$({ printf 'carapace.binding.v1\0'; cat "$T/exp/ak.pub"; printf '%s' "$POLDIG" | xxd -r -p; } | sha256sum | cut -c1-64)
+[ "$B" = "$B2" ] || fail "binding digest $B differs from the documented encoding $B2"
+"$CARAPACE" attest binding --policy-digest "$POLDIG" | grep -q "^tdx_mrconfigid ${B}00000000000000000000000000000000$" || fail "MRCONFIGID form"
+VMDIR=$CARAPACE_STATE_DIR/attest/cli-vm
+head -c 1184 /dev/zero >"$VMDIR/snp-report.bin"
+printf '%s' "$B" | xxd -r -p | dd of="$VMDIR/snp-report.bin" bs=1 seek=$((0xC0)) conv=notrunc status=none
+"$CARAPACE" attest --vm cli-vm --nonce "$NONCE" -o "$T/ev-snp.json" 2>/dev/null || fail "attest with SNP report"
+grep -q '"snp_report"' "$T/ev-snp.json" || fail "SNP report missing from the bundle"
+"$CARAPACE" verify evidence "$T/ev-snp.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" && fail "unverified SNP report accepted"
+grep -q "FAIL  platform-evidence" "$T/o" || fail "no platform-evidence failure"
+grep -q "PASS  binding" "$T/o" || fail "binding not checked: $(cat "$T/o")"
+"$CARAPACE" verify evidence "$T/ev-snp.json" --nonce "$NONCE" --ak-pin "$PIN" --allow-unverified-platform >"$T/o" \
+	|| fail "--allow-unverified-platform did not pass: $(cat "$T/o")"
+printf '\x01' | dd of="$VMDIR/snp-report.bin" bs=1 seek=$((0xC0 + 5)) conv=notrunc status=none
+"$CARAPACE" attest --vm cli-vm --nonce "$NONCE" -o "$T/ev-snp2.json" 2>/dev/null || fail "attest with SNP report"
+"$CARAPACE" verify evidence "$T/ev-snp2.json" --nonce "$NONCE" --ak-pin "$PIN" --allow-unverified-platform >"$T/o" \
+	&& fail "wrong HOST_DATA accepted"
+grep -q "FAIL  binding" "$T/o" || fail "no binding failure"
+rm "$VMDIR/snp-report.bin"
 
 step "tpm2_checkquote accepts carapace's quote"
 tpm2_checkquote -u "$T/exp/ak.pem" -m "$T/exp/quote.bin" -s "$T/exp/sig.bin" -f "$T/exp/pcrs.bin" \
