@@ -31,6 +31,7 @@ struct attest_opts {
 	uint32_t ak_handle;
 	uint32_t pcrs[24];
 	size_t n_pcrs;
+	bool pcrs_given;
 	uint8_t nonce[64];
 	size_t nonce_len;
 };
@@ -144,6 +145,7 @@ static int parse_common(int argc, char **argv, struct attest_opts *o, struct lau
 			o->ak_handle = (uint32_t)v;
 			break;
 		case OPT_PCR:
+			o->pcrs_given = true;
 			if (parse_pcr_list(optarg, o) < 0) {
 				fprintf(stderr, "carapace attest: --pcr: expected PCR numbers 0..23 separated by commas\n");
 				return -EINVAL;
@@ -394,7 +396,29 @@ static int export_files(const struct attest_opts *o, const struct attest_evidenc
 	return 0;
 }
 
-static int produce(const struct attest_opts *o, struct attest_evidence *ev, struct cp_err *err)
+/* Without --pcr, quote exactly the PCRs the VM's log extends, so that it can replay. */
+static int pcrs_from_log(struct attest_opts *o, const struct attest_blob *raw, struct cp_err *err)
+{
+	struct attest_eventlog log;
+	int ret = attest_eventlog_parse(raw->data, raw->len, &log, err);
+	if (ret < 0)
+		return cp_err_prefix(err, "saved event log: ");
+	o->n_pcrs = 0;
+	for (uint32_t pcr = 0; pcr <= ATTEST_PCR_MAX; pcr++)
+		for (size_t i = 0; i < log.count; i++)
+			if (log.events[i].pcr == pcr) {
+				o->pcrs[o->n_pcrs++] = pcr;
+				break;
+			}
+	attest_eventlog_free(&log);
+	if (!o->n_pcrs) {
+		o->pcrs[0] = ATTEST_PCR_DEFAULT;
+		o->n_pcrs = 1;
+	}
+	return 0;
+}
+
+static int produce(struct attest_opts *o, struct attest_evidence *ev, struct cp_err *err)
 {
 	struct attest_tpm *tpm = NULL;
 	struct attest_eventlog empty;
@@ -416,6 +440,8 @@ static int produce(const struct attest_opts *o, struct attest_evidence *ev, stru
 					  dir, o->vm);
 		if (!(ev->vm_name = strdup(o->vm)))
 			return cp_err_set(err, ENOMEM, "out of memory");
+		if (!o->pcrs_given && (ret = pcrs_from_log(o, &ev->event_log, err)) < 0)
+			return ret;
 	} else {
 		attest_eventlog_init(&empty);
 		if ((ret = attest_eventlog_serialize(&empty, &ev->event_log.data, &ev->event_log.len, err)) < 0)

@@ -104,6 +104,23 @@ PIN_RSA=$("$CARAPACE" attest ak --ak-alg rsa | tail -1)
 tpm2_checkquote -u "$T/exp-rsa/ak.pem" -m "$T/exp-rsa/quote.bin" -s "$T/exp-rsa/sig.bin" -f "$T/exp-rsa/pcrs.bin" \
 	-g sha256 -q "$NONCE" >/dev/null 2>&1 || fail "tpm2_checkquote rejected carapace's RSA quote"
 
+step "a VM on PCR 16: attest quotes the PCR its log uses"
+"$CARAPACE" attest launch --vm vm16 --pcr 16 --measurement "$MEAS" >/dev/null || fail "launch on PCR 16"
+"$CARAPACE" attest --vm vm16 --nonce "$NONCE" -o "$T/ev16.json" 2>"$T/e" || fail "attest vm16"
+grep -q "quoted PCR(s) 16 with" "$T/e" || fail "PCR 16 not quoted: $(cat "$T/e")"
+"$CARAPACE" verify evidence "$T/ev16.json" --nonce "$NONCE" --ak-pin "$PIN" >/dev/null || fail "verify vm16"
+
+step "usage errors"
+for args in "--nonce zz" "--nonce $NONCE --ak-pin sha256:00" "--nonce $NONCE --ak-pin $T/nonexistent.pem" \
+	"--nonce $NONCE --policy $T/config.json" "--nonce $NONCE --bogus"; do
+	"$CARAPACE" verify evidence "$T/ev.json" $args >/dev/null 2>&1
+	[ $? -eq 2 ] || fail "verify evidence $args: not a usage error"
+done
+"$CARAPACE" attest --nonce "$NONCE" >/dev/null 2>&1; [ $? -eq 2 ] || fail "attest without -o: not a usage error"
+"$CARAPACE" attest --nonce "$NONCE" --pcr 24 -o "$T/x" >/dev/null 2>&1; [ $? -eq 2 ] || fail "--pcr 24 accepted"
+"$CARAPACE" attest --vm "../x" --nonce "$NONCE" -o "$T/x" >/dev/null 2>&1 && fail "VM name ../x accepted"
+"$CARAPACE" attest --vm nosuchvm --nonce "$NONCE" -o "$T/x" 2>&1 | grep -q "no event log for VM nosuchvm" || fail "missing VM not reported"
+
 step "EK certificate from NV is included"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ek.key" -subj "/CN=test EK" \
 	-days 2 -outform DER -out "$T/ek.der" 2>/dev/null || fail "openssl req"
