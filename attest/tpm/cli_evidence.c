@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "attest/cli.h"
+#include "attest/tpm/eventlog.h"
 #include "attest/tpm/evidence.h"
 #include "attest/tpm/pubkey.h"
 #include "attest/tpm/verify.h"
@@ -22,7 +23,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: carapace verify evidence FILE --nonce HEX [--policy FILE] [--ak-pin PEM-FILE|SHA256HEX]...\n"
-		   "                                [--allow-unverified-platform] [--json]\n"
+		   "                                [--allow-unverified-platform] [--json | --show-log]\n"
 		   "Exit status 0 only if every check passed. See carapace-attest(1) and docs/evidence.md.\n");
 }
 
@@ -79,7 +80,38 @@ static void print_json(const struct attest_verify_result *res)
 	json_object_put(root);
 }
 
-enum { OPT_NONCE = 1000, OPT_POLICY, OPT_PIN, OPT_ALLOW, OPT_JSON, OPT_HELP };
+/* --show-log: what the (replayed) log says, for a human reading the verdict. Only printed
+ * from a bundle that parsed; the verdict above says whether to believe it. */
+static void print_log(const char *json, size_t len)
+{
+	struct attest_evidence ev;
+	struct attest_eventlog log;
+
+	if (attest_evidence_parse(json, len, &ev, NULL) < 0)
+		return;
+	if (attest_eventlog_parse(ev.event_log.data, ev.event_log.len, &log, NULL) == 0) {
+		printf("event log (%zu events):\n", log.count);
+		for (size_t i = 0; i < log.count; i++) {
+			const struct attest_event *e = &log.events[i];
+			char hex[2 * 48 + 1];
+			size_t hlen = e->data_len > 48 ? 48 : e->data_len;
+			printf("  %2zu  PCR %-2u  %-18s  ", i, e->pcr, attest_event_type_name(e->type));
+			if (e->type == ATTEST_EVENT_VM_START) {
+				printf("%.*s\n", (int)e->data_len, (const char *)e->data);
+			} else if (e->type == ATTEST_EVENT_DEVICE_HELPER) {
+				cp_hex_encode(e->data, 32, hex);
+				printf("%.*s sha256:%s\n", (int)(e->data_len - 32), (const char *)e->data + 32, hex);
+			} else {
+				cp_hex_encode(e->data, hlen, hex);
+				printf("%s\n", hex);
+			}
+		}
+		attest_eventlog_free(&log);
+	}
+	attest_evidence_free(&ev);
+}
+
+enum { OPT_NONCE = 1000, OPT_POLICY, OPT_PIN, OPT_ALLOW, OPT_JSON, OPT_SHOW_LOG, OPT_HELP };
 
 int attest_tpm_cli_verify_evidence(int argc, char **argv)
 {
@@ -89,6 +121,7 @@ int attest_tpm_cli_verify_evidence(int argc, char **argv)
 		{ "ak-pin", required_argument, NULL, OPT_PIN },
 		{ "allow-unverified-platform", no_argument, NULL, OPT_ALLOW },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "show-log", no_argument, NULL, OPT_SHOW_LOG },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -100,7 +133,7 @@ int attest_tpm_cli_verify_evidence(int argc, char **argv)
 	size_t n_pins = 0, nonce_len = 0, len;
 	const char *policy_path = NULL, *file;
 	_cleanup_free_ uint8_t *data = NULL;
-	bool json = false, have_nonce = false;
+	bool json = false, have_nonce = false, show_log = false;
 	int c;
 
 	optind = 0;
@@ -128,6 +161,9 @@ int attest_tpm_cli_verify_evidence(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_SHOW_LOG:
+			show_log = true;
 			break;
 		case OPT_HELP:
 		case 'h':
@@ -166,9 +202,12 @@ int attest_tpm_cli_verify_evidence(int argc, char **argv)
 		fprintf(stderr, "carapace verify evidence: internal error\n");
 		return CP_EXIT_FAILURE;
 	}
-	if (json)
+	if (json) {
 		print_json(&res);
-	else
+	} else {
+		if (show_log)
+			print_log((const char *)data, len);
 		print_text(&res);
+	}
 	return res.passed ? CP_EXIT_OK : CP_EXIT_FAILURE;
 }
