@@ -119,14 +119,24 @@ int attest_pubkey_from_pem(const char *pem, size_t len, EVP_PKEY **out, struct c
 #define PEM_BEGIN "-----BEGIN PUBLIC KEY-----"
 #define PEM_END "-----END PUBLIC KEY-----"
 
-int attest_pubkey_pem_matches(EVP_PKEY *pkey, const char *pem, struct cp_err *err)
+int attest_pubkey_der(EVP_PKEY *pkey, uint8_t **der, size_t *der_len, struct cp_err *err)
+{
+	unsigned char *out = NULL;
+	int n = i2d_PUBKEY(pkey, &out);
+	if (n <= 0)
+		return cp_err_set(err, EIO, "cannot encode the public key as DER");
+	*der = out;
+	*der_len = (size_t)n;
+	return 0;
+}
+
+int attest_pubkey_pem_matches_der(const uint8_t *want, size_t want_len, const char *pem, struct cp_err *err)
 {
 	size_t n = strlen(pem), j = 0, der_len;
 	const char *p, *end;
-	unsigned char *want = NULL;
 	uint8_t *der = NULL;
 	char *b64;
-	int want_len, ret;
+	int ret;
 
 	if (strncmp(pem, PEM_BEGIN, strlen(PEM_BEGIN)))
 		return cp_err_set(err, EBADMSG, "does not start with \"" PEM_BEGIN "\"");
@@ -148,12 +158,55 @@ int attest_pubkey_pem_matches(EVP_PKEY *pkey, const char *pem, struct cp_err *er
 	free(b64);
 	if (ret < 0)
 		return ret;
-	want_len = i2d_PUBKEY(pkey, &want);
-	if (want_len <= 0)
-		ret = cp_err_set(err, EIO, "cannot encode the public key as DER");
-	else if ((size_t)want_len != der_len || memcmp(want, der, der_len))
+	if (want_len != der_len || memcmp(want, der, der_len))
 		ret = cp_err_set(err, EBADMSG, "is not the key in tpm.ak.public");
-	OPENSSL_free(want);
 	free(der);
 	return ret;
+}
+
+int attest_pubkey_pem_matches(EVP_PKEY *pkey, const char *pem, struct cp_err *err)
+{
+	uint8_t *der;
+	size_t len;
+	int ret = attest_pubkey_der(pkey, &der, &len, err);
+	if (ret < 0)
+		return ret;
+	ret = attest_pubkey_pem_matches_der(der, len, pem, err);
+	OPENSSL_free(der);
+	return ret;
+}
+
+int attest_pubkey_der_from_tpm(const struct attest_tpm_public *pub, EVP_PKEY *pkey, uint8_t **der, size_t *der_len,
+			       struct cp_err *err)
+{
+	/* SEQUENCE { SEQUENCE { id-ecPublicKey, namedCurve }, BIT STRING (0 unused bits) 04||X||Y } */
+	static const uint8_t p256[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+					0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00 };
+	static const uint8_t p384[] = { 0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+					0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00 };
+	const uint8_t *prefix;
+	size_t plen, coord;
+	uint8_t *out;
+
+	if (pub->type != ATTEST_TPM_ALG_ECC)
+		return attest_pubkey_der(pkey, der, der_len, err);
+	if (pub->curve == ATTEST_TPM_ECC_NIST_P256) {
+		prefix = p256, plen = sizeof(p256), coord = 32;
+	} else if (pub->curve == ATTEST_TPM_ECC_NIST_P384) {
+		prefix = p384, plen = sizeof(p384), coord = 48;
+	} else {
+		return cp_err_set(err, EINVAL, "unsupported curve 0x%04x", pub->curve);
+	}
+	if (pub->unique_a_len != coord || pub->unique_b_len != coord)
+		return cp_err_set(err, EINVAL, "ECC coordinates are not %zu bytes", coord);
+	out = OPENSSL_malloc(plen + 1 + 2 * coord);
+	if (!out)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	memcpy(out, prefix, plen);
+	out[plen] = 0x04;
+	memcpy(out + plen + 1, pub->unique_a, coord);
+	memcpy(out + plen + 1 + coord, pub->unique_b, coord);
+	*der = out;
+	*der_len = plen + 1 + 2 * coord;
+	return 0;
 }

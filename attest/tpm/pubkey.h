@@ -16,6 +16,14 @@ int attest_pubkey_sha256(EVP_PKEY *pkey, uint8_t out[32], struct cp_err *err);
  * bytes instead of decoding the PEM into a second key: stricter, and it keeps OpenSSL's
  * decoder machinery off the verifier's hot path. */
 int attest_pubkey_pem_matches(EVP_PKEY *pkey, const char *pem, struct cp_err *err);
+/* Same, against an already encoded DER SubjectPublicKeyInfo (encoding is the costly step). */
+int attest_pubkey_pem_matches_der(const uint8_t *der, size_t der_len, const char *pem, struct cp_err *err);
+/* DER SubjectPublicKeyInfo, malloc'd (free with OPENSSL_free). */
+int attest_pubkey_der(EVP_PKEY *pkey, uint8_t **der, size_t *der_len, struct cp_err *err);
+/* DER SubjectPublicKeyInfo straight from the TPM key material: fixed RFC 5480 prefixes for
+ * NIST P-256/P-384 (no OpenSSL encoder), OpenSSL's encoder for RSA. OPENSSL_free it. */
+int attest_pubkey_der_from_tpm(const struct attest_tpm_public *pub, EVP_PKEY *pkey, uint8_t **der, size_t *der_len,
+			       struct cp_err *err);
 /* Parse a PEM public key (exactly one). */
 int attest_pubkey_from_pem(const char *pem, size_t len, EVP_PKEY **out, struct cp_err *err);
 

@@ -100,7 +100,10 @@ static void check_ak_public(struct vstate *v)
 	struct cp_err err = { 0 };
 	const uint32_t need = ATTEST_TPMA_RESTRICTED | ATTEST_TPMA_SIGN | ATTEST_TPMA_FIXEDTPM |
 			      ATTEST_TPMA_FIXEDPARENT | ATTEST_TPMA_SENSITIVEDATAORIGIN;
+	uint8_t *der;
+	size_t der_len;
 	char hex[65];
+	int ret;
 
 	if (attest_tpm_public_parse(v->ev->ak_public.data, v->ev->ak_public.len, &v->pub, &err) < 0) {
 		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "%s", err.msg);
@@ -118,12 +121,16 @@ static void check_ak_public(struct vstate *v)
 		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "%s", err.msg);
 		return;
 	}
-	if (attest_pubkey_pem_matches(v->pkey, v->ev->ak_pem, &err) < 0) {
-		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "tpm.ak.pem %s", err.msg);
+	/* One DER encoding serves both the PEM comparison and the pin (encoding is costly). */
+	if (attest_pubkey_der_from_tpm(&v->pub, v->pkey, &der, &der_len, &err) < 0) {
+		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "%s", err.msg);
 		return;
 	}
-	if (attest_pubkey_sha256(v->pkey, v->ak_sha256, &err) < 0) {
-		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "%s", err.msg);
+	ret = attest_pubkey_pem_matches_der(der, der_len, v->ev->ak_pem, &err);
+	SHA256(der, der_len, v->ak_sha256);
+	OPENSSL_free(der);
+	if (ret < 0) {
+		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "tpm.ak.pem %s", err.msg);
 		return;
 	}
 	cp_hex_encode(v->ak_sha256, 32, hex);

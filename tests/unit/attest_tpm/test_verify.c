@@ -11,10 +11,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/core_names.h>
 #include <openssl/sha.h>
 
 #include "attest/tpm/eventlog.h"
 #include "attest/tpm/evidence.h"
+#include "attest/tpm/pubkey.h"
 #include "attest/tpm/verify.h"
 #include "common/util.h"
 #include "fixture.h"
@@ -327,6 +329,41 @@ static void test_platform_and_binding(void **state)
 	fx_free(&c.f);
 }
 
+/* The fixed-prefix SPKI encoding equals OpenSSL's encoder output, for both curves and RSA. */
+static void test_spki_encoding(void **state)
+{
+	static const char *const curves[] = { "P-256", "P-384" };
+	for (int i = 0; i < 3; i++) {
+		struct attest_tpm_public pub = { 0 };
+		EVP_PKEY *k = i < 2 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", curves[i]) : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		uint8_t *a, *b;
+		size_t alen, blen, coord = i == 0 ? 32 : 48;
+		BIGNUM *x = NULL, *y = NULL;
+
+		assert_non_null(k);
+		if (i < 2) {
+			pub.type = ATTEST_TPM_ALG_ECC;
+			pub.curve = i == 0 ? ATTEST_TPM_ECC_NIST_P256 : ATTEST_TPM_ECC_NIST_P384;
+			assert_true(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &x));
+			assert_true(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &y));
+			assert_int_equal(BN_bn2binpad(x, pub.unique_a, (int)coord), (int)coord);
+			assert_int_equal(BN_bn2binpad(y, pub.unique_b, (int)coord), (int)coord);
+			pub.unique_a_len = pub.unique_b_len = coord;
+		} else {
+			pub.type = ATTEST_TPM_ALG_RSA;
+		}
+		assert_int_equal(attest_pubkey_der_from_tpm(&pub, k, &a, &alen, NULL), 0);
+		assert_int_equal(attest_pubkey_der(k, &b, &blen, NULL), 0);
+		assert_int_equal(alen, blen);
+		assert_memory_equal(a, b, alen);
+		OPENSSL_free(a);
+		OPENSSL_free(b);
+		BN_free(x);
+		BN_free(y);
+		EVP_PKEY_free(k);
+	}
+}
+
 static void test_json_entry(void **state)
 {
 	struct ctx c;
@@ -359,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_reference_values),
 		cmocka_unit_test(test_key_problems),
 		cmocka_unit_test(test_platform_and_binding),
+		cmocka_unit_test(test_spki_encoding),
 		cmocka_unit_test(test_json_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
