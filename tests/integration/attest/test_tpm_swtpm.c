@@ -243,6 +243,17 @@ static void test_tpm_errors(void **state)
 	assert_int_equal(attest_tpm_quote(tpm, ATTEST_AK_HANDLE_ECC, v[0], 0, &pcr, 1, v, &q, &ql, &s, &sl, &err), -EINVAL);
 	cp_err_clear(&err);
 	assert_int_equal(attest_launch_vm_dir(state_dir, "../etc", (char[64]){ 0 }, 64, &err), -EINVAL);
+	cp_err_clear(&err);
+	/* an unusable state directory is reported before the PCR is touched */
+	{
+		struct attest_launch l;
+		assert_true(attest_launch_begin(&l, tpm, "/dev/null/state", "vm", 23, &err) < 0);
+		assert_non_null(strstr(err.msg, "/dev/null"));
+		attest_launch_end(&l);
+		cp_err_clear(&err);
+		assert_int_equal(attest_launch_begin(&l, tpm, state_dir, "vm", 24, &err), -EINVAL);
+		attest_launch_end(&l);
+	}
 }
 
 int main(void)
