@@ -164,18 +164,6 @@ int attest_pubkey_pem_matches_der(const uint8_t *want, size_t want_len, const ch
 	return ret;
 }
 
-int attest_pubkey_pem_matches(EVP_PKEY *pkey, const char *pem, struct cp_err *err)
-{
-	uint8_t *der;
-	size_t len;
-	int ret = attest_pubkey_der(pkey, &der, &len, err);
-	if (ret < 0)
-		return ret;
-	ret = attest_pubkey_pem_matches_der(der, len, pem, err);
-	OPENSSL_free(der);
-	return ret;
-}
-
 int attest_pubkey_der_from_tpm(const struct attest_tpm_public *pub, EVP_PKEY *pkey, uint8_t **der, size_t *der_len,
 			       struct cp_err *err)
 {

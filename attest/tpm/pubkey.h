@@ -12,11 +12,9 @@ int attest_pubkey_from_tpm(const struct attest_tpm_public *pub, EVP_PKEY **out, 
 int attest_pubkey_to_pem(EVP_PKEY *pkey, char **out, struct cp_err *err);
 /* SHA-256 over the DER SubjectPublicKeyInfo: the AK pin a relying party records. */
 int attest_pubkey_sha256(EVP_PKEY *pkey, uint8_t out[32], struct cp_err *err);
-/* Does `pem` hold exactly the DER SubjectPublicKeyInfo of pkey (any line wrapping)? Compares
- * bytes instead of decoding the PEM into a second key: stricter, and it keeps OpenSSL's
- * decoder machinery off the verifier's hot path. */
-int attest_pubkey_pem_matches(EVP_PKEY *pkey, const char *pem, struct cp_err *err);
-/* Same, against an already encoded DER SubjectPublicKeyInfo (encoding is the costly step). */
+/* Does `pem` hold exactly this DER SubjectPublicKeyInfo (any line wrapping)? Compares bytes
+ * instead of decoding the PEM into a second key: stricter, and it keeps OpenSSL's decoder
+ * machinery off the verifier's hot path. */
 int attest_pubkey_pem_matches_der(const uint8_t *der, size_t der_len, const char *pem, struct cp_err *err);
 /* DER SubjectPublicKeyInfo, malloc'd (free with OPENSSL_free). */
 int attest_pubkey_der(EVP_PKEY *pkey, uint8_t **der, size_t *der_len, struct cp_err *err);
