@@ -22,7 +22,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: carapace verify evidence FILE --nonce HEX [--policy FILE] [--ak-pin PEM-FILE|SHA256HEX]...\n"
+	fprintf(f, "Usage: carapace verify evidence FILE --nonce HEX [--policy FILE] [--measurement HEX]...\n"
+		   "                                [--ak-pin PEM-FILE|sha256:HEX]...\n"
 		   "                                [--allow-unverified-platform] [--json | --show-log]\n"
 		   "Exit status 0 only if every check passed. See carapace-attest(1) and docs/evidence.md.\n");
 }
@@ -111,7 +112,7 @@ static void print_log(const char *json, size_t len)
 	attest_evidence_free(&ev);
 }
 
-enum { OPT_NONCE = 1000, OPT_POLICY, OPT_PIN, OPT_ALLOW, OPT_JSON, OPT_SHOW_LOG, OPT_HELP };
+enum { OPT_NONCE = 1000, OPT_POLICY, OPT_PIN, OPT_MEAS, OPT_ALLOW, OPT_JSON, OPT_SHOW_LOG, OPT_HELP };
 
 int attest_tpm_cli_verify_evidence(int argc, char **argv)
 {
@@ -119,6 +120,7 @@ int attest_tpm_cli_verify_evidence(int argc, char **argv)
 		{ "nonce", required_argument, NULL, OPT_NONCE },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "ak-pin", required_argument, NULL, OPT_PIN },
+		{ "measurement", required_argument, NULL, OPT_MEAS },
 		{ "allow-unverified-platform", no_argument, NULL, OPT_ALLOW },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "show-log", no_argument, NULL, OPT_SHOW_LOG },
@@ -126,7 +128,9 @@ int attest_tpm_cli_verify_evidence(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct attest_verify_opts vo = { 0 };
-	struct attest_evidence_policy policy;
+	struct attest_evidence_policy policy = { 0 };
+	uint8_t meas[ATTEST_POLICY_MAX_VALUES][48];
+	size_t meas_len[ATTEST_POLICY_MAX_VALUES], n_meas = 0;
 	struct attest_verify_result res;
 	struct cp_err err = { 0 };
 	uint8_t nonce[64], pins[MAX_PINS][32];
@@ -155,6 +159,16 @@ int attest_tpm_cli_verify_evidence(int argc, char **argv)
 				return CP_EXIT_USAGE;
 			}
 			n_pins++;
+			break;
+		case OPT_MEAS:
+			if (n_meas == ATTEST_POLICY_MAX_VALUES ||
+			    cp_hex_decode_var(optarg, meas[n_meas], 48, &meas_len[n_meas], &err) < 0 ||
+			    (meas_len[n_meas] != 32 && meas_len[n_meas] != 48)) {
+				fprintf(stderr, "carapace verify evidence: --measurement: %s\n",
+					err.code ? err.msg : "expected 32 or 48 bytes of hex (at most 16 values)");
+				return CP_EXIT_USAGE;
+			}
+			n_meas++;
 			break;
 		case OPT_ALLOW:
 			vo.allow_unverified_platform = true;
@@ -188,6 +202,17 @@ int attest_tpm_cli_verify_evidence(int argc, char **argv)
 			fprintf(stderr, "carapace verify evidence: --policy: %s\n", err.msg);
 			return CP_EXIT_USAGE;
 		}
+		vo.policy = &policy;
+	}
+	/* --measurement values join the policy's reference list (e.g. from `carapace measure`). */
+	for (size_t i = 0; i < n_meas; i++) {
+		if (policy.n_measurements == ATTEST_POLICY_MAX_VALUES) {
+			fprintf(stderr, "carapace verify evidence: more than %d reference measurements\n",
+				ATTEST_POLICY_MAX_VALUES);
+			return CP_EXIT_USAGE;
+		}
+		memcpy(policy.measurements[policy.n_measurements], meas[i], meas_len[i]);
+		policy.measurement_len[policy.n_measurements++] = meas_len[i];
 		vo.policy = &policy;
 	}
 	if (cp_file_read(file, ATTEST_EVIDENCE_MAX_BYTES, &data, &len, &err) < 0) {
