@@ -1,0 +1,71 @@
+/* The evidence bundle carapace attest writes and carapace verify evidence reads (JSON, binary
+ * fields in base64), and the reference-value policy for the verifier. Pure; schema in
+ * docs/evidence.md. */
+#ifndef CARAPACE_ATTEST_TPM_EVIDENCE_H
+#define CARAPACE_ATTEST_TPM_EVIDENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attest/tpm/eventlog.h"
+#include "common/err.h"
+
+#define ATTEST_EVIDENCE_FORMAT "carapace-evidence"
+#define ATTEST_EVIDENCE_VERSION 1
+#define ATTEST_EVIDENCE_MAX_BYTES (8u << 20)
+#define ATTEST_EVIDENCE_MAX_PCRS 24
+
+struct attest_blob {
+	uint8_t *data;
+	size_t len; /* data == NULL: absent */
+};
+
+struct attest_pcr_value {
+	uint32_t index;
+	uint8_t value[32];
+};
+
+struct attest_evidence {
+	struct attest_blob quote;     /* TPMS_ATTEST */
+	struct attest_blob signature; /* TPMT_SIGNATURE */
+	uint32_t pcr_count;           /* sha256 bank, ascending, unique */
+	struct attest_pcr_value pcrs[ATTEST_EVIDENCE_MAX_PCRS];
+	struct attest_blob event_log; /* binary CPEL log */
+	char *ak_pem;
+	struct attest_blob ak_public; /* TPM2B_PUBLIC */
+	struct attest_blob ek_cert;   /* DER, optional */
+	struct attest_blob snp_report;      /* optional */
+	struct attest_blob snp_cert_table;  /* optional */
+	struct attest_blob tdx_quote;       /* optional */
+	char *vm_name;                /* optional */
+	struct attest_blob vm_config; /* optional */
+};
+
+void attest_evidence_free(struct attest_evidence *ev); /* NULL-tolerant */
+/* Pretty JSON, malloc'd. */
+int attest_evidence_to_json(const struct attest_evidence *ev, char **out, struct cp_err *err);
+/* Validating reader: strict keys, types, sizes; on error ev is left empty. */
+int attest_evidence_parse(const char *json, size_t len, struct attest_evidence *ev, struct cp_err *err);
+
+/* Reference values a relying party gives the verifier (--policy FILE). */
+#define ATTEST_POLICY_MAX_VALUES 16
+struct attest_evidence_policy {
+	size_t n_measurements;
+	uint8_t measurements[ATTEST_POLICY_MAX_VALUES][48];
+	size_t measurement_len[ATTEST_POLICY_MAX_VALUES];
+	size_t n_policy_digests;
+	uint8_t policy_digests[ATTEST_POLICY_MAX_VALUES][32];
+	size_t n_ak_pins;
+	uint8_t ak_pins[ATTEST_POLICY_MAX_VALUES][32];
+};
+int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evidence_policy *pol,
+				 struct cp_err *err);
+
+/* The digest that ties a TPM attestation key and a launch policy to a confidential VM's
+ * hardware report: SHA-256("carapace.binding.v1\0" || TPM2B_PUBLIC of the AK ||
+ * policy_digest[32]). It goes into SNP HOST_DATA (32 bytes) and the first 32 bytes of TDX
+ * MRCONFIGID (the remaining 16 are zero). */
+int attest_binding_digest(const uint8_t *ak_public, size_t ak_public_len, const uint8_t policy_digest[32],
+			  uint8_t out[32]);
+
+#endif

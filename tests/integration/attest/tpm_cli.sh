@@ -1,0 +1,160 @@
+#!/bin/bash
+# Integration: carapace attest / verify evidence through the CLI against swtpm, and interop
+# with tpm2-tools both ways (tpm2_checkquote accepts carapace's quote; carapace verifies a
+# tpm2_quote). Usage: tpm_cli.sh CARAPACE EVIDENCE-ASSEMBLE
+set -u
+CARAPACE=$1
+ASSEMBLE=$2
+for p in swtpm tpm2_checkquote tpm2_quote tpm2_createek tpm2_createak tpm2_nvdefine openssl xxd sha256sum; do
+	if ! command -v "$p" >/dev/null; then
+		echo "SKIP: $p is not installed (Debian packages swtpm, tpm2-tools, openssl)"
+		exit 77
+	fi
+done
+
+T=$(mktemp -d /tmp/carapace-attest-cli-XXXXXX)
+SWTPM_PID=
+cleanup() {
+	[ -n "$SWTPM_PID" ] && kill "$SWTPM_PID" 2>/dev/null && wait "$SWTPM_PID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+step() { echo "== $*"; }
+
+mkdir "$T/tpm"
+swtpm socket --tpmstate dir="$T/tpm" --tpm2 --server type=unixio,path="$T/tpm.sock" \
+	--ctrl type=unixio,path="$T/tpm.sock.ctrl" --flags not-need-init,startup-clear >"$T/swtpm.log" 2>&1 &
+SWTPM_PID=$!
+for _ in $(seq 100); do [ -S "$T/tpm.sock" ] && break; sleep 0.05; done
+[ -S "$T/tpm.sock" ] || fail "swtpm did not start: $(cat "$T/swtpm.log")"
+export CARAPACE_TCTI="swtpm:path=$T/tpm.sock" CARAPACE_STATE_DIR="$T/state"
+export TPM2TOOLS_TCTI="$CARAPACE_TCTI" TSS2_LOG=all+NONE
+NONCE=$(openssl rand -hex 20)
+MEAS=$(printf '4d%.0s' $(seq 48))
+POLDIG=$(printf '50%.0s' $(seq 32))
+echo '{"name":"cli-vm","memory":"64M"}' >"$T/config.json"
+
+step "unreachable TPM gives a clear error"
+out=$("$CARAPACE" attest --tcti "swtpm:path=$T/none.sock" --nonce 00 -o "$T/x.json" 2>&1) && fail "attest with a dead TCTI succeeded"
+grep -q "no TPM reachable through TCTI" <<<"$out" || fail "unclear error: $out"
+
+step "launch events, AK, evidence"
+"$CARAPACE" attest launch --vm cli-vm --measurement "$MEAS" --config "$T/config.json" \
+	--policy-digest "$POLDIG" --device "blk=$(printf 'aa%.0s' $(seq 32))" || fail "attest launch"
+"$CARAPACE" attest ak -o "$T/ak.pem" >"$T/pin.txt" || fail "attest ak"
+PIN=$(cat "$T/pin.txt")
+"$CARAPACE" attest --vm cli-vm --nonce "$NONCE" -o "$T/ev.json" --export-dir "$T/exp" || fail "attest"
+cat >"$T/policy.json" <<JSON
+{"format":"carapace-evidence-policy","version":1,
+ "launch_measurements":["$MEAS"],"launch_policy_digests":["$POLDIG"]}
+JSON
+
+step "verify: pass with pin and policy"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$PIN" --policy "$T/policy.json" || fail "verify"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$T/ak.pem" --json >"$T/v.json" || fail "verify --json"
+grep -q '"verdict":"pass"' "$T/v.json" || fail "no pass verdict in JSON"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$PIN" --show-log >"$T/o" || fail "verify --show-log"
+grep -q "PCR 23  vm-start            cli-vm" "$T/o" || fail "--show-log: no vm-start line: $(cat "$T/o")"
+grep -q "device-helper       blk sha256:aaaa" "$T/o" || fail "--show-log: no device-helper line"
+
+step "verify: fail closed"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" >"$T/o" && fail "passed without an AK pin"
+grep -q "FAIL  ak-trust.*no trust anchor" "$T/o" || fail "no trust-anchor failure line"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$(openssl rand -hex 20)" --ak-pin "$PIN" >"$T/o" && fail "replayed nonce accepted"
+grep -q "FAIL  nonce" "$T/o" || fail "no nonce failure"
+sed 's/"launch_measurements":\["4d/"launch_measurements":["4e/' "$T/policy.json" >"$T/badpol.json"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$PIN" --policy "$T/badpol.json" >"$T/o" && fail "wrong measurement accepted"
+grep -q "FAIL  launch-measurement" "$T/o" || fail "no measurement failure"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$PIN" --measurement "$MEAS" >"$T/o" || fail "--measurement"
+grep -q "PASS  launch-measurement" "$T/o" || fail "--measurement not compared"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$PIN" --measurement "${MEAS%??}00" >"$T/o" \
+	&& fail "wrong --measurement accepted"
+sed 's/"value":"[^"]*"/"value":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="/' "$T/ev.json" >"$T/pcr.json"
+"$CARAPACE" verify evidence "$T/pcr.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" && fail "PCR edit accepted"
+grep -q "FAIL  pcr-digest" "$T/o" || fail "no pcr-digest failure"
+"$CARAPACE" verify evidence "$T/ev.json" >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing --nonce is not a usage error"
+
+step "platform evidence: binding digest, fail closed unless allowed"
+B=$("$CARAPACE" attest binding --policy-digest "$POLDIG" | awk '/^snp_host_data/ { print $2 }')
+# independent computation of the documented encoding
+B2=$({ printf 'carapace.binding.v1\0'; cat "$T/exp/ak.pub"; printf '%s' "$POLDIG" | xxd -r -p; } | sha256sum | cut -c1-64)
+[ "$B" = "$B2" ] || fail "binding digest $B differs from the documented encoding $B2"
+"$CARAPACE" attest binding --policy-digest "$POLDIG" | grep -q "^tdx_mrconfigid ${B}00000000000000000000000000000000$" || fail "MRCONFIGID form"
+VMDIR=$CARAPACE_STATE_DIR/attest/cli-vm
+head -c 1184 /dev/zero >"$VMDIR/snp-report.bin"
+printf '%s' "$B" | xxd -r -p | dd of="$VMDIR/snp-report.bin" bs=1 seek=$((0xC0)) conv=notrunc status=none
+"$CARAPACE" attest --vm cli-vm --nonce "$NONCE" -o "$T/ev-snp.json" 2>/dev/null || fail "attest with SNP report"
+grep -q '"snp_report"' "$T/ev-snp.json" || fail "SNP report missing from the bundle"
+"$CARAPACE" verify evidence "$T/ev-snp.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" && fail "unverified SNP report accepted"
+grep -q "FAIL  platform-evidence" "$T/o" || fail "no platform-evidence failure"
+grep -q "PASS  binding" "$T/o" || fail "binding not checked: $(cat "$T/o")"
+"$CARAPACE" verify evidence "$T/ev-snp.json" --nonce "$NONCE" --ak-pin "$PIN" --allow-unverified-platform >"$T/o" \
+	|| fail "--allow-unverified-platform did not pass: $(cat "$T/o")"
+printf '\x01' | dd of="$VMDIR/snp-report.bin" bs=1 seek=$((0xC0 + 5)) conv=notrunc status=none
+"$CARAPACE" attest --vm cli-vm --nonce "$NONCE" -o "$T/ev-snp2.json" 2>/dev/null || fail "attest with SNP report"
+"$CARAPACE" verify evidence "$T/ev-snp2.json" --nonce "$NONCE" --ak-pin "$PIN" --allow-unverified-platform >"$T/o" \
+	&& fail "wrong HOST_DATA accepted"
+grep -q "FAIL  binding" "$T/o" || fail "no binding failure"
+rm "$VMDIR/snp-report.bin"
+
+step "tpm2_checkquote accepts carapace's quote"
+tpm2_checkquote -u "$T/exp/ak.pem" -m "$T/exp/quote.bin" -s "$T/exp/sig.bin" -f "$T/exp/pcrs.bin" \
+	-g sha256 -q "$NONCE" >"$T/cq.log" 2>&1 || fail "tpm2_checkquote rejected carapace's quote: $(cat "$T/cq.log")"
+tpm2_checkquote -u "$T/exp/ak.pem" -m "$T/exp/quote.bin" -s "$T/exp/sig.bin" -f "$T/exp/pcrs.bin" \
+	-g sha256 -q "00$NONCE" >/dev/null 2>&1 && fail "tpm2_checkquote accepted a wrong nonce (test is broken)"
+
+step "RSA AK, multi-PCR selection, tpm2_checkquote"
+"$CARAPACE" attest --vm cli-vm --ak-alg rsa --pcr 16,23 --nonce "$NONCE" -o "$T/ev-rsa.json" --export-dir "$T/exp-rsa" || fail "attest rsa"
+PIN_RSA=$("$CARAPACE" attest ak --ak-alg rsa | tail -1)
+"$CARAPACE" verify evidence "$T/ev-rsa.json" --nonce "$NONCE" --ak-pin "$PIN_RSA" || fail "verify rsa"
+tpm2_checkquote -u "$T/exp-rsa/ak.pem" -m "$T/exp-rsa/quote.bin" -s "$T/exp-rsa/sig.bin" -f "$T/exp-rsa/pcrs.bin" \
+	-g sha256 -q "$NONCE" >/dev/null 2>&1 || fail "tpm2_checkquote rejected carapace's RSA quote"
+
+step "a VM on PCR 16: attest quotes the PCR its log uses"
+"$CARAPACE" attest launch --vm vm16 --pcr 16 --measurement "$MEAS" >/dev/null || fail "launch on PCR 16"
+"$CARAPACE" attest --vm vm16 --nonce "$NONCE" -o "$T/ev16.json" 2>"$T/e" || fail "attest vm16"
+grep -q "quoted PCR(s) 16 with" "$T/e" || fail "PCR 16 not quoted: $(cat "$T/e")"
+"$CARAPACE" verify evidence "$T/ev16.json" --nonce "$NONCE" --ak-pin "$PIN" >/dev/null || fail "verify vm16"
+
+step "usage errors"
+for args in "--nonce zz" "--nonce $NONCE --ak-pin sha256:00" "--nonce $NONCE --ak-pin $T/nonexistent.pem" \
+	"--nonce $NONCE --policy $T/config.json" "--nonce $NONCE --bogus"; do
+	"$CARAPACE" verify evidence "$T/ev.json" $args >/dev/null 2>&1
+	[ $? -eq 2 ] || fail "verify evidence $args: not a usage error"
+done
+"$CARAPACE" attest --nonce "$NONCE" >/dev/null 2>&1; [ $? -eq 2 ] || fail "attest without -o: not a usage error"
+"$CARAPACE" attest --nonce "$NONCE" --pcr 24 -o "$T/x" >/dev/null 2>&1; [ $? -eq 2 ] || fail "--pcr 24 accepted"
+"$CARAPACE" attest --vm "../x" --nonce "$NONCE" -o "$T/x" >/dev/null 2>&1 && fail "VM name ../x accepted"
+"$CARAPACE" attest --vm nosuchvm --nonce "$NONCE" -o "$T/x" 2>&1 | grep -q "no event log for VM nosuchvm" || fail "missing VM not reported"
+
+step "EK certificate from NV is included"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ek.key" -subj "/CN=test EK" \
+	-days 2 -outform DER -out "$T/ek.der" 2>/dev/null || fail "openssl req"
+tpm2_nvdefine 0x01c0000a -C o -s "$(stat -c %s "$T/ek.der")" -a "ownerread|ownerwrite|authread|authwrite" >/dev/null || fail nvdefine
+tpm2_nvwrite 0x01c0000a -C o -i "$T/ek.der" || fail nvwrite
+"$CARAPACE" attest --vm cli-vm --nonce "$NONCE" -o "$T/ev-ek.json" 2>/dev/null || fail "attest with EK cert"
+grep -q '"ek_certificate"' "$T/ev-ek.json" || fail "EK certificate missing from the bundle"
+"$CARAPACE" verify evidence "$T/ev-ek.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" || fail "verify with EK cert"
+grep -q "EK certificate present" "$T/o" || fail "EK certificate not reported"
+
+for alg in "ecc ecdsa" "rsa rsapss" "rsa rsassa"; do
+	set -- $alg
+	step "carapace verifies a tpm2_quote ($1/$2 AK from tpm2_createak)"
+	d="$T/tools-$2"
+	mkdir "$d"
+	tpm2_createek -c "$d/ek.ctx" -G "$1" -u "$d/ek.pub" >/dev/null || fail createek
+	tpm2_createak -C "$d/ek.ctx" -c "$d/ak.ctx" -G "$1" -g sha256 -s "$2" -u "$d/ak.pub" -f pem >/dev/null || fail createak
+	tpm2_flushcontext -t; tpm2_flushcontext -s
+	tpm2_readpublic -c "$d/ak.ctx" -f tss -o "$d/ak.tss" >/dev/null || fail readpublic
+	tpm2_flushcontext -t
+	tpm2_quote -c "$d/ak.ctx" -l sha256:23 -q "$NONCE" -m "$d/quote.bin" -s "$d/sig.bin" -o "$d/pcrs.val" \
+		-F values -g sha256 --scheme "$2" >/dev/null || fail "tpm2_quote"
+	tpm2_flushcontext -t
+	"$ASSEMBLE" "$d/quote.bin" "$d/sig.bin" "$d/ak.tss" "$d/ak.pub" "$CARAPACE_STATE_DIR/attest/cli-vm/eventlog.bin" \
+		"$d/pcrs.val" 23 "$d/ev.json" || fail "assemble"
+	"$CARAPACE" verify evidence "$d/ev.json" --nonce "$NONCE" --ak-pin "$d/ak.pub" --policy "$T/policy.json" \
+		|| fail "carapace rejected tpm2_quote's $2 quote"
+	"$CARAPACE" verify evidence "$d/ev.json" --nonce "${NONCE%??}00" --ak-pin "$d/ak.pub" >/dev/null && fail "wrong nonce accepted"
+done
+echo "all CLI and interop checks passed"

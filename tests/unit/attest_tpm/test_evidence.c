@@ -1,0 +1,190 @@
+/* Unit tests for the evidence bundle JSON reader/writer, the reference-value policy reader and
+ * the binding digest. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <openssl/sha.h>
+
+#include "attest/tpm/evidence.h"
+#include "common/util.h"
+#include "fixture.h"
+
+static char *fixture_json(struct fx *f)
+{
+	char *json;
+	fx_make(f, FX_ECDSA, 0);
+	assert_int_equal(attest_evidence_to_json(&f->ev, &json, NULL), 0);
+	return json;
+}
+
+static void test_roundtrip(void **state)
+{
+	struct fx f;
+	struct attest_evidence back;
+	struct cp_err err = { 0 };
+	char *json = fixture_json(&f);
+
+	assert_int_equal(attest_evidence_parse(json, strlen(json), &back, &err), 0);
+	assert_int_equal(back.quote.len, f.ev.quote.len);
+	assert_memory_equal(back.quote.data, f.ev.quote.data, f.ev.quote.len);
+	assert_memory_equal(back.signature.data, f.ev.signature.data, f.ev.signature.len);
+	assert_int_equal(back.pcr_count, 1);
+	assert_int_equal(back.pcrs[0].index, 23);
+	assert_memory_equal(back.pcrs[0].value, f.ev.pcrs[0].value, 32);
+	assert_string_equal(back.ak_pem, f.ev.ak_pem);
+	assert_string_equal(back.vm_name, "vm1");
+	assert_int_equal(back.vm_config.len, f.ev.vm_config.len);
+	assert_null(back.ek_cert.data);
+	assert_null(back.snp_report.data);
+	attest_evidence_free(&back);
+	attest_evidence_free(NULL);
+	free(json);
+	fx_free(&f);
+}
+
+/* Replace the first occurrence of `from` in json with `to` and expect a parse error. */
+static void expect_edit_err(const char *json, const char *from, const char *to, const char *msg)
+{
+	struct attest_evidence ev;
+	struct cp_err err = { 0 };
+	const char *at = strstr(json, from);
+	size_t n = strlen(json) + strlen(to) + 1;
+	char *t = malloc(n);
+
+	assert_non_null(t);
+	assert_non_null(at);
+	snprintf(t, n, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from));
+	assert_int_equal(attest_evidence_parse(t, strlen(t), &ev, &err) < 0, 1);
+	if (!strstr(err.msg, msg))
+		fail_msg("edit %s -> %s: expected \"%s\" in \"%s\"", from, to, msg, err.msg);
+	assert_null(ev.quote.data);
+	free(t);
+}
+
+static void test_parse_errors(void **state)
+{
+	struct fx f;
+	struct attest_evidence ev;
+	struct cp_err err = { 0 };
+	char *json = fixture_json(&f), *t;
+
+	expect_edit_err(json, "\"format\":\"carapace-evidence\"", "\"format\":\"other\"", "\"format\" must be");
+	expect_edit_err(json, "\"version\":1", "\"version\":2", "version 2 is not supported");
+	expect_edit_err(json, "\"version\":1", "\"version\":\"1\"", "evidence.version: wrong JSON type");
+	expect_edit_err(json, "\"version\":1", "\"version\":1,\"extra\":true", "unknown key \"extra\"");
+	expect_edit_err(json, "\"quote\":", "\"quotes\":", "tpm: unknown key \"quotes\"");
+	expect_edit_err(json, "\"bank\":\"sha256\"", "\"bank\":\"sha1\"", "only \"sha256\"");
+	expect_edit_err(json, "\"index\":23", "\"index\":24", "out of range");
+	expect_edit_err(json, "\"index\":23", "\"index\":-1", "out of range");
+	expect_edit_err(json, "\"index\":23", "\"index\":23.0", "wrong JSON type");
+	expect_edit_err(json, "\"values\":[", "\"values\":[{\"index\":23,\"value\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"},",
+			"unique and ascending");
+	expect_edit_err(json, "\"value\":\"", "\"value\":\"AAAA", "at most 32 allowed");
+	expect_edit_err(json, "\"signature\":\"A", "\"signature\":\"*", "invalid base64 character at position 0");
+	expect_edit_err(json, "\"pem\":", "\"pem\":1,\"x\":", "tpm.ak.pem: wrong JSON type");
+	expect_edit_err(json, "\"name\":\"vm1\"", "\"name\":\"v/1\"", "vm.name");
+	expect_edit_err(json, "\"name\":\"vm1\"", "\"name\":\"vm\\u00001\"", "NUL");
+	expect_edit_err(json, "\"vm\":{", "\"platform\":{\"sgx\":\"\"},\"vm\":{", "platform: unknown key \"sgx\"");
+	expect_edit_err(json, "\"event_log\":", "\"event_log\":\"AAAA\",\"x_log\":", "unknown key");
+	expect_edit_err(json, "\"values\":[", "\"values\":[1,", "not an object");
+
+	/* structural problems */
+	assert_true(attest_evidence_parse("[1]", 3, &ev, &err) < 0);
+	assert_non_null(strstr(err.msg, "not a JSON object"));
+	cp_err_clear(&err);
+	assert_true(attest_evidence_parse("{\"a\":", 5, &ev, &err) < 0);
+	assert_non_null(strstr(err.msg, "unexpected end"));
+	cp_err_clear(&err);
+	t = malloc(strlen(json) + 3);
+	assert_non_null(t);
+	snprintf(t, strlen(json) + 3, "%s {", json);
+	assert_true(attest_evidence_parse(t, strlen(t), &ev, &err) < 0);
+	if (!strstr(err.msg, "trailing data") && !strstr(err.msg, "unexpected character"))
+		fail_msg("%s", err.msg);
+	cp_err_clear(&err);
+	assert_true(attest_evidence_parse("{\"a\":[[[[[[[[[[[[1]]]]]]]]]]]]}", 31, &ev, &err) < 0);
+	cp_err_clear(&err);
+	assert_true(attest_evidence_parse("{\"a\0\":1}", 8, &ev, &err) < 0);
+	assert_non_null(strstr(err.msg, "NUL byte"));
+	cp_err_clear(&err);
+	/* missing required keys */
+	assert_true(attest_evidence_parse("{\"format\":\"carapace-evidence\",\"version\":1}", 42, &ev, &err) < 0);
+	assert_non_null(strstr(err.msg, "missing key \"tpm\""));
+	free(t);
+	free(json);
+	fx_free(&f);
+}
+
+static void expect_policy(const char *json, int ok, const char *msg)
+{
+	struct attest_evidence_policy pol;
+	struct cp_err err = { 0 };
+	int r = attest_evidence_policy_parse(json, strlen(json), &pol, &err);
+	if (ok) {
+		assert_int_equal(r, 0);
+		return;
+	}
+	assert_true(r < 0);
+	if (!strstr(err.msg, msg))
+		fail_msg("expected \"%s\" in \"%s\"", msg, err.msg);
+}
+
+static void test_policy(void **state)
+{
+	struct attest_evidence_policy pol;
+	const char *ok = "{\"format\":\"carapace-evidence-policy\",\"version\":1,"
+			 "\"launch_measurements\":[\"" "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+			 "202122232425262728292a2b2c2d2e2f\"],"
+			 "\"launch_policy_digests\":[\"5050505050505050505050505050505050505050505050505050505050505050\"],"
+			 "\"ak_sha256\":[\"0000000000000000000000000000000000000000000000000000000000000000\"]}";
+
+	assert_int_equal(attest_evidence_policy_parse(ok, strlen(ok), &pol, NULL), 0);
+	assert_int_equal(pol.n_measurements, 1);
+	assert_int_equal(pol.measurement_len[0], 48);
+	assert_int_equal(pol.measurements[0][47], 0x2f);
+	assert_int_equal(pol.n_policy_digests, 1);
+	assert_int_equal(pol.n_ak_pins, 1);
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1}", 1, NULL);
+	expect_policy("{\"format\":\"carapace-evidence\",\"version\":1}", 0, "must be \"carapace-evidence-policy\"");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"pcrs\":[]}", 0, "unknown key \"pcrs\"");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[]}", 0, "0 entries");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[\"00\"]}", 0,
+		      "1 bytes is not an accepted digest size");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[7]}", 0, "not a string");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"launch_measurements\":[\"zz\"]}", 0,
+		      "invalid hex digit");
+}
+
+static void test_binding_digest(void **state)
+{
+	uint8_t pub[4 + 2] = { 0x00, 0x04, 1, 2, 3, 4 }, pol[32], got[32], want[32], msg[20 + 6 + 32];
+
+	memset(pol, 0x50, 32);
+	memcpy(msg, "carapace.binding.v1", 20);
+	memcpy(msg + 20, pub, 6);
+	memcpy(msg + 26, pol, 32);
+	SHA256(msg, sizeof(msg), want);
+	assert_int_equal(attest_binding_digest(pub, 6, pol, got), 0);
+	assert_memory_equal(got, want, 32);
+	/* a buffer that is not exactly one TPM2B_PUBLIC is refused */
+	assert_int_equal(attest_binding_digest(pub, 5, pol, got), -EINVAL);
+	assert_int_equal(attest_binding_digest(pub, 1, pol, got), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_binding_digest),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
