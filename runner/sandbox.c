@@ -45,6 +45,7 @@ static const struct sc_rule vcpu_rules[] = {
 	NOEXEC("mmap", "malloc() in a thread arena for vhost-user messages (never executable)"),
 	NOEXEC("mprotect", "thread arena growth (never executable)"),
 	ANY("munmap", "free()"),
+	ANY("brk", "malloc() when glibc's arena limit (8 per core) makes a thread share the main arena"),
 };
 
 /* The main thread once the vCPUs run: the event loop (runner/vm.c vm_run) and teardown
