@@ -20,6 +20,7 @@
 #include "policy/policy.h"
 #include "runner/cgroup.h"
 #include "runner/config.h"
+#include "runner/launch_record.h"
 #include "runner/host_info.h"
 #include "runner/kvm_ops.h"
 #include "runner/vm.h"
@@ -51,6 +52,10 @@ static void run_usage(FILE *out)
 		"  --on-device-failure stop|continue  when a device helper dies (default: the policy's, else stop)\n"
 		"  --policy FILE        refuse to launch anything the launch policy does not allow (see carapace-policy(1))\n"
 		"  --print-launch-request  with --policy: print what the policy would judge, launch nothing\n"
+		"  --attest             record the launch in a TPM (PCR + event log) for carapace attest --vm NAME\n"
+		"  --tcti STRING        the TPM (default $CARAPACE_TCTI, then device:/dev/tpmrm0)\n"
+		"  --pcr N              PCR for launch events: 23 (default) or 16\n"
+		"  --state-dir DIR      where event logs live (default $CARAPACE_STATE_DIR, then /var/lib/carapace)\n"
 		"  --seccomp MODE       on (default), log (diagnose a denied call: NOT confined), off (NOT confined)\n"
 		"  --print-seccomp-policy  print each thread's system-call allowlist and exit\n"
 		"  --quiet              do not print the outcome line when the guest ends normally\n"
@@ -108,6 +113,58 @@ static uint64_t host_memory(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
 	return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+}
+
+/* The effective configuration as recorded in the event log (and shown by verify --show-log). */
+static char *config_json(const struct run_opts *o, const struct vm *vm)
+{
+	json_object *j = json_object_new_object(), *devs = json_object_new_array();
+	char *s;
+	json_object_object_add(j, "name", json_object_new_string(o->name ? o->name : "vm"));
+	json_object_object_add(j, "kernel", json_object_new_string(o->kernel ? o->kernel : "(built-in demo guest)"));
+	if (o->initrd)
+		json_object_object_add(j, "initrd", json_object_new_string(o->initrd));
+	json_object_object_add(j, "cmdline", json_object_new_string(vm->cmdline ? vm->cmdline : ""));
+	json_object_object_add(j, "memory_mib", json_object_new_int64((int64_t)(o->memory >> 20)));
+	json_object_object_add(j, "vcpus", json_object_new_int64(o->vcpus));
+	for (unsigned i = 0; i < o->ndevices; i++)
+		json_object_array_add(devs, json_object_new_string(o->devices[i]));
+	json_object_object_add(j, "devices", devs);
+	s = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(j);
+	return s;
+}
+
+static int record_launch(const struct run_opts *o, const struct vm *vm, const char *tcti, const char *state_dir,
+			 uint32_t pcr)
+{
+	struct launch_record_in in = { .tcti = tcti, .state_dir = state_dir, .vm_name = o->name ? o->name : "vm",
+				       .pcr = pcr, .devices = vm->cfg.devices, .ndevices = vm->cfg.ndevices };
+	struct cp_err err = { 0 };
+	uint8_t *pol = NULL;
+	size_t pol_len = 0;
+	char hex[97];
+	int r;
+
+	if (launch_plain_measurement(vm->cfg.kernel, vm->cfg.kernel_len, vm->cfg.initrd, vm->cfg.initrd_len, vm->cmdline,
+				     in.measurement, &err) < 0 ||
+	    (o->policy && cp_file_read(o->policy, 1u << 20, &pol, &pol_len, &err) < 0)) {
+		fprintf(stderr, "carapace run: --attest: %s\n", err.msg);
+		return CP_EXIT_FAILURE;
+	}
+	in.policy = pol;
+	in.policy_len = pol_len;
+	in.config_json = config_json(o, vm);
+	r = in.config_json ? launch_record(&in, &err) : cp_err_set(&err, ENOMEM, "out of memory");
+	free((void *)in.config_json);
+	free(pol);
+	if (r < 0) {
+		fprintf(stderr, "carapace run: %s\n", err.msg);
+		return CP_EXIT_FAILURE;
+	}
+	cp_hex_encode(in.measurement, 48, hex);
+	fprintf(stderr, "carapace: launch of '%s' recorded in PCR %u: launch measurement %s\n", in.vm_name, pcr, hex);
+	return CP_EXIT_OK;
 }
 
 /* With a cgroup, carapace splits in two: a small parent that only waits, forwards stop signals
@@ -299,6 +356,10 @@ int runner_cli_run(int argc, char **argv)
 		{ "on-device-failure", required_argument, NULL, 0 },
 		{ "policy", required_argument, NULL, 0 },
 		{ "print-launch-request", no_argument, NULL, 'R' },
+		{ "attest", no_argument, NULL, 'A' },
+		{ "tcti", required_argument, NULL, 't' },
+		{ "pcr", required_argument, NULL, 'p' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "print-seccomp-policy", no_argument, NULL, 'P' },
 #ifdef CARAPACE_TEST_HOOKS
 		{ "test-hook", required_argument, NULL, 'T' },
@@ -309,7 +370,9 @@ int runner_cli_run(int argc, char **argv)
 	struct run_opts opts;
 	struct cp_err err = { 0 };
 	const char *config_path = NULL, *test_hook = NULL;
-	bool print_request = false;
+	bool print_request = false, attest = false;
+	const char *tcti = NULL, *state_dir = NULL;
+	uint64_t pcr = 23;
 	enum sandbox_mode sbx = sandbox_mode_default();
 	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL, *cfgtext = NULL;
 	size_t kernel_len = 0, initrd_len = 0, cfglen = 0;
@@ -348,6 +411,16 @@ int runner_cli_run(int argc, char **argv)
 			goto out;
 		case 'T': test_hook = optarg; break;
 		case 'R': print_request = true; break;
+		case 'A': attest = true; break;
+		case 't': tcti = optarg; break;
+		case 'S': state_dir = optarg; break;
+		case 'p':
+			if (cp_parse_u64(optarg, &pcr) < 0 || (pcr != 16 && pcr != 23)) {
+				fprintf(stderr, "carapace run: --pcr: '%s' must be 16 or 23 (resettable from locality 0)\n", optarg);
+				status = CP_EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case 'h':
 			run_usage(stdout);
 			status = CP_EXIT_OK;
@@ -469,6 +542,10 @@ int runner_cli_run(int argc, char **argv)
 		/* A kernel we cannot load, or a size the host refuses, is the user's input. */
 		status = (err.code == ENOEXEC || err.code == E2BIG || err.code == EINVAL) ? CP_EXIT_USAGE
 											       : CP_EXIT_FAILURE;
+		goto out;
+	}
+	if (attest && (status = record_launch(&opts, vm, tcti, state_dir, (uint32_t)pcr)) != CP_EXIT_OK) {
+		vm_destroy(vm);
 		goto out;
 	}
 	status = vm_run(vm);

@@ -1,0 +1,77 @@
+/* Launch events for plain VMs (OS shell: TPM, helper binaries on disk). */
+#include "runner/launch_record.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest/tpm/launch.h"
+#include "attest/tpm/tpm.h"
+#include "common/util.h"
+#include "devices/helpers.h"
+
+static int sha(const EVP_MD *md, const void *a, size_t alen, uint8_t *out)
+{
+	unsigned n = 0;
+	return EVP_Digest(a, alen, out, &n, md, NULL) == 1 ? 0 : -EIO;
+}
+
+int launch_plain_measurement(const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
+			     const char *cmdline, uint8_t out[48], struct cp_err *err)
+{
+	static const char tag[] = "carapace.plain-launch.v1"; /* hashed with its NUL */
+	uint8_t buf[sizeof(tag) + 3 * 48];
+
+	memcpy(buf, tag, sizeof(tag));
+	if (sha(EVP_sha384(), kernel, kernel_len, buf + sizeof(tag)) < 0 ||
+	    sha(EVP_sha384(), initrd ? (const void *)initrd : "", initrd ? initrd_len : 0, buf + sizeof(tag) + 48) < 0 ||
+	    sha(EVP_sha384(), cmdline ? cmdline : "", cmdline ? strlen(cmdline) : 0, buf + sizeof(tag) + 96) < 0 ||
+	    sha(EVP_sha384(), buf, sizeof(buf), out) < 0)
+		return cp_err_set(err, EIO, "SHA-384 failed");
+	return 0;
+}
+
+int launch_record(const struct launch_record_in *in, struct cp_err *err)
+{
+	struct attest_tpm *tpm = NULL;
+	struct attest_launch l;
+	uint8_t digest[32];
+	int r;
+
+	memset(&l, 0, sizeof(l));
+	if ((r = attest_tpm_open(in->tcti, &tpm, err)) < 0)
+		return cp_err_prefix(err, "--attest: ");
+	if ((r = attest_launch_begin(&l, tpm, in->state_dir, in->vm_name, in->pcr, err)) < 0)
+		goto out;
+	if ((r = attest_launch_record(&l, ATTEST_EVENT_LAUNCH_MEASUREMENT, in->measurement, 48, err)) < 0)
+		goto out;
+	if ((r = attest_launch_record_config(&l, in->config_json, strlen(in->config_json), err)) < 0)
+		goto out;
+	if (in->policy) {
+		sha(EVP_sha256(), in->policy, in->policy_len, digest);
+		if ((r = attest_launch_record(&l, ATTEST_EVENT_LAUNCH_POLICY, digest, 32, err)) < 0)
+			goto out;
+	}
+	/* Each device helper by the digest of the executable that will run, then its name. */
+	for (unsigned i = 0; i < in->ndevices; i++) {
+		const struct carapace_helper_desc *h =
+			&carapace_helpers[in->devices[i].kind == VDEV_BLK ? CARAPACE_HELPER_BLK
+					  : in->devices[i].kind == VDEV_RNG ? CARAPACE_HELPER_RNG : CARAPACE_HELPER_CONSOLE];
+		char path[4096];
+		uint8_t *bin = NULL, ev[32 + 64];
+		size_t len = 0, nlen = strlen(h->binary);
+		if ((r = vdev_helper_path(h->binary, path, sizeof(path), err)) < 0 ||
+		    (r = cp_file_read(path, 64u << 20, &bin, &len, err)) < 0)
+			goto out;
+		sha(EVP_sha256(), bin, len, ev);
+		free(bin);
+		memcpy(ev + 32, h->binary, nlen < 64 ? nlen : 64);
+		if ((r = attest_launch_record(&l, ATTEST_EVENT_DEVICE_HELPER, ev, 32 + (nlen < 64 ? nlen : 64), err)) < 0)
+			goto out;
+	}
+out:
+	attest_launch_end(&l);
+	attest_tpm_close(tpm);
+	return r;
+}

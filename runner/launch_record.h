@@ -1,0 +1,34 @@
+/* What `carapace run --attest` records at launch: the launch measurement of a plain VM, the VM
+ * configuration, the launch policy and each device helper's identity, extended into a TPM PCR
+ * with an event log beside it (attest/tpm/launch.h), so `carapace attest --vm NAME` can quote it. */
+#ifndef CARAPACE_RUNNER_LAUNCH_RECORD_H
+#define CARAPACE_RUNNER_LAUNCH_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "runner/vdev.h"
+
+/* The plain-VM launch measurement (documented in docs/evidence.md): SHA-384 over
+ * "carapace.plain-launch.v1" NUL, SHA-384(kernel image), SHA-384(initrd, empty if none),
+ * SHA-384(the guest command line as booted, with the virtio_mmio.device= announcements). */
+int launch_plain_measurement(const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
+			     const char *cmdline, uint8_t out[48], struct cp_err *err);
+
+struct launch_record_in {
+	const char *tcti;          /* NULL: $CARAPACE_TCTI, then device:/dev/tpmrm0 */
+	const char *state_dir;     /* NULL: $CARAPACE_STATE_DIR, then /var/lib/carapace */
+	const char *vm_name;
+	uint32_t pcr;
+	uint8_t measurement[48];
+	const char *config_json;   /* the effective VM configuration */
+	const uint8_t *policy;     /* the launch policy document, or NULL */
+	size_t policy_len;
+	const struct vdev_spec *devices;
+	unsigned ndevices;
+};
+
+int launch_record(const struct launch_record_in *in, struct cp_err *err);
+
+#endif
