@@ -445,11 +445,13 @@ static int vu_h_get_config(struct vu_backend *be, struct vu_msg *m, struct vu_re
 	rep->p.config.offset = c->offset;
 	rep->p.config.size = c->size;
 	rep->p.config.flags = c->flags;
-	if (!(be->protocol & (1ull << VU_PF_CONFIG)) || c->offset > be->ops->config_size ||
-	    c->size > be->ops->config_size - c->offset || !be->ops->get_config) {
+	/* Reads past the device's fields (a newer front-end's larger struct) return zeros, as
+	 * reserved config space does; only reads past VU_CONFIG_MAX are refused. */
+	if (!(be->protocol & (1ull << VU_PF_CONFIG)) || c->offset > VU_CONFIG_MAX ||
+	    c->size > VU_CONFIG_MAX - c->offset || !be->ops->get_config) {
 		/* The spec's error answer is an empty payload. */
 		cp_warn("%s: GET_CONFIG offset %u size %u refused (config space is %u bytes)", be->ops->name,
-			c->offset, c->size, be->ops->config_size);
+			c->offset, c->size, VU_CONFIG_MAX);
 		rep->size = 0;
 		return 0;
 	}
