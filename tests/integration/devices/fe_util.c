@@ -69,6 +69,11 @@ int fe_wait(pid_t pid)
 	return status;
 }
 
+void *fe_host(struct fe_env *e, uint64_t gpa)
+{
+	return e->mem + (gpa - FE_GPA_BASE);
+}
+
 uint64_t fe_alloc(struct fe_env *e, uint64_t len)
 {
 	uint64_t off = (e->bump + 63) & ~63ull;

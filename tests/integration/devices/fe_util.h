@@ -37,7 +37,8 @@ int fe_env_open(struct fe_env *e, const char *sock, uint64_t mem_size, unsigned 
 void fe_env_close(struct fe_env *e);
 /* Guest buffer allocation (bump, 64-byte aligned). */
 uint64_t fe_alloc(struct fe_env *e, uint64_t len);
-static inline void *fe_host(struct fe_env *e, uint64_t gpa) { return e->mem + (gpa - FE_GPA_BASE); }
+/* Host address of a guest address inside the environment's memory. */
+void *fe_host(struct fe_env *e, uint64_t gpa);
 
 /* One virtio-blk request, synchronous. data is gpa of len bytes (0 for none). */
 int fe_blk_rw(struct fe_env *e, unsigned q, uint32_t type, uint64_t sector, uint64_t data_gpa,

@@ -48,9 +48,8 @@ int main(void)
 	vu_drvq_kick(&e.q[0]);
 	/* virtio-net header (12 zero bytes) + ARP who-has 10.99.0.1 tell 10.99.0.2 */
 	uint64_t g = fe_alloc(&e, 12 + 42);
-	uint8_t *p = fe_host(&e, g);
-	memset(p, 0, 12 + 42);
-	uint8_t *f = p + 12;
+	uint8_t pkt[12 + 42] = { 0 };
+	uint8_t *f = pkt + 12;
 	memset(f, 0xff, 6);
 	memcpy(f + 6, guest_mac, 6);
 	f[12] = 0x08, f[13] = 0x06;                   /* ARP */
@@ -59,6 +58,7 @@ int main(void)
 	memcpy(f + 22, guest_mac, 6);
 	inet_pton(AF_INET, "10.99.0.2", f + 28);
 	inet_pton(AF_INET, "10.99.0.1", f + 38);
+	memcpy(fe_host(&e, g), pkt, sizeof(pkt));
 	struct vu_drv_buf tb = { g, 12 + 42, false };
 	vu_drvq_add(&e.q[1], &tb, 1);
 	vu_drvq_kick(&e.q[1]);
