@@ -4,7 +4,6 @@
 #include "common/cleanup.h"
 
 static const struct jail_rule blk_rules[] = {
-	{ "pread64", JAIL_ARG_ANY, "short-transfer tail of a read" },
 	{ "preadv", JAIL_ARG_ANY, "VIRTIO_BLK_T_IN straight into guest buffers" },
 	{ "pwrite64", JAIL_ARG_ANY, "WRITE_ZEROES fallback where fallocate cannot zero" },
 	{ "pwritev", JAIL_ARG_ANY, "VIRTIO_BLK_T_OUT straight from guest buffers" },

@@ -21,7 +21,7 @@ const char *jail_arg_describe(enum jail_arg a)
 		[JAIL_ARG_FALLOC_BLK] = "mode PUNCH_HOLE\\|KEEP_SIZE, ZERO_RANGE or ZERO_RANGE\\|KEEP_SIZE",
 		[JAIL_ARG_GETRANDOM_FLAGS] = "flags 0 only",
 		[JAIL_ARG_ACCEPT4_CLOEXEC] = "flags SOCK_CLOEXEC only",
-		[JAIL_ARG_FCNTL_GETFL] = "F_GETFL / F_SETFL only",
+		[JAIL_ARG_FSTAT_FD] = "flags AT_EMPTY_PATH only (an fd, never a path)",
 	};
 
 	return (unsigned)a < JAIL_ARG_MAX && text[a] ? text[a] : "?";
@@ -66,10 +66,8 @@ static int jail_rule_add(scmp_filter_ctx ctx, const struct jail_rule *r, struct 
 	case JAIL_ARG_ACCEPT4_CLOEXEC:
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A3(SCMP_CMP_EQ, SOCK_CLOEXEC));
 		break;
-	case JAIL_ARG_FCNTL_GETFL:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
-		if (!ret)
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, F_SETFL));
+	case JAIL_ARG_FSTAT_FD:
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
 		break;
 	default:
 		return cp_err_set(err, EINVAL, "seccomp: %s has an unknown argument filter %d", r->syscall, r->arg);

@@ -19,7 +19,7 @@ enum jail_arg {
 	JAIL_ARG_FALLOC_BLK,      /* fallocate: arg 1 is PUNCH_HOLE|KEEP_SIZE or ZERO_RANGE(|KEEP_SIZE) */
 	JAIL_ARG_GETRANDOM_FLAGS, /* getrandom: arg 2 == 0 (blocking, urandom pool) */
 	JAIL_ARG_ACCEPT4_CLOEXEC, /* accept4: arg 3 == SOCK_CLOEXEC */
-	JAIL_ARG_FCNTL_GETFL,     /* fcntl: arg 1 is F_GETFL or F_SETFL */
+	JAIL_ARG_FSTAT_FD,        /* newfstatat: arg 3 == AT_EMPTY_PATH (an fd, never a path) */
 	JAIL_ARG_MAX
 };
 
