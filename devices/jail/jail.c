@@ -261,7 +261,7 @@ static int jail_limits(const struct jail_config *cfg, struct cp_err *err)
 	} lim[] = {
 		{ RLIMIT_CORE, 0, "RLIMIT_CORE" },
 		{ RLIMIT_NOFILE, cfg->max_files ? cfg->max_files : 128, "RLIMIT_NOFILE" },
-		{ RLIMIT_NPROC, 1, "RLIMIT_NPROC" },
+		{ RLIMIT_NPROC, cfg->max_threads ? cfg->max_threads : 1, "RLIMIT_NPROC" },
 		{ RLIMIT_MEMLOCK, 0, "RLIMIT_MEMLOCK" },
 	};
 
@@ -302,6 +302,8 @@ static int jail_finish(const struct jail_config *cfg, struct cp_err *err)
 	}
 	if (cfg->before_seccomp)
 		cfg->before_seccomp();
+	if (cfg->prepare && (r = cfg->prepare(cfg->prepare_arg, err)) < 0)
+		return r;
 	return jail_seccomp_load(cfg->policy, err);
 }
 

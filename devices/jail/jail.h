@@ -18,10 +18,15 @@ struct jail_config {
 	const int *keep_fds;              /* fds that survive (stdin/stdout/stderr always do) */
 	unsigned nkeep;
 	unsigned max_files;               /* RLIMIT_NOFILE */
+	unsigned max_threads;             /* RLIMIT_NPROC counts threads: 1 + worker threads */
 	uint64_t memory_max;              /* cgroup memory.max, bytes */
 	uint64_t pids_max;                /* cgroup pids.max */
 	const char *cleanup_path;         /* unlinked by the outer process when the helper ends */
 	void (*before_seccomp)(void);     /* test hook (only set in CARAPACE_TEST_HOOKS builds) */
+	/* Runs in the jailed process just before the filter loads: start threads here, since
+	 * the filter forbids creating any (it is applied to all threads at once, TSYNC). */
+	int (*prepare)(void *arg, struct cp_err *err);
+	void *prepare_arg;
 };
 
 /* Enter the jail. On success returns 0 in the jailed process (pid 1 of a new pid namespace);

@@ -85,6 +85,12 @@ int jail_seccomp_load(const struct jail_policy *policy, struct cp_err *err)
 
 	if (!ctx)
 		return cp_err_set(err, ENOMEM, "seccomp_init failed");
+	/* Worker threads started before the filter get it too, atomically. */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (ret < 0) {
+		seccomp_release(ctx);
+		return cp_err_set(err, -ret, "seccomp: TSYNC: %s", strerror(-ret));
+	}
 	for (unsigned p = 0; p < 2 && ret == 0; p++)
 		for (size_t i = 0; i < set[p]->n && ret == 0; i++)
 			ret = jail_rule_add(ctx, &set[p]->rules[i], err);

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "devices/vhost/io.h"
+#include "devices/vhost/pool.h"
 
 struct vu_reply {
 	uint32_t size;
@@ -710,6 +711,21 @@ static void vu_be_process(struct vu_backend *be, unsigned q)
 		be->ops->queue_kick(be, q);
 		return;
 	}
+	if (be->pool) {
+		struct vu_pool_req *req;
+
+		/* Hand requests to the workers; they push and notify. Out of request slots: the
+		 * rest stays in the avail ring until a completion wakes the loop. */
+		while ((req = vu_pool_get(be->pool))) {
+			if (vu_be_pop(be, q, &req->c) != 1) {
+				vu_pool_put(be->pool, req);
+				break;
+			}
+			req->q = q;
+			vu_pool_submit(be->pool, req);
+		}
+		return;
+	}
 	while ((got = vu_be_pop(be, q, &be->chain)) == 1) {
 		uint32_t written = 0;
 
@@ -721,6 +737,21 @@ static void vu_be_process(struct vu_backend *be, unsigned q)
 	}
 	if (done)
 		vu_be_notify(be, q);
+}
+
+int vu_be_start_workers(struct vu_backend *be, struct cp_err *err)
+{
+	int r;
+
+	if (!be->ops->workers || !be->ops->handle_chain)
+		return 0;
+	be->pool = calloc(1, sizeof(*be->pool));
+	if (!be->pool)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	r = vu_pool_start(be->pool, be, be->ops->workers);
+	if (r < 0)
+		return cp_err_set(err, -r, "starting %u worker threads: %s", be->ops->workers, strerror(-r));
+	return 0;
 }
 
 int vu_be_run(struct vu_backend *be, struct cp_err *err)
@@ -748,6 +779,10 @@ int vu_be_run(struct vu_backend *be, struct cp_err *err)
 			qmap[n] = UINT32_MAX;
 			pfd[n++] = (struct pollfd){ .fd = extra, .events = POLLIN };
 		}
+		if (be->pool) {
+			qmap[n] = UINT32_MAX - 1;
+			pfd[n++] = (struct pollfd){ .fd = be->pool->wake_fd, .events = POLLIN };
+		}
 		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -763,11 +798,24 @@ int vu_be_run(struct vu_backend *be, struct cp_err *err)
 				be->ops->extra_ready(be);
 				continue;
 			}
+			if (qmap[i] == UINT32_MAX - 1) {
+				/* Request slots freed up: take what the rings still hold. */
+				(void)eventfd_read(pfd[i].fd, &v);
+				for (unsigned q = 0; q < be->ops->num_queues; q++)
+					if (vu_be_ring_live(be, q))
+						vu_be_process(be, q);
+				continue;
+			}
 			(void)eventfd_read(pfd[i].fd, &v);
 			vu_be_process(be, qmap[i]);
 		}
 		if (pfd[0].revents) {
-			int r = vu_sock_recv_request(be->sock, m, err);
+			int r;
+
+			/* Messages may remap memory or stop rings: nothing may be in flight then. */
+			if (be->pool)
+				vu_pool_drain(be->pool);
+			r = vu_sock_recv_request(be->sock, m, err);
 
 			if (r == 0)
 				break;
@@ -786,6 +834,8 @@ int vu_be_run(struct vu_backend *be, struct cp_err *err)
 					vu_be_process(be, q);
 		}
 	}
+	if (be->pool)
+		vu_pool_drain(be->pool);
 	free(m);
 	return ret;
 }
