@@ -712,17 +712,29 @@ static void vu_be_process(struct vu_backend *be, unsigned q)
 		return;
 	}
 	if (be->pool) {
-		struct vu_pool_req *req;
+		struct vu_pool_req *req, *first = NULL, *last = NULL;
+		unsigned n = 0;
 
-		/* Hand requests to the workers; they push and notify. Out of request slots: the
-		 * rest stays in the avail ring until a completion wakes the loop. */
+		/* Take everything available, hand it over as one batch, then work on it alongside
+		 * the workers. Out of request slots: the rest stays in the avail ring until a
+		 * completion wakes the loop. */
 		while ((req = vu_pool_get(be->pool))) {
 			if (vu_be_pop(be, q, &req->c) != 1) {
 				vu_pool_put(be->pool, req);
 				break;
 			}
 			req->q = q;
-			vu_pool_submit(be->pool, req);
+			req->next = NULL;
+			if (last)
+				last->next = req;
+			else
+				first = req;
+			last = req;
+			n++;
+		}
+		if (n) {
+			vu_pool_submit(be->pool, first, last, n);
+			vu_pool_help(be->pool);
 		}
 		return;
 	}

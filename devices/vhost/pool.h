@@ -43,7 +43,10 @@ int vu_pool_start(struct vu_pool *p, struct vu_backend *be, unsigned n);
 /* A free request, or NULL (then starved is set and a completion wakes the loop). */
 struct vu_pool_req *vu_pool_get(struct vu_pool *p);
 void vu_pool_put(struct vu_pool *p, struct vu_pool_req *r);
-void vu_pool_submit(struct vu_pool *p, struct vu_pool_req *r);
+/* Queue a batch (first..last, n requests, already linked through next). */
+void vu_pool_submit(struct vu_pool *p, struct vu_pool_req *first, struct vu_pool_req *last, unsigned n);
+/* The event loop runs queued requests itself until none is left. */
+void vu_pool_help(struct vu_pool *p);
 /* Wait until nothing is in flight. */
 void vu_pool_drain(struct vu_pool *p);
 
