@@ -90,19 +90,25 @@ int fe_env_open(struct fe_env *e, const char *sock, uint64_t mem_size, unsigned 
 	struct vu_region reg;
 	int r;
 
+	int fd = sock ? -1 : e->fe.sock; /* NULL path: an already-connected socket in e->fe.sock */
+
 	memset(e, 0, sizeof(*e));
 	e->memfd = -1;
 	e->nq = nq;
 	e->qsize = qsize;
-	for (int tries = 0;; tries++) {
-		r = vu_fe_connect(&e->fe, sock, &e->err);
-		if (r == 0 || tries > 200)
-			break;
-		cp_err_clear(&e->err);
-		usleep(10000);
+	if (sock) {
+		for (int tries = 0;; tries++) {
+			r = vu_fe_connect(&e->fe, sock, &e->err);
+			if (r == 0 || tries > 200)
+				break;
+			cp_err_clear(&e->err);
+			usleep(10000);
+		}
+		if (r < 0)
+			return r;
+	} else {
+		e->fe.sock = fd;
 	}
-	if (r < 0)
-		return r;
 	r = vu_fe_negotiate(&e->fe, want_features, want_protocol, &e->err);
 	if (r < 0)
 		return r;

@@ -31,7 +31,8 @@ pid_t fe_spawn_log(char *const argv[], const char *sock, const char *log);
 /* Wait for pid; returns the raw wait status. */
 int fe_wait(pid_t pid);
 
-/* Connect, negotiate, give memory, start nq rings of qsize. -errno with env->err. */
+/* Connect (or, with sock NULL, use the connected socket already in e->fe.sock), negotiate,
+ * give memory, start nq rings of qsize. -errno with env->err. */
 int fe_env_open(struct fe_env *e, const char *sock, uint64_t mem_size, unsigned nq, uint16_t qsize,
 		uint64_t want_features, uint64_t want_protocol);
 void fe_env_close(struct fe_env *e);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -310,6 +311,36 @@ static void test_blk_inflight_resume(void **state)
 	close(memfd);
 }
 
+/* --fd: the runner's way, an already-connected socket inherited across exec. */
+static void test_blk_fd_mode(void **state)
+{
+	struct fe_env e;
+	uint8_t st;
+	int sv[2];
+	char fdarg[16];
+
+	make_image();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	int child_fd = dup(sv[1]); /* without O_CLOEXEC: the one fd the helper inherits */
+	snprintf(fdarg, sizeof(fdarg), "%d", child_fd);
+	char *argv[] = { blk_bin, "--fd", fdarg, "--image", img, NULL };
+	pid_t pid = fe_spawn(argv, NULL);
+	assert_true(pid > 0);
+	close(child_fd);
+	close(sv[1]);
+	e.fe.sock = sv[0];
+	if (fe_env_open(&e, NULL, 1u << 20, 1, 64, ~0ull, ~0ull) < 0)
+		fail_msg("front-end: %s", e.err.msg);
+	uint64_t buf = fe_alloc(&e, 512);
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_IN, 8, buf, 512, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_OK);
+	assert_int_equal(*(uint8_t *)fe_host(&e, buf), 1);
+	fe_env_close(&e);
+	int status = fe_wait(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_blk_readonly),
 		cmocka_unit_test(test_blk_durable_after_kill),
 		cmocka_unit_test(test_blk_inflight_resume),
+		cmocka_unit_test(test_blk_fd_mode),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
