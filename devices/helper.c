@@ -134,10 +134,18 @@ static void dev_probe(void)
 /* Leave the jailed process with exit_group directly, not return/exit/_exit: atexit handlers
  * and a sanitizer's exit hooks (leak check, signal stacks) would run under the filter and make
  * calls it rightly refuses. */
-static void __attribute__((noreturn)) dev_leave(int code)
+/* Not declared noreturn on purpose: ASan inserts __asan_handle_no_return (sigaltstack) before
+ * calls to noreturn functions. */
+static void dev_leave(int code)
 {
-	syscall(SYS_exit_group, code);
-	__builtin_unreachable();
+#if defined(__x86_64__)
+	/* Inline, because a sanitizer runtime may wrap even syscall(3) with its own calls. */
+	for (;;)
+		__asm__ volatile("syscall" : : "a"((long)SYS_exit_group), "D"((long)code) : "rcx", "r11", "memory");
+#else
+	for (;;)
+		syscall(SYS_exit_group, code);
+#endif
 }
 
 struct dev_prepare {
@@ -209,6 +217,7 @@ int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc
 		if (conn < 0) {
 			cp_err("accept: %s", strerror(errno));
 			dev_leave(CP_EXIT_FAILURE);
+			return CP_EXIT_FAILURE;
 		}
 		close(sock);
 	} else {
@@ -220,7 +229,9 @@ int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc
 	if (r < 0) {
 		cp_err("front-end cut off: %s", err.msg);
 		dev_leave(CP_EXIT_FAILURE);
+		return CP_EXIT_FAILURE;
 	}
 	cp_info("front-end disconnected");
 	dev_leave(CP_EXIT_OK);
+	return CP_EXIT_OK;
 }

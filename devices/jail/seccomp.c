@@ -27,6 +27,12 @@ const char *jail_arg_describe(enum jail_arg a)
 	return (unsigned)a < JAIL_ARG_MAX && text[a] ? text[a] : "?";
 }
 
+/* Explicit comparator (libseccomp's SCMP_An macros leave datum_b implicit). */
+static struct scmp_arg_cmp jail_cmp(unsigned arg, enum scmp_compare op, uint64_t a, uint64_t b)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+}
+
 static int jail_rule_add(scmp_filter_ctx ctx, const struct jail_rule *r, struct cp_err *err)
 {
 	int nr = seccomp_syscall_resolve_name(r->syscall);
@@ -39,35 +45,35 @@ static int jail_rule_add(scmp_filter_ctx ctx, const struct jail_rule *r, struct 
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		break;
 	case JAIL_ARG_PROT_NO_EXEC:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 		break;
 	case JAIL_ARG_IOCTL_FIONBIO:
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, FIONBIO));
+				       jail_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, FIONBIO));
 		break;
 	case JAIL_ARG_MADV_DONTNEED:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(2, SCMP_CMP_EQ, MADV_DONTNEED, 0));
 		break;
 	case JAIL_ARG_MEMFD_CLOEXEC:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, MFD_CLOEXEC));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(1, SCMP_CMP_EQ, MFD_CLOEXEC, 0));
 		break;
 	case JAIL_ARG_FALLOC_BLK:
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-				       SCMP_A1(SCMP_CMP_EQ, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE));
+				       jail_cmp(1, SCMP_CMP_EQ, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0));
 		if (!ret)
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FALLOC_FL_ZERO_RANGE));
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(1, SCMP_CMP_EQ, FALLOC_FL_ZERO_RANGE, 0));
 		if (!ret)
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					       SCMP_A1(SCMP_CMP_EQ, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE));
+					       jail_cmp(1, SCMP_CMP_EQ, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0));
 		break;
 	case JAIL_ARG_GETRANDOM_FLAGS:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_EQ, 0));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(2, SCMP_CMP_EQ, 0, 0));
 		break;
 	case JAIL_ARG_ACCEPT4_CLOEXEC:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A3(SCMP_CMP_EQ, SOCK_CLOEXEC));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(3, SCMP_CMP_EQ, SOCK_CLOEXEC, 0));
 		break;
 	case JAIL_ARG_FSTAT_FD:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(3, SCMP_CMP_EQ, AT_EMPTY_PATH, 0));
 		break;
 	default:
 		return cp_err_set(err, EINVAL, "seccomp: %s has an unknown argument filter %d", r->syscall, r->arg);
