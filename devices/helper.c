@@ -35,6 +35,10 @@ int dev_opts_handle(struct dev_opts *o, int opt, const char *arg)
 	case 2:
 		o->no_jail = true;
 		return 0;
+	case 4:
+		o->verbose = true;
+		cp_log_set_level(CP_LOG_DEBUG);
+		return 0;
 #ifdef CARAPACE_TEST_HOOKS
 	case 3:
 		o->test_hook = arg;

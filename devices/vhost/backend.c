@@ -611,6 +611,7 @@ int vu_be_handle(struct vu_backend *be, struct vu_msg *m, struct cp_err *err)
 	bool need_ack;
 	int ret;
 
+	cp_debug("%s: %s flags 0x%x size %u fds %u", be->ops->name, name, m->hdr.flags, m->hdr.size, m->nfds);
 	if (req >= VU_REQ_MAX || !vu_handlers[req].fn) {
 		ret = cp_err_set(err, EPROTO, "request %u (%s) has no handler", req, name);
 		goto out;
