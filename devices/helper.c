@@ -135,23 +135,6 @@ static void dev_probe(void)
 }
 #endif
 
-/* Leave the jailed process with exit_group directly, not return/exit/_exit: atexit handlers
- * and a sanitizer's exit hooks (leak check, signal stacks) would run under the filter and make
- * calls it rightly refuses. */
-/* Not declared noreturn on purpose: ASan inserts __asan_handle_no_return (sigaltstack) before
- * calls to noreturn functions. */
-static void dev_leave(int code)
-{
-#if defined(__x86_64__)
-	/* Inline, because a sanitizer runtime may wrap even syscall(3) with its own calls. */
-	for (;;)
-		__asm__ volatile("syscall" : : "a"((long)SYS_exit_group), "D"((long)code) : "rcx", "r11", "memory");
-#else
-	for (;;)
-		syscall(SYS_exit_group, code);
-#endif
-}
-
 struct dev_prepare {
 	struct vu_backend *be;
 	const struct vu_dev_ops *ops;
@@ -220,7 +203,7 @@ int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc
 		conn = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
 			cp_err("accept: %s", strerror(errno));
-			dev_leave(CP_EXIT_FAILURE);
+			jail_exit_now(CP_EXIT_FAILURE);
 			return CP_EXIT_FAILURE;
 		}
 		close(sock);
@@ -232,10 +215,10 @@ int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc
 	r = vu_be_run(be, &err);
 	if (r < 0) {
 		cp_err("front-end cut off: %s", err.msg);
-		dev_leave(CP_EXIT_FAILURE);
+		jail_exit_now(CP_EXIT_FAILURE);
 		return CP_EXIT_FAILURE;
 	}
 	cp_info("front-end disconnected");
-	dev_leave(CP_EXIT_OK);
+	jail_exit_now(CP_EXIT_OK);
 	return CP_EXIT_OK;
 }

@@ -35,4 +35,9 @@ struct jail_config {
  * a step fails; the caller must then exit without reading any input. */
 int jail_enter(const struct jail_config *cfg, struct cp_err *err);
 
+/* Leave now with exit_group itself: no atexit handler or sanitizer hook runs (they would make
+ * calls a filter refuses). Not declared noreturn on purpose: ASan instruments calls to
+ * noreturn functions with __asan_handle_no_return, which calls sigaltstack. */
+void jail_exit_now(int code);
+
 #endif

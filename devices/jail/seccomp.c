@@ -83,9 +83,8 @@ static int jail_rule_add(scmp_filter_ctx ctx, const struct jail_rule *r, struct 
 	return 0;
 }
 
-int jail_seccomp_load(const struct jail_policy *policy, struct cp_err *err)
+static int jail_seccomp_load_set(const struct jail_policy *const *set, unsigned n, struct cp_err *err)
 {
-	const struct jail_policy *set[2] = { &jail_policy_base, policy };
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int ret = 0;
 
@@ -97,7 +96,7 @@ int jail_seccomp_load(const struct jail_policy *policy, struct cp_err *err)
 		seccomp_release(ctx);
 		return cp_err_set(err, -ret, "seccomp: TSYNC: %s", strerror(-ret));
 	}
-	for (unsigned p = 0; p < 2 && ret == 0; p++)
+	for (unsigned p = 0; p < n && ret == 0; p++)
 		for (size_t i = 0; i < set[p]->n && ret == 0; i++)
 			ret = jail_rule_add(ctx, &set[p]->rules[i], err);
 	if (ret == 0) {
@@ -109,13 +108,26 @@ int jail_seccomp_load(const struct jail_policy *policy, struct cp_err *err)
 	return ret;
 }
 
+int jail_seccomp_load(const struct jail_policy *policy, struct cp_err *err)
+{
+	const struct jail_policy *set[2] = { &jail_policy_base, policy };
+
+	return jail_seccomp_load_set(set, 2, err);
+}
+
+int jail_seccomp_load_only(const struct jail_policy *policy, struct cp_err *err)
+{
+	return jail_seccomp_load_set(&policy, 1, err);
+}
+
 void jail_seccomp_doc(FILE *out)
 {
 	const struct jail_policy *all[] = { &jail_policy_base, &jail_policy_blk, &jail_policy_rng,
-					    &jail_policy_console, &jail_policy_net };
+					    &jail_policy_console, &jail_policy_net, &jail_policy_reaper };
 
 	for (size_t p = 0; p < sizeof(all) / sizeof(all[0]); p++) {
-		fprintf(out, "#### %s%s\n\n", all[p]->name, p == 0 ? " (every helper)" : "");
+		fprintf(out, "#### %s%s\n\n", all[p]->name,
+			p == 0 ? " (every helper)" : all[p] == &jail_policy_reaper ? " (the outer process; base not included)" : "");
 		fprintf(out, "| system call | argument filter | why |\n|---|---|---|\n");
 		for (size_t i = 0; i < all[p]->n; i++)
 			fprintf(out, "| `%s` | %s | %s |\n", all[p]->rules[i].syscall,

@@ -40,6 +40,7 @@ extern const struct jail_policy jail_policy_blk;
 extern const struct jail_policy jail_policy_rng;
 extern const struct jail_policy jail_policy_console;
 extern const struct jail_policy jail_policy_net;
+extern const struct jail_policy jail_policy_reaper; /* the outer process (not combined with base) */
 
 /* Text of an argument filter for docs ("prot without PROT_EXEC"), "" for JAIL_ARG_ANY. */
 const char *jail_arg_describe(enum jail_arg a);
@@ -47,6 +48,8 @@ const char *jail_arg_describe(enum jail_arg a);
 /* Build base + `policy` into a filter with default action KILL_PROCESS and load it (needs
  * PR_SET_NO_NEW_PRIVS first). Unknown syscall names fail closed. */
 int jail_seccomp_load(const struct jail_policy *policy, struct cp_err *err);
+/* Load `policy` alone (the reaper's: no base). */
+int jail_seccomp_load_only(const struct jail_policy *policy, struct cp_err *err);
 
 /* Markdown table of base + every helper's rules (docs/devices.md is checked against it). */
 void jail_seccomp_doc(FILE *out);
