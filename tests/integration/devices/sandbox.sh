@@ -53,4 +53,13 @@ for h in blk rng console; do
 	fi
 	[ -e "$tmp/$h.sock" ] && { echo "FAIL: socket $tmp/$h.sock left behind"; fail=1; }
 done
+
+# --no-jail (tests on hosts without user namespaces): loud, and seccomp still applies.
+"$BUILD/devices/carapace-rng" --socket-path "$tmp/nj.sock" --no-jail --test-hook=forbidden-syscall 2>"$tmp/nj.err"
+st=$?
+if [ $st -ne 159 ] || ! grep -q -- "--no-jail: rng runs WITHOUT namespaces" "$tmp/nj.err"; then
+	echo "FAIL: --no-jail: status $st (expected 159) or no loud warning"; cat "$tmp/nj.err"; fail=1
+else
+	echo "ok: --no-jail warns loudly and still kills a forbidden call with SIGSYS"
+fi
 exit $fail
