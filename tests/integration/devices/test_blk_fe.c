@@ -20,6 +20,7 @@
 
 #include "common/util.h"
 #include "devices/blk/blk.h"
+#include "devices/spawn.h"
 #include "fe_util.h"
 
 #define IMG_SIZE (4u << 20)
@@ -311,24 +312,20 @@ static void test_blk_inflight_resume(void **state)
 	close(memfd);
 }
 
-/* --fd: the runner's way, an already-connected socket inherited across exec. */
+/* --fd: the runner's way (carapace_helper_spawn: socketpair, fork, exec, only the helper's fd). */
 static void test_blk_fd_mode(void **state)
 {
+	const char *args[] = { "--image", img, NULL };
+	struct cp_err err = { 0 };
 	struct fe_env e;
 	uint8_t st;
-	int sv[2];
-	char fdarg[16];
+	pid_t pid;
+	int fd;
 
 	make_image();
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	int child_fd = dup(sv[1]); /* without O_CLOEXEC: the one fd the helper inherits */
-	snprintf(fdarg, sizeof(fdarg), "%d", child_fd);
-	char *argv[] = { blk_bin, "--fd", fdarg, "--image", img, NULL };
-	pid_t pid = fe_spawn(argv, NULL);
-	assert_true(pid > 0);
-	close(child_fd);
-	close(sv[1]);
-	e.fe.sock = sv[0];
+	assert_int_equal(carapace_helper_spawn(&carapace_helpers[CARAPACE_HELPER_BLK], blk_bin, args, NULL, 0,
+					       &fd, &pid, &err), 0);
+	e.fe.sock = fd;
 	if (fe_env_open(&e, NULL, 1u << 20, 1, 64, ~0ull, ~0ull) < 0)
 		fail_msg("front-end: %s", e.err.msg);
 	uint64_t buf = fe_alloc(&e, 512);
