@@ -221,17 +221,30 @@ static int jail_root(const char *name, struct cp_err *err)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return cp_err_set(err, errno, "jail: make mounts private: %s", strerror(errno));
-	/* /tmp is only a mount point to stack the new root on; the host's /tmp is not touched. */
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,nr_inodes=8,mode=0755") < 0)
-		return cp_err_set(err, errno, "jail: mount tmpfs for the new root: %s", strerror(errno));
-	if (mkdir("/tmp/proc", 0555) < 0)
+	/* Any existing directory serves as the mount point to stack the new root on; in this
+	 * private mount namespace the host's directory is not touched. */
+	static const char *const stack_on[] = { "/tmp", "/run", "/mnt", "/dev" };
+	const char *base = NULL;
+	char procdir[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(stack_on) && !base; i++)
+		if (mount("tmpfs", stack_on[i], "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=16k,nr_inodes=8,mode=0755") == 0)
+			base = stack_on[i];
+	if (!base)
+		return cp_err_set(err, errno, "jail: mount tmpfs for the new root (tried /tmp, /run, /mnt, /dev): %s",
+				  strerror(errno));
+	snprintf(procdir, sizeof(procdir), "%s/proc", base);
+	if (mkdir(procdir, 0555) < 0)
 		return cp_err_set(err, errno, "jail: mkdir proc: %s", strerror(errno));
 	/* Our own pid namespace's proc, pid entries only: the helper sees itself and nothing else. */
-	if (mount("proc", "/tmp/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
-		  "subset=pid,hidepid=invisible") < 0 &&
-	    mount("proc", "/tmp/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
-		return cp_err_set(err, errno, "jail: mount proc: %s", strerror(errno));
-	if (chdir("/tmp") < 0)
+	if (mount("proc", procdir, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+		  "subset=pid,hidepid=invisible") < 0) {
+		cp_warn("jail: proc without subset=pid (kernel older than 5.8?): /proc/sys and friends stay readable");
+		if (mount("proc", procdir, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
+			return cp_err_set(err, errno, "jail: mount proc: %s", strerror(errno));
+	}
+	if (chdir(base) < 0)
 		return cp_err_set(err, errno, "jail: chdir new root: %s", strerror(errno));
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return cp_err_set(err, errno, "jail: pivot_root: %s", strerror(errno));
