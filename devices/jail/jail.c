@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -194,8 +195,14 @@ static void jail_reap(pid_t child, const char *leaf, const char *cleanup)
 		cp_warn("jail: reaper allowlist not loaded: %s", err.msg[0] ? err.msg : strerror(errno));
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
-	if (leaf && leaf[0])
-		rmdir(leaf);
+	/* The leaf stays "populated" for a moment after the helper is reaped: retry briefly. */
+	for (int i = 0; leaf && leaf[0] && i < 100; i++) {
+		struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+		if (rmdir(leaf) == 0 || errno != EBUSY)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	if (cleanup)
 		unlink(cleanup);
 	if (WIFEXITED(status))

@@ -9,6 +9,8 @@ static const struct jail_rule reaper_rules[] = {
 	{ "kill", JAIL_ARG_ANY, "forward a stop signal to the helper as SIGKILL" },
 	{ "rt_sigreturn", JAIL_ARG_ANY, "return from the forwarding handler" },
 	{ "rmdir", JAIL_ARG_ANY, "remove the helper's cgroup leaf" },
+	{ "clock_nanosleep", JAIL_ARG_ANY, "wait a moment while the leaf is still busy after the helper died" },
+	{ "nanosleep", JAIL_ARG_ANY, "the same, as older glibc implements it" },
 	{ "unlink", JAIL_ARG_ANY, "remove the --socket-path socket" },
 	{ "prlimit64", JAIL_ARG_ANY, "RLIMIT_CORE 0 before re-raising the helper's fatal signal" },
 	{ "rt_sigaction", JAIL_ARG_ANY, "default action for that signal" },
