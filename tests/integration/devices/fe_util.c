@@ -60,6 +60,21 @@ pid_t fe_spawn(char *const argv[], const char *sock)
 	return fe_spawn_log(argv, sock, NULL);
 }
 
+pid_t fe_jailed_pid(pid_t pid)
+{
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return atoi(buf) > 0 ? (pid_t)atoi(buf) : -1;
+}
+
 int fe_wait(pid_t pid)
 {
 	int status = 0;

@@ -28,6 +28,8 @@ struct fe_env {
 pid_t fe_spawn(char *const argv[], const char *sock);
 /* Same, with the helper's stderr sent to `log`. */
 pid_t fe_spawn_log(char *const argv[], const char *sock, const char *log);
+/* The jailed process of a helper started as pid (the reaper's child), -1 if none. */
+pid_t fe_jailed_pid(pid_t pid);
 /* Wait for pid; returns the raw wait status. */
 int fe_wait(pid_t pid);
 

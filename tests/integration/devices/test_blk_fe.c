@@ -211,9 +211,13 @@ static void test_blk_durable_after_kill(void **state)
 	assert_int_equal(st, VIRTIO_BLK_S_OK);
 	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, &st, NULL), 0);
 	assert_int_equal(st, VIRTIO_BLK_S_OK);
-	kill(pid, SIGKILL);
+	/* Kill the process doing the work (the jailed one); the reaper reports it and cleans up. */
+	pid_t jailed = fe_jailed_pid(pid);
+	assert_true(jailed > 0);
+	kill(jailed, SIGKILL);
 	status = fe_wait(pid);
 	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
 	fe_env_close(&e);
 	fd = open(img, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
@@ -273,7 +277,9 @@ static void test_blk_inflight_resume(void **state)
 	struct vu_drv_buf b[3] = { { FE_GPA_BASE + 0x20000, 16, false }, { FE_GPA_BASE + 0x21000, 512, false },
 				   { FE_GPA_BASE + 0x22000, 1, true } };
 	/* The back-end is killed before it sees the request... */
-	kill(pid, SIGKILL);
+	pid_t jailed = fe_jailed_pid(pid);
+	assert_true(jailed > 0);
+	kill(jailed, SIGKILL);
 	fe_wait(pid);
 	vu_fe_close(&e.fe);
 	int head = vu_drvq_add(&q, b, 3);
