@@ -1,5 +1,5 @@
 /* Integration: carapace-console (jailed) through the front-end: guest output lands in a file;
- * over a UNIX socket, output reaches the peer and the peer's input reaches the guest. */
+ * over a UNIX socket or a pty, output reaches the peer and the peer's input reaches the guest. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -114,11 +115,62 @@ static void test_console_unix(void **state)
 	close(lfd);
 }
 
+/* --pty: the helper prints the pty's name; output reaches the terminal side, typed input the guest. */
+static void test_console_pty(void **state)
+{
+	int so[2];
+	char line[128] = "", buf[64] = "";
+	struct fe_env e;
+	uint16_t h;
+	uint32_t l = 0;
+
+	assert_int_equal(pipe2(so, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(so[1], 1);
+		execl(bin, bin, "--socket-path", sock, "--pty", (char *)NULL);
+		_exit(127);
+	}
+	close(so[1]);
+	FILE *f = fdopen(so[0], "r");
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	char *name = strstr(line, "pty ");
+	assert_non_null(name);
+	name += 4;
+	name[strcspn(name, "\n")] = '\0';
+	int tty = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(tty >= 0);
+	struct termios t;
+	assert_int_equal(tcgetattr(tty, &t), 0);
+	cfmakeraw(&t);
+	assert_int_equal(tcsetattr(tty, TCSANOW, &t), 0);
+	if (fe_env_open(&e, sock, 1u << 20, 2, 64, ~0ull, ~0ull) < 0)
+		fail_msg("%s", e.err.msg);
+	tx(&e, "hi");
+	struct pollfd p = { tty, POLLIN, 0 };
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(read(tty, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "hi", 2);
+	struct vu_drv_buf b = { fe_alloc(&e, 64), 64, true };
+	assert_true(vu_drvq_add(&e.q[0], &b, 1) >= 0);
+	vu_drvq_kick(&e.q[0]);
+	assert_int_equal(write(tty, "yo", 2), 2);
+	for (int i = 0; i < 200 && vu_drvq_get_used(&e.q[0], &h, &l) == 0; i++)
+		vu_drvq_wait(&e.q[0], 10);
+	assert_int_equal(l, 2);
+	assert_memory_equal(fe_host(&e, b.gpa), "yo", 2);
+	fe_env_close(&e);
+	assert_int_equal(WEXITSTATUS(fe_wait(pid)), 0);
+	close(tty);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_console_file),
 		cmocka_unit_test(test_console_unix),
+		cmocka_unit_test(test_console_pty),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
