@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -33,6 +34,10 @@ int dev_opts_handle(struct dev_opts *o, int opt, const char *arg)
 		return 0;
 	case 2:
 		o->no_jail = true;
+		return 0;
+	case 4:
+		o->verbose = true;
+		cp_log_set_level(CP_LOG_DEBUG);
 		return 0;
 #ifdef CARAPACE_TEST_HOOKS
 	case 3:
@@ -130,14 +135,34 @@ static void dev_probe(void)
 }
 #endif
 
+struct dev_prepare {
+	struct vu_backend *be;
+	const struct vu_dev_ops *ops;
+	void *dev;
+};
+
+/* In the jail, before the filter: the back-end and its worker threads. */
+static int dev_prepare(void *arg, struct cp_err *err)
+{
+	struct dev_prepare *p = arg;
+
+	p->be = calloc(1, sizeof(*p->be));
+	if (!p->be)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	vu_be_init(p->be, p->ops, p->dev, -1);
+	return vu_be_start_workers(p->be, err);
+}
+
 int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc *desc,
 		     const struct vu_dev_ops *ops, void *dev, const int *keep_fds, unsigned nkeep)
 {
 	struct jail_config jc = {
 		.name = ops->name, .policy = desc->policy, .keep_network = !desc->new_netns,
-		.no_jail = o->no_jail, .max_files = 128, .memory_max = 256ull << 20, .pids_max = 4,
+		.no_jail = o->no_jail, .max_files = 128, .max_threads = 1 + ops->workers,
+		.memory_max = 256ull << 20, .pids_max = 2 + ops->workers,
 		.cleanup_path = o->socket_path,
 	};
+	struct dev_prepare prep = { .ops = ops, .dev = dev };
 	struct cp_err err = { 0 };
 	struct vu_backend *be;
 	int keep[16], n = 0, sock = o->fd, conn, r;
@@ -155,6 +180,8 @@ int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc
 		keep[n++] = keep_fds[i];
 	jc.keep_fds = keep;
 	jc.nkeep = (unsigned)n;
+	jc.prepare = dev_prepare;
+	jc.prepare_arg = &prep;
 #ifdef CARAPACE_TEST_HOOKS
 	if (o->test_hook && strcmp(o->test_hook, "probe") == 0)
 		jc.before_seccomp = dev_probe;
@@ -176,26 +203,22 @@ int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc
 		conn = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
 			cp_err("accept: %s", strerror(errno));
+			jail_exit_now(CP_EXIT_FAILURE);
 			return CP_EXIT_FAILURE;
 		}
 		close(sock);
 	} else {
 		conn = sock;
 	}
-	be = calloc(1, sizeof(*be));
-	if (!be) {
-		cp_err("out of memory");
-		return CP_EXIT_FAILURE;
-	}
-	vu_be_init(be, ops, dev, conn);
+	be = prep.be;
+	be->sock = conn;
 	r = vu_be_run(be, &err);
-	vu_be_free(be);
-	free(be);
-	close(conn);
 	if (r < 0) {
 		cp_err("front-end cut off: %s", err.msg);
+		jail_exit_now(CP_EXIT_FAILURE);
 		return CP_EXIT_FAILURE;
 	}
 	cp_info("front-end disconnected");
+	jail_exit_now(CP_EXIT_OK);
 	return CP_EXIT_OK;
 }

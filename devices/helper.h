@@ -14,6 +14,7 @@ struct dev_opts {
 	int fd;                  /* or serve this connected socket */
 	bool no_jail;
 	const char *test_hook;   /* only accepted in CARAPACE_TEST_HOOKS builds */
+	bool verbose;            /* log every vhost-user request received */
 };
 
 #define DEV_OPT_BASE 1000
@@ -22,12 +23,14 @@ struct dev_opts {
 	{ "socket-path", required_argument, NULL, DEV_OPT_BASE + 0 },    \
 	{ "fd", required_argument, NULL, DEV_OPT_BASE + 1 },             \
 	{ "no-jail", no_argument, NULL, DEV_OPT_BASE + 2 },              \
+	{ "verbose", no_argument, NULL, DEV_OPT_BASE + 4 },              \
 	{ "test-hook", required_argument, NULL, DEV_OPT_BASE + 3 }
 #else
 #define DEV_COMMON_LONGOPTS                                              \
 	{ "socket-path", required_argument, NULL, DEV_OPT_BASE + 0 },    \
 	{ "fd", required_argument, NULL, DEV_OPT_BASE + 1 },             \
-	{ "no-jail", no_argument, NULL, DEV_OPT_BASE + 2 }
+	{ "no-jail", no_argument, NULL, DEV_OPT_BASE + 2 },              \
+	{ "verbose", no_argument, NULL, DEV_OPT_BASE + 4 }
 #endif
 
 /* Handle a common option (opt >= DEV_OPT_BASE). 0 ok, -1 bad value (message printed). */

@@ -10,7 +10,7 @@ const struct carapace_helper_desc carapace_helpers[CARAPACE_HELPER_COUNT] = {
 	[CARAPACE_HELPER_RNG] = { "carapace-rng", "rng", &jail_policy_rng, "carapace_rng_t",
 				  "--fd: connected vhost-user socket", true, VIRTIO_ID_RNG },
 	[CARAPACE_HELPER_CONSOLE] = { "carapace-console", "console", &jail_policy_console, "carapace_console_t",
-				      "--fd: connected vhost-user socket; output file, pty master or UNIX socket",
+				      "--fd: connected vhost-user socket; the output file, pty or UNIX socket is opened by the helper before jailing",
 				      true, VIRTIO_ID_CONSOLE },
 	[CARAPACE_HELPER_NET] = { "carapace-net", "net", &jail_policy_net, "carapace_net_t",
 				  "--fd: connected vhost-user socket; --tap-fd: the TAP device", false, VIRTIO_ID_NET },

@@ -20,10 +20,7 @@
 #define QD 32
 #define QSIZE 256
 #define QSD "/usr/bin/qemu-storage-daemon"
-
-struct result {
-	double start_ms, rss_kib, rr_iops, rw_iops, sr_mbs, sw_mbs;
-};
+#define ROUNDS 5 /* each metric alternates between the peers; the median is reported */
 
 static double now(void)
 {
@@ -156,13 +153,11 @@ static double rss_kib(pid_t pid)
 	return v;
 }
 
-static int bench_one(const char *name, char *const argv[], const char *sock, bool jailed, uint64_t img_size,
-		     double secs, struct result *res)
+static double startup_ms(char *const argv[], const char *sock)
 {
 	struct fe_env e;
-	struct slot slots[QD];
-	uint64_t bytes, feat;
-	double t0 = now();
+	uint64_t feat;
+	double t0 = now(), ms = -1;
 	pid_t pid;
 
 	unlink(sock);
@@ -170,48 +165,71 @@ static int bench_one(const char *name, char *const argv[], const char *sock, boo
 	if (pid < 0)
 		return -1;
 	/* Start-up: spawn until the first reply (GET_FEATURES) arrives. */
-	if (vu_fe_connect(&e.fe, sock, &e.err) < 0 || vu_fe_get_u64(&e.fe, VU_REQ_GET_FEATURES, &feat, &e.err) < 0) {
-		fprintf(stderr, "%s: %s\n", name, e.err.msg);
-		return -1;
-	}
-	res->start_ms = (now() - t0) * 1e3;
+	if (vu_fe_connect(&e.fe, sock, &e.err) == 0 && vu_fe_get_u64(&e.fe, VU_REQ_GET_FEATURES, &feat, &e.err) == 0)
+		ms = (now() - t0) * 1e3;
 	vu_fe_close(&e.fe);
 	kill(pid, SIGTERM);
 	fe_wait(pid);
+	return ms;
+}
 
-	unlink(sock);
-	pid = fe_spawn(argv, sock);
-	if (pid < 0 || fe_env_open(&e, sock, 64u << 20, 1, QSIZE, ~0ull, ~0ull) < 0) {
-		fprintf(stderr, "%s: %s\n", name, e.err.msg);
+struct peer {
+	const char *name;
+	char **argv;
+	char sock[128];
+	bool jailed;
+	pid_t pid;
+	struct fe_env e;
+	struct slot slots[QD];
+	double v[6][ROUNDS];
+};
+
+static int peer_open(struct peer *p)
+{
+	unlink(p->sock);
+	p->pid = fe_spawn(p->argv, p->sock);
+	if (p->pid < 0 || fe_env_open(&p->e, p->sock, 64u << 20, 1, QSIZE, ~0ull, ~0ull) < 0) {
+		fprintf(stderr, "%s: %s\n", p->name, p->e.err.msg);
 		return -1;
 	}
 	for (unsigned i = 0; i < QD; i++) {
-		slots[i].hdr = fe_alloc(&e, 16);
-		slots[i].st = fe_alloc(&e, 1);
-		e.bump = (e.bump + 4095) & ~4095ull;
-		slots[i].data = fe_alloc(&e, 1u << 20);
-		memset(fe_host(&e, slots[i].data), 0x6b, 1u << 20);
+		p->slots[i].hdr = fe_alloc(&p->e, 16);
+		p->slots[i].st = fe_alloc(&p->e, 1);
+		p->e.bump = (p->e.bump + 4095) & ~4095ull;
+		p->slots[i].data = fe_alloc(&p->e, 1u << 20);
+		memset(fe_host(&p->e, p->slots[i].data), 0x6b, 1u << 20);
 	}
-	res->rr_iops = run_load(&e, slots, VIRTIO_BLK_T_IN, 4096, true, img_size, secs, &bytes);
-	res->rw_iops = run_load(&e, slots, VIRTIO_BLK_T_OUT, 4096, true, img_size, secs, &bytes);
-	run_load(&e, slots, VIRTIO_BLK_T_IN, 1u << 20, false, img_size, secs, &bytes);
-	res->sr_mbs = (double)bytes / secs / 1e6;
-	run_load(&e, slots, VIRTIO_BLK_T_OUT, 1u << 20, false, img_size, secs, &bytes);
-	res->sw_mbs = (double)bytes / secs / 1e6;
-	res->rss_kib = rss_kib(serving_pid(pid, jailed));
-	fe_env_close(&e);
-	kill(pid, SIGTERM);
-	fe_wait(pid);
 	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v)
+{
+	double t[ROUNDS];
+
+	memcpy(t, v, sizeof(t));
+	qsort(t, ROUNDS, sizeof(double), cmp_double);
+	return t[ROUNDS / 2];
 }
 
 int main(int argc, char **argv)
 {
 	const char *blk = argc > 1 ? argv[1] : "devices/carapace-blk";
-	double secs = argc > 2 ? atof(argv[2]) : 2.0;
-	uint64_t img_size = 256ull << 20;
-	char dir[] = "/var/tmp/carapace-bench.XXXXXX", img[128], sock[128], blockdev[256], export[256];
-	struct result c = { 0 }, q = { 0 };
+	double secs = argc > 2 ? atof(argv[2]) : 1.0;
+	uint64_t img_size = 256ull << 20, bytes;
+	char dir[] = "/var/tmp/carapace-bench.XXXXXX", img[128], blockdev[256], export[256];
+	static struct peer peers[2];
+	static const char *const names[6] = {
+		"4 KiB random read, QD 32, IOPS", "4 KiB random write, QD 32, IOPS",
+		"1 MiB sequential read, MB/s", "1 MiB sequential write, MB/s",
+		"start-up to first reply, ms", "RSS of the serving process, KiB",
+	};
 	int fd;
 
 	if (access(QSD, X_OK) != 0) {
@@ -221,7 +239,6 @@ int main(int argc, char **argv)
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(img, sizeof(img), "%s/disk.img", dir);
-	snprintf(sock, sizeof(sock), "%s/blk.sock", dir);
 	/* A fully written file (not sparse), so reads hit real data on both peers. */
 	fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	{
@@ -233,24 +250,69 @@ int main(int argc, char **argv)
 		fsync(fd);
 		close(fd);
 	}
-	char *cargv[] = { (char *)blk, "--socket-path", sock, "--image", img, NULL };
+	peers[0].name = "carapace-blk";
+	peers[0].jailed = true;
+	snprintf(peers[0].sock, sizeof(peers[0].sock), "%s/carapace.sock", dir);
+	char *cargv[] = { (char *)blk, "--socket-path", peers[0].sock, "--image", img, NULL };
+	peers[0].argv = cargv;
+	peers[1].name = "qemu-storage-daemon";
+	snprintf(peers[1].sock, sizeof(peers[1].sock), "%s/qsd.sock", dir);
 	snprintf(blockdev, sizeof(blockdev), "driver=file,node-name=file0,filename=%s", img);
-	snprintf(export, sizeof(export), "type=vhost-user-blk,id=exp0,node-name=file0,addr.type=unix,addr.path=%s,writable=on", sock);
+	snprintf(export, sizeof(export), "type=vhost-user-blk,id=exp0,node-name=file0,addr.type=unix,addr.path=%s,writable=on",
+		 peers[1].sock);
 	char *qargv[] = { QSD, "--blockdev", blockdev, "--export", export, NULL };
+	peers[1].argv = qargv;
 
-	if (bench_one("carapace-blk", cargv, sock, true, img_size, secs, &c) < 0 ||
-	    bench_one("qemu-storage-daemon", qargv, sock, false, img_size, secs, &q) < 0)
-		return 1;
-	printf("| metric | carapace-blk (jailed) | qemu-storage-daemon 7.2 | ratio (carapace / qsd) |\n");
+	for (int r = 0; r < ROUNDS; r++)
+		for (int k = 0; k < 2; k++)
+			peers[k].v[4][r] = startup_ms(peers[k].argv, peers[k].sock);
+	/* Both serve the same file at once (only one is driven at a time): the file is shared as
+	 * a VM's disk would be by one back-end, and neither caches on its own. */
+	for (int k = 0; k < 2; k++)
+		if (peer_open(&peers[k]) < 0)
+			return 1;
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int k = 0; k < 2; k++) {
+			struct peer *p = &peers[k];
+
+			p->v[0][r] = run_load(&p->e, p->slots, VIRTIO_BLK_T_IN, 4096, true, img_size, secs, &bytes);
+		}
+		for (int k = 0; k < 2; k++) {
+			struct peer *p = &peers[k];
+
+			p->v[1][r] = run_load(&p->e, p->slots, VIRTIO_BLK_T_OUT, 4096, true, img_size, secs, &bytes);
+		}
+		for (int k = 0; k < 2; k++) {
+			struct peer *p = &peers[k];
+
+			run_load(&p->e, p->slots, VIRTIO_BLK_T_IN, 1u << 20, false, img_size, secs, &bytes);
+			p->v[2][r] = (double)bytes / secs / 1e6;
+		}
+		for (int k = 0; k < 2; k++) {
+			struct peer *p = &peers[k];
+
+			run_load(&p->e, p->slots, VIRTIO_BLK_T_OUT, 1u << 20, false, img_size, secs, &bytes);
+			p->v[3][r] = (double)bytes / secs / 1e6;
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		for (int r = 0; r < ROUNDS; r++)
+			peers[k].v[5][r] = rss_kib(serving_pid(peers[k].pid, peers[k].jailed));
+		fe_env_close(&peers[k].e);
+		kill(peers[k].pid, SIGTERM);
+		fe_wait(peers[k].pid);
+	}
+	printf("| metric (median of %d alternating rounds of %.1f s) | carapace-blk (jailed) | qemu-storage-daemon 7.2 | ratio (carapace / qsd) |\n",
+	       ROUNDS, secs);
 	printf("|---|---|---|---|\n");
-	printf("| 4 KiB random read, QD %d, IOPS | %.0f | %.0f | %.2f |\n", QD, c.rr_iops, q.rr_iops, c.rr_iops / q.rr_iops);
-	printf("| 4 KiB random write, QD %d, IOPS | %.0f | %.0f | %.2f |\n", QD, c.rw_iops, q.rw_iops, c.rw_iops / q.rw_iops);
-	printf("| 1 MiB sequential read, MB/s | %.0f | %.0f | %.2f |\n", c.sr_mbs, q.sr_mbs, c.sr_mbs / q.sr_mbs);
-	printf("| 1 MiB sequential write, MB/s | %.0f | %.0f | %.2f |\n", c.sw_mbs, q.sw_mbs, c.sw_mbs / q.sw_mbs);
-	printf("| start-up to first reply, ms | %.1f | %.1f | %.2f |\n", c.start_ms, q.start_ms, c.start_ms / q.start_ms);
-	printf("| RSS of the serving process, KiB | %.0f | %.0f | %.2f |\n", c.rss_kib, q.rss_kib, c.rss_kib / q.rss_kib);
+	for (int m = 0; m < 6; m++) {
+		double c = median(peers[0].v[m]), q = median(peers[1].v[m]);
+
+		printf("| %s | %.*f | %.*f | %.2f |\n", names[m], m == 4 ? 1 : 0, c, m == 4 ? 1 : 0, q, c / q);
+	}
 	unlink(img);
-	unlink(sock);
+	for (int k = 0; k < 2; k++)
+		unlink(peers[k].sock);
 	rmdir(dir);
 	return 0;
 }

@@ -49,6 +49,7 @@ void blk_dev_setup_ops(struct blk_dev *b)
 		.config_size = BLK_CONFIG_SIZE,
 		.get_config = blk_get_config,
 		.handle_chain = blk_handle_chain,
+		.workers = BLK_WORKERS,
 	};
 }
 

@@ -28,6 +28,8 @@
 #define BLK_SECTOR 512u
 #define BLK_ID_BYTES 20u
 #define BLK_CONFIG_SIZE 60u
+/* I/O threads: requests on one queue proceed while another waits for the disk. */
+#define BLK_WORKERS 4
 #define BLK_MAX_DISCARD_SECTORS (1u << 22) /* 2 GiB per discard/write-zeroes segment */
 
 struct blk_dev {

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -166,23 +167,46 @@ static int jail_map_ids(pid_t child, struct cp_err *err)
 	return jail_write_file(path, map, err);
 }
 
-static void __attribute__((noreturn)) jail_reap(pid_t child, const char *leaf, const char *cleanup)
+void jail_exit_now(int code)
+{
+#if defined(__x86_64__)
+	/* Inline, because a sanitizer runtime may wrap even syscall(3) with its own calls. */
+	for (;;)
+		__asm__ volatile("syscall" : : "a"((long)SYS_exit_group), "D"((long)code) : "rcx", "r11", "memory");
+#else
+	for (;;)
+		syscall(SYS_exit_group, code);
+#endif
+}
+
+static void jail_reap(pid_t child, const char *leaf, const char *cleanup)
 {
 	struct sigaction sa = { .sa_handler = jail_forward_signal };
 	int status = 0;
+
+	struct cp_err err = { 0 };
 
 	jail_child_pid = child;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* The reaper is outside every namespace: give it only what reaping takes. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || jail_seccomp_load_only(&jail_policy_reaper, &err) < 0)
+		cp_warn("jail: reaper allowlist not loaded: %s", err.msg[0] ? err.msg : strerror(errno));
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
-	if (leaf && leaf[0])
-		rmdir(leaf);
+	/* The leaf stays "populated" for a moment after the helper is reaped: retry briefly. */
+	for (int i = 0; leaf && leaf[0] && i < 100; i++) {
+		struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+		if (rmdir(leaf) == 0 || errno != EBUSY)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	if (cleanup)
 		unlink(cleanup);
 	if (WIFEXITED(status))
-		_exit(WEXITSTATUS(status));
+		jail_exit_now(WEXITSTATUS(status));
 	if (WIFSIGNALED(status)) {
 		struct rlimit no_core = { 0, 0 };
 		int sig = WTERMSIG(status);
@@ -195,7 +219,7 @@ static void __attribute__((noreturn)) jail_reap(pid_t child, const char *leaf, c
 		sigprocmask(SIG_UNBLOCK, &set, NULL);
 		raise(sig);
 	}
-	_exit(1);
+	jail_exit_now(1);
 }
 
 /* ---- jailed process ---- */
@@ -204,17 +228,30 @@ static int jail_root(const char *name, struct cp_err *err)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return cp_err_set(err, errno, "jail: make mounts private: %s", strerror(errno));
-	/* /tmp is only a mount point to stack the new root on; the host's /tmp is not touched. */
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,nr_inodes=8,mode=0755") < 0)
-		return cp_err_set(err, errno, "jail: mount tmpfs for the new root: %s", strerror(errno));
-	if (mkdir("/tmp/proc", 0555) < 0)
+	/* Any existing directory serves as the mount point to stack the new root on; in this
+	 * private mount namespace the host's directory is not touched. */
+	static const char *const stack_on[] = { "/tmp", "/run", "/mnt", "/dev" };
+	const char *base = NULL;
+	char procdir[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(stack_on) && !base; i++)
+		if (mount("tmpfs", stack_on[i], "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=16k,nr_inodes=8,mode=0755") == 0)
+			base = stack_on[i];
+	if (!base)
+		return cp_err_set(err, errno, "jail: mount tmpfs for the new root (tried /tmp, /run, /mnt, /dev): %s",
+				  strerror(errno));
+	snprintf(procdir, sizeof(procdir), "%s/proc", base);
+	if (mkdir(procdir, 0555) < 0)
 		return cp_err_set(err, errno, "jail: mkdir proc: %s", strerror(errno));
 	/* Our own pid namespace's proc, pid entries only: the helper sees itself and nothing else. */
-	if (mount("proc", "/tmp/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
-		  "subset=pid,hidepid=invisible") < 0 &&
-	    mount("proc", "/tmp/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
-		return cp_err_set(err, errno, "jail: mount proc: %s", strerror(errno));
-	if (chdir("/tmp") < 0)
+	if (mount("proc", procdir, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+		  "subset=pid,hidepid=invisible") < 0) {
+		cp_warn("jail: proc without subset=pid (kernel older than 5.8?): /proc/sys and friends stay readable");
+		if (mount("proc", procdir, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
+			return cp_err_set(err, errno, "jail: mount proc: %s", strerror(errno));
+	}
+	if (chdir(base) < 0)
 		return cp_err_set(err, errno, "jail: chdir new root: %s", strerror(errno));
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return cp_err_set(err, errno, "jail: pivot_root: %s", strerror(errno));
@@ -261,7 +298,7 @@ static int jail_limits(const struct jail_config *cfg, struct cp_err *err)
 	} lim[] = {
 		{ RLIMIT_CORE, 0, "RLIMIT_CORE" },
 		{ RLIMIT_NOFILE, cfg->max_files ? cfg->max_files : 128, "RLIMIT_NOFILE" },
-		{ RLIMIT_NPROC, 1, "RLIMIT_NPROC" },
+		{ RLIMIT_NPROC, cfg->max_threads ? cfg->max_threads : 1, "RLIMIT_NPROC" },
 		{ RLIMIT_MEMLOCK, 0, "RLIMIT_MEMLOCK" },
 	};
 
@@ -302,6 +339,8 @@ static int jail_finish(const struct jail_config *cfg, struct cp_err *err)
 	}
 	if (cfg->before_seccomp)
 		cfg->before_seccomp();
+	if (cfg->prepare && (r = cfg->prepare(cfg->prepare_arg, err)) < 0)
+		return r;
 	return jail_seccomp_load(cfg->policy, err);
 }
 
@@ -361,6 +400,7 @@ int jail_enter(const struct jail_config *cfg, struct cp_err *err)
 		/* The reaper keeps nothing of the helper's: no socket, no image, no guest memory. */
 		close_range(3, UINT_MAX, 0);
 		jail_reap(child, leaf, cfg->cleanup_path);
+		return -EINVAL; /* not reached: jail_reap leaves */
 	}
 
 	/* Jailed process: wait for the id maps, then build the jail from the inside. */

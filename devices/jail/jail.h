@@ -18,10 +18,15 @@ struct jail_config {
 	const int *keep_fds;              /* fds that survive (stdin/stdout/stderr always do) */
 	unsigned nkeep;
 	unsigned max_files;               /* RLIMIT_NOFILE */
+	unsigned max_threads;             /* RLIMIT_NPROC counts threads: 1 + worker threads */
 	uint64_t memory_max;              /* cgroup memory.max, bytes */
 	uint64_t pids_max;                /* cgroup pids.max */
 	const char *cleanup_path;         /* unlinked by the outer process when the helper ends */
 	void (*before_seccomp)(void);     /* test hook (only set in CARAPACE_TEST_HOOKS builds) */
+	/* Runs in the jailed process just before the filter loads: start threads here, since
+	 * the filter forbids creating any (it is applied to all threads at once, TSYNC). */
+	int (*prepare)(void *arg, struct cp_err *err);
+	void *prepare_arg;
 };
 
 /* Enter the jail. On success returns 0 in the jailed process (pid 1 of a new pid namespace);
@@ -29,5 +34,10 @@ struct jail_config {
  * jailed process's status (or re-raises its fatal signal). Returns -errno with a message when
  * a step fails; the caller must then exit without reading any input. */
 int jail_enter(const struct jail_config *cfg, struct cp_err *err);
+
+/* Leave now with exit_group itself: no atexit handler or sanitizer hook runs (they would make
+ * calls a filter refuses). Not declared noreturn on purpose: ASan instruments calls to
+ * noreturn functions with __asan_handle_no_return, which calls sigaltstack. */
+void jail_exit_now(int code);
 
 #endif

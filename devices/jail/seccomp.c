@@ -21,10 +21,16 @@ const char *jail_arg_describe(enum jail_arg a)
 		[JAIL_ARG_FALLOC_BLK] = "mode PUNCH_HOLE\\|KEEP_SIZE, ZERO_RANGE or ZERO_RANGE\\|KEEP_SIZE",
 		[JAIL_ARG_GETRANDOM_FLAGS] = "flags 0 only",
 		[JAIL_ARG_ACCEPT4_CLOEXEC] = "flags SOCK_CLOEXEC only",
-		[JAIL_ARG_FCNTL_GETFL] = "F_GETFL / F_SETFL only",
+		[JAIL_ARG_FSTAT_FD] = "flags AT_EMPTY_PATH only (an fd, never a path)",
 	};
 
 	return (unsigned)a < JAIL_ARG_MAX && text[a] ? text[a] : "?";
+}
+
+/* Explicit comparator (libseccomp's SCMP_An macros leave datum_b implicit). */
+static struct scmp_arg_cmp jail_cmp(unsigned arg, enum scmp_compare op, uint64_t a, uint64_t b)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = op, .datum_a = a, .datum_b = b };
 }
 
 static int jail_rule_add(scmp_filter_ctx ctx, const struct jail_rule *r, struct cp_err *err)
@@ -39,37 +45,35 @@ static int jail_rule_add(scmp_filter_ctx ctx, const struct jail_rule *r, struct 
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		break;
 	case JAIL_ARG_PROT_NO_EXEC:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 		break;
 	case JAIL_ARG_IOCTL_FIONBIO:
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, FIONBIO));
+				       jail_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, FIONBIO));
 		break;
 	case JAIL_ARG_MADV_DONTNEED:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(2, SCMP_CMP_EQ, MADV_DONTNEED, 0));
 		break;
 	case JAIL_ARG_MEMFD_CLOEXEC:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, MFD_CLOEXEC));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(1, SCMP_CMP_EQ, MFD_CLOEXEC, 0));
 		break;
 	case JAIL_ARG_FALLOC_BLK:
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-				       SCMP_A1(SCMP_CMP_EQ, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE));
+				       jail_cmp(1, SCMP_CMP_EQ, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0));
 		if (!ret)
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FALLOC_FL_ZERO_RANGE));
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(1, SCMP_CMP_EQ, FALLOC_FL_ZERO_RANGE, 0));
 		if (!ret)
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					       SCMP_A1(SCMP_CMP_EQ, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE));
+					       jail_cmp(1, SCMP_CMP_EQ, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0));
 		break;
 	case JAIL_ARG_GETRANDOM_FLAGS:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_EQ, 0));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(2, SCMP_CMP_EQ, 0, 0));
 		break;
 	case JAIL_ARG_ACCEPT4_CLOEXEC:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A3(SCMP_CMP_EQ, SOCK_CLOEXEC));
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(3, SCMP_CMP_EQ, SOCK_CLOEXEC, 0));
 		break;
-	case JAIL_ARG_FCNTL_GETFL:
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
-		if (!ret)
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, F_SETFL));
+	case JAIL_ARG_FSTAT_FD:
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(3, SCMP_CMP_EQ, AT_EMPTY_PATH, 0));
 		break;
 	default:
 		return cp_err_set(err, EINVAL, "seccomp: %s has an unknown argument filter %d", r->syscall, r->arg);
@@ -79,15 +83,20 @@ static int jail_rule_add(scmp_filter_ctx ctx, const struct jail_rule *r, struct 
 	return 0;
 }
 
-int jail_seccomp_load(const struct jail_policy *policy, struct cp_err *err)
+static int jail_seccomp_load_set(const struct jail_policy *const *set, unsigned n, struct cp_err *err)
 {
-	const struct jail_policy *set[2] = { &jail_policy_base, policy };
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int ret = 0;
 
 	if (!ctx)
 		return cp_err_set(err, ENOMEM, "seccomp_init failed");
-	for (unsigned p = 0; p < 2 && ret == 0; p++)
+	/* Worker threads started before the filter get it too, atomically. */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (ret < 0) {
+		seccomp_release(ctx);
+		return cp_err_set(err, -ret, "seccomp: TSYNC: %s", strerror(-ret));
+	}
+	for (unsigned p = 0; p < n && ret == 0; p++)
 		for (size_t i = 0; i < set[p]->n && ret == 0; i++)
 			ret = jail_rule_add(ctx, &set[p]->rules[i], err);
 	if (ret == 0) {
@@ -99,13 +108,26 @@ int jail_seccomp_load(const struct jail_policy *policy, struct cp_err *err)
 	return ret;
 }
 
+int jail_seccomp_load(const struct jail_policy *policy, struct cp_err *err)
+{
+	const struct jail_policy *set[2] = { &jail_policy_base, policy };
+
+	return jail_seccomp_load_set(set, 2, err);
+}
+
+int jail_seccomp_load_only(const struct jail_policy *policy, struct cp_err *err)
+{
+	return jail_seccomp_load_set(&policy, 1, err);
+}
+
 void jail_seccomp_doc(FILE *out)
 {
 	const struct jail_policy *all[] = { &jail_policy_base, &jail_policy_blk, &jail_policy_rng,
-					    &jail_policy_console, &jail_policy_net };
+					    &jail_policy_console, &jail_policy_net, &jail_policy_reaper };
 
 	for (size_t p = 0; p < sizeof(all) / sizeof(all[0]); p++) {
-		fprintf(out, "#### %s%s\n\n", all[p]->name, p == 0 ? " (every helper)" : "");
+		fprintf(out, "#### %s%s\n\n", all[p]->name,
+			p == 0 ? " (every helper)" : all[p] == &jail_policy_reaper ? " (the outer process; base not included)" : "");
 		fprintf(out, "| system call | argument filter | why |\n|---|---|---|\n");
 		for (size_t i = 0; i < all[p]->n; i++)
 			fprintf(out, "| `%s` | %s | %s |\n", all[p]->rules[i].syscall,

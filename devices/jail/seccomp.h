@@ -19,7 +19,7 @@ enum jail_arg {
 	JAIL_ARG_FALLOC_BLK,      /* fallocate: arg 1 is PUNCH_HOLE|KEEP_SIZE or ZERO_RANGE(|KEEP_SIZE) */
 	JAIL_ARG_GETRANDOM_FLAGS, /* getrandom: arg 2 == 0 (blocking, urandom pool) */
 	JAIL_ARG_ACCEPT4_CLOEXEC, /* accept4: arg 3 == SOCK_CLOEXEC */
-	JAIL_ARG_FCNTL_GETFL,     /* fcntl: arg 1 is F_GETFL or F_SETFL */
+	JAIL_ARG_FSTAT_FD,        /* newfstatat: arg 3 == AT_EMPTY_PATH (an fd, never a path) */
 	JAIL_ARG_MAX
 };
 
@@ -40,6 +40,7 @@ extern const struct jail_policy jail_policy_blk;
 extern const struct jail_policy jail_policy_rng;
 extern const struct jail_policy jail_policy_console;
 extern const struct jail_policy jail_policy_net;
+extern const struct jail_policy jail_policy_reaper; /* the outer process (not combined with base) */
 
 /* Text of an argument filter for docs ("prot without PROT_EXEC"), "" for JAIL_ARG_ANY. */
 const char *jail_arg_describe(enum jail_arg a);
@@ -47,6 +48,8 @@ const char *jail_arg_describe(enum jail_arg a);
 /* Build base + `policy` into a filter with default action KILL_PROCESS and load it (needs
  * PR_SET_NO_NEW_PRIVS first). Unknown syscall names fail closed. */
 int jail_seccomp_load(const struct jail_policy *policy, struct cp_err *err);
+/* Load `policy` alone (the reaper's: no base). */
+int jail_seccomp_load_only(const struct jail_policy *policy, struct cp_err *err);
 
 /* Markdown table of base + every helper's rules (docs/devices.md is checked against it). */
 void jail_seccomp_doc(FILE *out);

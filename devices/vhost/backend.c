@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "devices/vhost/io.h"
+#include "devices/vhost/pool.h"
 
 struct vu_reply {
 	uint32_t size;
@@ -445,11 +446,13 @@ static int vu_h_get_config(struct vu_backend *be, struct vu_msg *m, struct vu_re
 	rep->p.config.offset = c->offset;
 	rep->p.config.size = c->size;
 	rep->p.config.flags = c->flags;
-	if (!(be->protocol & (1ull << VU_PF_CONFIG)) || c->offset > be->ops->config_size ||
-	    c->size > be->ops->config_size - c->offset || !be->ops->get_config) {
+	/* Reads past the device's fields (a newer front-end's larger struct) return zeros, as
+	 * reserved config space does; only reads past VU_CONFIG_MAX are refused. */
+	if (!(be->protocol & (1ull << VU_PF_CONFIG)) || c->offset > VU_CONFIG_MAX ||
+	    c->size > VU_CONFIG_MAX - c->offset || !be->ops->get_config) {
 		/* The spec's error answer is an empty payload. */
 		cp_warn("%s: GET_CONFIG offset %u size %u refused (config space is %u bytes)", be->ops->name,
-			c->offset, c->size, be->ops->config_size);
+			c->offset, c->size, VU_CONFIG_MAX);
 		rep->size = 0;
 		return 0;
 	}
@@ -608,6 +611,7 @@ int vu_be_handle(struct vu_backend *be, struct vu_msg *m, struct cp_err *err)
 	bool need_ack;
 	int ret;
 
+	cp_debug("%s: %s flags 0x%x size %u fds %u", be->ops->name, name, m->hdr.flags, m->hdr.size, m->nfds);
 	if (req >= VU_REQ_MAX || !vu_handlers[req].fn) {
 		ret = cp_err_set(err, EPROTO, "request %u (%s) has no handler", req, name);
 		goto out;
@@ -708,6 +712,33 @@ static void vu_be_process(struct vu_backend *be, unsigned q)
 		be->ops->queue_kick(be, q);
 		return;
 	}
+	if (be->pool) {
+		struct vu_pool_req *req, *first = NULL, *last = NULL;
+		unsigned n = 0;
+
+		/* Take everything available, hand it over as one batch, then work on it alongside
+		 * the workers. Out of request slots: the rest stays in the avail ring until a
+		 * completion wakes the loop. */
+		while ((req = vu_pool_get(be->pool))) {
+			if (vu_be_pop(be, q, &req->c) != 1) {
+				vu_pool_put(be->pool, req);
+				break;
+			}
+			req->q = q;
+			req->next = NULL;
+			if (last)
+				last->next = req;
+			else
+				first = req;
+			last = req;
+			n++;
+		}
+		if (n) {
+			vu_pool_submit(be->pool, first, last, n);
+			vu_pool_help(be->pool);
+		}
+		return;
+	}
 	while ((got = vu_be_pop(be, q, &be->chain)) == 1) {
 		uint32_t written = 0;
 
@@ -719,6 +750,21 @@ static void vu_be_process(struct vu_backend *be, unsigned q)
 	}
 	if (done)
 		vu_be_notify(be, q);
+}
+
+int vu_be_start_workers(struct vu_backend *be, struct cp_err *err)
+{
+	int r;
+
+	if (!be->ops->workers || !be->ops->handle_chain)
+		return 0;
+	be->pool = calloc(1, sizeof(*be->pool));
+	if (!be->pool)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	r = vu_pool_start(be->pool, be, be->ops->workers);
+	if (r < 0)
+		return cp_err_set(err, -r, "starting %u worker threads: %s", be->ops->workers, strerror(-r));
+	return 0;
 }
 
 int vu_be_run(struct vu_backend *be, struct cp_err *err)
@@ -746,6 +792,10 @@ int vu_be_run(struct vu_backend *be, struct cp_err *err)
 			qmap[n] = UINT32_MAX;
 			pfd[n++] = (struct pollfd){ .fd = extra, .events = POLLIN };
 		}
+		if (be->pool) {
+			qmap[n] = UINT32_MAX - 1;
+			pfd[n++] = (struct pollfd){ .fd = be->pool->wake_fd, .events = POLLIN };
+		}
 		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -761,11 +811,24 @@ int vu_be_run(struct vu_backend *be, struct cp_err *err)
 				be->ops->extra_ready(be);
 				continue;
 			}
+			if (qmap[i] == UINT32_MAX - 1) {
+				/* Request slots freed up: take what the rings still hold. */
+				(void)eventfd_read(pfd[i].fd, &v);
+				for (unsigned q = 0; q < be->ops->num_queues; q++)
+					if (vu_be_ring_live(be, q))
+						vu_be_process(be, q);
+				continue;
+			}
 			(void)eventfd_read(pfd[i].fd, &v);
 			vu_be_process(be, qmap[i]);
 		}
 		if (pfd[0].revents) {
-			int r = vu_sock_recv_request(be->sock, m, err);
+			int r;
+
+			/* Messages may remap memory or stop rings: nothing may be in flight then. */
+			if (be->pool)
+				vu_pool_drain(be->pool);
+			r = vu_sock_recv_request(be->sock, m, err);
 
 			if (r == 0)
 				break;
@@ -784,6 +847,8 @@ int vu_be_run(struct vu_backend *be, struct cp_err *err)
 					vu_be_process(be, q);
 		}
 	}
+	if (be->pool)
+		vu_pool_drain(be->pool);
 	free(m);
 	return ret;
 }

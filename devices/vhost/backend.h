@@ -32,6 +32,9 @@ struct vu_dev_ops {
 	/* One extra fd to poll (TAP, console input), -1 if none, and its handler. */
 	int (*extra_fd)(void *dev);
 	void (*extra_ready)(struct vu_backend *be);
+	/* Worker threads for handle_chain (0: run requests on the event loop). handle_chain must
+	 * then be safe to call concurrently. */
+	unsigned workers;
 };
 
 struct vu_ring {
@@ -62,6 +65,7 @@ struct vu_backend {
 	uint64_t inflight_size;
 	uint16_t inflight_queues, inflight_qsize;
 	struct vu_chain chain;      /* scratch for one request */
+	struct vu_pool *pool;       /* worker threads, when ops->workers */
 };
 
 /* Prepare a back-end for one front-end connection on `sock`. */
@@ -71,6 +75,9 @@ void vu_be_free(struct vu_backend *be);
 /* Handle one received, already-checked message (pure state machine + the OS actions it
  * implies: mmap, eventfds). Returns 0 or -errno (front-end to be cut off). Consumes m's fds. */
 int vu_be_handle(struct vu_backend *be, struct vu_msg *m, struct cp_err *err);
+
+/* Start ops->workers threads (call in the jail before the filter loads: it forbids clone). */
+int vu_be_start_workers(struct vu_backend *be, struct cp_err *err);
 
 /* Serve until the front-end disconnects (0) or misbehaves (-errno with a message). */
 int vu_be_run(struct vu_backend *be, struct cp_err *err);

@@ -264,6 +264,41 @@ int vu_fe_vring_start(struct vu_fe *fe, uint32_t idx, uint32_t num, uint64_t des
 	return 0;
 }
 
+int vu_fe_get_inflight(struct vu_fe *fe, uint16_t num_queues, uint16_t queue_size, int *fd,
+		       struct vu_inflight_msg *info, struct cp_err *err)
+{
+	struct vu_inflight_msg req = { .num_queues = num_queues, .queue_size = queue_size };
+	struct vu_msg m;
+	int r;
+
+	r = vu_sock_send(fe->sock, VU_REQ_GET_INFLIGHT_FD, VU_FLAG_VERSION, &req, sizeof(req), NULL, 0, err);
+	if (r < 0)
+		return r;
+	r = vu_sock_recv_reply(fe->sock, VU_REQ_GET_INFLIGHT_FD, sizeof(req), 0, 1, &m, err);
+	if (r < 0)
+		return r;
+	if (m.nfds != 1) {
+		vu_msg_close_fds(&m);
+		return cp_err_set(err, EPROTO, "GET_INFLIGHT_FD: reply without an fd");
+	}
+	*fd = m.fds[0];
+	*info = m.p.inflight;
+	return 0;
+}
+
+int vu_fe_set_inflight(struct vu_fe *fe, int fd, const struct vu_inflight_msg *info, struct cp_err *err)
+{
+	struct vu_msg m;
+
+	m.hdr.request = VU_REQ_SET_INFLIGHT_FD;
+	m.hdr.flags = VU_FLAG_VERSION;
+	m.hdr.size = sizeof(*info);
+	m.p.inflight = *info;
+	m.fds[0] = fd;
+	m.nfds = 1;
+	return vu_fe_send(fe, &m, err);
+}
+
 int vu_fe_vring_stop(struct vu_fe *fe, uint32_t idx, uint16_t *base, struct cp_err *err)
 {
 	struct vu_msg m;

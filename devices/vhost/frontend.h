@@ -24,7 +24,8 @@ struct vu_fe {
  * the caller wants; of the transport bits only VERSION_1 (no event index, no packed ring). */
 #define VU_FE_FEATURES_SUPPORTED (((1ull << 24) - 1) | (1ull << VIRTIO_F_VERSION_1))
 #define VU_FE_PROTOCOL_SUPPORTED ((1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK) | (1ull << VU_PF_CONFIG) | \
-				  (1ull << VU_PF_CONFIGURE_MEM_SLOTS) | (1ull << VU_PF_STATUS))
+				  (1ull << VU_PF_CONFIGURE_MEM_SLOTS) | (1ull << VU_PF_STATUS) | \
+				  (1ull << VU_PF_INFLIGHT_SHMFD))
 
 /* ---- builders (pure): fill *m for one request; no I/O ---- */
 void vu_fe_build_u64(struct vu_msg *m, uint32_t req, uint64_t v);
@@ -53,6 +54,11 @@ int vu_fe_get_config(struct vu_fe *fe, uint32_t offset, uint32_t size, void *out
 /* NUM, BASE, ADDR, CALL, KICK, then ENABLE(1) when bit 30 was acked. */
 int vu_fe_vring_start(struct vu_fe *fe, uint32_t idx, uint32_t num, uint64_t desc_uva, uint64_t avail_uva,
 		      uint64_t used_uva, uint16_t base, int kick_fd, int call_fd, struct cp_err *err);
+/* INFLIGHT_SHMFD: ask the back-end for the tracking region (*fd, *info), and hand one back
+ * (after a back-end restart, the same region, so in-flight requests are resubmitted). */
+int vu_fe_get_inflight(struct vu_fe *fe, uint16_t num_queues, uint16_t queue_size, int *fd,
+		       struct vu_inflight_msg *info, struct cp_err *err);
+int vu_fe_set_inflight(struct vu_fe *fe, int fd, const struct vu_inflight_msg *info, struct cp_err *err);
 int vu_fe_vring_stop(struct vu_fe *fe, uint32_t idx, uint16_t *base, struct cp_err *err);
 
 /* ---- driver-side split ring over memory the caller shares with the back-end ---- */

@@ -60,6 +60,21 @@ pid_t fe_spawn(char *const argv[], const char *sock)
 	return fe_spawn_log(argv, sock, NULL);
 }
 
+pid_t fe_jailed_pid(pid_t pid)
+{
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return atoi(buf) > 0 ? (pid_t)atoi(buf) : -1;
+}
+
 int fe_wait(pid_t pid)
 {
 	int status = 0;
@@ -67,6 +82,11 @@ int fe_wait(pid_t pid)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return status;
+}
+
+void *fe_host(struct fe_env *e, uint64_t gpa)
+{
+	return e->mem + (gpa - FE_GPA_BASE);
 }
 
 uint64_t fe_alloc(struct fe_env *e, uint64_t len)
@@ -85,19 +105,25 @@ int fe_env_open(struct fe_env *e, const char *sock, uint64_t mem_size, unsigned 
 	struct vu_region reg;
 	int r;
 
+	int fd = sock ? -1 : e->fe.sock; /* NULL path: an already-connected socket in e->fe.sock */
+
 	memset(e, 0, sizeof(*e));
 	e->memfd = -1;
 	e->nq = nq;
 	e->qsize = qsize;
-	for (int tries = 0;; tries++) {
-		r = vu_fe_connect(&e->fe, sock, &e->err);
-		if (r == 0 || tries > 200)
-			break;
-		cp_err_clear(&e->err);
-		usleep(10000);
+	if (sock) {
+		for (int tries = 0;; tries++) {
+			r = vu_fe_connect(&e->fe, sock, &e->err);
+			if (r == 0 || tries > 200)
+				break;
+			cp_err_clear(&e->err);
+			usleep(10000);
+		}
+		if (r < 0)
+			return r;
+	} else {
+		e->fe.sock = fd;
 	}
-	if (r < 0)
-		return r;
 	r = vu_fe_negotiate(&e->fe, want_features, want_protocol, &e->err);
 	if (r < 0)
 		return r;

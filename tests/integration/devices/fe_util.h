@@ -28,16 +28,20 @@ struct fe_env {
 pid_t fe_spawn(char *const argv[], const char *sock);
 /* Same, with the helper's stderr sent to `log`. */
 pid_t fe_spawn_log(char *const argv[], const char *sock, const char *log);
+/* The jailed process of a helper started as pid (the reaper's child), -1 if none. */
+pid_t fe_jailed_pid(pid_t pid);
 /* Wait for pid; returns the raw wait status. */
 int fe_wait(pid_t pid);
 
-/* Connect, negotiate, give memory, start nq rings of qsize. -errno with env->err. */
+/* Connect (or, with sock NULL, use the connected socket already in e->fe.sock), negotiate,
+ * give memory, start nq rings of qsize. -errno with env->err. */
 int fe_env_open(struct fe_env *e, const char *sock, uint64_t mem_size, unsigned nq, uint16_t qsize,
 		uint64_t want_features, uint64_t want_protocol);
 void fe_env_close(struct fe_env *e);
 /* Guest buffer allocation (bump, 64-byte aligned). */
 uint64_t fe_alloc(struct fe_env *e, uint64_t len);
-static inline void *fe_host(struct fe_env *e, uint64_t gpa) { return e->mem + (gpa - FE_GPA_BASE); }
+/* Host address of a guest address inside the environment's memory. */
+void *fe_host(struct fe_env *e, uint64_t gpa);
 
 /* One virtio-blk request, synchronous. data is gpa of len bytes (0 for none). */
 int fe_blk_rw(struct fe_env *e, unsigned q, uint32_t type, uint64_t sector, uint64_t data_gpa,

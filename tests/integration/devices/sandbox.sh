@@ -12,14 +12,14 @@ fail=0
 helper_args() { # name -> args after --socket-path
 	case $1 in
 	blk) echo "--image $tmp/disk.img" ;;
+	console) echo "--output $tmp/console.out" ;;
 	*) echo "" ;;
 	esac
 }
 
-for h in blk rng; do
+for h in blk rng console; do
 	bin=$BUILD/devices/carapace-$h
 	# Hooks absent (release-like build): the option must be refused, and we skip visibly.
-	if "$bin" --socket-path "$tmp/x.sock" $(helper_args $h) --test-hook=probe --help >/dev/null 2>&1; then :; fi
 	if ! "$bin" --help 2>/dev/null | grep -q . ; then echo "no $bin"; exit 1; fi
 	"$bin" --test-hook=none --help >/dev/null 2>&1
 	if [ $? -eq 2 ]; then
@@ -39,7 +39,7 @@ for h in blk rng; do
 	fi
 
 	# 2. What the jailed helper sees (probe runs inside the jail, just before seccomp).
-	timeout -s TERM 2 "$bin" --socket-path "$tmp/$h.sock" $(helper_args $h) --test-hook=probe 2>"$tmp/$h.probe"
+	timeout -s TERM 1 "$bin" --socket-path "$tmp/$h.sock" $(helper_args $h) --test-hook=probe 2>"$tmp/$h.probe"
 	for want in "probe: /etc/passwd absent" "probe: /proc pids 1" "probe: /proc pid 1" "probe: uid 0 euid 0"; do
 		if ! grep -qx "$want" "$tmp/$h.probe"; then
 			echo "FAIL: carapace-$h probe lacks '$want'"; cat "$tmp/$h.probe"; fail=1
@@ -53,4 +53,13 @@ for h in blk rng; do
 	fi
 	[ -e "$tmp/$h.sock" ] && { echo "FAIL: socket $tmp/$h.sock left behind"; fail=1; }
 done
+
+# --no-jail (tests on hosts without user namespaces): loud, and seccomp still applies.
+"$BUILD/devices/carapace-rng" --socket-path "$tmp/nj.sock" --no-jail --test-hook=forbidden-syscall 2>"$tmp/nj.err"
+st=$?
+if [ $st -ne 159 ] || ! grep -q -- "--no-jail: rng runs WITHOUT namespaces" "$tmp/nj.err"; then
+	echo "FAIL: --no-jail: status $st (expected 159) or no loud warning"; cat "$tmp/nj.err"; fail=1
+else
+	echo "ok: --no-jail warns loudly and still kills a forbidden call with SIGSYS"
+fi
 exit $fail

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +20,7 @@
 
 #include "common/util.h"
 #include "devices/blk/blk.h"
+#include "devices/spawn.h"
 #include "fe_util.h"
 
 #define IMG_SIZE (4u << 20)
@@ -207,9 +211,13 @@ static void test_blk_durable_after_kill(void **state)
 	assert_int_equal(st, VIRTIO_BLK_S_OK);
 	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, &st, NULL), 0);
 	assert_int_equal(st, VIRTIO_BLK_S_OK);
-	kill(pid, SIGKILL);
+	/* Kill the process doing the work (the jailed one); the reaper reports it and cleans up. */
+	pid_t jailed = fe_jailed_pid(pid);
+	assert_true(jailed > 0);
+	kill(jailed, SIGKILL);
 	status = fe_wait(pid);
 	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
 	fe_env_close(&e);
 	fd = open(img, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
@@ -219,12 +227,131 @@ static void test_blk_durable_after_kill(void **state)
 		assert_int_equal(got[i], 0x5c);
 }
 
+/* Bring a ring up the way a reconnecting front-end does: memory, in-flight region, ring. */
+static void inflight_session(struct fe_env *e, int memfd, uint8_t *mem, uint64_t size, int *inflight_fd,
+			     struct vu_inflight_msg *info, uint16_t base, struct vu_drvq *q)
+{
+	struct vu_region reg = { FE_GPA_BASE, size, (uintptr_t)mem, 0 };
+
+	for (int i = 0; i < 200 && vu_fe_connect(&e->fe, sock, &e->err) < 0; i++)
+		usleep(10000);
+	cp_err_clear(&e->err);
+	assert_int_equal(vu_fe_negotiate(&e->fe, ~0ull, ~0ull, &e->err), 0);
+	assert_true(e->fe.protocol & (1ull << VU_PF_INFLIGHT_SHMFD));
+	assert_int_equal(vu_fe_add_memory(&e->fe, &reg, memfd, &e->err), 0);
+	if (*inflight_fd < 0)
+		assert_int_equal(vu_fe_get_inflight(&e->fe, 1, 64, inflight_fd, info, &e->err), 0);
+	assert_int_equal(vu_fe_set_inflight(&e->fe, *inflight_fd, info, &e->err), 0);
+	assert_int_equal(vu_fe_vring_start(&e->fe, 0, 64, (uintptr_t)q->desc, (uintptr_t)q->avail,
+					   (uintptr_t)q->used, base, q->kick_fd, q->call_fd, &e->err), 0);
+}
+
+/* INFLIGHT_SHMFD: a request the old back-end took but never completed is resubmitted by the
+ * restarted back-end from the shared in-flight region. */
+static void test_blk_inflight_resume(void **state)
+{
+	struct fe_env e = { 0 };
+	struct vu_inflight_msg info;
+	struct vu_drvq q;
+	int memfd = memfd_create("guest", MFD_CLOEXEC), inflight_fd = -1, fd;
+	uint64_t size = 1u << 20;
+	uint8_t *mem, got[512];
+	pid_t pid;
+
+	make_image();
+	assert_int_equal(ftruncate(memfd, (off_t)size), 0);
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	assert_true(mem != MAP_FAILED);
+	pid = start_blk(NULL, NULL);
+	assert_true(pid > 0);
+	vu_drvq_init(&q, 64, mem + 0x10000);
+	q.kick_fd = eventfd(0, EFD_CLOEXEC);
+	q.call_fd = eventfd(0, EFD_CLOEXEC);
+	inflight_session(&e, memfd, mem, size, &inflight_fd, &info, 0, &q);
+	/* The request: OUT of 512 bytes of 0x77 to sector 300, made available but not kicked. */
+	uint8_t *hdr = mem + 0x20000, *data = mem + 0x21000, *st = mem + 0x22000;
+	cp_put_le32(hdr, VIRTIO_BLK_T_OUT);
+	cp_put_le64(hdr + 8, 300);
+	memset(data, 0x77, 512);
+	*st = 0xff;
+	struct vu_drv_buf b[3] = { { FE_GPA_BASE + 0x20000, 16, false }, { FE_GPA_BASE + 0x21000, 512, false },
+				   { FE_GPA_BASE + 0x22000, 1, true } };
+	/* The back-end is killed before it sees the request... */
+	pid_t jailed = fe_jailed_pid(pid);
+	assert_true(jailed > 0);
+	kill(jailed, SIGKILL);
+	fe_wait(pid);
+	vu_fe_close(&e.fe);
+	int head = vu_drvq_add(&q, b, 3);
+	assert_true(head >= 0);
+	/* ...after having marked it in flight, as a back-end that popped it would have. */
+	uint8_t *region = mmap(NULL, info.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, inflight_fd, 0);
+	assert_true(region != MAP_FAILED);
+	struct vu_inflight_queue *iq = (void *)region;
+	iq->desc[head].counter = 1;
+	iq->desc[head].inflight = 1;
+	munmap(region, info.mmap_size);
+
+	/* A new back-end, the same in-flight region, base = used index (0): the request completes. */
+	pid = start_blk(NULL, NULL);
+	assert_true(pid > 0);
+	inflight_session(&e, memfd, mem, size, &inflight_fd, &info, 0, &q);
+	uint16_t h;
+	uint32_t l;
+	int r = 0;
+	for (int i = 0; i < 200 && (r = vu_drvq_get_used(&q, &h, &l)) == 0; i++)
+		vu_drvq_wait(&q, 10);
+	assert_int_equal(r, 1);
+	assert_int_equal(h, head);
+	assert_int_equal(*st, VIRTIO_BLK_S_OK);
+	vu_fe_close(&e.fe);
+	assert_int_equal(WEXITSTATUS(fe_wait(pid)), 0);
+	fd = open(img, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(pread(fd, got, sizeof(got), 300 * 512), sizeof(got));
+	close(fd);
+	for (int i = 0; i < 512; i++)
+		assert_int_equal(got[i], 0x77);
+	close(q.kick_fd);
+	close(q.call_fd);
+	close(inflight_fd);
+	munmap(mem, size);
+	close(memfd);
+}
+
+/* --fd: the runner's way (carapace_helper_spawn: socketpair, fork, exec, only the helper's fd). */
+static void test_blk_fd_mode(void **state)
+{
+	const char *args[] = { "--image", img, NULL };
+	struct cp_err err = { 0 };
+	struct fe_env e;
+	uint8_t st;
+	pid_t pid;
+	int fd;
+
+	make_image();
+	assert_int_equal(carapace_helper_spawn(&carapace_helpers[CARAPACE_HELPER_BLK], blk_bin, args, NULL, 0,
+					       &fd, &pid, &err), 0);
+	e.fe.sock = fd;
+	if (fe_env_open(&e, NULL, 1u << 20, 1, 64, ~0ull, ~0ull) < 0)
+		fail_msg("front-end: %s", e.err.msg);
+	uint64_t buf = fe_alloc(&e, 512);
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_IN, 8, buf, 512, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_OK);
+	assert_int_equal(*(uint8_t *)fe_host(&e, buf), 1);
+	fe_env_close(&e);
+	int status = fe_wait(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blk_io),
 		cmocka_unit_test(test_blk_readonly),
 		cmocka_unit_test(test_blk_durable_after_kill),
+		cmocka_unit_test(test_blk_inflight_resume),
+		cmocka_unit_test(test_blk_fd_mode),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

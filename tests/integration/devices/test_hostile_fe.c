@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -278,6 +279,72 @@ static void test_rng(void **state)
 	assert_int_equal(WEXITSTATUS(fe_wait(pid)), 0);
 }
 
+/* Protocol rules with a well-behaved session: REPLY_ACK nack for a refused SET_CONFIG without
+ * a disconnect, STATUS round trip, a ring that is not processed until SET_VRING_ENABLE(1), and
+ * a ring parameter change while started cuts the front-end off. */
+static void test_protocol_rules(void **state)
+{
+	struct cp_err err = { 0 };
+	struct fe_env e;
+	struct vu_msg m;
+	uint64_t v;
+	pid_t pid = start(blk_bin);
+
+	if (fe_env_open(&e, sock, 1u << 20, 0, 64, ~0ull, ~0ull) < 0)
+		fail_msg("%s", e.err.msg);
+	/* SET_CONFIG refused with ack 1; the session goes on. */
+	vu_fe_build_config(&m, VU_REQ_SET_CONFIG, 0, 4, "abcd");
+	assert_int_equal(vu_fe_send(&e.fe, &m, &err), -EREMOTEIO);
+	cp_err_clear(&err);
+	assert_int_equal(vu_fe_get_u64(&e.fe, VU_REQ_GET_FEATURES, &v, &err), 0);
+	/* STATUS */
+	vu_fe_build_u64(&m, VU_REQ_SET_STATUS, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(vu_fe_send(&e.fe, &m, &err), 0);
+	assert_int_equal(vu_fe_get_u64(&e.fe, VU_REQ_GET_STATUS, &v, &err), 0);
+	assert_int_equal(v, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	/* A ring started but not enabled is not processed. */
+	struct vu_drvq *q = &e.q[0];
+	uint64_t rg = fe_alloc(&e, vu_drvq_bytes(64) + 4096);
+	rg = (rg + 4095) & ~4095ull;
+	vu_drvq_init(q, 64, fe_host(&e, rg));
+	q->kick_fd = eventfd(0, EFD_CLOEXEC);
+	q->call_fd = eventfd(0, EFD_CLOEXEC);
+	e.nq = 1;
+	vu_fe_build_state(&m, VU_REQ_SET_VRING_NUM, 0, 64);
+	assert_int_equal(vu_fe_send(&e.fe, &m, &err), 0);
+	vu_fe_build_vring_addr(&m, 0, (uintptr_t)q->desc, (uintptr_t)q->avail, (uintptr_t)q->used);
+	assert_int_equal(vu_fe_send(&e.fe, &m, &err), 0);
+	vu_fe_build_u64(&m, VU_REQ_SET_VRING_CALL, 0);
+	m.fds[0] = q->call_fd;
+	m.nfds = 1;
+	assert_int_equal(vu_fe_send(&e.fe, &m, &err), 0);
+	vu_fe_build_u64(&m, VU_REQ_SET_VRING_KICK, 0);
+	m.fds[0] = q->kick_fd;
+	m.nfds = 1;
+	assert_int_equal(vu_fe_send(&e.fe, &m, &err), 0);
+	uint64_t hdr = fe_alloc(&e, 16), st = fe_alloc(&e, 1);
+	cp_put_le32(fe_host(&e, hdr), VIRTIO_BLK_T_FLUSH);
+	struct vu_drv_buf b[2] = { { hdr, 16, false }, { st, 1, true } };
+	assert_true(vu_drvq_add(q, b, 2) >= 0);
+	vu_drvq_kick(q);
+	uint16_t h;
+	uint32_t l;
+	assert_int_equal(vu_drvq_wait(q, 200), 0);
+	assert_int_equal(vu_drvq_get_used(q, &h, &l), 0);
+	vu_fe_build_state(&m, VU_REQ_SET_VRING_ENABLE, 0, 1);
+	assert_int_equal(vu_fe_send(&e.fe, &m, &err), 0);
+	int r = 0;
+	for (int i = 0; i < 200 && (r = vu_drvq_get_used(q, &h, &l)) == 0; i++)
+		vu_drvq_wait(q, 10);
+	assert_int_equal(r, 1);
+	assert_int_equal(*(uint8_t *)fe_host(&e, st), VIRTIO_BLK_S_OK);
+	/* Changing the size of a started ring is out of order: cut off. */
+	vu_fe_build_state(&m, VU_REQ_SET_VRING_NUM, 0, 32);
+	assert_true(vu_fe_send(&e.fe, &m, &err) < 0);
+	fe_env_close(&e);
+	expect_cut_off(pid, "SET_VRING_NUM: ring 0 is started");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_fds),
 		cmocka_unit_test(test_hostile_descriptor),
 		cmocka_unit_test(test_rng),
+		cmocka_unit_test(test_protocol_rules),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,223 @@
+/* carapace-net: a jailed vhost-user virtio-net back-end on a TAP device handed over by the
+ * runner (--tap-fd) or opened by name before jailing (--tap). Frames keep their virtio-net
+ * header: the TAP is put in IFF_VNET_HDR mode with a 12-byte header and no offloads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "devices/helper.h"
+
+#define NET_RXQ 0
+#define NET_TXQ 1
+#define NET_HDR 12u            /* virtio_net_hdr_v1 (VERSION_1) */
+#define NET_FRAME_MAX 65550u   /* header + 64 KiB frame */
+#define VIRTIO_NET_F_MAC 5
+#define NET_CONFIG_SIZE 12
+
+struct net_dev {
+	int tap;
+	uint8_t mac[6];
+	bool rx_starved;
+	size_t pending;            /* bytes of a frame read but not yet delivered */
+	uint8_t frame[NET_FRAME_MAX];
+	struct vu_dev_ops ops;
+};
+
+static void net_get_config(void *dev, uint8_t *cfg)
+{
+	struct net_dev *n = dev;
+
+	memset(cfg, 0, NET_CONFIG_SIZE);
+	memcpy(cfg, n->mac, 6);
+	cp_put_le16(cfg + 8, 1); /* max_virtqueue_pairs */
+}
+
+static void net_tx(struct vu_backend *be, struct net_dev *n)
+{
+	struct vu_chain *c = &be->chain;
+	unsigned done = 0;
+
+	while (vu_be_pop(be, NET_TXQ, c) == 1) {
+		/* The header goes with the frame: the TAP expects exactly this 12-byte header. */
+		if (c->out_bytes > NET_HDR && c->out_bytes <= NET_FRAME_MAX && writev(n->tap, c->iov, c->n_out) < 0 &&
+		    errno != EAGAIN)
+			cp_warn("net: transmit: %s", strerror(errno));
+		vu_be_push(be, NET_TXQ, c->head, 0);
+		done++;
+	}
+	if (done)
+		vu_be_notify(be, NET_TXQ);
+}
+
+static void net_kick(struct vu_backend *be, unsigned q)
+{
+	struct net_dev *n = be->dev;
+
+	if (q == NET_TXQ)
+		net_tx(be, n);
+	else
+		n->rx_starved = false;
+}
+
+static int net_extra_fd(void *dev)
+{
+	struct net_dev *n = dev;
+
+	return n->rx_starved ? -1 : n->tap;
+}
+
+static void net_rx(struct vu_backend *be)
+{
+	struct net_dev *n = be->dev;
+	struct vu_chain *c = &be->chain;
+
+	for (;;) {
+		if (!n->pending) {
+			ssize_t r = read(n->tap, n->frame, sizeof(n->frame));
+
+			if (r <= 0)
+				return; /* EAGAIN: nothing more */
+			if ((size_t)r <= NET_HDR)
+				continue;
+			n->pending = (size_t)r;
+		}
+		if (vu_be_pop(be, NET_RXQ, c) != 1) {
+			n->rx_starved = true; /* keep the frame until the guest gives buffers */
+			return;
+		}
+		uint32_t len = 0;
+		if (c->in_bytes >= n->pending) {
+			cp_put_le16(n->frame + 10, 1); /* num_buffers: one, we do not merge */
+			len = (uint32_t)vu_chain_write(c, 0, n->frame, n->pending);
+		}
+		/* A frame larger than the buffers is dropped; the guest sees an empty completion. */
+		vu_be_push(be, NET_RXQ, c->head, len);
+		vu_be_notify(be, NET_RXQ);
+		n->pending = 0;
+	}
+}
+
+static int net_tap_setup(int fd, const char *name)
+{
+	struct ifreq ifr;
+	int hdr = NET_HDR;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (name) {
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+		ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+			return cp_err("--tap %s: TUNSETIFF: %s", name, strerror(errno)), -1;
+	} else {
+		if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+			return cp_err("--tap-fd: not a TAP fd: %s", strerror(errno)), -1;
+		if ((ifr.ifr_flags & (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)) != (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR))
+			return cp_err("--tap-fd: the TAP must be created with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR (flags 0x%x)",
+				      ifr.ifr_flags), -1;
+	}
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 || ioctl(fd, TUNSETOFFLOAD, 0) < 0)
+		return cp_err("TAP: header size / offloads: %s", strerror(errno)), -1;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return cp_err("TAP: O_NONBLOCK: %s", strerror(errno)), -1;
+	return 0;
+}
+
+static int net_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return (mac[0] & 1) ? -1 : 0; /* a multicast address cannot be a NIC's */
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: carapace-net (--socket-path PATH | --fd N) (--tap NAME | --tap-fd N)\n"
+		   "                    [--mac 52:54:00:xx:xx:xx] [--no-jail]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		DEV_COMMON_LONGOPTS,
+		{ "tap", required_argument, NULL, 't' },
+		{ "tap-fd", required_argument, NULL, 'T' },
+		{ "mac", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dev_opts o = { .fd = -1 };
+	static struct net_dev n = { .tap = -1, .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 } };
+	const char *tap = NULL;
+	uint64_t v;
+	int opt;
+
+	cp_log_set_prog("carapace-net");
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			tap = optarg;
+			break;
+		case 'T':
+			if (cp_parse_u64(optarg, &v) < 0 || v < 3 || v > 1024) {
+				cp_err("--tap-fd %s: expected a descriptor number >= 3", optarg);
+				return CP_EXIT_USAGE;
+			}
+			n.tap = (int)v;
+			break;
+		case 'm':
+			if (net_parse_mac(optarg, n.mac) < 0) {
+				cp_err("--mac %s: expected a unicast xx:xx:xx:xx:xx:xx", optarg);
+				return CP_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return CP_EXIT_OK;
+		default:
+			if (opt >= DEV_OPT_BASE && dev_opts_handle(&o, opt, optarg) == 0)
+				break;
+			usage(stderr);
+			return CP_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (!!tap + (n.tap >= 0)) != 1 || dev_opts_check(&o, argv[0]) < 0) {
+		usage(stderr);
+		return CP_EXIT_USAGE;
+	}
+	if (tap) {
+		n.tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		if (n.tap < 0) {
+			cp_err("/dev/net/tun: %s", strerror(errno));
+			return CP_EXIT_FAILURE;
+		}
+	}
+	if (net_tap_setup(n.tap, tap) < 0)
+		return CP_EXIT_FAILURE;
+	n.ops = (struct vu_dev_ops){
+		.name = "net",
+		.features = (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_NET_F_MAC),
+		.protocol_features = VU_PF_IMPLEMENTED,
+		.num_queues = 2,
+		.config_size = NET_CONFIG_SIZE,
+		.get_config = net_get_config,
+		.queue_kick = net_kick,
+		.extra_fd = net_extra_fd,
+		.extra_ready = net_rx,
+	};
+	return dev_helper_serve(&o, &carapace_helpers[CARAPACE_HELPER_NET], &n.ops, &n, &n.tap, 1);
+}

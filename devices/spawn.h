@@ -1,0 +1,19 @@
+/* Starting a device helper the way the runner does: a socketpair, fork, exec with --fd and
+ * only the fds the helper needs (every other fd is marked close-on-exec in the child first). */
+#ifndef CARAPACE_DEVICES_SPAWN_H
+#define CARAPACE_DEVICES_SPAWN_H
+
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "devices/helpers.h"
+
+/* Exec `path` (the helper's binary, e.g. bindir/desc->binary) with `--fd N` followed by args
+ * (NULL-terminated), passing the helper's socket end and pass_fds[0..npass) across exec.
+ * Returns 0 with *sock (our end, O_CLOEXEC) and *pid, or -errno. The helper jails itself
+ * before reading: its first reply means it is jailed and ready. */
+int carapace_helper_spawn(const struct carapace_helper_desc *desc, const char *path,
+			  const char *const *args, const int *pass_fds, unsigned npass, int *sock,
+			  pid_t *pid, struct cp_err *err);
+
+#endif
