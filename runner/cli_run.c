@@ -48,7 +48,7 @@ static void run_usage(FILE *out)
 		"  --debug-exit         test-only: port 0xf4 ends the VM with status (value<<1)|1\n"
 		"  --strict-io          end the VM on access to an unknown I/O port\n"
 		"  --device SPEC        a virtio device in its own jailed helper, repeatable:\n"
-		"                       blk,path=FILE[,readonly=on] | rng | console\n"
+		"                       blk,path=FILE[,readonly=on] | rng | console,path=FILE\n"
 		"  --on-device-failure stop|continue  when a device helper dies (default: the policy's, else stop)\n"
 		"  --policy FILE        refuse to launch anything the launch policy does not allow (see carapace-policy(1))\n"
 		"  --print-launch-request  with --policy: print what the policy would judge, launch nothing\n"

@@ -28,6 +28,9 @@
 #define CARAPACE_HELPER_BUILD_DIR ""
 #endif
 
+/* The build tree's devices/ folder, so carapace runs from its build directory. */
+static const char helper_build_dir[] = CARAPACE_HELPER_BUILD_DIR;
+
 static const unsigned vdev_gsis[VDEV_MAX] = { 5, 6, 7, 9, 10, 11, 12, 13 };
 
 const char *vdev_kind_name(enum vdev_kind k)
@@ -85,7 +88,21 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 		return cp_err_set(err, EINVAL, "device: empty specification");
 	if (out->kind == VDEV_BLK && !out->path[0])
 		return cp_err_set(err, EINVAL, "device blk: path=FILE is required");
+	if (out->kind == VDEV_CONSOLE && !out->path[0])
+		return cp_err_set(err, EINVAL, "device console: path=FILE is required (where the guest's output goes)");
 	return 0;
+}
+
+/* dir + "/" + name into out; false when it does not fit. */
+static bool join_path(char *out, size_t len, const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	if (a + 1 + b + 1 > len)
+		return false;
+	memcpy(out, dir, a);
+	out[a] = '/';
+	memcpy(out + a + 1, name, b + 1);
+	return true;
 }
 
 int vdev_helper_path(const char *binary, char *out, size_t len, struct cp_err *err)
@@ -96,8 +113,7 @@ int vdev_helper_path(const char *binary, char *out, size_t len, struct cp_err *e
 	struct stat st;
 
 	if (env && *env) {
-		snprintf(out, len, "%s/%s", env, binary);
-		if (stat(out, &st) == 0)
+		if (join_path(out, len, env, binary) && stat(out, &st) == 0)
 			return 0;
 		return cp_err_set(err, ENOENT, "device helper %s not found in $CARAPACE_HELPER_DIR (%s)", binary, env);
 	}
@@ -107,14 +123,12 @@ int vdev_helper_path(const char *binary, char *out, size_t len, struct cp_err *e
 		char *slash = strrchr(self, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(out, len, "%s/%s", self, binary);
-			if (stat(out, &st) == 0)
+			if (join_path(out, len, self, binary) && stat(out, &st) == 0)
 				return 0;
 		}
 	}
-	if (*CARAPACE_HELPER_BUILD_DIR) {
-		snprintf(out, len, "%s/%s", CARAPACE_HELPER_BUILD_DIR, binary);
-		if (stat(out, &st) == 0)
+	if (helper_build_dir[0]) {
+		if (join_path(out, len, helper_build_dir, binary) && stat(out, &st) == 0)
 			return 0;
 	}
 	return cp_err_set(err, ENOENT, "device helper %s not found next to carapace; set CARAPACE_HELPER_DIR", binary);
@@ -252,6 +266,9 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 			argv[n++] = d->spec.path;
 			if (d->spec.readonly)
 				argv[n++] = "--readonly";
+		} else if (d->spec.kind == VDEV_CONSOLE) {
+			argv[n++] = "--output";
+			argv[n++] = d->spec.path;
 		}
 		if (d->spec.test_hook[0]) {
 			argv[n++] = "--test-hook";

@@ -42,6 +42,9 @@ virtio_case() { # label status devices cmdline...
 	if ! diff -u "$EXP/$label.txt" "$TMP/txt" >"$TMP/diff"; then
 		cat "$TMP/diff" >>"$TMP/err"; verdict "$label" 1 "transcript differs from QEMU's"; return
 	fi
+	if [ "$dev" = console ] && ! grep -q "hello through virtio-console" "$TMP/console.out"; then
+		verdict "$label" 1 "the console file lacks the guest's line"; return
+	fi
 	if [ "$dev" = blk ]; then
 		if ! head -c 512 "$TMP/disk.img" | tr -d Z | cmp -s - /dev/null; then verdict "$label" 1 "sector 0 changed"; return; fi
 		if ! dd if="$TMP/disk.img" bs=512 skip=1 count=1 2>/dev/null | grep -q "carapace virtio-blk test sector"; then
