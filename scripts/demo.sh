@@ -16,7 +16,8 @@ step "1. What this host offers"
 step "2. Boot the built-in demo guest"
 echo "   The guest is a few KiB of freestanding C embedded in carapace. Its devices are separate,"
 echo "   jailed processes (namespaces, no capabilities, a seccomp allowlist each): carapace-blk"
-echo "   serves a read-only disk image, carapace-rng serves entropy. The VM process itself runs"
+echo "   serves a read-only disk image, carapace-rng serves entropy, carapace-console takes the"
+echo "   guest's virtio console. The VM process itself runs"
 echo "   each thread under its own seccomp filter, without capabilities."
 printf 'This disk image was written by scripts/demo.sh at %s\n' "$(date -u +%FT%TZ)" >"$work/disk.img"
 truncate -s 1M "$work/disk.img"
@@ -38,11 +39,14 @@ step "3. Enrol the TPM's attestation key (once per host; the relying party pins 
 pin=$(tail -1 "$work/ak.txt")
 echo "   AK pin: $pin"
 
-"$C" run --name demo --attest --device "blk,path=$work/disk.img,readonly=on" --device rng "$@" 2>&1 | tee "$work/run.log"
+"$C" run --name demo --attest --device "blk,path=$work/disk.img,readonly=on" --device rng \
+	--device "console,path=$work/virtio-console.txt" "$@" 2>&1 | tee "$work/run.log"
+echo "   carapace-console wrote the guest's virtio-console output to a file; it says:"
+sed 's/^/   | /' "$work/virtio-console.txt"
 
 step "4. The relying party computes the launch measurement it expects, without trusting the host"
 echo "   SHA-384 over 'carapace.plain-launch.v1\\0', SHA-384(kernel), SHA-384(initrd), SHA-384(cmdline)"
-cmdline="demo virtio_mmio.device=512@0xfeb00000:5 virtio_mmio.device=512@0xfeb00200:6"
+cmdline="demo virtio_mmio.device=512@0xfeb00000:5 virtio_mmio.device=512@0xfeb00200:6 virtio_mmio.device=512@0xfeb00400:7"
 expected=$( { printf 'carapace.plain-launch.v1\0'
 	openssl dgst -sha384 -binary "$GUEST"
 	printf '' | openssl dgst -sha384 -binary
