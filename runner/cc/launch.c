@@ -548,7 +548,8 @@ static int snp_pages(struct cc_vm *vm, struct cp_err *err)
  * firmware, the CPUID page, the HOB) are dropped so nobody with the memfd reads them. */
 static void drop_shared_copies(struct cc_vm *vm)
 {
-	explicit_bzero(vm->shared, vm->shared_size);
+	/* Punching a memfd frees its pages: every mapping of it reads zeros afterwards, and no
+	 * untouched page gets allocated just to be cleared (as a memset of all RAM would). */
 	(void)fallocate(vm->shared_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)vm->shared_size);
 }
 
@@ -840,7 +841,7 @@ void cc_vm_release(struct cc_vm *vm)
 		vm->ops->close(vm->ctx, vm->kvm_fd);
 	vm->vm_fd = vm->kvm_fd = -1;
 	if (vm->shared) {
-		explicit_bzero(vm->shared, vm->shared_size);
+		drop_shared_copies(vm);
 		munmap(vm->shared, vm->shared_size);
 		vm->shared = NULL;
 	}
