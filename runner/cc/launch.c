@@ -695,11 +695,15 @@ static int tdx_pages(struct cc_vm *vm, struct cp_err *err)
 					  memenc_op_type_name(op->type));
 		if (op->gpa % PG || op->len % PG || op->len == 0)
 			return cp_err_set(err, EINVAL, "launch plan op %zu (%s): not whole pages", k, op->what);
-		/* The source is the page-aligned shared copy (the image buffer need not be aligned). */
-		if (op->data)
+		/* The source is the page-aligned shared copy (the image buffer need not be aligned). The
+		 * TD HOB comes from this launch (the plan's copy is only as long as the HOB, not the
+		 * section: the rest of the section is zeros). */
+		memset(src, 0, op->len);
+		if (op->section >= 0 && (size_t)op->section < vm->plan.tdvf.n &&
+		    vm->plan.tdvf.s[op->section].type == MEMENC_TDVF_TD_HOB)
+			memcpy(src, vm->hob, vm->hob_len < op->len ? vm->hob_len : op->len);
+		else if (op->data)
 			memcpy(src, op->data, op->len);
-		else
-			memset(src, 0, op->len);
 		while (m.nr_pages) {
 			struct cp_kvm_tdx_cmd c = { .id = CP_KVM_TDX_INIT_MEM_REGION, .flags = flags, .data = (uintptr_t)&m };
 			uint64_t before = m.nr_pages;

@@ -1159,7 +1159,8 @@ int kd_script_exit(struct kvm_double *kd, unsigned vcpu, uint32_t exit_reason, c
 	if (v->n_script >= sizeof(v->script) / sizeof(v->script[0]))
 		return -ENOSPC;
 	v->script[v->n_script].reason = exit_reason;
-	memcpy(v->script[v->n_script].payload, payload, payload_len);
+	if (payload_len)
+		memcpy(v->script[v->n_script].payload, payload, payload_len);
 	v->script[v->n_script].len = payload_len;
 	v->script[v->n_script].ret = ret;
 	v->n_script++;
