@@ -72,7 +72,7 @@ static void plan_measure(const struct memenc_launch_opts *o, uint8_t out[48])
 {
 	struct memenc_plan plan;
 	struct cp_err err = { 0 };
-	size_t n;
+	size_t n = 0;
 
 	if (memenc_plan_build(&plan, ovmf, ovmf_len, o, &err) < 0 || memenc_plan_measure(&plan, out, &n, NULL, NULL, &err) < 0)
 		fail_msg("memenc: %s", err.msg);
