@@ -336,33 +336,41 @@ enum cc_exit_verdict cc_exit_system_event(struct cc_vm *vm, unsigned vcpu, struc
 	}
 }
 
+/* Exits of confidential guests, indexed by exit reason. An empty slot fails closed. */
+static const struct {
+	const char *name;
+	enum cc_exit_verdict (*fn)(struct cc_vm *vm, unsigned vcpu, struct cp_err *err);
+	bool snp, tdx;       /* which platforms produce it */
+	bool with_efault;    /* arrives with KVM_RUN = -EFAULT */
+} cc_exits[] = {
+	[KVM_EXIT_HYPERCALL] = { "HYPERCALL", cc_exit_hypercall, true, true, false },
+	[KVM_EXIT_SYSTEM_EVENT] = { "SYSTEM_EVENT", cc_exit_system_event, true, true, false },
+	[CP_KVM_EXIT_MEMORY_FAULT] = { "MEMORY_FAULT", cc_exit_memory_fault, true, true, true },
+	[CP_KVM_EXIT_TDX] = { "TDX", cc_exit_tdx, false, true, false },
+};
+
 enum cc_exit_verdict cc_exit_dispatch(struct cc_vm *vm, unsigned vcpu, int run_ret, struct cp_err *err)
 {
 	uint8_t *run = run_of(vm, vcpu);
 	uint32_t reason;
+	bool known;
 
 	if (!run)
 		return cp_err_set(err, EINVAL, "exit on unknown vCPU %u", vcpu), CC_EXIT_HOST_FAIL;
 	reason = ((struct kvm_run *)run)->exit_reason;
-	/* A memory fault arrives as KVM_RUN = -EFAULT with the exit filled in. */
-	if (run_ret == -EFAULT && reason == CP_KVM_EXIT_MEMORY_FAULT)
-		return cc_exit_memory_fault(vm, vcpu, err);
-	if (run_ret < 0) {
+	known = reason < ARRAY_SIZE(cc_exits) && cc_exits[reason].fn &&
+		(vm->platform == CC_SNP ? cc_exits[reason].snp : cc_exits[reason].tdx);
+	/* A memory fault arrives as KVM_RUN = -EFAULT with the exit filled in; any other error is
+	 * the kernel's, not the guest's. */
+	if (run_ret < 0 && !(run_ret == -EFAULT && known && cc_exits[reason].with_efault)) {
 		cp_err_set(err, -run_ret, "vCPU %u: KVM_RUN failed: %s", vcpu, strerror(-run_ret));
 		return CC_EXIT_HOST_FAIL;
 	}
-	switch (reason) {
-	case KVM_EXIT_HYPERCALL:
-		return cc_exit_hypercall(vm, vcpu, err);
-	case CP_KVM_EXIT_TDX:
-		if (vm->platform == CC_TDX)
-			return cc_exit_tdx(vm, vcpu, err);
-		break;
-	case KVM_EXIT_SYSTEM_EVENT:
-		return cc_exit_system_event(vm, vcpu, err);
-	default:
-		break;
+	if (!known || (run_ret == 0 && cc_exits[reason].with_efault)) {
+		cp_err_set(err, EPROTO, "vCPU %u: exit %u is not a confidential-computing exit of a %s guest%s", vcpu, reason,
+			   vm->platform == CC_SNP ? "SEV-SNP" : "TDX",
+			   known ? " (a memory fault must come with KVM_RUN = -EFAULT)" : "");
+		return CC_EXIT_HOST_FAIL;
 	}
-	cp_err_set(err, EPROTO, "vCPU %u: exit %u is not a confidential-computing exit", vcpu, reason);
-	return CC_EXIT_HOST_FAIL;
+	return cc_exits[reason].fn(vm, vcpu, err);
 }

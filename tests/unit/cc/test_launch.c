@@ -128,7 +128,7 @@ static void snp_agreement(unsigned vcpus, uint32_t sig, uint64_t vmsa_features, 
 	assert_int_equal(rec.snp_policy, 0x30000);
 	assert_int_equal(rec.exit_hypercall_mask, 1u << 12);
 	assert_int_equal(rec.vcpus, vcpus);
-	assert_true(rec.cpuid_page_count > 0);
+	assert_int_equal(rec.cpuid_page_count, 7); /* every leaf of vCPU 0's CPUID (the double offers 7) */
 	if (max_pages || eagain)
 		assert_true(rec.launch_update_calls > 10); /* the driver had to loop */
 	cc_vm_release(&vm);
@@ -239,6 +239,36 @@ static void test_snp_host_data_not_in_digest(void **state)
 	assert_memory_equal(a, b, 48);
 }
 
+/* An ID block and its auth block reach SNP_LAUNCH_FINISH; an auth block alone is refused. */
+static void test_snp_id_block(void **state)
+{
+	struct kvm_double *kd = double_new();
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+	struct kd_record rec;
+	static uint8_t idb[96], auth[4096];
+
+	for (size_t i = 0; i < sizeof(idb); i++)
+		idb[i] = (uint8_t)(i * 7);
+	cfg.id_block = idb;
+	cfg.id_auth = auth;
+	if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
+		fail_msg("cc_launch: %s", err.msg);
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_true(rec.id_block_en);
+	assert_true(rec.auth_key_en);
+	assert_memory_equal(rec.id_block, idb, 96);
+	cc_vm_release(&vm);
+	kd_free(kd);
+
+	kd = double_new();
+	cfg.id_block = NULL;
+	assert_int_equal(cc_launch(&kd_ops, kd, &cfg, &vm, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "an ID auth block needs an ID block"));
+	kd_free(kd);
+}
+
 /* The shared memfd holds nothing of the launch once it is finished (the firmware copy is gone). */
 static void test_shared_copies_dropped(void **state)
 {
@@ -274,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_snp_vcpu_state_drift_detected),
 		cmocka_unit_test(test_snp_host_data_not_in_digest),
 		cmocka_unit_test(test_shared_copies_dropped),
+		cmocka_unit_test(test_snp_id_block),
 	};
 	ovmf_load_or_skip();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -173,6 +173,10 @@ static void test_unknown_exit_fails_closed(void **state)
 	cp_err_clear(&err);
 	/* A KVM_EXIT_TDX on an SNP guest is just as unexpected. */
 	assert_int_equal(run_exit(f, CP_KVM_EXIT_TDX, NULL, 0, 0, &err), CC_EXIT_HOST_FAIL);
+	cp_err_clear(&err);
+	/* A memory fault without KVM_RUN's -EFAULT is not one. */
+	assert_int_equal(run_exit(f, CP_KVM_EXIT_MEMORY_FAULT, NULL, 0, 0, &err), CC_EXIT_HOST_FAIL);
+	assert_non_null(strstr(err.msg, "must come with KVM_RUN = -EFAULT"));
 }
 
 /* ---- TDX ---- */
