@@ -610,7 +610,9 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 	if (!caps || !in || !t)
 		return cp_err_set(err, ENOMEM, "out of memory");
 	if ((r = enable_cap(vm, CP_KVM_CAP_EXIT_HYPERCALL, 1ull << CP_KVM_HC_MAP_GPA_RANGE, "EXIT_HYPERCALL", err)) < 0 ||
-	    (r = enable_cap(vm, KVM_CAP_SPLIT_IRQCHIP, 24, "SPLIT_IRQCHIP", err)) < 0)
+	    (r = enable_cap(vm, KVM_CAP_SPLIT_IRQCHIP, 24, "SPLIT_IRQCHIP", err)) < 0 ||
+	    /* The TDX module's virtual APIC timer runs at 25 MHz; KVM must agree before vCPUs exist. */
+	    (r = enable_cap(vm, CP_KVM_CAP_X86_APIC_BUS_CYCLES_NS, 40, "X86_APIC_BUS_CYCLES_NS", err)) < 0)
 		return r;
 	caps->cpuid.nent = (uint32_t)ncap;
 	if ((r = tdx_cmd(vm, vm->vm_fd, CP_KVM_TDX_CAPABILITIES, 0, (uintptr_t)caps, "KVM_TDX_CAPABILITIES", err)) < 0)

@@ -40,6 +40,7 @@
  *   SET_USER_MEMORY_REGION (v1) on a private-memory VM ............. -EINVAL (D)
  *   SET_MEMORY_ATTRIBUTES: flags != 0, attribute not supported,
  *        size 0, unaligned, wrapping ............................... -EINVAL (K)
+ *   ENABLE_CAP(APIC_BUS_CYCLES_NS) after a vCPU, or != 40 on a TD .. -EINVAL (K / D)
  *   KVM_RUN before FINISH / FINALIZE ............................... -EINVAL (D)
  *   any other ioctl ................................................ -ENOTTY (fail closed)
  *
@@ -963,6 +964,15 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 			if (vm->nvcpus)
 				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(SPLIT_IRQCHIP): after KVM_CREATE_VCPU");
 			vm->split_irqchip = true;
+			return 0;
+		}
+		if (c->cap == CP_KVM_CAP_X86_APIC_BUS_CYCLES_NS) {
+			if (vm->nvcpus)
+				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(APIC_BUS_CYCLES_NS): after KVM_CREATE_VCPU");
+			if (vm->type == CP_KVM_X86_TDX_VM && c->args[0] != 40)
+				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(APIC_BUS_CYCLES_NS): a TD's APIC bus is 25 MHz (40 ns), "
+					      "not %llu ns", (unsigned long long)c->args[0]);
+			vm->rec.apic_bus_cycle_ns = c->args[0];
 			return 0;
 		}
 		return refuse(kd, EINVAL, "KVM_ENABLE_CAP: cap %u not modelled", c->cap);

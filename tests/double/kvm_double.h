@@ -67,6 +67,7 @@ struct kd_record {
 	uint64_t vcpu_init_rcx[8];
 	unsigned init_vm_cpuid_nent;
 	unsigned n_attr_calls;
+	uint64_t apic_bus_cycle_ns;      /* KVM_CAP_X86_APIC_BUS_CYCLES_NS, 0 = not set */
 };
 int kd_record_get(const struct kvm_double *kd, struct kd_record *out);
 

@@ -453,6 +453,18 @@ static void test_tdx_vcpu_mem_finalize_order(void **state)
 	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
 }
 
+static void test_tdx_apic_bus(void **state)
+{
+	int vm = tdx_vm_init();
+	struct kvm_enable_cap cap = { .cap = CP_KVM_CAP_X86_APIC_BUS_CYCLES_NS, .args = { 1 } };
+
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), -EINVAL); /* a TD's APIC bus is 25 MHz */
+	cap.args[0] = 40;
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
+	assert_true(io(vm, KVM_CREATE_VCPU, (void *)0) >= 0);
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), -EINVAL); /* after a vCPU */
+}
+
 /* ---- fail closed ---- */
 
 static void test_unknown_ioctls_and_fds(void **state)
@@ -610,6 +622,7 @@ int main(void)
 		T(test_finish_rules),
 		T(test_tdx_capabilities_and_init_vm),
 		T(test_tdx_vcpu_mem_finalize_order),
+		T(test_tdx_apic_bus),
 		T(test_unknown_ioctls_and_fds),
 		T(test_driver_reports_policy_refusal),
 		T(test_driver_reports_init2_refusal),

@@ -179,6 +179,7 @@ static void tdx_agreement(unsigned vcpus, unsigned max_pages, unsigned eagain)
 	assert_int_equal(rec.td_attributes, CP_TDX_ATTR_SEPT_VE_DISABLE);
 	assert_int_equal(rec.td_xfam, 0x3);
 	assert_true(rec.init_vm_cpuid_nent > 0);
+	assert_int_equal(rec.apic_bus_cycle_ns, 40);
 	for (unsigned i = 0; i < vcpus; i++)
 		assert_int_equal(rec.vcpu_init_rcx[i], vm.hob_gpa);
 	assert_int_equal(vm.hob_gpa, 0x809000); /* the TD_HOB section of this OVMF */
