@@ -95,7 +95,8 @@ struct cc_vm {
 	unsigned quote_timeout_ms;
 };
 
-/* Step by step (tests; the order is enforced). cc_launch() runs them all. */
+/* Step by step (tests; the order is enforced). cc_launch() runs them all. cfg (and the firmware
+ * and ID blocks it points to) must outlive the VM: the plan's pages point into the firmware. */
 int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const struct cc_launch_cfg *cfg,
 	       struct cp_err *err);
 int cc_step(struct cc_vm *vm, enum cc_step step, struct cp_err *err);
