@@ -220,6 +220,42 @@ struct cp_kvm_tdx_init_mem_region {
 #define CP_KVM_SYSTEM_EVENT_TDX_FATAL 7
 #define CP_KVM_MEMORY_EXIT_FLAG_PRIVATE (1ull << 3)
 
+
+/* Exit payloads Linux 6.1's struct kvm_run lacks, as overlays of its union at offset 32
+ * (added for runner/cc: memory-fault exits and KVM_EXIT_TDX). */
+#define CP_KVM_RUN_UNION_OFFSET 32
+struct cp_kvm_run_memory_fault {
+	uint64_t flags;
+	uint64_t gpa;
+	uint64_t size;
+};
+struct cp_kvm_run_tdx {
+	uint64_t flags;
+	uint64_t nr;             /* TDVMCALL leaf */
+	union {
+		struct { uint64_t ret, data[5]; } unknown;
+		struct { uint64_t ret, gpa, size; } get_quote;
+		struct { uint64_t ret, leaf, r11, r12, r13, r14; } get_tdvmcall_info;
+		struct { uint64_t ret, vector; } setup_event_notify;
+	};
+};
+#define CP_KVM_MAP_GPA_RANGE_PAGE_SZ_MASK 0xfull
+#define CP_KVM_MAP_GPA_RANGE_ENCRYPTED (1ull << 4)
+#define CP_TDVMCALL_GET_TD_VM_CALL_INFO 0x10000
+#define CP_TDVMCALL_MAP_GPA 0x10001
+#define CP_TDVMCALL_GET_QUOTE 0x10002
+#define CP_TDVMCALL_SETUP_EVENT_NOTIFY 0x10004
+#define CP_TDVMCALL_STATUS_SUCCESS 0ull
+#define CP_TDVMCALL_STATUS_RETRY 1ull
+#define CP_TDVMCALL_STATUS_INVALID_OPERAND 0x8000000000000000ull
+#define CP_TDVMCALL_STATUS_ALIGN_ERROR 0x8000000000000002ull
+#define CP_TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED 0x8000000000000003ull
+/* GetQuote buffer header (TDX GHCI): version 1, status, in_len, out_len, data. */
+#define CP_TDX_GET_QUOTE_SUCCESS 0ull
+#define CP_TDX_GET_QUOTE_IN_FLIGHT 0xffffffffffffffffull
+#define CP_TDX_GET_QUOTE_ERROR 0x8000000000000000ull
+#define CP_TDX_GET_QUOTE_SERVICE_UNAVAILABLE 0x8000000000000001ull
+
 /* ---- the documented sizes, offsets and ioctl numbers ---- */
 _Static_assert(sizeof(struct cp_kvm_create_guest_memfd) == 64, "kvm_create_guest_memfd");
 _Static_assert(sizeof(struct cp_kvm_userspace_memory_region2) == 160, "kvm_userspace_memory_region2");
@@ -238,6 +274,9 @@ _Static_assert(sizeof(struct cp_kvm_tdx_cmd) == 24, "kvm_tdx_cmd");
 _Static_assert(offsetof(struct cp_kvm_tdx_capabilities, cpuid) == 2048, "tdx_capabilities cpuid");
 _Static_assert(offsetof(struct cp_kvm_tdx_init_vm, cpuid) == 256, "tdx_init_vm cpuid");
 _Static_assert(sizeof(struct cp_kvm_tdx_init_mem_region) == 24, "kvm_tdx_init_mem_region");
+_Static_assert(sizeof(struct cp_kvm_run_memory_fault) == 24, "memory_fault exit");
+_Static_assert(offsetof(struct cp_kvm_run_tdx, get_quote.gpa) == 24, "tdx exit get_quote gpa");
+_Static_assert(sizeof(struct cp_kvm_run_tdx) == 64, "tdx exit");
 _Static_assert(CP_KVM_SET_USER_MEMORY_REGION2 == 0x40a0ae49, "KVM_SET_USER_MEMORY_REGION2");
 _Static_assert(CP_KVM_SET_MEMORY_ATTRIBUTES == 0x4020aed2, "KVM_SET_MEMORY_ATTRIBUTES");
 _Static_assert(CP_KVM_CREATE_GUEST_MEMFD == 0xc040aed4, "KVM_CREATE_GUEST_MEMFD");

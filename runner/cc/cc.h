@@ -1,0 +1,141 @@
+/* Confidential launch (SEV-SNP, TDX) over struct kvm_ops, walking memenc's launch plan so that what
+ * `carapace measure` predicts and what the launch does cannot drift; and the run-time handlers for
+ * the exits such guests produce (private/shared conversion, TDX GetQuote, termination). */
+#ifndef CARAPACE_RUNNER_CC_CC_H
+#define CARAPACE_RUNNER_CC_CC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "memenc/plan.h"
+#include "runner/kvm_ops.h"
+
+#define CC_MAX_VCPUS 64
+#define CC_MAX_BLOCKS 3
+
+enum cc_platform { CC_SNP = 0, CC_TDX = 1 };
+
+/* One explicit state machine per launch. Each step moves from exactly one state to the next;
+ * anything else is refused with a message naming the current state. */
+enum cc_state {
+	CC_ST_NEW = 0,
+	CC_ST_VM_CREATED,  /* KVM_CREATE_VM with the confidential type */
+	CC_ST_INITIALIZED, /* SNP: INIT2 + EXIT_HYPERCALL; TDX: CAPABILITIES + INIT_VM */
+	CC_ST_STARTED,     /* SNP: SNP_LAUNCH_START (TDX has no such step) */
+	CC_ST_MEMORY,      /* guest_memfd + REGION2 + PRIVATE per RAM block */
+	CC_ST_VCPUS,       /* vCPUs with the modelled register state (TDX: + INIT_VCPU) */
+	CC_ST_PAGES,       /* every plan op issued (LAUNCH_UPDATE / INIT_MEM_REGION) */
+	CC_ST_FINISHED,    /* SNP_LAUNCH_FINISH / KVM_TDX_FINALIZE_VM: only KVM_RUN from here */
+	CC_ST_FAILED,      /* a step failed: nothing more is accepted */
+};
+const char *cc_state_name(enum cc_state s);
+
+enum cc_step { CC_STEP_CREATE_VM, CC_STEP_INIT, CC_STEP_START, CC_STEP_MEMORY, CC_STEP_VCPUS, CC_STEP_PAGES,
+	       CC_STEP_FINISH };
+const char *cc_step_name(enum cc_step s);
+
+struct cc_launch_cfg {
+	enum cc_platform platform;
+	const uint8_t *firmware;      /* OVMF/TDVF image; must outlive the launch */
+	size_t firmware_len;
+	uint64_t mem_size;            /* guest RAM bytes (>= 16 MiB, 4 KiB multiple) */
+	unsigned vcpus;               /* 1..CC_MAX_VCPUS */
+	uint32_t vcpu_sig;            /* CPUID signature; 0 = vCPU 0's CPUID leaf 1 EAX */
+	/* SNP */
+	uint64_t snp_policy;          /* guest policy; 0 = 0x30000 (SMT allowed, bit 17) */
+	uint64_t vmsa_features;       /* INIT2 vmsa_features (VMSA SEV_FEATURES = this | SNP_ACTIVE) */
+	uint8_t host_data[32];        /* SNP_LAUNCH_FINISH host_data: the attestation binding digest */
+	const uint8_t *id_block;      /* optional 96-byte ID block */
+	const uint8_t *id_auth;       /* optional 4096-byte ID auth block (needs id_block) */
+	/* TDX */
+	uint64_t td_attributes;       /* checked against KVM_TDX_CAPABILITIES */
+	uint64_t td_xfam;             /* 0 = x87|SSE (0x3) */
+	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];
+};
+
+struct cc_block {
+	const char *name;             /* "ram-low", "ram-high", "firmware" */
+	uint64_t gpa, size;
+	uint64_t shared_off;          /* offset in the shared memfd */
+	int gmem_fd;                  /* guest_memfd (a kvm_ops fd) */
+	uint32_t slot;
+	uint8_t *private_bits;        /* the VMM's record of PRIVATE pages (KVM has no "get") */
+};
+
+struct cc_vm {
+	const struct kvm_ops *ops;
+	void *ctx;
+	enum cc_platform platform;
+	enum cc_state state;
+	int kvm_fd, vm_fd;
+	unsigned nvcpus;
+	int vcpu_fd[CC_MAX_VCPUS];
+	void *run[CC_MAX_VCPUS];
+	size_t run_size;
+	/* Shared memory: one sealed memfd for all blocks. The ONLY memory a vhost-user back-end may
+	 * ever be given. guest_memfd fds (private) never leave this process. */
+	int shared_fd;
+	uint8_t *shared;
+	uint64_t shared_size;
+	unsigned nblocks;
+	struct cc_block blocks[CC_MAX_BLOCKS];
+	/* What the launch is measured as: walked from the same plan the driver executes. */
+	struct memenc_plan plan;
+	struct memenc_launch_opts opts;
+	uint8_t measurement[48];
+	size_t measurement_len;
+	uint64_t hob_gpa;             /* TDX: initial RCX of every vCPU */
+	uint8_t *hob;                 /* TDX: the TD HOB this launch built */
+	size_t hob_len;
+	const struct cc_launch_cfg *cfg;
+	/* Run time */
+	const char *quote_socket;     /* TDX GetQuote: UNIX socket of a quote generation service */
+	unsigned quote_timeout_ms;
+};
+
+/* Step by step (tests; the order is enforced). cc_launch() runs them all. cfg (and the firmware
+ * and ID blocks it points to) must outlive the VM: the plan's pages point into the firmware. */
+int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const struct cc_launch_cfg *cfg,
+	       struct cp_err *err);
+int cc_step(struct cc_vm *vm, enum cc_step step, struct cp_err *err);
+
+/* Capability check (host_info), then every step. On success *out holds the fds, the shared
+ * memory and the measurement, and the return value is the VM fd. On failure everything is
+ * released and err names what failed or what the host lacks. */
+int cc_launch(const struct kvm_ops *ops, void *ctx, const struct cc_launch_cfg *cfg, struct cc_vm *out,
+	      struct cp_err *err);
+void cc_vm_release(struct cc_vm *vm);
+
+/* The launch options memenc measures for this configuration (what `carapace measure` needs:
+ * --platform, --vcpus, --vcpu-sig, --guest-features), after cc_vm_init. */
+const struct memenc_launch_opts *cc_vm_measure_opts(const struct cc_vm *vm);
+
+/* ---- run time (wired into runner/exits.c's table by the VMM) ---- */
+
+enum cc_exit_verdict {
+	CC_EXIT_RESUME = 0,  /* handled: run the vCPU again */
+	CC_EXIT_GUEST_END,   /* the guest terminated (SEV_TERM, TDX_FATAL): err says why */
+	CC_EXIT_HOST_FAIL,   /* the host could not do what the exit needs: err says what */
+};
+
+/* KVM_EXIT_HYPERCALL with nr KVM_HC_MAP_GPA_RANGE (SNP page-state change, TDX MapGPA). Validates
+ * the range against RAM, converts with KVM_SET_MEMORY_ATTRIBUTES, punches the shared memfd when
+ * a range becomes private, sets run->hypercall.ret (0, or -EINVAL for a bad guest request). */
+enum cc_exit_verdict cc_exit_hypercall(struct cc_vm *vm, unsigned vcpu, struct cp_err *err);
+/* KVM_EXIT_MEMORY_FAULT (KVM_RUN returned -EFAULT): convert the range to what the access wanted. */
+enum cc_exit_verdict cc_exit_memory_fault(struct cc_vm *vm, unsigned vcpu, struct cp_err *err);
+/* KVM_EXIT_TDX: GetQuote forwarded to vm->quote_socket, or an error status for the guest when
+ * none is configured; other leaves answered SUBFUNC_UNSUPPORTED. */
+enum cc_exit_verdict cc_exit_tdx(struct cc_vm *vm, unsigned vcpu, struct cp_err *err);
+/* KVM_EXIT_SYSTEM_EVENT SEV_TERM / TDX_FATAL: always ends the VM with a message. */
+enum cc_exit_verdict cc_exit_system_event(struct cc_vm *vm, unsigned vcpu, struct cp_err *err);
+/* Dispatch on run->exit_reason (run_ret: what KVM_RUN returned). Unknown exits fail closed. */
+enum cc_exit_verdict cc_exit_dispatch(struct cc_vm *vm, unsigned vcpu, int run_ret, struct cp_err *err);
+
+/* Convert [gpa, gpa+len) to private or shared (both the KVM attribute and the VMM's record). */
+int cc_mem_convert(struct cc_vm *vm, uint64_t gpa, uint64_t len, bool to_private, struct cp_err *err);
+bool cc_mem_is_private(const struct cc_vm *vm, uint64_t gpa);
+
+#endif

@@ -1,0 +1,891 @@
+/* The SEV-SNP and TDX launch drivers: one state machine per launch, each step a function in a
+ * per-platform const table; the page operations come only from memenc's launch plan. Every
+ * kernel call goes through struct kvm_ops, so the strict double can stand in (tests/double/). */
+#include "runner/cc/cc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "runner/guest_cpuid.h"
+#include "runner/host_info.h"
+#include "runner/kvm_cc_uapi.h"
+#include "runner/layout.h"
+
+#define PG 4096ull
+#define FOUR_GIB 0x100000000ull
+#define RETRY_MAX 10000u /* EAGAIN / no-progress answers in a row before giving up */
+
+static const char *const state_names[] = {
+	[CC_ST_NEW] = "new", [CC_ST_VM_CREATED] = "vm-created", [CC_ST_INITIALIZED] = "initialized",
+	[CC_ST_STARTED] = "launch-started", [CC_ST_MEMORY] = "memory-bound", [CC_ST_VCPUS] = "vcpus-created",
+	[CC_ST_PAGES] = "pages-added", [CC_ST_FINISHED] = "finished", [CC_ST_FAILED] = "failed",
+};
+static const char *const step_names[] = {
+	[CC_STEP_CREATE_VM] = "create-vm", [CC_STEP_INIT] = "init", [CC_STEP_START] = "launch-start",
+	[CC_STEP_MEMORY] = "memory", [CC_STEP_VCPUS] = "vcpus", [CC_STEP_PAGES] = "pages", [CC_STEP_FINISH] = "finish",
+};
+
+const char *cc_state_name(enum cc_state s)
+{
+	return (size_t)s < ARRAY_SIZE(state_names) && state_names[s] ? state_names[s] : "?";
+}
+const char *cc_step_name(enum cc_step s)
+{
+	return (size_t)s < ARRAY_SIZE(step_names) && step_names[s] ? step_names[s] : "?";
+}
+
+static const char *plat(const struct cc_vm *vm) { return vm->platform == CC_SNP ? "SEV-SNP" : "TDX"; }
+
+static int kio(struct cc_vm *vm, int fd, unsigned long req, void *arg)
+{
+	return vm->ops->ioctl(vm->ctx, fd, req, arg);
+}
+
+/* ---- memory layout (pure) ---- */
+
+static const struct cc_block *block_of(const struct cc_vm *vm, uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < vm->nblocks; i++) {
+		const struct cc_block *b = &vm->blocks[i];
+		if (gpa >= b->gpa && len <= b->size && gpa - b->gpa <= b->size - len)
+			return b;
+	}
+	return NULL;
+}
+
+static uint8_t *shared_ptr(const struct cc_vm *vm, const struct cc_block *b, uint64_t gpa)
+{
+	return vm->shared + b->shared_off + (gpa - b->gpa);
+}
+
+static void layout(struct cc_vm *vm, const struct cc_launch_cfg *cfg)
+{
+	uint64_t low = cfg->mem_size < GP_MMIO_HOLE ? cfg->mem_size : GP_MMIO_HOLE;
+	unsigned n = 0;
+
+	vm->blocks[n++] = (struct cc_block){ "ram-low", 0, low, 0, -1, 0, NULL };
+	if (cfg->mem_size > GP_MMIO_HOLE)
+		vm->blocks[n++] = (struct cc_block){ "ram-high", FOUR_GIB, cfg->mem_size - GP_MMIO_HOLE, low, -1, 1, NULL };
+	/* The firmware is private memory of its own, ending at 4 GiB (like a flash device). */
+	vm->blocks[n] = (struct cc_block){ "firmware", FOUR_GIB - cfg->firmware_len, cfg->firmware_len, cfg->mem_size, -1,
+					   n, NULL };
+	n++;
+	vm->nblocks = n;
+	vm->shared_size = cfg->mem_size + cfg->firmware_len;
+}
+
+/* ---- TD HOB (pure): PHIT, one resource descriptor per RAM range, end. Ranges the launch adds
+ * (TDVF sections in RAM) are SYSTEM_MEMORY, the rest UNACCEPTED (the guest accepts it). ---- */
+
+enum { HOB_PHIT = 1, HOB_RESOURCE = 3, HOB_END = 0xffff, RES_SYSTEM_MEMORY = 0, RES_UNACCEPTED = 7,
+       RES_ATTR_TDVF = 0x7 /* PRESENT | INITIALIZED | TESTED */ };
+
+static size_t hob_resource(uint8_t *p, uint32_t type, uint64_t start, uint64_t len)
+{
+	memset(p, 0, 48);
+	cp_put_le16(p, HOB_RESOURCE);
+	cp_put_le16(p + 2, 48);
+	cp_put_le32(p + 24, type);
+	cp_put_le32(p + 28, RES_ATTR_TDVF);
+	cp_put_le64(p + 32, start);
+	cp_put_le64(p + 40, len);
+	return 48;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+static int tdx_build_hob(struct cc_vm *vm, const struct memenc_tdvf_metadata *md, struct cp_err *err)
+{
+	uint64_t added[MEMENC_TDVF_MAX_SECTIONS][2];
+	size_t nadded = 0, off = 56, cap = 56 + 8 + 48 * (2 * MEMENC_TDVF_MAX_SECTIONS + 2 * CC_MAX_BLOCKS);
+	const struct memenc_tdvf_section *hob_sec = NULL;
+	uint8_t *h;
+
+	for (size_t i = 0; i < md->n; i++) {
+		const struct memenc_tdvf_section *s = &md->s[i];
+		if (s->type == MEMENC_TDVF_TD_HOB)
+			hob_sec = s;
+		if (!(s->attributes & MEMENC_TDVF_ATTR_PAGE_AUG) && s->gpa < FOUR_GIB - vm->cfg->firmware_len) {
+			added[nadded][0] = s->gpa;
+			added[nadded++][1] = s->mem_size;
+		}
+	}
+	if (!hob_sec)
+		return cp_err_set(err, EINVAL, "firmware: the TDVF metadata has no TD_HOB section");
+	if (!block_of(vm, hob_sec->gpa, hob_sec->mem_size))
+		return cp_err_set(err, EINVAL, "firmware: TD_HOB at 0x%" PRIx64 " is outside guest RAM (%" PRIu64 " MiB)",
+				  hob_sec->gpa, vm->cfg->mem_size >> 20);
+	qsort(added, nadded, sizeof(added[0]), range_cmp);
+	h = calloc(1, cap);
+	if (!h)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	for (unsigned b = 0; b < vm->nblocks; b++) {
+		const struct cc_block *blk = &vm->blocks[b];
+		uint64_t cur = blk->gpa, end = blk->gpa + blk->size;
+		if (!strcmp(blk->name, "firmware"))
+			continue;
+		for (size_t i = 0; i < nadded; i++) {
+			if (added[i][0] < cur || added[i][0] >= end)
+				continue;
+			if (added[i][0] > cur)
+				off += hob_resource(h + off, RES_UNACCEPTED, cur, added[i][0] - cur);
+			off += hob_resource(h + off, RES_SYSTEM_MEMORY, added[i][0], added[i][1]);
+			cur = added[i][0] + added[i][1];
+		}
+		if (cur < end)
+			off += hob_resource(h + off, RES_UNACCEPTED, cur, end - cur);
+	}
+	cp_put_le16(h + off, HOB_END);
+	cp_put_le16(h + off + 2, 8);
+	off += 8;
+	/* PHIT: version 9, boot mode 0, memory fields 0 (TDVF uses the resource HOBs), end of list. */
+	cp_put_le16(h, HOB_PHIT);
+	cp_put_le16(h + 2, 56);
+	cp_put_le32(h + 8, 9);
+	cp_put_le64(h + 48, hob_sec->gpa + off - 8);
+	if (off > hob_sec->mem_size) {
+		free(h);
+		return cp_err_set(err, E2BIG, "TD HOB of %zu bytes does not fit the TD_HOB section (0x%" PRIx64 " bytes)",
+				  off, hob_sec->mem_size);
+	}
+	vm->hob = h;
+	vm->hob_len = off;
+	vm->hob_gpa = hob_sec->gpa;
+	return 0;
+}
+
+/* ---- CPUID ---- */
+
+static int vcpu_cpuid(struct cc_vm *vm, unsigned index, struct cpuid_table *t, struct cp_err *err)
+{
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	t->nent = CPUID_MAX_ENTRIES;
+	r = kio(vm, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid_table_kvm(t));
+	if (r < 0)
+		return cp_err_set(err, -r, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
+	cpuid_filter(t, index, vm->cfg->vcpus);
+	/* The signature the plan's VMSAs carry in RDX is the one the guest reads from CPUID. */
+	for (unsigned i = 0; i < t->nent; i++)
+		if (t->e[i].function == 1 && vm->opts.vcpu_sig)
+			t->e[i].eax = vm->opts.vcpu_sig;
+	return 0;
+}
+
+/* SEV-SNP CPUID page: {count, reserved, reserved64, fn[64] of {eax_in, ecx_in, xcr0_in, xss_in,
+ * eax, ebx, ecx, edx, reserved}} (48-byte entries). The PSP checks it against what the CPU
+ * allows; it is measured as zeros. */
+static int snp_cpuid_page(const struct cpuid_table *t, uint8_t page[PG], struct cp_err *err)
+{
+	unsigned n = 0;
+
+	memset(page, 0, PG);
+	for (unsigned i = 0; i < t->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &t->e[i];
+		uint8_t *f = page + 16 + 48 * n;
+		if (n == 64)
+			return cp_err_set(err, E2BIG, "SNP CPUID page: vCPU 0 has more than 64 CPUID entries");
+		cp_put_le32(f, e->function);
+		cp_put_le32(f + 4, (e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ? e->index : 0);
+		cp_put_le64(f + 8, (e->function == 0xd && e->index <= 1) ? 1 : 0);
+		cp_put_le32(f + 24, e->eax);
+		cp_put_le32(f + 28, e->ebx);
+		cp_put_le32(f + 32, e->ecx);
+		cp_put_le32(f + 36, e->edx);
+		n++;
+	}
+	cp_put_le32(page, n);
+	return 0;
+}
+
+/* ---- steps: common ---- */
+
+static int step_create_vm(struct cc_vm *vm, struct cp_err *err)
+{
+	const struct cc_launch_cfg *cfg = vm->cfg;
+	_cleanup_free_ struct cpuid_table *t = calloc(1, sizeof(*t));
+	unsigned long type = vm->platform == CC_SNP ? CP_KVM_X86_SNP_VM : CP_KVM_X86_TDX_VM;
+	int r;
+
+	if (!t)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	vm->kvm_fd = vm->ops->open_dev(vm->ctx, "/dev/kvm");
+	if (vm->kvm_fd < 0)
+		return cp_err_set(err, -vm->kvm_fd, "cannot open /dev/kvm: %s", strerror(-vm->kvm_fd));
+	r = kio(vm, vm->kvm_fd, KVM_GET_API_VERSION, NULL);
+	if (r != 12)
+		return cp_err_set(err, ENOTSUP, "KVM API version %d; carapace needs 12", r);
+	r = kio(vm, vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)CP_KVM_CAP_VM_TYPES);
+	if (r < 0 || !((unsigned long)r & (1ul << type)))
+		return cp_err_set(err, ENOTSUP, "%s: KVM does not offer VM type %lu (KVM_CAP_VM_TYPES = 0x%x)", plat(vm),
+				  type, r < 0 ? 0 : r);
+	r = kio(vm, vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	if (r < (int)sizeof(struct kvm_run))
+		return cp_err_set(err, r < 0 ? -r : EINVAL, "KVM_GET_VCPU_MMAP_SIZE returned %d", r);
+	vm->run_size = (size_t)r;
+
+	/* The vCPU signature: given, or what vCPU 0's CPUID says. Either way the plan, the vCPUs'
+	 * RDX and the guest's CPUID agree. */
+	if ((r = vcpu_cpuid(vm, 0, t, err)) < 0)
+		return r;
+	if (!vm->opts.vcpu_sig)
+		for (unsigned i = 0; i < t->nent; i++)
+			if (t->e[i].function == 1)
+				vm->opts.vcpu_sig = t->e[i].eax;
+	if (vm->platform == CC_TDX) {
+		struct memenc_ovmf_table tab;
+		struct memenc_tdvf_metadata md;
+		if ((r = memenc_ovmf_table_parse(cfg->firmware, cfg->firmware_len, &tab, err)) < 0 ||
+		    (r = memenc_tdvf_metadata_parse(cfg->firmware, cfg->firmware_len, &tab, &md, err)) < 0)
+			return r;
+		if (!md.present)
+			return cp_err_set(err, EINVAL, "firmware: no TDX metadata (TDVF): not a TDX capable build");
+		if ((r = tdx_build_hob(vm, &md, err)) < 0)
+			return r;
+		vm->opts.td_hob = vm->hob;
+		vm->opts.td_hob_len = vm->hob_len;
+	}
+	r = memenc_plan_build(&vm->plan, cfg->firmware, cfg->firmware_len, &vm->opts, err);
+	if (r < 0)
+		return r;
+	r = memenc_plan_measure(&vm->plan, vm->measurement, &vm->measurement_len, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < vm->plan.n; i++) {
+		const struct memenc_plan_op *op = &vm->plan.ops[i];
+		if (op->type != MEMENC_OP_SNP_VMSA && !block_of(vm, op->gpa, op->len))
+			return cp_err_set(err, EINVAL, "launch plan op %zu (%s) at GPA 0x%" PRIx64 "+0x%" PRIx64 " is outside "
+					  "guest memory (%" PRIu64 " MiB RAM + firmware)", i, op->what, op->gpa, op->len,
+					  cfg->mem_size >> 20);
+	}
+
+	vm->vm_fd = kio(vm, vm->kvm_fd, KVM_CREATE_VM, (void *)type);
+	if (vm->vm_fd < 0)
+		return cp_err_set(err, -vm->vm_fd, "KVM_CREATE_VM(%s type %lu): %s", plat(vm), type, strerror(-vm->vm_fd));
+	return 0;
+}
+
+static int enable_cap(struct cc_vm *vm, uint32_t cap, uint64_t arg, const char *what, struct cp_err *err)
+{
+	struct kvm_enable_cap c = { .cap = cap, .args = { arg } };
+	int r = kio(vm, vm->vm_fd, KVM_ENABLE_CAP, &c);
+	return r < 0 ? cp_err_set(err, -r, "KVM_ENABLE_CAP(%s): %s", what, strerror(-r)) : 0;
+}
+
+static int step_memory(struct cc_vm *vm, struct cp_err *err)
+{
+	int r = kio(vm, vm->vm_fd, KVM_CHECK_EXTENSION, (void *)(long)CP_KVM_CAP_MEMORY_ATTRIBUTES);
+	void *p;
+
+	if (r < 0 || !((uint64_t)r & CP_KVM_MEMORY_ATTRIBUTE_PRIVATE))
+		return cp_err_set(err, ENOTSUP, "%s: the VM does not support the PRIVATE memory attribute "
+				  "(KVM_CAP_MEMORY_ATTRIBUTES = %d)", plat(vm), r);
+	/* Shared backing: one memfd, sized once and sealed, never in a core dump. */
+	vm->shared_fd = memfd_create("carapace-cc-shared", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->shared_fd < 0)
+		return cp_err_set(err, errno, "memfd_create for shared memory: %s", strerror(errno));
+	if (ftruncate(vm->shared_fd, (off_t)vm->shared_size) < 0 ||
+	    fcntl(vm->shared_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return cp_err_set(err, errno, "sizing and sealing shared memory: %s", strerror(errno));
+	p = mmap(NULL, vm->shared_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->shared_fd, 0);
+	if (p == MAP_FAILED)
+		return cp_err_set(err, errno, "mapping shared memory: %s", strerror(errno));
+	vm->shared = p;
+	(void)madvise(p, vm->shared_size, MADV_DONTDUMP);
+
+	for (unsigned i = 0; i < vm->nblocks; i++) {
+		struct cc_block *b = &vm->blocks[i];
+		struct cp_kvm_create_guest_memfd g = { .size = b->size };
+		struct cp_kvm_userspace_memory_region2 m = { 0 };
+		struct cp_kvm_memory_attributes a = { .address = b->gpa, .size = b->size,
+						      .attributes = CP_KVM_MEMORY_ATTRIBUTE_PRIVATE };
+
+		b->gmem_fd = kio(vm, vm->vm_fd, CP_KVM_CREATE_GUEST_MEMFD, &g);
+		if (b->gmem_fd < 0)
+			return cp_err_set(err, -b->gmem_fd, "KVM_CREATE_GUEST_MEMFD for %s (0x%" PRIx64 " bytes): %s", b->name,
+					  b->size, strerror(-b->gmem_fd));
+		m.slot = b->slot;
+		m.flags = CP_KVM_MEM_GUEST_MEMFD;
+		m.guest_phys_addr = b->gpa;
+		m.memory_size = b->size;
+		m.userspace_addr = (uintptr_t)(vm->shared + b->shared_off);
+		m.guest_memfd = (uint32_t)b->gmem_fd;
+		if ((r = kio(vm, vm->vm_fd, CP_KVM_SET_USER_MEMORY_REGION2, &m)) < 0)
+			return cp_err_set(err, -r, "KVM_SET_USER_MEMORY_REGION2 slot %u (%s at 0x%" PRIx64 "): %s", b->slot,
+					  b->name, b->gpa, strerror(-r));
+		if ((r = kio(vm, vm->vm_fd, CP_KVM_SET_MEMORY_ATTRIBUTES, &a)) < 0)
+			return cp_err_set(err, -r, "KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) on %s: %s", b->name, strerror(-r));
+		b->private_bits = calloc(1, (b->size / PG + 7) / 8);
+		if (!b->private_bits)
+			return cp_err_set(err, ENOMEM, "out of memory");
+		memset(b->private_bits, 0xff, (b->size / PG + 7) / 8);
+	}
+	return 0;
+}
+
+static int create_vcpu(struct cc_vm *vm, unsigned i, struct cp_err *err)
+{
+	_cleanup_free_ struct cpuid_table *t = calloc(1, sizeof(*t));
+	int r;
+
+	if (!t)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	vm->vcpu_fd[i] = kio(vm, vm->vm_fd, KVM_CREATE_VCPU, (void *)(unsigned long)i);
+	if (vm->vcpu_fd[i] < 0)
+		return cp_err_set(err, -vm->vcpu_fd[i], "KVM_CREATE_VCPU %u: %s", i, strerror(-vm->vcpu_fd[i]));
+	vm->nvcpus = i + 1;
+	vm->run[i] = vm->ops->mmap_run(vm->ctx, vm->vcpu_fd[i], vm->run_size);
+	if (!vm->run[i])
+		return cp_err_set(err, errno, "mapping kvm_run of vCPU %u: %s", i, strerror(errno));
+	if ((r = vcpu_cpuid(vm, i, t, err)) < 0)
+		return r;
+	if ((r = kio(vm, vm->vcpu_fd[i], KVM_SET_CPUID2, cpuid_table_kvm(t))) < 0)
+		return cp_err_set(err, -r, "KVM_SET_CPUID2 on vCPU %u: %s", i, strerror(-r));
+	return 0;
+}
+
+/* ---- SNP ---- */
+
+static int sev_cmd(struct cc_vm *vm, uint32_t id, void *data, const char *what, struct cp_err *err)
+{
+	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data };
+	int r = kio(vm, vm->vm_fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+	if (r < 0)
+		return cp_err_set(err, -r, "%s: %s (firmware error %u)", what, strerror(-r), c.error);
+	return 0;
+}
+
+static int snp_init(struct cc_vm *vm, struct cp_err *err)
+{
+	struct cp_kvm_sev_init in = { .vmsa_features = vm->cfg->vmsa_features };
+	int r = sev_cmd(vm, CP_KVM_SEV_INIT2, &in, "KVM_SEV_INIT2", err);
+
+	if (r == 0)
+		r = enable_cap(vm, CP_KVM_CAP_EXIT_HYPERCALL, 1ull << CP_KVM_HC_MAP_GPA_RANGE, "EXIT_HYPERCALL", err);
+	return r;
+}
+
+static int snp_start(struct cc_vm *vm, struct cp_err *err)
+{
+	struct cp_kvm_sev_snp_launch_start s = { .policy = vm->cfg->snp_policy ? vm->cfg->snp_policy : 0x30000 };
+	return sev_cmd(vm, CP_KVM_SEV_SNP_LAUNCH_START, &s, "SNP_LAUNCH_START", err);
+}
+
+/* KVM segment from a VMSA segment record {selector, attrib, limit, base}. */
+static void seg_from_vmsa(struct kvm_segment *s, const uint8_t *p)
+{
+	uint16_t a = cp_le16(p + 2);
+
+	memset(s, 0, sizeof(*s));
+	s->selector = cp_le16(p);
+	s->limit = cp_le32(p + 4);
+	s->base = cp_le64(p + 8);
+	s->type = a & 0xf;
+	s->s = (a >> 4) & 1;
+	s->dpl = (a >> 5) & 3;
+	s->present = (a >> 7) & 1;
+	s->avl = (a >> 8) & 1;
+	s->l = (a >> 9) & 1;
+	s->db = (a >> 10) & 1;
+	s->g = (a >> 11) & 1;
+}
+
+/* Give vCPU i the register state from which KVM will build exactly the VMSA the plan measured.
+ * Fields KVM sets itself (DR6, DR7, PAT, XCR0, the SVME/MCE bits) must already hold KVM's values
+ * in the plan; anything else cannot be produced and is refused. */
+static int snp_vcpu_state(struct cc_vm *vm, unsigned i, const uint8_t *v, struct cp_err *err)
+{
+	static const struct { unsigned off; uint64_t val; const char *name; } fixed[] = {
+		{ 0x160, 0x400, "DR7" }, { 0x168, 0xffff0ff0, "DR6" }, { 0x268, 0x0007040600070406ull, "G_PAT" },
+		{ 0x3e8, 1, "XCR0" },
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_fpu fpu;
+	int r;
+
+	for (size_t k = 0; k < ARRAY_SIZE(fixed); k++)
+		if (cp_le64(v + fixed[k].off) != fixed[k].val)
+			return cp_err_set(err, EINVAL, "launch plan: vCPU %u's VMSA has %s = 0x%" PRIx64 ", which KVM does not "
+					  "produce (only the QEMU/KVM VMSA conventions can be launched)", i, fixed[k].name,
+					  cp_le64(v + fixed[k].off));
+	if (cp_le64(v + 0x3b0) != (vm->cfg->vmsa_features | 1))
+		return cp_err_set(err, EINVAL, "launch plan: vCPU %u's VMSA has SEV_FEATURES 0x%" PRIx64 " but INIT2 gives "
+				  "0x%" PRIx64, i, cp_le64(v + 0x3b0), vm->cfg->vmsa_features | 1);
+	if ((r = kio(vm, vm->vcpu_fd[i], KVM_GET_SREGS, &sregs)) < 0)
+		return cp_err_set(err, -r, "KVM_GET_SREGS vCPU %u: %s", i, strerror(-r));
+	seg_from_vmsa(&sregs.es, v + 0x00);
+	seg_from_vmsa(&sregs.cs, v + 0x10);
+	seg_from_vmsa(&sregs.ss, v + 0x20);
+	seg_from_vmsa(&sregs.ds, v + 0x30);
+	seg_from_vmsa(&sregs.fs, v + 0x40);
+	seg_from_vmsa(&sregs.gs, v + 0x50);
+	seg_from_vmsa(&sregs.ldt, v + 0x70);
+	seg_from_vmsa(&sregs.tr, v + 0x90);
+	sregs.gdt.limit = (uint16_t)cp_le32(v + 0x64);
+	sregs.gdt.base = cp_le64(v + 0x68);
+	sregs.idt.limit = (uint16_t)cp_le32(v + 0x84);
+	sregs.idt.base = cp_le64(v + 0x88);
+	sregs.efer = cp_le64(v + 0xd0) & ~(1ull << 12);          /* KVM adds EFER.SVME */
+	sregs.cr4 = cp_le64(v + 0x148) & ~(1ull << 6);           /* KVM adds CR4.MCE */
+	sregs.cr3 = cp_le64(v + 0x150);
+	sregs.cr0 = cp_le64(v + 0x158) | 0x60000000ull;          /* architectural reset CD|NW; KVM clears them */
+	if ((r = kio(vm, vm->vcpu_fd[i], KVM_SET_SREGS, &sregs)) < 0)
+		return cp_err_set(err, -r, "KVM_SET_SREGS vCPU %u: %s", i, strerror(-r));
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = cp_le64(v + 0x170);
+	regs.rip = cp_le64(v + 0x178);
+	regs.rsp = cp_le64(v + 0x1d8);
+	regs.rax = cp_le64(v + 0x1f8);
+	regs.rdx = cp_le64(v + 0x310);
+	if ((r = kio(vm, vm->vcpu_fd[i], KVM_SET_REGS, &regs)) < 0)
+		return cp_err_set(err, -r, "KVM_SET_REGS vCPU %u: %s", i, strerror(-r));
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.mxcsr = cp_le32(v + 0x408);
+	fpu.fcw = cp_le16(v + 0x410);
+	if ((r = kio(vm, vm->vcpu_fd[i], KVM_SET_FPU, &fpu)) < 0)
+		return cp_err_set(err, -r, "KVM_SET_FPU vCPU %u: %s", i, strerror(-r));
+	return 0;
+}
+
+static int snp_vcpus(struct cc_vm *vm, struct cp_err *err)
+{
+	for (unsigned i = 0; i < vm->cfg->vcpus; i++) {
+		const uint8_t *vmsa = NULL;
+		int r = create_vcpu(vm, i, err);
+		if (r < 0)
+			return r;
+		for (size_t k = 0; k < vm->plan.n; k++)
+			if (vm->plan.ops[k].type == MEMENC_OP_SNP_VMSA && vm->plan.ops[k].vcpu == (int)i)
+				vmsa = vm->plan.ops[k].data;
+		if (!vmsa)
+			return cp_err_set(err, EINVAL, "launch plan: no VMSA for vCPU %u", i);
+		if ((r = snp_vcpu_state(vm, i, vmsa, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* One plan op as SNP_LAUNCH_UPDATE, looping until KVM has done the whole range. */
+static int snp_update(struct cc_vm *vm, size_t k, const struct memenc_plan_op *op, struct cp_err *err)
+{
+	const struct cc_block *b = block_of(vm, op->gpa, op->len);
+	uint8_t *src = shared_ptr(vm, b, op->gpa);
+	struct cp_kvm_sev_snp_launch_update u = { .gfn_start = op->gpa / PG, .uaddr = (uintptr_t)src, .len = op->len,
+						  .type = (uint8_t)op->type };
+	unsigned stuck = 0;
+	int r;
+
+	if (op->gpa % PG || op->len % PG || op->len == 0)
+		return cp_err_set(err, EINVAL, "launch plan op %zu (%s): 0x%" PRIx64 "+0x%" PRIx64 " is not whole pages", k,
+				  op->what, op->gpa, op->len);
+	switch (op->type) {
+	case MEMENC_OP_SNP_NORMAL:
+		memcpy(src, op->data, op->len);
+		break;
+	case MEMENC_OP_SNP_CPUID: {
+		_cleanup_free_ struct cpuid_table *t = calloc(1, sizeof(*t));
+		if (!t)
+			return cp_err_set(err, ENOMEM, "out of memory");
+		if (op->len != PG)
+			return cp_err_set(err, EINVAL, "launch plan op %zu: CPUID section of 0x%" PRIx64 " bytes", k, op->len);
+		if ((r = vcpu_cpuid(vm, 0, t, err)) < 0 || (r = snp_cpuid_page(t, src, err)) < 0)
+			return r;
+		break;
+	}
+	default:
+		memset(src, 0, op->len); /* ZERO, UNMEASURED, SECRETS: the firmware sees zeros */
+		break;
+	}
+	while (u.len) {
+		uint64_t before = u.len;
+		struct cp_kvm_sev_cmd c = { .id = CP_KVM_SEV_SNP_LAUNCH_UPDATE, .data = (uintptr_t)&u };
+
+		r = kio(vm, vm->vm_fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+		if (r < 0 && r != -EAGAIN && r != -EINTR)
+			return cp_err_set(err, -r, "SNP_LAUNCH_UPDATE op %zu (%s, type %s) at GFN 0x%" PRIx64 " (%" PRIu64
+					  " pages left): %s (firmware error %u)", k, op->what, memenc_op_type_name(op->type),
+					  (uint64_t)u.gfn_start, (uint64_t)(u.len / PG), strerror(-r), c.error);
+		if (r == 0 && (u.len > before || (before - u.len) % PG))
+			return cp_err_set(err, EIO, "SNP_LAUNCH_UPDATE op %zu: KVM reported an impossible length 0x%" PRIx64, k,
+					  (uint64_t)u.len);
+		stuck = (r < 0 || u.len == before) ? stuck + 1 : 0;
+		if (stuck > RETRY_MAX)
+			return cp_err_set(err, EAGAIN, "SNP_LAUNCH_UPDATE op %zu (%s): no progress after %u tries", k, op->what,
+					  RETRY_MAX);
+	}
+	return 0;
+}
+
+static int snp_pages(struct cc_vm *vm, struct cp_err *err)
+{
+	for (size_t k = 0; k < vm->plan.n; k++) {
+		const struct memenc_plan_op *op = &vm->plan.ops[k];
+		int r;
+		if (op->type == MEMENC_OP_SNP_VMSA)
+			continue; /* measured by SNP_LAUNCH_FINISH from the vCPU state set in the vcpus step */
+		if ((r = snp_update(vm, k, op, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* After the launch every page is private: the copies the launch placed in shared memory (the
+ * firmware, the CPUID page, the HOB) are dropped so nobody with the memfd reads them. */
+static void drop_shared_copies(struct cc_vm *vm)
+{
+	/* Punching a memfd frees its pages: every mapping of it reads zeros afterwards, and no
+	 * untouched page gets allocated just to be cleared (as a memset of all RAM would). */
+	(void)fallocate(vm->shared_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)vm->shared_size);
+}
+
+static int snp_finish(struct cc_vm *vm, struct cp_err *err)
+{
+	const struct cc_launch_cfg *cfg = vm->cfg;
+	struct cp_kvm_sev_snp_launch_finish f = { 0 };
+	_cleanup_free_ uint8_t *idb = NULL;
+	int r;
+
+	memcpy(f.host_data, cfg->host_data, 32);
+	if (cfg->id_auth && !cfg->id_block)
+		return cp_err_set(err, EINVAL, "SNP_LAUNCH_FINISH: an ID auth block needs an ID block");
+	if (cfg->id_block) {
+		/* Page-aligned copies: the kernel reads them from our memory. */
+		if (posix_memalign((void **)&idb, PG, 2 * PG))
+			return cp_err_set(err, ENOMEM, "out of memory");
+		memset(idb, 0, 2 * PG);
+		memcpy(idb, cfg->id_block, 96);
+		f.id_block_en = 1;
+		f.id_block_uaddr = (uintptr_t)idb;
+		if (cfg->id_auth) {
+			memcpy(idb + PG, cfg->id_auth, PG);
+			f.auth_key_en = 1;
+			f.id_auth_uaddr = (uintptr_t)(idb + PG);
+		}
+	}
+	r = sev_cmd(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f, "SNP_LAUNCH_FINISH", err);
+	if (r == 0)
+		drop_shared_copies(vm);
+	return r;
+}
+
+/* ---- TDX ---- */
+
+static int tdx_cmd(struct cc_vm *vm, int fd, uint32_t id, uint32_t flags, uint64_t data, const char *what,
+		   struct cp_err *err)
+{
+	struct cp_kvm_tdx_cmd c = { .id = id, .flags = flags, .data = data };
+	int r = kio(vm, fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+	if (r < 0)
+		return cp_err_set(err, -r, "%s: %s (TDX module error 0x%" PRIx64 ")", what, strerror(-r), (uint64_t)c.hw_error);
+	return 0;
+}
+
+static int tdx_init(struct cc_vm *vm, struct cp_err *err)
+{
+	const struct cc_launch_cfg *cfg = vm->cfg;
+	const size_t ncap = 256;
+	_cleanup_free_ struct cp_kvm_tdx_capabilities *caps =
+		calloc(1, sizeof(*caps) + ncap * sizeof(struct kvm_cpuid_entry2));
+	_cleanup_free_ struct cp_kvm_tdx_init_vm *in = calloc(1, sizeof(*in) + ncap * sizeof(struct kvm_cpuid_entry2));
+	_cleanup_free_ struct cpuid_table *t = calloc(1, sizeof(*t));
+	struct kvm_cpuid_entry2 *ce, *ie;
+	uint64_t xfam = cfg->td_xfam ? cfg->td_xfam : 0x3;
+	int r;
+
+	if (!caps || !in || !t)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	if ((r = enable_cap(vm, CP_KVM_CAP_EXIT_HYPERCALL, 1ull << CP_KVM_HC_MAP_GPA_RANGE, "EXIT_HYPERCALL", err)) < 0 ||
+	    (r = enable_cap(vm, KVM_CAP_SPLIT_IRQCHIP, 24, "SPLIT_IRQCHIP", err)) < 0 ||
+	    /* The TDX module's virtual APIC timer runs at 25 MHz; KVM must agree before vCPUs exist. */
+	    (r = enable_cap(vm, CP_KVM_CAP_X86_APIC_BUS_CYCLES_NS, 40, "X86_APIC_BUS_CYCLES_NS", err)) < 0)
+		return r;
+	caps->cpuid.nent = (uint32_t)ncap;
+	if ((r = tdx_cmd(vm, vm->vm_fd, CP_KVM_TDX_CAPABILITIES, 0, (uintptr_t)caps, "KVM_TDX_CAPABILITIES", err)) < 0)
+		return r;
+	if (caps->cpuid.nent > ncap)
+		return cp_err_set(err, EIO, "KVM_TDX_CAPABILITIES: %u CPUID entries", caps->cpuid.nent);
+	if (cfg->td_attributes & ~caps->supported_attrs)
+		return cp_err_set(err, ENOTSUP, "TDX: TD attributes 0x%" PRIx64 " include 0x%" PRIx64 ", which this host does "
+				  "not support (supported 0x%" PRIx64 ")", cfg->td_attributes,
+				  cfg->td_attributes & ~caps->supported_attrs, (uint64_t)caps->supported_attrs);
+	if (xfam & ~caps->supported_xfam)
+		return cp_err_set(err, ENOTSUP, "TDX: XFAM 0x%" PRIx64 " includes 0x%" PRIx64 ", which this host does not "
+				  "support (supported 0x%" PRIx64 ")", xfam, xfam & ~caps->supported_xfam,
+				  (uint64_t)caps->supported_xfam);
+	in->attributes = cfg->td_attributes;
+	in->xfam = xfam;
+	for (int i = 0; i < 6; i++) {
+		in->mrconfigid[i] = cp_le64(cfg->mrconfigid + 8 * i);
+		in->mrowner[i] = cp_le64(cfg->mrowner + 8 * i);
+		in->mrownerconfig[i] = cp_le64(cfg->mrownerconfig + 8 * i);
+	}
+	/* vCPU 0's CPUID, kept only where the TDX module lets the VMM configure it. */
+	if ((r = vcpu_cpuid(vm, 0, t, err)) < 0)
+		return r;
+	ce = (struct kvm_cpuid_entry2 *)(caps + 1);
+	ie = (struct kvm_cpuid_entry2 *)(in + 1);
+	for (unsigned i = 0; i < t->nent; i++)
+		for (unsigned j = 0; j < caps->cpuid.nent; j++) {
+			if (ce[j].function != t->e[i].function ||
+			    ((ce[j].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && ce[j].index != t->e[i].index))
+				continue;
+			ie[in->cpuid.nent] = t->e[i];
+			ie[in->cpuid.nent].eax &= ce[j].eax;
+			ie[in->cpuid.nent].ebx &= ce[j].ebx;
+			ie[in->cpuid.nent].ecx &= ce[j].ecx;
+			ie[in->cpuid.nent].edx &= ce[j].edx;
+			in->cpuid.nent++;
+			break;
+		}
+	for (unsigned tries = 0;; tries++) {
+		struct cp_kvm_tdx_cmd c = { .id = CP_KVM_TDX_INIT_VM, .data = (uintptr_t)in };
+		r = kio(vm, vm->vm_fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+		if (r == -EAGAIN && tries < RETRY_MAX)
+			continue; /* the TDX module's RNG was busy */
+		if (r < 0)
+			return cp_err_set(err, -r, "KVM_TDX_INIT_VM: %s (TDX module error 0x%" PRIx64 ")", strerror(-r),
+					  (uint64_t)c.hw_error);
+		return 0;
+	}
+}
+
+static int tdx_vcpus(struct cc_vm *vm, struct cp_err *err)
+{
+	for (unsigned i = 0; i < vm->cfg->vcpus; i++) {
+		int r = create_vcpu(vm, i, err);
+		if (r < 0)
+			return r;
+	}
+	/* Every vCPU is initialized (RCX = the HOB) before any memory is added. */
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		char what[40];
+		int r;
+		snprintf(what, sizeof(what), "KVM_TDX_INIT_VCPU %u", i);
+		if ((r = tdx_cmd(vm, vm->vcpu_fd[i], CP_KVM_TDX_INIT_VCPU, 0, vm->hob_gpa, what, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int tdx_pages(struct cc_vm *vm, struct cp_err *err)
+{
+	for (size_t k = 0; k < vm->plan.n; k++) {
+		const struct memenc_plan_op *op = &vm->plan.ops[k];
+		const struct cc_block *b = block_of(vm, op->gpa, op->len);
+		uint8_t *src = shared_ptr(vm, b, op->gpa);
+		struct cp_kvm_tdx_init_mem_region m = { .source_addr = (uintptr_t)src, .gpa = op->gpa, .nr_pages = op->len / PG };
+		uint32_t flags = op->type == MEMENC_OP_TDX_ADD_EXTEND ? CP_KVM_TDX_MEASURE_MEMORY_REGION : 0;
+		unsigned stuck = 0;
+
+		if (op->type != MEMENC_OP_TDX_ADD && op->type != MEMENC_OP_TDX_ADD_EXTEND)
+			return cp_err_set(err, EINVAL, "launch plan op %zu (%s): %s is not a TDX operation", k, op->what,
+					  memenc_op_type_name(op->type));
+		if (op->gpa % PG || op->len % PG || op->len == 0)
+			return cp_err_set(err, EINVAL, "launch plan op %zu (%s): not whole pages", k, op->what);
+		/* The source is the page-aligned shared copy (the image buffer need not be aligned). The
+		 * TD HOB comes from this launch (the plan's copy is only as long as the HOB, not the
+		 * section: the rest of the section is zeros). */
+		memset(src, 0, op->len);
+		if (op->section >= 0 && (size_t)op->section < vm->plan.tdvf.n &&
+		    vm->plan.tdvf.s[op->section].type == MEMENC_TDVF_TD_HOB)
+			memcpy(src, vm->hob, vm->hob_len < op->len ? vm->hob_len : op->len);
+		else if (op->data)
+			memcpy(src, op->data, op->len);
+		while (m.nr_pages) {
+			struct cp_kvm_tdx_cmd c = { .id = CP_KVM_TDX_INIT_MEM_REGION, .flags = flags, .data = (uintptr_t)&m };
+			uint64_t before = m.nr_pages;
+			int r = kio(vm, vm->vcpu_fd[0], CP_KVM_MEMORY_ENCRYPT_OP, &c);
+			if (r < 0 && r != -EAGAIN && r != -EINTR)
+				return cp_err_set(err, -r, "KVM_TDX_INIT_MEM_REGION op %zu (%s%s) at GPA 0x%" PRIx64 " (%" PRIu64
+						  " pages left): %s (TDX module error 0x%" PRIx64 ")", k, op->what,
+						  flags ? ", measured" : "", (uint64_t)m.gpa, (uint64_t)m.nr_pages, strerror(-r),
+						  (uint64_t)c.hw_error);
+			if (r == 0 && m.nr_pages > before)
+				return cp_err_set(err, EIO, "KVM_TDX_INIT_MEM_REGION op %zu: impossible progress", k);
+			stuck = (r < 0 || m.nr_pages == before) ? stuck + 1 : 0;
+			if (stuck > RETRY_MAX)
+				return cp_err_set(err, EAGAIN, "KVM_TDX_INIT_MEM_REGION op %zu: no progress after %u tries", k,
+						  RETRY_MAX);
+		}
+	}
+	return 0;
+}
+
+static int tdx_finish(struct cc_vm *vm, struct cp_err *err)
+{
+	int r = tdx_cmd(vm, vm->vm_fd, CP_KVM_TDX_FINALIZE_VM, 0, 0, "KVM_TDX_FINALIZE_VM", err);
+	if (r == 0)
+		drop_shared_copies(vm);
+	return r;
+}
+
+/* ---- the state machine ---- */
+
+struct transition {
+	enum cc_step step;
+	enum cc_state from, to;
+	int (*fn)(struct cc_vm *vm, struct cp_err *err);
+};
+
+static const struct transition snp_table[] = {
+	{ CC_STEP_CREATE_VM, CC_ST_NEW, CC_ST_VM_CREATED, step_create_vm },
+	{ CC_STEP_INIT, CC_ST_VM_CREATED, CC_ST_INITIALIZED, snp_init },
+	{ CC_STEP_START, CC_ST_INITIALIZED, CC_ST_STARTED, snp_start },
+	{ CC_STEP_MEMORY, CC_ST_STARTED, CC_ST_MEMORY, step_memory },
+	{ CC_STEP_VCPUS, CC_ST_MEMORY, CC_ST_VCPUS, snp_vcpus },
+	{ CC_STEP_PAGES, CC_ST_VCPUS, CC_ST_PAGES, snp_pages },
+	{ CC_STEP_FINISH, CC_ST_PAGES, CC_ST_FINISHED, snp_finish },
+};
+
+static const struct transition tdx_table[] = {
+	{ CC_STEP_CREATE_VM, CC_ST_NEW, CC_ST_VM_CREATED, step_create_vm },
+	{ CC_STEP_INIT, CC_ST_VM_CREATED, CC_ST_INITIALIZED, tdx_init },
+	{ CC_STEP_MEMORY, CC_ST_INITIALIZED, CC_ST_MEMORY, step_memory },
+	{ CC_STEP_VCPUS, CC_ST_MEMORY, CC_ST_VCPUS, tdx_vcpus },
+	{ CC_STEP_PAGES, CC_ST_VCPUS, CC_ST_PAGES, tdx_pages },
+	{ CC_STEP_FINISH, CC_ST_PAGES, CC_ST_FINISHED, tdx_finish },
+};
+
+int cc_step(struct cc_vm *vm, enum cc_step step, struct cp_err *err)
+{
+	const struct transition *t = vm->platform == CC_SNP ? snp_table : tdx_table;
+	size_t n = vm->platform == CC_SNP ? ARRAY_SIZE(snp_table) : ARRAY_SIZE(tdx_table);
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].step != step)
+			continue;
+		if (vm->state != t[i].from)
+			return cp_err_set(err, EBUSY, "%s launch: step '%s' refused in state '%s' (it needs state '%s')",
+					  plat(vm), cc_step_name(step), cc_state_name(vm->state), cc_state_name(t[i].from));
+		r = t[i].fn(vm, err);
+		if (r < 0) {
+			vm->state = CC_ST_FAILED;
+			cp_err_prefix(err, "%s launch, step '%s': ", plat(vm), cc_step_name(step));
+			return r;
+		}
+		vm->state = t[i].to;
+		return 0;
+	}
+	return cp_err_set(err, EINVAL, "%s launch: there is no step '%s' on this platform (state '%s')", plat(vm),
+			  cc_step_name(step), cc_state_name(vm->state));
+}
+
+int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const struct cc_launch_cfg *cfg,
+	       struct cp_err *err)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->ops = ops;
+	vm->ctx = ctx;
+	vm->cfg = cfg;
+	vm->platform = cfg->platform;
+	vm->kvm_fd = vm->vm_fd = vm->shared_fd = -1;
+	for (unsigned i = 0; i < CC_MAX_VCPUS; i++)
+		vm->vcpu_fd[i] = -1;
+	vm->quote_timeout_ms = 30000;
+	if (cfg->platform != CC_SNP && cfg->platform != CC_TDX)
+		return cp_err_set(err, EINVAL, "confidential launch: unknown platform %d", (int)cfg->platform);
+	if (cfg->vcpus < 1 || cfg->vcpus > CC_MAX_VCPUS)
+		return cp_err_set(err, EINVAL, "confidential launch: %u vCPUs (1..%u)", cfg->vcpus, CC_MAX_VCPUS);
+	if (cfg->mem_size < GUEST_MEM_MIN || cfg->mem_size % PG || cfg->mem_size > GUEST_MEM_MAX)
+		return cp_err_set(err, EINVAL, "confidential launch: memory 0x%" PRIx64 " bytes (16 MiB .. 1 TiB, whole pages)",
+				  cfg->mem_size);
+	if (!cfg->firmware || cfg->firmware_len == 0 || cfg->firmware_len % PG || cfg->firmware_len > (64u << 20))
+		return cp_err_set(err, EINVAL, "confidential launch: firmware of %zu bytes (whole pages, at most 64 MiB)",
+				  cfg->firmware_len);
+	if (cfg->platform == CC_SNP && (cfg->vmsa_features & 1))
+		return cp_err_set(err, EINVAL, "SEV-SNP: vmsa_features 0x%" PRIx64 " must not contain SNP_ACTIVE (bit 0): "
+				  "KVM sets it", cfg->vmsa_features);
+	layout(vm, cfg);
+	vm->opts.platform = cfg->platform == CC_SNP ? MEMENC_PLATFORM_SNP : MEMENC_PLATFORM_TDX;
+	vm->opts.vcpus = cfg->vcpus;
+	vm->opts.vcpu_sig = cfg->vcpu_sig;
+	vm->opts.guest_features = cfg->vmsa_features | 1;
+	vm->opts.vmm = MEMENC_VMM_QEMU;
+	return 0;
+}
+
+const struct memenc_launch_opts *cc_vm_measure_opts(const struct cc_vm *vm) { return &vm->opts; }
+
+void cc_vm_release(struct cc_vm *vm)
+{
+	if (!vm || !vm->ops)
+		return;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		if (vm->run[i])
+			vm->ops->munmap_run(vm->ctx, vm->run[i], vm->run_size);
+		if (vm->vcpu_fd[i] >= 0)
+			vm->ops->close(vm->ctx, vm->vcpu_fd[i]);
+		vm->run[i] = NULL;
+		vm->vcpu_fd[i] = -1;
+	}
+	for (unsigned i = 0; i < vm->nblocks; i++) {
+		if (vm->blocks[i].gmem_fd >= 0)
+			vm->ops->close(vm->ctx, vm->blocks[i].gmem_fd);
+		vm->blocks[i].gmem_fd = -1;
+		free(vm->blocks[i].private_bits);
+		vm->blocks[i].private_bits = NULL;
+	}
+	if (vm->vm_fd >= 0)
+		vm->ops->close(vm->ctx, vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		vm->ops->close(vm->ctx, vm->kvm_fd);
+	vm->vm_fd = vm->kvm_fd = -1;
+	if (vm->shared) {
+		drop_shared_copies(vm);
+		munmap(vm->shared, vm->shared_size);
+		vm->shared = NULL;
+	}
+	if (vm->shared_fd >= 0)
+		close(vm->shared_fd);
+	vm->shared_fd = -1;
+	memenc_plan_free(&vm->plan);
+	free(vm->hob);
+	vm->hob = NULL;
+}
+
+int cc_launch(const struct kvm_ops *ops, void *ctx, const struct cc_launch_cfg *cfg, struct cc_vm *out,
+	      struct cp_err *err)
+{
+	static const enum cc_step order[] = { CC_STEP_CREATE_VM, CC_STEP_INIT, CC_STEP_START, CC_STEP_MEMORY,
+					      CC_STEP_VCPUS, CC_STEP_PAGES, CC_STEP_FINISH };
+	struct host_facts facts;
+	struct host_assessment a;
+	int r = cc_vm_init(out, ops, ctx, cfg, err);
+
+	if (r < 0)
+		return r;
+	/* What the host offers, first: a host without SNP/TDX gets the precise reason, not an ioctl error. */
+	host_info_probe(ops, ctx, &facts);
+	host_info_assess(&facts, &a);
+	if (cfg->platform == CC_SNP && !a.snp.available)
+		return cp_err_set(err, ENOTSUP, "SEV-SNP launch is not available on this host: %s", a.snp.reason);
+	if (cfg->platform == CC_TDX && !a.tdx.available)
+		return cp_err_set(err, ENOTSUP, "TDX launch is not available on this host: %s", a.tdx.reason);
+	if (!a.guest_memfd.available)
+		return cp_err_set(err, ENOTSUP, "%s launch is not available on this host: %s", plat(out), a.guest_memfd.reason);
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		if (order[i] == CC_STEP_START && cfg->platform == CC_TDX)
+			continue;
+		if ((r = cc_step(out, order[i], err)) < 0) {
+			cc_vm_release(out);
+			return r;
+		}
+	}
+	return out->vm_fd;
+}

@@ -1,0 +1,1178 @@
+/* The strict KVM double: fake fds, the confidential-launch rules with their errno values, a record
+ * of every argument, and an independent recomputation of the SNP launch digest and TDX MRTD.
+ *
+ * Rule table (errno the double returns; "K" = what Linux does, "D" = the double is stricter or
+ * chooses where the kernel's answer is not pinned down):
+ *   KVM_CREATE_VM type not in vm_types ............................ -EINVAL (K)
+ *   MEMORY_ENCRYPT_OP on a VM type without it ..................... -ENOTTY (K)
+ *   KVM_SEV_INIT2 on a VM of type 0/1 .............................. -EINVAL (K)
+ *   SNP: INIT2 twice, after a vCPU, flags != 0, vmsa_features not
+ *        supported, ghcb_version > 2, pads != 0 ................... -EINVAL (K)
+ *   SNP: LAUNCH_START before INIT2 ................................ -ENOTTY (K: !sev_snp_guest)
+ *   SNP: LAUNCH_START twice, flags != 0, policy bit 17 or SMT(16)
+ *        clear, SINGLE_SOCKET(20) set, bits outside ABI|16|17|19|20 . -EINVAL (K 6.11..6.16)
+ *   SNP: LAUNCH_UPDATE before LAUNCH_START or after FINISH ......... -EINVAL (K: no context; D after FINISH)
+ *   SNP: LAUNCH_UPDATE len 0 / not 4K multiple, gfn outside a
+ *        guest_memfd slot, flags/pads != 0, unknown page type ..... -EINVAL (K)
+ *   SNP: LAUNCH_UPDATE on a page that is not PRIVATE ............... -EINVAL (K: kvm_gmem_populate)
+ *   SNP: LAUNCH_UPDATE page already added .......................... -EINVAL (K: RMP already private)
+ *   SNP: LAUNCH_UPDATE uaddr not page aligned, or (non-ZERO) not
+ *        inside the slot's shared mapping ........................ -EFAULT (D: KVM copies from any uaddr)
+ *   SNP: LAUNCH_FINISH before START, twice, no vCPU, flags != 0 .... -EINVAL (K / D)
+ *   KVM_CREATE_VCPU after SNP LAUNCH_FINISH / TDX FINALIZE_VM ...... -EINVAL (D)
+ *   TDX: KVM_CREATE_VCPU without split irqchip, or before INIT_VM .. -EINVAL (K)
+ *   TDX: cmd with hw_error != 0, or unexpected flags ............... -EINVAL (K)
+ *   TDX: CAPABILITIES with cpuid.nent too small .................... -E2BIG, nent updated (K)
+ *   TDX: INIT_VM twice / after a vCPU / attrs or XFAM unsupported /
+ *        a CPUID entry not in the capabilities or a bit outside the
+ *        configurable mask ........................................ -EINVAL (K; D for "after a vCPU")
+ *   TDX: INIT_VCPU twice, INIT_MEM_REGION on a vCPU, or anywhere
+ *        while some vCPU lacks INIT_VCPU .......................... -EINVAL (K / D "every vCPU")
+ *   TDX: INIT_MEM_REGION: source or gpa not page aligned, nr_pages 0,
+ *        range not PRIVATE or not in a guest_memfd slot, page added
+ *        twice .................................................... -EINVAL (K)
+ *   TDX: anything but KVM_RUN/memory attributes after FINALIZE ..... -EINVAL (K)
+ *   guest_memfd: flags not supported, size 0 or not 4K multiple .... -EINVAL (K)
+ *   SET_USER_MEMORY_REGION2: unaligned gpa/size/uaddr/offset, gmem
+ *        flag with READONLY/LOG_DIRTY, gmem range too small or bound
+ *        twice .................................................... -EINVAL (K); bad gmem fd -EBADF (K);
+ *        overlap -EEXIST (K); SNP/TDX slot without guest_memfd -EINVAL (K)
+ *   SET_USER_MEMORY_REGION (v1) on a private-memory VM ............. -EINVAL (D)
+ *   SET_MEMORY_ATTRIBUTES: flags != 0, attribute not supported,
+ *        size 0, unaligned, wrapping ............................... -EINVAL (K)
+ *   ENABLE_CAP(APIC_BUS_CYCLES_NS) after a vCPU, or != 40 on a TD .. -EINVAL (K / D)
+ *   KVM_RUN before FINISH / FINALIZE ............................... -EINVAL (D)
+ *   any other ioctl ................................................ -ENOTTY (fail closed)
+ *
+ * VMSA model (how KVM derives each vCPU's VMSA at SNP_LAUNCH_FINISH, sev_es_sync_vmsa): the save
+ * area from the vCPU's state — segments and descriptor tables from KVM_SET_SREGS (attributes
+ * packed type|S<<4|DPL<<5|P<<7|AVL<<8|L<<9|DB<<10|G<<11), EFER | SVME, CR0 without CD/NW, CR4 |
+ * MCE, CR3, GPRs/RIP/RFLAGS from KVM_SET_REGS, DR6 0xffff0ff0 and DR7 0x400 (KVM's values), PAT
+ * at its reset value, XCR0 1, x87 FCW and MXCSR from KVM_SET_FPU (INIT2 VMs sync the FPU),
+ * SEV_FEATURES = INIT2's vmsa_features | SNP_ACTIVE. A fresh vCPU holds KVM's reset state
+ * (CS f000:fff0 base 0xffff0000, RDX 0x600, CR0 0x60000010). */
+#include "tests/double/kvm_double.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/kvm.h>
+#include <openssl/evp.h>
+
+#include "runner/kvm_cc_uapi.h"
+
+#define KD_FD_BASE 700
+#define KD_MAX_OBJ 256
+#define KD_MAX_VMS 8
+#define KD_MAX_VCPUS 16
+#define KD_MAX_SLOTS 16
+#define KD_RUN_SIZE (3 * 4096)
+#define KD_GPA_LIMIT (1ull << 36) /* the double tracks attributes below 64 GiB */
+#define KD_PAGES (KD_GPA_LIMIT >> 12)
+#define PG 4096ull
+
+enum kd_kind { KD_FREE = 0, KD_KVM, KD_SEV, KD_VM, KD_VCPU, KD_GMEM };
+
+struct kd_script {
+	uint32_t reason;
+	uint8_t payload[256];
+	size_t len;
+	int ret;
+};
+
+struct kd_vcpu {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	bool tdx_init;
+	uint8_t *run;
+	struct kd_script script[8];
+	unsigned n_script, next_script;
+};
+
+struct kd_slot {
+	bool used;
+	uint32_t flags;
+	uint64_t gpa, size, uaddr, gmem_off;
+	int gmem;
+};
+
+struct kd_vm {
+	int type;
+	bool init2, started, finished;
+	uint64_t vmsa_features;
+	bool split_irqchip, caps_done, init_vm_done, finalized;
+	uint64_t caps_attrs, caps_xfam;
+	unsigned nvcpus;
+	int vcpu_obj[KD_MAX_VCPUS];
+	struct kd_slot slots[KD_MAX_SLOTS];
+	uint8_t *private_map; /* 1 bit per page: PRIVATE attribute */
+	uint8_t *added_map;   /* 1 bit per page: already added to the launch */
+	uint8_t ld[48];
+	EVP_MD_CTX *mrtd;
+	uint8_t mrtd_final[48];
+	struct kd_record rec;
+};
+
+struct kd_obj {
+	enum kd_kind kind;
+	int vm;       /* owning VM index (VCPU, GMEM) or own index (VM) */
+	unsigned idx; /* vCPU index */
+	uint64_t gmem_size, gmem_flags;
+	struct kd_vcpu *vcpu;
+};
+
+struct kvm_double {
+	struct kd_config cfg;
+	struct kd_obj obj[KD_MAX_OBJ];
+	struct kd_vm *vms[KD_MAX_VMS];
+	int last_snp_vm, last_tdx_vm, last_vm;
+	unsigned calls_for_eagain;
+	char refusal[512];
+	unsigned n_refusals;
+	EVP_MD_CTX *page_ctx;
+	const EVP_MD *sha384;
+};
+
+/* The double's supported CPUID: a small, plausible AMD-like set. TDX capabilities list the same
+ * leaves with their configurable bits. */
+static const struct kvm_cpuid_entry2 kd_cpuid[] = {
+	{ .function = 0, .eax = 0xd, .ebx = 0x68747541, .ecx = 0x444d4163, .edx = 0x69746e65 },
+	{ .function = 1, .eax = 0x800f12, .ebx = 0x800, .ecx = 0xf6d83203, .edx = 0x178bfbff },
+	{ .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 0x219c07a9 },
+	{ .function = 0xd, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x7, .ebx = 0x340, .ecx = 0x340 },
+	{ .function = 0x80000000, .eax = 0x8000001f, .ebx = 0x68747541, .ecx = 0x444d4163, .edx = 0x69746e65 },
+	{ .function = 0x80000001, .eax = 0x800f12, .ecx = 0x75c237ff, .edx = 0x2fd3fbff },
+	{ .function = 0x8000001f, .eax = 0x1001b, .ebx = 0x5133 },
+};
+
+void kd_config_default(struct kd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->vm_types = 1u << CP_KVM_X86_DEFAULT_VM | 1u << CP_KVM_X86_SNP_VM | 1u << CP_KVM_X86_TDX_VM;
+	c->vmsa_features_supported = 1u << 5;
+	c->cpu_sig = 0x800f12;
+}
+
+static int refuse(struct kvm_double *kd, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(struct kvm_double *kd, int e, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(kd->refusal, sizeof(kd->refusal), fmt, ap);
+	va_end(ap);
+	n = strlen(kd->refusal);
+	snprintf(kd->refusal + n, sizeof(kd->refusal) - n, " (%s)", strerror(e));
+	kd->n_refusals++;
+	return -e;
+}
+
+struct kvm_double *kd_new(const struct kd_config *c)
+{
+	struct kvm_double *kd = calloc(1, sizeof(*kd));
+
+	if (!kd)
+		return NULL;
+	kd->cfg = *c;
+	kd->last_snp_vm = kd->last_tdx_vm = kd->last_vm = -1;
+	kd->page_ctx = EVP_MD_CTX_new();
+	kd->sha384 = EVP_sha384();
+	if (!kd->page_ctx) {
+		free(kd);
+		return NULL;
+	}
+	return kd;
+}
+
+static void vm_free(struct kd_vm *vm)
+{
+	if (!vm)
+		return;
+	free(vm->private_map);
+	free(vm->added_map);
+	EVP_MD_CTX_free(vm->mrtd);
+	free(vm);
+}
+
+void kd_free(struct kvm_double *kd)
+{
+	if (!kd)
+		return;
+	for (unsigned i = 0; i < KD_MAX_OBJ; i++)
+		if (kd->obj[i].vcpu) {
+			free(kd->obj[i].vcpu->run);
+			free(kd->obj[i].vcpu);
+		}
+	for (unsigned i = 0; i < KD_MAX_VMS; i++)
+		vm_free(kd->vms[i]);
+	EVP_MD_CTX_free(kd->page_ctx);
+	free(kd);
+}
+
+const char *kd_last_refusal(const struct kvm_double *kd) { return kd->refusal; }
+unsigned kd_refusals(const struct kvm_double *kd) { return kd->n_refusals; }
+
+/* ---- objects ---- */
+
+static int obj_new(struct kvm_double *kd, enum kd_kind kind)
+{
+	for (int i = 0; i < KD_MAX_OBJ; i++)
+		if (kd->obj[i].kind == KD_FREE) {
+			memset(&kd->obj[i], 0, sizeof(kd->obj[i]));
+			kd->obj[i].kind = kind;
+			return i;
+		}
+	return -1;
+}
+
+static struct kd_obj *obj_get(struct kvm_double *kd, int fd)
+{
+	if (fd < KD_FD_BASE || fd >= KD_FD_BASE + KD_MAX_OBJ || kd->obj[fd - KD_FD_BASE].kind == KD_FREE)
+		return NULL;
+	return &kd->obj[fd - KD_FD_BASE];
+}
+
+static bool bit(const uint8_t *map, uint64_t page) { return map[page >> 3] & (1u << (page & 7)); }
+static void bit_set(uint8_t *map, uint64_t page, bool v)
+{
+	if (v)
+		map[page >> 3] |= (uint8_t)(1u << (page & 7));
+	else
+		map[page >> 3] &= (uint8_t)~(1u << (page & 7));
+}
+
+static bool private_vm(const struct kd_vm *vm)
+{
+	return vm->type == CP_KVM_X86_SNP_VM || vm->type == CP_KVM_X86_TDX_VM || vm->type == CP_KVM_X86_SW_PROTECTED_VM;
+}
+
+/* The guest_memfd slot holding [gpa, gpa+len), or NULL. */
+static struct kd_slot *slot_find(struct kd_vm *vm, uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < KD_MAX_SLOTS; i++) {
+		struct kd_slot *s = &vm->slots[i];
+		if (s->used && gpa >= s->gpa && len <= s->size && gpa - s->gpa <= s->size - len)
+			return s;
+	}
+	return NULL;
+}
+
+/* ---- /dev/kvm ---- */
+
+static int cap_value(struct kvm_double *kd, struct kd_vm *vm, long cap)
+{
+	switch (cap) {
+	case CP_KVM_CAP_VM_TYPES:
+		return (int)kd->cfg.vm_types;
+	case CP_KVM_CAP_GUEST_MEMFD:
+	case CP_KVM_CAP_USER_MEMORY2:
+	case CP_KVM_CAP_MEMORY_FAULT_INFO:
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_SPLIT_IRQCHIP:
+		return 1;
+	case CP_KVM_CAP_MEMORY_ATTRIBUTES:
+		return (!vm || private_vm(vm)) ? (int)CP_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	case CP_KVM_CAP_EXIT_HYPERCALL:
+		return 1 << CP_KVM_HC_MAP_GPA_RANGE;
+	case KVM_CAP_MAX_VCPUS:
+		return KD_MAX_VCPUS;
+	default:
+		return 0;
+	}
+}
+
+static int kvm_create_vm(struct kvm_double *kd, unsigned long type)
+{
+	struct kd_vm *vm;
+	int slot = -1, o;
+
+	if (type > 63 || !(kd->cfg.vm_types & (1ull << type)))
+		return refuse(kd, EINVAL, "KVM_CREATE_VM: type %lu is not offered (KVM_CAP_VM_TYPES 0x%llx)", type,
+			      (unsigned long long)kd->cfg.vm_types);
+	for (int i = 0; i < KD_MAX_VMS; i++)
+		if (!kd->vms[i]) {
+			slot = i;
+			break;
+		}
+	if (slot < 0 || (o = obj_new(kd, KD_VM)) < 0)
+		return refuse(kd, ENOMEM, "KVM_CREATE_VM: double out of VMs");
+	vm = calloc(1, sizeof(*vm));
+	if (!vm || !(vm->private_map = calloc(1, KD_PAGES / 8)) || !(vm->added_map = calloc(1, KD_PAGES / 8))) {
+		vm_free(vm);
+		kd->obj[o].kind = KD_FREE;
+		return -ENOMEM;
+	}
+	vm->type = (int)type;
+	vm->rec.vm_type = (int)type;
+	kd->vms[slot] = vm;
+	kd->obj[o].vm = slot;
+	kd->last_vm = slot;
+	if (type == CP_KVM_X86_SNP_VM)
+		kd->last_snp_vm = slot;
+	if (type == CP_KVM_X86_TDX_VM)
+		kd->last_tdx_vm = slot;
+	return KD_FD_BASE + o;
+}
+
+static int kvm_ioctl(struct kvm_double *kd, unsigned long req, void *arg)
+{
+	switch (req) {
+	case KVM_GET_API_VERSION:
+		return 12;
+	case KVM_CHECK_EXTENSION:
+		return cap_value(kd, NULL, (long)arg);
+	case KVM_CREATE_VM:
+		return kvm_create_vm(kd, (unsigned long)arg);
+	case KVM_GET_VCPU_MMAP_SIZE:
+		return KD_RUN_SIZE;
+	case KVM_GET_SUPPORTED_CPUID: {
+		struct kvm_cpuid2 *c = arg;
+		size_t n = sizeof(kd_cpuid) / sizeof(kd_cpuid[0]);
+		if (c->nent < n) {
+			c->nent = (uint32_t)n;
+			return refuse(kd, E2BIG, "KVM_GET_SUPPORTED_CPUID: nent too small");
+		}
+		c->nent = (uint32_t)n;
+		memcpy(c->entries, kd_cpuid, sizeof(kd_cpuid));
+		c->entries[1].eax = kd->cfg.cpu_sig;
+		return 0;
+	}
+	default:
+		return refuse(kd, ENOTTY, "/dev/kvm: ioctl 0x%lx not modelled", req);
+	}
+}
+
+/* ---- memory ---- */
+
+static int vm_create_gmem(struct kvm_double *kd, int vmi, struct cp_kvm_create_guest_memfd *g)
+{
+	int o;
+
+	if (g->flags & ~kd->cfg.gmem_flags_supported)
+		return refuse(kd, EINVAL, "KVM_CREATE_GUEST_MEMFD: flags 0x%llx not supported (0x%llx)",
+			      (unsigned long long)g->flags, (unsigned long long)kd->cfg.gmem_flags_supported);
+	if ((g->flags & CP_GUEST_MEMFD_FLAG_INIT_SHARED) && private_vm(kd->vms[vmi]))
+		return refuse(kd, EINVAL, "KVM_CREATE_GUEST_MEMFD: INIT_SHARED on a VM with private memory");
+	if (g->size == 0 || g->size % PG)
+		return refuse(kd, EINVAL, "KVM_CREATE_GUEST_MEMFD: size 0x%llx is not a non-zero multiple of 4 KiB",
+			      (unsigned long long)g->size);
+	if ((o = obj_new(kd, KD_GMEM)) < 0)
+		return -EMFILE;
+	kd->obj[o].vm = vmi;
+	kd->obj[o].gmem_size = g->size;
+	kd->obj[o].gmem_flags = g->flags;
+	return KD_FD_BASE + o;
+}
+
+static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, struct cp_kvm_userspace_memory_region2 *m)
+{
+	bool gmem = m->flags & CP_KVM_MEM_GUEST_MEMFD;
+	struct kd_obj *g = NULL;
+
+	if (m->slot >= KD_MAX_SLOTS)
+		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: slot %u out of range", m->slot);
+	if (m->flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | CP_KVM_MEM_GUEST_MEMFD))
+		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: unknown flags 0x%x", m->flags);
+	if (gmem && (m->flags & (KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)))
+		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: GUEST_MEMFD with READONLY/LOG_DIRTY_PAGES");
+	if ((m->guest_phys_addr | m->memory_size | m->userspace_addr) % PG)
+		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: gpa 0x%llx size 0x%llx uaddr 0x%llx not page aligned",
+			      (unsigned long long)m->guest_phys_addr, (unsigned long long)m->memory_size,
+			      (unsigned long long)m->userspace_addr);
+	if (m->memory_size == 0) {
+		memset(&vm->slots[m->slot], 0, sizeof(vm->slots[m->slot]));
+		return 0;
+	}
+	if (private_vm(vm) && vm->type != CP_KVM_X86_SW_PROTECTED_VM && !gmem)
+		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: slot %u of a %s VM without KVM_MEM_GUEST_MEMFD",
+			      m->slot, vm->type == CP_KVM_X86_SNP_VM ? "SNP" : "TDX");
+	if (gmem) {
+		g = obj_get(kd, (int)m->guest_memfd);
+		if (!g || g->kind != KD_GMEM)
+			return refuse(kd, EBADF, "KVM_SET_USER_MEMORY_REGION2: guest_memfd %u is not a guest_memfd", m->guest_memfd);
+		if (g->vm != vmi)
+			return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: guest_memfd %u belongs to another VM", m->guest_memfd);
+		if (m->guest_memfd_offset % PG || m->guest_memfd_offset > g->gmem_size ||
+		    m->memory_size > g->gmem_size - m->guest_memfd_offset)
+			return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: guest_memfd range 0x%llx+0x%llx outside its 0x%llx bytes",
+				      (unsigned long long)m->guest_memfd_offset, (unsigned long long)m->memory_size,
+				      (unsigned long long)g->gmem_size);
+		for (unsigned i = 0; i < KD_MAX_SLOTS; i++) {
+			struct kd_slot *s = &vm->slots[i];
+			if (i != m->slot && s->used && (s->flags & CP_KVM_MEM_GUEST_MEMFD) && s->gmem == (int)m->guest_memfd &&
+			    m->guest_memfd_offset < s->gmem_off + s->size && s->gmem_off < m->guest_memfd_offset + m->memory_size)
+				return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: guest_memfd range already bound to slot %u", i);
+		}
+	}
+	if (m->guest_phys_addr + m->memory_size > KD_GPA_LIMIT)
+		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: beyond the double's 64 GiB");
+	for (unsigned i = 0; i < KD_MAX_SLOTS; i++) {
+		struct kd_slot *s = &vm->slots[i];
+		if (i != m->slot && s->used && m->guest_phys_addr < s->gpa + s->size && s->gpa < m->guest_phys_addr + m->memory_size)
+			return refuse(kd, EEXIST, "KVM_SET_USER_MEMORY_REGION2: slot %u overlaps slot %u", m->slot, i);
+	}
+	vm->slots[m->slot] = (struct kd_slot){ true, m->flags, m->guest_phys_addr, m->memory_size, m->userspace_addr,
+					       m->guest_memfd_offset, gmem ? (int)m->guest_memfd : -1 };
+	return 0;
+}
+
+static int vm_set_attrs(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_memory_attributes *a)
+{
+	uint64_t supported = private_vm(vm) ? CP_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+
+	vm->rec.n_attr_calls++;
+	if (a->flags)
+		return refuse(kd, EINVAL, "KVM_SET_MEMORY_ATTRIBUTES: flags 0x%llx must be 0", (unsigned long long)a->flags);
+	if (a->attributes & ~supported)
+		return refuse(kd, EINVAL, "KVM_SET_MEMORY_ATTRIBUTES: attributes 0x%llx not supported (0x%llx)",
+			      (unsigned long long)a->attributes, (unsigned long long)supported);
+	if (a->size == 0 || a->address + a->size < a->address || (a->address | a->size) % PG)
+		return refuse(kd, EINVAL, "KVM_SET_MEMORY_ATTRIBUTES: range 0x%llx+0x%llx not page aligned, empty or wrapping",
+			      (unsigned long long)a->address, (unsigned long long)a->size);
+	if (a->address + a->size > KD_GPA_LIMIT)
+		return refuse(kd, EINVAL, "KVM_SET_MEMORY_ATTRIBUTES: beyond the double's 64 GiB");
+	for (uint64_t p = a->address / PG; p < (a->address + a->size) / PG; p++)
+		bit_set(vm->private_map, p, a->attributes & CP_KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	return 0;
+}
+
+/* ---- SNP ---- */
+
+static void snp_extend(struct kvm_double *kd, struct kd_vm *vm, const uint8_t contents[48], uint8_t type, uint64_t gpa)
+{
+	uint8_t info[0x70] = { 0 };
+	unsigned int n = 0;
+
+	/* PAGE_INFO (SNP firmware ABI): DIGEST_CUR, CONTENTS, LENGTH 0x70, PAGE_TYPE, IMI 0,
+	 * VMPL3..1 permissions 0, GPA at 0x68. */
+	memcpy(info, vm->ld, 48);
+	memcpy(info + 0x30, contents, 48);
+	info[0x60] = 0x70;
+	info[0x62] = type;
+	for (int i = 0; i < 8; i++)
+		info[0x68 + i] = (uint8_t)(gpa >> (8 * i));
+	EVP_DigestInit_ex(kd->page_ctx, kd->sha384, NULL);
+	EVP_DigestUpdate(kd->page_ctx, info, sizeof(info));
+	EVP_DigestFinal_ex(kd->page_ctx, vm->ld, &n);
+	vm->rec.pages_measured++;
+}
+
+static bool eagain_now(struct kvm_double *kd)
+{
+	return kd->cfg.eagain_every && ++kd->calls_for_eagain % kd->cfg.eagain_every == 0;
+}
+
+static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_snp_launch_update *u)
+{
+	uint64_t npages, done = 0;
+	struct kd_slot *s;
+	bool zero = u->type == CP_KVM_SEV_SNP_PAGE_TYPE_ZERO;
+
+	vm->rec.launch_update_calls++;
+	if (!vm->started || vm->finished)
+		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: %s", vm->finished ? "after SNP_LAUNCH_FINISH" : "before SNP_LAUNCH_START");
+	if (u->flags || u->pad0 || u->pad1 || u->pad2[0] || u->pad2[1] || u->pad2[2] || u->pad2[3])
+		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: flags/padding must be 0");
+	if (u->len == 0 || u->len % PG)
+		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: len 0x%llx is not a non-zero multiple of 4 KiB",
+			      (unsigned long long)u->len);
+	switch (u->type) {
+	case CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL:
+	case CP_KVM_SEV_SNP_PAGE_TYPE_ZERO:
+	case CP_KVM_SEV_SNP_PAGE_TYPE_UNMEASURED:
+	case CP_KVM_SEV_SNP_PAGE_TYPE_SECRETS:
+	case CP_KVM_SEV_SNP_PAGE_TYPE_CPUID:
+		break;
+	default:
+		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: page type %u is not valid", u->type);
+	}
+	npages = u->len / PG;
+	if (u->gfn_start > KD_PAGES || npages > KD_PAGES - u->gfn_start)
+		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: gfn 0x%llx beyond guest memory", (unsigned long long)u->gfn_start);
+	s = slot_find(vm, u->gfn_start * PG, u->len);
+	if (!s || !(s->flags & CP_KVM_MEM_GUEST_MEMFD))
+		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: gfn 0x%llx+%llu pages is not inside one guest_memfd slot",
+			      (unsigned long long)u->gfn_start, (unsigned long long)npages);
+	if (!zero && (u->uaddr % PG || u->uaddr < s->uaddr || u->len > s->size ||
+		      u->uaddr - s->uaddr > s->size - u->len))
+		return refuse(kd, EFAULT, "SNP_LAUNCH_UPDATE: uaddr 0x%llx (len 0x%llx) is not page aligned inside slot's "
+			      "shared mapping 0x%llx+0x%llx", (unsigned long long)u->uaddr, (unsigned long long)u->len,
+			      (unsigned long long)s->uaddr, (unsigned long long)s->size);
+	for (uint64_t p = 0; p < npages; p++) {
+		if (!bit(vm->private_map, u->gfn_start + p))
+			return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: gfn 0x%llx is not PRIVATE",
+				      (unsigned long long)(u->gfn_start + p));
+		if (bit(vm->added_map, u->gfn_start + p))
+			return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: gfn 0x%llx was already added",
+				      (unsigned long long)(u->gfn_start + p));
+	}
+	if (eagain_now(kd))
+		return -EAGAIN;
+	if (kd->cfg.max_pages_per_call && npages > kd->cfg.max_pages_per_call)
+		npages = kd->cfg.max_pages_per_call;
+	for (; done < npages; done++) {
+		uint8_t contents[48] = { 0 };
+		const uint8_t *src = zero ? NULL : (const uint8_t *)(uintptr_t)(u->uaddr + done * PG);
+		unsigned int n = 0;
+
+		if (u->type == CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL) {
+			EVP_DigestInit_ex(kd->page_ctx, kd->sha384, NULL);
+			EVP_DigestUpdate(kd->page_ctx, src, PG);
+			EVP_DigestFinal_ex(kd->page_ctx, contents, &n);
+		}
+		if (u->type == CP_KVM_SEV_SNP_PAGE_TYPE_CPUID) {
+			uint32_t count = src[0] | src[1] << 8 | src[2] << 16 | (uint32_t)src[3] << 24;
+			if (count > 64)
+				return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: CPUID page has %u entries (at most 64)", count);
+			vm->rec.cpuid_page_count = count;
+		}
+		snp_extend(kd, vm, contents, u->type, (u->gfn_start + done) * PG);
+		bit_set(vm->added_map, u->gfn_start + done, true);
+	}
+	u->gfn_start += done;
+	u->len -= done * PG;
+	if (!zero)
+		u->uaddr += done * PG;
+	return 0;
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+
+static void vmsa_seg(uint8_t *p, const struct kvm_segment *s)
+{
+	uint16_t attr = (uint16_t)((s->type & 0xf) | (s->s & 1) << 4 | (s->dpl & 3) << 5 | (s->present & 1) << 7 |
+				   (s->avl & 1) << 8 | (s->l & 1) << 9 | (s->db & 1) << 10 | (s->g & 1) << 11);
+	put16(p, s->selector);
+	put16(p + 2, attr);
+	put32(p + 4, s->limit);
+	put64(p + 8, s->base);
+}
+
+static void vmsa_dt(uint8_t *p, const struct kvm_dtable *d)
+{
+	put32(p + 4, d->limit);
+	put64(p + 8, d->base);
+}
+
+/* sev_es_sync_vmsa as the double models it (see the top of this file). */
+static void vmsa_from_vcpu(const struct kd_vm *vm, const struct kd_vcpu *v, uint8_t page[4096])
+{
+	const struct kvm_sregs *s = &v->sregs;
+	const struct kvm_regs *r = &v->regs;
+
+	memset(page, 0, 4096);
+	vmsa_seg(page + 0x00, &s->es);
+	vmsa_seg(page + 0x10, &s->cs);
+	vmsa_seg(page + 0x20, &s->ss);
+	vmsa_seg(page + 0x30, &s->ds);
+	vmsa_seg(page + 0x40, &s->fs);
+	vmsa_seg(page + 0x50, &s->gs);
+	vmsa_dt(page + 0x60, &s->gdt);
+	vmsa_seg(page + 0x70, &s->ldt);
+	vmsa_dt(page + 0x80, &s->idt);
+	vmsa_seg(page + 0x90, &s->tr);
+	put64(page + 0xd0, s->efer | (1u << 12));           /* EFER.SVME */
+	put64(page + 0x148, s->cr4 | (1u << 6));            /* CR4.MCE */
+	put64(page + 0x150, s->cr3);
+	put64(page + 0x158, s->cr0 & ~0x60000000ull);       /* CD, NW cleared */
+	put64(page + 0x160, 0x400);
+	put64(page + 0x168, 0xffff0ff0);
+	put64(page + 0x170, r->rflags);
+	put64(page + 0x178, r->rip);
+	put64(page + 0x1d8, r->rsp);
+	put64(page + 0x1f8, r->rax);
+	put64(page + 0x268, 0x0007040600070406ull);          /* PAT at reset */
+	put64(page + 0x308, r->rcx);
+	put64(page + 0x310, r->rdx);
+	put64(page + 0x318, r->rbx);
+	put64(page + 0x328, r->rbp);
+	put64(page + 0x330, r->rsi);
+	put64(page + 0x338, r->rdi);
+	put64(page + 0x340, r->r8);
+	put64(page + 0x348, r->r9);
+	put64(page + 0x350, r->r10);
+	put64(page + 0x358, r->r11);
+	put64(page + 0x360, r->r12);
+	put64(page + 0x368, r->r13);
+	put64(page + 0x370, r->r14);
+	put64(page + 0x378, r->r15);
+	put64(page + 0x3b0, vm->vmsa_features | 1);         /* SEV_FEATURES: SNP_ACTIVE */
+	put64(page + 0x3e8, 1);                              /* XCR0 */
+	put32(page + 0x408, v->fpu.mxcsr);
+	put16(page + 0x410, v->fpu.fcw);
+}
+
+static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_snp_launch_finish *f)
+{
+	if (!vm->started)
+		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: before SNP_LAUNCH_START");
+	if (vm->finished)
+		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: the launch is already finished");
+	if (f->flags || f->pad0[0] || f->pad0[1] || f->pad0[2] || f->pad1[0] || f->pad1[1] || f->pad1[2] || f->pad1[3])
+		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: flags/padding must be 0");
+	if (vm->nvcpus == 0)
+		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: no vCPU was created, so there is no VMSA to measure");
+	if (f->id_block_en > 1 || f->auth_key_en > 1 || (f->auth_key_en && !f->id_block_en))
+		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: id_block_en %u auth_key_en %u", f->id_block_en, f->auth_key_en);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		uint8_t page[4096], contents[48];
+		unsigned int n = 0;
+		const struct kd_vcpu *v = kd->obj[vm->vcpu_obj[i]].vcpu;
+
+		vmsa_from_vcpu(vm, v, page);
+		EVP_DigestInit_ex(kd->page_ctx, kd->sha384, NULL);
+		EVP_DigestUpdate(kd->page_ctx, page, sizeof(page));
+		EVP_DigestFinal_ex(kd->page_ctx, contents, &n);
+		snp_extend(kd, vm, contents, 2 /* VMSA */, 0xfffffffff000ull);
+	}
+	memcpy(vm->rec.host_data, f->host_data, 32);
+	vm->rec.id_block_en = f->id_block_en;
+	vm->rec.auth_key_en = f->auth_key_en;
+	if (f->id_block_en)
+		memcpy(vm->rec.id_block, (const void *)(uintptr_t)f->id_block_uaddr, 96);
+	vm->finished = vm->rec.finished = true;
+	return 0;
+}
+
+#define SNP_POLICY_KNOWN (0xffffull | CP_SNP_POLICY_SMT | CP_SNP_POLICY_RSVD_MBO | CP_SNP_POLICY_DEBUG | \
+			  CP_SNP_POLICY_SINGLE_SOCKET)
+
+static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cmd *c)
+{
+	void *data = (void *)(uintptr_t)c->data;
+
+	if (c->id == CP_KVM_SEV_INIT2) {
+		struct cp_kvm_sev_init *in = data;
+		if (vm->init2)
+			return refuse(kd, EINVAL, "KVM_SEV_INIT2: already initialized");
+		if (vm->nvcpus)
+			return refuse(kd, EINVAL, "KVM_SEV_INIT2: after KVM_CREATE_VCPU");
+		if (in->flags || in->pad1 || in->pad2[0] || in->pad2[7])
+			return refuse(kd, EINVAL, "KVM_SEV_INIT2: flags/padding must be 0");
+		if (in->vmsa_features & ~kd->cfg.vmsa_features_supported)
+			return refuse(kd, EINVAL, "KVM_SEV_INIT2: vmsa_features 0x%llx not a subset of 0x%llx",
+				      (unsigned long long)in->vmsa_features,
+				      (unsigned long long)kd->cfg.vmsa_features_supported);
+		if (in->ghcb_version > 2)
+			return refuse(kd, EINVAL, "KVM_SEV_INIT2: ghcb_version %u > 2", in->ghcb_version);
+		vm->init2 = true;
+		vm->vmsa_features = vm->rec.vmsa_features = in->vmsa_features;
+		return 0;
+	}
+	if (vm->init2 && c->id < CP_KVM_SEV_SNP_LAUNCH_START)
+		return refuse(kd, EPERM, "KVM_MEMORY_ENCRYPT_OP: SEV command %u on an SNP guest", c->id);
+	switch (c->id) {
+	case CP_KVM_SEV_SNP_LAUNCH_START: {
+		struct cp_kvm_sev_snp_launch_start *s = data;
+		if (!vm->init2)
+			return refuse(kd, ENOTTY, "SNP_LAUNCH_START: before KVM_SEV_INIT2");
+		if (vm->started)
+			return refuse(kd, EINVAL, "SNP_LAUNCH_START: already started");
+		if (s->flags)
+			return refuse(kd, EINVAL, "SNP_LAUNCH_START: flags must be 0");
+		if (s->policy & ~SNP_POLICY_KNOWN)
+			return refuse(kd, EINVAL, "SNP_LAUNCH_START: policy 0x%llx has bits KVM 6.16 does not accept (0x%llx)",
+				      (unsigned long long)s->policy, (unsigned long long)(s->policy & ~SNP_POLICY_KNOWN));
+		if (!(s->policy & CP_SNP_POLICY_RSVD_MBO) || !(s->policy & CP_SNP_POLICY_SMT))
+			return refuse(kd, EINVAL, "SNP_LAUNCH_START: policy 0x%llx lacks bit 17 (must be one) or SMT (16)",
+				      (unsigned long long)s->policy);
+		if (s->policy & CP_SNP_POLICY_SINGLE_SOCKET)
+			return refuse(kd, EINVAL, "SNP_LAUNCH_START: SINGLE_SOCKET is refused by KVM 6.16");
+		vm->started = true;
+		vm->rec.snp_policy = s->policy;
+		return 0;
+	}
+	case CP_KVM_SEV_SNP_LAUNCH_UPDATE:
+		if (!vm->init2)
+			return refuse(kd, ENOTTY, "SNP_LAUNCH_UPDATE: before KVM_SEV_INIT2");
+		return snp_launch_update(kd, vm, data);
+	case CP_KVM_SEV_SNP_LAUNCH_FINISH:
+		if (!vm->init2)
+			return refuse(kd, ENOTTY, "SNP_LAUNCH_FINISH: before KVM_SEV_INIT2");
+		return snp_launch_finish(kd, vm, data);
+	default:
+		return refuse(kd, vm->init2 ? EINVAL : ENOTTY, "KVM_MEMORY_ENCRYPT_OP: SEV command %u not modelled", c->id);
+	}
+}
+
+/* ---- TDX ---- */
+
+#define TDX_ATTRS_SUPPORTED (CP_TDX_ATTR_DEBUG | CP_TDX_ATTR_SEPT_VE_DISABLE)
+#define TDX_XFAM_SUPPORTED 0x6e7ull
+
+static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx_cmd *c)
+{
+	size_t ncpuid = sizeof(kd_cpuid) / sizeof(kd_cpuid[0]);
+
+	if (c->hw_error)
+		return refuse(kd, EINVAL, "KVM_TDX cmd %u: hw_error must be 0", c->id);
+	if (c->flags)
+		return refuse(kd, EINVAL, "KVM_TDX cmd %u: flags must be 0 on the VM", c->id);
+	if (vm->finalized)
+		return refuse(kd, EINVAL, "KVM_TDX cmd %u: after KVM_TDX_FINALIZE_VM", c->id);
+	switch (c->id) {
+	case CP_KVM_TDX_CAPABILITIES: {
+		struct cp_kvm_tdx_capabilities *caps = (void *)(uintptr_t)c->data;
+		struct kvm_cpuid_entry2 *e = (struct kvm_cpuid_entry2 *)(caps + 1);
+		if (caps->cpuid.nent < ncpuid) {
+			caps->cpuid.nent = (uint32_t)ncpuid;
+			return refuse(kd, E2BIG, "KVM_TDX_CAPABILITIES: cpuid.nent too small");
+		}
+		caps->supported_attrs = TDX_ATTRS_SUPPORTED;
+		caps->supported_xfam = TDX_XFAM_SUPPORTED;
+		caps->cpuid.nent = (uint32_t)ncpuid;
+		/* Configurable bits: all of the supported values (the double fixes none). */
+		memcpy(e, kd_cpuid, sizeof(kd_cpuid));
+		vm->caps_done = true;
+		return 0;
+	}
+	case CP_KVM_TDX_INIT_VM: {
+		struct cp_kvm_tdx_init_vm *in = (void *)(uintptr_t)c->data;
+		const struct kvm_cpuid_entry2 *e = (const struct kvm_cpuid_entry2 *)(in + 1);
+		if (vm->init_vm_done)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: already initialized");
+		if (vm->nvcpus)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: after KVM_CREATE_VCPU");
+		for (unsigned i = 0; i < 12; i++)
+			if (in->reserved[i])
+				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: reserved[%u] must be 0", i);
+		if (in->attributes & ~TDX_ATTRS_SUPPORTED)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: attributes 0x%llx not supported",
+				      (unsigned long long)in->attributes);
+		if (in->xfam & ~TDX_XFAM_SUPPORTED)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: XFAM 0x%llx not supported", (unsigned long long)in->xfam);
+		if (in->cpuid.nent > 256)
+			return refuse(kd, E2BIG, "KVM_TDX_INIT_VM: cpuid.nent %u", in->cpuid.nent);
+		for (unsigned i = 0; i < in->cpuid.nent; i++) {
+			const struct kvm_cpuid_entry2 *cap = NULL;
+			for (size_t j = 0; j < ncpuid; j++)
+				if (kd_cpuid[j].function == e[i].function &&
+				    (!(kd_cpuid[j].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || kd_cpuid[j].index == e[i].index))
+					cap = &kd_cpuid[j];
+			if (!cap)
+				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: CPUID leaf 0x%x.%u is not configurable",
+					      e[i].function, e[i].index);
+			if (e[i].function != 0 && e[i].function != 1 && e[i].function != 0x80000000 &&
+			    ((e[i].eax & ~cap->eax) || (e[i].ebx & ~cap->ebx) || (e[i].ecx & ~cap->ecx) ||
+			     (e[i].edx & ~cap->edx)))
+				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: CPUID leaf 0x%x.%u sets bits outside the "
+					      "configurable mask", e[i].function, e[i].index);
+		}
+		vm->init_vm_done = true;
+		vm->rec.td_attributes = in->attributes;
+		vm->rec.td_xfam = in->xfam;
+		memcpy(vm->rec.mrconfigid, in->mrconfigid, 48);
+		memcpy(vm->rec.mrowner, in->mrowner, 48);
+		memcpy(vm->rec.mrownerconfig, in->mrownerconfig, 48);
+		vm->rec.init_vm_cpuid_nent = in->cpuid.nent;
+		vm->mrtd = EVP_MD_CTX_new();
+		if (!vm->mrtd || EVP_DigestInit_ex(vm->mrtd, kd->sha384, NULL) != 1)
+			return -ENOMEM;
+		return 0;
+	}
+	case CP_KVM_TDX_FINALIZE_VM: {
+		unsigned int n = 0;
+		if (!vm->init_vm_done)
+			return refuse(kd, EINVAL, "KVM_TDX_FINALIZE_VM: before KVM_TDX_INIT_VM");
+		if (vm->nvcpus == 0)
+			return refuse(kd, EINVAL, "KVM_TDX_FINALIZE_VM: no vCPU");
+		for (unsigned i = 0; i < vm->nvcpus; i++)
+			if (!kd->obj[vm->vcpu_obj[i]].vcpu->tdx_init)
+				return refuse(kd, EINVAL, "KVM_TDX_FINALIZE_VM: vCPU %u lacks KVM_TDX_INIT_VCPU", i);
+		EVP_DigestFinal_ex(vm->mrtd, vm->mrtd_final, &n);
+		vm->finalized = vm->rec.finished = true;
+		return 0;
+	}
+	default:
+		return refuse(kd, EINVAL, "KVM_TDX cmd %u is not a VM command", c->id);
+	}
+}
+
+static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx_cmd *c)
+{
+	struct cp_kvm_tdx_init_mem_region *m = (void *)(uintptr_t)c->data;
+	bool measure = c->flags & CP_KVM_TDX_MEASURE_MEMORY_REGION;
+	uint64_t npages, done;
+	struct kd_slot *s;
+
+	vm->rec.launch_update_calls++;
+	if (c->flags & ~CP_KVM_TDX_MEASURE_MEMORY_REGION)
+		return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: flags 0x%x", c->flags);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (!kd->obj[vm->vcpu_obj[i]].vcpu->tdx_init)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: vCPU %u lacks KVM_TDX_INIT_VCPU", i);
+	if ((m->source_addr | m->gpa) % PG || m->nr_pages == 0)
+		return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: source 0x%llx gpa 0x%llx not page aligned or no pages",
+			      (unsigned long long)m->source_addr, (unsigned long long)m->gpa);
+	if (m->nr_pages > KD_PAGES || m->gpa / PG > KD_PAGES - m->nr_pages)
+		return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: beyond guest memory");
+	s = slot_find(vm, m->gpa, m->nr_pages * PG);
+	if (!s || !(s->flags & CP_KVM_MEM_GUEST_MEMFD))
+		return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: gpa 0x%llx+%llu pages is not inside one guest_memfd slot",
+			      (unsigned long long)m->gpa, (unsigned long long)m->nr_pages);
+	for (uint64_t p = 0; p < m->nr_pages; p++) {
+		if (!bit(vm->private_map, m->gpa / PG + p))
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: gpa 0x%llx is not PRIVATE",
+				      (unsigned long long)(m->gpa + p * PG));
+		if (bit(vm->added_map, m->gpa / PG + p))
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: gpa 0x%llx already added",
+				      (unsigned long long)(m->gpa + p * PG));
+	}
+	if (eagain_now(kd))
+		return -EAGAIN;
+	npages = m->nr_pages;
+	if (kd->cfg.max_pages_per_call && npages > kd->cfg.max_pages_per_call)
+		npages = kd->cfg.max_pages_per_call;
+	for (done = 0; done < npages; done++) {
+		uint64_t gpa = m->gpa + done * PG;
+		const uint8_t *src = (const uint8_t *)(uintptr_t)(m->source_addr + done * PG);
+		uint8_t rec[128] = { 0 };
+
+		/* TDH.MEM.PAGE.ADD then, with MEASURE, TDH.MR.EXTEND for each 256-byte chunk. */
+		memcpy(rec, "MEM.PAGE.ADD", 12);
+		put64(rec + 16, gpa);
+		EVP_DigestUpdate(vm->mrtd, rec, sizeof(rec));
+		for (unsigned ch = 0; measure && ch < 16; ch++) {
+			memset(rec, 0, sizeof(rec));
+			memcpy(rec, "MR.EXTEND", 9);
+			put64(rec + 16, gpa + 256u * ch);
+			EVP_DigestUpdate(vm->mrtd, rec, sizeof(rec));
+			EVP_DigestUpdate(vm->mrtd, src + 256u * ch, 256);
+		}
+		bit_set(vm->added_map, gpa / PG, true);
+		vm->rec.pages_measured++;
+	}
+	m->gpa += done * PG;
+	m->source_addr += done * PG;
+	m->nr_pages -= done;
+	return 0;
+}
+
+static int tdx_vcpu_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o, struct cp_kvm_tdx_cmd *c)
+{
+	if (c->hw_error)
+		return refuse(kd, EINVAL, "KVM_TDX cmd %u: hw_error must be 0", c->id);
+	if (vm->finalized)
+		return refuse(kd, EINVAL, "KVM_TDX cmd %u: after KVM_TDX_FINALIZE_VM", c->id);
+	switch (c->id) {
+	case CP_KVM_TDX_INIT_VCPU:
+		if (c->flags)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VCPU: flags must be 0");
+		if (o->vcpu->tdx_init)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VCPU: vCPU %u already initialized", o->idx);
+		o->vcpu->tdx_init = true;
+		if (o->idx < 8)
+			vm->rec.vcpu_init_rcx[o->idx] = c->data;
+		return 0;
+	case CP_KVM_TDX_INIT_MEM_REGION:
+		return tdx_init_mem_region(kd, vm, c);
+	default:
+		return refuse(kd, EINVAL, "KVM_TDX cmd %u is not a vCPU command", c->id);
+	}
+}
+
+/* ---- VM and vCPU ioctls ---- */
+
+static void vcpu_reset(struct kd_vcpu *v)
+{
+	struct kvm_segment data = { .limit = 0xffff, .type = 3, .s = 1, .present = 1 };
+
+	memset(&v->sregs, 0, sizeof(v->sregs));
+	memset(&v->regs, 0, sizeof(v->regs));
+	memset(&v->fpu, 0, sizeof(v->fpu));
+	v->sregs.cs = (struct kvm_segment){ .base = 0xffff0000, .limit = 0xffff, .selector = 0xf000, .type = 0xb,
+					    .s = 1, .present = 1 };
+	v->sregs.ds = v->sregs.es = v->sregs.fs = v->sregs.gs = v->sregs.ss = data;
+	v->sregs.ldt = (struct kvm_segment){ .limit = 0xffff, .type = 2, .present = 1 };
+	v->sregs.tr = (struct kvm_segment){ .limit = 0xffff, .type = 0xb, .present = 1 };
+	v->sregs.gdt.limit = v->sregs.idt.limit = 0xffff;
+	v->sregs.cr0 = 0x60000010;
+	v->regs.rip = 0xfff0;
+	v->regs.rflags = 2;
+	v->regs.rdx = 0x600;
+	v->fpu.fcw = 0x37f;
+	v->fpu.mxcsr = 0x1f80;
+}
+
+static int vm_create_vcpu(struct kvm_double *kd, struct kd_vm *vm, int vmi, unsigned long id)
+{
+	struct kd_vcpu *v;
+	int o;
+
+	if (vm->finished || vm->finalized)
+		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: after %s", vm->finished ? "SNP_LAUNCH_FINISH" : "KVM_TDX_FINALIZE_VM");
+	if (vm->type == CP_KVM_X86_TDX_VM && !vm->split_irqchip)
+		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: a TDX VM needs KVM_CAP_SPLIT_IRQCHIP first");
+	if (vm->type == CP_KVM_X86_TDX_VM && !vm->init_vm_done)
+		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: before KVM_TDX_INIT_VM");
+	if (id != vm->nvcpus || vm->nvcpus >= KD_MAX_VCPUS)
+		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: id %lu (the double wants ids 0..%u in order)", id, KD_MAX_VCPUS - 1);
+	if ((o = obj_new(kd, KD_VCPU)) < 0)
+		return -EMFILE;
+	v = calloc(1, sizeof(*v));
+	if (!v || !(v->run = calloc(1, KD_RUN_SIZE))) {
+		free(v);
+		kd->obj[o].kind = KD_FREE;
+		return -ENOMEM;
+	}
+	vcpu_reset(v);
+	kd->obj[o].vm = vmi;
+	kd->obj[o].idx = (unsigned)id;
+	kd->obj[o].vcpu = v;
+	vm->vcpu_obj[vm->nvcpus++] = o;
+	vm->rec.vcpus = vm->nvcpus;
+	return KD_FD_BASE + o;
+}
+
+static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg)
+{
+	struct kd_vm *vm = kd->vms[vmi];
+
+	switch (req) {
+	case KVM_CHECK_EXTENSION:
+		return cap_value(kd, vm, (long)arg);
+	case KVM_CREATE_VCPU:
+		return vm_create_vcpu(kd, vm, vmi, (unsigned long)arg);
+	case CP_KVM_CREATE_GUEST_MEMFD:
+		return vm_create_gmem(kd, vmi, arg);
+	case CP_KVM_SET_USER_MEMORY_REGION2:
+		return vm_set_region2(kd, vm, vmi, arg);
+	case KVM_SET_USER_MEMORY_REGION:
+		if (private_vm(vm))
+			return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION: a private-memory VM needs REGION2 with guest_memfd");
+		return 0;
+	case CP_KVM_SET_MEMORY_ATTRIBUTES:
+		return vm_set_attrs(kd, vm, arg);
+	case KVM_ENABLE_CAP: {
+		struct kvm_enable_cap *c = arg;
+		if (c->cap == CP_KVM_CAP_EXIT_HYPERCALL) {
+			if (c->args[0] & ~(1ull << CP_KVM_HC_MAP_GPA_RANGE))
+				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(EXIT_HYPERCALL): 0x%llx", (unsigned long long)c->args[0]);
+			vm->rec.exit_hypercall_mask = c->args[0];
+			return 0;
+		}
+		if (c->cap == KVM_CAP_SPLIT_IRQCHIP) {
+			if (vm->nvcpus)
+				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(SPLIT_IRQCHIP): after KVM_CREATE_VCPU");
+			vm->split_irqchip = true;
+			return 0;
+		}
+		if (c->cap == CP_KVM_CAP_X86_APIC_BUS_CYCLES_NS) {
+			if (vm->nvcpus)
+				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(APIC_BUS_CYCLES_NS): after KVM_CREATE_VCPU");
+			if (vm->type == CP_KVM_X86_TDX_VM && c->args[0] != 40)
+				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(APIC_BUS_CYCLES_NS): a TD's APIC bus is 25 MHz (40 ns), "
+					      "not %llu ns", (unsigned long long)c->args[0]);
+			vm->rec.apic_bus_cycle_ns = c->args[0];
+			return 0;
+		}
+		return refuse(kd, EINVAL, "KVM_ENABLE_CAP: cap %u not modelled", c->cap);
+	}
+	case CP_KVM_MEMORY_ENCRYPT_OP:
+		if (vm->type == CP_KVM_X86_SNP_VM)
+			return snp_cmd(kd, vm, arg);
+		if (vm->type == CP_KVM_X86_TDX_VM)
+			return tdx_vm_cmd(kd, vm, arg);
+		if (arg && ((struct cp_kvm_sev_cmd *)arg)->id == CP_KVM_SEV_INIT2)
+			return refuse(kd, EINVAL, "KVM_SEV_INIT2: only for VM types 2-4 (this VM is type %d)", vm->type);
+		return refuse(kd, ENOTTY, "KVM_MEMORY_ENCRYPT_OP on a VM of type %d", vm->type);
+	default:
+		return refuse(kd, ENOTTY, "VM fd: ioctl 0x%lx not modelled", req);
+	}
+}
+
+static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
+{
+	struct kd_vcpu *v = o->vcpu;
+	struct kvm_run *run = (struct kvm_run *)v->run;
+	struct kd_script *s;
+
+	if ((vm->type == CP_KVM_X86_SNP_VM && !vm->finished) || (vm->type == CP_KVM_X86_TDX_VM && !vm->finalized))
+		return refuse(kd, EINVAL, "KVM_RUN: before the launch is finished");
+	if (v->next_script >= v->n_script) {
+		run->exit_reason = KVM_EXIT_HLT;
+		return 0;
+	}
+	s = &v->script[v->next_script++];
+	memset(v->run + 8, 0, 256);
+	run->exit_reason = s->reason;
+	memcpy(v->run + 32, s->payload, s->len);
+	return s->ret;
+}
+
+static int vcpu_ioctl(struct kvm_double *kd, struct kd_obj *o, unsigned long req, void *arg)
+{
+	struct kd_vm *vm = kd->vms[o->vm];
+	struct kd_vcpu *v = o->vcpu;
+
+	if (vm->finalized && req != KVM_RUN)
+		return refuse(kd, EINVAL, "vCPU ioctl 0x%lx after KVM_TDX_FINALIZE_VM", req);
+	switch (req) {
+	case KVM_SET_CPUID2:
+		return 0;
+	case KVM_GET_SREGS:
+		memcpy(arg, &v->sregs, sizeof(v->sregs));
+		return 0;
+	case KVM_SET_SREGS:
+		memcpy(&v->sregs, arg, sizeof(v->sregs));
+		return 0;
+	case KVM_GET_REGS:
+		memcpy(arg, &v->regs, sizeof(v->regs));
+		return 0;
+	case KVM_SET_REGS:
+		memcpy(&v->regs, arg, sizeof(v->regs));
+		return 0;
+	case KVM_GET_FPU:
+		memcpy(arg, &v->fpu, sizeof(v->fpu));
+		return 0;
+	case KVM_SET_FPU:
+		memcpy(&v->fpu, arg, sizeof(v->fpu));
+		return 0;
+	case KVM_RUN:
+		return vcpu_run(kd, vm, o);
+	case CP_KVM_MEMORY_ENCRYPT_OP:
+		if (vm->type == CP_KVM_X86_TDX_VM)
+			return tdx_vcpu_cmd(kd, vm, o, arg);
+		return refuse(kd, EINVAL, "KVM_MEMORY_ENCRYPT_OP on a vCPU of a non-TDX VM");
+	default:
+		return refuse(kd, ENOTTY, "vCPU fd: ioctl 0x%lx not modelled", req);
+	}
+}
+
+/* ---- the ops table ---- */
+
+static int kd_open(void *ctx, const char *path)
+{
+	struct kvm_double *kd = ctx;
+	int o;
+
+	if (strcmp(path, "/dev/kvm") == 0)
+		o = obj_new(kd, KD_KVM);
+	else if (strcmp(path, "/dev/sev") == 0 && kd->cfg.sev_dev)
+		o = obj_new(kd, KD_SEV);
+	else
+		return -ENOENT;
+	return o < 0 ? -EMFILE : KD_FD_BASE + o;
+}
+
+static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
+{
+	struct kvm_double *kd = ctx;
+	struct kd_obj *o = obj_get(kd, fd);
+
+	if (!o)
+		return refuse(kd, EBADF, "ioctl 0x%lx on fd %d, which the double never returned", req, fd);
+	switch (o->kind) {
+	case KD_KVM:
+		return kvm_ioctl(kd, req, arg);
+	case KD_VM:
+		return vm_ioctl(kd, o->vm, req, arg);
+	case KD_VCPU:
+		return vcpu_ioctl(kd, o, req, arg);
+	case KD_SEV:
+		if (req == CP_SEV_ISSUE_CMD && ((struct cp_sev_issue_cmd *)arg)->cmd == CP_SEV_SNP_PLATFORM_STATUS) {
+			uint8_t *page = (uint8_t *)(uintptr_t)((struct cp_sev_issue_cmd *)arg)->data;
+			page[0] = 1;
+			page[1] = 55;
+			return 0;
+		}
+		return refuse(kd, ENOTTY, "/dev/sev: request not modelled");
+	default:
+		return refuse(kd, ENOTTY, "ioctl 0x%lx on a guest_memfd", req);
+	}
+}
+
+static void *kd_mmap_run(void *ctx, int fd, size_t len)
+{
+	struct kvm_double *kd = ctx;
+	struct kd_obj *o = obj_get(kd, fd);
+
+	if (!o || o->kind != KD_VCPU || len > KD_RUN_SIZE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return o->vcpu->run;
+}
+
+static void kd_munmap_run(void *ctx, void *p, size_t len) { (void)ctx, (void)p, (void)len; }
+
+static void kd_close(void *ctx, int fd)
+{
+	struct kvm_double *kd = ctx;
+	struct kd_obj *o = obj_get(kd, fd);
+
+	/* VMs and vCPUs stay readable after close so tests can inspect records; the fd is gone. */
+	if (o && (o->kind == KD_KVM || o->kind == KD_SEV))
+		o->kind = KD_FREE;
+	else if (o)
+		o->kind = o->kind == KD_GMEM ? KD_FREE : o->kind;
+}
+
+const struct kvm_ops kd_ops = {
+	.name = "kvm-double",
+	.open_dev = kd_open,
+	.ioctl = kd_ioctl,
+	.mmap_run = kd_mmap_run,
+	.munmap_run = kd_munmap_run,
+	.close = kd_close,
+};
+
+/* ---- results ---- */
+
+int kd_snp_digest(const struct kvm_double *kd, uint8_t out[48])
+{
+	if (kd->last_snp_vm < 0 || !kd->vms[kd->last_snp_vm]->finished)
+		return -ENOENT;
+	memcpy(out, kd->vms[kd->last_snp_vm]->ld, 48);
+	return 0;
+}
+
+int kd_tdx_mrtd(const struct kvm_double *kd, uint8_t out[48])
+{
+	if (kd->last_tdx_vm < 0 || !kd->vms[kd->last_tdx_vm]->finalized)
+		return -ENOENT;
+	memcpy(out, kd->vms[kd->last_tdx_vm]->mrtd_final, 48);
+	return 0;
+}
+
+int kd_record_get(const struct kvm_double *kd, struct kd_record *out)
+{
+	if (kd->last_vm < 0)
+		return -ENOENT;
+	*out = kd->vms[kd->last_vm]->rec;
+	return 0;
+}
+
+bool kd_gpa_private(const struct kvm_double *kd, uint64_t gpa)
+{
+	return kd->last_vm >= 0 && gpa < KD_GPA_LIMIT && bit(kd->vms[kd->last_vm]->private_map, gpa / PG);
+}
+
+int kd_script_exit(struct kvm_double *kd, unsigned vcpu, uint32_t exit_reason, const void *payload,
+		   size_t payload_len, int ret)
+{
+	struct kd_vm *vm;
+	struct kd_vcpu *v;
+
+	if (kd->last_vm < 0 || !(vm = kd->vms[kd->last_vm]) || vcpu >= vm->nvcpus || payload_len > 256)
+		return -EINVAL;
+	v = kd->obj[vm->vcpu_obj[vcpu]].vcpu;
+	if (v->n_script >= sizeof(v->script) / sizeof(v->script[0]))
+		return -ENOSPC;
+	v->script[v->n_script].reason = exit_reason;
+	if (payload_len)
+		memcpy(v->script[v->n_script].payload, payload, payload_len);
+	v->script[v->n_script].len = payload_len;
+	v->script[v->n_script].ret = ret;
+	v->n_script++;
+	return 0;
+}

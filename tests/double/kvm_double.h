@@ -1,0 +1,84 @@
+/* A strict double of the Linux KVM uAPI behind struct kvm_ops: fake fds and state, the documented
+ * rules of the confidential launch (SEV-SNP, TDX, guest_memfd, memory attributes) with the
+ * documented errno values, a record of what it was given, and its own recomputation of the SNP
+ * launch digest and the TDX MRTD from the exact bytes and GPAs passed to it.
+ *
+ * Kernel level modelled: SNP policy checks of KVM 6.11..6.16 (bits outside ABI 15:0, SMT 16,
+ * must-be-one 17, DEBUG 19, SINGLE_SOCKET 20 refused; SMT and bit 17 required; SINGLE_SOCKET
+ * refused), guest_memfd flags 0 (6.17 and older) unless configured, TDX as merged in 6.16.
+ * The full rule table with errno values is at the top of kvm_double.c and in docs/CONFIDENTIAL.md. */
+#ifndef CARAPACE_TESTS_DOUBLE_KVM_DOUBLE_H
+#define CARAPACE_TESTS_DOUBLE_KVM_DOUBLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runner/kvm_ops.h"
+
+struct kvm_double;
+
+struct kd_config {
+	uint64_t vm_types;               /* KVM_CAP_VM_TYPES; KVM_CREATE_VM refuses others (-EINVAL) */
+	uint64_t vmsa_features_supported; /* SEV VMSA features KVM offers (bit 5 DebugSwap) */
+	uint64_t gmem_flags_supported;   /* KVM_CREATE_GUEST_MEMFD flags accepted (0 before 6.18) */
+	unsigned max_pages_per_call;     /* LAUNCH_UPDATE / INIT_MEM_REGION: pages done per call, 0 = all */
+	unsigned eagain_every;           /* every Nth such call returns -EAGAIN with no progress, 0 = never */
+	bool sev_dev;                    /* /dev/sev exists (SNP_PLATFORM_STATUS answers 1.55) */
+	uint32_t cpu_sig;                /* CPUID leaf 1 EAX in KVM_GET_SUPPORTED_CPUID */
+};
+
+/* What a fresh double offers unless told otherwise: SNP and TDX, DebugSwap, no partial progress. */
+void kd_config_default(struct kd_config *c);
+
+struct kvm_double *kd_new(const struct kd_config *c);
+void kd_free(struct kvm_double *kd);
+
+/* ctx for every call is the struct kvm_double. */
+extern const struct kvm_ops kd_ops;
+
+/* The last refusal, as "IOCTL: rule (errno)", for tests and debugging. */
+const char *kd_last_refusal(const struct kvm_double *kd);
+/* Refusals so far. */
+unsigned kd_refusals(const struct kvm_double *kd);
+
+/* Results, recomputed by the double from what it was given (most recent VM of that type).
+ * -ENOENT until SNP_LAUNCH_FINISH / KVM_TDX_FINALIZE_VM succeeded. */
+int kd_snp_digest(const struct kvm_double *kd, uint8_t out[48]);
+int kd_tdx_mrtd(const struct kvm_double *kd, uint8_t out[48]);
+
+/* Records of the most recent VM. */
+struct kd_record {
+	int vm_type;
+	uint64_t snp_policy;
+	uint64_t vmsa_features;          /* as given to INIT2 */
+	uint8_t host_data[32];
+	bool id_block_en, auth_key_en;
+	uint8_t id_block[96];
+	unsigned launch_update_calls;    /* ioctls, including partial and EAGAIN ones */
+	unsigned pages_measured;         /* pages added to the digest (SNP incl. VMSAs, TDX PAGE.ADDs) */
+	unsigned vcpus;
+	bool finished;
+	uint64_t exit_hypercall_mask;    /* KVM_CAP_EXIT_HYPERCALL args[0] */
+	uint32_t cpuid_page_count;       /* entries in the CPUID page given to LAUNCH_UPDATE */
+	/* TDX */
+	uint64_t td_attributes, td_xfam;
+	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];
+	uint64_t vcpu_init_rcx[8];
+	unsigned init_vm_cpuid_nent;
+	unsigned n_attr_calls;
+	uint64_t apic_bus_cycle_ns;      /* KVM_CAP_X86_APIC_BUS_CYCLES_NS, 0 = not set */
+};
+int kd_record_get(const struct kvm_double *kd, struct kd_record *out);
+
+/* Is a guest page private (attribute) in the most recent VM? */
+bool kd_gpa_private(const struct kvm_double *kd, uint64_t gpa);
+
+/* Script an exit for the next KVM_RUN of vCPU `vcpu` of the most recent VM: the double fills the
+ * kvm_run page with `page` (exit_reason and payload as bytes, offsets of struct kvm_run) and
+ * returns `ret` from KVM_RUN (0, or -EFAULT for a memory fault). With no script, KVM_RUN
+ * reports KVM_EXIT_HLT. */
+int kd_script_exit(struct kvm_double *kd, unsigned vcpu, uint32_t exit_reason, const void *payload,
+		   size_t payload_len, int ret);
+
+#endif

@@ -1,0 +1,638 @@
+/* Each rule of the strict double, broken once: by a direct call through the ops table (the
+ * documented errno comes back) or through carapace's launch driver (which reports it with the
+ * ioctl's name). Plus the driver's own state machine refusing steps out of order. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <linux/kvm.h>
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "runner/kvm_cc_uapi.h"
+
+#define MB (1ull << 20)
+#define RAM (2 * MB)
+
+static const struct kvm_ops *ops = &kd_ops;
+static struct kvm_double *kd;
+static uint8_t *shared; /* the "shared mapping" of slot 0: 2 MiB at GPA 0 */
+
+static int io(int fd, unsigned long req, void *arg) { return ops->ioctl(kd, fd, req, arg); }
+
+static int sev(int vm, uint32_t id, void *data)
+{
+	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data };
+	return io(vm, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+}
+
+static int tdx(int fd, uint32_t id, uint32_t flags, uint64_t data)
+{
+	struct cp_kvm_tdx_cmd c = { .id = id, .flags = flags, .data = data };
+	return io(fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+}
+
+static int setup(void **state)
+{
+	kd = double_new();
+	shared = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return kd && shared != MAP_FAILED ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	kd_free(kd);
+	munmap(shared, RAM);
+	return 0;
+}
+
+#define EXPECT(call, e)                                                                                  \
+	do {                                                                                             \
+		int r_ = (call);                                                                         \
+		if (r_ != (e))                                                                           \
+			fail_msg("%s returned %d, expected %d (double: %s)", #call, r_, (e), kd_last_refusal(kd)); \
+	} while (0)
+
+static int create_vm(unsigned long type)
+{
+	int kvm = ops->open_dev(kd, "/dev/kvm");
+	assert_true(kvm >= 0);
+	return io(kvm, KVM_CREATE_VM, (void *)type);
+}
+
+static int gmem(int vm, uint64_t size)
+{
+	struct cp_kvm_create_guest_memfd g = { .size = size };
+	return io(vm, CP_KVM_CREATE_GUEST_MEMFD, &g);
+}
+
+static int region2(int vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size, void *hva, int gfd, uint64_t off)
+{
+	struct cp_kvm_userspace_memory_region2 m = { .slot = slot, .flags = flags, .guest_phys_addr = gpa,
+						     .memory_size = size, .userspace_addr = (uintptr_t)hva,
+						     .guest_memfd_offset = off, .guest_memfd = (uint32_t)gfd };
+	return io(vm, CP_KVM_SET_USER_MEMORY_REGION2, &m);
+}
+
+static int attrs(int vm, uint64_t gpa, uint64_t size, uint64_t a, uint64_t flags)
+{
+	struct cp_kvm_memory_attributes m = { .address = gpa, .size = size, .attributes = a, .flags = flags };
+	return io(vm, CP_KVM_SET_MEMORY_ATTRIBUTES, &m);
+}
+
+static int update(int vm, uint64_t gpa, void *uaddr, uint64_t len, uint8_t type, struct cp_kvm_sev_snp_launch_update *out)
+{
+	struct cp_kvm_sev_snp_launch_update u = { .gfn_start = gpa >> 12, .uaddr = (uintptr_t)uaddr, .len = len, .type = type };
+	int r = sev(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u);
+	if (out)
+		*out = u;
+	return r;
+}
+
+/* An SNP VM through LAUNCH_START with 2 MiB of guest_memfd RAM at GPA 0; `private_` sets it PRIVATE. */
+static int snp_vm(bool private_)
+{
+	int vm = create_vm(CP_KVM_X86_SNP_VM), g;
+	struct cp_kvm_sev_init in = { 0 };
+	struct cp_kvm_sev_snp_launch_start st = { .policy = 0x30000 };
+
+	assert_true(vm >= 0);
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), 0);
+	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st), 0);
+	g = gmem(vm, RAM);
+	assert_true(g >= 0);
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM, shared, g, 0), 0);
+	if (private_)
+		EXPECT(attrs(vm, 0, RAM, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), 0);
+	return vm;
+}
+
+static int finish(int vm)
+{
+	struct cp_kvm_sev_snp_launch_finish f = { 0 };
+	return sev(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f);
+}
+
+/* ---- VM type ---- */
+
+static void test_vm_type_must_be_offered(void **state)
+{
+	struct kd_config c;
+	kd_free(kd);
+	kd_config_default(&c);
+	c.vm_types = 1; /* like this host */
+	kd = kd_new(&c);
+	EXPECT(create_vm(CP_KVM_X86_SNP_VM), -EINVAL);
+	EXPECT(create_vm(CP_KVM_X86_TDX_VM), -EINVAL);
+	EXPECT(create_vm(99), -EINVAL);
+	assert_true(create_vm(0) >= 0);
+}
+
+/* ---- SNP: INIT2 ---- */
+
+static void test_init2_rules(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_SNP_VM);
+	struct cp_kvm_sev_init in = { 0 };
+
+	in.flags = 1;
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), -EINVAL);
+	in.flags = 0;
+	in.vmsa_features = 1u << 2; /* not in the supported mask (DebugSwap only) */
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), -EINVAL);
+	in.vmsa_features = 0;
+	in.ghcb_version = 3;
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), -EINVAL);
+	in.ghcb_version = 0;
+	in.vmsa_features = 1u << 5;
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), 0);
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), -EINVAL); /* twice */
+	/* Legacy SEV commands are refused on an SNP guest. */
+	EXPECT(sev(vm, CP_KVM_SEV_LAUNCH_START, &in), -EPERM);
+}
+
+static void test_init2_only_types_2_to_4_and_before_vcpus(void **state)
+{
+	int vm0 = create_vm(0), vm = create_vm(CP_KVM_X86_SNP_VM);
+	struct cp_kvm_sev_init in = { 0 };
+
+	EXPECT(sev(vm0, CP_KVM_SEV_INIT2, &in), -EINVAL);
+	assert_true(io(vm, KVM_CREATE_VCPU, (void *)0) >= 0);
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), -EINVAL);
+}
+
+/* ---- SNP: LAUNCH_START ---- */
+
+static void test_launch_start_needs_init2(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_SNP_VM);
+	struct cp_kvm_sev_snp_launch_start st = { .policy = 0x30000 };
+	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st), -ENOTTY);
+}
+
+static void test_launch_start_policy(void **state)
+{
+	static const uint64_t bad[] = {
+		0x10000,            /* bit 17 (must be one) clear */
+		0x20000,            /* SMT clear: KVM 6.11..6.16 require it */
+		0x30000 | 1u << 20, /* SINGLE_SOCKET */
+		0x30000 | 1u << 21, /* CXL_ALLOW: not accepted before later kernels */
+		0x30000 | 1u << 18, /* MIGRATE_MA */
+	};
+	int vm = create_vm(CP_KVM_X86_SNP_VM);
+	struct cp_kvm_sev_init in = { 0 };
+	struct cp_kvm_sev_snp_launch_start st = { 0 };
+
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		st.policy = bad[i];
+		EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st), -EINVAL);
+	}
+	st.policy = 0x30000;
+	st.flags = 1;
+	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st), -EINVAL);
+	st.flags = 0;
+	st.policy = 0x30000 | 1u << 19; /* DEBUG is accepted */
+	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st), 0);
+	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st), -EINVAL); /* once */
+}
+
+/* ---- guest_memfd, slots, attributes ---- */
+
+static void test_guest_memfd_rules(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_SNP_VM);
+	struct cp_kvm_create_guest_memfd g = { .size = RAM, .flags = CP_GUEST_MEMFD_FLAG_MMAP };
+
+	EXPECT(io(vm, CP_KVM_CREATE_GUEST_MEMFD, &g), -EINVAL); /* flags not offered (6.17 level) */
+	EXPECT(gmem(vm, 0), -EINVAL);
+	EXPECT(gmem(vm, 4096 + 512), -EINVAL);
+	assert_true(gmem(vm, RAM) >= 0);
+}
+
+static void test_memslot_rules(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_SNP_VM), g = gmem(vm, RAM), other = create_vm(CP_KVM_X86_SNP_VM);
+	int og = gmem(other, RAM);
+	struct kvm_userspace_memory_region v1 = { .slot = 3, .guest_phys_addr = 0, .memory_size = RAM,
+						  .userspace_addr = (uintptr_t)shared };
+
+	EXPECT(region2(vm, 0, 0, 0, RAM, shared, -1, 0), -EINVAL);                    /* SNP needs guest_memfd */
+	EXPECT(io(vm, KVM_SET_USER_MEMORY_REGION, &v1), -EINVAL);                     /* v1 on a private VM */
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0x800, RAM, shared, g, 0), -EINVAL); /* unaligned gpa */
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM, shared + 8, g, 0), -EINVAL); /* unaligned uaddr */
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM, shared, g, 4096), -EINVAL);  /* past the gmem end */
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD | KVM_MEM_READONLY, 0, RAM, shared, g, 0), -EINVAL);
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM, shared, 12345, 0), -EBADF);
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM, shared, og, 0), -EINVAL);    /* another VM's */
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM / 2, shared, g, 0), 0);
+	EXPECT(region2(vm, 1, CP_KVM_MEM_GUEST_MEMFD, RAM / 4, RAM / 2, shared, g, RAM / 2), -EEXIST);
+	EXPECT(region2(vm, 1, CP_KVM_MEM_GUEST_MEMFD, MB * 64, RAM / 2, shared, g, 0), -EINVAL); /* bound twice */
+	EXPECT(region2(vm, 1, CP_KVM_MEM_GUEST_MEMFD, MB * 64, RAM / 2, shared, g, RAM / 2), 0);
+}
+
+static void test_attribute_rules(void **state)
+{
+	int plain = create_vm(0), vm = create_vm(CP_KVM_X86_SNP_VM); /* vm last: kd_gpa_private looks at it */
+
+	EXPECT(attrs(vm, 0, RAM, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 1), -EINVAL);   /* flags */
+	EXPECT(attrs(vm, 0x800, RAM, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), -EINVAL);
+	EXPECT(attrs(vm, 0, 0x1800, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), -EINVAL);
+	EXPECT(attrs(vm, 0, 0, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), -EINVAL);
+	EXPECT(attrs(vm, 0, RAM, 1u << 0, 0), -EINVAL);                           /* unsupported attribute */
+	EXPECT(attrs(vm, UINT64_MAX & ~0xfffull, 0x2000, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), -EINVAL); /* wraps */
+	EXPECT(attrs(plain, 0, RAM, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), -EINVAL); /* plain VM: nothing supported */
+	EXPECT(io(vm, KVM_CHECK_EXTENSION, (void *)(long)CP_KVM_CAP_MEMORY_ATTRIBUTES), (int)CP_KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	EXPECT(io(plain, KVM_CHECK_EXTENSION, (void *)(long)CP_KVM_CAP_MEMORY_ATTRIBUTES), 0);
+	EXPECT(attrs(vm, 0, RAM, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), 0);
+	assert_true(kd_gpa_private(kd, 0x1000));
+	EXPECT(attrs(vm, 0x1000, 0x1000, 0, 0), 0);
+	assert_false(kd_gpa_private(kd, 0x1000));
+}
+
+/* ---- SNP: LAUNCH_UPDATE ---- */
+
+static void test_update_before_start(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_SNP_VM);
+	struct cp_kvm_sev_init in = { 0 };
+	EXPECT(update(vm, 0, shared, 4096, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -ENOTTY); /* before INIT2 */
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), 0);
+	EXPECT(update(vm, 0, shared, 4096, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -EINVAL); /* before START */
+}
+
+static void test_update_only_private(void **state)
+{
+	int vm = snp_vm(false);
+	EXPECT(update(vm, 0, shared, 4096, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -EINVAL);
+	EXPECT(attrs(vm, 0, 0x1000, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), 0);
+	EXPECT(update(vm, 0, shared, 0x2000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -EINVAL); /* 2nd page shared */
+	EXPECT(update(vm, 0, shared, 0x1000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), 0);
+}
+
+static void test_update_alignment_type_uaddr(void **state)
+{
+	int vm = snp_vm(true);
+	EXPECT(update(vm, 0, shared, 0, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -EINVAL);       /* len 0 */
+	EXPECT(update(vm, 0, shared, 0x1800, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -EINVAL);  /* not 4K multiple */
+	EXPECT(update(vm, 0, shared, 0x1000, 2 /* VMSA */, NULL), -EINVAL);                     /* invalid type */
+	EXPECT(update(vm, 0, shared, 0x1000, 7, NULL), -EINVAL);
+	EXPECT(update(vm, 0, shared + 8, 0x1000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -EFAULT); /* unaligned uaddr */
+	EXPECT(update(vm, 0, shared + RAM, 0x1000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -EFAULT); /* outside mapping */
+	EXPECT(update(vm, 0, shared + RAM - 0x1000, 0x2000, CP_KVM_SEV_SNP_PAGE_TYPE_SECRETS, NULL), -EFAULT);
+	EXPECT(update(vm, RAM, shared, 0x1000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -EINVAL); /* no slot there */
+	EXPECT(update(vm, 0, NULL, 0x1000, CP_KVM_SEV_SNP_PAGE_TYPE_ZERO, NULL), 0);            /* ZERO ignores uaddr */
+	EXPECT(update(vm, 0, shared, 0x1000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -EINVAL);  /* already added */
+	{
+		struct cp_kvm_sev_snp_launch_update u = { .gfn_start = 1, .uaddr = (uintptr_t)shared, .len = 0x1000,
+							  .type = CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, .flags = 1 };
+		EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u), -EINVAL); /* flags */
+	}
+}
+
+static void test_update_partial_and_eagain(void **state)
+{
+	struct kd_config c;
+	struct cp_kvm_sev_snp_launch_update u;
+	int vm;
+
+	kd_free(kd);
+	kd_config_default(&c);
+	c.max_pages_per_call = 2;
+	c.eagain_every = 2;
+	kd = kd_new(&c);
+	vm = snp_vm(true);
+	EXPECT(update(vm, 0x10000, shared + 0x10000, 0x5000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, &u), 0);
+	/* Only part was done: the caller sees the rest in the updated struct and must loop. */
+	assert_int_equal(u.gfn_start, 0x12);
+	assert_int_equal(u.len, 0x3000);
+	assert_int_equal(u.uaddr, (uintptr_t)shared + 0x12000);
+	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u), -EAGAIN);
+	assert_int_equal(u.len, 0x3000); /* no progress on EAGAIN */
+}
+
+static void test_finish_rules(void **state)
+{
+	int vm = snp_vm(true), vcpu;
+	struct kvm_run *run;
+	struct cp_kvm_sev_snp_launch_finish f = { .flags = 1 };
+
+	EXPECT(finish(vm), -EINVAL); /* no vCPU yet: nothing to measure */
+	vcpu = io(vm, KVM_CREATE_VCPU, (void *)0);
+	assert_true(vcpu >= 0);
+	EXPECT(io(vcpu, KVM_RUN, NULL), -EINVAL); /* not launched */
+	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f), -EINVAL);
+	f.flags = 0;
+	f.auth_key_en = 1; /* auth without an ID block */
+	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f), -EINVAL);
+	EXPECT(update(vm, 0, shared, 0x1000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), 0);
+	EXPECT(finish(vm), 0);
+	EXPECT(finish(vm), -EINVAL);                                                            /* once */
+	EXPECT(update(vm, 0x1000, shared, 0x1000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), -EINVAL); /* after */
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)1), -EINVAL);                                    /* vCPUs before */
+	run = ops->mmap_run(kd, vcpu, 4096);
+	assert_non_null(run);
+	EXPECT(io(vcpu, KVM_RUN, NULL), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+}
+
+/* ---- TDX ---- */
+
+static int tdx_vm_init(void)
+{
+	int vm = create_vm(CP_KVM_X86_TDX_VM);
+	static struct {
+		struct cp_kvm_tdx_init_vm in;
+		struct kvm_cpuid_entry2 e[4];
+	} init;
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+
+	memset(&init, 0, sizeof(init));
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EINVAL); /* before split irqchip */
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EINVAL); /* before INIT_VM */
+	init.in.xfam = 3;
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), 0);
+	return vm;
+}
+
+static void test_tdx_capabilities_and_init_vm(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_TDX_VM);
+	static struct {
+		struct cp_kvm_tdx_capabilities caps;
+		struct kvm_cpuid_entry2 e[32];
+	} c;
+	static struct {
+		struct cp_kvm_tdx_init_vm in;
+		struct kvm_cpuid_entry2 e[4];
+	} init;
+	struct cp_kvm_tdx_cmd hw = { .id = CP_KVM_TDX_CAPABILITIES, .data = (uintptr_t)&c, .hw_error = 1 };
+
+	memset(&c, 0, sizeof(c));
+	c.caps.cpuid.nent = 1;
+	EXPECT(tdx(vm, CP_KVM_TDX_CAPABILITIES, 0, (uintptr_t)&c), -E2BIG);
+	assert_true(c.caps.cpuid.nent > 1); /* tells how many */
+	c.caps.cpuid.nent = 32;
+	EXPECT(io(vm, CP_KVM_MEMORY_ENCRYPT_OP, &hw), -EINVAL);
+	EXPECT(tdx(vm, CP_KVM_TDX_CAPABILITIES, 1, (uintptr_t)&c), -EINVAL);
+	EXPECT(tdx(vm, CP_KVM_TDX_CAPABILITIES, 0, (uintptr_t)&c), 0);
+
+	memset(&init, 0, sizeof(init));
+	init.in.attributes = CP_TDX_ATTR_PERFMON; /* not supported by the double */
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	init.in.attributes = 0;
+	init.in.xfam = 1ull << 40;
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	init.in.xfam = 3;
+	init.in.cpuid.nent = 1;
+	init.e[0].function = 0x40000000; /* not a configurable leaf */
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	init.e[0].function = 7;
+	init.e[0].flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	init.e[0].ebx = 0xffffffff; /* bits outside the configurable mask */
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	init.e[0].ebx = 0x1;
+	init.in.reserved[3] = 1;
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	init.in.reserved[3] = 0;
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), 0);
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL); /* twice */
+}
+
+static void test_tdx_vcpu_mem_finalize_order(void **state)
+{
+	int vm = tdx_vm_init(), g = gmem(vm, RAM), v0, v1;
+	struct cp_kvm_tdx_init_mem_region m = { .source_addr = (uintptr_t)shared, .gpa = 0, .nr_pages = 1 };
+	struct kvm_run *run;
+
+	EXPECT(region2(vm, 0, 0, 0, RAM, shared, -1, 0), -EINVAL); /* TDX needs guest_memfd too */
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM, shared, g, 0), 0);
+	v0 = io(vm, KVM_CREATE_VCPU, (void *)0);
+	v1 = io(vm, KVM_CREATE_VCPU, (void *)1);
+	assert_true(v0 >= 0 && v1 >= 0);
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_VCPU, 0, 0x809000), 0);
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_VCPU, 0, 0x809000), -EINVAL); /* twice */
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EINVAL); /* vCPU 1 not initialized */
+	EXPECT(tdx(vm, CP_KVM_TDX_FINALIZE_VM, 0, 0), -EINVAL);
+	EXPECT(tdx(v1, CP_KVM_TDX_INIT_VCPU, 0, 0x809000), 0);
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EINVAL); /* not PRIVATE */
+	EXPECT(attrs(vm, 0, RAM, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), 0);
+	m.source_addr = (uintptr_t)shared + 8;
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EINVAL); /* unaligned source */
+	m.source_addr = (uintptr_t)shared;
+	m.gpa = 0x800;
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EINVAL); /* unaligned gpa */
+	m.gpa = RAM;
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EINVAL); /* outside a slot */
+	m.gpa = 0;
+	m.nr_pages = 0;
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EINVAL);
+	m.nr_pages = 2;
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 2, (uintptr_t)&m), -EINVAL); /* unknown flag */
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EINVAL); /* a vCPU command, not VM */
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, CP_KVM_TDX_MEASURE_MEMORY_REGION, (uintptr_t)&m), 0);
+	assert_int_equal(m.nr_pages, 0);
+	assert_int_equal(m.gpa, 0x2000);
+	m = (struct cp_kvm_tdx_init_mem_region){ (uintptr_t)shared, 0x1000, 1 };
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EINVAL); /* added twice */
+	EXPECT(io(v0, KVM_RUN, NULL), -EINVAL); /* not finalized */
+	EXPECT(tdx(vm, CP_KVM_TDX_FINALIZE_VM, 0, 0), 0);
+	/* Nothing but KVM_RUN (and run-time memory conversion) after FINALIZE. */
+	EXPECT(tdx(vm, CP_KVM_TDX_FINALIZE_VM, 0, 0), -EINVAL);
+	m = (struct cp_kvm_tdx_init_mem_region){ (uintptr_t)shared, 0x10000, 1 };
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EINVAL);
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)2), -EINVAL);
+	EXPECT(io(v0, KVM_SET_REGS, &(struct kvm_regs){ 0 }), -EINVAL);
+	EXPECT(attrs(vm, 0x10000, 0x1000, 0, 0), 0);
+	run = ops->mmap_run(kd, v0, 4096);
+	EXPECT(io(v0, KVM_RUN, NULL), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+}
+
+static void test_tdx_apic_bus(void **state)
+{
+	int vm = tdx_vm_init();
+	struct kvm_enable_cap cap = { .cap = CP_KVM_CAP_X86_APIC_BUS_CYCLES_NS, .args = { 1 } };
+
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), -EINVAL); /* a TD's APIC bus is 25 MHz */
+	cap.args[0] = 40;
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
+	assert_true(io(vm, KVM_CREATE_VCPU, (void *)0) >= 0);
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), -EINVAL); /* after a vCPU */
+}
+
+/* ---- fail closed ---- */
+
+static void test_unknown_ioctls_and_fds(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_SNP_VM);
+	EXPECT(io(vm, KVM_CREATE_IRQCHIP, NULL), -ENOTTY);
+	EXPECT(io(4242, KVM_RUN, NULL), -EBADF);
+	EXPECT(ops->open_dev(kd, "/dev/sev"), -ENOENT);
+	assert_null(ops->mmap_run(kd, vm, 4096));
+}
+
+/* ---- through carapace's driver: the double's refusals come back with the ioctl's name ---- */
+
+static void expect_launch_fails(struct cc_launch_cfg *cfg, int code, const char *needle)
+{
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+	int r = cc_launch(&kd_ops, kd, cfg, &vm, &err);
+
+	if (r != -code || !strstr(err.msg, needle))
+		fail_msg("cc_launch returned %d (%s), expected -%d with '%s'", r, err.msg, code, needle);
+	print_message("refused as expected: %s\n", err.msg);
+}
+
+static void test_driver_reports_policy_refusal(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	cfg.snp_policy = 0x10000; /* bit 17 clear */
+	expect_launch_fails(&cfg, EINVAL, "SNP_LAUNCH_START: Invalid argument");
+}
+
+static void test_driver_reports_init2_refusal(void **state)
+{
+	struct kd_config c;
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	kd_free(kd);
+	kd_config_default(&c);
+	c.vmsa_features_supported = 0; /* no DebugSwap on this "host" */
+	kd = kd_new(&c);
+	cfg.vmsa_features = 1u << 5;
+	expect_launch_fails(&cfg, EINVAL, "KVM_SEV_INIT2: Invalid argument");
+}
+
+static void test_driver_no_snp_type(void **state)
+{
+	struct kd_config c;
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	kd_free(kd);
+	kd_config_default(&c);
+	c.vm_types = 1u << CP_KVM_X86_TDX_VM | 1;
+	kd = kd_new(&c);
+	expect_launch_fails(&cfg, ENOTSUP, "SEV-SNP launch is not available on this host");
+}
+
+static void test_driver_tdx_attribute_unsupported(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_TDX, 1);
+	cfg.td_attributes = CP_TDX_ATTR_PERFMON;
+	expect_launch_fails(&cfg, ENOTSUP, "not support");
+}
+
+static void test_driver_vcpu_limit_from_double(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 17); /* the double allows 16 */
+	expect_launch_fails(&cfg, EINVAL, "KVM_CREATE_VCPU 16");
+}
+
+/* ---- the driver's own state machine ---- */
+
+static void test_state_machine_refuses_out_of_order(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	struct cc_launch_cfg tcfg = cfg_for(CC_TDX, 1);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+
+	assert_int_equal(cc_vm_init(&vm, &kd_ops, kd, &cfg, &err), 0);
+	assert_int_equal(cc_step(&vm, CC_STEP_FINISH, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "step 'finish' refused in state 'new'"));
+	cp_err_clear(&err);
+	assert_int_equal(cc_step(&vm, CC_STEP_CREATE_VM, &err), 0);
+	assert_int_equal(cc_step(&vm, CC_STEP_START, &err), -EBUSY); /* INIT2 first */
+	assert_non_null(strstr(err.msg, "in state 'vm-created' (it needs state 'initialized')"));
+	cp_err_clear(&err);
+	assert_int_equal(cc_step(&vm, CC_STEP_INIT, &err), 0);
+	assert_int_equal(cc_step(&vm, CC_STEP_INIT, &err), -EBUSY); /* once */
+	cp_err_clear(&err);
+	assert_int_equal(cc_step(&vm, CC_STEP_START, &err), 0);
+	assert_int_equal(cc_step(&vm, CC_STEP_PAGES, &err), -EBUSY); /* memory and vCPUs first */
+	assert_non_null(strstr(err.msg, "'launch-started'"));
+	cc_vm_release(&vm);
+
+	cp_err_clear(&err);
+	assert_int_equal(cc_vm_init(&vm, &kd_ops, kd, &tcfg, &err), 0);
+	assert_int_equal(cc_step(&vm, CC_STEP_CREATE_VM, &err), 0);
+	assert_int_equal(cc_step(&vm, CC_STEP_START, &err), -EINVAL); /* no such step on TDX */
+	assert_non_null(strstr(err.msg, "no step 'launch-start'"));
+	cc_vm_release(&vm);
+}
+
+static void test_state_machine_failed_is_final(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+
+	cfg.snp_policy = 0x10000;
+	assert_int_equal(cc_vm_init(&vm, &kd_ops, kd, &cfg, &err), 0);
+	assert_int_equal(cc_step(&vm, CC_STEP_CREATE_VM, &err), 0);
+	assert_int_equal(cc_step(&vm, CC_STEP_INIT, &err), 0);
+	assert_int_equal(cc_step(&vm, CC_STEP_START, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "SEV-SNP launch, step 'launch-start': SNP_LAUNCH_START"));
+	assert_int_equal(vm.state, CC_ST_FAILED);
+	cp_err_clear(&err);
+	assert_int_equal(cc_step(&vm, CC_STEP_MEMORY, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "in state 'failed'"));
+	cc_vm_release(&vm);
+}
+
+static void test_config_validation(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+
+	cfg.vcpus = 0;
+	assert_int_equal(cc_vm_init(&vm, &kd_ops, kd, &cfg, &err), -EINVAL);
+	cfg = cfg_for(CC_SNP, 1);
+	cfg.mem_size = 1 << 20;
+	assert_int_equal(cc_vm_init(&vm, &kd_ops, kd, &cfg, &(struct cp_err){ 0 }), -EINVAL);
+	cfg = cfg_for(CC_SNP, 1);
+	cfg.vmsa_features = 1;
+	assert_int_equal(cc_vm_init(&vm, &kd_ops, kd, &cfg, &err), -EINVAL);
+	cfg = cfg_for(CC_SNP, 1);
+	cfg.firmware_len = 4095;
+	assert_int_equal(cc_vm_init(&vm, &kd_ops, kd, &cfg, &(struct cp_err){ 0 }), -EINVAL);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_vm_type_must_be_offered),
+		T(test_init2_rules),
+		T(test_init2_only_types_2_to_4_and_before_vcpus),
+		T(test_launch_start_needs_init2),
+		T(test_launch_start_policy),
+		T(test_guest_memfd_rules),
+		T(test_memslot_rules),
+		T(test_attribute_rules),
+		T(test_update_before_start),
+		T(test_update_only_private),
+		T(test_update_alignment_type_uaddr),
+		T(test_update_partial_and_eagain),
+		T(test_finish_rules),
+		T(test_tdx_capabilities_and_init_vm),
+		T(test_tdx_vcpu_mem_finalize_order),
+		T(test_tdx_apic_bus),
+		T(test_unknown_ioctls_and_fds),
+		T(test_driver_reports_policy_refusal),
+		T(test_driver_reports_init2_refusal),
+		T(test_driver_no_snp_type),
+		T(test_driver_tdx_attribute_unsupported),
+		T(test_driver_vcpu_limit_from_double),
+		T(test_state_machine_refuses_out_of_order),
+		T(test_state_machine_failed_is_final),
+		T(test_config_validation),
+	};
+	ovmf_load_or_skip();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
