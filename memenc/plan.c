@@ -287,7 +287,17 @@ int memenc_plan_build(struct memenc_plan *plan, const uint8_t *fw, size_t len,
 	if (o->platform == MEMENC_PLATFORM_TDX && o->td_hob) {
 		if (o->td_hob_len > (64u << 20))
 			return cp_err_set(err, EFBIG, "TD HOB of %zu bytes is implausibly large", o->td_hob_len);
-		storage += (o->td_hob_len + MEMENC_PAGE_SIZE - 1) & ~(size_t)(MEMENC_PAGE_SIZE - 1);
+		/* The HOB op covers the whole TD_HOB section: the copy must be as large as that, zero
+		 * past the HOB itself, or measuring an MR_EXTEND TD_HOB would read past it. */
+		size_t hob = (o->td_hob_len + MEMENC_PAGE_SIZE - 1) & ~(size_t)(MEMENC_PAGE_SIZE - 1);
+		for (size_t i = 0; i < plan->tdvf.n; i++)
+			if (plan->tdvf.s[i].type == MEMENC_TDVF_TD_HOB && plan->tdvf.s[i].mem_size > hob) {
+				if (plan->tdvf.s[i].mem_size > (64u << 20))
+					return cp_err_set(err, EFBIG, "TDVF section %zu: a TD_HOB of 0x%llx bytes is implausibly large",
+							  i, (unsigned long long)plan->tdvf.s[i].mem_size);
+				hob = (size_t)plan->tdvf.s[i].mem_size;
+			}
+		storage += hob;
 	}
 	plan->cap = 2 + MEMENC_SEV_MAX_SECTIONS + MEMENC_TDVF_MAX_SECTIONS + MEMENC_VCPUS_MAX;
 	plan->ops = calloc(plan->cap, sizeof(*plan->ops));
