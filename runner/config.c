@@ -39,11 +39,14 @@ static const struct opt_def opt_defs[] = {
 	{ "device", OPT_LIST, O(devices) },
 	{ "on-device-failure", OPT_STRING, O(on_device_failure) },
 	{ "policy", OPT_STRING, O(policy) },
+	{ "confidential", OPT_STRING, O(confidential) },
+	{ "platform", OPT_STRING, O(platform) },
+	{ "firmware", OPT_STRING, O(firmware) },
 };
 
 const char *run_opts_known(void)
 {
-	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure, policy";
+	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure, policy, confidential, platform, firmware";
 }
 
 void run_opts_init(struct run_opts *o)
@@ -63,6 +66,9 @@ void run_opts_free(struct run_opts *o)
 	free(o->seccomp);
 	free(o->on_device_failure);
 	free(o->policy);
+	free(o->confidential);
+	free(o->platform);
+	free(o->firmware);
 	for (unsigned i = 0; i < o->ndevices; i++)
 		free(o->devices[i]);
 	memset(o, 0, sizeof(*o));
@@ -254,6 +260,9 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 	tmp.seccomp = o->seccomp ? strdup(o->seccomp) : NULL;
 	tmp.on_device_failure = o->on_device_failure ? strdup(o->on_device_failure) : NULL;
 	tmp.policy = o->policy ? strdup(o->policy) : NULL;
+	tmp.confidential = o->confidential ? strdup(o->confidential) : NULL;
+	tmp.platform = o->platform ? strdup(o->platform) : NULL;
+	tmp.firmware = o->firmware ? strdup(o->firmware) : NULL;
 	for (unsigned i = 0; i < o->ndevices; i++)
 		tmp.devices[i] = strdup(o->devices[i]);
 	json_object_object_foreach(root, key, val) {
@@ -318,6 +327,11 @@ int run_opts_validate(const struct run_opts *o, uint64_t host_mem, struct cp_err
 		return cp_err_set(err, EINVAL, "seccomp: '%s' is not on, log or off", o->seccomp);
 	if (o->on_device_failure && strcmp(o->on_device_failure, "stop") && strcmp(o->on_device_failure, "continue"))
 		return cp_err_set(err, EINVAL, "on-device-failure: '%s' is not stop or continue", o->on_device_failure);
+	if (o->confidential && strcmp(o->confidential, "required") && strcmp(o->confidential, "preferred") &&
+	    strcmp(o->confidential, "off"))
+		return cp_err_set(err, EINVAL, "confidential: '%s' is not required, preferred or off", o->confidential);
+	if (o->platform && strcmp(o->platform, "snp") && strcmp(o->platform, "tdx"))
+		return cp_err_set(err, EINVAL, "platform: '%s' is not snp or tdx", o->platform);
 	if (o->kernel && !*o->kernel)
 		return cp_err_set(err, EINVAL, "kernel: empty path");
 	return 0;

@@ -19,6 +19,9 @@ struct run_opts {
 	unsigned ndevices;
 	char *on_device_failure; /* stop (default) | continue */
 	char *policy;           /* launch policy file */
+	char *confidential;     /* required | preferred | off (default) */
+	char *platform;         /* snp | tdx (default: what the host offers) */
+	char *firmware;         /* OVMF/TDVF image for a confidential launch */
 };
 
 #define RUN_DEFAULT_MEMORY (128ull << 20)

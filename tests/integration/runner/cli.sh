@@ -41,6 +41,17 @@ check initrd-alone      2 "initrd: given without a kernel"   -- "$C" run --initr
 check console-bad       2 "console: 'tty' is not stdout"     -- "$C" run --console tty
 check console-nodir     2 "console: cannot open $TMP/no/such/file for writing" -- "$C" run --console "file:$TMP/no/such/file"
 check console-nosock    2 "console: cannot connect to $TMP/sock" -- "$C" run --console "unix:$TMP/sock"
+check confidential-bad  2 "confidential: 'maybe' is not required, preferred or off" -- "$C" run --confidential maybe
+check platform-bad      2 "platform: 'sev' is not snp or tdx" -- "$C" run --confidential required --platform sev
+# Confidential launches against this host's real capabilities: where SNP/TDX is absent, required
+# refuses with host-info's reason and preferred runs a plain VM with a loud warning.
+if "$C" host-info --json | grep -A1 '"sev_snp"' | grep -q '"available":false' && \
+   "$C" host-info --json | grep -A1 '"tdx"' | grep -q '"available":false'; then
+	check confidential-required  1 "--confidential required: no confidential platform on this host: SEV-SNP:" -- "$C" run --confidential required
+	check confidential-preferred 0 "WARNING: running a PLAIN VM: the host can read and change its memory" -- "$C" run --confidential preferred
+else
+	echo "skip confidential-required/preferred: this host offers SEV-SNP or TDX"
+fi
 check demo              0 "guest requested a reset"          -- "$C" run
 check demo-file         0 "reset"                            -- "$C" run --console "file:$TMP/console.txt"
 if ! grep -q . "$TMP/console.txt"; then echo "FAIL console file is empty"; fails=$((fails+1)); fi
