@@ -186,10 +186,13 @@ static int vu_be_ring_start(struct vu_backend *be, unsigned q, struct cp_err *er
 		return ret;
 	r->vq.inflight = NULL;
 	if (be->inflight_base) {
-		if (q >= be->inflight_queues || r->num != be->inflight_qsize)
+		/* The region is laid out for the queue size given at GET_INFLIGHT_FD; the driver may
+		 * choose a smaller ring (QEMU sizes it 128 while a guest may ask for 8): heads stay
+		 * below r->num, so they fit, and the stride is the region's, not the ring's. */
+		if (q >= be->inflight_queues || r->num > be->inflight_qsize)
 			return cp_err_set(err, EINVAL, "ring %u (size %u) does not fit the inflight region (%u queues of %u)",
 					  q, r->num, be->inflight_queues, be->inflight_qsize);
-		r->vq.inflight = (void *)((uint8_t *)be->inflight_base + q * vu_inflight_queue_bytes(r->num));
+		r->vq.inflight = (void *)((uint8_t *)be->inflight_base + q * vu_inflight_queue_bytes(be->inflight_qsize));
 	}
 	r->started = true;
 	if (r->vq.inflight)
