@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "attest/cli.h"
+#include "attest/hw/result.h"
 #include "attest/tpm/eventlog.h"
 #include "attest/tpm/evidence.h"
 #include "attest/tpm/pubkey.h"
@@ -25,6 +26,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: carapace verify evidence FILE --nonce HEX [--policy FILE] [--measurement HEX]...\n"
 		   "                                [--ak-pin PEM-FILE|sha256:HEX]...\n"
 		   "                                [--allow-unverified-platform] [--json | --show-log]\n"
+		   "                                [--at RFC3339-TIME] [--allow-debug]   (for the SNP report / TDX quote)\n"
 		   "Exit status 0 only if every check passed. See carapace-attest(1) and docs/evidence.md.\n");
 }
 
@@ -112,7 +114,7 @@ static void print_log(const char *json, size_t len)
 	attest_evidence_free(&ev);
 }
 
-enum { OPT_NONCE = 1000, OPT_POLICY, OPT_PIN, OPT_MEAS, OPT_ALLOW, OPT_JSON, OPT_SHOW_LOG, OPT_HELP };
+enum { OPT_NONCE = 1000, OPT_POLICY, OPT_PIN, OPT_MEAS, OPT_ALLOW, OPT_JSON, OPT_SHOW_LOG, OPT_HELP, OPT_AT, OPT_DEBUG };
 
 int attest_tpm_cli_verify_evidence(int argc, char **argv)
 {
@@ -122,6 +124,8 @@ int attest_tpm_cli_verify_evidence(int argc, char **argv)
 		{ "ak-pin", required_argument, NULL, OPT_PIN },
 		{ "measurement", required_argument, NULL, OPT_MEAS },
 		{ "allow-unverified-platform", no_argument, NULL, OPT_ALLOW },
+		{ "at", required_argument, NULL, OPT_AT },
+		{ "allow-debug", no_argument, NULL, OPT_DEBUG },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "show-log", no_argument, NULL, OPT_SHOW_LOG },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -172,6 +176,15 @@ int attest_tpm_cli_verify_evidence(int argc, char **argv)
 			break;
 		case OPT_ALLOW:
 			vo.allow_unverified_platform = true;
+			break;
+		case OPT_AT:
+			if (attest_hw_time_parse(optarg, &vo.platform_at, &err) < 0) {
+				fprintf(stderr, "carapace verify evidence: --at: %s\n", err.msg);
+				return CP_EXIT_USAGE;
+			}
+			break;
+		case OPT_DEBUG:
+			vo.platform_allow_debug = true;
 			break;
 		case OPT_JSON:
 			json = true;

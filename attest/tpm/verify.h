@@ -4,6 +4,7 @@
 #define CARAPACE_ATTEST_TPM_VERIFY_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,9 @@ struct attest_verify_opts {
 	const uint8_t (*ak_pins)[32];                /* SHA-256 of AK SubjectPublicKeyInfo */
 	size_t n_ak_pins;
 	bool allow_unverified_platform;
+	/* Hardware evidence (attest/hw): judged as of this time (0: now); DEBUG guests refused unless allowed. */
+	time_t platform_at;
+	bool platform_allow_debug;
 };
 
 const char *attest_check_name(enum attest_check_id id);
