@@ -10,6 +10,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 
@@ -124,6 +132,76 @@ int sandbox_process_lockdown(struct cp_err *err)
 	 * its memory through /proc. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return cp_err_set(err, errno, "PR_SET_DUMPABLE: %s", strerror(errno));
+	return 0;
+}
+
+static int write_self(const char *file, const char *val)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC), r = 0;
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int highest_fd(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int max = 2;
+	if (!d)
+		return 1024;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && atoi(e->d_name) > max)
+			max = atoi(e->d_name);
+	closedir(d);
+	return max;
+}
+
+int sandbox_process_isolate(char *why, size_t why_len)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char map[64];
+	struct rlimit core = { 0, 0 }, files;
+	int r;
+
+	why[0] = '\0';
+	/* rlimits first: they hold whether or not the namespaces can be made. */
+	setrlimit(RLIMIT_CORE, &core);
+	files.rlim_cur = files.rlim_max = (rlim_t)highest_fd() + 32;
+	setrlimit(RLIMIT_NOFILE, &files);
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		snprintf(why, why_len, "unshare(user, mount namespaces): %s", strerror(errno));
+		return -errno;
+	}
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+	if ((r = write_self("/proc/self/setgroups", "deny")) < 0 && r != -ENOENT) {
+		snprintf(why, why_len, "setgroups deny: %s", strerror(-r));
+		return r;
+	}
+	if ((r = write_self("/proc/self/uid_map", map)) < 0) {
+		snprintf(why, why_len, "uid_map: %s", strerror(-r));
+		return r;
+	}
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+	if ((r = write_self("/proc/self/gid_map", map)) < 0) {
+		snprintf(why, why_len, "gid_map: %s", strerror(-r));
+		return r;
+	}
+	/* An empty tmpfs becomes the root (pivot_root onto itself, the old root detached), then
+	 * read-only: nothing of the host's file system is reachable by path any more. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("carapace-vm", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") < 0 ||
+	    chdir("/proc") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+	    chdir("/") < 0 ||
+	    mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		snprintf(why, why_len, "empty root: %s", strerror(errno));
+		return -errno;
+	}
 	return 0;
 }
 

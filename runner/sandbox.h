@@ -25,6 +25,12 @@ enum sandbox_mode sandbox_mode_default(void);
  * permitted, inheritable, ambient, bounding), not dumpable. */
 int sandbox_process_lockdown(struct cp_err *err);
 
+/* Before any thread exists and after every file the VM needs is open: a new user and mount
+ * namespace whose root is an empty read-only tmpfs (the host's files are out of reach), and
+ * rlimits (no core dumps, no more files than now open plus a margin). *why gets the reason
+ * when the namespaces are not available (the caller warns and goes on). */
+int sandbox_process_isolate(char *why, size_t why_len);
+
 /* Load the calling thread's filter (only this thread: no TSYNC). */
 int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, struct cp_err *err);
 

@@ -540,6 +540,15 @@ int vm_run(struct vm *vm)
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		pfd[npfd++] = (struct pollfd){ .fd = vm->devs[i].pidfd, .events = POLLIN };
 
+	/* The host's file system out of reach: everything the VM needs is open by now. Not with
+	 * SELinux labels to restore by path at teardown, nor in an unconfined (log/off) mode, whose
+	 * purpose is diagnosis (and whose sanitizer runtime reads /proc at exit). */
+	if (vm->cfg.sandbox == SANDBOX_ENFORCE && !(vm->label_open && vm->label.mode != LABEL_MODE_DISABLED)) {
+		char why[256];
+		if (sandbox_process_isolate(why, sizeof(why)) < 0)
+			cp_warn("the VM process keeps the host's file system view (%s): user namespaces are not "
+				"available to this user", why);
+	}
 	{
 		struct cp_err err = { 0 };
 		if (sandbox_process_lockdown(&err) < 0)

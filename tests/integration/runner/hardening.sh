@@ -26,6 +26,12 @@ inspect() { # PID CHECK_BOUNDING -> checks every task
 		[ "$bnd" = 0 ] || grep -q '^CapBnd:[[:space:]]*0000000000000000$' <<<"$st" || { echo "    task $t: $(grep ^CapBnd <<<"$st")"; bad=1; }
 	done
 	for want in vcpu0 vcpu1; do grep -qw "$want" <<<"$names" || { echo "    no thread named $want (threads:$names)"; bad=1; }; done
+	# The host's file system is out of reach: an empty root in a mount namespace of its own.
+	if [ "$(readlink /proc/$pid/ns/mnt)" = "$(readlink /proc/self/ns/mnt)" ]; then echo "    shares our mount namespace"; bad=1; fi
+	if [ -n "$(ls -A /proc/$pid/root/ 2>/dev/null)" ]; then echo "    its root is not empty: $(ls /proc/$pid/root | head -5 | tr '\n' ' ')"; bad=1; fi
+	grep -q '^Max core file size *0 *0' /proc/$pid/limits || { echo "    core dumps allowed: $(grep core /proc/$pid/limits)"; bad=1; }
+	nofile=$(awk '/^Max open files/{print $4}' /proc/$pid/limits)
+	[ "$nofile" -le 256 ] || { echo "    RLIMIT_NOFILE $nofile is not bounded"; bad=1; }
 	return $bad
 }
 
@@ -36,7 +42,7 @@ run_and_inspect() { # label, check-bounding (0/1), prefix-command...
 	"$@" "$C" run --kernel "$G" --cmdline spin --vcpus 2 --debug-exit --timeout 20 >"$TMP/out" 2>"$TMP/err" & local pid=$!
 	# wait until both vCPU threads exist and the guest is spinning
 	for _ in $(seq 100); do [ "$(ls /proc/$pid/task 2>/dev/null | wc -l)" -ge 3 ] && grep -q "scenario spin" "$TMP/out" && break; sleep 0.05; done
-	if inspect "$pid" "$bnd"; then echo "ok   $label: all threads filtered, no_new_privs, no capabilities"; passes=$((passes+1))
+	if inspect "$pid" "$bnd"; then echo "ok   $label: all threads filtered, no_new_privs, no capabilities, empty root, rlimits"; passes=$((passes+1))
 	else echo "FAIL $label"; fails=$((fails+1)); fi
 	kill -TERM "$pid"; wait "$pid"
 }
