@@ -158,6 +158,11 @@ static int confidential_launch(const struct run_opts *o, bool *isolated)
 		return CP_EXIT_OK;
 	}
 	*isolated = true;
+	if (o->ndevices) {
+		fprintf(stderr, "carapace run: --device with a confidential VM is not supported yet: its back-ends must be "
+				"given only the shared memory and offer VIRTIO_F_ACCESS_PLATFORM (docs/CONFIDENTIAL.md)\n");
+		return CP_EXIT_USAGE;
+	}
 	if (cp_file_read(fw_path, 64u << 20, &fw, &fw_len, &err) < 0) {
 		fprintf(stderr, "carapace run: firmware: %s\n", err.msg);
 		return CP_EXIT_USAGE;
@@ -172,14 +177,41 @@ static int confidential_launch(const struct run_opts *o, bool *isolated)
 		free(fw);
 		return CP_EXIT_FAILURE;
 	}
-	/* The launch (through LAUNCH_FINISH / FINALIZE_VM) is complete; driving its vCPUs from
-	 * carapace run's event loop is not wired yet: say so rather than pretend. */
-	fprintf(stderr, "carapace run: the %s launch completed, but running a confidential VM's vCPUs is not "
-			"wired into 'carapace run' yet (see docs/CONFIDENTIAL.md)\n",
-		cfg.platform == CC_SNP ? "SEV-SNP" : "TDX");
-	cc_vm_release(&cvm);
-	free(fw);
-	return CP_EXIT_FAILURE;
+	{
+		/* The launch is finished (LAUNCH_FINISH / FINALIZE_VM): the same run loop drives it. */
+		char hex[97];
+		struct vm *vm = NULL;
+		int out_fd = -1, in_fd = -1, status;
+		bool interactive = false;
+		struct vm_config vc;
+
+		cp_hex_encode(cvm.measurement, cvm.measurement_len, hex);
+		fprintf(stderr, "carapace: %s launch finished; launch measurement %s\n",
+			cfg.platform == CC_SNP ? "SEV-SNP" : "TDX", hex);
+		if (open_console(o->console, &out_fd, &in_fd, &interactive, &err) < 0) {
+			fprintf(stderr, "carapace run: %s\n", err.msg);
+			cc_vm_release(&cvm);
+			free(fw);
+			return CP_EXIT_USAGE;
+		}
+		vc = (struct vm_config){ .console_out_fd = out_fd, .console_in_fd = in_fd,
+					 .console_flush_each = interactive, .console_limit = o->console_limit,
+					 .timeout_ms = o->timeout_ms, .sandbox = sandbox_mode_default() };
+		if (o->seccomp)
+			(void)sandbox_mode_parse(o->seccomp, &vc.sandbox);
+		if (vm_adopt_cc(&cvm, &vc, &vm, &err) < 0) {
+			fprintf(stderr, "carapace run: %s\n", err.msg);
+			status = CP_EXIT_FAILURE;
+		} else {
+			status = vm_run(vm);
+			fprintf(stderr, "carapace: %s; exit status %d\n", vm->end_msg, status);
+			vm_destroy(vm);
+		}
+		close(out_fd);
+		cc_vm_release(&cvm);
+		free(fw);
+		return status;
+	}
 }
 
 /* The effective configuration as recorded in the event log (and shown by verify --show-log). */

@@ -11,6 +11,8 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "runner/layout.h"
+#include "runner/cc/cc.h"
+#include "runner/kvm_cc_uapi.h"
 
 /* ---- port I/O devices ---- */
 
@@ -166,6 +168,28 @@ static enum exit_action exit_mmio(struct vcpu *v)
 	return EXIT_STOP;
 }
 
+/* SEV-SNP / TDX exits go to runner/cc; for a plain VM they cannot happen and fail closed. */
+static enum exit_action exit_cc(struct vcpu *v)
+{
+	struct cp_err e = { 0 };
+
+	if (!v->vm->cc) {
+		vm_end(v->vm, CP_EXIT_GUEST, "vCPU %u: exit %u (%s) from a VM that is not confidential", v->index,
+		       v->run->exit_reason, exits_reason_name(v->run->exit_reason));
+		return EXIT_STOP;
+	}
+	switch (cc_exit_dispatch(v->vm->cc, v->index, v->last_run, &e)) {
+	case CC_EXIT_RESUME:
+		return EXIT_CONTINUE;
+	case CC_EXIT_GUEST_END:
+		vm_end(v->vm, CP_EXIT_GUEST, "vCPU %u: %s", v->index, e.msg);
+		return EXIT_STOP;
+	default:
+		vm_end(v->vm, CP_EXIT_FAILURE, "vCPU %u: %s", v->index, e.msg);
+		return EXIT_STOP;
+	}
+}
+
 static enum exit_action exit_hlt(struct vcpu *v)
 {
 	vm_end(v->vm, CP_EXIT_OK, "vCPU %u halted", v->index);
@@ -181,6 +205,9 @@ static enum exit_action exit_shutdown(struct vcpu *v)
 static enum exit_action exit_system_event(struct vcpu *v)
 {
 	switch (v->run->system_event.type) {
+	case CP_KVM_SYSTEM_EVENT_SEV_TERM:
+	case CP_KVM_SYSTEM_EVENT_TDX_FATAL:
+		return exit_cc(v);
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
 		vm_end(v->vm, CP_EXIT_OK, "guest powered off (vCPU %u)", v->index);
 		break;
@@ -231,7 +258,7 @@ static const struct {
 	[KVM_EXIT_UNKNOWN] = { "UNKNOWN", NULL },
 	[KVM_EXIT_EXCEPTION] = { "EXCEPTION", NULL },
 	[KVM_EXIT_IO] = { "IO", exit_io },
-	[KVM_EXIT_HYPERCALL] = { "HYPERCALL", NULL },
+	[KVM_EXIT_HYPERCALL] = { "HYPERCALL", exit_cc },
 	[KVM_EXIT_DEBUG] = { "DEBUG", NULL },
 	[KVM_EXIT_HLT] = { "HLT", exit_hlt },
 	[KVM_EXIT_MMIO] = { "MMIO", exit_mmio },
@@ -251,6 +278,8 @@ static const struct {
 	[KVM_EXIT_X86_WRMSR] = { "X86_WRMSR", NULL },
 	[KVM_EXIT_DIRTY_RING_FULL] = { "DIRTY_RING_FULL", NULL },
 	[KVM_EXIT_X86_BUS_LOCK] = { "X86_BUS_LOCK", NULL },
+	[CP_KVM_EXIT_MEMORY_FAULT] = { "MEMORY_FAULT", exit_cc },
+	[CP_KVM_EXIT_TDX] = { "TDX", exit_cc },
 };
 
 const char *exits_reason_name(unsigned reason)

@@ -26,6 +26,8 @@
 #include "common/log.h"
 #include "runner/guest_cpuid.h"
 #include "runner/exits.h"
+#include "runner/cc/cc.h"
+#include "runner/kvm_cc_uapi.h"
 #include "runner/layout.h"
 
 #define KICK_SIGNAL SIGUSR1
@@ -386,6 +388,51 @@ fail:
 	return -(err && err->code ? err->code : EIO);
 }
 
+int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out, struct cp_err *err)
+{
+	struct vm *vm;
+
+	*out = NULL;
+	if (cvm->state != CC_ST_FINISHED)
+		return cp_err_set(err, EINVAL, "confidential VM is in state %s, not finished: it cannot run",
+				  cc_state_name(cvm->state));
+	if (cvm->nvcpus == 0 || cvm->nvcpus > VM_MAX_VCPUS)
+		return cp_err_set(err, EINVAL, "confidential VM has %u vCPUs", cvm->nvcpus);
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	vm->ops = cvm->ops;
+	vm->ops_ctx = cvm->ctx;
+	vm->cfg = *cfg;
+	vm->cfg.ndevices = 0; /* back-ends for confidential VMs get the shared memfd only: not wired yet */
+	vm->cc = cvm;
+	vm->kvm_fd = -1;
+	vm->mem_fd = -1;
+	vm->vm_fd = cvm->vm_fd;
+	vm->run_size = cvm->run_size;
+	vm->mem.base = cvm->shared;
+	vm->mem.size = cvm->shared_size;
+	vm->nvcpus = cvm->nvcpus;
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < cvm->nvcpus; i++) {
+		vm->vcpus[i].vm = vm;
+		vm->vcpus[i].index = i;
+		vm->vcpus[i].fd = cvm->vcpu_fd[i];
+		vm->vcpus[i].run = cvm->run[i];
+	}
+	uart_init(&vm->uart, NULL, NULL, NULL);
+	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->end_fd < 0) {
+		int e = errno;
+		uart_destroy(&vm->uart);
+		free(vm);
+		return cp_err_set(err, e, "eventfd: %s", strerror(e));
+	}
+	*out = vm;
+	return 0;
+}
+
 /* ---- running ---- */
 
 static void kick_handler(int sig) { (void)sig; }
@@ -428,6 +475,11 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&vm->stopping)) {
 		int r = vm->ops->ioctl(vm->ops_ctx, v->fd, KVM_RUN, NULL);
+		/* A confidential guest touching memory in the other state: KVM_RUN fails with EFAULT
+		 * and a MEMORY_FAULT exit, which the exit table routes to runner/cc. */
+		v->last_run = r;
+		if (r == -EFAULT && vm->cc && v->run->exit_reason == CP_KVM_EXIT_MEMORY_FAULT)
+			r = 0;
 		if (r < 0) {
 			if (r == -EINTR || r == -EAGAIN)
 				continue;
@@ -626,6 +678,13 @@ void vm_destroy(struct vm *vm)
 	if (!vm)
 		return;
 	stop_vcpus(vm);
+	if (vm->cc) { /* everything below belongs to the cc_vm */
+		if (vm->end_fd >= 0)
+			close(vm->end_fd);
+		uart_destroy(&vm->uart);
+		free(vm);
+		return;
+	}
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (v->run)

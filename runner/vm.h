@@ -21,6 +21,7 @@
 #define VM_MAX_VCPUS 254
 
 struct vm;
+struct cc_vm;
 
 struct vm_config {
 	uint64_t mem_size;
@@ -52,6 +53,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	int last_run;             /* what the last KVM_RUN returned (a memory fault comes with -EFAULT) */
 };
 
 struct vm {
@@ -74,6 +76,9 @@ struct vm {
 	unsigned ndevs;
 	struct vdev devs[VDEV_MAX];
 	char *cmdline;             /* the guest's, with the virtio_mmio.device= announcements */
+	/* A confidential VM launched by runner/cc: its fds, kvm_run areas and memory belong to the
+	 * cc_vm (released by cc_vm_release); run-time exits go to its handlers. */
+	struct cc_vm *cc;
 	/* sVirt-style MAC: this VM's MCS category pair, its helpers' domains, its files' labels */
 	struct label_session label;
 	bool label_open, have_pair;
@@ -85,6 +90,10 @@ struct vm {
 
 int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,
 	      struct cp_err *err);
+/* Wrap a launched confidential VM (runner/cc, state FINISHED) so vm_run() drives its vCPUs: the
+ * same threads, filters, event loop and exit table, with the SNP/TDX exits routed to runner/cc. */
+int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out, struct cp_err *err);
+
 /* Run until the guest or the host ends the VM; returns the exit status. */
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
