@@ -120,30 +120,28 @@ static uint64_t host_memory(void)
 	return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
 }
 
-/* --confidential: SEV-SNP or TDX through runner/cc, or (preferred) a loud fall-back to a plain VM.
- * *isolated is set when the confidential path was taken (whatever its outcome). */
-static int confidential_launch(const struct run_opts *o, bool *isolated)
+/* --confidential: which isolation this launch asks for and which it will get. required and
+ * unavailable: refused here with host-info's reason; preferred and unavailable: a loud warning,
+ * and a plain VM follows. The launch policy then judges both values. */
+static int plan_isolation(const struct run_opts *o, enum policy_isolation *requested, enum policy_isolation *obtained)
 {
 	struct host_facts hf;
 	struct host_assessment ha;
-	bool required = !strcmp(o->confidential, "required");
+	bool conf = o->confidential && strcmp(o->confidential, "off");
+	bool required = conf && !strcmp(o->confidential, "required");
 	bool want_snp = !o->platform || !strcmp(o->platform, "snp"), want_tdx = !o->platform || !strcmp(o->platform, "tdx");
-	const char *fw_path = o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd";
-	struct cc_launch_cfg cfg;
-	struct cc_vm cvm;
-	struct cp_err err = { 0 };
-	uint8_t *fw = NULL;
-	size_t fw_len = 0;
-	int r;
 
+	*requested = *obtained = POLICY_ISO_NONE;
+	if (!conf)
+		return CP_EXIT_OK;
 	host_info_probe(&kvm_ops_sys, NULL, &hf);
 	host_info_assess(&hf, &ha);
-	memset(&cfg, 0, sizeof(cfg));
 	if (want_snp && ha.snp.available) {
-		cfg.platform = CC_SNP;
+		*requested = *obtained = POLICY_ISO_SNP;
 	} else if (want_tdx && ha.tdx.available) {
-		cfg.platform = CC_TDX;
+		*requested = *obtained = POLICY_ISO_TDX;
 	} else {
+		*requested = want_snp ? POLICY_ISO_SNP : POLICY_ISO_TDX;
 		char why[1100];
 		snprintf(why, sizeof(why), "%s%s%s", want_snp ? ha.snp.reason : "", want_snp && want_tdx ? "; " : "",
 			 want_tdx ? ha.tdx.reason : "");
@@ -155,9 +153,26 @@ static int confidential_launch(const struct run_opts *o, bool *isolated)
 		fprintf(stderr, "carapace: WARNING: --confidential preferred, but this host offers none (%s).\n"
 				"carapace: WARNING: running a PLAIN VM: the host can read and change its memory.\n",
 			why);
-		return CP_EXIT_OK;
 	}
-	*isolated = true;
+	return CP_EXIT_OK;
+}
+
+/* Launch SEV-SNP or TDX through runner/cc and run it in the ordinary run loop. */
+static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
+			       uint64_t td_attributes)
+{
+	const char *fw_path = o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd";
+	struct cc_launch_cfg cfg;
+	struct cc_vm cvm;
+	struct cp_err err = { 0 };
+	uint8_t *fw = NULL;
+	size_t fw_len = 0;
+	int r;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.platform = iso == POLICY_ISO_SNP ? CC_SNP : CC_TDX;
+	cfg.snp_policy = snp_policy;       /* 0: runner/cc's default (0x30000) */
+	cfg.td_attributes = td_attributes; /* from the launch policy when there is one */
 	if (o->ndevices) {
 		fprintf(stderr, "carapace run: --device with a confidential VM is not supported yet: its back-ends must be "
 				"given only the shared memory and offer VIRTIO_F_ACCESS_PLATFORM (docs/CONFIDENTIAL.md)\n");
@@ -352,7 +367,8 @@ static void print_launch_request(const struct policy_launch_request *q)
 }
 
 static int check_policy(const struct run_opts *o, const struct vdev_spec *specs, bool *device_failure_continue,
-			struct vm_cgroup *cg, bool print_request)
+			struct vm_cgroup *cg, bool print_request, enum policy_isolation requested,
+			enum policy_isolation obtained, uint64_t *snp_policy, uint64_t *td_attributes)
 {
 	struct policy pol;
 	struct policy_launch_request req;
@@ -371,9 +387,13 @@ static int check_policy(const struct run_opts *o, const struct vdev_spec *specs,
 	host_info_probe(&kvm_ops_sys, NULL, &hf);
 	host_info_assess(&hf, &ha);
 	memset(&req, 0, sizeof(req));
-	/* carapace run launches plain VMs; the confidential path has its own request (runner/cc). */
-	req.requested = POLICY_ISO_NONE;
-	req.obtained = POLICY_ISO_NONE;
+	req.requested = requested;
+	req.obtained = obtained;
+	/* What a confidential launch would pass: the policy's own guest policy / TD attributes. */
+	*snp_policy = policy_snp_guest_policy(&pol);
+	*td_attributes = pol.tdx_attributes;
+	req.snp_guest_policy = *snp_policy;
+	req.tdx_attributes = *td_attributes;
 	req.host_caps = (ha.snp.available ? 1u << POLICY_ISO_SNP : 0) | (ha.tdx.available ? 1u << POLICY_ISO_TDX : 0);
 	req.memory_mib = o->memory >> 20;
 	req.vcpus = o->vcpus;
@@ -486,6 +506,8 @@ int runner_cli_run(int argc, char **argv)
 	struct vm_config vc;
 	struct vdev_spec specs[VDEV_MAX];
 	bool device_failure_continue = false;
+	enum policy_isolation iso_requested = POLICY_ISO_NONE, iso_obtained = POLICY_ISO_NONE;
+	uint64_t snp_policy = 0, td_attributes = 0;
 	struct vm_cgroup cg = { 0 };
 	struct vm *vm = NULL;
 	char **flags = calloc((size_t)argc + 1, sizeof(char *));
@@ -587,13 +609,8 @@ int runner_cli_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (opts.confidential && strcmp(opts.confidential, "off")) {
-		bool isolated = false;
-		status = confidential_launch(&opts, &isolated);
-		if (isolated || status != CP_EXIT_OK)
-			goto out;
-		/* preferred, not available: a plain VM follows, as the warning said */
-	}
+	if ((status = plan_isolation(&opts, &iso_requested, &iso_obtained)) != CP_EXIT_OK)
+		goto out;
 	if (opts.ndevices > VDEV_MAX) {
 		fprintf(stderr, "carapace run: at most %d devices\n", VDEV_MAX);
 		status = CP_EXIT_USAGE;
@@ -607,7 +624,8 @@ int runner_cli_run(int argc, char **argv)
 		}
 	}
 	if (opts.policy) {
-		int pr = check_policy(&opts, specs, &device_failure_continue, &cg, print_request);
+		int pr = check_policy(&opts, specs, &device_failure_continue, &cg, print_request, iso_requested,
+				      iso_obtained, &snp_policy, &td_attributes);
 		if (pr < 0) {
 			status = CP_EXIT_OK;
 			goto out;
@@ -620,6 +638,10 @@ int runner_cli_run(int argc, char **argv)
 			goto out; /* the parent: the child ran the VM, its status is ours */
 	} else if (opts.on_device_failure) {
 		device_failure_continue = !strcmp(opts.on_device_failure, "continue");
+	}
+	if (iso_obtained != POLICY_ISO_NONE) {
+		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes);
+		goto out;
 	}
 	if (open_console(opts.console, &out_fd, &in_fd, &interactive, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);

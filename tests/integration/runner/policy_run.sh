@@ -32,6 +32,14 @@ P="--policy $TMP/p.json"
 check too-many-vcpus   5 "resources.vcpus_max: 4 vCPUs, 1 to 2 allowed" -- "$C" run $P --vcpus 4
 check too-much-memory  5 "resources.memory_max_mib: 512 MiB of guest memory, at most 256 allowed" -- "$C" run $P --memory 512M
 check snp-required     5 "refused by launch policy 'test-tenant': isolation" -- "$C" run --policy "$TMP/snp.json"
+# A confidential launch is judged by the same policy: 'preferred' on a host without SNP falls back
+# to a plain VM, which a policy requiring SNP refuses; the request says what was asked and got.
+if "$C" host-info --json | grep -A1 '"sev_snp"' | grep -q '"available":false'; then
+	check snp-preferred-fallback 5 "isolation.confidential" -- "$C" run --policy "$TMP/snp.json" --confidential preferred
+	"$C" run --policy "$TMP/snp.json" --confidential preferred --print-launch-request 2>/dev/null | tr -d ' \n' >"$TMP/r.json"
+	grep -q '"requested":"snp","obtained":"none"' "$TMP/r.json" && { echo "ok   the request records snp asked, none obtained"; passes=$((passes+1)); } \
+		|| { echo "FAIL request isolation: $(cat "$TMP/r.json")"; fails=$((fails+1)); }
+fi
 check policy-invalid   2 "bogus" -- "$C" run --policy "$TMP/bad.json"
 check policy-missing   2 "cannot open" -- "$C" run --policy "$TMP/none.json"
 
