@@ -159,7 +159,7 @@ static int plan_isolation(const struct run_opts *o, enum policy_isolation *reque
 
 /* Launch SEV-SNP or TDX through runner/cc and run it in the ordinary run loop. */
 static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
-			       uint64_t td_attributes)
+			       uint64_t td_attributes, bool attest, const char *tcti)
 {
 	const char *fw_path = o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd";
 	struct cc_launch_cfg cfg;
@@ -173,6 +173,24 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	cfg.platform = iso == POLICY_ISO_SNP ? CC_SNP : CC_TDX;
 	cfg.snp_policy = snp_policy;       /* 0: runner/cc's default (0x30000) */
 	cfg.td_attributes = td_attributes; /* from the launch policy when there is one */
+	if (attest) {
+		/* Bind the hardware evidence to this host's AK and this launch policy. */
+		uint8_t binding[32], *pol = NULL;
+		size_t pol_len = 0;
+		char hex[65];
+		if ((o->policy && cp_file_read(o->policy, 1u << 20, &pol, &pol_len, &err) < 0) ||
+		    launch_binding(tcti, pol, pol_len, binding, &err) < 0) {
+			free(pol);
+			fprintf(stderr, "carapace run: %s\n", err.msg);
+			return CP_EXIT_FAILURE;
+		}
+		free(pol);
+		memcpy(cfg.host_data, binding, 32);
+		memcpy(cfg.mrconfigid, binding, 32);
+		cp_hex_encode(binding, 32, hex);
+		fprintf(stderr, "carapace: attestation binding %s goes into %s\n", hex,
+			iso == POLICY_ISO_SNP ? "HOST_DATA" : "MRCONFIGID");
+	}
 	if (o->ndevices) {
 		fprintf(stderr, "carapace run: --device with a confidential VM is not supported yet: its back-ends must be "
 				"given only the shared memory and offer VIRTIO_F_ACCESS_PLATFORM (docs/CONFIDENTIAL.md)\n");
@@ -640,7 +658,7 @@ int runner_cli_run(int argc, char **argv)
 		device_failure_continue = !strcmp(opts.on_device_failure, "continue");
 	}
 	if (iso_obtained != POLICY_ISO_NONE) {
-		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes);
+		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti);
 		goto out;
 	}
 	if (open_console(opts.console, &out_fd, &in_fd, &interactive, &err) < 0) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attest/tpm/evidence.h"
 #include "attest/tpm/launch.h"
 #include "attest/tpm/tpm.h"
 #include "common/util.h"
@@ -30,6 +31,25 @@ int launch_plain_measurement(const uint8_t *kernel, size_t kernel_len, const uin
 	    sha(EVP_sha384(), buf, sizeof(buf), out) < 0)
 		return cp_err_set(err, EIO, "SHA-384 failed");
 	return 0;
+}
+
+int launch_binding(const char *tcti, const uint8_t *policy, size_t policy_len, uint8_t out[32], struct cp_err *err)
+{
+	struct attest_tpm *tpm = NULL;
+	uint8_t *pub = NULL, pd[32] = { 0 };
+	size_t pub_len = 0;
+	int r;
+
+	if (policy && sha(EVP_sha256(), policy, policy_len, pd) < 0)
+		return cp_err_set(err, EIO, "SHA-256 failed");
+	if ((r = attest_tpm_open(tcti, &tpm, err)) < 0)
+		return cp_err_prefix(err, "--attest: ");
+	r = attest_tpm_ak_ensure(tpm, ATTEST_AK_ECC_P256, ATTEST_AK_HANDLE_ECC, &pub, &pub_len, err);
+	if (r >= 0 && attest_binding_digest(pub, pub_len, pd, out) < 0)
+		r = cp_err_set(err, EIO, "binding digest failed");
+	free(pub);
+	attest_tpm_close(tpm);
+	return r < 0 ? r : 0;
 }
 
 int launch_record(const struct launch_record_in *in, struct cp_err *err)

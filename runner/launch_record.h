@@ -31,4 +31,10 @@ struct launch_record_in {
 
 int launch_record(const struct launch_record_in *in, struct cp_err *err);
 
+/* The attestation binding of a confidential launch (docs/evidence.md): SHA-256 over
+ * "carapace.binding.v1" NUL, the AK's TPM2B_PUBLIC and SHA-256 of the launch policy (32 zero
+ * bytes without one). It goes into SNP HOST_DATA (32 bytes) or TDX MRCONFIGID (first 32 of 48),
+ * so the hardware report and the TPM quote cannot come from different launches or hosts. */
+int launch_binding(const char *tcti, const uint8_t *policy, size_t policy_len, uint8_t out[32], struct cp_err *err);
+
 #endif
