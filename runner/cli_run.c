@@ -49,7 +49,8 @@ static void run_usage(FILE *out)
 		"  --debug-exit         test-only: port 0xf4 ends the VM with status (value<<1)|1\n"
 		"  --strict-io          end the VM on access to an unknown I/O port\n"
 		"  --device SPEC        a virtio device in its own jailed helper, repeatable:\n"
-		"                       blk,path=FILE[,readonly=on] | rng | console,path=FILE\n"
+		"                       blk,path=FILE[,readonly=on] | rng | console,path=FILE |\n"
+		"                       net,tap=NAME[,mac=MAC]\n"
 		"  --on-device-failure stop|continue  when a device helper dies (default: the policy's, else stop)\n"
 		"  --policy FILE        refuse to launch anything the launch policy does not allow (see carapace-policy(1))\n"
 		"  --print-launch-request  with --policy: print what the policy would judge, launch nothing\n"
@@ -434,9 +435,10 @@ static int check_policy(const struct run_opts *o, const struct vdev_spec *specs,
 	req.cmdline = o->cmdline;
 	for (unsigned i = 0; i < o->ndevices; i++) {
 		memset(&devs[i], 0, sizeof(devs[i]));
-		devs[i].kind = specs[i].kind == VDEV_BLK ? POLICY_DEV_BLK
-			       : specs[i].kind == VDEV_RNG ? POLICY_DEV_RNG : POLICY_DEV_CONSOLE;
-		devs[i].queues = 1;
+		devs[i].kind = specs[i].kind == VDEV_BLK   ? POLICY_DEV_BLK
+			       : specs[i].kind == VDEV_RNG ? POLICY_DEV_RNG
+			       : specs[i].kind == VDEV_NET ? POLICY_DEV_NET : POLICY_DEV_CONSOLE;
+		devs[i].queues = specs[i].kind == VDEV_NET ? 2 : 1;
 		devs[i].queue_size = 256;
 		if (specs[i].kind == VDEV_BLK) {
 			/* Judge the file that will be opened, not a name that could be a link to another. */

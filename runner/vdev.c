@@ -33,9 +33,15 @@ static const char helper_build_dir[] = CARAPACE_HELPER_BUILD_DIR;
 
 static const unsigned vdev_gsis[VDEV_MAX] = { 5, 6, 7, 9, 10, 11, 12, 13 };
 
+enum carapace_helper_id vdev_helper_id(enum vdev_kind k)
+{
+	return k == VDEV_BLK ? CARAPACE_HELPER_BLK : k == VDEV_RNG ? CARAPACE_HELPER_RNG
+	       : k == VDEV_NET ? CARAPACE_HELPER_NET : CARAPACE_HELPER_CONSOLE;
+}
+
 const char *vdev_kind_name(enum vdev_kind k)
 {
-	return k == VDEV_BLK ? "blk" : k == VDEV_RNG ? "rng" : "console";
+	return k == VDEV_BLK ? "blk" : k == VDEV_RNG ? "rng" : k == VDEV_NET ? "net" : "console";
 }
 
 int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
@@ -56,14 +62,24 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 				out->kind = VDEV_RNG;
 			else if (!strcmp(tok, "console"))
 				out->kind = VDEV_CONSOLE;
+			else if (!strcmp(tok, "net"))
+				out->kind = VDEV_NET;
 			else
-				return cp_err_set(err, EINVAL, "device: unknown kind '%s' (blk, rng, console)", tok);
+				return cp_err_set(err, EINVAL, "device: unknown kind '%s' (blk, rng, console, net)", tok);
 			continue;
 		}
 		if (!eq)
 			return cp_err_set(err, EINVAL, "device: '%s' is not key=value", tok);
 		*eq = '\0';
-		if (!strcmp(tok, "path") && out->kind != VDEV_RNG) {
+		if (!strcmp(tok, "tap") && out->kind == VDEV_NET) {
+			if (!eq[1] || strlen(eq + 1) >= sizeof(out->tap))
+				return cp_err_set(err, EINVAL, "device net: tap=NAME must be 1 to 15 characters");
+			strcpy(out->tap, eq + 1);
+		} else if (!strcmp(tok, "mac") && out->kind == VDEV_NET) {
+			if (strlen(eq + 1) != 17)
+				return cp_err_set(err, EINVAL, "device net: mac=%s is not xx:xx:xx:xx:xx:xx", eq + 1);
+			strcpy(out->mac, eq + 1);
+		} else if (!strcmp(tok, "path") && (out->kind == VDEV_BLK || out->kind == VDEV_CONSOLE)) {
 			if (!eq[1] || strlen(eq + 1) >= sizeof(out->path))
 				return cp_err_set(err, EINVAL, "device: bad path");
 			strcpy(out->path, eq + 1);
@@ -88,6 +104,9 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 		return cp_err_set(err, EINVAL, "device: empty specification");
 	if (out->kind == VDEV_BLK && !out->path[0])
 		return cp_err_set(err, EINVAL, "device blk: path=FILE is required");
+	if (out->kind == VDEV_NET && !out->tap[0])
+		return cp_err_set(err, EINVAL, "device net: tap=NAME is required (a TAP interface this user may attach to: "
+				  "ip tuntap add dev NAME mode tap user $USER)");
 	if (out->kind == VDEV_CONSOLE && !out->path[0])
 		return cp_err_set(err, EINVAL, "device console: path=FILE is required (where the guest's output goes)");
 	return 0;
@@ -205,15 +224,14 @@ static const struct vmmio_ops vdev_mmio_ops = {
 
 static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 {
-	const struct carapace_helper_desc *h =
-		&carapace_helpers[d->spec.kind == VDEV_BLK ? CARAPACE_HELPER_BLK
-				  : d->spec.kind == VDEV_RNG ? CARAPACE_HELPER_RNG : CARAPACE_HELPER_CONSOLE];
+	const struct carapace_helper_desc *h = &carapace_helpers[vdev_helper_id(d->spec.kind)];
 	char path[4096];
 	int sv[2], r;
 	pid_t pid;
 
-	enum label_helper lh = d->spec.kind == VDEV_BLK ? LABEL_HELPER_BLK
-			       : d->spec.kind == VDEV_RNG ? LABEL_HELPER_RNG : LABEL_HELPER_CONSOLE;
+	enum label_helper lh = d->spec.kind == VDEV_BLK   ? LABEL_HELPER_BLK
+			       : d->spec.kind == VDEV_RNG ? LABEL_HELPER_RNG
+			       : d->spec.kind == VDEV_NET ? LABEL_HELPER_NET : LABEL_HELPER_CONSOLE;
 	struct vm *vm = d->vm;
 
 	r = vdev_helper_path(h->binary, path, sizeof(path), err);
@@ -269,6 +287,15 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 		} else if (d->spec.kind == VDEV_CONSOLE) {
 			argv[n++] = "--output";
 			argv[n++] = d->spec.path;
+		} else if (d->spec.kind == VDEV_NET) {
+			/* The helper attaches to the TAP itself, before it jails itself: no privilege passes
+			 * through the runner, and the interface must already be the user's to open. */
+			argv[n++] = "--tap";
+			argv[n++] = d->spec.tap;
+			if (d->spec.mac[0]) {
+				argv[n++] = "--mac";
+				argv[n++] = d->spec.mac;
+			}
 		}
 		if (d->spec.test_hook[0]) {
 			argv[n++] = "--test-hook";
@@ -349,6 +376,7 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	switch (spec->kind) {
 	case VDEV_BLK: device_id = 2; config_len = 60; break;
 	case VDEV_RNG: device_id = 4; config_len = 0; break;
+	case VDEV_NET: device_id = 1; config_len = 12; break;
 	default: device_id = 3; config_len = 12; break;
 	}
 	memset(config, 0, sizeof(config));

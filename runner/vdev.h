@@ -10,22 +10,27 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "devices/helpers.h"
 #include "devices/vhost/frontend.h"
 #include "runner/virtio_mmio.h"
 
 #define VDEV_MAX 8
 
-enum vdev_kind { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE };
+enum vdev_kind { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE, VDEV_NET };
 
-/* --device blk,path=FILE[,readonly=on] | rng | console[,path=FILE] (pure parser) */
+/* --device blk,path=FILE[,readonly=on] | rng | console,path=FILE | net,tap=NAME[,mac=MAC] (pure parser) */
 struct vdev_spec {
 	enum vdev_kind kind;
 	char path[512];
 	bool readonly;
+	char tap[16];            /* net: a TAP interface the user may attach to (IFNAMSIZ) */
+	char mac[18];            /* net: optional xx:xx:xx:xx:xx:xx */
 	char test_hook[32];      /* test builds only: passed to the helper as --test-hook */
 };
 int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err);
 const char *vdev_kind_name(enum vdev_kind k);
+/* The row of devices/helpers.h for a device kind. */
+enum carapace_helper_id vdev_helper_id(enum vdev_kind k);
 
 struct vm;
 

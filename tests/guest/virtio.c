@@ -445,6 +445,11 @@ void demo_virtio(const struct guest_boot *boot)
 			virtio_init(&d, 0, 1);
 			virtio_submit(&d, &b, 1);
 			console_printf("demo: wrote a line to virtio-console\n");
+		} else if (d.device_id == 1) {
+			volatile uint8_t *cfg = (volatile uint8_t *)phys32(base + VM_CONFIG);
+			console_printf("demo: virtio-net device with MAC %02x:%02x:%02x:%02x:%02x:%02x\n", cfg[0], cfg[1],
+			               cfg[2], cfg[3], cfg[4], cfg[5]);
+			continue;
 		} else {
 			console_printf("demo: virtio device id %u at 0x%x is not one the demo knows\n", d.device_id, base);
 			continue;
