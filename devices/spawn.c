@@ -15,6 +15,14 @@ int carapace_helper_spawn(const struct carapace_helper_desc *desc, const char *p
 			  const char *const *args, const int *pass_fds, unsigned npass, int *sock,
 			  pid_t *pid, struct cp_err *err)
 {
+	return carapace_helper_spawn_hook(desc, path, args, pass_fds, npass, NULL, NULL, sock, pid, err);
+}
+
+int carapace_helper_spawn_hook(const struct carapace_helper_desc *desc, const char *path,
+			       const char *const *args, const int *pass_fds, unsigned npass,
+			       int (*before_exec)(void *ctx), void *ctx, int *sock, pid_t *pid,
+			       struct cp_err *err)
+{
 	const char *argv[SPAWN_MAX_ARGS + 4];
 	char fdarg[16];
 	unsigned n = 0;
@@ -49,6 +57,8 @@ int carapace_helper_spawn(const struct carapace_helper_desc *desc, const char *p
 		for (unsigned i = 0; i < npass; i++)
 			if (fcntl(pass_fds[i], F_SETFD, 0) < 0)
 				_exit(127);
+		if (before_exec && before_exec(ctx) < 0)
+			_exit(126);
 		execv(path, (char *const *)argv);
 		_exit(127);
 	}

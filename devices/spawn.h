@@ -16,4 +16,11 @@ int carapace_helper_spawn(const struct carapace_helper_desc *desc, const char *p
 			  const char *const *args, const int *pass_fds, unsigned npass, int *sock,
 			  pid_t *pid, struct cp_err *err);
 
+/* The same, with a hook the child runs right before execve (the runner sets the helper's SELinux
+ * exec context there); a hook that fails makes the child exit 126 without exec'ing. */
+int carapace_helper_spawn_hook(const struct carapace_helper_desc *desc, const char *path,
+			       const char *const *args, const int *pass_fds, unsigned npass,
+			       int (*before_exec)(void *ctx), void *ctx, int *sock, pid_t *pid,
+			       struct cp_err *err);
+
 #endif

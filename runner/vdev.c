@@ -21,6 +21,7 @@
 
 #include "common/cleanup.h"
 #include "devices/helpers.h"
+#include "devices/spawn.h"
 #include "runner/layout.h"
 #include "runner/vm.h"
 
@@ -222,95 +223,85 @@ static const struct vmmio_ops vdev_mmio_ops = {
 
 /* ---- set-up ---- */
 
+/* In the forked child, right before exec: the helper lands in carapace_<kind>_t with this VM's
+ * categories. */
+struct spawn_label {
+	struct vdev *d;
+	enum label_helper lh;
+};
+
+static int label_before_exec(void *ctx)
+{
+	struct spawn_label *sl = ctx;
+	struct cp_err cerr = { 0 };
+
+	if (label_session_exec_helper(&sl->d->vm->label, sl->lh, &sl->d->vm->pair, &cerr) < 0) {
+		fprintf(stderr, "carapace: %s: %s\n", sl->d->name, cerr.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 {
 	const struct carapace_helper_desc *h = &carapace_helpers[vdev_helper_id(d->spec.kind)];
-	char path[4096];
-	int sv[2], r;
-	pid_t pid;
-
-	enum label_helper lh = d->spec.kind == VDEV_BLK   ? LABEL_HELPER_BLK
-			       : d->spec.kind == VDEV_RNG ? LABEL_HELPER_RNG
-			       : d->spec.kind == VDEV_NET ? LABEL_HELPER_NET : LABEL_HELPER_CONSOLE;
+	struct spawn_label sl = { d, d->spec.kind == VDEV_BLK   ? LABEL_HELPER_BLK
+				     : d->spec.kind == VDEV_RNG ? LABEL_HELPER_RNG
+				     : d->spec.kind == VDEV_NET ? LABEL_HELPER_NET : LABEL_HELPER_CONSOLE };
 	struct vm *vm = d->vm;
+	const char *args[12];
+	char path[4096];
+	unsigned n = 0;
+	struct cp_err rerr = { 0 };
+	int r, rr;
 
 	r = vdev_helper_path(h->binary, path, sizeof(path), err);
 	if (r < 0)
 		return r;
+	if (d->spec.kind == VDEV_BLK) {
+		args[n++] = "--image";
+		args[n++] = d->spec.path;
+		if (d->spec.readonly)
+			args[n++] = "--readonly";
+	} else if (d->spec.kind == VDEV_CONSOLE) {
+		args[n++] = "--output";
+		args[n++] = d->spec.path;
+	} else if (d->spec.kind == VDEV_NET) {
+		/* The helper attaches to the TAP itself, before it jails itself: no privilege passes
+		 * through the runner, and the interface must already be the user's to open. */
+		args[n++] = "--tap";
+		args[n++] = d->spec.tap;
+		if (d->spec.mac[0]) {
+			args[n++] = "--mac";
+			args[n++] = d->spec.mac;
+		}
+	}
+	if (d->spec.test_hook[0]) {
+		args[n++] = "--test-hook";
+		args[n++] = d->spec.test_hook;
+	}
+	args[n] = NULL;
 	/* The image carries this VM's categories; a shared read-only image stays at s0. */
 	if (d->spec.kind == VDEV_BLK &&
 	    (r = label_session_file_apply(&vm->label, d->spec.path, d->spec.readonly ? LABEL_OBJ_IMAGE_RO : LABEL_OBJ_IMAGE,
 					  &vm->pair, &vm->saved[d->index], err)) < 0)
 		return r;
-	/* The socketpair is created in the helper's context so the MCS-constrained helper may use it. */
-	if ((r = label_session_socket_for_helper(&vm->label, lh, &vm->pair, err)) < 0)
+	/* The socketpair is created in the helper's context so the MCS-constrained helper may use it.
+	 * The child gets that socket and stdio only: every other fd is close-on-exec there. */
+	if ((r = label_session_socket_for_helper(&vm->label, sl.lh, &vm->pair, err)) < 0)
 		return r;
-	r = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
-	{
-		int e = errno;
-		struct cp_err rerr = { 0 };
-		int rr = label_session_socket_reset(&vm->label, &rerr);
-		if (r < 0)
-			return cp_err_set(err, e, "%s: socketpair: %s", d->name, strerror(e));
-		if (rr < 0) {
-			close(sv[0]);
-			close(sv[1]);
-			return cp_err_set(err, rerr.code, "%s", rerr.msg);
-		}
+	r = carapace_helper_spawn_hook(h, path, args, NULL, 0, label_before_exec, &sl, sock_out, &d->pid, err);
+	rr = label_session_socket_reset(&vm->label, &rerr);
+	if (r < 0)
+		return cp_err_prefix(err, "%s: ", d->name);
+	if (rr < 0) {
+		close(*sock_out);
+		*sock_out = -1;
+		return cp_err_set(err, rerr.code, "%s", rerr.msg);
 	}
-	pid = fork();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return cp_err_set(err, errno, "%s: fork: %s", d->name, strerror(errno));
-	}
-	if (pid == 0) {
-		/* The child keeps exactly one fd beyond stdio: its end of the socket, as fd 3. */
-		char *argv[12];
-		int n = 0;
-		struct cp_err cerr = { 0 };
-		if (dup2(sv[1], 3) < 0)
-			_exit(127);
-		/* The exec lands in carapace_<kind>_t with this VM's categories. */
-		if (label_session_exec_helper(&vm->label, lh, &vm->pair, &cerr) < 0) {
-			fprintf(stderr, "carapace: %s: %s\n", d->name, cerr.msg);
-			_exit(126);
-		}
-		argv[n++] = (char *)h->binary;
-		argv[n++] = "--fd";
-		argv[n++] = "3";
-		if (d->spec.kind == VDEV_BLK) {
-			argv[n++] = "--image";
-			argv[n++] = d->spec.path;
-			if (d->spec.readonly)
-				argv[n++] = "--readonly";
-		} else if (d->spec.kind == VDEV_CONSOLE) {
-			argv[n++] = "--output";
-			argv[n++] = d->spec.path;
-		} else if (d->spec.kind == VDEV_NET) {
-			/* The helper attaches to the TAP itself, before it jails itself: no privilege passes
-			 * through the runner, and the interface must already be the user's to open. */
-			argv[n++] = "--tap";
-			argv[n++] = d->spec.tap;
-			if (d->spec.mac[0]) {
-				argv[n++] = "--mac";
-				argv[n++] = d->spec.mac;
-			}
-		}
-		if (d->spec.test_hook[0]) {
-			argv[n++] = "--test-hook";
-			argv[n++] = d->spec.test_hook;
-		}
-		argv[n] = NULL;
-		execv(path, argv);
-		_exit(127);
-	}
-	close(sv[1]);
-	d->pid = pid;
 	/* A pidfd tells the event loop when the helper's process ends, even if something else
 	 * still holds its socket. */
-	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	*sock_out = sv[0];
+	d->pidfd = (int)syscall(SYS_pidfd_open, d->pid, 0);
 	return 0;
 }
 
