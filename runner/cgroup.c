@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "devices/jail/jail.h"
 
 static int write_file(const char *dir, const char *file, const char *val)
 {
@@ -39,37 +40,6 @@ static int read_line(const char *path, char *out, size_t len)
 	return 0;
 }
 
-static int find_unified(char *mnt, size_t mlen, char *self, size_t slen)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	_cleanup_fclose_ FILE *g = NULL;
-	char line[2048];
-	bool found = false;
-
-	if (!f)
-		return -errno;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char m[PATH_MAX];
-		if (strstr(line, " - cgroup2 ") && sscanf(line, "%*s %*s %*s %*s %4095s", m) == 1 && strlen(m) < mlen) {
-			strcpy(mnt, m);
-			found = true;
-		}
-	}
-	if (!found)
-		return -ENOENT;
-	g = fopen("/proc/self/cgroup", "re");
-	if (!g)
-		return -errno;
-	while (fgets(line, sizeof(line), g))
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = '\0';
-			if (strlen(line + 3) >= slen)
-				return -ENAMETOOLONG;
-			strcpy(self, strcmp(line + 3, "/") ? line + 3 : "");
-			return 0;
-		}
-	return -ENOENT;
-}
 
 int vm_cgroup_create(struct vm_cgroup *cg, const char *name, uint64_t cpu_quota_us, uint64_t cpu_period_us,
 		     uint64_t memory_max_mib, uint64_t pids_max)
@@ -78,11 +48,18 @@ int vm_cgroup_create(struct vm_cgroup *cg, const char *name, uint64_t cpu_quota_
 	int r;
 
 	memset(cg, 0, sizeof(*cg));
-	if ((r = find_unified(mnt, sizeof(mnt), self, sizeof(self))) < 0) {
-		snprintf(cg->why, sizeof(cg->why), "no cgroup v2 (unified) hierarchy is mounted (%s)", strerror(-r));
+	if ((r = jail_cgroup_root(mnt, sizeof(mnt))) < 0 || (r = jail_cgroup_self(self, sizeof(self))) < 0) {
+		snprintf(cg->why, sizeof(cg->why), "no cgroup v2 (unified) hierarchy is mounted, or this process's "
+			 "place in it is unknown (%s)", strerror(-r));
 		return r;
 	}
-	snprintf(cg->leaf, sizeof(cg->leaf), "%s%s/carapace-%.64s.%d", mnt, self, name, (int)getpid());
+	r = snprintf(cg->leaf, sizeof(cg->leaf), "%s%s/carapace-%.64s.%d", mnt, strcmp(self, "/") ? self : "", name,
+		     (int)getpid());
+	if (r < 0 || (size_t)r >= sizeof(cg->leaf)) {
+		snprintf(cg->why, sizeof(cg->why), "the cgroup path under %s is too long", mnt);
+		cg->leaf[0] = '\0';
+		return -ENAMETOOLONG;
+	}
 	if (mkdir(cg->leaf, 0755) < 0) {
 		r = -errno;
 		snprintf(cg->why, sizeof(cg->why), "cannot create %s (%s): cgroup v2 is not writable for this user; "

@@ -38,7 +38,7 @@ static int jail_write_file(const char *path, const char *text, struct cp_err *er
 
 /* ---- cgroup v2 leaf (outer process) ---- */
 
-static int jail_cgroup_root(char *out, size_t len)
+int jail_cgroup_root(char *out, size_t len)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[1024];
@@ -59,7 +59,7 @@ static int jail_cgroup_root(char *out, size_t len)
 	return -ENOENT;
 }
 
-static int jail_cgroup_self(char *out, size_t len)
+int jail_cgroup_self(char *out, size_t len)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
 	char line[1024];

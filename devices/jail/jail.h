@@ -40,4 +40,9 @@ int jail_enter(const struct jail_config *cfg, struct cp_err *err);
  * noreturn functions with __asan_handle_no_return, which calls sigaltstack. */
 void jail_exit_now(int code);
 
+/* Where cgroup v2 (the unified hierarchy) is mounted, and this process's path in it ("/" at the
+ * top); 0 or -errno. Shared with the runner's per-VM cgroup (runner/cgroup.c). */
+int jail_cgroup_root(char *out, size_t len);
+int jail_cgroup_self(char *out, size_t len);
+
 #endif
