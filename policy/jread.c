@@ -48,7 +48,7 @@ void policy_jread_pop(struct policy_jread *r, size_t saved)
 	r->path[saved] = '\0';
 }
 
-static const char *policy_jread_type_name(struct json_object *v)
+const char *policy_jread_type_name(struct json_object *v)
 {
 	switch (json_object_get_type(v)) {
 	case json_type_null: return "null";

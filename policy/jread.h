@@ -22,6 +22,9 @@ struct policy_jread {
 };
 
 /* Parse a whole buffer as one JSON value: nothing may follow it, no NUL bytes, depth bounded. */
+/* "a string", "an integer", ...: a JSON value's type for error messages (also runner/config.c). */
+const char *policy_jread_type_name(struct json_object *v);
+
 int policy_jread_parse_doc(struct policy_jread *r, const char *text, size_t len, struct json_object **out);
 
 /* Path handling: push returns the previous length for pop. */

@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "policy/jread.h"
 #include "runner/layout.h"
 #include "runner/vm.h"
 
@@ -152,20 +153,6 @@ int run_opts_set(struct run_opts *o, const char *name, const char *value, struct
 	return cp_err_set(err, EINVAL, "%s: internal error", name);
 }
 
-static const char *json_type_word(enum json_type t)
-{
-	switch (t) {
-	case json_type_null: return "null";
-	case json_type_boolean: return "a boolean";
-	case json_type_double: return "a fractional number";
-	case json_type_int: return "an integer";
-	case json_type_object: return "an object";
-	case json_type_array: return "an array";
-	case json_type_string: return "a string";
-	}
-	return "something else";
-}
-
 /* Convert one JSON value to the option's text form, checking its JSON type. */
 static int json_to_text(const struct opt_def *d, struct json_object *v, char *buf, size_t len, struct cp_err *err)
 {
@@ -174,7 +161,7 @@ static int json_to_text(const struct opt_def *d, struct json_object *v, char *bu
 	switch (d->type) {
 	case OPT_STRING:
 		if (t != json_type_string)
-			return cp_err_set(err, EINVAL, "key '%s' must be a string, not %s", d->name, json_type_word(t));
+			return cp_err_set(err, EINVAL, "key '%s' must be a string, not %s", d->name, policy_jread_type_name(v));
 		return 0;
 	case OPT_SIZE:
 	case OPT_BYTES:
@@ -185,29 +172,29 @@ static int json_to_text(const struct opt_def *d, struct json_object *v, char *bu
 			return 1;
 		}
 		return cp_err_set(err, EINVAL, "key '%s' must be a size: a string like \"512M\" or a whole number of %s, "
-				  "not %s", d->name, d->type == OPT_SIZE ? "MiB" : "bytes", json_type_word(t));
+				  "not %s", d->name, d->type == OPT_SIZE ? "MiB" : "bytes", policy_jread_type_name(v));
 	case OPT_UINT:
 		if (t != json_type_int || json_object_get_int64(v) < 0)
 			return cp_err_set(err, EINVAL, "key '%s' must be a non-negative integer, not %s", d->name,
-					  t == json_type_int ? "a negative number" : json_type_word(t));
+					  t == json_type_int ? "a negative number" : policy_jread_type_name(v));
 		snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
 		return 1;
 	case OPT_SECONDS:
 		if (t != json_type_int && t != json_type_double)
 			return cp_err_set(err, EINVAL, "key '%s' must be a number of seconds, not %s", d->name,
-					  json_type_word(t));
+					  policy_jread_type_name(v));
 		snprintf(buf, len, "%.17g", json_object_get_double(v));
 		return 1;
 	case OPT_FLAG:
 		if (t != json_type_boolean)
-			return cp_err_set(err, EINVAL, "key '%s' must be true or false, not %s", d->name, json_type_word(t));
+			return cp_err_set(err, EINVAL, "key '%s' must be true or false, not %s", d->name, policy_jread_type_name(v));
 		return 0;
 	case OPT_LIST:
 		if (t == json_type_string)
 			return 0;
 		if (t != json_type_array)
 			return cp_err_set(err, EINVAL, "key '%s' must be a string or an array of strings, not %s", d->name,
-					  json_type_word(t));
+					  policy_jread_type_name(v));
 		for (size_t i = 0; i < json_object_array_length(v); i++)
 			if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_string))
 				return cp_err_set(err, EINVAL, "key '%s': element %zu must be a string", d->name, i);
