@@ -121,6 +121,20 @@ static uint64_t host_memory(void)
 	return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
 }
 
+/* Run a created VM to its end, say how it ended, release it. */
+static int run_and_report(struct vm *vm, bool quiet)
+{
+	int status = vm_run(vm);
+
+	if (status != CP_EXIT_OK || !quiet)
+		fprintf(stderr, "carapace: %s; exit status %d\n", vm->end_msg, status);
+	if (vm->uart.tx_dropped)
+		fprintf(stderr, "carapace: console limit reached: %" PRIu64 " bytes of guest output were dropped\n",
+			vm->uart.tx_dropped);
+	vm_destroy(vm);
+	return status;
+}
+
 /* --confidential: which isolation this launch asks for and which it will get. required and
  * unavailable: refused here with host-info's reason; preferred and unavailable: a loud warning,
  * and a plain VM follows. The launch policy then judges both values. */
@@ -237,9 +251,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			fprintf(stderr, "carapace run: %s\n", err.msg);
 			status = CP_EXIT_FAILURE;
 		} else {
-			status = vm_run(vm);
-			fprintf(stderr, "carapace: %s; exit status %d\n", vm->end_msg, status);
-			vm_destroy(vm);
+			status = run_and_report(vm, o->quiet);
 		}
 		close(out_fd);
 		cc_vm_release(&cvm);
@@ -701,13 +713,7 @@ int runner_cli_run(int argc, char **argv)
 		vm_destroy(vm);
 		goto out;
 	}
-	status = vm_run(vm);
-	if (status != CP_EXIT_OK || !opts.quiet)
-		fprintf(stderr, "carapace: %s; exit status %d\n", vm->end_msg, status);
-	if (vm->uart.tx_dropped)
-		fprintf(stderr, "carapace: console limit reached: %" PRIu64 " bytes of guest output were dropped\n",
-			vm->uart.tx_dropped);
-	vm_destroy(vm);
+	status = run_and_report(vm, opts.quiet);
 out:
 	free(flags);
 	free(values);
