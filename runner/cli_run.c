@@ -138,10 +138,9 @@ static int run_and_report(struct vm *vm, bool quiet)
 /* --confidential: which isolation this launch asks for and which it will get. required and
  * unavailable: refused here with host-info's reason; preferred and unavailable: a loud warning,
  * and a plain VM follows. The launch policy then judges both values. */
-static int plan_isolation(const struct run_opts *o, enum policy_isolation *requested, enum policy_isolation *obtained)
+static int plan_isolation(const struct run_opts *o, const struct host_assessment *ha,
+			  enum policy_isolation *requested, enum policy_isolation *obtained)
 {
-	struct host_facts hf;
-	struct host_assessment ha;
 	bool conf = o->confidential && strcmp(o->confidential, "off");
 	bool required = conf && !strcmp(o->confidential, "required");
 	bool want_snp = !o->platform || !strcmp(o->platform, "snp"), want_tdx = !o->platform || !strcmp(o->platform, "tdx");
@@ -149,17 +148,15 @@ static int plan_isolation(const struct run_opts *o, enum policy_isolation *reque
 	*requested = *obtained = POLICY_ISO_NONE;
 	if (!conf)
 		return CP_EXIT_OK;
-	host_info_probe(&kvm_ops_sys, NULL, &hf);
-	host_info_assess(&hf, &ha);
-	if (want_snp && ha.snp.available) {
+	if (want_snp && ha->snp.available) {
 		*requested = *obtained = POLICY_ISO_SNP;
-	} else if (want_tdx && ha.tdx.available) {
+	} else if (want_tdx && ha->tdx.available) {
 		*requested = *obtained = POLICY_ISO_TDX;
 	} else {
 		*requested = want_snp ? POLICY_ISO_SNP : POLICY_ISO_TDX;
 		char why[1100];
-		snprintf(why, sizeof(why), "%s%s%s", want_snp ? ha.snp.reason : "", want_snp && want_tdx ? "; " : "",
-			 want_tdx ? ha.tdx.reason : "");
+		snprintf(why, sizeof(why), "%s%s%s", want_snp ? ha->snp.reason : "", want_snp && want_tdx ? "; " : "",
+			 want_tdx ? ha->tdx.reason : "");
 		if (required) {
 			fprintf(stderr, "carapace run: --confidential required: no confidential platform on this host: %s\n",
 				why);
@@ -398,16 +395,15 @@ static void print_launch_request(const struct policy_launch_request *q)
 }
 
 static int check_policy(const struct run_opts *o, const struct vdev_spec *specs, bool *device_failure_continue,
-			struct vm_cgroup *cg, bool print_request, enum policy_isolation requested,
-			enum policy_isolation obtained, uint64_t *snp_policy, uint64_t *td_attributes)
+			struct vm_cgroup *cg, bool print_request, const struct host_assessment *ha,
+			enum policy_isolation requested, enum policy_isolation obtained, uint64_t *snp_policy,
+			uint64_t *td_attributes)
 {
 	struct policy pol;
 	struct policy_launch_request req;
 	struct policy_device_request devs[VDEV_MAX];
 	struct policy_violation v = { 0 };
 	struct cp_err err = { 0 };
-	struct host_facts hf;
-	struct host_assessment ha;
 	char *kernel = NULL, *images[VDEV_MAX] = { 0 };
 	int status = CP_EXIT_OK, r;
 
@@ -415,8 +411,6 @@ static int check_policy(const struct run_opts *o, const struct vdev_spec *specs,
 		fprintf(stderr, "carapace run: policy %s: %s\n", o->policy, err.msg);
 		return CP_EXIT_USAGE;
 	}
-	host_info_probe(&kvm_ops_sys, NULL, &hf);
-	host_info_assess(&hf, &ha);
 	memset(&req, 0, sizeof(req));
 	req.requested = requested;
 	req.obtained = obtained;
@@ -425,7 +419,7 @@ static int check_policy(const struct run_opts *o, const struct vdev_spec *specs,
 	*td_attributes = pol.tdx_attributes;
 	req.snp_guest_policy = *snp_policy;
 	req.tdx_attributes = *td_attributes;
-	req.host_caps = (ha.snp.available ? 1u << POLICY_ISO_SNP : 0) | (ha.tdx.available ? 1u << POLICY_ISO_TDX : 0);
+	req.host_caps = (ha->snp.available ? 1u << POLICY_ISO_SNP : 0) | (ha->tdx.available ? 1u << POLICY_ISO_TDX : 0);
 	req.memory_mib = o->memory >> 20;
 	req.vcpus = o->vcpus;
 	/* The limits are the policy's ceilings; what counts is what the host actually applied. */
@@ -539,6 +533,7 @@ int runner_cli_run(int argc, char **argv)
 	struct vdev_spec specs[VDEV_MAX];
 	bool device_failure_continue = false;
 	enum policy_isolation iso_requested = POLICY_ISO_NONE, iso_obtained = POLICY_ISO_NONE;
+	struct host_assessment host = { 0 };
 	uint64_t snp_policy = 0, td_attributes = 0;
 	struct vm_cgroup cg = { 0 };
 	struct vm *vm = NULL;
@@ -641,7 +636,13 @@ int runner_cli_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((status = plan_isolation(&opts, &iso_requested, &iso_obtained)) != CP_EXIT_OK)
+	/* What the host offers, probed once for the isolation plan and the policy's request. */
+	if (opts.policy || (opts.confidential && strcmp(opts.confidential, "off"))) {
+		struct host_facts hf;
+		host_info_probe(&kvm_ops_sys, NULL, &hf);
+		host_info_assess(&hf, &host);
+	}
+	if ((status = plan_isolation(&opts, &host, &iso_requested, &iso_obtained)) != CP_EXIT_OK)
 		goto out;
 	if (opts.ndevices > VDEV_MAX) {
 		fprintf(stderr, "carapace run: at most %d devices\n", VDEV_MAX);
@@ -656,7 +657,7 @@ int runner_cli_run(int argc, char **argv)
 		}
 	}
 	if (opts.policy) {
-		int pr = check_policy(&opts, specs, &device_failure_continue, &cg, print_request, iso_requested,
+		int pr = check_policy(&opts, specs, &device_failure_continue, &cg, print_request, &host, iso_requested,
 				      iso_obtained, &snp_policy, &td_attributes);
 		if (pr < 0) {
 			status = CP_EXIT_OK;
