@@ -2,7 +2,6 @@
 #include "runner/launch_record.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,12 +10,7 @@
 #include "attest/tpm/tpm.h"
 #include "common/util.h"
 #include "devices/helpers.h"
-
-static int sha(const EVP_MD *md, const void *a, size_t alen, uint8_t *out)
-{
-	unsigned n = 0;
-	return EVP_Digest(a, alen, out, &n, md, NULL) == 1 ? 0 : -EIO;
-}
+#include "memenc/hash.h"
 
 int launch_plain_measurement(const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
 			     const char *cmdline, uint8_t out[48], struct cp_err *err)
@@ -25,12 +19,11 @@ int launch_plain_measurement(const uint8_t *kernel, size_t kernel_len, const uin
 	uint8_t buf[sizeof(tag) + 3 * 48];
 
 	memcpy(buf, tag, sizeof(tag));
-	if (sha(EVP_sha384(), kernel, kernel_len, buf + sizeof(tag)) < 0 ||
-	    sha(EVP_sha384(), initrd ? (const void *)initrd : "", initrd ? initrd_len : 0, buf + sizeof(tag) + 48) < 0 ||
-	    sha(EVP_sha384(), cmdline ? cmdline : "", cmdline ? strlen(cmdline) : 0, buf + sizeof(tag) + 96) < 0 ||
-	    sha(EVP_sha384(), buf, sizeof(buf), out) < 0)
-		return cp_err_set(err, EIO, "SHA-384 failed");
-	return 0;
+	if (memenc_sha384(kernel, kernel_len, buf + sizeof(tag), err) < 0 ||
+	    memenc_sha384(initrd ? (const void *)initrd : "", initrd ? initrd_len : 0, buf + sizeof(tag) + 48, err) < 0 ||
+	    memenc_sha384(cmdline ? cmdline : "", cmdline ? strlen(cmdline) : 0, buf + sizeof(tag) + 96, err) < 0)
+		return -EIO;
+	return memenc_sha384(buf, sizeof(buf), out, err);
 }
 
 int launch_binding(const char *tcti, const uint8_t *policy, size_t policy_len, uint8_t out[32], struct cp_err *err)
@@ -40,8 +33,8 @@ int launch_binding(const char *tcti, const uint8_t *policy, size_t policy_len, u
 	size_t pub_len = 0;
 	int r;
 
-	if (policy && sha(EVP_sha256(), policy, policy_len, pd) < 0)
-		return cp_err_set(err, EIO, "SHA-256 failed");
+	if (policy && (r = memenc_sha256(policy, policy_len, pd, err)) < 0)
+		return r;
 	if ((r = attest_tpm_open(tcti, &tpm, err)) < 0)
 		return cp_err_prefix(err, "--attest: ");
 	r = attest_tpm_ak_ensure(tpm, ATTEST_AK_ECC_P256, ATTEST_AK_HANDLE_ECC, &pub, &pub_len, err);
@@ -69,8 +62,8 @@ int launch_record(const struct launch_record_in *in, struct cp_err *err)
 	if ((r = attest_launch_record_config(&l, in->config_json, strlen(in->config_json), err)) < 0)
 		goto out;
 	if (in->policy) {
-		sha(EVP_sha256(), in->policy, in->policy_len, digest);
-		if ((r = attest_launch_record(&l, ATTEST_EVENT_LAUNCH_POLICY, digest, 32, err)) < 0)
+		if ((r = memenc_sha256(in->policy, in->policy_len, digest, err)) < 0 ||
+		    (r = attest_launch_record(&l, ATTEST_EVENT_LAUNCH_POLICY, digest, 32, err)) < 0)
 			goto out;
 	}
 	/* Each device helper by the digest of the executable that will run, then its name. */
@@ -82,8 +75,10 @@ int launch_record(const struct launch_record_in *in, struct cp_err *err)
 		if ((r = vdev_helper_path(h->binary, path, sizeof(path), err)) < 0 ||
 		    (r = cp_file_read(path, 64u << 20, &bin, &len, err)) < 0)
 			goto out;
-		sha(EVP_sha256(), bin, len, ev);
+		r = memenc_sha256(bin, len, ev, err);
 		free(bin);
+		if (r < 0)
+			goto out;
 		memcpy(ev + 32, h->binary, nlen < 64 ? nlen : 64);
 		if ((r = attest_launch_record(&l, ATTEST_EVENT_DEVICE_HELPER, ev, 32 + (nlen < 64 ? nlen : 64), err)) < 0)
 			goto out;
