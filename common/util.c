@@ -122,6 +122,19 @@ int cp_file_read(const char *path, size_t max, uint8_t **data, size_t *len, stru
 	return 0;
 }
 
+int cp_file_write_str(const char *path, const char *s)
+{
+	size_t n = strlen(s);
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, n) != (ssize_t)n)
+		r = errno ? -errno : -EIO;
+	close(fd);
+	return r;
+}
+
 int cp_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;

@@ -19,6 +19,9 @@ int cp_hex_decode_var(const char *hex, uint8_t *out, size_t max, size_t *outlen,
  * for convenience, the NUL not counted in *len). */
 int cp_file_read(const char *path, size_t max, uint8_t **data, size_t *len, struct cp_err *err);
 
+/* Write a short string to an existing file (procfs, cgroupfs) in one write(); 0 or -errno. */
+int cp_file_write_str(const char *path, const char *s);
+
 /* Parse an unsigned decimal/hex (0x) integer with nothing trailing. */
 int cp_parse_u64(const char *s, uint64_t *out);
 /* Parse a size with an optional K/M/G/T suffix (binary units; bare number = MiB when

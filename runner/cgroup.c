@@ -11,22 +11,16 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/util.h"
 #include "devices/jail/jail.h"
 
+/* dir/file = val */
 static int write_file(const char *dir, const char *file, const char *val)
 {
 	char path[PATH_MAX + 64];
-	int fd, r = 0;
-	size_t n = strlen(val);
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, n) != (ssize_t)n)
-		r = -errno;
-	close(fd);
-	return r;
+	return cp_file_write_str(path, val);
 }
 
 static int read_line(const char *path, char *out, size_t len)

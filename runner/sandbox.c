@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/util.h"
 
 enum arg_rule { ARG_ANY, ARG_IOCTL_REQ, ARG_NO_PROT_EXEC };
 
@@ -135,17 +136,6 @@ int sandbox_process_lockdown(struct cp_err *err)
 	return 0;
 }
 
-static int write_self(const char *file, const char *val)
-{
-	int fd = open(file, O_WRONLY | O_CLOEXEC), r = 0;
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int highest_fd(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -179,16 +169,16 @@ int sandbox_process_isolate(char *why, size_t why_len)
 		return -errno;
 	}
 	snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
-	if ((r = write_self("/proc/self/setgroups", "deny")) < 0 && r != -ENOENT) {
+	if ((r = cp_file_write_str("/proc/self/setgroups", "deny")) < 0 && r != -ENOENT) {
 		snprintf(why, why_len, "setgroups deny: %s", strerror(-r));
 		return r;
 	}
-	if ((r = write_self("/proc/self/uid_map", map)) < 0) {
+	if ((r = cp_file_write_str("/proc/self/uid_map", map)) < 0) {
 		snprintf(why, why_len, "uid_map: %s", strerror(-r));
 		return r;
 	}
 	snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
-	if ((r = write_self("/proc/self/gid_map", map)) < 0) {
+	if ((r = cp_file_write_str("/proc/self/gid_map", map)) < 0) {
 		snprintf(why, why_len, "gid_map: %s", strerror(-r));
 		return r;
 	}
