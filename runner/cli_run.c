@@ -58,6 +58,10 @@ static void run_usage(FILE *out)
 		"                       off (default)\n"
 		"  --platform snp|tdx   the confidential platform (default: the one this host offers)\n"
 		"  --firmware FILE      OVMF/TDVF image for a confidential launch (default /usr/share/ovmf/OVMF.fd)\n"
+		"  --snp-certs FILE     SEV-SNP: the GHCB certificate table (VCEK/VLEK, ASK, ARK) given to the guest with\n"
+		"                       each extended attestation request; re-read under a shared lock each time\n"
+		"  --quote-service SOCK TDX: the quote generation service's UNIX socket (Intel QGS) for GetQuote;\n"
+		"                       without it the guest is told the service is unavailable\n"
 		"  --attest             record the launch in a TPM (PCR + event log) for carapace attest --vm NAME\n"
 		"  --tcti STRING        the TPM (default $CARAPACE_TCTI, then device:/dev/tpmrm0)\n"
 		"  --pcr N              PCR for launch events: 23 (default) or 16\n"
@@ -185,6 +189,15 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	cfg.platform = iso == POLICY_ISO_SNP ? CC_SNP : CC_TDX;
 	cfg.snp_policy = snp_policy;       /* 0: runner/cc's default (0x30000) */
 	cfg.td_attributes = td_attributes; /* from the launch policy when there is one */
+	cfg.snp_certs = o->snp_certs;
+	if (o->quote_service && iso != POLICY_ISO_TDX) {
+		fprintf(stderr, "carapace run: --quote-service is for TDX guests; this launch is SEV-SNP\n");
+		return CP_EXIT_USAGE;
+	}
+	if (o->snp_certs && iso != POLICY_ISO_SNP) {
+		fprintf(stderr, "carapace run: --snp-certs is for SEV-SNP guests; this launch is TDX\n");
+		return CP_EXIT_USAGE;
+	}
 	if (attest) {
 		/* Bind the hardware evidence to this host's AK and this launch policy. */
 		uint8_t binding[32], *pol = NULL;
@@ -244,6 +257,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 					 .timeout_ms = o->timeout_ms, .sandbox = sandbox_mode_default() };
 		if (o->seccomp)
 			(void)sandbox_mode_parse(o->seccomp, &vc.sandbox);
+		cvm.quote_socket = o->quote_service;
 		if (vm_adopt_cc(&cvm, &vc, &vm, &err) < 0) {
 			fprintf(stderr, "carapace run: %s\n", err.msg);
 			status = CP_EXIT_FAILURE;
@@ -505,6 +519,8 @@ int runner_cli_run(int argc, char **argv)
 		{ "confidential", required_argument, NULL, 0 },
 		{ "platform", required_argument, NULL, 0 },
 		{ "firmware", required_argument, NULL, 0 },
+		{ "snp-certs", required_argument, NULL, 0 },
+		{ "quote-service", required_argument, NULL, 0 },
 		{ "print-launch-request", no_argument, NULL, 'R' },
 		{ "attest", no_argument, NULL, 'A' },
 		{ "tcti", required_argument, NULL, 't' },
@@ -644,6 +660,16 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if ((status = plan_isolation(&opts, &host, &iso_requested, &iso_obtained)) != CP_EXIT_OK)
 		goto out;
+	if ((opts.snp_certs || opts.quote_service) && iso_obtained == POLICY_ISO_NONE) {
+		const char *what = opts.snp_certs ? "--snp-certs" : "--quote-service";
+		if (iso_requested == POLICY_ISO_NONE) {
+			fprintf(stderr, "carapace run: %s needs --confidential (it is for %s guests)\n", what,
+				opts.snp_certs ? "SEV-SNP" : "TDX");
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+		fprintf(stderr, "carapace: WARNING: %s is unused: this VM fell back to plain KVM\n", what);
+	}
 	if (opts.ndevices > VDEV_MAX) {
 		fprintf(stderr, "carapace run: at most %d devices\n", VDEV_MAX);
 		status = CP_EXIT_USAGE;

@@ -43,11 +43,13 @@ static const struct opt_def opt_defs[] = {
 	{ "confidential", OPT_STRING, O(confidential) },
 	{ "platform", OPT_STRING, O(platform) },
 	{ "firmware", OPT_STRING, O(firmware) },
+	{ "snp-certs", OPT_STRING, O(snp_certs) },
+	{ "quote-service", OPT_STRING, O(quote_service) },
 };
 
 const char *run_opts_known(void)
 {
-	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure, policy, confidential, platform, firmware";
+	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure, policy, confidential, platform, firmware, snp-certs, quote-service";
 }
 
 void run_opts_init(struct run_opts *o)
@@ -70,6 +72,8 @@ void run_opts_free(struct run_opts *o)
 	free(o->confidential);
 	free(o->platform);
 	free(o->firmware);
+	free(o->snp_certs);
+	free(o->quote_service);
 	for (unsigned i = 0; i < o->ndevices; i++)
 		free(o->devices[i]);
 	memset(o, 0, sizeof(*o));
@@ -250,6 +254,8 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 	tmp.confidential = o->confidential ? strdup(o->confidential) : NULL;
 	tmp.platform = o->platform ? strdup(o->platform) : NULL;
 	tmp.firmware = o->firmware ? strdup(o->firmware) : NULL;
+	tmp.snp_certs = o->snp_certs ? strdup(o->snp_certs) : NULL;
+	tmp.quote_service = o->quote_service ? strdup(o->quote_service) : NULL;
 	for (unsigned i = 0; i < o->ndevices; i++)
 		tmp.devices[i] = strdup(o->devices[i]);
 	json_object_object_foreach(root, key, val) {

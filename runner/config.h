@@ -22,6 +22,8 @@ struct run_opts {
 	char *confidential;     /* required | preferred | off (default) */
 	char *platform;         /* snp | tdx (default: what the host offers) */
 	char *firmware;         /* OVMF/TDVF image for a confidential launch */
+	char *quote_service;    /* TDX: UNIX socket of the quote generation service (Intel QGS) for GetQuote */
+	char *snp_certs;        /* SEV-SNP: GHCB certificate table handed to the guest's extended requests */
 };
 
 #define RUN_DEFAULT_MEMORY (128ull << 20)

@@ -280,6 +280,7 @@ static const struct {
 	[KVM_EXIT_X86_BUS_LOCK] = { "X86_BUS_LOCK", NULL },
 	[CP_KVM_EXIT_MEMORY_FAULT] = { "MEMORY_FAULT", exit_cc },
 	[CP_KVM_EXIT_TDX] = { "TDX", exit_cc },
+	[CP_KVM_EXIT_SNP_REQ_CERTS] = { "SNP_REQ_CERTS", exit_cc },
 };
 
 const char *exits_reason_name(unsigned reason)

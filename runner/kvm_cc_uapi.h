@@ -128,7 +128,14 @@ enum cp_sev_cmd_id {
 	CP_KVM_SEV_SNP_LAUNCH_START = 100,
 	CP_KVM_SEV_SNP_LAUNCH_UPDATE = 101,
 	CP_KVM_SEV_SNP_LAUNCH_FINISH = 102,
+	CP_KVM_SEV_SNP_ENABLE_REQ_CERTS = 103, /* Linux 7.0: VM scope, SNP only, before any vCPU */
 };
+
+/* Device attributes of /dev/kvm (KVM_HAS_DEVICE_ATTR / KVM_GET_DEVICE_ATTR), group SEV. */
+#define CP_KVM_X86_GRP_SEV 1
+#define CP_KVM_X86_SEV_VMSA_FEATURES 0
+#define CP_KVM_X86_SNP_POLICY_BITS 1
+#define CP_KVM_X86_SEV_SNP_REQ_CERTS 2 /* 1: KVM_EXIT_SNP_REQ_CERTS exists (Linux 7.0) */
 
 enum cp_snp_page_type {
 	CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL = 1,
@@ -216,6 +223,7 @@ struct cp_kvm_tdx_init_mem_region {
 /* Exits added after 6.1 */
 #define CP_KVM_EXIT_MEMORY_FAULT 39
 #define CP_KVM_EXIT_TDX 40
+#define CP_KVM_EXIT_SNP_REQ_CERTS 42 /* Linux 7.0 (merged for the 6.20 cycle) */
 #define CP_KVM_SYSTEM_EVENT_SEV_TERM 6
 #define CP_KVM_SYSTEM_EVENT_TDX_FATAL 7
 #define CP_KVM_MEMORY_EXIT_FLAG_PRIVATE (1ull << 3)
@@ -238,6 +246,15 @@ struct cp_kvm_run_tdx {
 		struct { uint64_t ret, leaf, r11, r12, r13, r14; } get_tdvmcall_info;
 		struct { uint64_t ret, vector; } setup_event_notify;
 	};
+};
+/* KVM_EXIT_SNP_REQ_CERTS: an SNP extended guest request for an attestation report. gpa/npages
+ * are the guest's certificate buffer (GHCB RAX/RBX, gpa 4 KiB aligned, nothing else checked);
+ * userspace answers in ret before the next KVM_RUN: 0 (table written), ENOSPC (npages = pages
+ * needed), EAGAIN (busy, guest retries), EIO (anything else). Other values fail KVM_RUN. */
+struct cp_kvm_run_snp_req_certs {
+	uint64_t gpa;
+	uint64_t npages;
+	uint64_t ret;
 };
 #define CP_KVM_MAP_GPA_RANGE_PAGE_SZ_MASK 0xfull
 #define CP_KVM_MAP_GPA_RANGE_ENCRYPTED (1ull << 4)
@@ -277,6 +294,8 @@ _Static_assert(sizeof(struct cp_kvm_tdx_init_mem_region) == 24, "kvm_tdx_init_me
 _Static_assert(sizeof(struct cp_kvm_run_memory_fault) == 24, "memory_fault exit");
 _Static_assert(offsetof(struct cp_kvm_run_tdx, get_quote.gpa) == 24, "tdx exit get_quote gpa");
 _Static_assert(sizeof(struct cp_kvm_run_tdx) == 64, "tdx exit");
+_Static_assert(sizeof(struct cp_kvm_run_snp_req_certs) == 24, "snp_req_certs exit");
+_Static_assert(offsetof(struct cp_kvm_run_snp_req_certs, ret) == 16, "snp_req_certs ret");
 _Static_assert(CP_KVM_SET_USER_MEMORY_REGION2 == 0x40a0ae49, "KVM_SET_USER_MEMORY_REGION2");
 _Static_assert(CP_KVM_SET_MEMORY_ATTRIBUTES == 0x4020aed2, "KVM_SET_MEMORY_ATTRIBUTES");
 _Static_assert(CP_KVM_CREATE_GUEST_MEMFD == 0xc040aed4, "KVM_CREATE_GUEST_MEMFD");

@@ -16,13 +16,15 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "runner/kvm_cc_uapi.h"
 
-enum arg_rule { ARG_ANY, ARG_IOCTL_REQ, ARG_NO_PROT_EXEC };
+enum arg_rule { ARG_ANY, ARG_IOCTL_REQ, ARG_NO_PROT_EXEC, ARG_ARG0_EQ, ARG_ARG1_EQ };
 
 struct sc_rule {
 	const char *name;     /* system call */
@@ -35,6 +37,8 @@ struct sc_rule {
 #define ANY(n, w) { n, ARG_ANY, 0, NULL, w }
 #define IOCTL(req, w) { "ioctl", ARG_IOCTL_REQ, req, #req, w }
 #define NOEXEC(n, w) { n, ARG_NO_PROT_EXEC, 0, NULL, w }
+#define ARG0(n, v, w) { n, ARG_ARG0_EQ, v, #v, w }
+#define ARG1(n, v, w) { n, ARG_ARG1_EQ, v, #v, w }
 
 /* vCPU threads: run the guest and handle its exits (runner/vm.c vcpu_thread, runner/exits.c). */
 static const struct sc_rule vcpu_rules[] = {
@@ -55,6 +59,21 @@ static const struct sc_rule vcpu_rules[] = {
 	NOEXEC("mprotect", "thread arena growth (never executable)"),
 	ANY("munmap", "free()"),
 	ANY("brk", "malloc() when glibc's arena limit (8 per core) makes a thread share the main arena"),
+};
+
+/* vCPU threads of a confidential VM: the above, plus what runner/cc/runtime.c does on their exits. */
+static const struct sc_rule vcpu_cc_rules[] = {
+	IOCTL(CP_KVM_SET_MEMORY_ATTRIBUTES, "private<->shared conversion (MAP_GPA_RANGE hypercall, memory faults)"),
+	ANY("fallocate", "punch the shared copy of pages that became private"),
+	ARG1("fcntl", F_OFD_SETLK, "SNP certificate table: shared lock while a request is served, then unlock"),
+	ANY("fstat", "SNP certificate table: its size, re-read per request"),
+	ANY("newfstatat", "the same (glibc's fstat)"),
+	ANY("pread64", "SNP certificate table: read it"),
+	ARG0("socket", AF_UNIX, "TDX GetQuote: a connection to the quote generation service (UNIX sockets only)"),
+	ANY("connect", "TDX GetQuote: to the service's socket, bind-mounted into the empty root"),
+	ANY("poll", "TDX GetQuote: the service's reply, with a time limit"),
+	ANY("ppoll", "the same (glibc may use ppoll)"),
+	ANY("close", "TDX GetQuote: the connection, once answered"),
 };
 
 /* The main thread once the vCPUs run: the event loop (runner/vm.c vm_run) and teardown
@@ -150,7 +169,7 @@ static int highest_fd(void)
 	return max;
 }
 
-int sandbox_process_isolate(char *why, size_t why_len)
+int sandbox_process_isolate(const char *keep_socket, char *why, size_t why_len)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -185,8 +204,19 @@ int sandbox_process_isolate(char *why, size_t why_len)
 	/* An empty tmpfs becomes the root (pivot_root onto itself, the old root detached), then
 	 * read-only: nothing of the host's file system is reachable by path any more. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("carapace-vm", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") < 0 ||
-	    chdir("/proc") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+	    mount("carapace-vm", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0755") < 0) {
+		snprintf(why, why_len, "empty root: %s", strerror(errno));
+		return -errno;
+	}
+	/* The one host path a VM may still reach: a service socket, bind-mounted into the new root. */
+	if (keep_socket) {
+		int fd = open("/proc" SANDBOX_KEPT_SOCKET, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd < 0 || close(fd) < 0 || mount(keep_socket, "/proc" SANDBOX_KEPT_SOCKET, NULL, MS_BIND, NULL) < 0) {
+			snprintf(why, why_len, "bind-mounting %s into the empty root: %s", keep_socket, strerror(errno));
+			return -errno;
+		}
+	}
+	if (chdir("/proc") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
 	    chdir("/") < 0 ||
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 		snprintf(why, why_len, "empty root: %s", strerror(errno));
@@ -209,6 +239,12 @@ static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, struct cp_err 
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 				      (struct scmp_arg_cmp){ .arg = 1, .op = SCMP_CMP_EQ, .datum_a = r->ioctl, .datum_b = 0 });
 		break;
+	case ARG_ARG0_EQ:
+	case ARG_ARG1_EQ:
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				      (struct scmp_arg_cmp){ .arg = r->arg == ARG_ARG0_EQ ? 0 : 1, .op = SCMP_CMP_EQ,
+							     .datum_a = r->ioctl, .datum_b = 0 });
+		break;
 	case ARG_NO_PROT_EXEC:
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 				      (struct scmp_arg_cmp){ .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = PROT_EXEC, .datum_b = 0 });
@@ -223,7 +259,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, struct cp_err 
 
 static void table(enum sandbox_thread which, const struct sc_rule **rules, size_t *n)
 {
-	if (which == SANDBOX_VCPU) {
+	if (which == SANDBOX_VCPU || which == SANDBOX_VCPU_CC) {
 		*rules = vcpu_rules;
 		*n = ARRAY_SIZE(vcpu_rules);
 	} else {
@@ -250,6 +286,11 @@ int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, stru
 			seccomp_release(ctx);
 			return rc;
 		}
+	for (size_t i = 0; which == SANDBOX_VCPU_CC && i < ARRAY_SIZE(vcpu_cc_rules); i++)
+		if ((rc = add_rule(ctx, &vcpu_cc_rules[i], err)) < 0) {
+			seccomp_release(ctx);
+			return rc;
+		}
 	/* The hot path of a vCPU is ioctl(KVM_RUN) then write(): test those first. */
 	(void)seccomp_syscall_priority(ctx, SCMP_SYS(ioctl), 255);
 	(void)seccomp_syscall_priority(ctx, SCMP_SYS(write), 254);
@@ -257,7 +298,7 @@ int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, stru
 	seccomp_release(ctx);
 	if (rc < 0)
 		return cp_err_set(err, -rc, "loading the %s seccomp filter: %s",
-				  which == SANDBOX_VCPU ? "vCPU" : "main-thread", strerror(-rc));
+				  which == SANDBOX_MAIN ? "main-thread" : "vCPU", strerror(-rc));
 	return 0;
 }
 
@@ -266,13 +307,16 @@ static void print_table(FILE *out, const char *title, const struct sc_rule *r, s
 	fprintf(out, "### %s\n\n| system call | argument filter | why |\n|---|---|---|\n", title);
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "| `%s` | %s%s%s | %s |\n", r[i].name,
-			r[i].arg == ARG_IOCTL_REQ ? "request = `" : r[i].arg == ARG_NO_PROT_EXEC ? "no `PROT_EXEC`" : "—",
-			r[i].arg == ARG_IOCTL_REQ ? r[i].ioctl_name : "", r[i].arg == ARG_IOCTL_REQ ? "`" : "", r[i].why);
+			r[i].arg == ARG_IOCTL_REQ ? "request = `" : r[i].arg == ARG_ARG0_EQ ? "argument 0 = `"
+			: r[i].arg == ARG_ARG1_EQ ? "argument 1 = `" : r[i].arg == ARG_NO_PROT_EXEC ? "no `PROT_EXEC`" : "—",
+			r[i].arg != ARG_ANY && r[i].arg != ARG_NO_PROT_EXEC ? r[i].ioctl_name : "",
+			r[i].arg != ARG_ANY && r[i].arg != ARG_NO_PROT_EXEC ? "`" : "", r[i].why);
 	fprintf(out, "\n");
 }
 
 void sandbox_print_policy(FILE *out)
 {
 	print_table(out, "vCPU threads (`vcpu<N>`)", vcpu_rules, ARRAY_SIZE(vcpu_rules));
+	print_table(out, "vCPU threads of a confidential VM: in addition", vcpu_cc_rules, ARRAY_SIZE(vcpu_cc_rules));
 	print_table(out, "main thread (event loop and teardown)", main_rules, ARRAY_SIZE(main_rules));
 }

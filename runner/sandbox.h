@@ -13,7 +13,7 @@ enum sandbox_mode {
 	SANDBOX_OFF,     /* no filter: development only, announced loudly */
 };
 
-enum sandbox_thread { SANDBOX_VCPU, SANDBOX_MAIN };
+enum sandbox_thread { SANDBOX_VCPU, SANDBOX_MAIN, SANDBOX_VCPU_CC /* SANDBOX_VCPU + runner/cc's run-time calls */ };
 
 int sandbox_mode_parse(const char *s, enum sandbox_mode *m);
 const char *sandbox_mode_name(enum sandbox_mode m);
@@ -29,7 +29,10 @@ int sandbox_process_lockdown(struct cp_err *err);
  * namespace whose root is an empty read-only tmpfs (the host's files are out of reach), and
  * rlimits (no core dumps, no more files than now open plus a margin). *why gets the reason
  * when the namespaces are not available (the caller warns and goes on). */
-int sandbox_process_isolate(char *why, size_t why_len);
+/* Where keep_socket (a UNIX socket the VM must still reach, e.g. the TDX quote generation
+ * service) appears inside the empty root; NULL: none. */
+#define SANDBOX_KEPT_SOCKET "/service.sock"
+int sandbox_process_isolate(const char *keep_socket, char *why, size_t why_len);
 
 /* Load the calling thread's filter (only this thread: no TSYNC). */
 int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, struct cp_err *err);

@@ -467,7 +467,7 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	/* The filter is in force before the guest runs a single instruction on this vCPU. */
-	if (sandbox_thread_apply(SANDBOX_VCPU, vm->cfg.sandbox, &err) < 0) {
+	if (sandbox_thread_apply(vm->cc ? SANDBOX_VCPU_CC : SANDBOX_VCPU, vm->cfg.sandbox, &err) < 0) {
 		vm_end(vm, CP_EXIT_FAILURE, "vCPU %u: %s", v->index, err.msg);
 		return NULL;
 	}
@@ -478,6 +478,8 @@ static void *vcpu_thread(void *arg)
 		/* A confidential guest touching memory in the other state: KVM_RUN fails with EFAULT
 		 * and a MEMORY_FAULT exit, which the exit table routes to runner/cc. */
 		v->last_run = r;
+		if (vm->cc)
+			cc_vcpu_returned(vm->cc, v->index); /* e.g. drops the SNP certificate table's lock */
 		if (r == -EFAULT && vm->cc && v->run->exit_reason == CP_KVM_EXIT_MEMORY_FAULT)
 			r = 0;
 		if (r < 0) {
@@ -597,9 +599,12 @@ int vm_run(struct vm *vm)
 	 * purpose is diagnosis (and whose sanitizer runtime reads /proc at exit). */
 	if (vm->cfg.sandbox == SANDBOX_ENFORCE && !(vm->label_open && vm->label.mode != LABEL_MODE_DISABLED)) {
 		char why[256];
-		if (sandbox_process_isolate(why, sizeof(why)) < 0)
+		const char *keep = vm->cc ? vm->cc->quote_socket : NULL;
+		if (sandbox_process_isolate(keep, why, sizeof(why)) < 0)
 			cp_warn("the VM process keeps the host's file system view (%s): user namespaces are not "
 				"available to this user", why);
+		else if (keep)
+			vm->cc->quote_socket = SANDBOX_KEPT_SOCKET; /* the same socket, inside the empty root */
 	}
 	{
 		struct cp_err err = { 0 };

@@ -4,6 +4,7 @@
 #ifndef CARAPACE_RUNNER_CC_CC_H
 #define CARAPACE_RUNNER_CC_CC_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,11 @@ struct cc_launch_cfg {
 	uint64_t td_attributes;       /* checked against KVM_TDX_CAPABILITIES */
 	uint64_t td_xfam;             /* 0 = x87|SSE (0x3) */
 	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];
+	/* SNP: a GHCB certificate table (VCEK/VLEK, ASK, ARK) handed to the guest with each extended
+	 * attestation request (KVM_SEV_SNP_ENABLE_REQ_CERTS, Linux 7.0). NULL: not offered. The file is
+	 * re-read under a shared F_OFD_SETLK lock for every request, so an update taken under an
+	 * exclusive lock is never seen half-written. */
+	const char *snp_certs;
 };
 
 struct cc_block {
@@ -93,6 +99,11 @@ struct cc_vm {
 	/* Run time */
 	const char *quote_socket;     /* TDX GetQuote: UNIX socket of a quote generation service */
 	unsigned quote_timeout_ms;
+	int certs_fd;                 /* SNP certificate table file (cfg->snp_certs), -1 when none */
+	pthread_mutex_t certs_mu;     /* guards certs_holders and the file lock */
+	unsigned certs_holders;       /* vCPUs between a served request and their next KVM_RUN return */
+	bool certs_held[CC_MAX_VCPUS];
+	unsigned certs_served, certs_busy, certs_refused; /* requests answered 0 / EAGAIN / ENOSPC or EIO */
 };
 
 /* Step by step (tests; the order is enforced). cc_launch() runs them all. cfg (and the firmware
@@ -129,6 +140,16 @@ enum cc_exit_verdict cc_exit_memory_fault(struct cc_vm *vm, unsigned vcpu, struc
 /* KVM_EXIT_TDX: GetQuote forwarded to vm->quote_socket, or an error status for the guest when
  * none is configured; other leaves answered SUBFUNC_UNSUPPORTED. */
 enum cc_exit_verdict cc_exit_tdx(struct cc_vm *vm, unsigned vcpu, struct cp_err *err);
+/* KVM_EXIT_SNP_REQ_CERTS: write the certificate table into the guest's buffer, which must be
+ * shared RAM, and answer ret (0, ENOSPC with npages, EAGAIN while the table is being updated, EIO
+ * for a bad buffer or table). On success the table stays read-locked, and kvm_run's
+ * immediate_exit set, until the vCPU is back from the KVM_RUN that sends the request to the
+ * firmware: cc_vcpu_returned() then drops the lock. */
+enum cc_exit_verdict cc_exit_snp_req_certs(struct cc_vm *vm, unsigned vcpu, struct cp_err *err);
+/* Call after every KVM_RUN of a confidential vCPU returns, before anything else. */
+void cc_vcpu_returned(struct cc_vm *vm, unsigned vcpu);
+/* Read and validate a certificate table from fd (whole file, at most 1 MiB, with a VCEK or VLEK). */
+int cc_snp_certs_read(int fd, uint8_t **out, size_t *len, struct cp_err *err);
 /* KVM_EXIT_SYSTEM_EVENT SEV_TERM / TDX_FATAL: always ends the VM with a message. */
 enum cc_exit_verdict cc_exit_system_event(struct cc_vm *vm, unsigned vcpu, struct cp_err *err);
 /* Dispatch on run->exit_reason (run_ret: what KVM_RUN returned). Unknown exits fail closed. */

@@ -376,6 +376,19 @@ static int snp_init(struct cc_vm *vm, struct cp_err *err)
 
 	if (r == 0)
 		r = enable_cap(vm, CP_KVM_CAP_EXIT_HYPERCALL, 1ull << CP_KVM_HC_MAP_GPA_RANGE, "EXIT_HYPERCALL", err);
+	if (r == 0 && vm->certs_fd >= 0) {
+		/* Before any vCPU exists (KVM refuses it later). Asked for, so never silently dropped. */
+		uint64_t val = 0;
+		struct kvm_device_attr a = { .group = CP_KVM_X86_GRP_SEV, .attr = CP_KVM_X86_SEV_SNP_REQ_CERTS,
+					     .addr = (uintptr_t)&val };
+		r = kio(vm, vm->kvm_fd, KVM_GET_DEVICE_ATTR, &a);
+		if (r < 0 || val != 1)
+			return cp_err_set(err, ENOTSUP, "this kernel cannot hand SEV-SNP guests a certificate table "
+					  "(KVM_X86_SEV_SNP_REQ_CERTS: %s; it needs Linux 7.0 or later): run without "
+					  "--snp-certs, and let the guest fetch its VCEK from AMD's KDS",
+					  r < 0 ? strerror(-r) : "0");
+		r = sev_cmd(vm, CP_KVM_SEV_SNP_ENABLE_REQ_CERTS, NULL, "KVM_SEV_SNP_ENABLE_REQ_CERTS", err);
+	}
 	return r;
 }
 
@@ -794,7 +807,8 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	vm->ctx = ctx;
 	vm->cfg = cfg;
 	vm->platform = cfg->platform;
-	vm->kvm_fd = vm->vm_fd = vm->shared_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->shared_fd = vm->certs_fd = -1;
+	pthread_mutex_init(&vm->certs_mu, NULL);
 	for (unsigned i = 0; i < CC_MAX_VCPUS; i++)
 		vm->vcpu_fd[i] = -1;
 	vm->quote_timeout_ms = 30000;
@@ -811,7 +825,19 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	if (cfg->platform == CC_SNP && (cfg->vmsa_features & 1))
 		return cp_err_set(err, EINVAL, "SEV-SNP: vmsa_features 0x%" PRIx64 " must not contain SNP_ACTIVE (bit 0): "
 				  "KVM sets it", cfg->vmsa_features);
+	if (cfg->snp_certs && cfg->platform != CC_SNP)
+		return cp_err_set(err, EINVAL, "a certificate table is for SEV-SNP guests only");
 	layout(vm, cfg);
+	if (cfg->snp_certs) {
+		/* Checked now, so a bad table is the user's error at start, not the guest's surprise. */
+		_cleanup_free_ uint8_t *table = NULL;
+		size_t len;
+		vm->certs_fd = open(cfg->snp_certs, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (vm->certs_fd < 0)
+			return cp_err_set(err, errno, "certificate table %s: %s", cfg->snp_certs, strerror(errno));
+		if (cc_snp_certs_read(vm->certs_fd, &table, &len, err) < 0)
+			return cp_err_prefix(err, "%s: ", cfg->snp_certs);
+	}
 	vm->opts.platform = cfg->platform == CC_SNP ? MEMENC_PLATFORM_SNP : MEMENC_PLATFORM_TDX;
 	vm->opts.vcpus = cfg->vcpus;
 	vm->opts.vcpu_sig = cfg->vcpu_sig;
@@ -857,6 +883,9 @@ void cc_vm_release(struct cc_vm *vm)
 	memenc_plan_free(&vm->plan);
 	free(vm->hob);
 	vm->hob = NULL;
+	if (vm->certs_fd >= 0)
+		close(vm->certs_fd);
+	vm->certs_fd = -1;
 }
 
 int cc_launch(const struct kvm_ops *ops, void *ctx, const struct cc_launch_cfg *cfg, struct cc_vm *out,
@@ -868,17 +897,23 @@ int cc_launch(const struct kvm_ops *ops, void *ctx, const struct cc_launch_cfg *
 	struct host_assessment a;
 	int r = cc_vm_init(out, ops, ctx, cfg, err);
 
-	if (r < 0)
+	if (r < 0) {
+		cc_vm_release(out);
 		return r;
+	}
 	/* What the host offers, first: a host without SNP/TDX gets the precise reason, not an ioctl error. */
 	host_info_probe(ops, ctx, &facts);
 	host_info_assess(&facts, &a);
 	if (cfg->platform == CC_SNP && !a.snp.available)
-		return cp_err_set(err, ENOTSUP, "SEV-SNP launch is not available on this host: %s", a.snp.reason);
-	if (cfg->platform == CC_TDX && !a.tdx.available)
-		return cp_err_set(err, ENOTSUP, "TDX launch is not available on this host: %s", a.tdx.reason);
-	if (!a.guest_memfd.available)
-		return cp_err_set(err, ENOTSUP, "%s launch is not available on this host: %s", plat(out), a.guest_memfd.reason);
+		r = cp_err_set(err, ENOTSUP, "SEV-SNP launch is not available on this host: %s", a.snp.reason);
+	else if (cfg->platform == CC_TDX && !a.tdx.available)
+		r = cp_err_set(err, ENOTSUP, "TDX launch is not available on this host: %s", a.tdx.reason);
+	else if (!a.guest_memfd.available)
+		r = cp_err_set(err, ENOTSUP, "%s launch is not available on this host: %s", plat(out), a.guest_memfd.reason);
+	if (r < 0) {
+		cc_vm_release(out);
+		return r;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		if (order[i] == CC_STEP_START && cfg->platform == CC_TDX)
 			continue;

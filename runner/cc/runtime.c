@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "attest/hw/snp_report.h"
 #include "runner/kvm_cc_uapi.h"
 
 #define PG 4096ull
@@ -337,6 +339,173 @@ enum cc_exit_verdict cc_exit_system_event(struct cc_vm *vm, unsigned vcpu, struc
 }
 
 /* Exits of confidential guests, indexed by exit reason. An empty slot fails closed. */
+/* ---- SNP certificate table (KVM_EXIT_SNP_REQ_CERTS) ---- */
+
+#define CERTS_MAX (1u << 20)
+
+int cc_snp_certs_read(int fd, uint8_t **out, size_t *len, struct cp_err *err)
+{
+	struct attest_hw_snp_certs certs;
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (fstat(fd, &st) < 0)
+		return cp_err_set(err, errno, "certificate table: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > CERTS_MAX)
+		return cp_err_set(err, EINVAL, "certificate table: %lld bytes; it must be a regular file of 1 byte to 1 MiB",
+				  (long long)st.st_size);
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return cp_err_set(err, n < 0 ? errno : EIO, "certificate table: read: %s",
+					  n < 0 ? strerror(errno) : "the file shrank while it was read");
+		}
+		got += (size_t)n;
+	}
+	/* One validating reader: the verifier's parser, plus what a guest needs to use the table. */
+	if (attest_hw_snp_certtable_parse(buf, got, &certs, err) < 0) {
+		free(buf);
+		return -EINVAL;
+	}
+	if (!certs.vcek.der && !certs.vlek.der) {
+		free(buf);
+		return cp_err_set(err, EINVAL, "certificate table: no VCEK or VLEK entry, so a guest could not check its report");
+	}
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/* A guest buffer for the table: whole pages of shared RAM (never firmware, never private). */
+static uint8_t *certs_buffer(struct cc_vm *vm, uint64_t gpa, uint64_t pages)
+{
+	struct cc_block *b;
+
+	if (gpa % PG || pages == 0 || pages > CERTS_MAX / PG + 1)
+		return NULL;
+	b = ram_block(vm, gpa, pages * PG);
+	if (!b || !strcmp(b->name, "firmware") || !vm->shared)
+		return NULL;
+	for (uint64_t p = 0; p < pages; p++)
+		if (cc_mem_is_private(vm, gpa + p * PG))
+			return NULL;
+	return vm->shared + b->shared_off + (gpa - b->gpa);
+}
+
+static void certs_unlock_locked(struct cc_vm *vm)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+	(void)fcntl(vm->certs_fd, F_OFD_SETLK, &fl);
+}
+
+enum cc_exit_verdict cc_exit_snp_req_certs(struct cc_vm *vm, unsigned vcpu, struct cp_err *err)
+{
+	struct kvm_run *run = (struct kvm_run *)run_of(vm, vcpu);
+	struct cp_kvm_run_snp_req_certs rc;
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	struct cp_err rerr = { 0 };
+	_cleanup_free_ uint8_t *table = NULL;
+	size_t len = 0;
+	uint64_t need;
+	uint8_t *dst;
+
+	if (!run)
+		return cp_err_set(err, EINVAL, "certificate request on unknown vCPU %u", vcpu), CC_EXIT_HOST_FAIL;
+	if (vm->certs_fd < 0) {
+		/* KVM only exits so when KVM_SEV_SNP_ENABLE_REQ_CERTS was issued: a kernel surprise. */
+		cp_err_set(err, EPROTO, "vCPU %u: KVM_EXIT_SNP_REQ_CERTS, but certificate fetching was never enabled", vcpu);
+		return CC_EXIT_HOST_FAIL;
+	}
+	memcpy(&rc, (uint8_t *)run + CP_KVM_RUN_UNION_OFFSET, sizeof(rc));
+	pthread_mutex_lock(&vm->certs_mu);
+	if (vm->certs_held[vcpu]) {
+		pthread_mutex_unlock(&vm->certs_mu);
+		cp_err_set(err, EPROTO, "vCPU %u: a second certificate request before the first one was sent", vcpu);
+		return CC_EXIT_HOST_FAIL;
+	}
+	/* One shared OFD lock for all vCPUs (the lock belongs to the open file, not the thread). */
+	if (vm->certs_holders == 0 && fcntl(vm->certs_fd, F_OFD_SETLK, &fl) < 0) {
+		int e = errno;
+		if (e == EAGAIN || e == EACCES) {
+			/* Someone holds the exclusive lock: an update is in progress. The guest retries. */
+			rc.ret = EAGAIN;
+			vm->certs_busy++;
+			pthread_mutex_unlock(&vm->certs_mu);
+			memcpy((uint8_t *)run + CP_KVM_RUN_UNION_OFFSET, &rc, sizeof(rc));
+			return CC_EXIT_RESUME;
+		}
+		pthread_mutex_unlock(&vm->certs_mu);
+		cp_err_set(err, e, "vCPU %u: locking the certificate table: %s", vcpu, strerror(e));
+		return CC_EXIT_HOST_FAIL;
+	}
+	vm->certs_holders++;
+	if (cc_snp_certs_read(vm->certs_fd, &table, &len, &rerr) < 0) {
+		fprintf(stderr, "carapace: vCPU %u: SNP certificate request answered EIO: %s\n", vcpu, rerr.msg);
+		rc.ret = EIO;
+		goto unlock;
+	}
+	need = (len + PG - 1) / PG;
+	if (rc.npages < need) {
+		rc.npages = need;
+		rc.ret = ENOSPC;
+		goto unlock;
+	}
+	dst = certs_buffer(vm, rc.gpa, need);
+	if (!dst) {
+		/* The guest's own mistake: answered, never trusted, never fatal. */
+		fprintf(stderr, "carapace: vCPU %u: SNP certificate request answered EIO: buffer 0x%llx (%llu pages) is not "
+				"shared guest RAM\n", vcpu, (unsigned long long)rc.gpa, (unsigned long long)rc.npages);
+		rc.ret = EIO;
+		goto unlock;
+	}
+	memcpy(dst, table, len);
+	memset(dst + len, 0, need * PG - len);
+	rc.ret = 0;
+	vm->certs_served++;
+	vm->certs_held[vcpu] = true;
+	/* Come back right after KVM has sent the request to the firmware, to drop the lock. */
+	__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->certs_mu);
+	memcpy((uint8_t *)run + CP_KVM_RUN_UNION_OFFSET, &rc, sizeof(rc));
+	return CC_EXIT_RESUME;
+unlock:
+	if (rc.ret != 0)
+		vm->certs_refused++;
+	if (--vm->certs_holders == 0)
+		certs_unlock_locked(vm);
+	pthread_mutex_unlock(&vm->certs_mu);
+	memcpy((uint8_t *)run + CP_KVM_RUN_UNION_OFFSET, &rc, sizeof(rc));
+	return CC_EXIT_RESUME;
+}
+
+void cc_vcpu_returned(struct cc_vm *vm, unsigned vcpu)
+{
+	struct kvm_run *run;
+
+	if (vcpu >= vm->nvcpus || vm->certs_fd < 0)
+		return;
+	pthread_mutex_lock(&vm->certs_mu);
+	if (vm->certs_held[vcpu]) {
+		vm->certs_held[vcpu] = false;
+		if (--vm->certs_holders == 0)
+			certs_unlock_locked(vm);
+		run = (struct kvm_run *)vm->run[vcpu];
+		/* The VMM's stop path sets immediate_exit too; it sets its own flag first, and the run
+		 * loop checks that flag after this, so clearing here loses no stop. */
+		__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	}
+	pthread_mutex_unlock(&vm->certs_mu);
+}
+
 static const struct {
 	const char *name;
 	enum cc_exit_verdict (*fn)(struct cc_vm *vm, unsigned vcpu, struct cp_err *err);
@@ -347,6 +516,7 @@ static const struct {
 	[KVM_EXIT_SYSTEM_EVENT] = { "SYSTEM_EVENT", cc_exit_system_event, true, true, false },
 	[CP_KVM_EXIT_MEMORY_FAULT] = { "MEMORY_FAULT", cc_exit_memory_fault, true, true, true },
 	[CP_KVM_EXIT_TDX] = { "TDX", cc_exit_tdx, false, true, false },
+	[CP_KVM_EXIT_SNP_REQ_CERTS] = { "SNP_REQ_CERTS", cc_exit_snp_req_certs, true, false, false },
 };
 
 enum cc_exit_verdict cc_exit_dispatch(struct cc_vm *vm, unsigned vcpu, int run_ret, struct cp_err *err)

@@ -42,6 +42,12 @@
  *        size 0, unaligned, wrapping ............................... -EINVAL (K)
  *   ENABLE_CAP(APIC_BUS_CYCLES_NS) after a vCPU, or != 40 on a TD .. -EINVAL (K / D)
  *   KVM_RUN before FINISH / FINALIZE ............................... -EINVAL (D)
+ *   KVM_RUN completing SNP_REQ_CERTS with ret not 0/ENOSPC/EAGAIN/EIO -EINVAL (K)
+ *   KVM_RUN with immediate_exit set: completes a pending exit, then  -EINTR (K)
+ *   SNP: ENABLE_REQ_CERTS on a kernel without it ................... -EINVAL (K: unknown command)
+ *   SNP: ENABLE_REQ_CERTS after KVM_CREATE_VCPU .................... -EINVAL (K)
+ *   KVM_GET_DEVICE_ATTR(/dev/kvm) group SEV: VMSA_FEATURES, and
+ *        SNP_REQ_CERTS where the kernel has it; else .............. -ENXIO (K)
  *   any other ioctl ................................................ -ENOTTY (fail closed)
  *
  * VMSA model (how KVM derives each vCPU's VMSA at SNP_LAUNCH_FINISH, sev_es_sync_vmsa): the save
@@ -90,6 +96,7 @@ struct kd_vcpu {
 	uint8_t *run;
 	struct kd_script script[8];
 	unsigned n_script, next_script;
+	bool certs_pending;   /* the last exit was KVM_EXIT_SNP_REQ_CERTS: the next KVM_RUN completes it */
 };
 
 struct kd_slot {
@@ -154,6 +161,7 @@ void kd_config_default(struct kd_config *c)
 	c->vm_types = 1u << CP_KVM_X86_DEFAULT_VM | 1u << CP_KVM_X86_SNP_VM | 1u << CP_KVM_X86_TDX_VM;
 	c->vmsa_features_supported = 1u << 5;
 	c->cpu_sig = 0x800f12;
+	c->snp_req_certs = true;
 }
 
 static int refuse(struct kvm_double *kd, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -332,6 +340,20 @@ static int kvm_ioctl(struct kvm_double *kd, unsigned long req, void *arg)
 		return kvm_create_vm(kd, (unsigned long)arg);
 	case KVM_GET_VCPU_MMAP_SIZE:
 		return KD_RUN_SIZE;
+	case KVM_GET_DEVICE_ATTR: {
+		struct kvm_device_attr *a = arg;
+		uint64_t val;
+		if (a->group != CP_KVM_X86_GRP_SEV)
+			return refuse(kd, ENXIO, "KVM_GET_DEVICE_ATTR: group %u", a->group);
+		if (a->attr == CP_KVM_X86_SEV_VMSA_FEATURES)
+			val = kd->cfg.vmsa_features_supported;
+		else if (a->attr == CP_KVM_X86_SEV_SNP_REQ_CERTS && kd->cfg.snp_req_certs)
+			val = 1;
+		else
+			return refuse(kd, ENXIO, "KVM_GET_DEVICE_ATTR: SEV attribute %llu", (unsigned long long)a->attr);
+		memcpy((void *)(uintptr_t)a->addr, &val, sizeof(val));
+		return 0;
+	}
 	case KVM_GET_SUPPORTED_CPUID: {
 		struct kvm_cpuid2 *c = arg;
 		size_t n = sizeof(kd_cpuid) / sizeof(kd_cpuid[0]);
@@ -699,6 +721,15 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cm
 		if (!vm->init2)
 			return refuse(kd, ENOTTY, "SNP_LAUNCH_FINISH: before KVM_SEV_INIT2");
 		return snp_launch_finish(kd, vm, data);
+	case CP_KVM_SEV_SNP_ENABLE_REQ_CERTS:
+		if (!kd->cfg.snp_req_certs)
+			return refuse(kd, EINVAL, "KVM_SEV_SNP_ENABLE_REQ_CERTS: this kernel does not know the command");
+		if (!vm->init2)
+			return refuse(kd, EINVAL, "KVM_SEV_SNP_ENABLE_REQ_CERTS: not an SNP guest yet (before INIT2)");
+		if (vm->nvcpus)
+			return refuse(kd, EINVAL, "KVM_SEV_SNP_ENABLE_REQ_CERTS: after KVM_CREATE_VCPU");
+		vm->rec.req_certs_enabled = true;
+		return 0;
 	default:
 		return refuse(kd, vm->init2 ? EINVAL : ENOTTY, "KVM_MEMORY_ENCRYPT_OP: SEV command %u not modelled", c->id);
 	}
@@ -998,6 +1029,22 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 
 	if ((vm->type == CP_KVM_X86_SNP_VM && !vm->finished) || (vm->type == CP_KVM_X86_TDX_VM && !vm->finalized))
 		return refuse(kd, EINVAL, "KVM_RUN: before the launch is finished");
+	if (v->certs_pending) {
+		/* KVM completes the #VMGEXIT from what user space left in snp_req_certs.ret. */
+		struct cp_kvm_run_snp_req_certs rc;
+		memcpy(&rc, v->run + CP_KVM_RUN_UNION_OFFSET, sizeof(rc));
+		if (rc.ret != 0 && rc.ret != ENOSPC && rc.ret != EAGAIN && rc.ret != EIO)
+			return refuse(kd, EINVAL, "KVM_RUN: snp_req_certs.ret %llu is not 0, ENOSPC, EAGAIN or EIO",
+				      (unsigned long long)rc.ret);
+		v->certs_pending = false;
+		vm->rec.certs_completions++;
+		vm->rec.certs_ret = rc.ret;
+		vm->rec.certs_npages = rc.npages;
+	}
+	if (__atomic_load_n(&run->immediate_exit, __ATOMIC_SEQ_CST)) {
+		vm->rec.eintr_runs++;
+		return -EINTR;
+	}
 	if (v->next_script >= v->n_script) {
 		run->exit_reason = KVM_EXIT_HLT;
 		return 0;
@@ -1006,6 +1053,15 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 	memset(v->run + 8, 0, 256);
 	run->exit_reason = s->reason;
 	memcpy(v->run + 32, s->payload, s->len);
+	if (s->reason == CP_KVM_EXIT_SNP_REQ_CERTS) {
+		struct cp_kvm_run_snp_req_certs rc;
+		memcpy(&rc, v->run + CP_KVM_RUN_UNION_OFFSET, sizeof(rc));
+		if (!vm->rec.req_certs_enabled || rc.gpa % PG)
+			return refuse(kd, EINVAL, "test script: KVM only exits SNP_REQ_CERTS when enabled, with gpa aligned");
+		rc.ret = 0; /* always 0 on exit */
+		memcpy(v->run + CP_KVM_RUN_UNION_OFFSET, &rc, sizeof(rc));
+		v->certs_pending = true;
+	}
 	return s->ret;
 }
 

@@ -26,6 +26,7 @@ struct kd_config {
 	unsigned eagain_every;           /* every Nth such call returns -EAGAIN with no progress, 0 = never */
 	bool sev_dev;                    /* /dev/sev exists (SNP_PLATFORM_STATUS answers 1.55) */
 	uint32_t cpu_sig;                /* CPUID leaf 1 EAX in KVM_GET_SUPPORTED_CPUID */
+	bool snp_req_certs;              /* KVM_X86_SEV_SNP_REQ_CERTS = 1, ENABLE_REQ_CERTS known (Linux 7.0) */
 };
 
 /* What a fresh double offers unless told otherwise: SNP and TDX, DebugSwap, no partial progress. */
@@ -68,6 +69,11 @@ struct kd_record {
 	unsigned init_vm_cpuid_nent;
 	unsigned n_attr_calls;
 	uint64_t apic_bus_cycle_ns;      /* KVM_CAP_X86_APIC_BUS_CYCLES_NS, 0 = not set */
+	/* SNP certificate fetching */
+	bool req_certs_enabled;          /* KVM_SEV_SNP_ENABLE_REQ_CERTS succeeded */
+	unsigned certs_completions;      /* KVM_RUNs that completed a KVM_EXIT_SNP_REQ_CERTS */
+	uint64_t certs_ret, certs_npages; /* what user space answered the last one */
+	unsigned eintr_runs;             /* KVM_RUNs refused at once for immediate_exit (-EINTR) */
 };
 int kd_record_get(const struct kvm_double *kd, struct kd_record *out);
 
