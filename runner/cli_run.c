@@ -175,7 +175,8 @@ static int plan_isolation(const struct run_opts *o, const struct host_assessment
 
 /* Launch SEV-SNP or TDX through runner/cc and run it in the ordinary run loop. */
 static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
-			       uint64_t td_attributes, bool attest, const char *tcti)
+			       uint64_t td_attributes, bool attest, const char *tcti, const struct vdev_spec *specs,
+			       bool device_failure_continue)
 {
 	const char *fw_path = o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd";
 	struct cc_launch_cfg cfg;
@@ -216,9 +217,10 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		fprintf(stderr, "carapace: attestation binding %s goes into %s\n", hex,
 			iso == POLICY_ISO_SNP ? "HOST_DATA" : "MRCONFIGID");
 	}
-	if (o->ndevices) {
-		fprintf(stderr, "carapace run: --device with a confidential VM is not supported yet: its back-ends must be "
-				"given only the shared memory and offer VIRTIO_F_ACCESS_PLATFORM (docs/CONFIDENTIAL.md)\n");
+	if (o->ndevices && iso == POLICY_ISO_TDX) {
+		fprintf(stderr, "carapace run: --device with a TDX guest is not supported yet: TDX keeps the IOAPIC in user "
+				"space (split irqchip) and carapace has no user-space IOAPIC, so virtio-mmio interrupts could "
+				"not be delivered (docs/CONFIDENTIAL.md)\n");
 		return CP_EXIT_USAGE;
 	}
 	if (cp_file_read(fw_path, 64u << 20, &fw, &fw_len, &err) < 0) {
@@ -254,7 +256,9 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		}
 		vc = (struct vm_config){ .console_out_fd = out_fd, .console_in_fd = in_fd,
 					 .console_flush_each = interactive, .console_limit = o->console_limit,
-					 .timeout_ms = o->timeout_ms, .sandbox = sandbox_mode_default() };
+					 .timeout_ms = o->timeout_ms, .sandbox = sandbox_mode_default(),
+					 .devices = specs, .ndevices = o->ndevices,
+					 .device_failure_continue = device_failure_continue };
 		if (o->seccomp)
 			(void)sandbox_mode_parse(o->seccomp, &vc.sandbox);
 		cvm.quote_socket = o->quote_service;
@@ -262,6 +266,9 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			fprintf(stderr, "carapace run: %s\n", err.msg);
 			status = CP_EXIT_FAILURE;
 		} else {
+			/* Firmware boots the guest, so its kernel command line is not ours to extend. */
+			if (vm->ndevs)
+				fprintf(stderr, "carapace: the guest kernel finds its devices with: %s\n", vm->cmdline);
 			status = run_and_report(vm, o->quiet);
 		}
 		close(out_fd);
@@ -699,7 +706,8 @@ int runner_cli_run(int argc, char **argv)
 		device_failure_continue = !strcmp(opts.on_device_failure, "continue");
 	}
 	if (iso_obtained != POLICY_ISO_NONE) {
-		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti);
+		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti, specs,
+					     device_failure_continue);
 		goto out;
 	}
 	if (open_console(opts.console, &out_fd, &in_fd, &interactive, &err) < 0) {

@@ -161,7 +161,9 @@ static int op_set_features(void *ctx, uint64_t features)
 	struct vdev *d = ctx;
 	struct cp_err err = { 0 };
 	struct vu_msg m;
-	uint64_t f = features & d->fe.features;
+	/* ACCESS_PLATFORM concerns the guest and this VMM: with no vIOMMU the back-end keeps
+	 * seeing guest-physical addresses, so it never gets the bit (no IOTLB to speak of). */
+	uint64_t f = features & d->fe.features & ~(1ull << VIRTIO_F_ACCESS_PLATFORM_BIT);
 
 	if (d->dead)
 		return -EPIPE;
@@ -353,15 +355,15 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	if ((r = vu_fe_negotiate(&d->fe, (1ull << 24) - 1, VU_FE_PROTOCOL_SUPPORTED, err)) < 0)
 		return cp_err_prefix(err, "%s (%s): ", d->name, "vhost-user negotiation");
 	{
-		struct vu_region reg = { .gpa = 0, .size = gmem_low_end(&vm->mem), .uva = (uintptr_t)vm->mem.base,
-					 .mmap_offset = 0 };
-		if ((r = vu_fe_add_memory(&d->fe, &reg, vm->mem_fd, err)) < 0)
-			return cp_err_prefix(err, "%s: guest memory: ", d->name);
-		if (vm->mem.size > GP_MMIO_HOLE) {
-			reg = (struct vu_region){ .gpa = GP_4G, .size = vm->mem.size - GP_MMIO_HOLE,
-						  .uva = (uintptr_t)vm->mem.base + GP_MMIO_HOLE, .mmap_offset = GP_MMIO_HOLE };
-			if ((r = vu_fe_add_memory(&d->fe, &reg, vm->mem_fd, err)) < 0)
-				return cp_err_prefix(err, "%s: guest memory above 4 GiB: ", d->name);
+		/* A confidential VM's back-end gets the shared memfd and nothing else. */
+		struct vm_region regs[VM_MAX_REGIONS];
+		unsigned n = vm_backend_regions(vm, regs);
+		for (unsigned i = 0; i < n; i++) {
+			struct vu_region reg = { .gpa = regs[i].gpa, .size = regs[i].size, .uva = (uintptr_t)regs[i].hva,
+						 .mmap_offset = regs[i].fd_offset };
+			if ((r = vu_fe_add_memory(&d->fe, &reg, regs[i].fd, err)) < 0)
+				return cp_err_prefix(err, "%s: guest memory at 0x%llx: ", d->name,
+						     (unsigned long long)regs[i].gpa);
 		}
 	}
 	switch (spec->kind) {
@@ -395,8 +397,13 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 		if ((r = vm->ops->ioctl(vm->ops_ctx, vm->vm_fd, KVM_IRQFD, &irq)) < 0)
 			return cp_err_set(err, -r, "%s: KVM_IRQFD: %s", d->name, strerror(-r));
 	}
-	vmmio_init(&d->mmio, device_id, d->fe.features & ((1ull << 24) - 1), d->fe.queue_num, 256, config, config_len,
-		   &vdev_mmio_ops, d);
+	/* A confidential guest can only share bounce buffers: it must be told that the device reaches
+	 * memory through the platform (VIRTIO_F_ACCESS_PLATFORM), and Linux refuses devices without it.
+	 * Without a vIOMMU the addresses stay GPAs of shared pages, so a back-end that does not offer
+	 * the bit works unchanged: op_set_features strips it, as QEMU does. */
+	vmmio_init(&d->mmio, device_id,
+		   (d->fe.features & ((1ull << 24) - 1)) | (vm->cc ? 1ull << VIRTIO_F_ACCESS_PLATFORM_BIT : 0),
+		   d->fe.queue_num, 256, config, config_len, &vdev_mmio_ops, d);
 	return 0;
 }
 

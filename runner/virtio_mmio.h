@@ -21,6 +21,7 @@
 
 #define VIRTIO_F_VERSION_1_BIT 32
 #define VIRTIO_F_ACCESS_PLATFORM_BIT 33
+#define VIRTIO_F_ACCESS_PLATFORM_BIT 33
 
 struct vmmio_queue {
 	uint16_t num_max, num;

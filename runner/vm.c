@@ -218,6 +218,76 @@ static int memslot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, vo
 	return 0;
 }
 
+unsigned vm_backend_regions(const struct vm *vm, struct vm_region out[VM_MAX_REGIONS])
+{
+	unsigned n = 0;
+
+	if (vm->cc) {
+		for (unsigned i = 0; i < vm->cc->nblocks && n < VM_MAX_REGIONS; i++) {
+			const struct cc_block *b = &vm->cc->blocks[i];
+			if (!strcmp(b->name, "firmware"))
+				continue; /* no device has business in the firmware image */
+			out[n++] = (struct vm_region){ b->gpa, b->size, vm->cc->shared + b->shared_off, vm->cc->shared_fd,
+						       b->shared_off };
+		}
+		return n;
+	}
+	out[n++] = (struct vm_region){ 0, gmem_low_end(&vm->mem), vm->mem.base, vm->mem_fd, 0 };
+	if (vm->mem.size > GP_MMIO_HOLE)
+		out[n++] = (struct vm_region){ GP_4G, vm->mem.size - GP_MMIO_HOLE, vm->mem.base + GP_MMIO_HOLE, vm->mem_fd,
+					       GP_MMIO_HOLE };
+	return n;
+}
+
+/* Label session, MCS pair, one jailed helper per device, and the command-line announcements. */
+static int vm_devices_start(struct vm *vm, const struct vm_config *cfg, struct cp_err *err)
+{
+	int r;
+
+	/* MAC first: a helper must never start in the wrong domain. With SELinux disabled this
+	 * says so once and every labelling call is a no-op; in enforcing mode any failure stops us. */
+	if (cfg->ndevices) {
+		if ((r = label_session_open(&vm->label, cfg->label_ops ? cfg->label_ops : &label_ops_libselinux, NULL, err)) < 0)
+			return r;
+		vm->label_open = true;
+		if (vm->label.mode != LABEL_MODE_DISABLED) {
+			/* Category pairs are claimed across every runner on the host in one directory. */
+			const char *rundir = getenv("CARAPACE_RUN_DIR") ? getenv("CARAPACE_RUN_DIR") : "/run/carapace";
+			char claims[PATH_MAX];
+			snprintf(claims, sizeof(claims), "%s/mcs", rundir);
+			if (mkdir(rundir, 0700) < 0 && errno != EEXIST)
+				return cp_err_set(err, errno, "cannot create %s: %s (set CARAPACE_RUN_DIR)", rundir, strerror(errno));
+			if ((r = label_mcs_init(&vm->mcs, 0, 1023, err)) < 0 ||
+			    (r = label_claims_open(&vm->claims, claims, err)) < 0 ||
+			    (r = label_mcs_acquire(&vm->mcs, (uint32_t)getpid(), label_claims_claim, &vm->claims, &vm->pair, err)) < 0)
+				return r;
+			vm->have_pair = true;
+		}
+	}
+
+	/* Devices before the kernel: the command line announces them, as QEMU microvm does. */
+	if (cfg->ndevices > VDEV_MAX)
+		return cp_err_set(err, E2BIG, "%u devices requested; at most %d", cfg->ndevices, VDEV_MAX);
+	{
+		size_t len = (cfg->cmdline ? strlen(cfg->cmdline) : 0) + 64 * cfg->ndevices + 1, off;
+		vm->cmdline = calloc(1, len);
+		if (!vm->cmdline)
+			return cp_err_set(err, ENOMEM, "out of memory");
+		off = (size_t)snprintf(vm->cmdline, len, "%s", cfg->cmdline ? cfg->cmdline : "");
+		for (unsigned i = 0; i < cfg->ndevices; i++) {
+			if ((r = vdev_create(vm, &vm->devs[i], i, &cfg->devices[i], err)) < 0) {
+				vm->ndevs = i + 1;
+				return r;
+			}
+			vm->ndevs = i + 1;
+			off += (size_t)snprintf(vm->cmdline + off, len - off, "%svirtio_mmio.device=512@0x%llx:%u",
+						off ? " " : "", (unsigned long long)vm->devs[i].base, vm->devs[i].gsi);
+		}
+	}
+
+	return 0;
+}
+
 int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,
 	      struct cp_err *err)
 {
@@ -303,52 +373,8 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	    (r = memslot(vm, 1, GP_4G, vm->mem.size - GP_MMIO_HOLE, vm->mem.base + GP_MMIO_HOLE, err)) < 0)
 		goto fail;
 
-	/* MAC first: a helper must never start in the wrong domain. With SELinux disabled this
-	 * says so once and every labelling call is a no-op; in enforcing mode any failure stops us. */
-	if (cfg->ndevices) {
-		if ((r = label_session_open(&vm->label, cfg->label_ops ? cfg->label_ops : &label_ops_libselinux, NULL, err)) < 0)
-			goto fail;
-		vm->label_open = true;
-		if (vm->label.mode != LABEL_MODE_DISABLED) {
-			/* Category pairs are claimed across every runner on the host in one directory. */
-			const char *rundir = getenv("CARAPACE_RUN_DIR") ? getenv("CARAPACE_RUN_DIR") : "/run/carapace";
-			char claims[PATH_MAX];
-			snprintf(claims, sizeof(claims), "%s/mcs", rundir);
-			if (mkdir(rundir, 0700) < 0 && errno != EEXIST) {
-				cp_err_set(err, errno, "cannot create %s: %s (set CARAPACE_RUN_DIR)", rundir, strerror(errno));
-				goto fail;
-			}
-			if ((r = label_mcs_init(&vm->mcs, 0, 1023, err)) < 0 ||
-			    (r = label_claims_open(&vm->claims, claims, err)) < 0 ||
-			    (r = label_mcs_acquire(&vm->mcs, (uint32_t)getpid(), label_claims_claim, &vm->claims, &vm->pair, err)) < 0)
-				goto fail;
-			vm->have_pair = true;
-		}
-	}
-
-	/* Devices before the kernel: the command line announces them, as QEMU microvm does. */
-	if (cfg->ndevices > VDEV_MAX) {
-		cp_err_set(err, E2BIG, "%u devices requested; at most %d", cfg->ndevices, VDEV_MAX);
+	if ((r = vm_devices_start(vm, cfg, err)) < 0)
 		goto fail;
-	}
-	{
-		size_t len = (cfg->cmdline ? strlen(cfg->cmdline) : 0) + 64 * cfg->ndevices + 1, off;
-		vm->cmdline = calloc(1, len);
-		if (!vm->cmdline) {
-			cp_err_set(err, ENOMEM, "out of memory");
-			goto fail;
-		}
-		off = (size_t)snprintf(vm->cmdline, len, "%s", cfg->cmdline ? cfg->cmdline : "");
-		for (unsigned i = 0; i < cfg->ndevices; i++) {
-			if ((r = vdev_create(vm, &vm->devs[i], i, &cfg->devices[i], err)) < 0) {
-				vm->ndevs = i + 1;
-				goto fail;
-			}
-			vm->ndevs = i + 1;
-			off += (size_t)snprintf(vm->cmdline + off, len - off, "%svirtio_mmio.device=512@0x%llx:%u",
-						off ? " " : "", (unsigned long long)vm->devs[i].base, vm->devs[i].gsi);
-		}
-	}
 
 	e820_build(vm->mem.size, &vm->e820);
 	bin = (struct boot_input){ cfg->kernel, cfg->kernel_len, cfg->initrd, cfg->initrd_len, vm->cmdline,
@@ -404,14 +430,13 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	vm->ops = cvm->ops;
 	vm->ops_ctx = cvm->ctx;
 	vm->cfg = *cfg;
-	vm->cfg.ndevices = 0; /* back-ends for confidential VMs get the shared memfd only: not wired yet */
 	vm->cc = cvm;
 	vm->kvm_fd = -1;
 	vm->mem_fd = -1;
 	vm->vm_fd = cvm->vm_fd;
 	vm->run_size = cvm->run_size;
 	vm->mem.base = cvm->shared;
-	vm->mem.size = cvm->shared_size;
+	vm->mem.size = cvm->cfg->mem_size; /* RAM only: the firmware block after it is not RAM */
 	vm->nvcpus = cvm->nvcpus;
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
@@ -428,6 +453,21 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 		uart_destroy(&vm->uart);
 		free(vm);
 		return cp_err_set(err, e, "eventfd: %s", strerror(e));
+	}
+	/* Devices: their back-ends are given the shared memfd only (vm_backend_regions), and the
+	 * guest is offered VIRTIO_F_ACCESS_PLATFORM (runner/vdev.c). */
+	if (cfg->ndevices) {
+		int r;
+		if (cvm->platform == CC_TDX) {
+			vm_destroy(vm);
+			return cp_err_set(err, ENOTSUP, "virtio devices on a TDX guest are not supported yet: TDX keeps the "
+					  "IOAPIC in user space (split irqchip) and carapace has no user-space IOAPIC, so "
+					  "virtio-mmio interrupts could not be delivered");
+		}
+		if ((r = vm_devices_start(vm, cfg, err)) < 0) {
+			vm_destroy(vm);
+			return r;
+		}
 	}
 	*out = vm;
 	return 0;
@@ -683,6 +723,22 @@ void vm_destroy(struct vm *vm)
 	if (!vm)
 		return;
 	stop_vcpus(vm);
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		vdev_destroy(&vm->devs[i]);
+	if (vm->label_open) {
+		struct cp_err lerr = { 0 };
+		for (unsigned i = 0; i < VDEV_MAX; i++)
+			(void)label_session_file_restore(&vm->label, &vm->saved[i], &lerr);
+		if (vm->have_pair) {
+			(void)label_claims_release(&vm->claims, &vm->pair, &lerr);
+			(void)label_mcs_release(&vm->mcs, &vm->pair, &lerr);
+		}
+	}
+	if (vm->have_pair) {
+		label_claims_close(&vm->claims);
+		label_mcs_fini(&vm->mcs);
+	}
+	free(vm->cmdline);
 	if (vm->cc) { /* everything below belongs to the cc_vm */
 		if (vm->end_fd >= 0)
 			close(vm->end_fd);
@@ -701,22 +757,6 @@ void vm_destroy(struct vm *vm)
 		vm->ops->close(vm->ops_ctx, vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		vm->ops->close(vm->ops_ctx, vm->kvm_fd);
-	for (unsigned i = 0; i < vm->ndevs; i++)
-		vdev_destroy(&vm->devs[i]);
-	if (vm->label_open) {
-		struct cp_err lerr = { 0 };
-		for (unsigned i = 0; i < VDEV_MAX; i++)
-			(void)label_session_file_restore(&vm->label, &vm->saved[i], &lerr);
-		if (vm->have_pair) {
-			(void)label_claims_release(&vm->claims, &vm->pair, &lerr);
-			(void)label_mcs_release(&vm->mcs, &vm->pair, &lerr);
-		}
-	}
-	if (vm->have_pair) {
-		label_claims_close(&vm->claims);
-		label_mcs_fini(&vm->mcs);
-	}
-	free(vm->cmdline);
 	vm_scrub_ram(vm);
 	if (vm->mem.base)
 		munmap(vm->mem.base, vm->mem.size);

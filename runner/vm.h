@@ -90,6 +90,17 @@ struct vm {
 
 int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,
 	      struct cp_err *err);
+
+/* Guest memory as a vhost-user back-end may map it: for a plain VM the RAM memfd; for a
+ * confidential VM only the shared memfd's RAM blocks (never a guest_memfd, never the firmware). */
+#define VM_MAX_REGIONS 4
+struct vm_region {
+	uint64_t gpa, size;
+	uint8_t *hva;
+	int fd;
+	uint64_t fd_offset;
+};
+unsigned vm_backend_regions(const struct vm *vm, struct vm_region out[VM_MAX_REGIONS]);
 /* Wrap a launched confidential VM (runner/cc, state FINISHED) so vm_run() drives its vCPUs: the
  * same threads, filters, event loop and exit table, with the SNP/TDX exits routed to runner/cc. */
 int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out, struct cp_err *err);

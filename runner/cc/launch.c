@@ -376,6 +376,10 @@ static int snp_init(struct cc_vm *vm, struct cp_err *err)
 
 	if (r == 0)
 		r = enable_cap(vm, CP_KVM_CAP_EXIT_HYPERCALL, 1ull << CP_KVM_HC_MAP_GPA_RANGE, "EXIT_HYPERCALL", err);
+	/* The in-kernel LAPIC, IOAPIC and PIC, before any vCPU: the firmware needs an APIC, and virtio
+	 * devices' irqfds need the IOAPIC. (The VMSA measurement does not depend on it.) */
+	if (r == 0 && (r = kio(vm, vm->vm_fd, KVM_CREATE_IRQCHIP, NULL)) < 0)
+		return cp_err_set(err, -r, "KVM_CREATE_IRQCHIP: %s", strerror(-r));
 	if (r == 0 && vm->certs_fd >= 0) {
 		/* Before any vCPU exists (KVM refuses it later). Asked for, so never silently dropped. */
 		uint64_t val = 0;

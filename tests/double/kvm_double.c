@@ -42,6 +42,8 @@
  *        size 0, unaligned, wrapping ............................... -EINVAL (K)
  *   ENABLE_CAP(APIC_BUS_CYCLES_NS) after a vCPU, or != 40 on a TD .. -EINVAL (K / D)
  *   KVM_RUN before FINISH / FINALIZE ............................... -EINVAL (D)
+ *   KVM_CREATE_IRQCHIP twice -EEXIST (K); after a vCPU, or on a TD . -EINVAL (K)
+ *   KVM_IRQFD without an in-kernel IOAPIC (none, or split) ......... -EINVAL (K / D: no GSI route)
  *   KVM_RUN completing SNP_REQ_CERTS with ret not 0/ENOSPC/EAGAIN/EIO -EINVAL (K)
  *   KVM_RUN with immediate_exit set: completes a pending exit, then  -EINTR (K)
  *   SNP: ENABLE_REQ_CERTS on a kernel without it ................... -EINVAL (K: unknown command)
@@ -111,6 +113,7 @@ struct kd_vm {
 	bool init2, started, finished;
 	uint64_t vmsa_features;
 	bool split_irqchip, caps_done, init_vm_done, finalized;
+	bool irqchip; /* KVM_CREATE_IRQCHIP */
 	uint64_t caps_attrs, caps_xfam;
 	unsigned nvcpus;
 	int vcpu_obj[KD_MAX_VCPUS];
@@ -983,6 +986,35 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 		return 0;
 	case CP_KVM_SET_MEMORY_ATTRIBUTES:
 		return vm_set_attrs(kd, vm, arg);
+	case KVM_CREATE_IRQCHIP:
+		if (vm->irqchip || vm->split_irqchip)
+			return refuse(kd, EEXIST, "KVM_CREATE_IRQCHIP: the VM already has an irqchip");
+		if (vm->nvcpus)
+			return refuse(kd, EINVAL, "KVM_CREATE_IRQCHIP: after KVM_CREATE_VCPU");
+		if (vm->type == CP_KVM_X86_TDX_VM)
+			return refuse(kd, EINVAL, "KVM_CREATE_IRQCHIP: a TD needs the split irqchip");
+		vm->irqchip = vm->rec.irqchip = true;
+		return 0;
+	case KVM_IOEVENTFD: {
+		struct kvm_ioeventfd *e = arg;
+		if (e->flags & ~(uint32_t)(KVM_IOEVENTFD_FLAG_DATAMATCH | KVM_IOEVENTFD_FLAG_DEASSIGN) ||
+		    (e->len != 1 && e->len != 2 && e->len != 4 && e->len != 8) || e->fd < 0)
+			return refuse(kd, EINVAL, "KVM_IOEVENTFD: flags 0x%x len %u fd %d", e->flags, e->len, e->fd);
+		vm->rec.ioeventfds++;
+		return 0;
+	}
+	case KVM_IRQFD: {
+		struct kvm_irqfd *q = arg;
+		if (!vm->irqchip && !vm->split_irqchip)
+			return refuse(kd, EINVAL, "KVM_IRQFD: the VM has no in-kernel irqchip");
+		if (vm->split_irqchip && !vm->irqchip)
+			return refuse(kd, EINVAL, "KVM_IRQFD: GSI %u has no route on a split irqchip (the IOAPIC is in user "
+				      "space)", q->gsi);
+		if (q->flags || q->gsi >= 24)
+			return refuse(kd, EINVAL, "KVM_IRQFD: flags 0x%x gsi %u", q->flags, q->gsi);
+		vm->rec.irqfds++;
+		return 0;
+	}
 	case KVM_ENABLE_CAP: {
 		struct kvm_enable_cap *c = arg;
 		if (c->cap == CP_KVM_CAP_EXIT_HYPERCALL) {

@@ -74,6 +74,9 @@ struct kd_record {
 	unsigned certs_completions;      /* KVM_RUNs that completed a KVM_EXIT_SNP_REQ_CERTS */
 	uint64_t certs_ret, certs_npages; /* what user space answered the last one */
 	unsigned eintr_runs;             /* KVM_RUNs refused at once for immediate_exit (-EINTR) */
+	/* devices */
+	bool irqchip;                    /* KVM_CREATE_IRQCHIP (in-kernel PIC + IOAPIC) */
+	unsigned ioeventfds, irqfds;
 };
 int kd_record_get(const struct kvm_double *kd, struct kd_record *out);
 

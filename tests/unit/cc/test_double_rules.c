@@ -470,10 +470,36 @@ static void test_tdx_apic_bus(void **state)
 static void test_unknown_ioctls_and_fds(void **state)
 {
 	int vm = create_vm(CP_KVM_X86_SNP_VM);
-	EXPECT(io(vm, KVM_CREATE_IRQCHIP, NULL), -ENOTTY);
+	EXPECT(io(vm, KVM_CREATE_PIT2, NULL), -ENOTTY);
 	EXPECT(io(4242, KVM_RUN, NULL), -EBADF);
 	EXPECT(ops->open_dev(kd, "/dev/sev"), -ENOENT);
 	assert_null(ops->mmap_run(kd, vm, 4096));
+}
+
+/* ---- interrupts for virtio devices ---- */
+
+static void test_irqchip_and_irqfd_rules(void **state)
+{
+	int snp = create_vm(CP_KVM_X86_SNP_VM), tdx;
+	struct kvm_irqfd q = { .fd = 0, .gsi = 5 };
+	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+
+	EXPECT(io(snp, KVM_IRQFD, &q), -EINVAL); /* no irqchip yet */
+	EXPECT(io(snp, KVM_CREATE_IRQCHIP, NULL), 0);
+	EXPECT(io(snp, KVM_CREATE_IRQCHIP, NULL), -EEXIST);
+	EXPECT(io(snp, KVM_IRQFD, &q), 0);
+	q.gsi = 24;
+	EXPECT(io(snp, KVM_IRQFD, &q), -EINVAL);
+	tdx = create_vm(CP_KVM_X86_TDX_VM);
+	EXPECT(io(tdx, KVM_CREATE_IRQCHIP, NULL), -EINVAL); /* a TD's IOAPIC is in user space */
+	EXPECT(io(tdx, KVM_ENABLE_CAP, &split), 0);
+	q.gsi = 5;
+	EXPECT(io(tdx, KVM_IRQFD, &q), -EINVAL); /* no route for the GSI */
+	{
+		int late = create_vm(CP_KVM_X86_SNP_VM);
+		assert_true(io(late, KVM_CREATE_VCPU, (void *)0) >= 0);
+		EXPECT(io(late, KVM_CREATE_IRQCHIP, NULL), -EINVAL); /* after a vCPU */
+	}
 }
 
 /* ---- through carapace's driver: the double's refusals come back with the ioctl's name ---- */
@@ -623,6 +649,7 @@ int main(void)
 		T(test_tdx_capabilities_and_init_vm),
 		T(test_tdx_vcpu_mem_finalize_order),
 		T(test_tdx_apic_bus),
+		T(test_irqchip_and_irqfd_rules),
 		T(test_unknown_ioctls_and_fds),
 		T(test_driver_reports_policy_refusal),
 		T(test_driver_reports_init2_refusal),

@@ -1,0 +1,213 @@
+/* Virtio devices of a confidential (SEV-SNP) VM, launched on the strict double and served by the
+ * real, jailed carapace-rng helper: the back-end is given the shared memfd and nothing else, the
+ * guest is offered VIRTIO_F_ACCESS_PLATFORM (and the back-end never sees it), interrupts go
+ * through the in-kernel IOAPIC, and a request placed in shared guest memory is answered there. */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "runner/kvm_cc_uapi.h"
+#include "runner/vm.h"
+
+struct fixture {
+	struct kvm_double *kd;
+	struct cc_vm cvm;
+	struct cc_launch_cfg cfg;
+	struct vdev_spec spec;
+	struct vm *vm;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct cp_err err = { 0 };
+	struct vm_config vc;
+
+	f->cfg = cfg_for(CC_SNP, 1);
+	f->kd = double_new();
+	if (cc_launch(&kd_ops, f->kd, &f->cfg, &f->cvm, &err) < 0) {
+		print_error("launch: %s\n", err.msg);
+		return -1;
+	}
+	if (vdev_spec_parse("rng", &f->spec, &err) < 0)
+		return -1;
+	memset(&vc, 0, sizeof(vc));
+	vc.console_out_fd = vc.console_in_fd = -1;
+	vc.sandbox = SANDBOX_OFF;
+	vc.devices = &f->spec;
+	vc.ndevices = 1;
+	if (vm_adopt_cc(&f->cvm, &vc, &f->vm, &err) < 0) {
+		print_error("adopt: %s\n", err.msg);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	vm_destroy(f->vm);
+	cc_vm_release(&f->cvm);
+	kd_free(f->kd);
+	free(f);
+	return 0;
+}
+
+static void wr(struct vdev *d, uint32_t off, uint32_t v)
+{
+	uint8_t b[4];
+	cp_put_le32(b, v);
+	vmmio_access(&d->mmio, off, true, b, 4);
+}
+
+static uint32_t rd(struct vdev *d, uint32_t off)
+{
+	uint8_t b[4];
+	vmmio_access(&d->mmio, off, false, b, 4);
+	return cp_le32(b);
+}
+
+static void test_backend_gets_only_shared_memory(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_region r[VM_MAX_REGIONS];
+	unsigned n = vm_backend_regions(f->vm, r);
+	struct stat a, b;
+
+	assert_int_equal(n, 1); /* 64 MiB: one RAM block; the firmware block is never offered */
+	assert_int_equal(r[0].gpa, 0);
+	assert_int_equal(r[0].size, 64ull << 20);
+	assert_int_equal(r[0].fd, f->cvm.shared_fd);
+	assert_ptr_equal(r[0].hva, f->cvm.shared);
+	for (unsigned i = 0; i < f->cvm.nblocks; i++)
+		assert_int_not_equal(r[0].fd, f->cvm.blocks[i].gmem_fd);
+	/* It is the memfd KVM was given as the slot's shared backing. */
+	assert_int_equal(fstat(r[0].fd, &a), 0);
+	assert_int_equal(fstat(f->cvm.shared_fd, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+}
+
+static void test_interrupts_through_in_kernel_ioapic(void **state)
+{
+	struct fixture *f = *state;
+	struct kd_record rec;
+
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_true(rec.irqchip);
+	assert_int_equal(rec.ioeventfds, 1); /* virtio-rng: one queue */
+	assert_int_equal(rec.irqfds, 1);
+	assert_int_equal(kd_refusals(f->kd), 0);
+}
+
+static void test_access_platform_offered_not_forwarded(void **state)
+{
+	struct fixture *f = *state;
+	struct vdev *d = &f->vm->devs[0];
+
+	assert_int_equal(rd(d, 0x00), 0x74726976); /* "virt" */
+	wr(d, 0x14, 1);
+	assert_int_equal(rd(d, 0x10) & 3, 3); /* VERSION_1 (32) and ACCESS_PLATFORM (33) */
+	wr(d, 0x70, 1 | 2);                   /* ACKNOWLEDGE | DRIVER */
+	wr(d, 0x24, 1);
+	wr(d, 0x20, 3);
+	wr(d, 0x24, 0);
+	wr(d, 0x20, 0);
+	wr(d, 0x70, 1 | 2 | 8);               /* FEATURES_OK */
+	assert_int_equal(rd(d, 0x70) & 8, 8);
+	assert_true(d->fe.acked & (1ull << 32));
+	assert_false(d->fe.acked & (1ull << VIRTIO_F_ACCESS_PLATFORM_BIT));
+}
+
+/* A request in shared guest memory reaches the jailed helper and is answered there. */
+static void test_request_served_in_shared_memory(void **state)
+{
+	struct fixture *f = *state;
+	struct vdev *d = &f->vm->devs[0];
+	const uint64_t ring = 0x400000, buf = 0x410000;
+	uint8_t *g = f->cvm.shared;
+	struct cp_err err = { 0 };
+	struct pollfd p;
+	uint64_t v;
+
+	/* The guest shares the ring and buffer pages (MAP_GPA_RANGE to shared), as a CC guest's
+	 * swiotlb pool is shared. */
+	assert_int_equal(cc_mem_convert(&f->cvm, ring, 0x20000, false, &err), 0);
+	test_access_platform_offered_not_forwarded(state);
+	/* Queue 0: 8 entries; descriptor table, then avail ring, then used ring. */
+	wr(d, 0x30, 0);
+	wr(d, 0x38, 8);
+	wr(d, 0x80, (uint32_t)ring);
+	wr(d, 0x84, 0);
+	wr(d, 0x90, (uint32_t)(ring + 0x1000));
+	wr(d, 0x94, 0);
+	wr(d, 0xa0, (uint32_t)(ring + 0x2000));
+	wr(d, 0xa4, 0);
+	wr(d, 0x44, 1);
+	wr(d, 0x70, 1 | 2 | 8 | 4); /* DRIVER_OK */
+	assert_true(d->started[0]);
+	/* One device-writable descriptor of 64 bytes, made available. */
+	cp_put_le64(g + ring, buf);
+	cp_put_le32(g + ring + 8, 64);
+	cp_put_le16(g + ring + 12, 2 /* VIRTQ_DESC_F_WRITE */);
+	cp_put_le16(g + ring + 0x1000 + 4, 0);
+	__atomic_store_n((uint16_t *)(g + ring + 0x1000 + 2), 1, __ATOMIC_RELEASE);
+	wr(d, 0x50, 0); /* QueueNotify (KVM's ioeventfd on real hardware) */
+	p = (struct pollfd){ .fd = d->call[0], .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	assert_int_equal(read(d->call[0], &v, sizeof(v)), (ssize_t)sizeof(v));
+	assert_int_equal(cp_le16(g + ring + 0x2000 + 2), 1);       /* used idx */
+	assert_int_equal(cp_le32(g + ring + 0x2000 + 4 + 4), 64);  /* bytes written */
+	{
+		unsigned nonzero = 0;
+		for (int i = 0; i < 64; i++)
+			nonzero += g[buf + (unsigned)i] != 0;
+		assert_true(nonzero > 32); /* random bytes, written by the helper into shared memory */
+	}
+}
+
+static void test_tdx_devices_refused_loudly(void **state)
+{
+	(void)state;
+	struct kvm_double *kd = double_new();
+	struct cc_launch_cfg cfg = cfg_for(CC_TDX, 1);
+	struct cc_vm cvm;
+	struct vdev_spec spec;
+	struct vm_config vc;
+	struct vm *vm = NULL;
+	struct cp_err err = { 0 };
+
+	assert_true(cc_launch(&kd_ops, kd, &cfg, &cvm, &err) >= 0);
+	assert_int_equal(vdev_spec_parse("rng", &spec, &err), 0);
+	memset(&vc, 0, sizeof(vc));
+	vc.console_out_fd = vc.console_in_fd = -1;
+	vc.devices = &spec;
+	vc.ndevices = 1;
+	assert_int_equal(vm_adopt_cc(&cvm, &vc, &vm, &err), -ENOTSUP);
+	assert_null(vm);
+	assert_non_null(strstr(err.msg, "user-space IOAPIC"));
+	cc_vm_release(&cvm);
+	kd_free(kd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_backend_gets_only_shared_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interrupts_through_in_kernel_ioapic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_access_platform_offered_not_forwarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_served_in_shared_memory, setup, teardown),
+		cmocka_unit_test(test_tdx_devices_refused_loudly),
+	};
+	ovmf_load_or_skip();
+	return cmocka_run_group_tests_name("cc-devices", tests, NULL, NULL);
+}
