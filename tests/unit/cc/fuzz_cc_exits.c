@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/kvm.h>
 
 #include "common/util.h"
@@ -23,6 +24,25 @@ static bool ready[2];
 static uint8_t *fw;
 static size_t fw_len;
 
+/* A well-formed certificate table (VCEK entry + terminator + 100 bytes) so the SNP VM serves
+ * KVM_EXIT_SNP_REQ_CERTS too. */
+static char certs_path[64];
+static void write_certs(void)
+{
+	static const uint8_t vcek[16] = { 0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
+					  0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd };
+	uint8_t t[148] = { 0 };
+	int fd;
+	memcpy(t, vcek, 16);
+	cp_put_le32(t + 16, 48);
+	cp_put_le32(t + 20, 100);
+	strcpy(certs_path, "/tmp/carapace-fuzz-certs-XXXXXX");
+	fd = mkstemp(certs_path);
+	if (fd < 0 || write(fd, t, sizeof(t)) != (ssize_t)sizeof(t))
+		abort();
+	close(fd);
+}
+
 static void launch(int i)
 {
 	struct kd_config c;
@@ -32,7 +52,7 @@ static void launch(int i)
 	kd_config_default(&c);
 	kd[i] = kd_new(&c);
 	cfg[i] = (struct cc_launch_cfg){ .platform = i ? CC_TDX : CC_SNP, .firmware = fw, .firmware_len = fw_len,
-					 .mem_size = 32ull << 20, .vcpus = 1 };
+					 .mem_size = 32ull << 20, .vcpus = 1, .snp_certs = i ? NULL : certs_path };
 	ready[i] = kd[i] && cc_launch(&kd_ops, kd[i], &cfg[i], &vm[i], &err) >= 0;
 	if (!ready[i])
 		fprintf(stderr, "fuzz-cc-exits: launch %d: %s\n", i, err.msg);
@@ -49,8 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!init) {
 		init = true;
 		if (cp_file_read("/usr/share/ovmf/OVMF.fd", 64u << 20, &fw, &fw_len, NULL) == 0) {
+			write_certs();
 			launch(0);
 			launch(1);
+			unlink(certs_path); /* the open fd keeps it readable */
 		}
 	}
 	if (size < 2)
@@ -70,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 228)
 		memcpy(vm[p].shared + 0x100000, data + 228, size - 228 < 0x2000 ? size - 228 : 0x2000);
 	(void)cc_exit_dispatch(&vm[p], 0, run_ret, &err);
+	cc_vcpu_returned(&vm[p], 0); /* as the run loop does: drops a certificate lock */
 	/* The VMM's record of private pages must match the kernel's (the double's). */
 	for (uint64_t gpa = 0; gpa < (32ull << 20); gpa += 0x100000)
 		if (cc_mem_is_private(&vm[p], gpa) != kd_gpa_private(kd[p], gpa))
