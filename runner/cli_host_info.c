@@ -51,10 +51,11 @@ int runner_cli_host_info(int argc, char **argv)
 		verdict_json(o, "sev_es", &a.sev_es);
 		verdict_json(o, "sev_snp", &a.snp);
 		verdict_json(o, "tdx", &a.tdx);
+		verdict_json(o, "sev_snp_certs", &a.snp_certs);
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
-		const struct host_verdict *v[] = { &a.plain, &a.guest_memfd, &a.sev, &a.sev_es, &a.snp, &a.tdx };
+		const struct host_verdict *v[] = { &a.plain, &a.guest_memfd, &a.sev, &a.sev_es, &a.snp, &a.snp_certs, &a.tdx };
 		printf("CPU: %s; KVM_CAP_VM_TYPES = 0x%llx\n", f.vendor, (unsigned long long)f.vm_types);
 		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 			printf("[%s] %s\n", v[i]->available ? "yes" : " no", v[i]->reason);

@@ -72,6 +72,13 @@ void host_info_probe(const struct kvm_ops *ops, void *ctx, struct host_facts *f)
 		f->cap_memory_fault_info = cap(ops, ctx, kvm, CP_KVM_CAP_MEMORY_FAULT_INFO);
 		f->cap_exit_hypercall = cap(ops, ctx, kvm, CP_KVM_CAP_EXIT_HYPERCALL);
 		f->max_vcpus = cap(ops, ctx, kvm, KVM_CAP_MAX_VCPUS);
+		{
+			uint64_t val = 0;
+			struct kvm_device_attr da = { .group = CP_KVM_X86_GRP_SEV, .attr = CP_KVM_X86_SEV_SNP_REQ_CERTS,
+						      .addr = (uintptr_t)&val };
+			int r = ops->ioctl(ctx, kvm, KVM_GET_DEVICE_ATTR, &da);
+			f->snp_req_certs = r < 0 ? r : (int)val;
+		}
 		if (f->vm_types & (1u << CP_KVM_X86_TDX_VM)) {
 			int vm = ops->ioctl(ctx, kvm, KVM_CREATE_VM, (void *)(long)CP_KVM_X86_TDX_VM);
 			if (vm < 0) {
@@ -178,6 +185,17 @@ void host_info_assess(const struct host_facts *f, struct host_assessment *a)
 	if (a->snp.available && f->snp_status_errno == 0)
 		WHY(&a->snp, "SEV-SNP: KVM offers VM type 4; SNP firmware API %u.%u build %u", f->snp_api_major,
 		    f->snp_api_minor, f->snp_build);
+
+	if (!a->snp.available)
+		WHY(&a->snp_certs, "SEV-SNP certificate table (--snp-certs): no SEV-SNP");
+	else if (f->snp_req_certs == 1) {
+		a->snp_certs.available = true;
+		WHY(&a->snp_certs, "SEV-SNP certificate table (--snp-certs): KVM_X86_SEV_SNP_REQ_CERTS = 1");
+	} else {
+		WHY(&a->snp_certs, "SEV-SNP certificate table (--snp-certs): this kernel has no KVM_EXIT_SNP_REQ_CERTS "
+				   "(KVM_X86_SEV_SNP_REQ_CERTS: %s); it needs Linux 7.0+", f->snp_req_certs < 0 ?
+				   strerror(-f->snp_req_certs) : "0");
+	}
 
 	if (f->kvm_open_errno) {
 		WHY(&a->tdx, "TDX: /dev/kvm cannot be opened");

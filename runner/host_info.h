@@ -17,6 +17,7 @@ struct host_facts {
 	uint64_t vm_types;           /* KVM_CAP_VM_TYPES mask (bit 0 even when the cap is absent) */
 	int cap_guest_memfd, cap_user_memory2, cap_memory_attributes, cap_memory_fault_info;
 	int cap_exit_hypercall, max_vcpus;
+	int snp_req_certs;           /* KVM_X86_SEV_SNP_REQ_CERTS attribute: 1/0, or -errno (-ENXIO: older kernel) */
 	/* CPU */
 	char vendor[13];
 	bool cpu_sev, cpu_sev_es, cpu_snp;   /* CPUID 0x8000001F EAX bits 1, 3, 4 */
@@ -37,7 +38,7 @@ struct host_verdict {
 };
 
 struct host_assessment {
-	struct host_verdict plain, sev, sev_es, snp, tdx, guest_memfd;
+	struct host_verdict plain, sev, sev_es, snp, tdx, guest_memfd, snp_certs;
 };
 
 void host_info_probe(const struct kvm_ops *ops, void *ctx, struct host_facts *f);

@@ -62,10 +62,20 @@ static void test_snp_reasons_in_order(void **state)
 	host_info_assess(&f, &a);
 	assert_true(a.snp.available);
 	HAS(a.snp, "SNP firmware API 1.55 build 21");
+	/* The certificate table needs Linux 7.0's attribute. */
+	f.snp_req_certs = -ENXIO;
+	host_info_assess(&f, &a);
+	assert_false(a.snp_certs.available);
+	HAS(a.snp_certs, "Linux 7.0+");
+	f.snp_req_certs = 1;
+	host_info_assess(&f, &a);
+	assert_true(a.snp_certs.available);
 	f.cap_guest_memfd = 0;
 	host_info_assess(&f, &a);
 	assert_false(a.snp.available);
 	HAS(a.snp, "not guest_memfd");
+	assert_false(a.snp_certs.available);
+	HAS(a.snp_certs, "no SEV-SNP");
 }
 
 static void test_tdx(void **state)
