@@ -217,12 +217,6 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		fprintf(stderr, "carapace: attestation binding %s goes into %s\n", hex,
 			iso == POLICY_ISO_SNP ? "HOST_DATA" : "MRCONFIGID");
 	}
-	if (o->ndevices && iso == POLICY_ISO_TDX) {
-		fprintf(stderr, "carapace run: --device with a TDX guest is not supported yet: TDX keeps the IOAPIC in user "
-				"space (split irqchip) and carapace has no user-space IOAPIC, so virtio-mmio interrupts could "
-				"not be delivered (docs/CONFIDENTIAL.md)\n");
-		return CP_EXIT_USAGE;
-	}
 	if (cp_file_read(fw_path, 64u << 20, &fw, &fw_len, &err) < 0) {
 		fprintf(stderr, "carapace run: firmware: %s\n", err.msg);
 		return CP_EXIT_USAGE;

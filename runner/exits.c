@@ -153,6 +153,12 @@ static enum exit_action exit_mmio(struct vcpu *v)
 	uint64_t a = run->mmio.phys_addr;
 	unsigned len = run->mmio.len;
 
+	/* A TD's IOAPIC is emulated here (split irqchip). */
+	if (v->vm->split_irqchip && a >= IOAPIC_BASE && a - IOAPIC_BASE < IOAPIC_SIZE && len <= 8 &&
+	    len <= IOAPIC_SIZE - (a - IOAPIC_BASE)) {
+		vm_ioapic_access(v->vm, a - IOAPIC_BASE, run->mmio.is_write, run->mmio.data, len);
+		return EXIT_CONTINUE;
+	}
 	/* The virtio-mmio windows; anything else is outside the guest's world: fail closed. */
 	for (unsigned i = 0; i < v->vm->ndevs; i++) {
 		struct vdev *d = &v->vm->devs[i];
@@ -188,6 +194,17 @@ static enum exit_action exit_cc(struct vcpu *v)
 		vm_end(v->vm, CP_EXIT_FAILURE, "vCPU %u: %s", v->index, e.msg);
 		return EXIT_STOP;
 	}
+}
+
+/* Split irqchip: the guest's EOI of a level-triggered vector reaches the user-space IOAPIC. */
+static enum exit_action exit_ioapic_eoi(struct vcpu *v)
+{
+	if (!v->vm->split_irqchip) {
+		vm_end(v->vm, CP_EXIT_FAILURE, "vCPU %u: IOAPIC EOI exit without a split irqchip", v->index);
+		return EXIT_STOP;
+	}
+	vm_ioapic_eoi(v->vm, v->run->eoi.vector);
+	return EXIT_CONTINUE;
 }
 
 static enum exit_action exit_hlt(struct vcpu *v)
@@ -272,7 +289,7 @@ static const struct {
 	[KVM_EXIT_INTERNAL_ERROR] = { "INTERNAL_ERROR", exit_internal_error },
 	[KVM_EXIT_OSI] = { "OSI", NULL },
 	[KVM_EXIT_SYSTEM_EVENT] = { "SYSTEM_EVENT", exit_system_event },
-	[KVM_EXIT_IOAPIC_EOI] = { "IOAPIC_EOI", NULL },
+	[KVM_EXIT_IOAPIC_EOI] = { "IOAPIC_EOI", exit_ioapic_eoi },
 	[KVM_EXIT_HYPERV] = { "HYPERV", NULL },
 	[KVM_EXIT_X86_RDMSR] = { "X86_RDMSR", NULL },
 	[KVM_EXIT_X86_WRMSR] = { "X86_WRMSR", NULL },

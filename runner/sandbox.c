@@ -65,6 +65,8 @@ static const struct sc_rule vcpu_rules[] = {
 static const struct sc_rule vcpu_cc_rules[] = {
 	IOCTL(CP_KVM_SET_MEMORY_ATTRIBUTES, "private<->shared conversion (MAP_GPA_RANGE hypercall, memory faults)"),
 	ANY("fallocate", "punch the shared copy of pages that became private"),
+	IOCTL(KVM_SET_GSI_ROUTING, "TDX: the guest programmed the user-space IOAPIC (pins become MSI routes)"),
+	IOCTL(KVM_SIGNAL_MSI, "TDX: the UART's interrupt, and level pins still high at EOI, through the IOAPIC"),
 	ARG1("fcntl", F_OFD_SETLK, "SNP certificate table: shared lock while a request is served, then unlock"),
 	ANY("fstat", "SNP certificate table: its size, re-read per request"),
 	ANY("newfstatat", "the same (glibc's fstat)"),
@@ -84,6 +86,7 @@ static const struct sc_rule main_rules[] = {
 	ANY("read", "signalfd, timerfd, eventfd and console input"),
 	ANY("write", "console and messages on stderr"),
 	IOCTL(KVM_IRQ_LINE, "console input raises the UART interrupt"),
+	IOCTL(KVM_SIGNAL_MSI, "the same for a TD, whose IOAPIC is in user space (split irqchip)"),
 	ANY("tgkill", "kick a vCPU thread out of KVM_RUN"),
 	ANY("getpid", "pthread_kill() names the thread group for tgkill"),
 	ANY("rt_sigprocmask", "restore the signal mask after the loop"),

@@ -310,6 +310,8 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 		vm->vcpus[i].fd = -1;
 	vm->nvcpus = 0;
 	uart_init(&vm->uart, NULL, NULL, NULL);
+	ioapic_reset(&vm->ioapic);
+	pthread_mutex_init(&vm->ioapic_mu, NULL);
 
 	vm->kvm_fd = ops->open_dev(ops_ctx, "/dev/kvm");
 	if (vm->kvm_fd < 0) {
@@ -447,6 +449,8 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 		vm->vcpus[i].run = cvm->run[i];
 	}
 	uart_init(&vm->uart, NULL, NULL, NULL);
+	ioapic_reset(&vm->ioapic);
+	pthread_mutex_init(&vm->ioapic_mu, NULL);
 	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->end_fd < 0) {
 		int e = errno;
@@ -454,16 +458,12 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 		free(vm);
 		return cp_err_set(err, e, "eventfd: %s", strerror(e));
 	}
+	/* A TD's irqchip is split: the IOAPIC is ours (runner/ioapic.c). */
+	vm->split_irqchip = cvm->platform == CC_TDX;
 	/* Devices: their back-ends are given the shared memfd only (vm_backend_regions), and the
 	 * guest is offered VIRTIO_F_ACCESS_PLATFORM (runner/vdev.c). */
 	if (cfg->ndevices) {
 		int r;
-		if (cvm->platform == CC_TDX) {
-			vm_destroy(vm);
-			return cp_err_set(err, ENOTSUP, "virtio devices on a TDX guest are not supported yet: TDX keeps the "
-					  "IOAPIC in user space (split irqchip) and carapace has no user-space IOAPIC, so "
-					  "virtio-mmio interrupts could not be delivered");
-		}
 		if ((r = vm_devices_start(vm, cfg, err)) < 0) {
 			vm_destroy(vm);
 			return r;
@@ -549,10 +549,77 @@ static void uart_out(void *opaque, const uint8_t *buf, size_t len)
 	}
 }
 
+static int signal_msi(struct vm *vm, const struct ioapic_msi *m)
+{
+	struct kvm_msi msi = { .address_lo = m->address_lo, .address_hi = m->address_hi, .data = m->data };
+	return kioctl(vm, vm->vm_fd, KVM_SIGNAL_MSI, &msi);
+}
+
+/* KVM's routing table from the IOAPIC's pins: one MSI route per unmasked pin, so an irqfd on
+ * GSI n delivers what redirection entry n says. A masked pin has no route (its edges are lost,
+ * as on hardware). Called with ioapic_mu held. */
+static void ioapic_program_routes(struct vm *vm)
+{
+	_Alignas(struct kvm_irq_routing) uint8_t buf[sizeof(struct kvm_irq_routing) +
+						      IOAPIC_PINS * sizeof(struct kvm_irq_routing_entry)];
+	struct kvm_irq_routing *t = (struct kvm_irq_routing *)buf;
+	int rc;
+
+	memset(buf, 0, sizeof(buf));
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+		struct ioapic_msi m;
+		if (!ioapic_pin_msi(&vm->ioapic, pin, &m))
+			continue;
+		t->entries[t->nr] = (struct kvm_irq_routing_entry){ .gsi = pin, .type = KVM_IRQ_ROUTING_MSI,
+								    .u.msi = { .address_lo = m.address_lo,
+									       .address_hi = m.address_hi, .data = m.data } };
+		t->nr++;
+	}
+	rc = kioctl(vm, vm->vm_fd, KVM_SET_GSI_ROUTING, t);
+	if (rc < 0)
+		vm_end(vm, CP_EXIT_FAILURE, "KVM_SET_GSI_ROUTING (%u IOAPIC routes): %s", t->nr, strerror(-rc));
+	else
+		vm->gsi_routes = t->nr;
+}
+
+void vm_ioapic_access(struct vm *vm, uint64_t offset, bool is_write, uint8_t *data, unsigned len)
+{
+	bool changed;
+
+	pthread_mutex_lock(&vm->ioapic_mu);
+	(void)ioapic_access(&vm->ioapic, offset, is_write, data, len, &changed);
+	if (changed)
+		ioapic_program_routes(vm);
+	pthread_mutex_unlock(&vm->ioapic_mu);
+}
+
+void vm_ioapic_eoi(struct vm *vm, uint8_t vector)
+{
+	uint32_t again;
+
+	pthread_mutex_lock(&vm->ioapic_mu);
+	again = ioapic_eoi(&vm->ioapic, vector);
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+		struct ioapic_msi m;
+		if ((again & (1u << pin)) && ioapic_pin_msi(&vm->ioapic, pin, &m))
+			(void)signal_msi(vm, &m);
+	}
+	pthread_mutex_unlock(&vm->ioapic_mu);
+}
+
 static void uart_irq(void *opaque, int level)
 {
 	struct vm *vm = opaque;
 	struct kvm_irq_level irq = { .irq = 4, .level = (uint32_t)level };
+
+	if (vm->split_irqchip) {
+		struct ioapic_msi m;
+		pthread_mutex_lock(&vm->ioapic_mu);
+		if (ioapic_set_level(&vm->ioapic, 4, level, &m))
+			(void)signal_msi(vm, &m);
+		pthread_mutex_unlock(&vm->ioapic_mu);
+		return;
+	}
 	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
 }
 

@@ -12,6 +12,7 @@
 #include "runner/boot.h"
 #include "runner/e820.h"
 #include "runner/gmem.h"
+#include "runner/ioapic.h"
 #include "runner/kvm_ops.h"
 #include "runner/sandbox.h"
 #include "runner/uart.h"
@@ -79,6 +80,12 @@ struct vm {
 	/* A confidential VM launched by runner/cc: its fds, kvm_run areas and memory belong to the
 	 * cc_vm (released by cc_vm_release); run-time exits go to its handlers. */
 	struct cc_vm *cc;
+	/* Split irqchip (TDX): KVM has the local APICs, this IOAPIC is ours. Pins reach the guest as
+	 * MSIs: irqfds through KVM_SET_GSI_ROUTING, the UART through KVM_SIGNAL_MSI. */
+	bool split_irqchip;
+	pthread_mutex_t ioapic_mu;
+	struct ioapic ioapic;
+	unsigned gsi_routes;       /* entries in KVM's routing table now */
 	/* sVirt-style MAC: this VM's MCS category pair, its helpers' domains, its files' labels */
 	struct label_session label;
 	bool label_open, have_pair;
@@ -111,6 +118,11 @@ void vm_destroy(struct vm *vm);
 
 /* Record the outcome (first call wins) and ask every vCPU to stop. Callable from any thread. */
 void vm_end(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Split irqchip: a guest access to the IOAPIC page, and the guest's EOI for a vector
+ * (KVM_EXIT_IOAPIC_EOI). Both program KVM (routing, MSIs) as the model says. */
+void vm_ioapic_access(struct vm *vm, uint64_t offset, bool is_write, uint8_t *data, unsigned len);
+void vm_ioapic_eoi(struct vm *vm, uint8_t vector);
 
 /* Wipe every resident page of guest RAM (exposed for tests). */
 void vm_scrub_ram(struct vm *vm);

@@ -43,7 +43,11 @@
  *   ENABLE_CAP(APIC_BUS_CYCLES_NS) after a vCPU, or != 40 on a TD .. -EINVAL (K / D)
  *   KVM_RUN before FINISH / FINALIZE ............................... -EINVAL (D)
  *   KVM_CREATE_IRQCHIP twice -EEXIST (K); after a vCPU, or on a TD . -EINVAL (K)
- *   KVM_IRQFD without an in-kernel IOAPIC (none, or split) ......... -EINVAL (K / D: no GSI route)
+ *   KVM_IRQFD without an in-kernel irqchip (full or split) ......... -EINVAL (K)
+ *   KVM_SET_GSI_ROUTING without irqchip, flags, > 4096 entries, an
+ *        irqchip-pin entry on a split irqchip, a non-APIC MSI address -EINVAL (K / D for the address)
+ *   KVM_SIGNAL_MSI without a local APIC in the kernel, flags, or a
+ *        non-APIC address .......................................... -EINVAL (K / D for the address)
  *   KVM_RUN completing SNP_REQ_CERTS with ret not 0/ENOSPC/EAGAIN/EIO -EINVAL (K)
  *   KVM_RUN with immediate_exit set: completes a pending exit, then  -EINTR (K)
  *   SNP: ENABLE_REQ_CERTS on a kernel without it ................... -EINVAL (K: unknown command)
@@ -1007,13 +1011,48 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 		struct kvm_irqfd *q = arg;
 		if (!vm->irqchip && !vm->split_irqchip)
 			return refuse(kd, EINVAL, "KVM_IRQFD: the VM has no in-kernel irqchip");
-		if (vm->split_irqchip && !vm->irqchip)
-			return refuse(kd, EINVAL, "KVM_IRQFD: GSI %u has no route on a split irqchip (the IOAPIC is in user "
-				      "space)", q->gsi);
 		if (q->flags || q->gsi >= 24)
 			return refuse(kd, EINVAL, "KVM_IRQFD: flags 0x%x gsi %u", q->flags, q->gsi);
 		vm->rec.irqfds++;
 		return 0;
+	}
+	case KVM_SET_GSI_ROUTING: {
+		const struct kvm_irq_routing *t = arg;
+		if (!vm->irqchip && !vm->split_irqchip)
+			return refuse(kd, EINVAL, "KVM_SET_GSI_ROUTING: the VM has no in-kernel irqchip");
+		if (t->flags || t->nr > 4096)
+			return refuse(kd, EINVAL, "KVM_SET_GSI_ROUTING: flags 0x%x, %u entries", t->flags, t->nr);
+		for (unsigned i = 0; i < t->nr; i++) {
+			const struct kvm_irq_routing_entry *e = &t->entries[i];
+			if (e->gsi >= 4096 || e->flags)
+				return refuse(kd, EINVAL, "KVM_SET_GSI_ROUTING: entry %u: gsi %u flags 0x%x", i, e->gsi, e->flags);
+			if (e->type != KVM_IRQ_ROUTING_MSI && !(e->type == KVM_IRQ_ROUTING_IRQCHIP && vm->irqchip))
+				return refuse(kd, EINVAL, "KVM_SET_GSI_ROUTING: entry %u: type %u %s", i, e->type,
+					      vm->split_irqchip ? "(a split irqchip has no in-kernel IOAPIC/PIC pins)" : "");
+			if (e->type == KVM_IRQ_ROUTING_MSI && (e->u.msi.address_lo & 0xfff00000u) != 0xfee00000u)
+				return refuse(kd, EINVAL, "KVM_SET_GSI_ROUTING: entry %u: MSI address 0x%x is not an APIC "
+					      "message address", i, e->u.msi.address_lo);
+		}
+		memset(vm->rec.route_addr, 0, sizeof(vm->rec.route_addr));
+		memset(vm->rec.route_data, 0, sizeof(vm->rec.route_data));
+		for (unsigned i = 0; i < t->nr; i++)
+			if (t->entries[i].gsi < 24 && t->entries[i].type == KVM_IRQ_ROUTING_MSI) {
+				vm->rec.route_addr[t->entries[i].gsi] = t->entries[i].u.msi.address_lo;
+				vm->rec.route_data[t->entries[i].gsi] = t->entries[i].u.msi.data;
+			}
+		vm->rec.gsi_routes = t->nr;
+		return 0;
+	}
+	case KVM_SIGNAL_MSI: {
+		const struct kvm_msi *m = arg;
+		if (!vm->irqchip && !vm->split_irqchip)
+			return refuse(kd, EINVAL, "KVM_SIGNAL_MSI: the VM has no in-kernel local APIC");
+		if (m->flags || (m->address_lo & 0xfff00000u) != 0xfee00000u)
+			return refuse(kd, EINVAL, "KVM_SIGNAL_MSI: flags 0x%x address 0x%x", m->flags, m->address_lo);
+		vm->rec.msis++;
+		vm->rec.last_msi_addr = m->address_lo;
+		vm->rec.last_msi_data = m->data;
+		return 1; /* delivered */
 	}
 	case KVM_ENABLE_CAP: {
 		struct kvm_enable_cap *c = arg;

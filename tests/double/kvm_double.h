@@ -77,6 +77,10 @@ struct kd_record {
 	/* devices */
 	bool irqchip;                    /* KVM_CREATE_IRQCHIP (in-kernel PIC + IOAPIC) */
 	unsigned ioeventfds, irqfds;
+	unsigned gsi_routes;             /* entries in the last KVM_SET_GSI_ROUTING */
+	uint32_t route_addr[24], route_data[24]; /* MSI route per GSI < 24 (0: none) */
+	unsigned msis;                   /* KVM_SIGNAL_MSI calls */
+	uint32_t last_msi_addr, last_msi_data;
 };
 int kd_record_get(const struct kvm_double *kd, struct kd_record *out);
 

@@ -16,6 +16,7 @@
 
 #include "helpers.h"
 #include "runner/kvm_cc_uapi.h"
+#include "runner/exits.h"
 #include "runner/vm.h"
 
 struct fixture {
@@ -26,13 +27,13 @@ struct fixture {
 	struct vm *vm;
 };
 
-static int setup(void **state)
+static int setup_for(void **state, enum cc_platform p)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct cp_err err = { 0 };
 	struct vm_config vc;
 
-	f->cfg = cfg_for(CC_SNP, 1);
+	f->cfg = cfg_for(p, 1);
 	f->kd = double_new();
 	if (cc_launch(&kd_ops, f->kd, &f->cfg, &f->cvm, &err) < 0) {
 		print_error("launch: %s\n", err.msg);
@@ -52,6 +53,8 @@ static int setup(void **state)
 	*state = f;
 	return 0;
 }
+static int setup(void **state) { return setup_for(state, CC_SNP); }
+static int setup_tdx(void **state) { return setup_for(state, CC_TDX); }
 
 static int teardown(void **state)
 {
@@ -175,28 +178,57 @@ static void test_request_served_in_shared_memory(void **state)
 	}
 }
 
-static void test_tdx_devices_refused_loudly(void **state)
+/* One MMIO access by vCPU 0, through the VMM's exit table (as KVM_RUN would report it). */
+static void guest_mmio(struct fixture *f, uint64_t gpa, bool write, uint32_t *val)
 {
-	(void)state;
-	struct kvm_double *kd = double_new();
-	struct cc_launch_cfg cfg = cfg_for(CC_TDX, 1);
-	struct cc_vm cvm;
-	struct vdev_spec spec;
-	struct vm_config vc;
-	struct vm *vm = NULL;
-	struct cp_err err = { 0 };
+	struct vcpu *v = &f->vm->vcpus[0];
+	struct kvm_run *run = v->run;
 
-	assert_true(cc_launch(&kd_ops, kd, &cfg, &cvm, &err) >= 0);
-	assert_int_equal(vdev_spec_parse("rng", &spec, &err), 0);
-	memset(&vc, 0, sizeof(vc));
-	vc.console_out_fd = vc.console_in_fd = -1;
-	vc.devices = &spec;
-	vc.ndevices = 1;
-	assert_int_equal(vm_adopt_cc(&cvm, &vc, &vm, &err), -ENOTSUP);
-	assert_null(vm);
-	assert_non_null(strstr(err.msg, "user-space IOAPIC"));
-	cc_vm_release(&cvm);
-	kd_free(kd);
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = 4;
+	run->mmio.is_write = write;
+	cp_put_le32(run->mmio.data, write ? *val : 0);
+	assert_int_equal(exits_dispatch(v), EXIT_CONTINUE);
+	if (!write)
+		*val = cp_le32(run->mmio.data);
+}
+
+static void ioapic_write(struct fixture *f, uint32_t index, uint32_t v)
+{
+	guest_mmio(f, IOAPIC_BASE, true, &index);
+	guest_mmio(f, IOAPIC_BASE + 0x10, true, &v);
+}
+
+/* A TD: split irqchip, so the device's GSI is routed by carapace's user-space IOAPIC as the
+ * guest programs it. */
+static void test_tdx_device_interrupt_routed_by_user_ioapic(void **state)
+{
+	struct fixture *f = *state;
+	struct kd_record rec;
+	uint32_t v = 1;
+	unsigned gsi = f->vm->devs[0].gsi;
+
+	assert_true(f->vm->split_irqchip);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_false(rec.irqchip);
+	assert_int_equal(rec.irqfds, 1);
+	assert_int_equal(rec.gsi_routes, 0); /* every pin masked at reset: no route yet */
+	guest_mmio(f, IOAPIC_BASE, true, &v);
+	guest_mmio(f, IOAPIC_BASE + 0x10, false, &v);
+	assert_int_equal(v, 0x170011); /* version 0x11, 24 pins */
+	/* The guest routes the device's pin to vector 0x31 on APIC 1, edge, unmasked. */
+	ioapic_write(f, 0x10 + 2 * gsi + 1, 1u << 24);
+	ioapic_write(f, 0x10 + 2 * gsi, 0x31);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.gsi_routes, 1);
+	assert_int_equal(rec.route_addr[gsi], 0xfee01000u);
+	assert_int_equal(rec.route_data[gsi], 0x31);
+	/* Masked again: the route is gone. */
+	ioapic_write(f, 0x10 + 2 * gsi, 0x31 | 1u << 16);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.gsi_routes, 0);
+	assert_int_equal(kd_refusals(f->kd), 0);
 }
 
 int main(void)
@@ -206,7 +238,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_interrupts_through_in_kernel_ioapic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access_platform_offered_not_forwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_served_in_shared_memory, setup, teardown),
-		cmocka_unit_test(test_tdx_devices_refused_loudly),
+		cmocka_unit_test_setup_teardown(test_tdx_device_interrupt_routed_by_user_ioapic, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_access_platform_offered_not_forwarded, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_request_served_in_shared_memory, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_gets_only_shared_memory, setup_tdx, teardown),
 	};
 	ovmf_load_or_skip();
 	return cmocka_run_group_tests_name("cc-devices", tests, NULL, NULL);

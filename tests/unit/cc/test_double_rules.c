@@ -492,9 +492,27 @@ static void test_irqchip_and_irqfd_rules(void **state)
 	EXPECT(io(snp, KVM_IRQFD, &q), -EINVAL);
 	tdx = create_vm(CP_KVM_X86_TDX_VM);
 	EXPECT(io(tdx, KVM_CREATE_IRQCHIP, NULL), -EINVAL); /* a TD's IOAPIC is in user space */
+	EXPECT(io(tdx, KVM_IRQFD, &q), -EINVAL); /* no irqchip at all yet */
 	EXPECT(io(tdx, KVM_ENABLE_CAP, &split), 0);
 	q.gsi = 5;
-	EXPECT(io(tdx, KVM_IRQFD, &q), -EINVAL); /* no route for the GSI */
+	EXPECT(io(tdx, KVM_IRQFD, &q), 0); /* routed later, by the user-space IOAPIC */
+	{
+		_Alignas(struct kvm_irq_routing) uint8_t buf[sizeof(struct kvm_irq_routing) +
+							      sizeof(struct kvm_irq_routing_entry)] = { 0 };
+		struct kvm_irq_routing *t = (struct kvm_irq_routing *)buf;
+		struct kvm_msi m = { .address_lo = 0xfee00000u, .data = 0x31 };
+		t->nr = 1;
+		t->entries[0] = (struct kvm_irq_routing_entry){ .gsi = 5, .type = KVM_IRQ_ROUTING_IRQCHIP };
+		EXPECT(io(tdx, KVM_SET_GSI_ROUTING, t), -EINVAL); /* no in-kernel IOAPIC pins on a split irqchip */
+		t->entries[0] = (struct kvm_irq_routing_entry){ .gsi = 5, .type = KVM_IRQ_ROUTING_MSI,
+								.u.msi = { .address_lo = 0x12345000u } };
+		EXPECT(io(tdx, KVM_SET_GSI_ROUTING, t), -EINVAL); /* not an APIC message address */
+		t->entries[0].u.msi.address_lo = 0xfee00000u;
+		EXPECT(io(tdx, KVM_SET_GSI_ROUTING, t), 0);
+		EXPECT(io(tdx, KVM_SIGNAL_MSI, &m), 1);
+		m.flags = 1;
+		EXPECT(io(tdx, KVM_SIGNAL_MSI, &m), -EINVAL);
+	}
 	{
 		int late = create_vm(CP_KVM_X86_SNP_VM);
 		assert_true(io(late, KVM_CREATE_VCPU, (void *)0) >= 0);
