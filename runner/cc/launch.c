@@ -737,7 +737,7 @@ static int tdx_cpuid_compare(const struct kvm_cpuid_entry2 *asked, unsigned nask
  * growing the buffer when KVM answers -E2BIG with the entries it needs, then the comparison. */
 static int tdx_cpuid_check(struct cc_vm *vm, unsigned i, struct cp_err *err)
 {
-	uint32_t cap = 64;
+	uint32_t cap = 8; /* a first guess: KVM answers -E2BIG with the count it needs */
 
 	for (unsigned tries = 0; tries < 4; tries++) {
 		_cleanup_free_ struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + cap * sizeof(struct kvm_cpuid_entry2));
