@@ -524,7 +524,7 @@ static void test_tdx_get_cpuid_rules(void **state)
 		struct kvm_cpuid_entry2 e[4];
 	} init;
 	static struct {
-		struct kvm_cpuid2 c;
+		struct cp_kvm_cpuid2_hdr c; /* struct kvm_cpuid2 without its flexible array */
 		struct kvm_cpuid_entry2 e[8];
 	} out;
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
