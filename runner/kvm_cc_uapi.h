@@ -20,6 +20,7 @@
 #define CP_KVM_X86_SNP_VM 4
 #define CP_KVM_X86_TDX_VM 5
 
+#define CP_KVM_CAP_VM_TSC_CONTROL 214 /* KVM_SET_TSC_KHZ / KVM_GET_TSC_KHZ also on the VM fd */
 #define CP_KVM_CAP_EXIT_HYPERCALL 201
 #define CP_KVM_CAP_USER_MEMORY2 231
 #define CP_KVM_CAP_MEMORY_FAULT_INFO 232
@@ -65,6 +66,11 @@ struct cp_kvm_memory_attributes {
 #define CP_KVM_SET_MEMORY_ATTRIBUTES _IOW(CP_KVMIO, 0xd2, struct cp_kvm_memory_attributes)
 #define CP_KVM_CREATE_GUEST_MEMFD _IOWR(CP_KVMIO, 0xd4, struct cp_kvm_create_guest_memfd)
 #define CP_KVM_MEMORY_ENCRYPT_OP _IOWR(CP_KVMIO, 0xba, unsigned long)
+/* TSC frequency in kHz, passed by value. On the VM fd (with KVM_CAP_VM_TSC_CONTROL) it sets the
+ * frequency of vCPUs created later (0 = the host's); a TD takes it at KVM_TDX_INIT_VM, in units
+ * of 25 MHz. KVM_GET_TSC_KHZ on the VM fd returns that default (the host's until set). */
+#define CP_KVM_SET_TSC_KHZ _IO(CP_KVMIO, 0xa2)
+#define CP_KVM_GET_TSC_KHZ _IO(CP_KVMIO, 0xa3)
 
 /* SEV / SEV-ES / SEV-SNP (KVM_MEMORY_ENCRYPT_OP with struct cp_kvm_sev_cmd) */
 struct cp_kvm_sev_cmd {
@@ -215,6 +221,12 @@ struct cp_kvm_tdx_init_mem_region {
 	uint64_t nr_pages;
 };
 
+/* TSC frequency the TDX module accepts (TD_PARAMS.TSC_FREQUENCY, units of 25 MHz, 100 MHz..10 GHz;
+ * KVM truncates kHz to whole 25 MHz units). */
+#define CP_TDX_TSC_KHZ_UNIT 25000u
+#define CP_TDX_TSC_KHZ_MIN 100000u
+#define CP_TDX_TSC_KHZ_MAX 10000000u
+
 #define CP_TDX_ATTR_DEBUG (1ull << 0)
 #define CP_TDX_ATTR_SEPT_VE_DISABLE (1ull << 28)
 #define CP_TDX_ATTR_PKS (1ull << 30)
@@ -301,5 +313,7 @@ _Static_assert(CP_KVM_SET_MEMORY_ATTRIBUTES == 0x4020aed2, "KVM_SET_MEMORY_ATTRI
 _Static_assert(CP_KVM_CREATE_GUEST_MEMFD == 0xc040aed4, "KVM_CREATE_GUEST_MEMFD");
 _Static_assert(CP_KVM_MEMORY_ENCRYPT_OP == 0xc008aeba, "KVM_MEMORY_ENCRYPT_OP");
 _Static_assert(CP_SEV_ISSUE_CMD == 0xc0105300, "SEV_ISSUE_CMD");
+_Static_assert(CP_KVM_SET_TSC_KHZ == 0xaea2, "KVM_SET_TSC_KHZ");
+_Static_assert(CP_KVM_GET_TSC_KHZ == 0xaea3, "KVM_GET_TSC_KHZ");
 
 #endif

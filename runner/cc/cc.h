@@ -13,6 +13,8 @@
 #include "memenc/plan.h"
 #include "runner/kvm_ops.h"
 
+struct kvm_cpuid_entry2;
+
 #define CC_MAX_VCPUS 64
 #define CC_MAX_BLOCKS 3
 
@@ -53,6 +55,8 @@ struct cc_launch_cfg {
 	/* TDX */
 	uint64_t td_attributes;       /* checked against KVM_TDX_CAPABILITIES */
 	uint64_t td_xfam;             /* 0 = x87|SSE (0x3) */
+	uint32_t tsc_khz;             /* the TD's TSC frequency: a multiple of 25000 kHz in 100 MHz..10 GHz;
+				       * 0 = the host's (KVM_GET_TSC_KHZ on the VM), which must be one too */
 	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];
 	/* SNP: a GHCB certificate table (VCEK/VLEK, ASK, ARK) handed to the guest with each extended
 	 * attestation request (KVM_SEV_SNP_ENABLE_REQ_CERTS, Linux 7.0). NULL: not offered. The file is
@@ -95,6 +99,9 @@ struct cc_vm {
 	uint64_t hob_gpa;             /* TDX: initial RCX of every vCPU */
 	uint8_t *hob;                 /* TDX: the TD HOB this launch built */
 	size_t hob_len;
+	struct kvm_cpuid_entry2 *tdx_cpuid; /* TDX: the CPUID KVM_TDX_INIT_VM was given (checked per vCPU */
+	unsigned tdx_cpuid_n;               /* against KVM_TDX_GET_CPUID) */
+	uint32_t tsc_khz;             /* TDX: the TSC frequency set with KVM_SET_TSC_KHZ */
 	const struct cc_launch_cfg *cfg;
 	/* Run time */
 	const char *quote_socket;     /* TDX GetQuote: UNIX socket of a quote generation service */

@@ -337,6 +337,8 @@ static int step_memory(struct cc_vm *vm, struct cp_err *err)
 	return 0;
 }
 
+static int tdx_cpuid_check(struct cc_vm *vm, unsigned i, struct cp_err *err);
+
 static int create_vcpu(struct cc_vm *vm, unsigned i, struct cp_err *err)
 {
 	_cleanup_free_ struct cpuid_table *t = calloc(1, sizeof(*t));
@@ -355,6 +357,9 @@ static int create_vcpu(struct cc_vm *vm, unsigned i, struct cp_err *err)
 		return r;
 	if ((r = kio(vm, vm->vcpu_fd[i], KVM_SET_CPUID2, cpuid_table_kvm(t))) < 0)
 		return cp_err_set(err, -r, "KVM_SET_CPUID2 on vCPU %u: %s", i, strerror(-r));
+	/* A TD's CPUID is the TDX module's, not KVM's: check it is what carapace configured. */
+	if (vm->platform == CC_TDX && (r = tdx_cpuid_check(vm, i, err)) < 0)
+		return r;
 	return 0;
 }
 
@@ -612,6 +617,157 @@ static int tdx_cmd(struct cc_vm *vm, int fd, uint32_t id, uint32_t flags, uint64
 	return 0;
 }
 
+/* A TD's TSC frequency as the TDX module takes it (TD_PARAMS.TSC_FREQUENCY): whole 25 MHz units,
+ * 100 MHz .. 10 GHz. KVM divides the kHz value by 25000 at KVM_TDX_INIT_VM and drops the rest, so
+ * any other value would silently give the TD another clock than the one asked for: refused, as
+ * QEMU refuses it (it does not round either). Pure. */
+static int tdx_tsc_valid(uint32_t khz, const char *source, struct cp_err *err)
+{
+	if (khz % CP_TDX_TSC_KHZ_UNIT)
+		return cp_err_set(err, EINVAL, "TDX: %s %" PRIu32 " kHz is not a multiple of 25 MHz (25000 kHz): the TDX "
+				  "module counts a TD's TSC in 25 MHz units and KVM would silently run the TD at %" PRIu32
+				  " kHz; give the TD's TSC frequency explicitly as a multiple of 25000 kHz", source, khz,
+				  khz - khz % CP_TDX_TSC_KHZ_UNIT);
+	if (khz < CP_TDX_TSC_KHZ_MIN || khz > CP_TDX_TSC_KHZ_MAX)
+		return cp_err_set(err, EINVAL, "TDX: %s %" PRIu32 " kHz is outside what the TDX module accepts "
+				  "(%u .. %u kHz)", source, khz, CP_TDX_TSC_KHZ_MIN, CP_TDX_TSC_KHZ_MAX);
+	return 0;
+}
+
+/* VM-scope KVM_SET_TSC_KHZ, before KVM_TDX_INIT_VM (which copies the VM's default frequency into
+ * TD_PARAMS) and before any vCPU (KVM refuses it afterwards). The frequency is the configured one
+ * or the host's as KVM reports it on the VM fd; either way it is set explicitly and checked first,
+ * so the TD's clock is a value carapace chose, never KVM's silent truncation. */
+static int tdx_set_tsc(struct cc_vm *vm, struct cp_err *err)
+{
+	uint32_t khz = vm->cfg->tsc_khz;
+	const char *source = "the configured TSC frequency";
+	int r = kio(vm, vm->vm_fd, KVM_CHECK_EXTENSION, (void *)(long)CP_KVM_CAP_VM_TSC_CONTROL);
+
+	if (r <= 0)
+		return cp_err_set(err, ENOTSUP, "KVM_CAP_VM_TSC_CONTROL absent: this kernel cannot set a TD's TSC frequency "
+				  "(KVM_SET_TSC_KHZ on the VM fd; TDX needs Linux 6.16 or later)");
+	if (!khz) {
+		r = kio(vm, vm->vm_fd, CP_KVM_GET_TSC_KHZ, NULL);
+		if (r < 0)
+			return cp_err_set(err, -r, "KVM_GET_TSC_KHZ on the VM: %s: the host's TSC frequency is unknown; give "
+					  "the TD's TSC frequency explicitly (a multiple of 25000 kHz)", strerror(-r));
+		if (r == 0)
+			return cp_err_set(err, EIO, "KVM_GET_TSC_KHZ on the VM: 0 kHz: the host's TSC frequency is unknown; "
+					  "give the TD's TSC frequency explicitly (a multiple of 25000 kHz)");
+		khz = (uint32_t)r;
+		source = "the host's TSC frequency (KVM_GET_TSC_KHZ)";
+	}
+	if ((r = tdx_tsc_valid(khz, source, err)) < 0)
+		return r;
+	if ((r = kio(vm, vm->vm_fd, CP_KVM_SET_TSC_KHZ, (void *)(unsigned long)khz)) < 0)
+		return cp_err_set(err, -r, "KVM_SET_TSC_KHZ(%" PRIu32 " kHz) on the VM: %s", khz, strerror(-r));
+	vm->tsc_khz = khz;
+	return 0;
+}
+
+/* The CPUID feature words compared between what KVM_TDX_INIT_VM was given and what the TD gets
+ * (KVM_TDX_GET_CPUID): the registers that hold feature flags, not values such as family/model,
+ * APIC ids, cache geometry or maximum leaves, which the TDX module computes itself. */
+enum { REG_EAX, REG_EBX, REG_ECX, REG_EDX };
+static const char *const reg_names[] = { "EAX", "EBX", "ECX", "EDX" };
+static const struct tdx_feature_word {
+	uint32_t leaf, subleaf;
+	uint8_t reg;
+	uint32_t dynamic; /* bits the TD reports differently before it runs: never "missing" */
+} tdx_feature_words[] = {
+	{ 0x1, 0, REG_ECX, 0 }, { 0x1, 0, REG_EDX, 0 },
+	{ 0x7, 0, REG_EBX, 0 }, { 0x7, 0, REG_ECX, 0 }, { 0x7, 0, REG_EDX, 0 }, { 0x7, 1, REG_EAX, 0 },
+	{ 0xd, 1, REG_EAX, 0 },
+	{ 0x80000001, 0, REG_ECX, 0 },
+	/* SYSCALL (bit 11) reads 1 only in 64-bit mode; a TD starts in 32-bit mode (as QEMU notes). */
+	{ 0x80000001, 0, REG_EDX, 1u << 11 },
+	{ 0x80000007, 0, REG_EDX, 0 }, { 0x80000008, 0, REG_EBX, 0 },
+};
+
+static const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid_entry2 *e, unsigned n, uint32_t leaf,
+						 uint32_t subleaf)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (e[i].function == leaf && (!(e[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e[i].index == subleaf))
+			return &e[i];
+	return NULL;
+}
+
+static uint32_t cpuid_reg(const struct kvm_cpuid_entry2 *e, uint8_t reg)
+{
+	return reg == REG_EAX ? e->eax : reg == REG_EBX ? e->ebx : reg == REG_ECX ? e->ecx : e->edx;
+}
+
+/* Compare what carapace asked the TDX module for with what the TD really gets. Pure.
+ * - A feature bit carapace asked for that the TD does not get is an error naming the leaf,
+ *   subleaf, register and bits: the guest would run without something its launch promised.
+ * - A bit the TD gets that carapace did not ask for is one the TDX module fixes to 1 (INIT_VM
+ *   can only clear configurable bits, and carapace passed every configurable bit it wanted).
+ *   Every TD on this host has it, carapace cannot turn it off, and it is not in MRTD: accepted
+ *   without a message (the launch code never logs; the caller may compare the tables itself).
+ * - A leaf the TDX module does not report is not virtualized by it: KVM_SET_CPUID2 governs it. */
+static int tdx_cpuid_compare(const struct kvm_cpuid_entry2 *asked, unsigned nasked, const struct kvm_cpuid_entry2 *got,
+			     unsigned ngot, unsigned vcpu, struct cp_err *err)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(tdx_feature_words); k++) {
+		const struct tdx_feature_word *w = &tdx_feature_words[k];
+		const struct kvm_cpuid_entry2 *a = cpuid_find(asked, nasked, w->leaf, w->subleaf);
+		const struct kvm_cpuid_entry2 *g = cpuid_find(got, ngot, w->leaf, w->subleaf);
+		uint32_t want, have, missing;
+		char bits[32 * 3 + 1];
+		size_t off = 0;
+
+		if (!a || !g)
+			continue;
+		want = cpuid_reg(a, w->reg);
+		have = cpuid_reg(g, w->reg) | w->dynamic;
+		missing = want & ~have;
+		if (!missing)
+			continue;
+		bits[0] = '\0';
+		for (unsigned b = 0; b < 32; b++)
+			if (missing & (1u << b))
+				off += (size_t)snprintf(bits + off, sizeof(bits) - off, "%s%u", off ? "," : "", b);
+		return cp_err_set(err, ENOTSUP, "TDX: KVM_TDX_GET_CPUID on vCPU %u: CPUID leaf 0x%" PRIx32 " subleaf %" PRIu32
+				  " %s lacks bit(s) %s (0x%08" PRIx32 ") that KVM_TDX_INIT_VM asked for: carapace configured "
+				  "0x%08" PRIx32 ", the TD gets 0x%08" PRIx32 " (the TDX module fixes them to 0 on this host)",
+				  vcpu, w->leaf, w->subleaf, reg_names[w->reg], bits, missing, want, cpuid_reg(g, w->reg));
+	}
+	return 0;
+}
+
+/* KVM_TDX_GET_CPUID on vCPU i (TD-scope values; KVM allows it between INIT_VM and FINALIZE),
+ * growing the buffer when KVM answers -E2BIG with the entries it needs, then the comparison. */
+static int tdx_cpuid_check(struct cc_vm *vm, unsigned i, struct cp_err *err)
+{
+	uint32_t cap = 8; /* a first guess: KVM answers -E2BIG with the count it needs */
+
+	for (unsigned tries = 0; tries < 4; tries++) {
+		_cleanup_free_ struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + cap * sizeof(struct kvm_cpuid_entry2));
+		struct cp_kvm_tdx_cmd cmd = { .id = CP_KVM_TDX_GET_CPUID };
+		int r;
+
+		if (!c)
+			return cp_err_set(err, ENOMEM, "out of memory");
+		c->nent = cap;
+		cmd.data = (uintptr_t)c;
+		r = kio(vm, vm->vcpu_fd[i], CP_KVM_MEMORY_ENCRYPT_OP, &cmd);
+		if (r == -E2BIG && c->nent > cap && c->nent <= CPUID_MAX_ENTRIES) {
+			cap = c->nent;
+			continue;
+		}
+		if (r < 0)
+			return cp_err_set(err, -r, "KVM_TDX_GET_CPUID on vCPU %u: %s%s (TDX module error 0x%" PRIx64 ")", i,
+					  strerror(-r), r == -E2BIG ? " (more entries than KVM's maximum)" : "",
+					  (uint64_t)cmd.hw_error);
+		if (c->nent > cap)
+			return cp_err_set(err, EIO, "KVM_TDX_GET_CPUID on vCPU %u: %u entries in a buffer of %u", i, c->nent, cap);
+		return tdx_cpuid_compare(vm->tdx_cpuid, vm->tdx_cpuid_n, c->entries, c->nent, i, err);
+	}
+	return cp_err_set(err, EIO, "KVM_TDX_GET_CPUID on vCPU %u: the entry count kept growing", i);
+}
+
 static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 {
 	const struct cc_launch_cfg *cfg = vm->cfg;
@@ -629,7 +785,9 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 	if ((r = enable_cap(vm, CP_KVM_CAP_EXIT_HYPERCALL, 1ull << CP_KVM_HC_MAP_GPA_RANGE, "EXIT_HYPERCALL", err)) < 0 ||
 	    (r = enable_cap(vm, KVM_CAP_SPLIT_IRQCHIP, 24, "SPLIT_IRQCHIP", err)) < 0 ||
 	    /* The TDX module's virtual APIC timer runs at 25 MHz; KVM must agree before vCPUs exist. */
-	    (r = enable_cap(vm, CP_KVM_CAP_X86_APIC_BUS_CYCLES_NS, 40, "X86_APIC_BUS_CYCLES_NS", err)) < 0)
+	    (r = enable_cap(vm, CP_KVM_CAP_X86_APIC_BUS_CYCLES_NS, 40, "X86_APIC_BUS_CYCLES_NS", err)) < 0 ||
+	    /* INIT_VM copies the VM's TSC frequency into the TD: it must be set before. */
+	    (r = tdx_set_tsc(vm, err)) < 0)
 		return r;
 	caps->cpuid.nent = (uint32_t)ncap;
 	if ((r = tdx_cmd(vm, vm->vm_fd, CP_KVM_TDX_CAPABILITIES, 0, (uintptr_t)caps, "KVM_TDX_CAPABILITIES", err)) < 0)
@@ -669,6 +827,12 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 			in->cpuid.nent++;
 			break;
 		}
+	/* Kept: every vCPU's KVM_TDX_GET_CPUID is checked against what INIT_VM was asked for. */
+	vm->tdx_cpuid = calloc(in->cpuid.nent ? in->cpuid.nent : 1, sizeof(struct kvm_cpuid_entry2));
+	if (!vm->tdx_cpuid)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	memcpy(vm->tdx_cpuid, ie, in->cpuid.nent * sizeof(struct kvm_cpuid_entry2));
+	vm->tdx_cpuid_n = in->cpuid.nent;
 	for (unsigned tries = 0;; tries++) {
 		struct cp_kvm_tdx_cmd c = { .id = CP_KVM_TDX_INIT_VM, .data = (uintptr_t)in };
 		r = kio(vm, vm->vm_fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
@@ -831,6 +995,13 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 				  "KVM sets it", cfg->vmsa_features);
 	if (cfg->snp_certs && cfg->platform != CC_SNP)
 		return cp_err_set(err, EINVAL, "a certificate table is for SEV-SNP guests only");
+	if (cfg->tsc_khz && cfg->platform != CC_TDX)
+		return cp_err_set(err, EINVAL, "a TSC frequency is for TDX guests only (SEV-SNP Secure TSC is not supported)");
+	if (cfg->tsc_khz) {
+		int r = tdx_tsc_valid(cfg->tsc_khz, "the configured TSC frequency", err);
+		if (r < 0)
+			return r;
+	}
 	layout(vm, cfg);
 	if (cfg->snp_certs) {
 		/* Checked now, so a bad table is the user's error at start, not the guest's surprise. */
@@ -887,6 +1058,9 @@ void cc_vm_release(struct cc_vm *vm)
 	memenc_plan_free(&vm->plan);
 	free(vm->hob);
 	vm->hob = NULL;
+	free(vm->tdx_cpuid);
+	vm->tdx_cpuid = NULL;
+	vm->tdx_cpuid_n = 0;
 	if (vm->certs_fd >= 0)
 		close(vm->certs_fd);
 	vm->certs_fd = -1;

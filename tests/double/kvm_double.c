@@ -32,6 +32,19 @@
  *        range not PRIVATE or not in a guest_memfd slot, page added
  *        twice .................................................... -EINVAL (K)
  *   TDX: anything but KVM_RUN/memory attributes after FINALIZE ..... -EINVAL (K)
+ *   TDX: GET_CPUID on the VM fd ..................................... -EINVAL (K: a vCPU command)
+ *   TDX: GET_CPUID with flags != 0 .................................. -EINVAL (D: 6.16 ignores flags)
+ *   TDX: GET_CPUID with cpuid.nent too small ........................ -E2BIG, nent updated (K)
+ *        (valid from INIT_VM to FINALIZE, before or after INIT_VCPU: the values are TD-scope, K)
+ *   VM KVM_SET_TSC_KHZ / KVM_GET_TSC_KHZ without KVM_CAP_VM_TSC_CONTROL -ENOTTY (D: a kernel
+ *        before the VM ioctl); 0 = the host's frequency (K); GET returns the VM's default (K)
+ *   VM KVM_SET_TSC_KHZ after KVM_CREATE_VCPU ........................ -EINVAL (K 6.17+; 6.16 accepts it)
+ *   TDX: VM KVM_SET_TSC_KHZ after INIT_VM ........................... -EINVAL (D: KVM accepts it, but
+ *        the TD's frequency was fixed at INIT_VM)
+ *   TDX: VM KVM_SET_TSC_KHZ not a multiple of 25000 kHz ............. -EINVAL (D: KVM truncates it to
+ *        25 MHz units at INIT_VM)
+ *   TDX: INIT_VM with the VM's TSC outside 100 MHz..10 GHz .......... -EINVAL, hw_error set (K:
+ *        TDH.MNG.INIT rejects the operand)
  *   guest_memfd: flags not supported, size 0 or not 4K multiple .... -EINVAL (K)
  *   SET_USER_MEMORY_REGION2: unaligned gpa/size/uaddr/offset, gmem
  *        flag with READONLY/LOG_DIRTY, gmem range too small or bound
@@ -119,6 +132,9 @@ struct kd_vm {
 	bool split_irqchip, caps_done, init_vm_done, finalized;
 	bool irqchip; /* KVM_CREATE_IRQCHIP */
 	uint64_t caps_attrs, caps_xfam;
+	uint32_t tsc_khz;     /* default TSC of vCPUs (VM-scope KVM_SET_TSC_KHZ), the host's at creation */
+	struct kvm_cpuid_entry2 td_cpuid[256]; /* TDX: INIT_VM's CPUID, as GET_CPUID reports it */
+	unsigned td_cpuid_n;
 	unsigned nvcpus;
 	int vcpu_obj[KD_MAX_VCPUS];
 	struct kd_slot slots[KD_MAX_SLOTS];
@@ -169,6 +185,9 @@ void kd_config_default(struct kd_config *c)
 	c->vmsa_features_supported = 1u << 5;
 	c->cpu_sig = 0x800f12;
 	c->snp_req_certs = true;
+	c->vm_tsc_control = true;
+	c->host_tsc_khz = 2100000;
+	c->tdx_fixed1[0] = (struct kd_cpuid_bits){ .function = 1, .reg = 2, .bits = 1u << 21 }; /* x2APIC */
 }
 
 static int refuse(struct kvm_double *kd, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -298,6 +317,8 @@ static int cap_value(struct kvm_double *kd, struct kd_vm *vm, long cap)
 		return 1 << CP_KVM_HC_MAP_GPA_RANGE;
 	case KVM_CAP_MAX_VCPUS:
 		return KD_MAX_VCPUS;
+	case CP_KVM_CAP_VM_TSC_CONTROL:
+		return kd->cfg.vm_tsc_control;
 	default:
 		return 0;
 	}
@@ -326,6 +347,7 @@ static int kvm_create_vm(struct kvm_double *kd, unsigned long type)
 	}
 	vm->type = (int)type;
 	vm->rec.vm_type = (int)type;
+	vm->tsc_khz = kd->cfg.host_tsc_khz;
 	kd->vms[slot] = vm;
 	kd->obj[o].vm = slot;
 	kd->last_vm = slot;
@@ -747,6 +769,70 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cm
 #define TDX_ATTRS_SUPPORTED (CP_TDX_ATTR_DEBUG | CP_TDX_ATTR_SEPT_VE_DISABLE)
 #define TDX_XFAM_SUPPORTED 0x6e7ull
 
+static uint32_t *entry_reg(struct kvm_cpuid_entry2 *e, unsigned reg)
+{
+	return reg == 0 ? &e->eax : reg == 1 ? &e->ebx : reg == 2 ? &e->ecx : &e->edx;
+}
+
+/* The CPUID the "TDX module" gives the TD: INIT_VM's entries masked by the capabilities (leaf 1
+ * only in ECX/EDX, leaves 0 and 0x80000000 as given: values, not features), then the configured
+ * fixed-1 bits set (a leaf INIT_VM left out is added) and the fixed-0 bits cleared. */
+static void tdx_td_cpuid(struct kvm_double *kd, struct kd_vm *vm, const struct kvm_cpuid_entry2 *in, unsigned n)
+{
+	size_t ncaps = sizeof(kd_cpuid) / sizeof(kd_cpuid[0]);
+
+	vm->td_cpuid_n = 0;
+	for (unsigned i = 0; i < n && vm->td_cpuid_n < 250; i++) {
+		struct kvm_cpuid_entry2 *o = &vm->td_cpuid[vm->td_cpuid_n++];
+		*o = in[i];
+		for (size_t j = 0; j < ncaps; j++) {
+			if (kd_cpuid[j].function != o->function ||
+			    ((kd_cpuid[j].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && kd_cpuid[j].index != o->index) ||
+			    o->function == 0 || o->function == 0x80000000)
+				continue;
+			if (o->function != 1) {
+				o->eax &= kd_cpuid[j].eax;
+				o->ebx &= kd_cpuid[j].ebx;
+			}
+			o->ecx &= kd_cpuid[j].ecx;
+			o->edx &= kd_cpuid[j].edx;
+		}
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned k = 0; k < 4; k++) {
+			const struct kd_cpuid_bits *b = pass ? &kd->cfg.tdx_fixed0[k] : &kd->cfg.tdx_fixed1[k];
+			struct kvm_cpuid_entry2 *o = NULL;
+			if (!b->bits || b->reg > 3)
+				continue;
+			for (unsigned i = 0; i < vm->td_cpuid_n; i++)
+				if (vm->td_cpuid[i].function == b->function && vm->td_cpuid[i].index == b->index)
+					o = &vm->td_cpuid[i];
+			if (!o && !pass) {
+				o = &vm->td_cpuid[vm->td_cpuid_n++];
+				*o = (struct kvm_cpuid_entry2){ .function = b->function, .index = b->index,
+								.flags = b->index ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0 };
+			}
+			if (o)
+				*entry_reg(o, b->reg) = pass ? *entry_reg(o, b->reg) & ~b->bits : *entry_reg(o, b->reg) | b->bits;
+		}
+}
+
+static int tdx_get_cpuid(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx_cmd *c)
+{
+	struct kvm_cpuid2 *out = (void *)(uintptr_t)c->data;
+
+	if (c->flags)
+		return refuse(kd, EINVAL, "KVM_TDX_GET_CPUID: flags must be 0");
+	if (out->nent < vm->td_cpuid_n) {
+		out->nent = vm->td_cpuid_n;
+		return refuse(kd, E2BIG, "KVM_TDX_GET_CPUID: cpuid.nent too small (%u entries needed)", vm->td_cpuid_n);
+	}
+	out->nent = vm->td_cpuid_n;
+	memcpy(out->entries, vm->td_cpuid, vm->td_cpuid_n * sizeof(vm->td_cpuid[0]));
+	vm->rec.get_cpuid_calls++;
+	return 0;
+}
+
 static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx_cmd *c)
 {
 	size_t ncpuid = sizeof(kd_cpuid) / sizeof(kd_cpuid[0]);
@@ -805,7 +891,14 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx
 				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: CPUID leaf 0x%x.%u sets bits outside the "
 					      "configurable mask", e[i].function, e[i].index);
 		}
+		if (vm->tsc_khz / 25000 < 4 || vm->tsc_khz / 25000 > 400) {
+			c->hw_error = 0xc000010000000000ull; /* TDX_OPERAND_INVALID */
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: the VM's TSC frequency %u kHz is outside 100 MHz..10 GHz",
+				      vm->tsc_khz);
+		}
 		vm->init_vm_done = true;
+		vm->rec.td_tsc_khz = vm->tsc_khz / 25000 * 25000;
+		tdx_td_cpuid(kd, vm, e, in->cpuid.nent);
 		vm->rec.td_attributes = in->attributes;
 		vm->rec.td_xfam = in->xfam;
 		memcpy(vm->rec.mrconfigid, in->mrconfigid, 48);
@@ -913,6 +1006,8 @@ static int tdx_vcpu_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *
 		return 0;
 	case CP_KVM_TDX_INIT_MEM_REGION:
 		return tdx_init_mem_region(kd, vm, c);
+	case CP_KVM_TDX_GET_CPUID:
+		return tdx_get_cpuid(kd, vm, c);
 	default:
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u is not a vCPU command", c->id);
 	}
@@ -1079,6 +1174,25 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 		}
 		return refuse(kd, EINVAL, "KVM_ENABLE_CAP: cap %u not modelled", c->cap);
 	}
+	case CP_KVM_SET_TSC_KHZ: {
+		uint32_t khz = (uint32_t)(unsigned long)arg;
+		if (!kd->cfg.vm_tsc_control)
+			return refuse(kd, ENOTTY, "KVM_SET_TSC_KHZ on a VM fd: this kernel has no KVM_CAP_VM_TSC_CONTROL");
+		if (vm->nvcpus)
+			return refuse(kd, EINVAL, "KVM_SET_TSC_KHZ (VM): after KVM_CREATE_VCPU");
+		if (vm->type == CP_KVM_X86_TDX_VM && vm->init_vm_done)
+			return refuse(kd, EINVAL, "KVM_SET_TSC_KHZ (VM): after KVM_TDX_INIT_VM, which fixed the TD's TSC");
+		if (khz == 0)
+			khz = kd->cfg.host_tsc_khz;
+		if (vm->type == CP_KVM_X86_TDX_VM && khz % 25000)
+			return refuse(kd, EINVAL, "KVM_SET_TSC_KHZ (VM): %u kHz is not a multiple of 25 MHz, which a TD needs", khz);
+		vm->tsc_khz = vm->rec.tsc_khz_set = khz;
+		return 0;
+	}
+	case CP_KVM_GET_TSC_KHZ:
+		if (!kd->cfg.vm_tsc_control)
+			return refuse(kd, ENOTTY, "KVM_GET_TSC_KHZ on a VM fd: this kernel has no KVM_CAP_VM_TSC_CONTROL");
+		return (int)vm->tsc_khz;
 	case CP_KVM_MEMORY_ENCRYPT_OP:
 		if (vm->type == CP_KVM_X86_SNP_VM)
 			return snp_cmd(kd, vm, arg);

@@ -18,6 +18,13 @@
 
 struct kvm_double;
 
+/* CPUID bits the "TDX module" fixes in a TD: reg 0..3 = EAX..EDX; a slot with bits 0 is unused. */
+struct kd_cpuid_bits {
+	uint32_t function, index;
+	unsigned reg;
+	uint32_t bits;
+};
+
 struct kd_config {
 	uint64_t vm_types;               /* KVM_CAP_VM_TYPES; KVM_CREATE_VM refuses others (-EINVAL) */
 	uint64_t vmsa_features_supported; /* SEV VMSA features KVM offers (bit 5 DebugSwap) */
@@ -27,6 +34,11 @@ struct kd_config {
 	bool sev_dev;                    /* /dev/sev exists (SNP_PLATFORM_STATUS answers 1.55) */
 	uint32_t cpu_sig;                /* CPUID leaf 1 EAX in KVM_GET_SUPPORTED_CPUID */
 	bool snp_req_certs;              /* KVM_X86_SEV_SNP_REQ_CERTS = 1, ENABLE_REQ_CERTS known (Linux 7.0) */
+	bool vm_tsc_control;             /* KVM_CAP_VM_TSC_CONTROL: KVM_SET/GET_TSC_KHZ on the VM fd */
+	uint32_t host_tsc_khz;           /* the host's TSC: every VM's default frequency (2.1 GHz) */
+	/* What KVM_TDX_GET_CPUID reports beyond INIT_VM's CPUID (masked by the capabilities): bits the
+	 * TDX module forces on (default: x2APIC, CPUID 1 ECX bit 21) and bits it forces off (none). */
+	struct kd_cpuid_bits tdx_fixed1[4], tdx_fixed0[4];
 };
 
 /* What a fresh double offers unless told otherwise: SNP and TDX, DebugSwap, no partial progress. */
@@ -69,6 +81,9 @@ struct kd_record {
 	unsigned init_vm_cpuid_nent;
 	unsigned n_attr_calls;
 	uint64_t apic_bus_cycle_ns;      /* KVM_CAP_X86_APIC_BUS_CYCLES_NS, 0 = not set */
+	uint32_t tsc_khz_set;            /* the last VM-scope KVM_SET_TSC_KHZ (0 = host's, resolved); 0 = none */
+	uint32_t td_tsc_khz;             /* the TD's TSC as KVM_TDX_INIT_VM took it (25 MHz units, in kHz) */
+	unsigned get_cpuid_calls;        /* KVM_TDX_GET_CPUID calls that returned the CPUID */
 	/* SNP certificate fetching */
 	bool req_certs_enabled;          /* KVM_SEV_SNP_ENABLE_REQ_CERTS succeeded */
 	unsigned certs_completions;      /* KVM_RUNs that completed a KVM_EXIT_SNP_REQ_CERTS */

@@ -465,6 +465,115 @@ static void test_tdx_apic_bus(void **state)
 	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), -EINVAL); /* after a vCPU */
 }
 
+static void test_tdx_tsc_rules(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_TDX_VM), plain;
+	static struct {
+		struct cp_kvm_tdx_init_vm in;
+		struct kvm_cpuid_entry2 e[4];
+	} init;
+	struct cp_kvm_tdx_cmd c = { .id = CP_KVM_TDX_INIT_VM, .data = (uintptr_t)&init };
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+	struct kd_config kc;
+	struct kd_record rec;
+
+	memset(&init, 0, sizeof(init));
+	init.in.xfam = 3;
+	assert_int_equal(io(vm, KVM_CHECK_EXTENSION, (void *)(long)CP_KVM_CAP_VM_TSC_CONTROL), 1);
+	EXPECT(io(vm, CP_KVM_GET_TSC_KHZ, NULL), 2100000);                       /* the host's until set */
+	EXPECT(io(vm, CP_KVM_SET_TSC_KHZ, (void *)2099999ul), -EINVAL);          /* not whole 25 MHz units */
+	assert_non_null(strstr(kd_last_refusal(kd), "not a multiple of 25 MHz"));
+	EXPECT(io(vm, CP_KVM_SET_TSC_KHZ, (void *)0ul), 0);                      /* 0 = the host's */
+	EXPECT(io(vm, CP_KVM_GET_TSC_KHZ, NULL), 2100000);
+	EXPECT(io(vm, CP_KVM_SET_TSC_KHZ, (void *)50000ul), 0);                  /* 2 units: KVM takes it ... */
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
+	EXPECT(io(vm, CP_KVM_MEMORY_ENCRYPT_OP, &c), -EINVAL);                   /* ... the TDX module does not */
+	assert_true(c.hw_error != 0);
+	assert_non_null(strstr(kd_last_refusal(kd), "outside 100 MHz..10 GHz"));
+	c.hw_error = 0;
+	EXPECT(io(vm, CP_KVM_SET_TSC_KHZ, (void *)1975000ul), 0);
+	EXPECT(io(vm, CP_KVM_MEMORY_ENCRYPT_OP, &c), 0);
+	EXPECT(io(vm, CP_KVM_SET_TSC_KHZ, (void *)2000000ul), -EINVAL);          /* after INIT_VM */
+	assert_non_null(strstr(kd_last_refusal(kd), "after KVM_TDX_INIT_VM"));
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.tsc_khz_set, 1975000);
+	assert_int_equal(rec.td_tsc_khz, 1975000);
+
+	/* Any VM: not after a vCPU (K since 6.17). */
+	plain = create_vm(CP_KVM_X86_DEFAULT_VM);
+	assert_true(io(plain, KVM_CREATE_VCPU, (void *)0) >= 0);
+	EXPECT(io(plain, CP_KVM_SET_TSC_KHZ, (void *)2000000ul), -EINVAL);
+	assert_non_null(strstr(kd_last_refusal(kd), "after KVM_CREATE_VCPU"));
+
+	/* A kernel without KVM_CAP_VM_TSC_CONTROL has no VM-scope TSC ioctls. */
+	kd_free(kd);
+	kd_config_default(&kc);
+	kc.vm_tsc_control = false;
+	kd = kd_new(&kc);
+	vm = create_vm(CP_KVM_X86_TDX_VM);
+	assert_int_equal(io(vm, KVM_CHECK_EXTENSION, (void *)(long)CP_KVM_CAP_VM_TSC_CONTROL), 0);
+	EXPECT(io(vm, CP_KVM_SET_TSC_KHZ, (void *)2000000ul), -ENOTTY);
+	EXPECT(io(vm, CP_KVM_GET_TSC_KHZ, NULL), -ENOTTY);
+}
+
+static void test_tdx_get_cpuid_rules(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_TDX_VM), v0;
+	static struct {
+		struct cp_kvm_tdx_init_vm in;
+		struct kvm_cpuid_entry2 e[4];
+	} init;
+	static struct {
+		struct cp_kvm_cpuid2_hdr c; /* struct kvm_cpuid2 without its flexible array */
+		struct kvm_cpuid_entry2 e[8];
+	} out;
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+	struct kd_config kc;
+
+	memset(&init, 0, sizeof(init));
+	init.in.xfam = 3;
+	init.in.cpuid.nent = 2;
+	init.e[0] = (struct kvm_cpuid_entry2){ .function = 1, .ecx = 0x1 };        /* SSE3 */
+	init.e[1] = (struct kvm_cpuid_entry2){ .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 0x219c07a9 };
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), 0);
+	memset(&out, 0, sizeof(out));
+	out.c.nent = 8;
+	EXPECT(tdx(vm, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), -EINVAL);     /* a vCPU command */
+	v0 = io(vm, KVM_CREATE_VCPU, (void *)0);
+	assert_true(v0 >= 0);
+	out.c.nent = 1;
+	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), -E2BIG);
+	assert_int_equal(out.c.nent, 2);                                          /* tells how many */
+	out.c.nent = 8;
+	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 1, (uintptr_t)&out), -EINVAL);     /* flags */
+	/* TD-scope values: valid before INIT_VCPU too (KVM checks only INIT_VM .. FINALIZE). */
+	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), 0);
+	assert_int_equal(out.c.nent, 2);
+	assert_int_equal(out.e[0].function, 1);
+	assert_int_equal(out.e[0].ecx, 0x1 | 1u << 21);                           /* + x2APIC, fixed to 1 */
+	assert_int_equal(out.e[1].ebx, 0x219c07a9);
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_VCPU, 0, 0x809000), 0);
+	EXPECT(tdx(vm, CP_KVM_TDX_FINALIZE_VM, 0, 0), 0);
+	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), -EINVAL);     /* after FINALIZE */
+
+	/* A "TDX module" that fixes FSGSBASE (7.0 EBX bit 0) to 0, and adds a leaf of its own. */
+	kd_free(kd);
+	kd_config_default(&kc);
+	kc.tdx_fixed0[0] = (struct kd_cpuid_bits){ .function = 7, .reg = 1, .bits = 1 };
+	kc.tdx_fixed1[1] = (struct kd_cpuid_bits){ .function = 0x19, .reg = 1, .bits = 1 };
+	kd = kd_new(&kc);
+	vm = create_vm(CP_KVM_X86_TDX_VM);
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), 0);
+	v0 = io(vm, KVM_CREATE_VCPU, (void *)0);
+	out.c.nent = 8;
+	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), 0);
+	assert_int_equal(out.c.nent, 3);
+	assert_int_equal(out.e[1].ebx, 0x219c07a8);
+	assert_int_equal(out.e[2].function, 0x19);
+}
+
 /* ---- fail closed ---- */
 
 static void test_unknown_ioctls_and_fds(void **state)
@@ -570,6 +679,106 @@ static void test_driver_tdx_attribute_unsupported(void **state)
 	expect_launch_fails(&cfg, ENOTSUP, "not support");
 }
 
+static void double_with(void (*tweak)(struct kd_config *))
+{
+	struct kd_config c;
+	kd_free(kd);
+	kd_config_default(&c);
+	tweak(&c);
+	kd = kd_new(&c);
+}
+
+static void no_vm_tsc_control(struct kd_config *c) { c->vm_tsc_control = false; }
+static void host_tsc_odd(struct kd_config *c) { c->host_tsc_khz = 2099998; }
+static void fsgsbase_fixed0(struct kd_config *c)
+{
+	c->tdx_fixed0[0] = (struct kd_cpuid_bits){ .function = 7, .reg = 1, .bits = 1u << 0 | 1u << 3 };
+}
+static void many_fixed1(struct kd_config *c)
+{
+	/* Bits the module forces on that carapace never asked for, in leaves it never configured:
+	 * more entries than the driver's first GET_CPUID buffer holds (-E2BIG, then a retry). */
+	c->tdx_fixed1[1] = (struct kd_cpuid_bits){ .function = 7, .reg = 3, .bits = 1u << 10 };
+	c->tdx_fixed1[2] = (struct kd_cpuid_bits){ .function = 0x14, .reg = 1, .bits = 1 };
+	c->tdx_fixed1[3] = (struct kd_cpuid_bits){ .function = 0x19, .reg = 1, .bits = 1 };
+}
+
+static void test_driver_tdx_no_vm_tsc_control(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_TDX, 1);
+	double_with(no_vm_tsc_control);
+	expect_launch_fails(&cfg, ENOTSUP, "KVM_CAP_VM_TSC_CONTROL absent: this kernel cannot set a TD's TSC frequency");
+}
+
+static void test_driver_tdx_host_tsc_not_25mhz(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_TDX, 1);
+	struct kd_record rec;
+
+	double_with(host_tsc_odd);
+	expect_launch_fails(&cfg, EINVAL, "the host's TSC frequency (KVM_GET_TSC_KHZ) 2099998 kHz is not a multiple of "
+			    "25 MHz (25000 kHz): the TDX module counts a TD's TSC in 25 MHz units and KVM would silently "
+			    "run the TD at 2075000 kHz");
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.tsc_khz_set, 0); /* refused before anything was set */
+	assert_false(rec.init_vm_cpuid_nent);
+	/* The same host with the frequency given explicitly launches. */
+	{
+		struct cc_vm vm;
+		struct cp_err err = { 0 };
+		cfg.tsc_khz = 2100000;
+		if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
+			fail_msg("cc_launch: %s", err.msg);
+		assert_int_equal(kd_record_get(kd, &rec), 0);
+		assert_int_equal(rec.td_tsc_khz, 2100000);
+		cc_vm_release(&vm);
+	}
+}
+
+static void test_driver_tdx_tsc_config_refused(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_TDX, 1);
+	struct kd_record rec;
+
+	cfg.tsc_khz = 2010000;
+	expect_launch_fails(&cfg, EINVAL, "TDX: the configured TSC frequency 2010000 kHz is not a multiple of 25 MHz");
+	cfg.tsc_khz = 75000;
+	expect_launch_fails(&cfg, EINVAL, "the configured TSC frequency 75000 kHz is outside what the TDX module accepts "
+			    "(100000 .. 10000000 kHz)");
+	cfg.tsc_khz = 10025000;
+	expect_launch_fails(&cfg, EINVAL, "outside what the TDX module accepts");
+	assert_int_equal(kd_record_get(kd, &rec), -ENOENT); /* refused before any VM existed */
+	cfg = cfg_for(CC_SNP, 1);
+	cfg.tsc_khz = 2000000;
+	expect_launch_fails(&cfg, EINVAL, "a TSC frequency is for TDX guests only");
+}
+
+static void test_driver_tdx_cpuid_disagrees(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_TDX, 2);
+	double_with(fsgsbase_fixed0);
+	expect_launch_fails(&cfg, ENOTSUP, "TDX launch, step 'vcpus': TDX: KVM_TDX_GET_CPUID on vCPU 0: CPUID leaf 0x7 "
+			    "subleaf 0 EBX lacks bit(s) 0,3 (0x00000009) that KVM_TDX_INIT_VM asked for: carapace configured "
+			    "0x219c07a9, the TD gets 0x219c07a0");
+}
+
+static void test_driver_tdx_forced_on_bits_accepted(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_TDX, 3);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+	struct kd_record rec;
+
+	double_with(many_fixed1);
+	if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
+		fail_msg("cc_launch: %s (double: %s)", err.msg, kd_last_refusal(kd));
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.get_cpuid_calls, 3);                   /* every vCPU checked */
+	assert_true(kd_refusals(kd) >= 3);                          /* each first try was too small */
+	assert_non_null(strstr(kd_last_refusal(kd), "KVM_TDX_GET_CPUID: cpuid.nent too small"));
+	cc_vm_release(&vm);
+}
+
 static void test_driver_vcpu_limit_from_double(void **state)
 {
 	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 17); /* the double allows 16 */
@@ -668,11 +877,18 @@ int main(void)
 		T(test_tdx_vcpu_mem_finalize_order),
 		T(test_tdx_apic_bus),
 		T(test_irqchip_and_irqfd_rules),
+		T(test_tdx_tsc_rules),
+		T(test_tdx_get_cpuid_rules),
 		T(test_unknown_ioctls_and_fds),
 		T(test_driver_reports_policy_refusal),
 		T(test_driver_reports_init2_refusal),
 		T(test_driver_no_snp_type),
 		T(test_driver_tdx_attribute_unsupported),
+		T(test_driver_tdx_no_vm_tsc_control),
+		T(test_driver_tdx_host_tsc_not_25mhz),
+		T(test_driver_tdx_tsc_config_refused),
+		T(test_driver_tdx_cpuid_disagrees),
+		T(test_driver_tdx_forced_on_bits_accepted),
 		T(test_driver_vcpu_limit_from_double),
 		T(test_state_machine_refuses_out_of_order),
 		T(test_state_machine_failed_is_final),

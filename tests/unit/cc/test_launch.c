@@ -141,7 +141,7 @@ static void test_snp_4(void **state) { snp_agreement(4, 0xa00f11, 0x20, 0, 0, SS
 static void test_snp_partial_eagain(void **state) { snp_agreement(4, 0xa00f11, 0x20, 7, 3, SSM_4CPU_A00F11_F21); }
 static void test_snp_one_page_per_call(void **state) { snp_agreement(1, 0, 0, 1, 0, SSM_1CPU_800F12_F1); }
 
-static void tdx_agreement(unsigned vcpus, unsigned max_pages, unsigned eagain)
+static void tdx_agreement(unsigned vcpus, unsigned max_pages, unsigned eagain, uint32_t tsc_khz)
 {
 	struct kd_config kc;
 	struct kvm_double *kd;
@@ -162,6 +162,7 @@ static void tdx_agreement(unsigned vcpus, unsigned max_pages, unsigned eagain)
 	memset(cfg.mrowner, 0x22, 48);
 	memset(cfg.mrownerconfig, 0x33, 48);
 	cfg.td_attributes = CP_TDX_ATTR_SEPT_VE_DISABLE;
+	cfg.tsc_khz = tsc_khz;
 	if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
 		fail_msg("cc_launch: %s (double: %s)", err.msg, kd_last_refusal(kd));
 	assert_int_equal(kd_tdx_mrtd(kd, dbl), 0);
@@ -180,6 +181,12 @@ static void tdx_agreement(unsigned vcpus, unsigned max_pages, unsigned eagain)
 	assert_int_equal(rec.td_xfam, 0x3);
 	assert_true(rec.init_vm_cpuid_nent > 0);
 	assert_int_equal(rec.apic_bus_cycle_ns, 40);
+	/* The TSC was set before INIT_VM (the host's 2.1 GHz of the double unless configured), and
+	 * every vCPU's CPUID was read back and found as asked (the TSC is not in MRTD). */
+	assert_int_equal(rec.tsc_khz_set, tsc_khz ? tsc_khz : 2100000);
+	assert_int_equal(rec.td_tsc_khz, tsc_khz ? tsc_khz : 2100000);
+	assert_int_equal(vm.tsc_khz, rec.td_tsc_khz);
+	assert_int_equal(rec.get_cpuid_calls, vcpus);
 	for (unsigned i = 0; i < vcpus; i++)
 		assert_int_equal(rec.vcpu_init_rcx[i], vm.hob_gpa);
 	assert_int_equal(vm.hob_gpa, 0x809000); /* the TD_HOB section of this OVMF */
@@ -187,8 +194,9 @@ static void tdx_agreement(unsigned vcpus, unsigned max_pages, unsigned eagain)
 	kd_free(kd);
 }
 
-static void test_tdx_1(void **state) { tdx_agreement(1, 0, 0); }
-static void test_tdx_4_partial_eagain(void **state) { tdx_agreement(4, 5, 2); }
+static void test_tdx_1(void **state) { tdx_agreement(1, 0, 0, 0); }
+static void test_tdx_4_partial_eagain(void **state) { tdx_agreement(4, 5, 2, 0); }
+static void test_tdx_2_tsc_configured(void **state) { tdx_agreement(2, 0, 0, 1800000); }
 
 /* The double's digest follows the register state it was given: a vCPU moved after the driver set
  * it up yields a different launch digest than the one predicted (so agreement above means the
@@ -302,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_snp_one_page_per_call),
 		cmocka_unit_test(test_tdx_1),
 		cmocka_unit_test(test_tdx_4_partial_eagain),
+		cmocka_unit_test(test_tdx_2_tsc_configured),
 		cmocka_unit_test(test_snp_vcpu_state_drift_detected),
 		cmocka_unit_test(test_snp_host_data_not_in_digest),
 		cmocka_unit_test(test_shared_copies_dropped),
