@@ -62,6 +62,8 @@ static void run_usage(FILE *out)
 		"                       each extended attestation request; re-read under a shared lock each time\n"
 		"  --quote-service SOCK TDX: the quote generation service's UNIX socket (Intel QGS) for GetQuote;\n"
 		"                       without it the guest is told the service is unavailable\n"
+		"  --tsc-khz N          TDX: the TD's TSC frequency (a multiple of 25000, 100000..10000000;\n"
+		"                       default: the host's, which must then be such a multiple)\n"
 		"  --attest             record the launch in a TPM (PCR + event log) for carapace attest --vm NAME\n"
 		"  --tcti STRING        the TPM (default $CARAPACE_TCTI, then device:/dev/tpmrm0)\n"
 		"  --pcr N              PCR for launch events: 23 (default) or 16\n"
@@ -191,6 +193,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	cfg.snp_policy = snp_policy;       /* 0: runner/cc's default (0x30000) */
 	cfg.td_attributes = td_attributes; /* from the launch policy when there is one */
 	cfg.snp_certs = o->snp_certs;
+	cfg.tsc_khz = o->tsc_khz;
 	if (o->quote_service && iso != POLICY_ISO_TDX) {
 		fprintf(stderr, "carapace run: --quote-service is for TDX guests; this launch is SEV-SNP\n");
 		return CP_EXIT_USAGE;
@@ -522,6 +525,7 @@ int runner_cli_run(int argc, char **argv)
 		{ "firmware", required_argument, NULL, 0 },
 		{ "snp-certs", required_argument, NULL, 0 },
 		{ "quote-service", required_argument, NULL, 0 },
+		{ "tsc-khz", required_argument, NULL, 0 },
 		{ "print-launch-request", no_argument, NULL, 'R' },
 		{ "attest", no_argument, NULL, 'A' },
 		{ "tcti", required_argument, NULL, 't' },
@@ -661,8 +665,8 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if ((status = plan_isolation(&opts, &host, &iso_requested, &iso_obtained)) != CP_EXIT_OK)
 		goto out;
-	if ((opts.snp_certs || opts.quote_service) && iso_obtained == POLICY_ISO_NONE) {
-		const char *what = opts.snp_certs ? "--snp-certs" : "--quote-service";
+	if ((opts.snp_certs || opts.quote_service || opts.tsc_khz) && iso_obtained == POLICY_ISO_NONE) {
+		const char *what = opts.snp_certs ? "--snp-certs" : opts.quote_service ? "--quote-service" : "--tsc-khz";
 		if (iso_requested == POLICY_ISO_NONE) {
 			fprintf(stderr, "carapace run: %s needs --confidential (it is for %s guests)\n", what,
 				opts.snp_certs ? "SEV-SNP" : "TDX");

@@ -45,11 +45,12 @@ static const struct opt_def opt_defs[] = {
 	{ "firmware", OPT_STRING, O(firmware) },
 	{ "snp-certs", OPT_STRING, O(snp_certs) },
 	{ "quote-service", OPT_STRING, O(quote_service) },
+	{ "tsc-khz", OPT_UINT, O(tsc_khz) },
 };
 
 const char *run_opts_known(void)
 {
-	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure, policy, confidential, platform, firmware, snp-certs, quote-service";
+	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure, policy, confidential, platform, firmware, snp-certs, quote-service, tsc-khz";
 }
 
 void run_opts_init(struct run_opts *o)

@@ -22,6 +22,7 @@ struct run_opts {
 	char *confidential;     /* required | preferred | off (default) */
 	char *platform;         /* snp | tdx (default: what the host offers) */
 	char *firmware;         /* OVMF/TDVF image for a confidential launch */
+	unsigned tsc_khz;       /* TDX: the TD's TSC frequency in kHz (0: the host's) */
 	char *quote_service;    /* TDX: UNIX socket of the quote generation service (Intel QGS) for GetQuote */
 	char *snp_certs;        /* SEV-SNP: GHCB certificate table handed to the guest's extended requests */
 };
