@@ -64,6 +64,8 @@ static void run_usage(FILE *out)
 		"                       without it the guest is told the service is unavailable\n"
 		"  --tsc-khz N          TDX: the TD's TSC frequency (a multiple of 25000, 100000..10000000;\n"
 		"                       default: the host's, which must then be such a multiple)\n"
+		"  --id-block FILE      SEV-SNP: the 96-byte ID block for SNP_LAUNCH_FINISH (carapace measure --id-block-out)\n"
+		"  --id-auth FILE       SEV-SNP: its 4096-byte ID authentication block (--id-auth-out)\n"
 		"  --attest             record the launch in a TPM (PCR + event log) for carapace attest --vm NAME\n"
 		"  --tcti STRING        the TPM (default $CARAPACE_TCTI, then device:/dev/tpmrm0)\n"
 		"  --pcr N              PCR for launch events: 23 (default) or 16\n"
@@ -184,7 +186,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	struct cc_launch_cfg cfg;
 	struct cc_vm cvm;
 	struct cp_err err = { 0 };
-	uint8_t *fw = NULL;
+	_cleanup_free_ uint8_t *fw = NULL, *id_block = NULL, *id_auth = NULL;
 	size_t fw_len = 0;
 	int r;
 
@@ -220,10 +222,41 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		fprintf(stderr, "carapace: attestation binding %s goes into %s\n", hex,
 			iso == POLICY_ISO_SNP ? "HOST_DATA" : "MRCONFIGID");
 	}
+	if ((o->id_block || o->id_auth) && iso != POLICY_ISO_SNP) {
+		fprintf(stderr, "carapace run: --id-block and --id-auth are for SEV-SNP guests; this launch is TDX\n");
+		return CP_EXIT_USAGE;
+	}
+	if (o->id_auth && !o->id_block) {
+		fprintf(stderr, "carapace run: --id-auth needs --id-block\n");
+		return CP_EXIT_USAGE;
+	}
+	if (o->id_block) {
+		struct { const char *path, *what; size_t len; uint8_t **out; } f[] = {
+			{ o->id_block, "--id-block", 96, &id_block }, { o->id_auth, "--id-auth", 4096, &id_auth } };
+		for (size_t i = 0; i < 2; i++) {
+			size_t got = 0;
+			if (!f[i].path)
+				continue;
+			if (cp_file_read(f[i].path, f[i].len + 1, f[i].out, &got, &err) < 0 || got != f[i].len) {
+				fprintf(stderr, "carapace run: %s %s: %s\n", f[i].what, f[i].path,
+					err.code ? err.msg : "not the size the firmware expects");
+				if (!err.code)
+					fprintf(stderr, "carapace run: %s must be exactly %zu bytes (it is %zu)\n", f[i].what,
+						f[i].len, got);
+				return CP_EXIT_USAGE;
+			}
+		}
+		cfg.id_block = id_block;
+		cfg.id_auth = id_auth;
+	}
 	if (cp_file_read(fw_path, 64u << 20, &fw, &fw_len, &err) < 0) {
 		fprintf(stderr, "carapace run: firmware: %s\n", err.msg);
 		return CP_EXIT_USAGE;
 	}
+	/* Honest about the platform: the firmware gets no QEMU chipset (see docs/CONFIDENTIAL.md). */
+	fprintf(stderr, "carapace: note: this confidential VM has no PCI host bridge, fw_cfg or ACPI tables; firmware "
+			"built for QEMU (such as Debian's OVMF.fd) stops early on it (docs/CONFIDENTIAL.md, 'Firmware "
+			"platform')\n");
 	cfg.firmware = fw;
 	cfg.firmware_len = fw_len;
 	cfg.mem_size = o->memory;
@@ -231,7 +264,6 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	r = cc_launch(&kvm_ops_sys, NULL, &cfg, &cvm, &err);
 	if (r < 0) {
 		fprintf(stderr, "carapace run: confidential launch: %s\n", err.msg);
-		free(fw);
 		return CP_EXIT_FAILURE;
 	}
 	{
@@ -248,7 +280,6 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		if (open_console(o->console, &out_fd, &in_fd, &interactive, &err) < 0) {
 			fprintf(stderr, "carapace run: %s\n", err.msg);
 			cc_vm_release(&cvm);
-			free(fw);
 			return CP_EXIT_USAGE;
 		}
 		vc = (struct vm_config){ .console_out_fd = out_fd, .console_in_fd = in_fd,
@@ -270,7 +301,6 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		}
 		close(out_fd);
 		cc_vm_release(&cvm);
-		free(fw);
 		return status;
 	}
 }
@@ -526,6 +556,8 @@ int runner_cli_run(int argc, char **argv)
 		{ "snp-certs", required_argument, NULL, 0 },
 		{ "quote-service", required_argument, NULL, 0 },
 		{ "tsc-khz", required_argument, NULL, 0 },
+		{ "id-block", required_argument, NULL, 0 },
+		{ "id-auth", required_argument, NULL, 0 },
 		{ "print-launch-request", no_argument, NULL, 'R' },
 		{ "attest", no_argument, NULL, 'A' },
 		{ "tcti", required_argument, NULL, 't' },
@@ -665,11 +697,22 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if ((status = plan_isolation(&opts, &host, &iso_requested, &iso_obtained)) != CP_EXIT_OK)
 		goto out;
-	if ((opts.snp_certs || opts.quote_service || opts.tsc_khz) && iso_obtained == POLICY_ISO_NONE) {
-		const char *what = opts.snp_certs ? "--snp-certs" : opts.quote_service ? "--quote-service" : "--tsc-khz";
+	if (iso_obtained != POLICY_ISO_NONE && (opts.kernel || opts.initrd || opts.cmdline)) {
+		/* Never silently boot something other than what was asked for. */
+		fprintf(stderr, "carapace run: --kernel/--initrd/--cmdline with a confidential VM: measured direct boot hands "
+				"the kernel to the firmware through fw_cfg, which carapace does not emulate yet; boot the "
+				"kernel from the guest's disk (the firmware measures it), or launch with QEMU and check it "
+				"with 'carapace measure --kernel'\n");
+		status = CP_EXIT_USAGE;
+		goto out;
+	}
+	if ((opts.snp_certs || opts.quote_service || opts.tsc_khz || opts.id_block || opts.id_auth || opts.firmware) &&
+	    iso_obtained == POLICY_ISO_NONE) {
+		const char *what = opts.snp_certs ? "--snp-certs" : opts.quote_service ? "--quote-service"
+				   : opts.tsc_khz ? "--tsc-khz" : opts.id_block ? "--id-block" : opts.id_auth ? "--id-auth"
+				   : "--firmware";
 		if (iso_requested == POLICY_ISO_NONE) {
-			fprintf(stderr, "carapace run: %s needs --confidential (it is for %s guests)\n", what,
-				opts.snp_certs ? "SEV-SNP" : "TDX");
+			fprintf(stderr, "carapace run: %s needs --confidential (it is for confidential guests)\n", what);
 			status = CP_EXIT_USAGE;
 			goto out;
 		}

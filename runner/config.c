@@ -46,11 +46,13 @@ static const struct opt_def opt_defs[] = {
 	{ "snp-certs", OPT_STRING, O(snp_certs) },
 	{ "quote-service", OPT_STRING, O(quote_service) },
 	{ "tsc-khz", OPT_UINT, O(tsc_khz) },
+	{ "id-block", OPT_STRING, O(id_block) },
+	{ "id-auth", OPT_STRING, O(id_auth) },
 };
 
 const char *run_opts_known(void)
 {
-	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure, policy, confidential, platform, firmware, snp-certs, quote-service, tsc-khz";
+	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure, policy, confidential, platform, firmware, snp-certs, quote-service, tsc-khz, id-block, id-auth";
 }
 
 void run_opts_init(struct run_opts *o)
@@ -75,6 +77,8 @@ void run_opts_free(struct run_opts *o)
 	free(o->firmware);
 	free(o->snp_certs);
 	free(o->quote_service);
+	free(o->id_block);
+	free(o->id_auth);
 	for (unsigned i = 0; i < o->ndevices; i++)
 		free(o->devices[i]);
 	memset(o, 0, sizeof(*o));
@@ -257,6 +261,8 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 	tmp.firmware = o->firmware ? strdup(o->firmware) : NULL;
 	tmp.snp_certs = o->snp_certs ? strdup(o->snp_certs) : NULL;
 	tmp.quote_service = o->quote_service ? strdup(o->quote_service) : NULL;
+	tmp.id_block = o->id_block ? strdup(o->id_block) : NULL;
+	tmp.id_auth = o->id_auth ? strdup(o->id_auth) : NULL;
 	for (unsigned i = 0; i < o->ndevices; i++)
 		tmp.devices[i] = strdup(o->devices[i]);
 	json_object_object_foreach(root, key, val) {

@@ -22,6 +22,8 @@ struct run_opts {
 	char *confidential;     /* required | preferred | off (default) */
 	char *platform;         /* snp | tdx (default: what the host offers) */
 	char *firmware;         /* OVMF/TDVF image for a confidential launch */
+	char *id_block;         /* SEV-SNP: 96-byte ID block for SNP_LAUNCH_FINISH (carapace measure --id-block-out) */
+	char *id_auth;          /* SEV-SNP: 4096-byte ID authentication block (--id-auth-out) */
 	unsigned tsc_khz;       /* TDX: the TD's TSC frequency in kHz (0: the host's) */
 	char *quote_service;    /* TDX: UNIX socket of the quote generation service (Intel QGS) for GetQuote */
 	char *snp_certs;        /* SEV-SNP: GHCB certificate table handed to the guest's extended requests */

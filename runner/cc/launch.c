@@ -265,6 +265,23 @@ static int step_create_vm(struct cc_vm *vm, struct cp_err *err)
 	r = memenc_plan_measure(&vm->plan, vm->measurement, &vm->measurement_len, NULL, NULL, err);
 	if (r < 0)
 		return r;
+	/* An ID block must name this very launch, or the firmware refuses LAUNCH_FINISH with a bare
+	 * status code: say which field differs before anything is created. */
+	if (vm->platform == CC_SNP && cfg->id_block) {
+		uint64_t policy = cfg->snp_policy ? cfg->snp_policy : 0x30000;
+		char want[97], have[97];
+		if (memcmp(cfg->id_block, vm->measurement, 48)) {
+			cp_hex_encode(cfg->id_block, 48, have);
+			cp_hex_encode(vm->measurement, 48, want);
+			return cp_err_set(err, EINVAL, "ID block: its launch digest %s is not this launch's %s (made for "
+					  "another firmware, vCPU count or configuration?)", have, want);
+		}
+		if (cp_le32(cfg->id_block + 80) != 1)
+			return cp_err_set(err, EINVAL, "ID block: version %u, the firmware accepts 1", cp_le32(cfg->id_block + 80));
+		if (cp_le64(cfg->id_block + 88) != policy)
+			return cp_err_set(err, EINVAL, "ID block: guest policy 0x%" PRIx64 " but this launch uses 0x%" PRIx64,
+					  cp_le64(cfg->id_block + 88), policy);
+	}
 	for (size_t i = 0; i < vm->plan.n; i++) {
 		const struct memenc_plan_op *op = &vm->plan.ops[i];
 		if (op->type != MEMENC_OP_SNP_VMSA && !block_of(vm, op->gpa, op->len))

@@ -49,9 +49,18 @@ if "$C" host-info --json | grep -A1 '"sev_snp"' | grep -q '"available":false' &&
    "$C" host-info --json | grep -A1 '"tdx"' | grep -q '"available":false'; then
 	check confidential-required  1 "--confidential required: no confidential platform on this host: SEV-SNP:" -- "$C" run --confidential required
 	check confidential-preferred 0 "WARNING: running a PLAIN VM: the host can read and change its memory" -- "$C" run --confidential preferred
+	# Options for confidential guests are never dropped silently: on a fallback they are named.
+	check certs-fallback  0 "WARNING: --snp-certs is unused: this VM fell back to plain KVM" -- "$C" run --confidential preferred --snp-certs "$TMP/text.txt"
 else
 	echo "skip confidential-required/preferred: this host offers SEV-SNP or TDX"
 fi
+# Confidential-only options without --confidential are refused, never ignored.
+check certs-plain       2 "--snp-certs needs --confidential"  -- "$C" run --snp-certs "$TMP/text.txt"
+check quote-plain       2 "--quote-service needs --confidential" -- "$C" run --quote-service /run/qgs.sock
+check tsc-plain         2 "--tsc-khz needs --confidential"    -- "$C" run --tsc-khz 2000000
+check idblock-plain     2 "--id-block needs --confidential"   -- "$C" run --id-block "$TMP/text.txt"
+check firmware-plain    2 "--firmware needs --confidential"   -- "$C" run --firmware /usr/share/ovmf/OVMF.fd
+check tsc-word          2 "--tsc-khz: 'fast' is not a whole number" -- "$C" run --tsc-khz fast
 check demo              0 "guest requested a reset"          -- "$C" run
 check demo-file         0 "reset"                            -- "$C" run --console "file:$TMP/console.txt"
 if ! grep -q . "$TMP/console.txt"; then echo "FAIL console file is empty"; fails=$((fails+1)); fi

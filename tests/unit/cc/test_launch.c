@@ -258,8 +258,18 @@ static void test_snp_id_block(void **state)
 	struct kd_record rec;
 	static uint8_t idb[96], auth[4096];
 
-	for (size_t i = 0; i < sizeof(idb); i++)
-		idb[i] = (uint8_t)(i * 7);
+	/* An ID block for this launch: its digest (measured first), version 1, the launch's policy. */
+	{
+		struct cc_vm probe;
+		assert_int_equal(cc_vm_init(&probe, &kd_ops, kd, &cfg, &err), 0);
+		assert_int_equal(cc_step(&probe, CC_STEP_CREATE_VM, &err), 0);
+		for (size_t i = 0; i < sizeof(idb); i++)
+			idb[i] = (uint8_t)(i * 7);
+		memcpy(idb, probe.measurement, 48);
+		cp_put_le32(idb + 80, 1);
+		cp_put_le64(idb + 88, 0x30000);
+		cc_vm_release(&probe);
+	}
 	cfg.id_block = idb;
 	cfg.id_auth = auth;
 	if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
@@ -270,6 +280,24 @@ static void test_snp_id_block(void **state)
 	assert_memory_equal(rec.id_block, idb, 96);
 	cc_vm_release(&vm);
 	kd_free(kd);
+
+	/* Blocks that do not name this launch are refused before anything is created, field by field. */
+	{
+		static const struct { unsigned off; uint8_t flip; const char *msg; } bad[] = {
+			{ 0, 1, "launch digest" }, { 80, 2, "version" }, { 88, 1, "guest policy" } };
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			kd = double_new();
+			idb[bad[k].off] ^= bad[k].flip;
+			assert_int_equal(cc_launch(&kd_ops, kd, &cfg, &vm, &err), -EINVAL);
+			if (!strstr(err.msg, bad[k].msg))
+				fail_msg("'%s' lacks '%s'", err.msg, bad[k].msg);
+			/* No SNP VM was created (host-info's probe may have made a TDX one). */
+			assert_true(kd_record_get(kd, &rec) < 0 || rec.vm_type != CP_KVM_X86_SNP_VM);
+			idb[bad[k].off] ^= bad[k].flip;
+			memset(&err, 0, sizeof(err));
+			kd_free(kd);
+		}
+	}
 
 	kd = double_new();
 	cfg.id_block = NULL;
