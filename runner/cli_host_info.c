@@ -45,6 +45,30 @@ int runner_cli_host_info(int argc, char **argv)
 		json_object_object_add(k, "max_vcpus", json_object_new_int(f.max_vcpus));
 		json_object_object_add(o, "kvm", k);
 		json_object_object_add(o, "cpu_vendor", json_object_new_string(f.vendor));
+		json_object_object_add(k, "sev_snp_req_certs", json_object_new_int(f.snp_req_certs));
+		if (a.tdx.available) {
+			/* What the VMM may set in a TD's CPUID; any bit outside these masks the TDX module fixes. */
+			json_object *t = json_object_new_object(), *arr = json_object_new_array();
+			char hex[24];
+			snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)f.tdx_attrs);
+			json_object_object_add(t, "supported_attributes", json_object_new_string(hex));
+			snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)f.tdx_xfam);
+			json_object_object_add(t, "supported_xfam", json_object_new_string(hex));
+			for (unsigned i = 0; i < f.tdx_cpuid_n && i < HOST_TDX_CPUID; i++) {
+				json_object *e = json_object_new_object();
+				const uint32_t v[] = { f.tdx_cpuid[i].function, f.tdx_cpuid[i].index, f.tdx_cpuid[i].eax,
+						       f.tdx_cpuid[i].ebx, f.tdx_cpuid[i].ecx, f.tdx_cpuid[i].edx };
+				const char *names[] = { "leaf", "subleaf", "eax", "ebx", "ecx", "edx" };
+				for (int j = 0; j < 6; j++) {
+					snprintf(hex, sizeof(hex), "0x%08x", v[j]);
+					json_object_object_add(e, names[j], json_object_new_string(hex));
+				}
+				json_object_array_add(arr, e);
+			}
+			json_object_object_add(t, "configurable_cpuid", arr);
+			json_object_object_add(t, "configurable_cpuid_leaves", json_object_new_int((int)f.tdx_cpuid_n));
+			json_object_object_add(o, "tdx_capabilities", t);
+		}
 		verdict_json(o, "plain", &a.plain);
 		verdict_json(o, "guest_memfd", &a.guest_memfd);
 		verdict_json(o, "sev", &a.sev);

@@ -93,6 +93,13 @@ void host_info_probe(const struct kvm_ops *ops, void *ctx, struct host_facts *f)
 					f->tdx_caps_errno = r < 0 ? -r : 0;
 					f->tdx_attrs = caps->supported_attrs;
 					f->tdx_xfam = caps->supported_xfam;
+					if (r >= 0 && caps->cpuid.nent <= 256) {
+						const struct kvm_cpuid_entry2 *e = (const struct kvm_cpuid_entry2 *)(caps + 1);
+						f->tdx_cpuid_n = caps->cpuid.nent;
+						for (unsigned i = 0; i < caps->cpuid.nent && i < HOST_TDX_CPUID; i++)
+							f->tdx_cpuid[i] = (typeof(f->tdx_cpuid[0])){ e[i].function, e[i].index,
+								e[i].eax, e[i].ebx, e[i].ecx, e[i].edx };
+					}
 					free(caps);
 				}
 				ops->close(ctx, vm);
@@ -204,8 +211,9 @@ void host_info_assess(const struct host_facts *f, struct host_assessment *a)
 			WHY(&a->tdx, "TDX: KVM offers VM type 5 but KVM_TDX_CAPABILITIES failed (%s)", strerror(f->tdx_caps_errno));
 		} else {
 			a->tdx.available = true;
-			WHY(&a->tdx, "TDX: KVM offers VM type 5; supported attributes 0x%llx, XFAM 0x%llx",
-			    (unsigned long long)f->tdx_attrs, (unsigned long long)f->tdx_xfam);
+			WHY(&a->tdx, "TDX: KVM offers VM type 5; supported attributes 0x%llx, XFAM 0x%llx; %u CPUID leaves "
+				     "configurable, the rest fixed by the TDX module (host-info --json lists them)",
+			    (unsigned long long)f->tdx_attrs, (unsigned long long)f->tdx_xfam, f->tdx_cpuid_n);
 		}
 	} else if (strcmp(f->vendor, "GenuineIntel")) {
 		WHY(&a->tdx, "TDX: needs an Intel Xeon with TDX; this CPU is %s", f->vendor);

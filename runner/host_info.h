@@ -30,6 +30,11 @@ struct host_facts {
 	/* TDX capabilities, when a TDX VM could be created */
 	int tdx_caps_errno;
 	uint64_t tdx_attrs, tdx_xfam;
+	/* The CPUID bits a TD's VMM may configure (KVM_TDX_CAPABILITIES): everything else the TDX
+	 * module fixes. At most HOST_TDX_CPUID entries are kept; tdx_cpuid_n is the real count. */
+#define HOST_TDX_CPUID 64
+	unsigned tdx_cpuid_n;
+	struct { uint32_t function, index, eax, ebx, ecx, edx; } tdx_cpuid[HOST_TDX_CPUID];
 };
 
 struct host_verdict {

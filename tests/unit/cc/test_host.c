@@ -44,11 +44,37 @@ static void expect_not_available(enum cc_platform p, const struct host_verdict *
 static void test_snp_not_available(void **state) { expect_not_available(CC_SNP, &host.snp, "SEV-SNP launch"); }
 static void test_tdx_not_available(void **state) { expect_not_available(CC_TDX, &host.tdx, "TDX launch"); }
 
+/* The probe reads what the double's kernel reports: the TDX CPUID bits a VMM may configure and
+ * the SNP certificate-exit attribute, and the assessment names them. */
+static void test_probe_on_the_double(void **state)
+{
+	struct kvm_double *kd = double_new();
+	struct host_facts f;
+	struct host_assessment a;
+
+	host_info_probe(&kd_ops, kd, &f);
+	assert_int_equal(f.tdx_caps_errno, 0);
+	assert_true(f.tdx_cpuid_n > 0);
+	assert_int_equal(f.tdx_cpuid[0].function, 0); /* the double lists leaf 0 first */
+	assert_int_equal(f.snp_req_certs, 1);
+	f.vendor[0] = 0;
+	strcpy(f.vendor, "GenuineIntel");
+	host_info_assess(&f, &a);
+	assert_true(a.tdx.available);
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "%u CPUID leaves configurable", f.tdx_cpuid_n);
+		assert_non_null(strstr(a.tdx.reason, want));
+	}
+	kd_free(kd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snp_not_available),
 		cmocka_unit_test(test_tdx_not_available),
+		cmocka_unit_test(test_probe_on_the_double),
 	};
 	struct host_facts facts;
 

@@ -98,6 +98,9 @@ static void test_tdx(void **state)
 	host_info_assess(&f, &a);
 	assert_true(a.tdx.available);
 	HAS(a.tdx, "attributes 0x10000001");
+	f.tdx_cpuid_n = 12;
+	host_info_assess(&f, &a);
+	HAS(a.tdx, "12 CPUID leaves configurable");
 }
 
 static void test_no_kvm(void **state)
