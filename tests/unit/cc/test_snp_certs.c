@@ -63,19 +63,24 @@ static void write_file(const char *path, const void *p, size_t len)
 	close(fd);
 }
 
+/* A fresh file under /tmp holding `len` bytes of `t`; path must hold 32 bytes. */
+static void temp_table(char *path, const void *t, size_t len)
+{
+	int fd;
+	strcpy(path, "/tmp/carapace-certs-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	write_file(path, t, len);
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct cp_err err = { 0 };
-	int fd;
 
-	strcpy(f->path, "/tmp/carapace-certs-XXXXXX");
-	fd = mkstemp(f->path);
-	if (fd < 0)
-		return -1;
-	close(fd);
 	f->table_len = make_table(f->table, sizeof(f->table));
-	write_file(f->path, f->table, f->table_len);
+	temp_table(f->path, f->table, f->table_len);
 	f->cfg = cfg_for(CC_SNP, 2);
 	f->cfg.snp_certs = f->path;
 	f->kd = double_new();
@@ -314,12 +319,9 @@ static void test_kernel_without_req_certs_is_refused(void **state)
 	struct cc_vm vm;
 	struct cp_err err = { 0 };
 	uint8_t t[5000];
-	char path[] = "/tmp/carapace-certs-XXXXXX";
-	int fd = mkstemp(path);
+	char path[32];
 
-	assert_true(fd >= 0);
-	close(fd);
-	write_file(path, t, make_table(t, sizeof(t)));
+	temp_table(path, t, make_table(t, sizeof(t)));
 	kd_config_default(&c);
 	c.snp_req_certs = false; /* a 6.18 kernel */
 	kd = kd_new(&c);
@@ -346,11 +348,8 @@ static void test_bad_tables_refused_at_start(void **state)
 		struct cc_vm vm;
 		struct cp_err err = { 0 };
 		uint8_t t[5000];
-		char path[] = "/tmp/carapace-certs-XXXXXX";
-		int fd = mkstemp(path);
+		char path[32];
 
-		assert_true(fd >= 0);
-		close(fd);
 		make_table(t, sizeof(t));
 		if (cases[k].corrupt == 1)
 			memset(t, 0x41, sizeof(t));
@@ -358,7 +357,7 @@ static void test_bad_tables_refused_at_start(void **state)
 			cp_put_le32(t + 24 + 16, 4990);
 		if (cases[k].corrupt == 3)
 			memset(t, 0xff, 16); /* the VCEK entry becomes an unknown GUID */
-		write_file(path, t, cases[k].len);
+		temp_table(path, t, cases[k].len);
 		cfg.snp_certs = path;
 		assert_true(cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0);
 		if (!strstr(err.msg, cases[k].msg))
