@@ -113,9 +113,6 @@ static int jail_cgroup_prepare(const struct jail_config *cfg, char *leaf, size_t
 		snprintf(path, sizeof(path), "%s/memory.max", leaf);
 		if (jail_write_file(path, v, &e) < 0)
 			cp_warn("jail: %s", e.msg);
-	} else {
-		cp_warn("jail: cgroup v2 leaf %s has no memory controller (available: \"%s\"): memory not limited",
-			leaf, ctrl);
 	}
 	if (strstr(ctrl, "pids")) {
 		char v[32];
@@ -124,9 +121,14 @@ static int jail_cgroup_prepare(const struct jail_config *cfg, char *leaf, size_t
 		snprintf(path, sizeof(path), "%s/pids.max", leaf);
 		if (jail_write_file(path, v, &e) < 0)
 			cp_warn("jail: %s", e.msg);
-	} else {
-		cp_warn("jail: cgroup v2 leaf %s has no pids controller: process count limited by RLIMIT_NPROC only", leaf);
 	}
+	/* One line for what is missing (a hybrid cgroup v1/v2 host lacks both). */
+	if (!strstr(ctrl, "memory") || !strstr(ctrl, "pids"))
+		cp_warn("jail: cgroup v2 leaf %s lacks the %s controller%s (available: \"%s\"): %s", leaf,
+			!strstr(ctrl, "memory") && !strstr(ctrl, "pids") ? "memory and pids" : !strstr(ctrl, "memory") ? "memory" : "pids",
+			!strstr(ctrl, "memory") && !strstr(ctrl, "pids") ? "s" : "", ctrl,
+			!strstr(ctrl, "memory") && !strstr(ctrl, "pids") ? "memory not limited, processes limited by RLIMIT_NPROC only"
+			: !strstr(ctrl, "memory") ? "memory not limited" : "processes limited by RLIMIT_NPROC only");
 	return 1;
 }
 
