@@ -63,6 +63,13 @@ struct cc_launch_cfg {
 	 * re-read under a shared F_OFD_SETLK lock for every request, so an update taken under an
 	 * exclusive lock is never seen half-written. */
 	const char *snp_certs;
+	/* Measured direct boot: the kernel (bzImage), initrd and command line the firmware loads
+	 * through fw_cfg. SEV-SNP: their SHA-256 go into the firmware's kernel-hashes page, which is
+	 * measured (needs a firmware with an SNP_KERNEL_HASHES section, e.g. OVMF AmdSevX64). TDX:
+	 * the firmware measures them into RTMRs; MRTD does not change. NULL kernel: no direct boot. */
+	const uint8_t *kernel, *initrd;
+	size_t kernel_len, initrd_len;
+	const char *cmdline;
 };
 
 struct cc_block {

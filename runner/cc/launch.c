@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "memenc/sev_hashes.h"
 #include "runner/guest_cpuid.h"
 #include "runner/host_info.h"
 #include "runner/kvm_cc_uapi.h"
@@ -1035,6 +1036,16 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	vm->opts.vcpu_sig = cfg->vcpu_sig;
 	vm->opts.guest_features = cfg->vmsa_features | 1;
 	vm->opts.vmm = MEMENC_VMM_QEMU;
+	if ((cfg->initrd || cfg->cmdline) && !cfg->kernel)
+		return cp_err_set(err, EINVAL, "direct boot: an initrd or command line needs a kernel");
+	if (cfg->kernel && cfg->platform == CC_SNP) {
+		/* What the firmware will check the fw_cfg blobs against, measured with the launch. */
+		int r = memenc_sev_hashes_compute(cfg->kernel, cfg->kernel_len, cfg->initrd, cfg->initrd_len, cfg->cmdline,
+						  &vm->opts.hashes, err);
+		if (r < 0)
+			return r;
+		vm->opts.kernel = true;
+	}
 	return 0;
 }
 
