@@ -180,7 +180,8 @@ static int plan_isolation(const struct run_opts *o, const struct host_assessment
 /* Launch SEV-SNP or TDX through runner/cc and run it in the ordinary run loop. */
 static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
 			       uint64_t td_attributes, bool attest, const char *tcti, const struct vdev_spec *specs,
-			       bool device_failure_continue)
+			       bool device_failure_continue, const uint8_t *kernel, size_t kernel_len,
+			       const uint8_t *initrd, size_t initrd_len)
 {
 	const char *fw_path = o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd";
 	struct cc_launch_cfg cfg;
@@ -195,6 +196,13 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	cfg.snp_policy = snp_policy;       /* 0: runner/cc's default (0x30000) */
 	cfg.td_attributes = td_attributes; /* from the launch policy when there is one */
 	cfg.snp_certs = o->snp_certs;
+	/* Measured direct boot: the firmware fetches these through fw_cfg. SEV-SNP measures their
+	 * hashes with the launch; TDX firmware measures them into RTMR[1..2]. */
+	cfg.kernel = kernel;
+	cfg.kernel_len = kernel_len;
+	cfg.initrd = initrd;
+	cfg.initrd_len = initrd_len;
+	cfg.cmdline = kernel ? (o->cmdline ? o->cmdline : "") : NULL;
 	cfg.tsc_khz = o->tsc_khz;
 	if (o->quote_service && iso != POLICY_ISO_TDX) {
 		fprintf(stderr, "carapace run: --quote-service is for TDX guests; this launch is SEV-SNP\n");
@@ -254,9 +262,9 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		return CP_EXIT_USAGE;
 	}
 	/* Honest about the platform: the firmware gets no QEMU chipset (see docs/CONFIDENTIAL.md). */
-	fprintf(stderr, "carapace: note: this confidential VM has no PCI host bridge, fw_cfg or ACPI tables; firmware "
-			"built for QEMU (such as Debian's OVMF.fd) stops early on it (docs/CONFIDENTIAL.md, 'Firmware "
-			"platform')\n");
+	fprintf(stderr, "carapace: note: this confidential VM has fw_cfg but no PCI host bridge or ACPI tables; "
+			"firmware built for QEMU (such as Debian's OVMF.fd) stops early on it (docs/CONFIDENTIAL.md, "
+			"'Firmware platform')\n");
 	cfg.firmware = fw;
 	cfg.firmware_len = fw_len;
 	cfg.mem_size = o->memory;
@@ -697,15 +705,6 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if ((status = plan_isolation(&opts, &host, &iso_requested, &iso_obtained)) != CP_EXIT_OK)
 		goto out;
-	if (iso_obtained != POLICY_ISO_NONE && (opts.kernel || opts.initrd || opts.cmdline)) {
-		/* Never silently boot something other than what was asked for. */
-		fprintf(stderr, "carapace run: --kernel/--initrd/--cmdline with a confidential VM: measured direct boot hands "
-				"the kernel to the firmware through fw_cfg, which carapace does not emulate yet; boot the "
-				"kernel from the guest's disk (the firmware measures it), or launch with QEMU and check it "
-				"with 'carapace measure --kernel'\n");
-		status = CP_EXIT_USAGE;
-		goto out;
-	}
 	if ((opts.snp_certs || opts.quote_service || opts.tsc_khz || opts.id_block || opts.id_auth || opts.firmware) &&
 	    iso_obtained == POLICY_ISO_NONE) {
 		const char *what = opts.snp_certs ? "--snp-certs" : opts.quote_service ? "--quote-service"
@@ -748,7 +747,7 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if (iso_obtained != POLICY_ISO_NONE) {
 		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti, specs,
-					     device_failure_continue);
+					     device_failure_continue, kernel, kernel_len, initrd, initrd_len);
 		goto out;
 	}
 	if (open_console(opts.console, &out_fd, &in_fd, &interactive, &err) < 0) {

@@ -78,6 +78,15 @@ static enum exit_action pio_absent(struct vcpu *v, const struct pio_dev *d, uint
 
 /* Ports with a device, and ports guests and firmware are known to probe, answered as "no device".
  * Anything else is unknown: counted, and with --strict-io it ends the VM. */
+static enum exit_action pio_fw_cfg(struct vcpu *v, const struct pio_dev *d, uint16_t port, int write, uint8_t *data,
+				   unsigned size)
+{
+	if (!v->vm->fw_cfg)
+		return pio_absent(v, d, port, write, data, size);
+	vm_fw_cfg_io(v->vm, port, write, data, size);
+	return EXIT_CONTINUE;
+}
+
 static const struct pio_dev pio_devs[] = {
 	{ 0x3f8, 8, "uart0 (16550A)", pio_uart },
 	{ 0x060, 1, "i8042 data", pio_i8042 },
@@ -92,7 +101,7 @@ static const struct pio_dev pio_devs[] = {
 	{ 0x2f8, 8, "uart1 (absent)", pio_absent },
 	{ 0x3e8, 8, "uart2 (absent)", pio_absent },
 	{ 0x3c0, 0x20, "VGA (absent)", pio_absent },
-	{ 0x510, 2, "fw_cfg (absent)", pio_absent },
+	{ 0x510, FW_CFG_PORTS, "fw_cfg (confidential VMs; absent otherwise)", pio_fw_cfg },
 	{ 0xcf8, 8, "PCI configuration (absent)", pio_absent },
 };
 

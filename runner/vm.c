@@ -312,6 +312,7 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	uart_init(&vm->uart, NULL, NULL, NULL);
 	ioapic_reset(&vm->ioapic);
 	pthread_mutex_init(&vm->ioapic_mu, NULL);
+	pthread_mutex_init(&vm->fw_cfg_mu, NULL);
 
 	vm->kvm_fd = ops->open_dev(ops_ctx, "/dev/kvm");
 	if (vm->kvm_fd < 0) {
@@ -416,6 +417,49 @@ fail:
 	return -(err && err->code ? err->code : EIO);
 }
 
+static uint8_t *fw_cfg_cc_mem(void *ctx, uint64_t gpa, uint64_t len, bool write)
+{
+	(void)write;
+	return cc_shared_range(ctx, gpa, len);
+}
+
+/* fw_cfg for the firmware of a confidential VM: CPUs, the RAM map, a direct-boot kernel. */
+static int vm_fw_cfg_create(struct vm *vm, struct cc_vm *cvm, struct cp_err *err)
+{
+	const struct cc_launch_cfg *c = cvm->cfg;
+	uint64_t ram[CC_MAX_BLOCKS][2];
+	unsigned n = 0;
+	int r;
+
+	vm->fw_cfg = calloc(1, sizeof(*vm->fw_cfg));
+	if (!vm->fw_cfg)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	if ((r = fw_cfg_init(vm->fw_cfg, cvm->nvcpus, fw_cfg_cc_mem, cvm, err)) < 0) {
+		free(vm->fw_cfg);
+		vm->fw_cfg = NULL;
+		return r;
+	}
+	for (unsigned i = 0; i < cvm->nblocks; i++)
+		if (strcmp(cvm->blocks[i].name, "firmware")) {
+			ram[n][0] = cvm->blocks[i].gpa;
+			ram[n][1] = cvm->blocks[i].size;
+			n++;
+		}
+	if ((r = fw_cfg_add_e820(vm->fw_cfg, (const uint64_t(*)[2])ram, n, err)) < 0)
+		return r;
+	if (c->kernel && (r = fw_cfg_add_kernel(vm->fw_cfg, c->kernel, c->kernel_len, c->initrd, c->initrd_len,
+					       c->cmdline, err)) < 0)
+		return r;
+	return 0;
+}
+
+void vm_fw_cfg_io(struct vm *vm, uint16_t port, bool write, uint8_t *data, unsigned size)
+{
+	pthread_mutex_lock(&vm->fw_cfg_mu);
+	fw_cfg_io(vm->fw_cfg, port, write, data, size);
+	pthread_mutex_unlock(&vm->fw_cfg_mu);
+}
+
 int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out, struct cp_err *err)
 {
 	struct vm *vm;
@@ -451,6 +495,7 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	uart_init(&vm->uart, NULL, NULL, NULL);
 	ioapic_reset(&vm->ioapic);
 	pthread_mutex_init(&vm->ioapic_mu, NULL);
+	pthread_mutex_init(&vm->fw_cfg_mu, NULL);
 	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->end_fd < 0) {
 		int e = errno;
@@ -460,6 +505,10 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	}
 	/* A TD's irqchip is split: the IOAPIC is ours (runner/ioapic.c). */
 	vm->split_irqchip = cvm->platform == CC_TDX;
+	if (vm_fw_cfg_create(vm, cvm, err) < 0) {
+		vm_destroy(vm);
+		return -(err->code ? err->code : EINVAL);
+	}
 	/* Devices: their back-ends are given the shared memfd only (vm_backend_regions), and the
 	 * guest is offered VIRTIO_F_ACCESS_PLATFORM (runner/vdev.c). */
 	if (cfg->ndevices) {
@@ -806,6 +855,10 @@ void vm_destroy(struct vm *vm)
 		label_mcs_fini(&vm->mcs);
 	}
 	free(vm->cmdline);
+	if (vm->fw_cfg) {
+		fw_cfg_free(vm->fw_cfg);
+		free(vm->fw_cfg);
+	}
 	if (vm->cc) { /* everything below belongs to the cc_vm */
 		if (vm->end_fd >= 0)
 			close(vm->end_fd);

@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "runner/boot.h"
 #include "runner/e820.h"
+#include "runner/fw_cfg.h"
 #include "runner/gmem.h"
 #include "runner/ioapic.h"
 #include "runner/kvm_ops.h"
@@ -86,6 +87,10 @@ struct vm {
 	pthread_mutex_t ioapic_mu;
 	struct ioapic ioapic;
 	unsigned gsi_routes;       /* entries in KVM's routing table now */
+	/* Firmware boot (confidential VMs): fw_cfg with the CPU count, memory map and a direct-boot
+	 * kernel; its DMA reaches shared RAM only. NULL for a plain VM. */
+	struct fw_cfg *fw_cfg;
+	pthread_mutex_t fw_cfg_mu;
 	/* sVirt-style MAC: this VM's MCS category pair, its helpers' domains, its files' labels */
 	struct label_session label;
 	bool label_open, have_pair;
@@ -123,6 +128,8 @@ void vm_end(struct vm *vm, int status, const char *fmt, ...) __attribute__((form
  * (KVM_EXIT_IOAPIC_EOI). Both program KVM (routing, MSIs) as the model says. */
 void vm_ioapic_access(struct vm *vm, uint64_t offset, bool is_write, uint8_t *data, unsigned len);
 void vm_ioapic_eoi(struct vm *vm, uint8_t vector);
+/* A guest access to the fw_cfg ports (confidential VMs). */
+void vm_fw_cfg_io(struct vm *vm, uint16_t port, bool write, uint8_t *data, unsigned size);
 
 /* Wipe every resident page of guest RAM (exposed for tests). */
 void vm_scrub_ram(struct vm *vm);

@@ -172,5 +172,8 @@ enum cc_exit_verdict cc_exit_dispatch(struct cc_vm *vm, unsigned vcpu, int run_r
 /* Convert [gpa, gpa+len) to private or shared (both the KVM attribute and the VMM's record). */
 int cc_mem_convert(struct cc_vm *vm, uint64_t gpa, uint64_t len, bool to_private, struct cp_err *err);
 bool cc_mem_is_private(const struct cc_vm *vm, uint64_t gpa);
+/* Host pointer to [gpa, gpa+len) when all of it is shared RAM (never the firmware block, never
+ * a private page): what a device or the VMM may read or write for the guest; else NULL. */
+uint8_t *cc_shared_range(struct cc_vm *vm, uint64_t gpa, uint64_t len);
 
 #endif

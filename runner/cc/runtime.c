@@ -385,20 +385,27 @@ int cc_snp_certs_read(int fd, uint8_t **out, size_t *len, struct cp_err *err)
 	return 0;
 }
 
-/* A guest buffer for the table: whole pages of shared RAM (never firmware, never private). */
-static uint8_t *certs_buffer(struct cc_vm *vm, uint64_t gpa, uint64_t pages)
+uint8_t *cc_shared_range(struct cc_vm *vm, uint64_t gpa, uint64_t len)
 {
 	struct cc_block *b;
 
-	if (gpa % PG || pages == 0 || pages > CERTS_MAX / PG + 1)
+	if (len == 0 || gpa + len < gpa)
 		return NULL;
-	b = ram_block(vm, gpa, pages * PG);
+	b = ram_block(vm, gpa, len);
 	if (!b || !strcmp(b->name, "firmware") || !vm->shared)
 		return NULL;
-	for (uint64_t p = 0; p < pages; p++)
-		if (cc_mem_is_private(vm, gpa + p * PG))
+	for (uint64_t p = gpa & ~(PG - 1); p < gpa + len; p += PG)
+		if (cc_mem_is_private(vm, p))
 			return NULL;
 	return vm->shared + b->shared_off + (gpa - b->gpa);
+}
+
+/* A guest buffer for the table: whole pages of shared RAM (never firmware, never private). */
+static uint8_t *certs_buffer(struct cc_vm *vm, uint64_t gpa, uint64_t pages)
+{
+	if (gpa % PG || pages == 0 || pages > CERTS_MAX / PG + 1)
+		return NULL;
+	return cc_shared_range(vm, gpa, pages * PG);
 }
 
 static void certs_unlock_locked(struct cc_vm *vm)

@@ -14,7 +14,10 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "memenc/hash.h"
 #include "memenc/vmsa.h"
+#include "runner/exits.h"
+#include "runner/vm.h"
 #include "tests/unit/memenc/vectors.h"
 
 static const char *vdir;
@@ -171,12 +174,112 @@ static void test_initrd_without_kernel_refused(void **state)
 	cc_vm_release(&vm);
 }
 
+/* One port access by vCPU 0 through the VMM's exit table. */
+static void guest_pio(struct vm *vm, uint16_t port, bool write, unsigned size, uint8_t *data)
+{
+	struct vcpu *v = &vm->vcpus[0];
+	struct kvm_run *run = v->run;
+	uint8_t *buf = (uint8_t *)run + 0x1000;
+
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = write ? KVM_EXIT_IO_OUT : KVM_EXIT_IO_IN;
+	run->io.size = (uint8_t)size;
+	run->io.port = port;
+	run->io.count = 1;
+	run->io.data_offset = 0x1000;
+	if (write)
+		memcpy(buf, data, size);
+	assert_int_equal(exits_dispatch(v), EXIT_CONTINUE);
+	if (!write)
+		memcpy(data, buf, size);
+}
+
+static uint32_t guest_dma(struct vm *vm, uint8_t *shared, uint64_t desc, uint32_t control, uint32_t len, uint64_t addr)
+{
+	uint8_t b[4];
+	cp_put_be32(shared + desc, control);
+	cp_put_be32(shared + desc + 4, len);
+	cp_put_be64(shared + desc + 8, addr);
+	cp_put_be32(b, 0);
+	guest_pio(vm, 0x514, true, 4, b);
+	cp_put_be32(b, (uint32_t)desc);
+	guest_pio(vm, 0x518, true, 4, b);
+	return cp_be32(shared + desc);
+}
+
+/* What the firmware fetches through fw_cfg is exactly what the launch measured: setup + kernel
+ * from fw_cfg hash to the kernel hash in the measured page; DMA reaches shared RAM only. */
+static void test_fw_cfg_serves_the_measured_kernel(void **state)
+{
+	static uint8_t bz[12288], back[sizeof(bz)];
+	uint8_t *fw, h[32], b[4];
+	size_t fw_len;
+	struct kvm_double *kd = double_new();
+	struct cc_launch_cfg cfg;
+	struct cc_vm cvm;
+	struct vm_config vc;
+	struct vm *vm = NULL;
+	struct cp_err err = { 0 };
+
+	for (size_t i = 0; i < sizeof(bz); i++)
+		bz[i] = (uint8_t)(i * 31 + 7);
+	bz[0x1f1] = 0; /* setup_sects 0 means 4: 2560 bytes of setup */
+	memcpy(bz + 0x202, "HdrS", 4);
+	fw = vector_read(vdir, "sev-snp-measure/ovmf_AmdSev_suffix.bin", &fw_len);
+	assert_non_null(fw);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.platform = CC_SNP;
+	cfg.firmware = fw;
+	cfg.firmware_len = fw_len;
+	cfg.mem_size = 64ull << 20;
+	cfg.vcpus = 1;
+	cfg.kernel = bz;
+	cfg.kernel_len = sizeof(bz);
+	cfg.cmdline = "console=ttyS0";
+	assert_true(cc_launch(&kd_ops, kd, &cfg, &cvm, &err) >= 0);
+	memset(&vc, 0, sizeof(vc));
+	vc.console_out_fd = vc.console_in_fd = -1;
+	assert_int_equal(vm_adopt_cc(&cvm, &vc, &vm, &err), 0);
+	assert_non_null(vm->fw_cfg);
+
+	cp_put_le16(b, FW_CFG_SIGNATURE);
+	guest_pio(vm, 0x510, true, 2, b);
+	for (int i = 0; i < 4; i++)
+		guest_pio(vm, 0x511, false, 1, b + i);
+	assert_memory_equal(b, "QEMU", 4);
+
+	/* The guest shares a bounce buffer, then fetches setup and kernel by DMA. */
+	assert_int_equal(cc_mem_convert(&cvm, 0x300000, 0x10000, false, &err), 0);
+	assert_int_equal(guest_dma(vm, cvm.shared, 0x300000, FW_CFG_SETUP_DATA << 16 | FW_CFG_DMA_SELECT | FW_CFG_DMA_READ,
+				   2560, 0x301000), 0);
+	assert_int_equal(guest_dma(vm, cvm.shared, 0x300000, FW_CFG_KERNEL_DATA << 16 | FW_CFG_DMA_SELECT | FW_CFG_DMA_READ,
+				   sizeof(bz) - 2560, 0x301000 + 2560), 0);
+	memcpy(back, cvm.shared + 0x301000, sizeof(bz));
+	assert_memory_equal(back, bz, sizeof(bz));
+	assert_int_equal(memenc_sha256(back, sizeof(back), h, &err), 0);
+	assert_memory_equal(h, cvm.opts.hashes.kernel, 32); /* the hash the launch measured */
+
+	/* DMA into a private page: the error bit, and nothing lands in its shared copy. */
+	assert_int_equal(guest_dma(vm, cvm.shared, 0x300000, FW_CFG_KERNEL_DATA << 16 | FW_CFG_DMA_SELECT | FW_CFG_DMA_READ,
+				   64, 0x400000), FW_CFG_DMA_ERROR);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(cvm.shared[0x400000 + i], 0);
+	/* A descriptor in private memory is not even read. */
+	assert_int_equal(vm->fw_cfg->dma_errors, 1);
+
+	vm_destroy(vm);
+	cc_vm_release(&cvm);
+	kd_free(kd);
+	free(fw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snp_launches_match_sev_snp_measure),
 		cmocka_unit_test(test_cmdline_changes_the_digest),
 		cmocka_unit_test(test_initrd_without_kernel_refused),
+		cmocka_unit_test(test_fw_cfg_serves_the_measured_kernel),
 	};
 	vdir = vectors_dir_or_skip("sev-snp-measure/expected.txt");
 	return cmocka_run_group_tests_name("cc-direct-boot", tests, NULL, NULL);
