@@ -32,6 +32,19 @@ struct vec {
 };
 
 /* One expected.txt line for --mode snp; false for other modes. */
+/* An SEV-SNP launch of `fw` with 64 MiB of RAM. */
+static struct cc_launch_cfg snp_cfg(const uint8_t *fw, size_t fw_len, unsigned vcpus)
+{
+	struct cc_launch_cfg cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.platform = CC_SNP;
+	cfg.firmware = fw;
+	cfg.firmware_len = fw_len;
+	cfg.mem_size = 64ull << 20;
+	cfg.vcpus = vcpus;
+	return cfg;
+}
+
 static bool parse(char *line, struct vec *v)
 {
 	char *p1 = strchr(line, '|'), *p2 = p1 ? strchr(p1 + 1, '|') : NULL, *save = NULL, *tok;
@@ -89,12 +102,7 @@ static void test_snp_launches_match_sev_snp_measure(void **state)
 		fw = vector_read(vdir, name, &fw_len);
 		assert_non_null(fw);
 		kd = double_new();
-		memset(&cfg, 0, sizeof(cfg));
-		cfg.platform = CC_SNP;
-		cfg.firmware = fw;
-		cfg.firmware_len = fw_len;
-		cfg.mem_size = 64ull << 20;
-		cfg.vcpus = v.vcpus;
+		cfg = snp_cfg(fw, fw_len, v.vcpus);
 		cfg.vcpu_sig = v.sig;
 		cfg.vmsa_features = v.features & ~1ull;
 		if (v.kernel) { /* /dev/null kernel and initrd: empty blobs */
@@ -141,12 +149,7 @@ static void test_cmdline_changes_the_digest(void **state)
 		struct cc_launch_cfg cfg;
 		struct cc_vm vm;
 		struct cp_err err = { 0 };
-		memset(&cfg, 0, sizeof(cfg));
-		cfg.platform = CC_SNP;
-		cfg.firmware = fw;
-		cfg.firmware_len = fw_len;
-		cfg.mem_size = 64ull << 20;
-		cfg.vcpus = 1;
+		cfg = snp_cfg(fw, fw_len, 1);
 		cfg.kernel = (const uint8_t *)"kernel";
 		cfg.kernel_len = 6;
 		cfg.cmdline = lines[i];
@@ -227,12 +230,7 @@ static void test_fw_cfg_serves_the_measured_kernel(void **state)
 	memcpy(bz + 0x202, "HdrS", 4);
 	fw = vector_read(vdir, "sev-snp-measure/ovmf_AmdSev_suffix.bin", &fw_len);
 	assert_non_null(fw);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.platform = CC_SNP;
-	cfg.firmware = fw;
-	cfg.firmware_len = fw_len;
-	cfg.mem_size = 64ull << 20;
-	cfg.vcpus = 1;
+	cfg = snp_cfg(fw, fw_len, 1);
 	cfg.kernel = bz;
 	cfg.kernel_len = sizeof(bz);
 	cfg.cmdline = "console=ttyS0";
