@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +53,19 @@ static const struct opt_def opt_defs[] = {
 
 const char *run_opts_known(void)
 {
-	return "kernel, initrd, cmdline, memory, vcpus, console, console-limit, timeout, name, debug-exit, strict-io, seccomp, device, on-device-failure, policy, confidential, platform, firmware, snp-certs, quote-service, tsc-khz, id-block, id-auth";
+	static char known[512];
+
+	/* Derived from the table, so a new option cannot be missing from the error messages. */
+	if (!known[0])
+		for (size_t i = 0, n = 0; i < ARRAY_SIZE(opt_defs); i++)
+			n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "", opt_defs[i].name);
+	return known;
+}
+
+/* The char * behind a string option. */
+static char **string_field(struct run_opts *o, const struct opt_def *d)
+{
+	return (char **)((uint8_t *)o + d->offset);
 }
 
 void run_opts_init(struct run_opts *o)
@@ -64,21 +77,9 @@ void run_opts_init(struct run_opts *o)
 
 void run_opts_free(struct run_opts *o)
 {
-	free(o->kernel);
-	free(o->initrd);
-	free(o->cmdline);
-	free(o->console);
-	free(o->name);
-	free(o->seccomp);
-	free(o->on_device_failure);
-	free(o->policy);
-	free(o->confidential);
-	free(o->platform);
-	free(o->firmware);
-	free(o->snp_certs);
-	free(o->quote_service);
-	free(o->id_block);
-	free(o->id_auth);
+	for (size_t i = 0; i < ARRAY_SIZE(opt_defs); i++)
+		if (opt_defs[i].type == OPT_STRING)
+			free(*string_field(o, &opt_defs[i]));
 	for (unsigned i = 0; i < o->ndevices; i++)
 		free(o->devices[i]);
 	memset(o, 0, sizeof(*o));
@@ -248,21 +249,11 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 
 	/* Apply to a copy first: a bad document changes nothing. */
 	tmp = *o;
-	tmp.kernel = o->kernel ? strdup(o->kernel) : NULL;
-	tmp.initrd = o->initrd ? strdup(o->initrd) : NULL;
-	tmp.cmdline = o->cmdline ? strdup(o->cmdline) : NULL;
-	tmp.console = o->console ? strdup(o->console) : NULL;
-	tmp.name = o->name ? strdup(o->name) : NULL;
-	tmp.seccomp = o->seccomp ? strdup(o->seccomp) : NULL;
-	tmp.on_device_failure = o->on_device_failure ? strdup(o->on_device_failure) : NULL;
-	tmp.policy = o->policy ? strdup(o->policy) : NULL;
-	tmp.confidential = o->confidential ? strdup(o->confidential) : NULL;
-	tmp.platform = o->platform ? strdup(o->platform) : NULL;
-	tmp.firmware = o->firmware ? strdup(o->firmware) : NULL;
-	tmp.snp_certs = o->snp_certs ? strdup(o->snp_certs) : NULL;
-	tmp.quote_service = o->quote_service ? strdup(o->quote_service) : NULL;
-	tmp.id_block = o->id_block ? strdup(o->id_block) : NULL;
-	tmp.id_auth = o->id_auth ? strdup(o->id_auth) : NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(opt_defs); i++)
+		if (opt_defs[i].type == OPT_STRING) {
+			char **f = string_field(&tmp, &opt_defs[i]);
+			*f = *f ? strdup(*f) : NULL;
+		}
 	for (unsigned i = 0; i < o->ndevices; i++)
 		tmp.devices[i] = strdup(o->devices[i]);
 	json_object_object_foreach(root, key, val) {
