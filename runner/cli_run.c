@@ -177,6 +177,38 @@ static int plan_isolation(const struct run_opts *o, const struct host_assessment
 	return CP_EXIT_OK;
 }
 
+/* Options that only mean something for a confidential guest, and the platform each is for
+ * (POLICY_ISO_NONE: either; --tsc-khz's platform is checked by runner/cc). One table serves the
+ * refusal without --confidential, the warning on a fallback and the wrong-platform refusal. */
+static const struct {
+	const char *flag;
+	size_t offset;
+	bool is_uint;
+	enum policy_isolation only;
+} cc_only_opts[] = {
+	{ "--snp-certs", offsetof(struct run_opts, snp_certs), false, POLICY_ISO_SNP },
+	{ "--quote-service", offsetof(struct run_opts, quote_service), false, POLICY_ISO_TDX },
+	{ "--tsc-khz", offsetof(struct run_opts, tsc_khz), true, POLICY_ISO_NONE },
+	{ "--id-block", offsetof(struct run_opts, id_block), false, POLICY_ISO_SNP },
+	{ "--id-auth", offsetof(struct run_opts, id_auth), false, POLICY_ISO_SNP },
+	{ "--firmware", offsetof(struct run_opts, firmware), false, POLICY_ISO_NONE },
+};
+
+/* The first confidential-only option given that does not fit `iso` (a plain VM: any of them), or
+ * NULL; *only gets the platform it is for. */
+static const char *cc_only_misfit(const struct run_opts *o, enum policy_isolation iso, enum policy_isolation *only)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cc_only_opts); i++) {
+		const uint8_t *f = (const uint8_t *)o + cc_only_opts[i].offset;
+		bool set = cc_only_opts[i].is_uint ? *(const unsigned *)f != 0 : *(char *const *)f != NULL;
+		if (set && (iso == POLICY_ISO_NONE || (cc_only_opts[i].only != POLICY_ISO_NONE && cc_only_opts[i].only != iso))) {
+			*only = cc_only_opts[i].only;
+			return cc_only_opts[i].flag;
+		}
+	}
+	return NULL;
+}
+
 /* Launch SEV-SNP or TDX through runner/cc and run it in the ordinary run loop. */
 static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
 			       uint64_t td_attributes, bool attest, const char *tcti, const struct vdev_spec *specs,
@@ -204,13 +236,14 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	cfg.initrd_len = initrd_len;
 	cfg.cmdline = kernel ? (o->cmdline ? o->cmdline : "") : NULL;
 	cfg.tsc_khz = o->tsc_khz;
-	if (o->quote_service && iso != POLICY_ISO_TDX) {
-		fprintf(stderr, "carapace run: --quote-service is for TDX guests; this launch is SEV-SNP\n");
-		return CP_EXIT_USAGE;
-	}
-	if (o->snp_certs && iso != POLICY_ISO_SNP) {
-		fprintf(stderr, "carapace run: --snp-certs is for SEV-SNP guests; this launch is TDX\n");
-		return CP_EXIT_USAGE;
+	{
+		enum policy_isolation only;
+		const char *what = cc_only_misfit(o, iso, &only);
+		if (what) {
+			fprintf(stderr, "carapace run: %s is for %s guests; this launch is %s\n", what,
+				only == POLICY_ISO_SNP ? "SEV-SNP" : "TDX", iso == POLICY_ISO_SNP ? "SEV-SNP" : "TDX");
+			return CP_EXIT_USAGE;
+		}
 	}
 	if (attest) {
 		/* Bind the hardware evidence to this host's AK and this launch policy. */
@@ -229,10 +262,6 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		cp_hex_encode(binding, 32, hex);
 		fprintf(stderr, "carapace: attestation binding %s goes into %s\n", hex,
 			iso == POLICY_ISO_SNP ? "HOST_DATA" : "MRCONFIGID");
-	}
-	if ((o->id_block || o->id_auth) && iso != POLICY_ISO_SNP) {
-		fprintf(stderr, "carapace run: --id-block and --id-auth are for SEV-SNP guests; this launch is TDX\n");
-		return CP_EXIT_USAGE;
 	}
 	if (o->id_auth && !o->id_block) {
 		fprintf(stderr, "carapace run: --id-auth needs --id-block\n");
@@ -593,7 +622,8 @@ int runner_cli_run(int argc, char **argv)
 	struct vm_config vc;
 	struct vdev_spec specs[VDEV_MAX];
 	bool device_failure_continue = false;
-	enum policy_isolation iso_requested = POLICY_ISO_NONE, iso_obtained = POLICY_ISO_NONE;
+	enum policy_isolation iso_requested = POLICY_ISO_NONE, iso_obtained = POLICY_ISO_NONE, cc_only;
+	const char *cc_what;
 	struct host_assessment host = { 0 };
 	uint64_t snp_policy = 0, td_attributes = 0;
 	struct vm_cgroup cg = { 0 };
@@ -705,17 +735,13 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if ((status = plan_isolation(&opts, &host, &iso_requested, &iso_obtained)) != CP_EXIT_OK)
 		goto out;
-	if ((opts.snp_certs || opts.quote_service || opts.tsc_khz || opts.id_block || opts.id_auth || opts.firmware) &&
-	    iso_obtained == POLICY_ISO_NONE) {
-		const char *what = opts.snp_certs ? "--snp-certs" : opts.quote_service ? "--quote-service"
-				   : opts.tsc_khz ? "--tsc-khz" : opts.id_block ? "--id-block" : opts.id_auth ? "--id-auth"
-				   : "--firmware";
+	if (iso_obtained == POLICY_ISO_NONE && (cc_what = cc_only_misfit(&opts, POLICY_ISO_NONE, &cc_only))) {
 		if (iso_requested == POLICY_ISO_NONE) {
-			fprintf(stderr, "carapace run: %s needs --confidential (it is for confidential guests)\n", what);
+			fprintf(stderr, "carapace run: %s needs --confidential (it is for confidential guests)\n", cc_what);
 			status = CP_EXIT_USAGE;
 			goto out;
 		}
-		fprintf(stderr, "carapace: WARNING: %s is unused: this VM fell back to plain KVM\n", what);
+		fprintf(stderr, "carapace: WARNING: %s is unused: this VM fell back to plain KVM\n", cc_what);
 	}
 	if (opts.ndevices > VDEV_MAX) {
 		fprintf(stderr, "carapace run: at most %d devices\n", VDEV_MAX);
