@@ -225,7 +225,7 @@ unsigned vm_backend_regions(const struct vm *vm, struct vm_region out[VM_MAX_REG
 	if (vm->cc) {
 		for (unsigned i = 0; i < vm->cc->nblocks && n < VM_MAX_REGIONS; i++) {
 			const struct cc_block *b = &vm->cc->blocks[i];
-			if (!strcmp(b->name, "firmware"))
+			if (!cc_block_is_ram(b))
 				continue; /* no device has business in the firmware image */
 			out[n++] = (struct vm_region){ b->gpa, b->size, vm->cc->shared + b->shared_off, vm->cc->shared_fd,
 						       b->shared_off };
@@ -427,8 +427,9 @@ static uint8_t *fw_cfg_cc_mem(void *ctx, uint64_t gpa, uint64_t len, bool write)
 static int vm_fw_cfg_create(struct vm *vm, struct cc_vm *cvm, struct cp_err *err)
 {
 	const struct cc_launch_cfg *c = cvm->cfg;
-	uint64_t ram[CC_MAX_BLOCKS][2];
-	unsigned n = 0;
+	struct vm_region regs[VM_MAX_REGIONS];
+	uint64_t ram[VM_MAX_REGIONS][2];
+	unsigned n = vm_backend_regions(vm, regs); /* the RAM blocks, as devices see them */
 	int r;
 
 	vm->fw_cfg = calloc(1, sizeof(*vm->fw_cfg));
@@ -439,12 +440,10 @@ static int vm_fw_cfg_create(struct vm *vm, struct cc_vm *cvm, struct cp_err *err
 		vm->fw_cfg = NULL;
 		return r;
 	}
-	for (unsigned i = 0; i < cvm->nblocks; i++)
-		if (strcmp(cvm->blocks[i].name, "firmware")) {
-			ram[n][0] = cvm->blocks[i].gpa;
-			ram[n][1] = cvm->blocks[i].size;
-			n++;
-		}
+	for (unsigned i = 0; i < n; i++) {
+		ram[i][0] = regs[i].gpa;
+		ram[i][1] = regs[i].size;
+	}
 	if ((r = fw_cfg_add_e820(vm->fw_cfg, (const uint64_t(*)[2])ram, n, err)) < 0)
 		return r;
 	if (c->kernel && (r = fw_cfg_add_kernel(vm->fw_cfg, c->kernel, c->kernel_len, c->initrd, c->initrd_len,
@@ -463,6 +462,7 @@ void vm_fw_cfg_io(struct vm *vm, uint16_t port, bool write, uint8_t *data, unsig
 int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out, struct cp_err *err)
 {
 	struct vm *vm;
+	int r;
 
 	*out = NULL;
 	if (cvm->state != CC_ST_FINISHED)
@@ -505,18 +505,11 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	}
 	/* A TD's irqchip is split: the IOAPIC is ours (runner/ioapic.c). */
 	vm->split_irqchip = cvm->platform == CC_TDX;
-	if (vm_fw_cfg_create(vm, cvm, err) < 0) {
+	/* fw_cfg, then devices: their back-ends are given the shared memfd only (vm_backend_regions),
+	 * and the guest is offered VIRTIO_F_ACCESS_PLATFORM (runner/vdev.c). */
+	if ((r = vm_fw_cfg_create(vm, cvm, err)) < 0 || (r = vm_devices_start(vm, cfg, err)) < 0) {
 		vm_destroy(vm);
-		return -(err->code ? err->code : EINVAL);
-	}
-	/* Devices: their back-ends are given the shared memfd only (vm_backend_regions), and the
-	 * guest is offered VIRTIO_F_ACCESS_PLATFORM (runner/vdev.c). */
-	if (cfg->ndevices) {
-		int r;
-		if ((r = vm_devices_start(vm, cfg, err)) < 0) {
-			vm_destroy(vm);
-			return r;
-		}
+		return r;
 	}
 	*out = vm;
 	return 0;
@@ -627,8 +620,7 @@ static void ioapic_program_routes(struct vm *vm)
 	rc = kioctl(vm, vm->vm_fd, KVM_SET_GSI_ROUTING, t);
 	if (rc < 0)
 		vm_end(vm, CP_EXIT_FAILURE, "KVM_SET_GSI_ROUTING (%u IOAPIC routes): %s", t->nr, strerror(-rc));
-	else
-		vm->gsi_routes = t->nr;
+
 }
 
 void vm_ioapic_access(struct vm *vm, uint64_t offset, bool is_write, uint8_t *data, unsigned len)

@@ -86,7 +86,6 @@ struct vm {
 	bool split_irqchip;
 	pthread_mutex_t ioapic_mu;
 	struct ioapic ioapic;
-	unsigned gsi_routes;       /* entries in KVM's routing table now */
 	/* Firmware boot (confidential VMs): fw_cfg with the CPU count, memory map and a direct-boot
 	 * kernel; its DMA reaches shared RAM only. NULL for a plain VM. */
 	struct fw_cfg *fw_cfg;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/err.h"
 #include "memenc/plan.h"
@@ -80,6 +81,9 @@ struct cc_block {
 	uint32_t slot;
 	uint8_t *private_bits;        /* the VMM's record of PRIVATE pages (KVM has no "get") */
 };
+
+/* Guest RAM, as opposed to the firmware image's block. */
+static inline bool cc_block_is_ram(const struct cc_block *b) { return strcmp(b->name, "firmware") != 0; }
 
 struct cc_vm {
 	const struct kvm_ops *ops;

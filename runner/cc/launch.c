@@ -136,7 +136,7 @@ static int tdx_build_hob(struct cc_vm *vm, const struct memenc_tdvf_metadata *md
 	for (unsigned b = 0; b < vm->nblocks; b++) {
 		const struct cc_block *blk = &vm->blocks[b];
 		uint64_t cur = blk->gpa, end = blk->gpa + blk->size;
-		if (!strcmp(blk->name, "firmware"))
+		if (!cc_block_is_ram(blk))
 			continue;
 		for (size_t i = 0; i < nadded; i++) {
 			if (added[i][0] < cur || added[i][0] >= end)

@@ -392,7 +392,7 @@ uint8_t *cc_shared_range(struct cc_vm *vm, uint64_t gpa, uint64_t len)
 	if (len == 0 || gpa + len < gpa)
 		return NULL;
 	b = ram_block(vm, gpa, len);
-	if (!b || !strcmp(b->name, "firmware") || !vm->shared)
+	if (!b || !cc_block_is_ram(b) || !vm->shared)
 		return NULL;
 	for (uint64_t p = gpa & ~(PG - 1); p < gpa + len; p += PG)
 		if (cc_mem_is_private(vm, p))
