@@ -832,19 +832,17 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 		return r;
 	ce = (struct kvm_cpuid_entry2 *)(caps + 1);
 	ie = (struct kvm_cpuid_entry2 *)(in + 1);
-	for (unsigned i = 0; i < t->nent; i++)
-		for (unsigned j = 0; j < caps->cpuid.nent; j++) {
-			if (ce[j].function != t->e[i].function ||
-			    ((ce[j].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && ce[j].index != t->e[i].index))
-				continue;
-			ie[in->cpuid.nent] = t->e[i];
-			ie[in->cpuid.nent].eax &= ce[j].eax;
-			ie[in->cpuid.nent].ebx &= ce[j].ebx;
-			ie[in->cpuid.nent].ecx &= ce[j].ecx;
-			ie[in->cpuid.nent].edx &= ce[j].edx;
-			in->cpuid.nent++;
-			break;
-		}
+	for (unsigned i = 0; i < t->nent; i++) {
+		const struct kvm_cpuid_entry2 *c = cpuid_find(ce, caps->cpuid.nent, t->e[i].function, t->e[i].index);
+		if (!c)
+			continue;
+		ie[in->cpuid.nent] = t->e[i];
+		ie[in->cpuid.nent].eax &= c->eax;
+		ie[in->cpuid.nent].ebx &= c->ebx;
+		ie[in->cpuid.nent].ecx &= c->ecx;
+		ie[in->cpuid.nent].edx &= c->edx;
+		in->cpuid.nent++;
+	}
 	/* Kept: every vCPU's KVM_TDX_GET_CPUID is checked against what INIT_VM was asked for. */
 	vm->tdx_cpuid = calloc(in->cpuid.nent ? in->cpuid.nent : 1, sizeof(struct kvm_cpuid_entry2));
 	if (!vm->tdx_cpuid)
