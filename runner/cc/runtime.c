@@ -235,7 +235,6 @@ static int qgs_get_quote(const char *path, unsigned timeout_ms, const uint8_t *r
 static void get_quote(struct cc_vm *vm, unsigned vcpu, struct cp_kvm_run_tdx *t, struct cp_err *err)
 {
 	uint64_t gpa = t->get_quote.gpa, size = t->get_quote.size;
-	struct cc_block *b;
 	uint8_t *buf;
 	uint32_t in_len;
 	_cleanup_free_ uint8_t *quote = NULL;
@@ -246,17 +245,11 @@ static void get_quote(struct cc_vm *vm, unsigned vcpu, struct cp_kvm_run_tdx *t,
 		t->get_quote.ret = CP_TDVMCALL_STATUS_ALIGN_ERROR;
 		return;
 	}
-	b = ram_block(vm, gpa, size);
-	if (!b || cc_mem_is_private(vm, gpa) || cc_mem_is_private(vm, gpa + size - 1)) {
+	buf = cc_shared_range(vm, gpa, size);
+	if (!buf) {
 		t->get_quote.ret = CP_TDVMCALL_STATUS_INVALID_OPERAND; /* must be shared RAM the host can read */
 		return;
 	}
-	for (uint64_t p = gpa; p < gpa + size; p += PG)
-		if (cc_mem_is_private(vm, p)) {
-			t->get_quote.ret = CP_TDVMCALL_STATUS_INVALID_OPERAND;
-			return;
-		}
-	buf = vm->shared + b->shared_off + (gpa - b->gpa);
 	in_len = cp_le32(buf + 16);
 	t->get_quote.ret = CP_TDVMCALL_STATUS_SUCCESS;
 	if (cp_le64(buf) != 1 || in_len > size - 24) {
