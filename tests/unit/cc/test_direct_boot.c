@@ -35,13 +35,9 @@ struct vec {
 /* An SEV-SNP launch of `fw` with 64 MiB of RAM. */
 static struct cc_launch_cfg snp_cfg(const uint8_t *fw, size_t fw_len, unsigned vcpus)
 {
-	struct cc_launch_cfg cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.platform = CC_SNP;
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, vcpus);
 	cfg.firmware = fw;
 	cfg.firmware_len = fw_len;
-	cfg.mem_size = 64ull << 20;
-	cfg.vcpus = vcpus;
 	return cfg;
 }
 
