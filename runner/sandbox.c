@@ -238,10 +238,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, struct cp_err 
 	case ARG_ANY:
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		break;
-	case ARG_IOCTL_REQ:
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-				      (struct scmp_arg_cmp){ .arg = 1, .op = SCMP_CMP_EQ, .datum_a = r->ioctl, .datum_b = 0 });
-		break;
+	case ARG_IOCTL_REQ: /* the request is argument 1 */
 	case ARG_ARG0_EQ:
 	case ARG_ARG1_EQ:
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
