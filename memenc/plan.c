@@ -402,18 +402,43 @@ static int snapshot(struct walker *w, uint8_t *out, struct cp_err *err)
 	return 0;
 }
 
+/* A running digest (SEV, TDX): its stream and a context for snapshots. On failure nothing is
+ * left to free. */
+static int stream_start(struct walker *w, const EVP_MD *md, struct cp_err *err)
+{
+	*w = (struct walker){ NULL, EVP_MD_CTX_new(), EVP_MD_CTX_new(), md };
+	if (!w->stream || !w->snap) {
+		walker_free(w);
+		return cp_err_set(err, ENOMEM, "out of memory for a digest context");
+	}
+	if (EVP_DigestInit_ex2(w->stream, w->md, NULL) != 1) {
+		walker_free(w);
+		return cp_err_set(err, EIO, "OpenSSL digest init failed");
+	}
+	return 0;
+}
+
+/* After op i: hand the running value (len bytes) to the caller's step function, if any. */
+static int stream_step(struct walker *w, size_t i, size_t len, memenc_step_fn step, void *ctx, struct cp_err *err)
+{
+	uint8_t now[EVP_MAX_MD_SIZE];
+	int r;
+
+	if (!step)
+		return 0;
+	if ((r = snapshot(w, now, err)) == 0)
+		step(ctx, i, now, len);
+	return r;
+}
+
 static int measure_sev(const struct memenc_plan *p, uint8_t out[32], memenc_step_fn step, void *ctx,
 		       struct cp_err *err)
 {
-	struct walker w = { NULL, EVP_MD_CTX_new(), EVP_MD_CTX_new(), memenc_md_sha256() };
-	int r = 0;
+	struct walker w;
+	int r = stream_start(&w, memenc_md_sha256(), err);
 
-	if (!w.stream || !w.snap) {
-		walker_free(&w);
-		return cp_err_set(err, ENOMEM, "out of memory for a digest context");
-	}
-	if (EVP_DigestInit_ex2(w.stream, w.md, NULL) != 1)
-		r = cp_err_set(err, EIO, "OpenSSL digest init failed");
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < p->n && r == 0; i++) {
 		if (!p->ops[i].data) {
 			r = cp_err_set(err, EINVAL, "launch plan op %zu (%s): no contents", i, p->ops[i].what);
@@ -421,12 +446,8 @@ static int measure_sev(const struct memenc_plan *p, uint8_t out[32], memenc_step
 		}
 		if (EVP_DigestUpdate(w.stream, p->ops[i].data, p->ops[i].len) != 1)
 			r = cp_err_set(err, EIO, "OpenSSL digest update failed");
-		if (r == 0 && step) {
-			uint8_t now[32];
-			r = snapshot(&w, now, err);
-			if (r == 0)
-				step(ctx, i, now, 32);
-		}
+		if (r == 0)
+			r = stream_step(&w, i, 32, step, ctx, err);
 	}
 	if (r == 0 && EVP_DigestFinal_ex(w.stream, out, NULL) != 1)
 		r = cp_err_set(err, EIO, "OpenSSL digest final failed");
@@ -464,15 +485,11 @@ static size_t tdx_page_records(uint8_t *buf, uint64_t gpa, const uint8_t *page)
 static int measure_tdx(const struct memenc_plan *p, uint8_t out[48], memenc_step_fn step, void *ctx,
 		       struct cp_err *err)
 {
-	struct walker w = { NULL, EVP_MD_CTX_new(), EVP_MD_CTX_new(), memenc_md_sha384() };
-	int r = 0;
+	struct walker w;
+	int r = stream_start(&w, memenc_md_sha384(), err);
 
-	if (!w.stream || !w.snap) {
-		walker_free(&w);
-		return cp_err_set(err, ENOMEM, "out of memory for a digest context");
-	}
-	if (EVP_DigestInit_ex2(w.stream, w.md, NULL) != 1)
-		r = cp_err_set(err, EIO, "OpenSSL digest init failed");
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < p->n && r == 0; i++) {
 		const struct memenc_plan_op *op = &p->ops[i];
 		/* Records go to OpenSSL in page-sized batches: one update per page, not per record. */
@@ -485,12 +502,8 @@ static int measure_tdx(const struct memenc_plan *p, uint8_t out[48], memenc_step
 			if (EVP_DigestUpdate(w.stream, buf, n) != 1)
 				r = cp_err_set(err, EIO, "OpenSSL digest update failed");
 		}
-		if (r == 0 && step) {
-			uint8_t now[48];
-			r = snapshot(&w, now, err);
-			if (r == 0)
-				step(ctx, i, now, 48);
-		}
+		if (r == 0)
+			r = stream_step(&w, i, 48, step, ctx, err);
 	}
 	if (r == 0 && EVP_DigestFinal_ex(w.stream, out, NULL) != 1)
 		r = cp_err_set(err, EIO, "OpenSSL digest final failed");
