@@ -54,8 +54,9 @@ int label_session_open(struct label_session *s, const struct label_ops *ops, voi
 	return 0;
 }
 
-int label_session_exec_helper(struct label_session *s, enum label_helper h,
-			      const struct label_mcs_pair *p, struct cp_err *err)
+/* Compute helper h's context and hand it to the exec or the socket-creation setter. */
+static int set_helper_context(struct label_session *s, enum label_helper h, const struct label_mcs_pair *p,
+			      bool exec, struct cp_err *err)
 {
 	char con[LABEL_CONTEXT_MAX], what[LABEL_CONTEXT_MAX + 32];
 	int ret;
@@ -65,28 +66,23 @@ int label_session_exec_helper(struct label_session *s, enum label_helper h,
 	/* A context we cannot even compute is a bug in the caller, refused in every mode. */
 	if ((ret = label_helper_context(h, p, con, sizeof(con), err)))
 		return ret;
-	if ((ret = s->ops->set_exec(s->ctx, con))) {
-		snprintf(what, sizeof(what), "setexeccon %s", con);
+	if ((ret = (exec ? s->ops->set_exec : s->ops->set_sockcreate)(s->ctx, con))) {
+		snprintf(what, sizeof(what), "%s %s", exec ? "setexeccon" : "setsockcreatecon", con);
 		return label_session_failed(s, ret, err, what);
 	}
 	return 0;
 }
 
+int label_session_exec_helper(struct label_session *s, enum label_helper h,
+			      const struct label_mcs_pair *p, struct cp_err *err)
+{
+	return set_helper_context(s, h, p, true, err);
+}
+
 int label_session_socket_for_helper(struct label_session *s, enum label_helper h,
 				    const struct label_mcs_pair *p, struct cp_err *err)
 {
-	char con[LABEL_CONTEXT_MAX], what[LABEL_CONTEXT_MAX + 32];
-	int ret;
-
-	if (s->mode == LABEL_MODE_DISABLED)
-		return 0;
-	if ((ret = label_helper_context(h, p, con, sizeof(con), err)))
-		return ret;
-	if ((ret = s->ops->set_sockcreate(s->ctx, con))) {
-		snprintf(what, sizeof(what), "setsockcreatecon %s", con);
-		return label_session_failed(s, ret, err, what);
-	}
-	return 0;
+	return set_helper_context(s, h, p, false, err);
 }
 
 int label_session_socket_reset(struct label_session *s, struct cp_err *err)
