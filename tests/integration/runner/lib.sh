@@ -24,6 +24,16 @@ need_kvm() {
 	if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then echo "SKIP: /dev/kvm is not usable here"; exit 77; fi
 }
 
+# True when the binaries under test have the test-only hooks (-Dtest_hooks=true). A step that
+# needs one says "skip NAME: ..." and the rest of the script runs: a default build passes.
+have_test_hooks() {
+	case "${CARAPACE_TEST_HOOKS:-}" in
+	1) return 0 ;;
+	0) return 1 ;;
+	*) echo "FAIL: CARAPACE_TEST_HOOKS is not set (run through 'meson test', which sets it)" >&2; exit 1 ;;
+	esac
+}
+
 finish() {
 	echo "$passes passed, $fails failed"
 	[ "$fails" -eq 0 ]
