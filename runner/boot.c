@@ -39,6 +39,8 @@
 #define LX_CMDLINE_SIZE 0x238
 #define LX_XLOADFLAGS 0x236
 #define LX_INIT_SIZE 0x260
+/* The setup header carapace reads ends with init_size (protocol 2.10+); a 2.12+ header is longer. */
+#define LX_HEADER_READ_END (LX_INIT_SIZE + 4)
 #define LX_E820_ENTRIES 0x1e8
 #define LX_E820_TABLE 0x2d0
 #define LX_E820_MAX 128
@@ -361,12 +363,23 @@ static int load_bzimage(const struct gmem *g, const struct e820_map *map, const 
 {
 	const uint8_t *img = in->kernel;
 	size_t len = in->kernel_len, hdr_end, setup_len;
-	unsigned setup_sects = img[LX_SETUP_SECTS] ? img[LX_SETUP_SECTS] : 4;
-	uint16_t version = cp_le16(img + LX_VERSION);
+	unsigned setup_sects;
+	uint16_t version;
 	uint64_t load = GP_HIGH_START, pm_len, init_size, initrd_max, cmdline_max;
 	uint8_t *zp, *dst;
 	int r;
 
+	/* Length first: every header field below is read only once the file is known to hold it,
+	 * and only from inside the header the image declares (its jump at 0x200 ends there). */
+	if (len < LX_HEADER_READ_END)
+		return cp_err_set(err, ENOEXEC, "bzImage is truncated (%zu bytes): its setup header runs to 0x%x",
+				  len, LX_HEADER_READ_END);
+	hdr_end = LX_HEADER + img[LX_JUMP + 1];
+	if (hdr_end < LX_HEADER_READ_END || hdr_end > 0x1000 || hdr_end > len)
+		return cp_err_set(err, ENOEXEC, "Linux setup header ends at 0x%zx: it must end between 0x%x and "
+				  "the end of the image", hdr_end, LX_HEADER_READ_END);
+	setup_sects = img[LX_SETUP_SECTS] ? img[LX_SETUP_SECTS] : 4;
+	version = cp_le16(img + LX_VERSION);
 	if (version < 0x020c)
 		return cp_err_set(err, ENOEXEC, "Linux boot protocol %u.%02u is too old: carapace needs 2.12+ "
 				  "for the 64-bit entry", version >> 8, version & 0xff);
@@ -374,14 +387,11 @@ static int load_bzimage(const struct gmem *g, const struct e820_map *map, const 
 		return cp_err_set(err, ENOEXEC, "this bzImage has no 64-bit entry point (XLF_KERNEL_64 clear)");
 	if (!(img[LX_LOADFLAGS] & LX_LOADED_HIGH))
 		return cp_err_set(err, ENOEXEC, "this is a zImage (not loaded high); only bzImage is supported");
-	hdr_end = LX_HEADER + img[LX_JUMP + 1];
 	setup_len = ((size_t)setup_sects + 1) * 512;
-	if (hdr_end > 0x1000 || hdr_end > len)
-		return cp_err_set(err, ENOEXEC, "Linux setup header ends at 0x%zx, beyond the image", hdr_end);
 	if (setup_len >= len)
 		return cp_err_set(err, ENOEXEC, "bzImage setup (%u sectors) covers the whole file", setup_sects);
 	pm_len = len - setup_len;
-	init_size = len >= LX_INIT_SIZE + 4 ? cp_le32(img + LX_INIT_SIZE) : 0;
+	init_size = cp_le32(img + LX_INIT_SIZE);
 	if (init_size < pm_len)
 		init_size = pm_len;
 	if (load + init_size > gmem_low_end(g))

@@ -306,6 +306,51 @@ static void test_bzimage_hostile(void **state)
 	free(m);
 }
 
+/* A synthetic setup header (no real kernel needed): boot flag, "HdrS", protocol 2.15, 64-bit
+ * entry, loaded high, header ending at 0x26c as Debian's kernel's does. */
+static void fake_bzimage_header(uint8_t *m)
+{
+	m[0x1f1] = 4;
+	cp_put_le16(m + 0x1fe, 0xaa55);
+	m[0x200] = 0xeb;
+	m[0x201] = 0x6a;
+	memcpy(m + 0x202, "HdrS", 4);
+	cp_put_le16(m + 0x206, 0x020f);
+	m[0x211] = 0x01;
+	m[0x236] = 0x01;
+}
+
+/* The header is read only after the file is known to hold it (found by fuzz-boot: the
+ * loader read version, loadflags and xloadflags past the end of a short file). Each image is a
+ * heap block of exactly its length, so the sanitizer build catches any read past it. */
+static void test_bzimage_truncated_header(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t lens[] = { 0x207, 0x208, 0x212, 0x237, 0x260, 0x263 };
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		uint8_t full[0x264] = { 0 }, *m = malloc(lens[i]);
+		fake_bzimage_header(full);
+		memcpy(m, full, lens[i]);
+		expect_fail(f, m, lens[i], ENOEXEC, "truncated");
+		free(m);
+	}
+}
+
+/* Fields past the end of the header the image declares are not header fields. */
+static void test_bzimage_short_header(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *m = calloc(1, 0x2000);
+
+	fake_bzimage_header(m);
+	m[0x201] = 0x30; /* header ends at 0x232: xloadflags (0x236) and init_size are not in it */
+	expect_fail(f, m, 0x2000, ENOEXEC, "setup header ends at 0x232");
+	m[0x201] = 0x62; /* ends at 0x264: the last field carapace reads is inside */
+	expect_fail(f, m, 0x400, ENOEXEC, "covers the whole file");
+	free(m);
+}
+
 static void test_bzimage_small_ram(void **state)
 {
 	struct boot_result r;
@@ -336,6 +381,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_bzimage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bzimage_hostile, setup, teardown),
 		cmocka_unit_test(test_bzimage_small_ram),
+		cmocka_unit_test_setup_teardown(test_bzimage_truncated_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bzimage_short_header, setup, teardown),
 	};
 	const char *bzp = getenv("CARAPACE_TEST_BZIMAGE");
 	struct cp_err err = { 0 };
