@@ -1,0 +1,42 @@
+/* libFuzzer target: --device specifications (runner/vdev.c vdev_spec_parse) from any text.
+ * An accepted spec names a known kind, has the options that kind requires, and every string
+ * field is NUL-terminated inside its array; a refused one says why. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner/vdev.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vdev_spec s;
+	struct cp_err err = { 0 };
+	char *text = malloc(size + 1);
+	int r;
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	r = vdev_spec_parse(text, &s, &err);
+	if (r > 0 || (r < 0 && !err.msg[0]))
+		abort();
+	if (r == 0) {
+		if (s.kind != VDEV_BLK && s.kind != VDEV_RNG && s.kind != VDEV_CONSOLE && s.kind != VDEV_NET)
+			abort();
+		if (strnlen(s.path, sizeof(s.path)) == sizeof(s.path) || strnlen(s.tap, sizeof(s.tap)) == sizeof(s.tap) ||
+		    strnlen(s.mac, sizeof(s.mac)) == sizeof(s.mac) ||
+		    strnlen(s.test_hook, sizeof(s.test_hook)) == sizeof(s.test_hook))
+			abort();
+		if (s.kind == VDEV_BLK && !s.path[0])
+			abort();
+		if (s.kind == VDEV_NET && !s.tap[0])
+			abort();
+		if (s.kind != VDEV_BLK && s.readonly)
+			abort();
+	}
+	free(text);
+	return 0;
+}
