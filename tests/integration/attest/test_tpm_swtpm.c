@@ -161,6 +161,11 @@ static void test_produce_verify_ecc(void **state)
 			verify(&ev, nonce, sizeof(nonce), pin, &r);
 			if (r.passed)
 				fail_msg("%s byte %zu flipped: still verifies", which ? "signature" : "quote", off);
+			/* refused for the right reason: the AK's signature (or the quote no longer parses) */
+			if (r.checks[ATTEST_CHECK_SIGNATURE].status != ATTEST_CHECK_FAIL &&
+			    r.checks[ATTEST_CHECK_QUOTE_STRUCTURE].status != ATTEST_CHECK_FAIL)
+				fail_msg("%s byte %zu flipped: refused, but neither signature nor quote-structure failed",
+					 which ? "signature" : "quote", off);
 			b->data[off] ^= 0x80;
 		}
 	}
@@ -215,6 +220,7 @@ static void test_produce_verify_rsa(void **state)
 		ev.signature.data[off] ^= 1;
 		verify(&ev, nonce, sizeof(nonce), pin, &r);
 		assert_false(r.passed);
+		assert_int_equal(r.checks[ATTEST_CHECK_SIGNATURE].status, ATTEST_CHECK_FAIL);
 		ev.signature.data[off] ^= 1;
 	}
 	attest_evidence_free(&ev);

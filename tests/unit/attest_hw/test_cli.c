@@ -106,9 +106,13 @@ static void test_snp_failures(void **state)
 	assert_int_equal(run(attest_hw_cli_verify_snp, late), CP_EXIT_FAILURE);
 	assert_non_null(strstr(out, "FAIL  cert-chain"));
 	assert_int_equal(run(attest_hw_cli_verify_snp, wrong), CP_EXIT_FAILURE);
+	assert_non_null(strstr(out, "FAIL  cert-chain"));
+	assert_non_null(strstr(out, "verdict: FAIL"));
 	assert_int_equal(run(attest_hw_cli_verify_snp, missing), CP_EXIT_USAGE);
 	assert_int_equal(run(attest_hw_cli_verify_snp, badtime), CP_EXIT_USAGE);
+	/* status 1 also means "could not check": an unreadable input gives no verdict at all */
 	assert_int_equal(run(attest_hw_cli_verify_snp, nofile), CP_EXIT_FAILURE);
+	assert_null(strstr(out, "verdict:"));
 	assert_int_equal(run(attest_hw_cli_verify_snp, extra), CP_EXIT_USAGE);
 }
 
@@ -166,7 +170,9 @@ static void test_snp_certs_table(void **state)
 	assert_int_equal(run(attest_hw_cli_verify_snp, both), CP_EXIT_USAGE);
 	p = tmp_write("short.bin", table, 30); /* no terminator */
 	const char *const bad[] = { "snp", "--report", vec_path("sev-snp/attestation.bin"), "--certs", p, NULL };
+	/* a malformed table is an input error (message on stderr), not a verdict */
 	assert_int_equal(run(attest_hw_cli_verify_snp, bad), CP_EXIT_FAILURE);
+	assert_null(strstr(out, "verdict:"));
 	OPENSSL_free(der[1]);
 	OPENSSL_free(der[2]);
 	free(table);

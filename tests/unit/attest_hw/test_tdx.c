@@ -67,18 +67,49 @@ static void test_parse_fields(void **state)
 	assert_int_equal(q.qe.isvprodid, 2);
 }
 
+/* The check a flipped bit must fail, not only the verdict, by where it lands in this v4 quote
+ * (Intel TDX DCAP Quoting Library API, quote format): the header's version/key/TEE type and every
+ * length or type field are refused by the reader; the header and TD report body (to 0x277), the
+ * ECDSA signature and attestation key are covered by the quote signature; the QE report and its
+ * signature by the QE report signature; the QE authentication data by the QE report's REPORTDATA
+ * (a hash over key and auth data); the PEM chain by the PCK chain check. */
+static const char *flip_expected_check(size_t off)
+{
+	static const struct { size_t from, to; const char *check; } regions[] = {
+		{ 0x000, 0x008, "quote-format" },        /* version, attestation key type, TEE type, reserved */
+		{ 0x008, 0x278, "quote-signature" },     /* rest of the header, TD report body */
+		{ 0x278, 0x27C, "quote-format" },        /* signature data length */
+		{ 0x27C, 0x2FC, "quote-signature" },     /* ECDSA signature, attestation public key */
+		{ 0x2FC, 0x302, "quote-format" },        /* certification data type and size */
+		{ 0x302, 0x4C2, "qe-report-signature" }, /* QE report, its signature */
+		{ 0x4C2, 0x4C4, "quote-format" },        /* QE authentication data length */
+		{ 0x4C4, 0x4E4, "qe-report-data" },      /* QE authentication data (32 bytes here) */
+		{ 0x4E4, 0x4EA, "quote-format" },        /* PCK chain type and size */
+		{ 0x4EA, SIG_END, "pck-chain" },         /* the PEM chain */
+	};
+	for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++)
+		if (off >= regions[i].from && off < regions[i].to)
+			return regions[i].check;
+	fail_msg("offset 0x%zx is outside the signature data", off);
+	return NULL;
+}
+
 static void expect_fail(const uint8_t *buf, size_t len, size_t off)
 {
 	uint8_t *copy = malloc(len);
 	struct attest_hw_tdx_input in = base_input();
 	struct attest_hw_result r;
+	const char *want = flip_expected_check(off);
+	const struct attest_hw_check *c;
 
 	memcpy(copy, buf, len);
 	copy[off] ^= 0x01;
 	in.quote = (struct attest_hw_blob){ copy, len };
 	assert_int_equal(attest_hw_tdx_verify(&in, &r), 0);
-	if (attest_hw_result_ok(&r)) {
-		fprintf(stderr, "flip of quote byte 0x%zx was accepted\n", off);
+	c = attest_hw_result_find(&r, want);
+	if (attest_hw_result_ok(&r) || !c || c->verdict != ATTEST_HW_FAIL) {
+		fprintf(stderr, "flip of quote byte 0x%zx: %s, expected check %s to fail\n", off,
+			attest_hw_result_ok(&r) ? "accepted" : "refused by other checks", want);
 		dump(&r);
 		fail();
 	}

@@ -97,6 +97,11 @@ static void test_flip_every_byte(void **state)
 			run(&c);
 			if (c.r.passed)
 				fail_msg("%s byte %zu flipped: still passes", which ? "signature" : "quote", off);
+			/* refused for the right reason: the AK's signature (or the quote no longer parses) */
+			if (c.r.checks[ATTEST_CHECK_SIGNATURE].status != ATTEST_CHECK_FAIL &&
+			    c.r.checks[ATTEST_CHECK_QUOTE_STRUCTURE].status != ATTEST_CHECK_FAIL)
+				fail_msg("%s byte %zu flipped: refused, but neither signature nor quote-structure failed",
+					 which ? "signature" : "quote", off);
 			b->data[off] ^= bit;
 		}
 	}
