@@ -86,7 +86,7 @@
 #include <linux/kvm.h>
 #include <openssl/evp.h>
 
-#include "runner/kvm_cc_uapi.h"
+#include "tests/double/kd_uapi.h"
 
 #define KD_FD_BASE 700
 #define KD_MAX_OBJ 256
@@ -181,7 +181,7 @@ static const struct kvm_cpuid_entry2 kd_cpuid[] = {
 void kd_config_default(struct kd_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->vm_types = 1u << CP_KVM_X86_DEFAULT_VM | 1u << CP_KVM_X86_SNP_VM | 1u << CP_KVM_X86_TDX_VM;
+	c->vm_types = 1u << KD_KVM_X86_DEFAULT_VM | 1u << KD_KVM_X86_SNP_VM | 1u << KD_KVM_X86_TDX_VM;
 	c->vmsa_features_supported = 1u << 5;
 	c->cpu_sig = 0x800f12;
 	c->snp_req_certs = true;
@@ -281,7 +281,7 @@ static void bit_set(uint8_t *map, uint64_t page, bool v)
 
 static bool private_vm(const struct kd_vm *vm)
 {
-	return vm->type == CP_KVM_X86_SNP_VM || vm->type == CP_KVM_X86_TDX_VM || vm->type == CP_KVM_X86_SW_PROTECTED_VM;
+	return vm->type == KD_KVM_X86_SNP_VM || vm->type == KD_KVM_X86_TDX_VM || vm->type == KD_KVM_X86_SW_PROTECTED_VM;
 }
 
 /* The guest_memfd slot holding [gpa, gpa+len), or NULL. */
@@ -300,24 +300,24 @@ static struct kd_slot *slot_find(struct kd_vm *vm, uint64_t gpa, uint64_t len)
 static int cap_value(struct kvm_double *kd, struct kd_vm *vm, long cap)
 {
 	switch (cap) {
-	case CP_KVM_CAP_VM_TYPES:
+	case KD_KVM_CAP_VM_TYPES:
 		return (int)kd->cfg.vm_types;
-	case CP_KVM_CAP_GUEST_MEMFD:
-	case CP_KVM_CAP_USER_MEMORY2:
-	case CP_KVM_CAP_MEMORY_FAULT_INFO:
+	case KD_KVM_CAP_GUEST_MEMFD:
+	case KD_KVM_CAP_USER_MEMORY2:
+	case KD_KVM_CAP_MEMORY_FAULT_INFO:
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_PIT2:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_SPLIT_IRQCHIP:
 		return 1;
-	case CP_KVM_CAP_MEMORY_ATTRIBUTES:
-		return (!vm || private_vm(vm)) ? (int)CP_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
-	case CP_KVM_CAP_EXIT_HYPERCALL:
-		return 1 << CP_KVM_HC_MAP_GPA_RANGE;
+	case KD_KVM_CAP_MEMORY_ATTRIBUTES:
+		return (!vm || private_vm(vm)) ? (int)KD_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	case KD_KVM_CAP_EXIT_HYPERCALL:
+		return 1 << KD_KVM_HC_MAP_GPA_RANGE;
 	case KVM_CAP_MAX_VCPUS:
 		return KD_MAX_VCPUS;
-	case CP_KVM_CAP_VM_TSC_CONTROL:
+	case KD_KVM_CAP_VM_TSC_CONTROL:
 		return kd->cfg.vm_tsc_control;
 	default:
 		return 0;
@@ -351,9 +351,9 @@ static int kvm_create_vm(struct kvm_double *kd, unsigned long type)
 	kd->vms[slot] = vm;
 	kd->obj[o].vm = slot;
 	kd->last_vm = slot;
-	if (type == CP_KVM_X86_SNP_VM)
+	if (type == KD_KVM_X86_SNP_VM)
 		kd->last_snp_vm = slot;
-	if (type == CP_KVM_X86_TDX_VM)
+	if (type == KD_KVM_X86_TDX_VM)
 		kd->last_tdx_vm = slot;
 	return KD_FD_BASE + o;
 }
@@ -372,11 +372,11 @@ static int kvm_ioctl(struct kvm_double *kd, unsigned long req, void *arg)
 	case KVM_GET_DEVICE_ATTR: {
 		struct kvm_device_attr *a = arg;
 		uint64_t val;
-		if (a->group != CP_KVM_X86_GRP_SEV)
+		if (a->group != KD_KVM_X86_GRP_SEV)
 			return refuse(kd, ENXIO, "KVM_GET_DEVICE_ATTR: group %u", a->group);
-		if (a->attr == CP_KVM_X86_SEV_VMSA_FEATURES)
+		if (a->attr == KD_KVM_X86_SEV_VMSA_FEATURES)
 			val = kd->cfg.vmsa_features_supported;
-		else if (a->attr == CP_KVM_X86_SEV_SNP_REQ_CERTS && kd->cfg.snp_req_certs)
+		else if (a->attr == KD_KVM_X86_SEV_SNP_REQ_CERTS && kd->cfg.snp_req_certs)
 			val = 1;
 		else
 			return refuse(kd, ENXIO, "KVM_GET_DEVICE_ATTR: SEV attribute %llu", (unsigned long long)a->attr);
@@ -402,14 +402,14 @@ static int kvm_ioctl(struct kvm_double *kd, unsigned long req, void *arg)
 
 /* ---- memory ---- */
 
-static int vm_create_gmem(struct kvm_double *kd, int vmi, struct cp_kvm_create_guest_memfd *g)
+static int vm_create_gmem(struct kvm_double *kd, int vmi, struct kd_kvm_create_guest_memfd *g)
 {
 	int o;
 
 	if (g->flags & ~kd->cfg.gmem_flags_supported)
 		return refuse(kd, EINVAL, "KVM_CREATE_GUEST_MEMFD: flags 0x%llx not supported (0x%llx)",
 			      (unsigned long long)g->flags, (unsigned long long)kd->cfg.gmem_flags_supported);
-	if ((g->flags & CP_GUEST_MEMFD_FLAG_INIT_SHARED) && private_vm(kd->vms[vmi]))
+	if ((g->flags & KD_GUEST_MEMFD_FLAG_INIT_SHARED) && private_vm(kd->vms[vmi]))
 		return refuse(kd, EINVAL, "KVM_CREATE_GUEST_MEMFD: INIT_SHARED on a VM with private memory");
 	if (g->size == 0 || g->size % PG)
 		return refuse(kd, EINVAL, "KVM_CREATE_GUEST_MEMFD: size 0x%llx is not a non-zero multiple of 4 KiB",
@@ -422,14 +422,14 @@ static int vm_create_gmem(struct kvm_double *kd, int vmi, struct cp_kvm_create_g
 	return KD_FD_BASE + o;
 }
 
-static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, struct cp_kvm_userspace_memory_region2 *m)
+static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, struct kd_kvm_userspace_memory_region2 *m)
 {
-	bool gmem = m->flags & CP_KVM_MEM_GUEST_MEMFD;
+	bool gmem = m->flags & KD_KVM_MEM_GUEST_MEMFD;
 	struct kd_obj *g = NULL;
 
 	if (m->slot >= KD_MAX_SLOTS)
 		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: slot %u out of range", m->slot);
-	if (m->flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | CP_KVM_MEM_GUEST_MEMFD))
+	if (m->flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KD_KVM_MEM_GUEST_MEMFD))
 		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: unknown flags 0x%x", m->flags);
 	if (gmem && (m->flags & (KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)))
 		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: GUEST_MEMFD with READONLY/LOG_DIRTY_PAGES");
@@ -441,9 +441,9 @@ static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, stru
 		memset(&vm->slots[m->slot], 0, sizeof(vm->slots[m->slot]));
 		return 0;
 	}
-	if (private_vm(vm) && vm->type != CP_KVM_X86_SW_PROTECTED_VM && !gmem)
+	if (private_vm(vm) && vm->type != KD_KVM_X86_SW_PROTECTED_VM && !gmem)
 		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: slot %u of a %s VM without KVM_MEM_GUEST_MEMFD",
-			      m->slot, vm->type == CP_KVM_X86_SNP_VM ? "SNP" : "TDX");
+			      m->slot, vm->type == KD_KVM_X86_SNP_VM ? "SNP" : "TDX");
 	if (gmem) {
 		g = obj_get(kd, (int)m->guest_memfd);
 		if (!g || g->kind != KD_GMEM)
@@ -457,7 +457,7 @@ static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, stru
 				      (unsigned long long)g->gmem_size);
 		for (unsigned i = 0; i < KD_MAX_SLOTS; i++) {
 			struct kd_slot *s = &vm->slots[i];
-			if (i != m->slot && s->used && (s->flags & CP_KVM_MEM_GUEST_MEMFD) && s->gmem == (int)m->guest_memfd &&
+			if (i != m->slot && s->used && (s->flags & KD_KVM_MEM_GUEST_MEMFD) && s->gmem == (int)m->guest_memfd &&
 			    m->guest_memfd_offset < s->gmem_off + s->size && s->gmem_off < m->guest_memfd_offset + m->memory_size)
 				return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: guest_memfd range already bound to slot %u", i);
 		}
@@ -474,9 +474,9 @@ static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, stru
 	return 0;
 }
 
-static int vm_set_attrs(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_memory_attributes *a)
+static int vm_set_attrs(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_memory_attributes *a)
 {
-	uint64_t supported = private_vm(vm) ? CP_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	uint64_t supported = private_vm(vm) ? KD_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 
 	vm->rec.n_attr_calls++;
 	if (a->flags)
@@ -490,7 +490,7 @@ static int vm_set_attrs(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_m
 	if (a->address + a->size > KD_GPA_LIMIT)
 		return refuse(kd, EINVAL, "KVM_SET_MEMORY_ATTRIBUTES: beyond the double's 64 GiB");
 	for (uint64_t p = a->address / PG; p < (a->address + a->size) / PG; p++)
-		bit_set(vm->private_map, p, a->attributes & CP_KVM_MEMORY_ATTRIBUTE_PRIVATE);
+		bit_set(vm->private_map, p, a->attributes & KD_KVM_MEMORY_ATTRIBUTE_PRIVATE);
 	return 0;
 }
 
@@ -520,11 +520,11 @@ static bool eagain_now(struct kvm_double *kd)
 	return kd->cfg.eagain_every && ++kd->calls_for_eagain % kd->cfg.eagain_every == 0;
 }
 
-static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_snp_launch_update *u)
+static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_snp_launch_update *u)
 {
 	uint64_t npages, done = 0;
 	struct kd_slot *s;
-	bool zero = u->type == CP_KVM_SEV_SNP_PAGE_TYPE_ZERO;
+	bool zero = u->type == KD_KVM_SEV_SNP_PAGE_TYPE_ZERO;
 
 	vm->rec.launch_update_calls++;
 	if (!vm->started || vm->finished)
@@ -535,11 +535,11 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: len 0x%llx is not a non-zero multiple of 4 KiB",
 			      (unsigned long long)u->len);
 	switch (u->type) {
-	case CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL:
-	case CP_KVM_SEV_SNP_PAGE_TYPE_ZERO:
-	case CP_KVM_SEV_SNP_PAGE_TYPE_UNMEASURED:
-	case CP_KVM_SEV_SNP_PAGE_TYPE_SECRETS:
-	case CP_KVM_SEV_SNP_PAGE_TYPE_CPUID:
+	case KD_KVM_SEV_SNP_PAGE_TYPE_NORMAL:
+	case KD_KVM_SEV_SNP_PAGE_TYPE_ZERO:
+	case KD_KVM_SEV_SNP_PAGE_TYPE_UNMEASURED:
+	case KD_KVM_SEV_SNP_PAGE_TYPE_SECRETS:
+	case KD_KVM_SEV_SNP_PAGE_TYPE_CPUID:
 		break;
 	default:
 		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: page type %u is not valid", u->type);
@@ -548,7 +548,7 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 	if (u->gfn_start > KD_PAGES || npages > KD_PAGES - u->gfn_start)
 		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: gfn 0x%llx beyond guest memory", (unsigned long long)u->gfn_start);
 	s = slot_find(vm, u->gfn_start * PG, u->len);
-	if (!s || !(s->flags & CP_KVM_MEM_GUEST_MEMFD))
+	if (!s || !(s->flags & KD_KVM_MEM_GUEST_MEMFD))
 		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: gfn 0x%llx+%llu pages is not inside one guest_memfd slot",
 			      (unsigned long long)u->gfn_start, (unsigned long long)npages);
 	if (!zero && (u->uaddr % PG || u->uaddr < s->uaddr || u->len > s->size ||
@@ -573,12 +573,12 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 		const uint8_t *src = zero ? NULL : (const uint8_t *)(uintptr_t)(u->uaddr + done * PG);
 		unsigned int n = 0;
 
-		if (u->type == CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL) {
+		if (u->type == KD_KVM_SEV_SNP_PAGE_TYPE_NORMAL) {
 			EVP_DigestInit_ex(kd->page_ctx, kd->sha384, NULL);
 			EVP_DigestUpdate(kd->page_ctx, src, PG);
 			EVP_DigestFinal_ex(kd->page_ctx, contents, &n);
 		}
-		if (u->type == CP_KVM_SEV_SNP_PAGE_TYPE_CPUID) {
+		if (u->type == KD_KVM_SEV_SNP_PAGE_TYPE_CPUID) {
 			uint32_t count = src[0] | src[1] << 8 | src[2] << 16 | (uint32_t)src[3] << 24;
 			if (count > 64)
 				return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: CPUID page has %u entries (at most 64)", count);
@@ -662,7 +662,7 @@ static void vmsa_from_vcpu(const struct kd_vm *vm, const struct kd_vcpu *v, uint
 	put16(page + 0x410, v->fpu.fcw);
 }
 
-static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_snp_launch_finish *f)
+static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_snp_launch_finish *f)
 {
 	if (!vm->started)
 		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: before SNP_LAUNCH_START");
@@ -694,15 +694,15 @@ static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 	return 0;
 }
 
-#define SNP_POLICY_KNOWN (0xffffull | CP_SNP_POLICY_SMT | CP_SNP_POLICY_RSVD_MBO | CP_SNP_POLICY_DEBUG | \
-			  CP_SNP_POLICY_SINGLE_SOCKET)
+#define SNP_POLICY_KNOWN (0xffffull | KD_SNP_POLICY_SMT | KD_SNP_POLICY_RSVD_MBO | KD_SNP_POLICY_DEBUG | \
+			  KD_SNP_POLICY_SINGLE_SOCKET)
 
-static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cmd *c)
+static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_cmd *c)
 {
 	void *data = (void *)(uintptr_t)c->data;
 
-	if (c->id == CP_KVM_SEV_INIT2) {
-		struct cp_kvm_sev_init *in = data;
+	if (c->id == KD_KVM_SEV_INIT2) {
+		struct kd_kvm_sev_init *in = data;
 		if (vm->init2)
 			return refuse(kd, EINVAL, "KVM_SEV_INIT2: already initialized");
 		if (vm->nvcpus)
@@ -719,11 +719,11 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cm
 		vm->vmsa_features = vm->rec.vmsa_features = in->vmsa_features;
 		return 0;
 	}
-	if (vm->init2 && c->id < CP_KVM_SEV_SNP_LAUNCH_START)
+	if (vm->init2 && c->id < KD_KVM_SEV_SNP_LAUNCH_START)
 		return refuse(kd, EPERM, "KVM_MEMORY_ENCRYPT_OP: SEV command %u on an SNP guest", c->id);
 	switch (c->id) {
-	case CP_KVM_SEV_SNP_LAUNCH_START: {
-		struct cp_kvm_sev_snp_launch_start *s = data;
+	case KD_KVM_SEV_SNP_LAUNCH_START: {
+		struct kd_kvm_sev_snp_launch_start *s = data;
 		if (!vm->init2)
 			return refuse(kd, ENOTTY, "SNP_LAUNCH_START: before KVM_SEV_INIT2");
 		if (vm->started)
@@ -733,24 +733,24 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cm
 		if (s->policy & ~SNP_POLICY_KNOWN)
 			return refuse(kd, EINVAL, "SNP_LAUNCH_START: policy 0x%llx has bits KVM 6.16 does not accept (0x%llx)",
 				      (unsigned long long)s->policy, (unsigned long long)(s->policy & ~SNP_POLICY_KNOWN));
-		if (!(s->policy & CP_SNP_POLICY_RSVD_MBO) || !(s->policy & CP_SNP_POLICY_SMT))
+		if (!(s->policy & KD_SNP_POLICY_RSVD_MBO) || !(s->policy & KD_SNP_POLICY_SMT))
 			return refuse(kd, EINVAL, "SNP_LAUNCH_START: policy 0x%llx lacks bit 17 (must be one) or SMT (16)",
 				      (unsigned long long)s->policy);
-		if (s->policy & CP_SNP_POLICY_SINGLE_SOCKET)
+		if (s->policy & KD_SNP_POLICY_SINGLE_SOCKET)
 			return refuse(kd, EINVAL, "SNP_LAUNCH_START: SINGLE_SOCKET is refused by KVM 6.16");
 		vm->started = true;
 		vm->rec.snp_policy = s->policy;
 		return 0;
 	}
-	case CP_KVM_SEV_SNP_LAUNCH_UPDATE:
+	case KD_KVM_SEV_SNP_LAUNCH_UPDATE:
 		if (!vm->init2)
 			return refuse(kd, ENOTTY, "SNP_LAUNCH_UPDATE: before KVM_SEV_INIT2");
 		return snp_launch_update(kd, vm, data);
-	case CP_KVM_SEV_SNP_LAUNCH_FINISH:
+	case KD_KVM_SEV_SNP_LAUNCH_FINISH:
 		if (!vm->init2)
 			return refuse(kd, ENOTTY, "SNP_LAUNCH_FINISH: before KVM_SEV_INIT2");
 		return snp_launch_finish(kd, vm, data);
-	case CP_KVM_SEV_SNP_ENABLE_REQ_CERTS:
+	case KD_KVM_SEV_SNP_ENABLE_REQ_CERTS:
 		if (!kd->cfg.snp_req_certs)
 			return refuse(kd, EINVAL, "KVM_SEV_SNP_ENABLE_REQ_CERTS: this kernel does not know the command");
 		if (!vm->init2)
@@ -766,7 +766,7 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cm
 
 /* ---- TDX ---- */
 
-#define TDX_ATTRS_SUPPORTED (CP_TDX_ATTR_DEBUG | CP_TDX_ATTR_SEPT_VE_DISABLE)
+#define TDX_ATTRS_SUPPORTED (KD_TDX_ATTR_DEBUG | KD_TDX_ATTR_SEPT_VE_DISABLE)
 #define TDX_XFAM_SUPPORTED 0x6e7ull
 
 static uint32_t *entry_reg(struct kvm_cpuid_entry2 *e, unsigned reg)
@@ -817,7 +817,7 @@ static void tdx_td_cpuid(struct kvm_double *kd, struct kd_vm *vm, const struct k
 		}
 }
 
-static int tdx_get_cpuid(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx_cmd *c)
+static int tdx_get_cpuid(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_tdx_cmd *c)
 {
 	struct kvm_cpuid2 *out = (void *)(uintptr_t)c->data;
 
@@ -833,7 +833,7 @@ static int tdx_get_cpuid(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_
 	return 0;
 }
 
-static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx_cmd *c)
+static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_tdx_cmd *c)
 {
 	size_t ncpuid = sizeof(kd_cpuid) / sizeof(kd_cpuid[0]);
 
@@ -844,8 +844,8 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx
 	if (vm->finalized)
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u: after KVM_TDX_FINALIZE_VM", c->id);
 	switch (c->id) {
-	case CP_KVM_TDX_CAPABILITIES: {
-		struct cp_kvm_tdx_capabilities *caps = (void *)(uintptr_t)c->data;
+	case KD_KVM_TDX_CAPABILITIES: {
+		struct kd_kvm_tdx_capabilities *caps = (void *)(uintptr_t)c->data;
 		struct kvm_cpuid_entry2 *e = (struct kvm_cpuid_entry2 *)(caps + 1);
 		if (caps->cpuid.nent < ncpuid) {
 			caps->cpuid.nent = (uint32_t)ncpuid;
@@ -859,8 +859,8 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx
 		vm->caps_done = true;
 		return 0;
 	}
-	case CP_KVM_TDX_INIT_VM: {
-		struct cp_kvm_tdx_init_vm *in = (void *)(uintptr_t)c->data;
+	case KD_KVM_TDX_INIT_VM: {
+		struct kd_kvm_tdx_init_vm *in = (void *)(uintptr_t)c->data;
 		const struct kvm_cpuid_entry2 *e = (const struct kvm_cpuid_entry2 *)(in + 1);
 		if (vm->init_vm_done)
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: already initialized");
@@ -910,7 +910,7 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx
 			return -ENOMEM;
 		return 0;
 	}
-	case CP_KVM_TDX_FINALIZE_VM: {
+	case KD_KVM_TDX_FINALIZE_VM: {
 		unsigned int n = 0;
 		if (!vm->init_vm_done)
 			return refuse(kd, EINVAL, "KVM_TDX_FINALIZE_VM: before KVM_TDX_INIT_VM");
@@ -928,15 +928,15 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx
 	}
 }
 
-static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx_cmd *c)
+static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_tdx_cmd *c)
 {
-	struct cp_kvm_tdx_init_mem_region *m = (void *)(uintptr_t)c->data;
-	bool measure = c->flags & CP_KVM_TDX_MEASURE_MEMORY_REGION;
+	struct kd_kvm_tdx_init_mem_region *m = (void *)(uintptr_t)c->data;
+	bool measure = c->flags & KD_KVM_TDX_MEASURE_MEMORY_REGION;
 	uint64_t npages, done;
 	struct kd_slot *s;
 
 	vm->rec.launch_update_calls++;
-	if (c->flags & ~CP_KVM_TDX_MEASURE_MEMORY_REGION)
+	if (c->flags & ~KD_KVM_TDX_MEASURE_MEMORY_REGION)
 		return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: flags 0x%x", c->flags);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if (!kd->obj[vm->vcpu_obj[i]].vcpu->tdx_init)
@@ -947,7 +947,7 @@ static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct c
 	if (m->nr_pages > KD_PAGES || m->gpa / PG > KD_PAGES - m->nr_pages)
 		return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: beyond guest memory");
 	s = slot_find(vm, m->gpa, m->nr_pages * PG);
-	if (!s || !(s->flags & CP_KVM_MEM_GUEST_MEMFD))
+	if (!s || !(s->flags & KD_KVM_MEM_GUEST_MEMFD))
 		return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: gpa 0x%llx+%llu pages is not inside one guest_memfd slot",
 			      (unsigned long long)m->gpa, (unsigned long long)m->nr_pages);
 	for (uint64_t p = 0; p < m->nr_pages; p++) {
@@ -988,14 +988,14 @@ static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct c
 	return 0;
 }
 
-static int tdx_vcpu_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o, struct cp_kvm_tdx_cmd *c)
+static int tdx_vcpu_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o, struct kd_kvm_tdx_cmd *c)
 {
 	if (c->hw_error)
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u: hw_error must be 0", c->id);
 	if (vm->finalized)
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u: after KVM_TDX_FINALIZE_VM", c->id);
 	switch (c->id) {
-	case CP_KVM_TDX_INIT_VCPU:
+	case KD_KVM_TDX_INIT_VCPU:
 		if (c->flags)
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VCPU: flags must be 0");
 		if (o->vcpu->tdx_init)
@@ -1004,9 +1004,9 @@ static int tdx_vcpu_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *
 		if (o->idx < 8)
 			vm->rec.vcpu_init_rcx[o->idx] = c->data;
 		return 0;
-	case CP_KVM_TDX_INIT_MEM_REGION:
+	case KD_KVM_TDX_INIT_MEM_REGION:
 		return tdx_init_mem_region(kd, vm, c);
-	case CP_KVM_TDX_GET_CPUID:
+	case KD_KVM_TDX_GET_CPUID:
 		return tdx_get_cpuid(kd, vm, c);
 	default:
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u is not a vCPU command", c->id);
@@ -1043,9 +1043,9 @@ static int vm_create_vcpu(struct kvm_double *kd, struct kd_vm *vm, int vmi, unsi
 
 	if (vm->finished || vm->finalized)
 		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: after %s", vm->finished ? "SNP_LAUNCH_FINISH" : "KVM_TDX_FINALIZE_VM");
-	if (vm->type == CP_KVM_X86_TDX_VM && !vm->split_irqchip)
+	if (vm->type == KD_KVM_X86_TDX_VM && !vm->split_irqchip)
 		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: a TDX VM needs KVM_CAP_SPLIT_IRQCHIP first");
-	if (vm->type == CP_KVM_X86_TDX_VM && !vm->init_vm_done)
+	if (vm->type == KD_KVM_X86_TDX_VM && !vm->init_vm_done)
 		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: before KVM_TDX_INIT_VM");
 	if (id != vm->nvcpus || vm->nvcpus >= KD_MAX_VCPUS)
 		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: id %lu (the double wants ids 0..%u in order)", id, KD_MAX_VCPUS - 1);
@@ -1075,22 +1075,22 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 		return cap_value(kd, vm, (long)arg);
 	case KVM_CREATE_VCPU:
 		return vm_create_vcpu(kd, vm, vmi, (unsigned long)arg);
-	case CP_KVM_CREATE_GUEST_MEMFD:
+	case KD_KVM_CREATE_GUEST_MEMFD:
 		return vm_create_gmem(kd, vmi, arg);
-	case CP_KVM_SET_USER_MEMORY_REGION2:
+	case KD_KVM_SET_USER_MEMORY_REGION2:
 		return vm_set_region2(kd, vm, vmi, arg);
 	case KVM_SET_USER_MEMORY_REGION:
 		if (private_vm(vm))
 			return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION: a private-memory VM needs REGION2 with guest_memfd");
 		return 0;
-	case CP_KVM_SET_MEMORY_ATTRIBUTES:
+	case KD_KVM_SET_MEMORY_ATTRIBUTES:
 		return vm_set_attrs(kd, vm, arg);
 	case KVM_CREATE_IRQCHIP:
 		if (vm->irqchip || vm->split_irqchip)
 			return refuse(kd, EEXIST, "KVM_CREATE_IRQCHIP: the VM already has an irqchip");
 		if (vm->nvcpus)
 			return refuse(kd, EINVAL, "KVM_CREATE_IRQCHIP: after KVM_CREATE_VCPU");
-		if (vm->type == CP_KVM_X86_TDX_VM)
+		if (vm->type == KD_KVM_X86_TDX_VM)
 			return refuse(kd, EINVAL, "KVM_CREATE_IRQCHIP: a TD needs the split irqchip");
 		vm->irqchip = vm->rec.irqchip = true;
 		return 0;
@@ -1151,8 +1151,8 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 	}
 	case KVM_ENABLE_CAP: {
 		struct kvm_enable_cap *c = arg;
-		if (c->cap == CP_KVM_CAP_EXIT_HYPERCALL) {
-			if (c->args[0] & ~(1ull << CP_KVM_HC_MAP_GPA_RANGE))
+		if (c->cap == KD_KVM_CAP_EXIT_HYPERCALL) {
+			if (c->args[0] & ~(1ull << KD_KVM_HC_MAP_GPA_RANGE))
 				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(EXIT_HYPERCALL): 0x%llx", (unsigned long long)c->args[0]);
 			vm->rec.exit_hypercall_mask = c->args[0];
 			return 0;
@@ -1163,10 +1163,10 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 			vm->split_irqchip = true;
 			return 0;
 		}
-		if (c->cap == CP_KVM_CAP_X86_APIC_BUS_CYCLES_NS) {
+		if (c->cap == KD_KVM_CAP_X86_APIC_BUS_CYCLES_NS) {
 			if (vm->nvcpus)
 				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(APIC_BUS_CYCLES_NS): after KVM_CREATE_VCPU");
-			if (vm->type == CP_KVM_X86_TDX_VM && c->args[0] != 40)
+			if (vm->type == KD_KVM_X86_TDX_VM && c->args[0] != 40)
 				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(APIC_BUS_CYCLES_NS): a TD's APIC bus is 25 MHz (40 ns), "
 					      "not %llu ns", (unsigned long long)c->args[0]);
 			vm->rec.apic_bus_cycle_ns = c->args[0];
@@ -1174,31 +1174,31 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 		}
 		return refuse(kd, EINVAL, "KVM_ENABLE_CAP: cap %u not modelled", c->cap);
 	}
-	case CP_KVM_SET_TSC_KHZ: {
+	case KD_KVM_SET_TSC_KHZ: {
 		uint32_t khz = (uint32_t)(unsigned long)arg;
 		if (!kd->cfg.vm_tsc_control)
 			return refuse(kd, ENOTTY, "KVM_SET_TSC_KHZ on a VM fd: this kernel has no KVM_CAP_VM_TSC_CONTROL");
 		if (vm->nvcpus)
 			return refuse(kd, EINVAL, "KVM_SET_TSC_KHZ (VM): after KVM_CREATE_VCPU");
-		if (vm->type == CP_KVM_X86_TDX_VM && vm->init_vm_done)
+		if (vm->type == KD_KVM_X86_TDX_VM && vm->init_vm_done)
 			return refuse(kd, EINVAL, "KVM_SET_TSC_KHZ (VM): after KVM_TDX_INIT_VM, which fixed the TD's TSC");
 		if (khz == 0)
 			khz = kd->cfg.host_tsc_khz;
-		if (vm->type == CP_KVM_X86_TDX_VM && khz % 25000)
+		if (vm->type == KD_KVM_X86_TDX_VM && khz % 25000)
 			return refuse(kd, EINVAL, "KVM_SET_TSC_KHZ (VM): %u kHz is not a multiple of 25 MHz, which a TD needs", khz);
 		vm->tsc_khz = vm->rec.tsc_khz_set = khz;
 		return 0;
 	}
-	case CP_KVM_GET_TSC_KHZ:
+	case KD_KVM_GET_TSC_KHZ:
 		if (!kd->cfg.vm_tsc_control)
 			return refuse(kd, ENOTTY, "KVM_GET_TSC_KHZ on a VM fd: this kernel has no KVM_CAP_VM_TSC_CONTROL");
 		return (int)vm->tsc_khz;
-	case CP_KVM_MEMORY_ENCRYPT_OP:
-		if (vm->type == CP_KVM_X86_SNP_VM)
+	case KD_KVM_MEMORY_ENCRYPT_OP:
+		if (vm->type == KD_KVM_X86_SNP_VM)
 			return snp_cmd(kd, vm, arg);
-		if (vm->type == CP_KVM_X86_TDX_VM)
+		if (vm->type == KD_KVM_X86_TDX_VM)
 			return tdx_vm_cmd(kd, vm, arg);
-		if (arg && ((struct cp_kvm_sev_cmd *)arg)->id == CP_KVM_SEV_INIT2)
+		if (arg && ((struct kd_kvm_sev_cmd *)arg)->id == KD_KVM_SEV_INIT2)
 			return refuse(kd, EINVAL, "KVM_SEV_INIT2: only for VM types 2-4 (this VM is type %d)", vm->type);
 		return refuse(kd, ENOTTY, "KVM_MEMORY_ENCRYPT_OP on a VM of type %d", vm->type);
 	default:
@@ -1212,12 +1212,12 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 	struct kvm_run *run = (struct kvm_run *)v->run;
 	struct kd_script *s;
 
-	if ((vm->type == CP_KVM_X86_SNP_VM && !vm->finished) || (vm->type == CP_KVM_X86_TDX_VM && !vm->finalized))
+	if ((vm->type == KD_KVM_X86_SNP_VM && !vm->finished) || (vm->type == KD_KVM_X86_TDX_VM && !vm->finalized))
 		return refuse(kd, EINVAL, "KVM_RUN: before the launch is finished");
 	if (v->certs_pending) {
 		/* KVM completes the #VMGEXIT from what user space left in snp_req_certs.ret. */
-		struct cp_kvm_run_snp_req_certs rc;
-		memcpy(&rc, v->run + CP_KVM_RUN_UNION_OFFSET, sizeof(rc));
+		struct kd_kvm_run_snp_req_certs rc;
+		memcpy(&rc, v->run + KD_KVM_RUN_UNION_OFFSET, sizeof(rc));
 		if (rc.ret != 0 && rc.ret != ENOSPC && rc.ret != EAGAIN && rc.ret != EIO)
 			return refuse(kd, EINVAL, "KVM_RUN: snp_req_certs.ret %llu is not 0, ENOSPC, EAGAIN or EIO",
 				      (unsigned long long)rc.ret);
@@ -1238,13 +1238,13 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 	memset(v->run + 8, 0, 256);
 	run->exit_reason = s->reason;
 	memcpy(v->run + 32, s->payload, s->len);
-	if (s->reason == CP_KVM_EXIT_SNP_REQ_CERTS) {
-		struct cp_kvm_run_snp_req_certs rc;
-		memcpy(&rc, v->run + CP_KVM_RUN_UNION_OFFSET, sizeof(rc));
+	if (s->reason == KD_KVM_EXIT_SNP_REQ_CERTS) {
+		struct kd_kvm_run_snp_req_certs rc;
+		memcpy(&rc, v->run + KD_KVM_RUN_UNION_OFFSET, sizeof(rc));
 		if (!vm->rec.req_certs_enabled || rc.gpa % PG)
 			return refuse(kd, EINVAL, "test script: KVM only exits SNP_REQ_CERTS when enabled, with gpa aligned");
 		rc.ret = 0; /* always 0 on exit */
-		memcpy(v->run + CP_KVM_RUN_UNION_OFFSET, &rc, sizeof(rc));
+		memcpy(v->run + KD_KVM_RUN_UNION_OFFSET, &rc, sizeof(rc));
 		v->certs_pending = true;
 	}
 	return s->ret;
@@ -1280,8 +1280,8 @@ static int vcpu_ioctl(struct kvm_double *kd, struct kd_obj *o, unsigned long req
 		return 0;
 	case KVM_RUN:
 		return vcpu_run(kd, vm, o);
-	case CP_KVM_MEMORY_ENCRYPT_OP:
-		if (vm->type == CP_KVM_X86_TDX_VM)
+	case KD_KVM_MEMORY_ENCRYPT_OP:
+		if (vm->type == KD_KVM_X86_TDX_VM)
 			return tdx_vcpu_cmd(kd, vm, o, arg);
 		return refuse(kd, EINVAL, "KVM_MEMORY_ENCRYPT_OP on a vCPU of a non-TDX VM");
 	default:
@@ -1291,7 +1291,7 @@ static int vcpu_ioctl(struct kvm_double *kd, struct kd_obj *o, unsigned long req
 
 /* ---- the ops table ---- */
 
-static int kd_open(void *ctx, const char *path)
+int kd_open_dev(void *ctx, const char *path)
 {
 	struct kvm_double *kd = ctx;
 	int o;
@@ -1305,7 +1305,7 @@ static int kd_open(void *ctx, const char *path)
 	return o < 0 ? -EMFILE : KD_FD_BASE + o;
 }
 
-static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
+int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 {
 	struct kvm_double *kd = ctx;
 	struct kd_obj *o = obj_get(kd, fd);
@@ -1320,8 +1320,8 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 	case KD_VCPU:
 		return vcpu_ioctl(kd, o, req, arg);
 	case KD_SEV:
-		if (req == CP_SEV_ISSUE_CMD && ((struct cp_sev_issue_cmd *)arg)->cmd == CP_SEV_SNP_PLATFORM_STATUS) {
-			uint8_t *page = (uint8_t *)(uintptr_t)((struct cp_sev_issue_cmd *)arg)->data;
+		if (req == KD_SEV_ISSUE_CMD && ((struct kd_sev_issue_cmd *)arg)->cmd == KD_SEV_SNP_PLATFORM_STATUS) {
+			uint8_t *page = (uint8_t *)(uintptr_t)((struct kd_sev_issue_cmd *)arg)->data;
 			page[0] = 1;
 			page[1] = 55;
 			return 0;
@@ -1332,7 +1332,7 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 	}
 }
 
-static void *kd_mmap_run(void *ctx, int fd, size_t len)
+void *kd_mmap_run(void *ctx, int fd, size_t len)
 {
 	struct kvm_double *kd = ctx;
 	struct kd_obj *o = obj_get(kd, fd);
@@ -1344,9 +1344,9 @@ static void *kd_mmap_run(void *ctx, int fd, size_t len)
 	return o->vcpu->run;
 }
 
-static void kd_munmap_run(void *ctx, void *p, size_t len) { (void)ctx, (void)p, (void)len; }
+void kd_munmap_run(void *ctx, void *p, size_t len) { (void)ctx, (void)p, (void)len; }
 
-static void kd_close(void *ctx, int fd)
+void kd_close(void *ctx, int fd)
 {
 	struct kvm_double *kd = ctx;
 	struct kd_obj *o = obj_get(kd, fd);
@@ -1358,14 +1358,6 @@ static void kd_close(void *ctx, int fd)
 		o->kind = o->kind == KD_GMEM ? KD_FREE : o->kind;
 }
 
-const struct kvm_ops kd_ops = {
-	.name = "kvm-double",
-	.open_dev = kd_open,
-	.ioctl = kd_ioctl,
-	.mmap_run = kd_mmap_run,
-	.munmap_run = kd_munmap_run,
-	.close = kd_close,
-};
 
 /* ---- results ---- */
 

@@ -14,7 +14,7 @@
 #include "common/util.h"
 #include "runner/cc/cc.h"
 #include "runner/kvm_cc_uapi.h"
-#include "tests/double/kvm_double.h"
+#include "tests/unit/cc/kd_ops.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
