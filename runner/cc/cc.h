@@ -91,6 +91,10 @@ struct cc_vm {
 	enum cc_platform platform;
 	enum cc_state state;
 	int kvm_fd, vm_fd;
+	/* SNP: /dev/sev (a kvm_ops fd), open from INIT to LAUNCH_FINISH. KVM issues the launch
+	 * commands to the PSP through the fd named in each command's sev_fd (arch/x86/kvm/svm/sev.c
+	 * snp_launch_start, snp_launch_update, snp_launch_finish -> sev_issue_cmd_external_user). */
+	int sev_fd;
 	unsigned nvcpus;
 	int vcpu_fd[CC_MAX_VCPUS];
 	void *run[CC_MAX_VCPUS];

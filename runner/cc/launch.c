@@ -383,9 +383,12 @@ static int create_vcpu(struct cc_vm *vm, unsigned i, struct cp_err *err)
 
 /* ---- SNP ---- */
 
+/* Every SEV command carries the /dev/sev fd, as QEMU's sev_ioctl() does: the SNP launch commands
+ * need it (the kernel passes it to the PSP driver, which refuses anything but /dev/sev), the
+ * others ignore it. */
 static int sev_cmd(struct cc_vm *vm, uint32_t id, void *data, const char *what, struct cp_err *err)
 {
-	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data };
+	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data, .sev_fd = (uint32_t)vm->sev_fd };
 	int r = kio(vm, vm->vm_fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
 	if (r < 0)
 		return cp_err_set(err, -r, "%s: %s (firmware error %u)", what, strerror(-r), c.error);
@@ -395,7 +398,15 @@ static int sev_cmd(struct cc_vm *vm, uint32_t id, void *data, const char *what, 
 static int snp_init(struct cc_vm *vm, struct cp_err *err)
 {
 	struct cp_kvm_sev_init in = { .vmsa_features = vm->cfg->vmsa_features };
-	int r = sev_cmd(vm, CP_KVM_SEV_INIT2, &in, "KVM_SEV_INIT2", err);
+	int r;
+
+	/* Opened here, before the VM process locks itself down, and closed after LAUNCH_FINISH:
+	 * nothing at run time needs the PSP device (guest requests go through KVM itself). */
+	vm->sev_fd = vm->ops->open_dev(vm->ctx, "/dev/sev");
+	if (vm->sev_fd < 0)
+		return cp_err_set(err, -vm->sev_fd, "cannot open /dev/sev: %s: KVM issues the SEV-SNP launch commands to "
+				  "the AMD Secure Processor through it", strerror(-vm->sev_fd));
+	r = sev_cmd(vm, CP_KVM_SEV_INIT2, &in, "KVM_SEV_INIT2", err);
 
 	if (r == 0)
 		r = enable_cap(vm, CP_KVM_CAP_EXIT_HYPERCALL, 1ull << CP_KVM_HC_MAP_GPA_RANGE, "EXIT_HYPERCALL", err);
@@ -553,7 +564,8 @@ static int snp_update(struct cc_vm *vm, size_t k, const struct memenc_plan_op *o
 	}
 	while (u.len) {
 		uint64_t before = u.len;
-		struct cp_kvm_sev_cmd c = { .id = CP_KVM_SEV_SNP_LAUNCH_UPDATE, .data = (uintptr_t)&u };
+		struct cp_kvm_sev_cmd c = { .id = CP_KVM_SEV_SNP_LAUNCH_UPDATE, .data = (uintptr_t)&u,
+					    .sev_fd = (uint32_t)vm->sev_fd };
 
 		r = kio(vm, vm->vm_fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
 		if (r < 0 && r != -EAGAIN && r != -EINTR)
@@ -618,8 +630,11 @@ static int snp_finish(struct cc_vm *vm, struct cp_err *err)
 		}
 	}
 	r = sev_cmd(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f, "SNP_LAUNCH_FINISH", err);
-	if (r == 0)
+	if (r == 0) {
 		drop_shared_copies(vm);
+		vm->ops->close(vm->ctx, vm->sev_fd);
+		vm->sev_fd = -1;
+	}
 	return r;
 }
 
@@ -991,7 +1006,7 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	vm->ctx = ctx;
 	vm->cfg = cfg;
 	vm->platform = cfg->platform;
-	vm->kvm_fd = vm->vm_fd = vm->shared_fd = vm->certs_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->shared_fd = vm->certs_fd = vm->sev_fd = -1;
 	pthread_mutex_init(&vm->certs_mu, NULL);
 	for (unsigned i = 0; i < CC_MAX_VCPUS; i++)
 		vm->vcpu_fd[i] = -1;
@@ -1072,7 +1087,9 @@ void cc_vm_release(struct cc_vm *vm)
 		vm->ops->close(vm->ctx, vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		vm->ops->close(vm->ctx, vm->kvm_fd);
-	vm->vm_fd = vm->kvm_fd = -1;
+	if (vm->sev_fd >= 0)
+		vm->ops->close(vm->ctx, vm->sev_fd);
+	vm->vm_fd = vm->kvm_fd = vm->sev_fd = -1;
 	if (vm->shared) {
 		drop_shared_copies(vm);
 		munmap(vm->shared, vm->shared_size);

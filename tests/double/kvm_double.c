@@ -160,6 +160,7 @@ struct kvm_double {
 	struct kd_vm *vms[KD_MAX_VMS];
 	int last_snp_vm, last_tdx_vm, last_vm;
 	unsigned calls_for_eagain;
+	unsigned sev_fd_uses;  /* SEV commands that named an open /dev/sev */
 	char refusal[512];
 	unsigned n_refusals;
 	EVP_MD_CTX *page_ctx;
@@ -186,6 +187,7 @@ void kd_config_default(struct kd_config *c)
 	c->cpu_sig = 0x800f12;
 	c->snp_req_certs = true;
 	c->vm_tsc_control = true;
+	c->sev_dev = true; /* an SNP host has the PSP device */
 	c->host_tsc_khz = 2100000;
 	c->tdx_fixed1[0] = (struct kd_cpuid_bits){ .function = 1, .reg = 2, .bits = 1u << 21 }; /* x2APIC */
 }
@@ -249,6 +251,15 @@ void kd_free(struct kvm_double *kd)
 
 const char *kd_last_refusal(const struct kvm_double *kd) { return kd->refusal; }
 unsigned kd_refusals(const struct kvm_double *kd) { return kd->n_refusals; }
+unsigned kd_sev_fd_uses(const struct kvm_double *kd) { return kd->sev_fd_uses; }
+
+unsigned kd_open_fds(const struct kvm_double *kd, const char *path)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < KD_MAX_OBJ; i++)
+		n += kd->obj[i].kind == (strcmp(path, "/dev/sev") ? KD_KVM : KD_SEV);
+	return n;
+}
 
 /* ---- objects ---- */
 
@@ -282,6 +293,16 @@ static void bit_set(uint8_t *map, uint64_t page, bool v)
 static bool private_vm(const struct kd_vm *vm)
 {
 	return vm->type == KD_KVM_X86_SNP_VM || vm->type == KD_KVM_X86_TDX_VM || vm->type == KD_KVM_X86_SW_PROTECTED_VM;
+}
+
+/* The fd a SEV command names in sev_fd is an open /dev/sev of this process (the PSP driver's
+ * sev_issue_cmd_external_user() checks f_op == &sev_fops; any /dev/sev fd will do). */
+static bool sev_fd_ok(struct kvm_double *kd, const struct kd_kvm_sev_cmd *c)
+{
+	const struct kd_obj *o = obj_get(kd, (int)c->sev_fd);
+	if (o && o->kind == KD_SEV)
+		kd->sev_fd_uses++;
+	return o && o->kind == KD_SEV;
 }
 
 /* The guest_memfd slot holding [gpa, gpa+len), or NULL. */
@@ -520,7 +541,8 @@ static bool eagain_now(struct kvm_double *kd)
 	return kd->cfg.eagain_every && ++kd->calls_for_eagain % kd->cfg.eagain_every == 0;
 }
 
-static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_snp_launch_update *u)
+static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_cmd *c,
+			     struct kd_kvm_sev_snp_launch_update *u)
 {
 	uint64_t npages, done = 0;
 	struct kd_slot *s;
@@ -563,6 +585,13 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct kd_
 		if (bit(vm->added_map, u->gfn_start + p))
 			return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: gfn 0x%llx was already added",
 				      (unsigned long long)(u->gfn_start + p));
+	}
+	/* sev.c:snp_launch_update -> kvm_gmem_populate -> sev_gmem_post_populate issues each page
+	 * through __sev_issue_cmd(sev_populate_args->sev_fd); its failure comes back as -EIO with
+	 * argp->error = the firmware status (0 here: the PSP was never reached). */
+	if (!sev_fd_ok(kd, c)) {
+		c->error = 0;
+		return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: sev_fd %u is not an open /dev/sev", c->sev_fd);
 	}
 	if (eagain_now(kd))
 		return -EAGAIN;
@@ -662,7 +691,8 @@ static void vmsa_from_vcpu(const struct kd_vm *vm, const struct kd_vcpu *v, uint
 	put16(page + 0x410, v->fpu.fcw);
 }
 
-static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_snp_launch_finish *f)
+static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, const struct kd_kvm_sev_cmd *c,
+			     struct kd_kvm_sev_snp_launch_finish *f)
 {
 	if (!vm->started)
 		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: before SNP_LAUNCH_START");
@@ -674,6 +704,10 @@ static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, struct kd_
 		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: no vCPU was created, so there is no VMSA to measure");
 	if (f->id_block_en > 1 || f->auth_key_en > 1 || (f->auth_key_en && !f->id_block_en))
 		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: id_block_en %u auth_key_en %u", f->id_block_en, f->auth_key_en);
+	/* sev.c:snp_launch_finish -> snp_launch_update_vmsa: each VMSA goes to the PSP through
+	 * __sev_issue_cmd(argp->sev_fd), which fails with -EBADF for anything but /dev/sev. */
+	if (!sev_fd_ok(kd, c))
+		return refuse(kd, EBADF, "SNP_LAUNCH_FINISH: sev_fd %u is not an open /dev/sev", c->sev_fd);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		uint8_t page[4096], contents[48];
 		unsigned int n = 0;
@@ -738,6 +772,13 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_cm
 				      (unsigned long long)s->policy);
 		if (s->policy & KD_SNP_POLICY_SINGLE_SOCKET)
 			return refuse(kd, EINVAL, "SNP_LAUNCH_START: SINGLE_SOCKET is refused by KVM 6.16");
+		/* After the flag and policy checks, sev.c:snp_launch_start -> snp_context_create ->
+		 * __sev_issue_cmd(argp->sev_fd): the PSP driver's sev_issue_cmd_external_user() refuses
+		 * a file that is not /dev/sev (-EBADF); snp_context_create() turns any failure into
+		 * NULL, which 6.11..6.18 report as -ENOTTY (later stable kernels pass -EBADF through). */
+		if (!sev_fd_ok(kd, c))
+			return refuse(kd, ENOTTY, "SNP_LAUNCH_START: sev_fd %u is not an open /dev/sev (the PSP driver refuses "
+				      "the GCTX_CREATE command)", c->sev_fd);
 		vm->started = true;
 		vm->rec.snp_policy = s->policy;
 		return 0;
@@ -745,11 +786,11 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_cm
 	case KD_KVM_SEV_SNP_LAUNCH_UPDATE:
 		if (!vm->init2)
 			return refuse(kd, ENOTTY, "SNP_LAUNCH_UPDATE: before KVM_SEV_INIT2");
-		return snp_launch_update(kd, vm, data);
+		return snp_launch_update(kd, vm, c, data);
 	case KD_KVM_SEV_SNP_LAUNCH_FINISH:
 		if (!vm->init2)
 			return refuse(kd, ENOTTY, "SNP_LAUNCH_FINISH: before KVM_SEV_INIT2");
-		return snp_launch_finish(kd, vm, data);
+		return snp_launch_finish(kd, vm, c, data);
 	case KD_KVM_SEV_SNP_ENABLE_REQ_CERTS:
 		if (!kd->cfg.snp_req_certs)
 			return refuse(kd, EINVAL, "KVM_SEV_SNP_ENABLE_REQ_CERTS: this kernel does not know the command");

@@ -59,6 +59,10 @@ void kd_close(void *ctx, int fd);
 const char *kd_last_refusal(const struct kvm_double *kd);
 /* Refusals so far. */
 unsigned kd_refusals(const struct kvm_double *kd);
+/* SEV commands so far that named an open /dev/sev in sev_fd. */
+unsigned kd_sev_fd_uses(const struct kvm_double *kd);
+/* Open fds of "/dev/sev" or "/dev/kvm" the double handed out and nobody closed. */
+unsigned kd_open_fds(const struct kvm_double *kd, const char *path);
 
 /* Results, recomputed by the double from what it was given (most recent VM of that type).
  * -ENOENT until SNP_LAUNCH_FINISH / KVM_TDX_FINALIZE_VM succeeded. */

@@ -20,13 +20,24 @@
 static const struct kvm_ops *ops = &kd_ops;
 static struct kvm_double *kd;
 static uint8_t *shared; /* the "shared mapping" of slot 0: 2 MiB at GPA 0 */
+static int sevfd;       /* an open /dev/sev of the double, named in every SEV command */
 
 static int io(int fd, unsigned long req, void *arg) { return ops->ioctl(kd, fd, req, arg); }
 
 static int sev(int vm, uint32_t id, void *data)
 {
-	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data };
+	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data, .sev_fd = (uint32_t)sevfd };
 	return io(vm, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+}
+
+/* The same with another sev_fd; *error gets the firmware status KVM reports. */
+static int sev_with_fd(int vm, uint32_t id, void *data, uint32_t fd, uint32_t *error)
+{
+	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data, .sev_fd = fd, .error = 0xdead };
+	int r = io(vm, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+	if (error)
+		*error = c.error;
+	return r;
 }
 
 static int tdx(int fd, uint32_t id, uint32_t flags, uint64_t data)
@@ -38,6 +49,7 @@ static int tdx(int fd, uint32_t id, uint32_t flags, uint64_t data)
 static int setup(void **state)
 {
 	kd = double_new();
+	sevfd = kd ? ops->open_dev(kd, "/dev/sev") : -1;
 	shared = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return kd && shared != MAP_FAILED ? 0 : -1;
 }
@@ -304,6 +316,7 @@ static void test_update_partial_and_eagain(void **state)
 	c.max_pages_per_call = 2;
 	c.eagain_every = 2;
 	kd = kd_new(&c);
+	sevfd = ops->open_dev(kd, "/dev/sev");
 	vm = snp_vm(true);
 	EXPECT(update(vm, 0x10000, shared + 0x10000, 0x5000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, &u), 0);
 	/* Only part was done: the caller sees the rest in the updated struct and must loop. */
@@ -574,6 +587,79 @@ static void test_tdx_get_cpuid_rules(void **state)
 	assert_int_equal(out.e[2].function, 0x19);
 }
 
+/* ---- sev_fd: the SNP launch commands reach the PSP through the /dev/sev fd they name ---- */
+
+static void test_snp_commands_need_dev_sev(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_SNP_VM), g, kvm = ops->open_dev(kd, "/dev/kvm");
+	struct cp_kvm_sev_init in = { 0 };
+	struct cp_kvm_sev_snp_launch_start st = { .policy = 0x30000 };
+	struct cp_kvm_sev_snp_launch_update u = { .uaddr = (uintptr_t)shared, .len = 4096,
+						  .type = CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL };
+	struct cp_kvm_sev_snp_launch_finish f = { 0 };
+	uint32_t error = 0;
+
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), 0);
+	/* 0 (what an unfilled struct carries), a KVM fd and a closed fd are not /dev/sev. */
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st, 0, NULL), -ENOTTY);
+	assert_non_null(strstr(kd_last_refusal(kd), "sev_fd 0 is not an open /dev/sev"));
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st, (uint32_t)kvm, NULL), -ENOTTY);
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st, (uint32_t)sevfd, NULL), 0);
+	g = gmem(vm, RAM);
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM, shared, g, 0), 0);
+	EXPECT(attrs(vm, 0, RAM, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), 0);
+	/* A populate failure is -EIO with the firmware status, 0 when the PSP was never reached. */
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u, 0, &error), -EIO);
+	assert_int_equal(error, 0);
+	assert_int_equal(u.len, 4096); /* nothing done */
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u, (uint32_t)sevfd, NULL), 0);
+	assert_true(io(vm, KVM_CREATE_VCPU, (void *)0) >= 0);
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f, 0, NULL), -EBADF);
+	ops->close(kd, sevfd);
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f, (uint32_t)sevfd, NULL), -EBADF); /* closed */
+	sevfd = ops->open_dev(kd, "/dev/sev");
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f, (uint32_t)sevfd, NULL), 0);
+}
+
+/* carapace opens /dev/sev for the launch, names it in every SNP launch command, and closes it
+ * after LAUNCH_FINISH (nothing at run time needs it). Before the fix every command carried 0. */
+static void test_driver_passes_and_closes_dev_sev(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 2);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+
+	if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
+		fail_msg("cc_launch: %s (double: %s)", err.msg, kd_last_refusal(kd));
+	assert_true(kd_sev_fd_uses(kd) >= 3); /* LAUNCH_START, the LAUNCH_UPDATEs, LAUNCH_FINISH */
+	assert_int_equal(vm.sev_fd, -1);
+	assert_int_equal(kd_open_fds(kd, "/dev/sev"), 1); /* only this test file's own */
+	cc_vm_release(&vm);
+}
+
+/* A host whose /dev/sev cannot be opened: the launch says so by name, before any SEV command. */
+static void test_driver_reports_missing_dev_sev(void **state)
+{
+	struct kd_config c;
+	struct kvm_double *nosev;
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+	enum cc_step steps[] = { CC_STEP_CREATE_VM, CC_STEP_INIT };
+	int r = 0;
+
+	kd_config_default(&c);
+	c.sev_dev = false;
+	nosev = kd_new(&c);
+	assert_int_equal(cc_vm_init(&vm, &kd_ops, nosev, &cfg, &err), 0);
+	for (size_t i = 0; i < 2 && r == 0; i++)
+		r = cc_step(&vm, steps[i], &err);
+	assert_int_equal(r, -ENOENT);
+	assert_non_null(strstr(err.msg, "cannot open /dev/sev"));
+	cc_vm_release(&vm);
+	kd_free(nosev);
+}
+
 /* ---- fail closed ---- */
 
 static void test_unknown_ioctls_and_fds(void **state)
@@ -581,7 +667,16 @@ static void test_unknown_ioctls_and_fds(void **state)
 	int vm = create_vm(CP_KVM_X86_SNP_VM);
 	EXPECT(io(vm, KVM_CREATE_PIT2, NULL), -ENOTTY);
 	EXPECT(io(4242, KVM_RUN, NULL), -EBADF);
-	EXPECT(ops->open_dev(kd, "/dev/sev"), -ENOENT);
+	{
+		struct kd_config c;
+		struct kvm_double *nosev;
+		kd_config_default(&c);
+		c.sev_dev = false;
+		nosev = kd_new(&c);
+		assert_non_null(nosev);
+		EXPECT(ops->open_dev(nosev, "/dev/sev"), -ENOENT);
+		kd_free(nosev);
+	}
 	assert_null(ops->mmap_run(kd, vm, 4096));
 }
 
@@ -879,6 +974,9 @@ int main(void)
 		T(test_irqchip_and_irqfd_rules),
 		T(test_tdx_tsc_rules),
 		T(test_tdx_get_cpuid_rules),
+		T(test_snp_commands_need_dev_sev),
+		T(test_driver_passes_and_closes_dev_sev),
+		T(test_driver_reports_missing_dev_sev),
 		T(test_unknown_ioctls_and_fds),
 		T(test_driver_reports_policy_refusal),
 		T(test_driver_reports_init2_refusal),
