@@ -613,8 +613,6 @@ static int snp_finish(struct cc_vm *vm, struct cp_err *err)
 	int r;
 
 	memcpy(f.host_data, cfg->host_data, 32);
-	if (cfg->id_auth && !cfg->id_block)
-		return cp_err_set(err, EINVAL, "SNP_LAUNCH_FINISH: an ID auth block needs an ID block");
 	if (cfg->id_block) {
 		/* Page-aligned copies: the kernel reads them from our memory. */
 		if (posix_memalign((void **)&idb, PG, 2 * PG))
@@ -623,11 +621,13 @@ static int snp_finish(struct cc_vm *vm, struct cp_err *err)
 		memcpy(idb, cfg->id_block, 96);
 		f.id_block_en = 1;
 		f.id_block_uaddr = (uintptr_t)idb;
-		if (cfg->id_auth) {
-			memcpy(idb + PG, cfg->id_auth, PG);
-			f.auth_key_en = 1;
-			f.id_auth_uaddr = (uintptr_t)(idb + PG);
-		}
+		/* Both or neither (cc_vm_init): with id_block_en the kernel always copies id_auth_uaddr
+		 * (sev.c:snp_launch_finish). AUTH_KEY_EN says whether the auth block carries an author
+		 * key: its AUTH_KEY_ALGO (byte 4, SNP ABI ID_AUTH_INFO) is then non-zero. QEMU leaves
+		 * that to a property (author-key-enabled); carapace reads it from the block itself. */
+		memcpy(idb + PG, cfg->id_auth, PG);
+		f.id_auth_uaddr = (uintptr_t)(idb + PG);
+		f.auth_key_en = cp_le32(cfg->id_auth + 4) != 0;
 	}
 	r = sev_cmd(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f, "SNP_LAUNCH_FINISH", err);
 	if (r == 0) {
@@ -1024,6 +1024,13 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	if (cfg->platform == CC_SNP && (cfg->vmsa_features & 1))
 		return cp_err_set(err, EINVAL, "SEV-SNP: vmsa_features 0x%" PRIx64 " must not contain SNP_ACTIVE (bit 0): "
 				  "KVM sets it", cfg->vmsa_features);
+	if ((cfg->id_block || cfg->id_auth) && cfg->platform != CC_SNP)
+		return cp_err_set(err, EINVAL, "an ID block and ID auth block are for SEV-SNP guests only");
+	if (!cfg->id_block != !cfg->id_auth)
+		return cp_err_set(err, EINVAL, "SEV-SNP: %s: the firmware checks an ID block against the signature in its "
+				  "ID auth block, and KVM copies the auth block whenever an ID block is given "
+				  "(SNP_LAUNCH_FINISH)", cfg->id_block ? "an ID block needs its ID auth block"
+								     : "an ID auth block needs an ID block");
 	if (cfg->snp_certs && cfg->platform != CC_SNP)
 		return cp_err_set(err, EINVAL, "a certificate table is for SEV-SNP guests only");
 	if (cfg->tsc_khz && cfg->platform != CC_TDX)

@@ -704,6 +704,12 @@ static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, const stru
 		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: no vCPU was created, so there is no VMSA to measure");
 	if (f->id_block_en > 1 || f->auth_key_en > 1 || (f->auth_key_en && !f->id_block_en))
 		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: id_block_en %u auth_key_en %u", f->id_block_en, f->auth_key_en);
+	/* sev.c:snp_launch_finish: with id_block_en the kernel copies both the ID block and the
+	 * ID auth block (psp_copy_user_blob); an unset id_auth_uaddr fails that copy (-EFAULT). The
+	 * double cannot probe a user pointer: it treats 0 as the unreadable address. */
+	if (f->id_block_en && (!f->id_block_uaddr || !f->id_auth_uaddr))
+		return refuse(kd, EFAULT, "SNP_LAUNCH_FINISH: id_block_en with id_block_uaddr 0x%llx id_auth_uaddr 0x%llx "
+			      "(KVM copies both)", (unsigned long long)f->id_block_uaddr, (unsigned long long)f->id_auth_uaddr);
 	/* sev.c:snp_launch_finish -> snp_launch_update_vmsa: each VMSA goes to the PSP through
 	 * __sev_issue_cmd(argp->sev_fd), which fails with -EBADF for anything but /dev/sev. */
 	if (!sev_fd_ok(kd, c))

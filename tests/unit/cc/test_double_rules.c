@@ -341,6 +341,11 @@ static void test_finish_rules(void **state)
 	f.flags = 0;
 	f.auth_key_en = 1; /* auth without an ID block */
 	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f), -EINVAL);
+	f.auth_key_en = 0;
+	f.id_block_en = 1; /* an ID block without its auth block: KVM copies id_auth_uaddr anyway */
+	f.id_block_uaddr = (uintptr_t)shared;
+	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f), -EFAULT);
+	assert_non_null(strstr(kd_last_refusal(kd), "id_auth_uaddr 0x0"));
 	EXPECT(update(vm, 0, shared, 0x1000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), 0);
 	EXPECT(finish(vm), 0);
 	EXPECT(finish(vm), -EINVAL);                                                            /* once */
