@@ -55,7 +55,7 @@ struct cc_launch_cfg {
 	const uint8_t *id_auth;       /* optional 4096-byte ID auth block (needs id_block) */
 	/* TDX */
 	uint64_t td_attributes;       /* checked against KVM_TDX_CAPABILITIES */
-	uint64_t td_xfam;             /* 0 = x87|SSE (0x3) */
+	uint64_t td_xfam;             /* 0 = from the vCPU model's CPUID 0xD (XCR0 and XSS features), as QEMU */
 	uint32_t tsc_khz;             /* the TD's TSC frequency: a multiple of 25000 kHz in 100 MHz..10 GHz;
 				       * 0 = the host's (KVM_GET_TSC_KHZ on the VM), which must be one too */
 	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];

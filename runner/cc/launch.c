@@ -727,6 +727,38 @@ static const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid_entry2 *
 	return NULL;
 }
 
+/* KVM_TDX_CAPABILITIES entries carry no flags: each names exactly one (leaf, subleaf), a leaf
+ * without subleaves as subleaf 0 (arch/x86/kvm/vmx/tdx.c td_init_cpuid_entry2). Matched exactly,
+ * as QEMU's tdx_filter_cpuid() does with cpuid_find_entry(). */
+static const struct kvm_cpuid_entry2 *cpuid_find_exact(const struct kvm_cpuid_entry2 *e, unsigned n, uint32_t leaf,
+						       uint32_t subleaf)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (e[i].function == leaf && e[i].index == subleaf)
+			return &e[i];
+	return NULL;
+}
+
+/* The guest-physical address width a TD gets, in CPUID 0x80000008 EAX[23:16]: KVM accepts 48
+ * (4-level EPT, shared bit 47) or 52 (5-level EPT) and nothing else
+ * (arch/x86/kvm/vmx/tdx.c setup_tdparams_eptp_controls). carapace's choice: 48, which every TDX
+ * host supports; its guests' memory ends far below 2^47. */
+#define TDX_GPAW 48u
+
+/* XFAM from the vCPU model, as QEMU's setup_td_xfam() does: the XCR0 features (CPUID 0xD.0
+ * EAX/EDX) and the XSS features (CPUID 0xD.1 ECX/EDX) the model offers. Pure. */
+static uint64_t tdx_xfam_of(const struct kvm_cpuid_entry2 *e, unsigned n)
+{
+	const struct kvm_cpuid_entry2 *d0 = cpuid_find_exact(e, n, 0xd, 0), *d1 = cpuid_find_exact(e, n, 0xd, 1);
+	uint64_t xfam = 0;
+
+	if (d0)
+		xfam |= d0->eax | (uint64_t)d0->edx << 32;
+	if (d1)
+		xfam |= d1->ecx | (uint64_t)d1->edx << 32;
+	return xfam;
+}
+
 static uint32_t cpuid_reg(const struct kvm_cpuid_entry2 *e, uint8_t reg)
 {
 	return reg == REG_EAX ? e->eax : reg == REG_EBX ? e->ebx : reg == REG_ECX ? e->ecx : e->edx;
@@ -810,7 +842,7 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 	_cleanup_free_ struct cp_kvm_tdx_init_vm *in = calloc(1, sizeof(*in) + ncap * sizeof(struct kvm_cpuid_entry2));
 	_cleanup_free_ struct cpuid_table *t = calloc(1, sizeof(*t));
 	struct kvm_cpuid_entry2 *ce, *ie;
-	uint64_t xfam = cfg->td_xfam ? cfg->td_xfam : 0x3;
+	uint64_t xfam;
 	int r;
 
 	if (!caps || !in || !t)
@@ -831,10 +863,14 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 		return cp_err_set(err, ENOTSUP, "TDX: TD attributes 0x%" PRIx64 " include 0x%" PRIx64 ", which this host does "
 				  "not support (supported 0x%" PRIx64 ")", cfg->td_attributes,
 				  cfg->td_attributes & ~caps->supported_attrs, (uint64_t)caps->supported_attrs);
+	/* vCPU 0's CPUID: the model the TD's XFAM and configurable CPUID come from. */
+	if ((r = vcpu_cpuid(vm, 0, t, err)) < 0)
+		return r;
+	xfam = cfg->td_xfam ? cfg->td_xfam : tdx_xfam_of(t->e, t->nent);
 	if (xfam & ~caps->supported_xfam)
-		return cp_err_set(err, ENOTSUP, "TDX: XFAM 0x%" PRIx64 " includes 0x%" PRIx64 ", which this host does not "
-				  "support (supported 0x%" PRIx64 ")", xfam, xfam & ~caps->supported_xfam,
-				  (uint64_t)caps->supported_xfam);
+		return cp_err_set(err, ENOTSUP, "TDX: XFAM 0x%" PRIx64 " (%s) includes 0x%" PRIx64 ", which this host does not "
+				  "support (supported 0x%" PRIx64 ")", xfam, cfg->td_xfam ? "configured" : "from CPUID 0xD of "
+				  "the vCPU model", xfam & ~caps->supported_xfam, (uint64_t)caps->supported_xfam);
 	in->attributes = cfg->td_attributes;
 	in->xfam = xfam;
 	for (int i = 0; i < 6; i++) {
@@ -842,22 +878,34 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 		in->mrowner[i] = cp_le64(cfg->mrowner + 8 * i);
 		in->mrownerconfig[i] = cp_le64(cfg->mrownerconfig + 8 * i);
 	}
-	/* vCPU 0's CPUID, kept only where the TDX module lets the VMM configure it. */
-	if ((r = vcpu_cpuid(vm, 0, t, err)) < 0)
-		return r;
+	/* vCPU 0's CPUID, kept only where the TDX module lets the VMM configure it: an entry whose
+	 * (leaf, subleaf) is a capability entry exactly, masked by it (KVM counts the entries it
+	 * matches and refuses INIT_VM unless all of them are: tdx.c setup_tdparams_cpuids). */
 	ce = (struct kvm_cpuid_entry2 *)(caps + 1);
 	ie = (struct kvm_cpuid_entry2 *)(in + 1);
 	for (unsigned i = 0; i < t->nent; i++) {
-		const struct kvm_cpuid_entry2 *c = cpuid_find(ce, caps->cpuid.nent, t->e[i].function, t->e[i].index);
-		if (!c)
+		const struct kvm_cpuid_entry2 *c = cpuid_find_exact(ce, caps->cpuid.nent, t->e[i].function, t->e[i].index);
+		struct kvm_cpuid_entry2 *o = &ie[in->cpuid.nent];
+		if (!c || cpuid_find_exact(ie, in->cpuid.nent, t->e[i].function, t->e[i].index))
 			continue;
-		ie[in->cpuid.nent] = t->e[i];
-		ie[in->cpuid.nent].eax &= c->eax;
-		ie[in->cpuid.nent].ebx &= c->ebx;
-		ie[in->cpuid.nent].ecx &= c->ecx;
-		ie[in->cpuid.nent].edx &= c->edx;
+		memset(o, 0, sizeof(*o)); /* padding included */
+		o->function = t->e[i].function;
+		o->index = t->e[i].index;
+		o->flags = t->e[i].flags;
+		o->eax = t->e[i].eax & c->eax;
+		o->ebx = t->e[i].ebx & c->ebx;
+		o->ecx = t->e[i].ecx & c->ecx;
+		o->edx = t->e[i].edx & c->edx;
+		if (o->function == 0x80000008)
+			o->eax = (o->eax & ~0x00ff0000u) | TDX_GPAW << 16;
 		in->cpuid.nent++;
 	}
+	/* KVM takes the TD's guest-physical address width from leaf 0x80000008 and refuses INIT_VM
+	 * without it (tdx.c setup_tdparams_eptp_controls). */
+	if (!cpuid_find_exact(ie, in->cpuid.nent, 0x80000008, 0))
+		return cp_err_set(err, ENOTSUP, "TDX: CPUID leaf 0x80000008 is %s, but KVM_TDX_INIT_VM needs it for the TD's "
+				  "guest-physical address width", !cpuid_find_exact(ce, caps->cpuid.nent, 0x80000008, 0)
+				  ? "not configurable on this host (KVM_TDX_CAPABILITIES)" : "not in the vCPU model");
 	/* Kept: every vCPU's KVM_TDX_GET_CPUID is checked against what INIT_VM was asked for. */
 	vm->tdx_cpuid = calloc(in->cpuid.nent ? in->cpuid.nent : 1, sizeof(struct kvm_cpuid_entry2));
 	if (!vm->tdx_cpuid)

@@ -176,8 +176,26 @@ static const struct kvm_cpuid_entry2 kd_cpuid[] = {
 	{ .function = 0xd, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x7, .ebx = 0x340, .ecx = 0x340 },
 	{ .function = 0x80000000, .eax = 0x8000001f, .ebx = 0x68747541, .ecx = 0x444d4163, .edx = 0x69746e65 },
 	{ .function = 0x80000001, .eax = 0x800f12, .ecx = 0x75c237ff, .edx = 0x2fd3fbff },
+	{ .function = 0x80000008, .eax = 0x3030, .ebx = 0x200 }, /* KVM reports EAX[23:16] (guest PA width) 0 */
 	{ .function = 0x8000001f, .eax = 0x1001b, .ebx = 0x5133 },
+	{ .function = 7, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX },
+	{ .function = 0xd, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x1 },
 };
+
+/* KVM_TDX_CAPABILITIES' CPUID: the (leaf, subleaf) pairs the double's "TDX module" lets the VMM
+ * configure, with the configurable bits. As the kernel builds them (arch/x86/kvm/vmx/tdx.c
+ * td_init_cpuid_entry2): no flags, a leaf without subleaves as subleaf 0, and 0x80000008
+ * EAX[23:16] reported configurable (0xff), the interface for the guest-physical address width.
+ * Which leaves a real module lists differs by module; these are the double's choice. AVX (1.ECX
+ * bit 28) and leaf 0xD are not configurable: the module derives them from XFAM. */
+static const struct kvm_cpuid_entry2 kd_tdx_caps[] = {
+	{ .function = 1, .ecx = 0xe6d83203, .edx = 0x178bfbff },
+	{ .function = 7, .ebx = 0x219c07a9 },
+	{ .function = 7, .index = 1 },
+	{ .function = 0x80000001, .ecx = 0x75c237ff, .edx = 0x2fd3fbff },
+	{ .function = 0x80000008, .eax = 0x00ff0000 },
+};
+#define KD_TDX_CAPS_N (sizeof(kd_tdx_caps) / sizeof(kd_tdx_caps[0]))
 
 void kd_config_default(struct kd_config *c)
 {
@@ -815,52 +833,81 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_cm
 
 #define TDX_ATTRS_SUPPORTED (KD_TDX_ATTR_DEBUG | KD_TDX_ATTR_SEPT_VE_DISABLE)
 #define TDX_XFAM_SUPPORTED 0x6e7ull
+/* GetTdVmCallInfo leaf 1 bits user space may offer (tdx.c init_kvm_tdx_caps): GetQuote (R11 bit 0),
+ * SetupEventNotifyInterrupt (R12 bit 1). */
+#define KD_TDVMCALL_INFO_R11 (1ull << 0)
+#define KD_TDVMCALL_INFO_R12 (1ull << 1)
 
 static uint32_t *entry_reg(struct kvm_cpuid_entry2 *e, unsigned reg)
 {
 	return reg == 0 ? &e->eax : reg == 1 ? &e->ebx : reg == 2 ? &e->ecx : &e->edx;
 }
 
-/* The CPUID the "TDX module" gives the TD: INIT_VM's entries masked by the capabilities (leaf 1
- * only in ECX/EDX, leaves 0 and 0x80000000 as given: values, not features), then the configured
- * fixed-1 bits set (a leaf INIT_VM left out is added) and the fixed-0 bits cleared. */
-static void tdx_td_cpuid(struct kvm_double *kd, struct kd_vm *vm, const struct kvm_cpuid_entry2 *in, unsigned n)
+/* kvm_find_cpuid_entry2() as the kernel runs it on INIT_VM's entries (arch/x86/kvm/cpuid.c): the
+ * first entry of the leaf whose own flags say its index does not matter, or whose index matches. */
+static const struct kvm_cpuid_entry2 *user_find(const struct kvm_cpuid_entry2 *e, unsigned n, uint32_t fn, uint32_t idx)
 {
-	size_t ncaps = sizeof(kd_cpuid) / sizeof(kd_cpuid[0]);
+	for (unsigned i = 0; i < n; i++)
+		if (e[i].function == fn && (!(e[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e[i].index == idx))
+			return &e[i];
+	return NULL;
+}
+
+static struct kvm_cpuid_entry2 *td_entry(struct kd_vm *vm, uint32_t fn, uint32_t idx)
+{
+	for (unsigned i = 0; i < vm->td_cpuid_n; i++)
+		if (vm->td_cpuid[i].function == fn && vm->td_cpuid[i].index == idx)
+			return &vm->td_cpuid[i];
+	if (vm->td_cpuid_n >= 250)
+		return NULL;
+	vm->td_cpuid[vm->td_cpuid_n] = (struct kvm_cpuid_entry2){ .function = fn, .index = idx,
+								  .flags = idx ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0 };
+	return &vm->td_cpuid[vm->td_cpuid_n++];
+}
+
+/* The CPUID the "TDX module" gives the TD (what KVM_TDX_GET_CPUID reads back,
+ * tdx.c tdx_vcpu_get_cpuid): each INIT_VM entry as the kernel passed it on (the configurable bits,
+ * 0x80000008 EAX[23:16] cleared), then what the module computes itself: the XFAM-dependent bits
+ * (AVX in 1.ECX, leaf 0xD.0's XCR0 features; the double's model of the module's CPUID
+ * virtualization), the guest PA width KVM reports from the shared bit (tdx.c tdx_read_cpuid), and
+ * the configured fixed-1 / fixed-0 bits. */
+static void tdx_td_cpuid(struct kvm_double *kd, struct kd_vm *vm, const struct kvm_cpuid_entry2 *in, unsigned n,
+			 uint64_t xfam)
+{
+	struct kvm_cpuid_entry2 *o;
 
 	vm->td_cpuid_n = 0;
-	for (unsigned i = 0; i < n && vm->td_cpuid_n < 250; i++) {
-		struct kvm_cpuid_entry2 *o = &vm->td_cpuid[vm->td_cpuid_n++];
-		*o = in[i];
-		for (size_t j = 0; j < ncaps; j++) {
-			if (kd_cpuid[j].function != o->function ||
-			    ((kd_cpuid[j].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && kd_cpuid[j].index != o->index) ||
-			    o->function == 0 || o->function == 0x80000000)
-				continue;
-			if (o->function != 1) {
-				o->eax &= kd_cpuid[j].eax;
-				o->ebx &= kd_cpuid[j].ebx;
-			}
-			o->ecx &= kd_cpuid[j].ecx;
-			o->edx &= kd_cpuid[j].edx;
-		}
+	for (size_t j = 0; j < KD_TDX_CAPS_N; j++) {
+		const struct kvm_cpuid_entry2 *u = user_find(in, n, kd_tdx_caps[j].function, kd_tdx_caps[j].index);
+		if (!u || !(o = td_entry(vm, kd_tdx_caps[j].function, kd_tdx_caps[j].index)))
+			continue;
+		o->eax = u->eax & kd_tdx_caps[j].eax;
+		o->ebx = u->ebx & kd_tdx_caps[j].ebx;
+		o->ecx = u->ecx & kd_tdx_caps[j].ecx;
+		o->edx = u->edx & kd_tdx_caps[j].edx;
+		if (o->function == 0x80000008)
+			o->eax &= ~0x00ff0000u;
 	}
+	if ((o = td_entry(vm, 1, 0)))
+		o->ecx = (o->ecx & ~(1u << 28)) | ((xfam >> 2) & 1u) << 28;
+	if ((o = td_entry(vm, 0xd, 0))) {
+		o->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		o->eax = (uint32_t)(xfam & 0x2ff);
+	}
+	if ((o = td_entry(vm, 0x80000008, 0)))
+		o->eax = (o->eax & ~0x00ff0000u) | 48u << 16;
 	for (int pass = 0; pass < 2; pass++)
 		for (unsigned k = 0; k < 4; k++) {
 			const struct kd_cpuid_bits *b = pass ? &kd->cfg.tdx_fixed0[k] : &kd->cfg.tdx_fixed1[k];
-			struct kvm_cpuid_entry2 *o = NULL;
 			if (!b->bits || b->reg > 3)
 				continue;
-			for (unsigned i = 0; i < vm->td_cpuid_n; i++)
-				if (vm->td_cpuid[i].function == b->function && vm->td_cpuid[i].index == b->index)
-					o = &vm->td_cpuid[i];
-			if (!o && !pass) {
-				o = &vm->td_cpuid[vm->td_cpuid_n++];
-				*o = (struct kvm_cpuid_entry2){ .function = b->function, .index = b->index,
-								.flags = b->index ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0 };
+			if (pass) {
+				for (unsigned i = 0; i < vm->td_cpuid_n; i++)
+					if (vm->td_cpuid[i].function == b->function && vm->td_cpuid[i].index == b->index)
+						*entry_reg(&vm->td_cpuid[i], b->reg) &= ~b->bits;
+			} else if ((o = td_entry(vm, b->function, b->index))) {
+				*entry_reg(o, b->reg) |= b->bits;
 			}
-			if (o)
-				*entry_reg(o, b->reg) = pass ? *entry_reg(o, b->reg) & ~b->bits : *entry_reg(o, b->reg) | b->bits;
 		}
 }
 
@@ -882,8 +929,6 @@ static int tdx_get_cpuid(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_
 
 static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_tdx_cmd *c)
 {
-	size_t ncpuid = sizeof(kd_cpuid) / sizeof(kd_cpuid[0]);
-
 	if (c->hw_error)
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u: hw_error must be 0", c->id);
 	if (c->flags)
@@ -892,52 +937,71 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_tdx
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u: after KVM_TDX_FINALIZE_VM", c->id);
 	switch (c->id) {
 	case KD_KVM_TDX_CAPABILITIES: {
+		/* tdx.c tdx_get_capabilities: -E2BIG when cpuid.nent is smaller than the module's count
+		 * (nent is not updated: the caller learns nothing but the error); entries without flags. */
 		struct kd_kvm_tdx_capabilities *caps = (void *)(uintptr_t)c->data;
 		struct kvm_cpuid_entry2 *e = (struct kvm_cpuid_entry2 *)(caps + 1);
-		if (caps->cpuid.nent < ncpuid) {
-			caps->cpuid.nent = (uint32_t)ncpuid;
-			return refuse(kd, E2BIG, "KVM_TDX_CAPABILITIES: cpuid.nent too small");
-		}
+		if (caps->cpuid.nent < KD_TDX_CAPS_N)
+			return refuse(kd, E2BIG, "KVM_TDX_CAPABILITIES: cpuid.nent %u is smaller than the %zu entries",
+				      caps->cpuid.nent, KD_TDX_CAPS_N);
 		caps->supported_attrs = TDX_ATTRS_SUPPORTED;
 		caps->supported_xfam = TDX_XFAM_SUPPORTED;
-		caps->cpuid.nent = (uint32_t)ncpuid;
-		/* Configurable bits: all of the supported values (the double fixes none). */
-		memcpy(e, kd_cpuid, sizeof(kd_cpuid));
+		caps->user_tdvmcallinfo_1_r11 = KD_TDVMCALL_INFO_R11;
+		caps->user_tdvmcallinfo_1_r12 = KD_TDVMCALL_INFO_R12;
+		caps->cpuid.nent = (uint32_t)KD_TDX_CAPS_N;
+		memcpy(e, kd_tdx_caps, sizeof(kd_tdx_caps));
 		vm->caps_done = true;
 		return 0;
 	}
 	case KD_KVM_TDX_INIT_VM: {
 		struct kd_kvm_tdx_init_vm *in = (void *)(uintptr_t)c->data;
-		const struct kvm_cpuid_entry2 *e = (const struct kvm_cpuid_entry2 *)(in + 1);
+		const struct kvm_cpuid_entry2 *e = (const struct kvm_cpuid_entry2 *)(in + 1), *g;
+		unsigned copied = 0, gpaw;
+		/* tdx.c tdx_td_init: once only; reserved zero; at most KVM_MAX_CPUID_ENTRIES (256). */
 		if (vm->init_vm_done)
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: already initialized");
-		if (vm->nvcpus)
-			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: after KVM_CREATE_VCPU");
 		for (unsigned i = 0; i < 12; i++)
 			if (in->reserved[i])
 				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: reserved[%u] must be 0", i);
+		if (in->cpuid.nent > 256)
+			return refuse(kd, E2BIG, "KVM_TDX_INIT_VM: cpuid.nent %u", in->cpuid.nent);
+		/* tdx.c setup_tdparams: before any vCPU; attributes and XFAM within the capabilities. */
+		if (vm->nvcpus)
+			return refuse(kd, EBUSY, "KVM_TDX_INIT_VM: %u vCPU(s) exist already", vm->nvcpus);
 		if (in->attributes & ~TDX_ATTRS_SUPPORTED)
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: attributes 0x%llx not supported",
 				      (unsigned long long)in->attributes);
 		if (in->xfam & ~TDX_XFAM_SUPPORTED)
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: XFAM 0x%llx not supported", (unsigned long long)in->xfam);
-		if (in->cpuid.nent > 256)
-			return refuse(kd, E2BIG, "KVM_TDX_INIT_VM: cpuid.nent %u", in->cpuid.nent);
-		for (unsigned i = 0; i < in->cpuid.nent; i++) {
-			const struct kvm_cpuid_entry2 *cap = NULL;
-			for (size_t j = 0; j < ncpuid; j++)
-				if (kd_cpuid[j].function == e[i].function &&
-				    (!(kd_cpuid[j].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || kd_cpuid[j].index == e[i].index))
-					cap = &kd_cpuid[j];
-			if (!cap)
-				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: CPUID leaf 0x%x.%u is not configurable",
-					      e[i].function, e[i].index);
-			if (e[i].function != 0 && e[i].function != 1 && e[i].function != 0x80000000 &&
-			    ((e[i].eax & ~cap->eax) || (e[i].ebx & ~cap->ebx) || (e[i].ecx & ~cap->ecx) ||
-			     (e[i].edx & ~cap->edx)))
-				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: CPUID leaf 0x%x.%u sets bits outside the "
-					      "configurable mask", e[i].function, e[i].index);
+		/* tdx.c setup_tdparams_eptp_controls: 0x80000008 EAX[23:16] is the guest PA width, 48 or
+		 * 52 (52 only with 5-level EPT, which the double's host lacks). */
+		g = user_find(e, in->cpuid.nent, 0x80000008, 0);
+		if (!g)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: no CPUID leaf 0x80000008 (the guest PA width)");
+		gpaw = (g->eax >> 16) & 0xff;
+		if (gpaw != 48)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: guest PA width %u in CPUID 0x80000008 EAX[23:16] (48, or 52 "
+				      "with 5-level EPT)", gpaw);
+		/* tdx.c setup_tdparams_cpuids: for each capability entry, the first INIT_VM entry that
+		 * matches it (with the INIT_VM entry's own flags); every INIT_VM entry must be matched. */
+		for (size_t j = 0; j < KD_TDX_CAPS_N; j++) {
+			const struct kvm_cpuid_entry2 *u = user_find(e, in->cpuid.nent, kd_tdx_caps[j].function,
+								     kd_tdx_caps[j].index);
+			uint32_t eax_mask = kd_tdx_caps[j].eax | (kd_tdx_caps[j].function == 0x80000008 ? 0x00ff0000u : 0);
+			if (!u)
+				continue;
+			copied++;
+			/* The module's TDH.MNG.INIT refuses bits it does not let the VMM set. */
+			if ((u->eax & ~eax_mask) || (u->ebx & ~kd_tdx_caps[j].ebx) || (u->ecx & ~kd_tdx_caps[j].ecx) ||
+			    (u->edx & ~kd_tdx_caps[j].edx)) {
+				c->hw_error = 0xc000010000000000ull; /* TDX_OPERAND_INVALID */
+				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: CPUID leaf 0x%x.%u sets bits outside the configurable "
+					      "mask (TDH.MNG.INIT)", u->function, u->index);
+			}
 		}
+		if (copied != in->cpuid.nent)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: %u CPUID entries, %u of them match a configurable "
+				      "(leaf, subleaf) of KVM_TDX_CAPABILITIES", in->cpuid.nent, copied);
 		if (vm->tsc_khz / 25000 < 4 || vm->tsc_khz / 25000 > 400) {
 			c->hw_error = 0xc000010000000000ull; /* TDX_OPERAND_INVALID */
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: the VM's TSC frequency %u kHz is outside 100 MHz..10 GHz",
@@ -945,7 +1009,7 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_tdx
 		}
 		vm->init_vm_done = true;
 		vm->rec.td_tsc_khz = vm->tsc_khz / 25000 * 25000;
-		tdx_td_cpuid(kd, vm, e, in->cpuid.nent);
+		tdx_td_cpuid(kd, vm, e, in->cpuid.nent, in->xfam | 0x3 /* xfam_fixed1: x87, SSE */);
 		vm->rec.td_attributes = in->attributes;
 		vm->rec.td_xfam = in->xfam;
 		memcpy(vm->rec.mrconfigid, in->mrconfigid, 48);
@@ -1090,10 +1154,13 @@ static int vm_create_vcpu(struct kvm_double *kd, struct kd_vm *vm, int vmi, unsi
 
 	if (vm->finished || vm->finalized)
 		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: after %s", vm->finished ? "SNP_LAUNCH_FINISH" : "KVM_TDX_FINALIZE_VM");
-	if (vm->type == KD_KVM_X86_TDX_VM && !vm->split_irqchip)
-		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: a TDX VM needs KVM_CAP_SPLIT_IRQCHIP first");
+	/* tdx.c tdx_vcpu_create (6.16..6.18): the TD must be initialized (-EIO), and its irqchip
+	 * split (-EINVAL): KVM_CREATE_IRQCHIP itself succeeds on a TD, the vCPU is what is refused. */
 	if (vm->type == KD_KVM_X86_TDX_VM && !vm->init_vm_done)
-		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: before KVM_TDX_INIT_VM");
+		return refuse(kd, EIO, "KVM_CREATE_VCPU: before KVM_TDX_INIT_VM");
+	if (vm->type == KD_KVM_X86_TDX_VM && !vm->split_irqchip)
+		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: a TD needs the split irqchip (KVM_CAP_SPLIT_IRQCHIP), not %s",
+			      vm->irqchip ? "an in-kernel IOAPIC and PIC (KVM_CREATE_IRQCHIP)" : "none");
 	if (id != vm->nvcpus || vm->nvcpus >= KD_MAX_VCPUS)
 		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: id %lu (the double wants ids 0..%u in order)", id, KD_MAX_VCPUS - 1);
 	if ((o = obj_new(kd, KD_VCPU)) < 0)
@@ -1137,8 +1204,6 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 			return refuse(kd, EEXIST, "KVM_CREATE_IRQCHIP: the VM already has an irqchip");
 		if (vm->nvcpus)
 			return refuse(kd, EINVAL, "KVM_CREATE_IRQCHIP: after KVM_CREATE_VCPU");
-		if (vm->type == KD_KVM_X86_TDX_VM)
-			return refuse(kd, EINVAL, "KVM_CREATE_IRQCHIP: a TD needs the split irqchip");
 		vm->irqchip = vm->rec.irqchip = true;
 		return 0;
 	case KVM_IOEVENTFD: {
@@ -1205,6 +1270,9 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 			return 0;
 		}
 		if (c->cap == KVM_CAP_SPLIT_IRQCHIP) {
+			/* x86.c kvm_vm_ioctl_enable_cap: -EEXIST with an irqchip, -EINVAL after a vCPU. */
+			if (vm->irqchip || vm->split_irqchip)
+				return refuse(kd, EEXIST, "KVM_ENABLE_CAP(SPLIT_IRQCHIP): the VM already has an irqchip");
 			if (vm->nvcpus)
 				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(SPLIT_IRQCHIP): after KVM_CREATE_VCPU");
 			vm->split_irqchip = true;

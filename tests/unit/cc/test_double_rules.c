@@ -369,12 +369,37 @@ static int tdx_vm_init(void)
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
 
 	memset(&init, 0, sizeof(init));
-	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EINVAL); /* before split irqchip */
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EIO); /* before INIT_VM (tdx_vcpu_create) */
 	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
-	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EINVAL); /* before INIT_VM */
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EIO); /* still before INIT_VM */
 	init.in.xfam = 3;
+	init.in.cpuid.nent = 1;
+	init.e[0] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 48u << 16 };
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), 0);
 	return vm;
+}
+
+/* The irqchip refusal for a TD comes at vCPU creation: KVM_CREATE_IRQCHIP succeeds on a TD, the
+ * vCPU is refused without the split irqchip (tdx.c tdx_vcpu_create), and the split irqchip
+ * cannot be added once a full one exists (x86.c kvm_vm_ioctl_enable_cap). */
+static void test_tdx_irqchip_refused_at_vcpu_creation(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_TDX_VM);
+	static struct {
+		struct cp_kvm_tdx_init_vm in;
+		struct kvm_cpuid_entry2 e[1];
+	} init;
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+
+	memset(&init, 0, sizeof(init));
+	EXPECT(io(vm, KVM_CREATE_IRQCHIP, NULL), 0);
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), -EEXIST);
+	init.in.xfam = 3;
+	init.in.cpuid.nent = 1;
+	init.e[0] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 48u << 16 };
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), 0);
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EINVAL);
+	assert_non_null(strstr(kd_last_refusal(kd), "split irqchip"));
 }
 
 static void test_tdx_capabilities_and_init_vm(void **state)
@@ -393,11 +418,13 @@ static void test_tdx_capabilities_and_init_vm(void **state)
 	memset(&c, 0, sizeof(c));
 	c.caps.cpuid.nent = 1;
 	EXPECT(tdx(vm, CP_KVM_TDX_CAPABILITIES, 0, (uintptr_t)&c), -E2BIG);
-	assert_true(c.caps.cpuid.nent > 1); /* tells how many */
+	assert_int_equal(c.caps.cpuid.nent, 1); /* KVM does not say how many: the caller offers enough */
 	c.caps.cpuid.nent = 32;
 	EXPECT(io(vm, CP_KVM_MEMORY_ENCRYPT_OP, &hw), -EINVAL);
 	EXPECT(tdx(vm, CP_KVM_TDX_CAPABILITIES, 1, (uintptr_t)&c), -EINVAL);
 	EXPECT(tdx(vm, CP_KVM_TDX_CAPABILITIES, 0, (uintptr_t)&c), 0);
+	for (unsigned i = 0; i < c.caps.cpuid.nent; i++)
+		assert_int_equal(c.e[i].flags, 0); /* td_init_cpuid_entry2: no flags, exact (leaf, subleaf) */
 
 	memset(&init, 0, sizeof(init));
 	init.in.attributes = CP_TDX_ATTR_PERFMON; /* not supported by the double */
@@ -406,14 +433,26 @@ static void test_tdx_capabilities_and_init_vm(void **state)
 	init.in.xfam = 1ull << 40;
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
 	init.in.xfam = 3;
+	/* Leaf 0x80000008 carries the guest PA width: required, 48 (or 52 with 5-level EPT). */
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	assert_non_null(strstr(kd_last_refusal(kd), "0x80000008"));
 	init.in.cpuid.nent = 1;
-	init.e[0].function = 0x40000000; /* not a configurable leaf */
+	init.e[0] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 0x3030 }; /* as KVM reports it: width 0 */
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
-	init.e[0].function = 7;
-	init.e[0].flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
-	init.e[0].ebx = 0xffffffff; /* bits outside the configurable mask */
+	init.e[0].eax = 52u << 16 | 0x3030; /* the double's host has no 5-level EPT */
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
-	init.e[0].ebx = 0x1;
+	init.e[0].eax = 48u << 16; /* the physical and virtual widths are not configurable */
+	init.in.cpuid.nent = 2;
+	init.e[1].function = 0x40000000; /* not a configurable leaf: no capability entry counts it */
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	assert_non_null(strstr(kd_last_refusal(kd), "2 CPUID entries, 1 of them match"));
+	/* (7,1) without KVM_CPUID_FLAG_SIGNIFCANT_INDEX matches the capability entries (7,0) and (7,1)
+	 * alike: the count no longer adds up. */
+	init.e[1] = (struct kvm_cpuid_entry2){ .function = 7, .index = 1 };
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	init.e[1] = (struct kvm_cpuid_entry2){ .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 0xffffffff };
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL); /* bits outside the configurable mask */
+	init.e[1].ebx = 0x1;
 	init.in.reserved[3] = 1;
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
 	init.in.reserved[3] = 0;
@@ -497,6 +536,8 @@ static void test_tdx_tsc_rules(void **state)
 
 	memset(&init, 0, sizeof(init));
 	init.in.xfam = 3;
+	init.in.cpuid.nent = 1;
+	init.e[0] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 48u << 16 };
 	assert_int_equal(io(vm, KVM_CHECK_EXTENSION, (void *)(long)CP_KVM_CAP_VM_TSC_CONTROL), 1);
 	EXPECT(io(vm, CP_KVM_GET_TSC_KHZ, NULL), 2100000);                       /* the host's until set */
 	EXPECT(io(vm, CP_KVM_SET_TSC_KHZ, (void *)2099999ul), -EINVAL);          /* not whole 25 MHz units */
@@ -550,9 +591,10 @@ static void test_tdx_get_cpuid_rules(void **state)
 
 	memset(&init, 0, sizeof(init));
 	init.in.xfam = 3;
-	init.in.cpuid.nent = 2;
+	init.in.cpuid.nent = 3;
 	init.e[0] = (struct kvm_cpuid_entry2){ .function = 1, .ecx = 0x1 };        /* SSE3 */
 	init.e[1] = (struct kvm_cpuid_entry2){ .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 0x219c07a9 };
+	init.e[2] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 48u << 16 };
 	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), 0);
 	memset(&out, 0, sizeof(out));
@@ -562,15 +604,19 @@ static void test_tdx_get_cpuid_rules(void **state)
 	assert_true(v0 >= 0);
 	out.c.nent = 1;
 	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), -E2BIG);
-	assert_int_equal(out.c.nent, 2);                                          /* tells how many */
+	assert_int_equal(out.c.nent, 4);                                          /* tells how many */
 	out.c.nent = 8;
 	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 1, (uintptr_t)&out), -EINVAL);     /* flags */
 	/* TD-scope values: valid before INIT_VCPU too (KVM checks only INIT_VM .. FINALIZE). */
 	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), 0);
-	assert_int_equal(out.c.nent, 2);
+	assert_int_equal(out.c.nent, 4);
 	assert_int_equal(out.e[0].function, 1);
-	assert_int_equal(out.e[0].ecx, 0x1 | 1u << 21);                           /* + x2APIC, fixed to 1 */
+	assert_int_equal(out.e[0].ecx, 0x1 | 1u << 21);                           /* + x2APIC, fixed to 1; no AVX */
 	assert_int_equal(out.e[1].ebx, 0x219c07a9);
+	assert_int_equal(out.e[2].function, 0x80000008);
+	assert_int_equal((out.e[2].eax >> 16) & 0xff, 48);                        /* the TD's guest PA width */
+	assert_int_equal(out.e[3].function, 0xd);
+	assert_int_equal(out.e[3].eax, 0x3);                                      /* XCR0 features from XFAM */
 	EXPECT(tdx(v0, CP_KVM_TDX_INIT_VCPU, 0, 0x809000), 0);
 	EXPECT(tdx(vm, CP_KVM_TDX_FINALIZE_VM, 0, 0), 0);
 	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), -EINVAL);     /* after FINALIZE */
@@ -587,9 +633,9 @@ static void test_tdx_get_cpuid_rules(void **state)
 	v0 = io(vm, KVM_CREATE_VCPU, (void *)0);
 	out.c.nent = 8;
 	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), 0);
-	assert_int_equal(out.c.nent, 3);
+	assert_int_equal(out.c.nent, 5);
 	assert_int_equal(out.e[1].ebx, 0x219c07a8);
-	assert_int_equal(out.e[2].function, 0x19);
+	assert_int_equal(out.e[4].function, 0x19);
 }
 
 /* ---- sev_fd: the SNP launch commands reach the PSP through the /dev/sev fd they name ---- */
@@ -700,7 +746,6 @@ static void test_irqchip_and_irqfd_rules(void **state)
 	q.gsi = 24;
 	EXPECT(io(snp, KVM_IRQFD, &q), -EINVAL);
 	tdx = create_vm(CP_KVM_X86_TDX_VM);
-	EXPECT(io(tdx, KVM_CREATE_IRQCHIP, NULL), -EINVAL); /* a TD's IOAPIC is in user space */
 	EXPECT(io(tdx, KVM_IRQFD, &q), -EINVAL); /* no irqchip at all yet */
 	EXPECT(io(tdx, KVM_ENABLE_CAP, &split), 0);
 	q.gsi = 5;
@@ -798,7 +843,7 @@ static void many_fixed1(struct kd_config *c)
 {
 	/* Bits the module forces on that carapace never asked for, in leaves it never configured:
 	 * more entries than the driver's first GET_CPUID buffer holds (-E2BIG, then a retry). */
-	c->tdx_fixed1[1] = (struct kd_cpuid_bits){ .function = 7, .reg = 3, .bits = 1u << 10 };
+	c->tdx_fixed1[1] = (struct kd_cpuid_bits){ .function = 0x1d, .reg = 1, .bits = 1 };
 	c->tdx_fixed1[2] = (struct kd_cpuid_bits){ .function = 0x14, .reg = 1, .bits = 1 };
 	c->tdx_fixed1[3] = (struct kd_cpuid_bits){ .function = 0x19, .reg = 1, .bits = 1 };
 }
@@ -974,6 +1019,7 @@ int main(void)
 		T(test_update_partial_and_eagain),
 		T(test_finish_rules),
 		T(test_tdx_capabilities_and_init_vm),
+		T(test_tdx_irqchip_refused_at_vcpu_creation),
 		T(test_tdx_vcpu_mem_finalize_order),
 		T(test_tdx_apic_bus),
 		T(test_irqchip_and_irqfd_rules),

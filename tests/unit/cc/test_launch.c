@@ -128,7 +128,7 @@ static void snp_agreement(unsigned vcpus, uint32_t sig, uint64_t vmsa_features, 
 	assert_int_equal(rec.snp_policy, 0x30000);
 	assert_int_equal(rec.exit_hypercall_mask, 1u << 12);
 	assert_int_equal(rec.vcpus, vcpus);
-	assert_int_equal(rec.cpuid_page_count, 7); /* every leaf of vCPU 0's CPUID (the double offers 7) */
+	assert_int_equal(rec.cpuid_page_count, 10); /* every leaf of vCPU 0's CPUID (the double offers 10) */
 	if (max_pages || eagain)
 		assert_true(rec.launch_update_calls > 10); /* the driver had to loop */
 	cc_vm_release(&vm);
@@ -178,8 +178,9 @@ static void tdx_agreement(unsigned vcpus, unsigned max_pages, unsigned eagain, u
 	assert_memory_equal(rec.mrowner, cfg.mrowner, 48);
 	assert_memory_equal(rec.mrownerconfig, cfg.mrownerconfig, 48);
 	assert_int_equal(rec.td_attributes, CP_TDX_ATTR_SEPT_VE_DISABLE);
-	assert_int_equal(rec.td_xfam, 0x3);
-	assert_true(rec.init_vm_cpuid_nent > 0);
+	assert_int_equal(rec.td_xfam, 0x7); /* CPUID 0xD.0 EAX of the double's vCPU model: x87, SSE, AVX */
+	/* Only exact (leaf, subleaf) capability entries, 0x80000008 among them: the double offers 5. */
+	assert_int_equal(rec.init_vm_cpuid_nent, 5);
 	assert_int_equal(rec.apic_bus_cycle_ns, 40);
 	/* The TSC was set before INIT_VM (the host's 2.1 GHz of the double unless configured), and
 	 * every vCPU's CPUID was read back and found as asked (the TSC is not in MRTD). */
