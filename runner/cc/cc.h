@@ -53,6 +53,8 @@ struct cc_launch_cfg {
 	uint8_t host_data[32];        /* SNP_LAUNCH_FINISH host_data: the attestation binding digest */
 	const uint8_t *id_block;      /* optional 96-byte ID block */
 	const uint8_t *id_auth;       /* optional 4096-byte ID auth block (needs id_block) */
+	bool snp_cpuid_fixup;         /* accept (once) the CPUID page the firmware corrected when it refused
+				       * carapace's; false: the launch fails naming every changed entry */
 	/* TDX */
 	uint64_t td_attributes;       /* checked against KVM_TDX_CAPABILITIES */
 	uint64_t td_xfam;             /* 0 = from the vCPU model's CPUID 0xD (XCR0 and XSS features), as QEMU */
@@ -117,6 +119,7 @@ struct cc_vm {
 	struct kvm_cpuid_entry2 *tdx_cpuid; /* TDX: the CPUID KVM_TDX_INIT_VM was given (checked per vCPU */
 	unsigned tdx_cpuid_n;               /* against KVM_TDX_GET_CPUID) */
 	uint32_t tsc_khz;             /* TDX: the TSC frequency set with KVM_SET_TSC_KHZ */
+	char cpuid_fixup[1024];       /* SNP: the firmware's CPUID corrections accepted (cfg->snp_cpuid_fixup), "" if none */
 	const struct cc_launch_cfg *cfg;
 	/* Run time */
 	const char *quote_socket;     /* TDX GetQuote: UNIX socket of a quote generation service */

@@ -200,17 +200,60 @@ static int snp_cpuid_page(const struct cpuid_table *t, uint8_t page[PG], struct 
 		uint8_t *f = page + 16 + 48 * n;
 		if (n == 64)
 			return cp_err_set(err, E2BIG, "SNP CPUID page: vCPU 0 has more than 64 CPUID entries");
+		uint32_t ecx_in = (e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ? e->index : 0;
 		cp_put_le32(f, e->function);
-		cp_put_le32(f + 4, (e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ? e->index : 0);
-		cp_put_le64(f + 8, (e->function == 0xd && e->index <= 1) ? 1 : 0);
+		cp_put_le32(f + 4, ecx_in);
 		cp_put_le32(f + 24, e->eax);
 		cp_put_le32(f + 28, e->ebx);
 		cp_put_le32(f + 32, e->ecx);
 		cp_put_le32(f + 36, e->edx);
+		/* Leaf 0xD subleaves 0 and 1 as QEMU's sev_snp_cpuid_info_fill() fills them: the XSAVE
+		 * area size of the initial XCR0 = 1 state (0x240: legacy area + header), with XCR0_IN 1
+		 * and XSS_IN 0; the guest computes the other sizes from the per-component subleaves.
+		 * The firmware checks EBX against XCR0_IN, so KVM's size for all features is refused. */
+		if (e->function == 0xd && ecx_in <= 1) {
+			cp_put_le64(f + 8, 1);
+			cp_put_le64(f + 16, 0);
+			cp_put_le32(f + 28, 0x240);
+		}
 		n++;
 	}
 	cp_put_le32(page, n);
 	return 0;
+}
+
+/* Name every CPUID page entry the firmware changed (it writes its corrected page back to the
+ * source when it refuses one: arch/x86/kvm/svm/sev.c sev_gmem_post_populate), as QEMU's
+ * sev_snp_cpuid_report_mismatches() does. Pure; returns how many entries differ. */
+static unsigned snp_cpuid_page_diff(const uint8_t *want, const uint8_t *got, char *out, size_t len)
+{
+	static const char *const regs[] = { "EAX", "EBX", "ECX", "EDX" };
+	unsigned n = cp_le32(want) > 64 ? 64 : cp_le32(want), diffs = 0;
+	size_t off = 0;
+
+	out[0] = '\0';
+	if (cp_le32(got) != cp_le32(want)) {
+		off += (size_t)snprintf(out + off, len - off, "entry count %u -> %u; ", cp_le32(want), cp_le32(got));
+		diffs++;
+	}
+	for (unsigned i = 0; i < n && off < len; i++) {
+		const uint8_t *w = want + 16 + 48 * i, *g = got + 16 + 48 * i;
+		if (!memcmp(w, g, 48))
+			continue;
+		diffs++;
+		off += (size_t)snprintf(out + off, len - off, "leaf 0x%x subleaf %u:", cp_le32(w), cp_le32(w + 4));
+		for (unsigned r = 0; r < 4 && off < len; r++)
+			if (cp_le32(w + 24 + 4 * r) != cp_le32(g + 24 + 4 * r))
+				off += (size_t)snprintf(out + off, len - off, " %s 0x%08x -> 0x%08x", regs[r], cp_le32(w + 24 + 4 * r),
+							cp_le32(g + 24 + 4 * r));
+		if (memcmp(w, g, 24) && off < len)
+			off += (size_t)snprintf(out + off, len - off, " (inputs changed)");
+		if (off < len)
+			off += (size_t)snprintf(out + off, len - off, "; ");
+	}
+	if (off >= 2 && off < len)
+		out[off - 2] = '\0';
+	return diffs;
 }
 
 /* ---- steps: common ---- */
@@ -539,6 +582,8 @@ static int snp_update(struct cc_vm *vm, size_t k, const struct memenc_plan_op *o
 	struct cp_kvm_sev_snp_launch_update u = { .gfn_start = op->gpa / PG, .uaddr = (uintptr_t)src, .len = op->len,
 						  .type = (uint8_t)op->type };
 	unsigned stuck = 0;
+	bool cpuid_retried = false;
+	uint8_t cpuid_want[PG];
 	int r;
 
 	if (op->gpa % PG || op->len % PG || op->len == 0)
@@ -556,6 +601,7 @@ static int snp_update(struct cc_vm *vm, size_t k, const struct memenc_plan_op *o
 			return cp_err_set(err, EINVAL, "launch plan op %zu: CPUID section of 0x%" PRIx64 " bytes", k, op->len);
 		if ((r = vcpu_cpuid(vm, 0, t, err)) < 0 || (r = snp_cpuid_page(t, src, err)) < 0)
 			return r;
+		memcpy(cpuid_want, src, PG);
 		break;
 	}
 	default:
@@ -568,6 +614,24 @@ static int snp_update(struct cc_vm *vm, size_t k, const struct memenc_plan_op *o
 					    .sev_fd = (uint32_t)vm->sev_fd };
 
 		r = kio(vm, vm->vm_fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+		if (r == -EIO && c.error == CP_SEV_RET_INVALID_PARAM && op->type == MEMENC_OP_SNP_CPUID) {
+			/* The firmware refused the CPUID page and KVM wrote its corrected page back to src.
+			 * The page is not measured (its contents are not in the launch digest), but the guest
+			 * would see other CPUID values than its model: accepted once, and only when the
+			 * configuration allows it (Cloud Hypervisor and libkrun retry unconditionally). */
+			char diff[1024];
+			unsigned nd = snp_cpuid_page_diff(cpuid_want, src, diff, sizeof(diff));
+			if (!vm->cfg->snp_cpuid_fixup || cpuid_retried || nd == 0)
+				return cp_err_set(err, EIO, "SNP_LAUNCH_UPDATE op %zu (%s): the firmware refused the CPUID page "
+						  "(INVALID_PARAM)%s%s%s", k, op->what, nd ? "; it would change: " : "", diff,
+						  cpuid_retried ? " (after one retry with its own corrections)"
+						  : nd ? " (not retried: the configuration does not accept a corrected CPUID)"
+						       : " (and wrote back no correction)");
+			snprintf(vm->cpuid_fixup, sizeof(vm->cpuid_fixup), "%s", diff);
+			cpuid_retried = true;
+			memcpy(cpuid_want, src, PG);
+			continue;
+		}
 		if (r < 0 && r != -EAGAIN && r != -EINTR)
 			return cp_err_set(err, -r, "SNP_LAUNCH_UPDATE op %zu (%s, type %s) at GFN 0x%" PRIx64 " (%" PRIu64
 					  " pages left): %s (firmware error %u)", k, op->what, memenc_op_type_name(op->type),

@@ -554,6 +554,41 @@ static void snp_extend(struct kvm_double *kd, struct kd_vm *vm, const uint8_t co
 	vm->rec.pages_measured++;
 }
 
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+/* The PSP's check of an SNP CPUID page, as the double models it (SNP firmware ABI, SNP_LAUNCH_UPDATE
+ * of a CPUID page: the firmware compares each entry with what the CPU allows and, refusing the page,
+ * returns the corrected one). The double corrects two things: leaf 0xD subleaves 0 and 1 given
+ * for XCR0_IN = 1, XSS_IN = 0 must report the XSAVE size of that state, 0x240; and the bits a test
+ * configured as not allowed (kd_config.snp_cpuid_reject). Returns the number of entries corrected. */
+static int snp_cpuid_check(struct kvm_double *kd, uint8_t *page, uint32_t count)
+{
+	int fixed = 0;
+
+	for (uint32_t i = 0; i < count && i < 64; i++) {
+		uint8_t *f = page + 16 + 48 * i;
+		uint32_t fn = get32(f), idx = get32(f + 4);
+		bool changed = false;
+		if (fn == 0xd && idx <= 1 && get64(f + 8) == 1 && get64(f + 16) == 0 && get32(f + 28) != 0x240) {
+			put32(f + 28, 0x240);
+			changed = true;
+		}
+		for (unsigned k = 0; k < 2; k++) {
+			const struct kd_cpuid_bits *b = &kd->cfg.snp_cpuid_reject[k];
+			if (b->bits && b->reg < 4 && b->function == fn && b->index == idx && (get32(f + 24 + 4 * b->reg) & b->bits)) {
+				put32(f + 24 + 4 * b->reg, get32(f + 24 + 4 * b->reg) & ~b->bits);
+				changed = true;
+			}
+		}
+		fixed += changed;
+	}
+	return fixed;
+}
+
 static bool eagain_now(struct kvm_double *kd)
 {
 	return kd->cfg.eagain_every && ++kd->calls_for_eagain % kd->cfg.eagain_every == 0;
@@ -626,9 +661,20 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct kd_
 			EVP_DigestFinal_ex(kd->page_ctx, contents, &n);
 		}
 		if (u->type == KD_KVM_SEV_SNP_PAGE_TYPE_CPUID) {
-			uint32_t count = src[0] | src[1] << 8 | src[2] << 16 | (uint32_t)src[3] << 24;
-			if (count > 64)
-				return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: CPUID page has %u entries (at most 64)", count);
+			uint32_t count = get32(src);
+			int fixed = snp_cpuid_check(kd, (uint8_t *)(uintptr_t)(u->uaddr + done * PG), count);
+			if (count > 64 || fixed) {
+				/* sev.c sev_gmem_post_populate: a refused CPUID page (INVALID_PARAM) is copied back
+				 * to the source with the firmware's corrections. kvm_gmem_populate reports the pages
+				 * done before it, or the error when it was the first: snp_launch_update then returns
+				 * -EIO with the status and leaves the parameters as they were. */
+				if (done)
+					break;
+				c->error = KD_SEV_RET_INVALID_PARAM;
+				vm->rec.cpuid_page_refusals++;
+				return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: the firmware refused the CPUID page (%u entries, %d corrected)",
+					      count, fixed);
+			}
 			vm->rec.cpuid_page_count = count;
 		}
 		snp_extend(kd, vm, contents, u->type, (u->gfn_start + done) * PG);
@@ -641,9 +687,7 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct kd_
 	return 0;
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
-static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+
 
 static void vmsa_seg(uint8_t *p, const struct kvm_segment *s)
 {

@@ -38,6 +38,8 @@ struct kd_config {
 	/* What KVM_TDX_GET_CPUID reports beyond INIT_VM's CPUID (masked by the capabilities): bits the
 	 * TDX module forces on (default: x2APIC, CPUID 1 ECX bit 21) and bits it forces off (none). */
 	struct kd_cpuid_bits tdx_fixed1[4], tdx_fixed0[4];
+	/* SNP CPUID page: bits the "firmware" does not allow (it refuses the page and corrects them). */
+	struct kd_cpuid_bits snp_cpuid_reject[2];
 };
 
 /* What a fresh double offers unless told otherwise: SNP and TDX, DebugSwap, no partial progress. */
@@ -83,6 +85,7 @@ struct kd_record {
 	bool finished;
 	uint64_t exit_hypercall_mask;    /* KVM_CAP_EXIT_HYPERCALL args[0] */
 	uint32_t cpuid_page_count;       /* entries in the CPUID page given to LAUNCH_UPDATE */
+	unsigned cpuid_page_refusals;    /* CPUID pages the "firmware" refused (and corrected) */
 	/* TDX */
 	uint64_t td_attributes, td_xfam;
 	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];

@@ -924,6 +924,80 @@ static void test_driver_tdx_forced_on_bits_accepted(void **state)
 	cc_vm_release(&vm);
 }
 
+/* ---- SNP CPUID page: the firmware's check, its corrections, and what carapace does with them ---- */
+
+static void fsgsbase_not_allowed(struct kd_config *c)
+{
+	c->snp_cpuid_reject[0] = (struct kd_cpuid_bits){ .function = 7, .reg = 1, .bits = 1u << 0 };
+}
+
+/* The rule itself: a refused CPUID page comes back -EIO with INVALID_PARAM, corrected in place,
+ * and the parameters untouched (sev.c snp_launch_update, sev_gmem_post_populate). */
+static void test_snp_cpuid_page_refused_and_corrected(void **state)
+{
+	int vm = snp_vm(true);
+	struct cp_kvm_sev_snp_launch_update u = { .gfn_start = 0, .uaddr = (uintptr_t)shared, .len = 4096,
+						  .type = CP_KVM_SEV_SNP_PAGE_TYPE_CPUID };
+	uint32_t error = 0;
+
+	memset(shared, 0, 4096);
+	cp_put_le32(shared, 1);                 /* one entry: leaf 0xD subleaf 0 for XCR0 = 1 */
+	cp_put_le32(shared + 16, 0xd);
+	cp_put_le64(shared + 16 + 8, 1);
+	cp_put_le32(shared + 16 + 28, 0x340);   /* KVM's size for x87|SSE|AVX, not for XCR0 = 1 */
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u, (uint32_t)sevfd, &error), -EIO);
+	assert_int_equal(error, CP_SEV_RET_INVALID_PARAM);
+	assert_int_equal(cp_le32(shared + 16 + 28), 0x240); /* the firmware's correction, written back */
+	assert_int_equal(u.len, 4096);                      /* nothing done */
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u, (uint32_t)sevfd, &error), 0); /* corrected: accepted */
+	assert_int_equal(u.len, 0);
+}
+
+/* carapace fills 0xD.0/0xD.1 as QEMU does, so the firmware accepts its page as it is (before the
+ * fix EBX carried KVM's size for all features and every SNP launch was refused here). */
+static void test_driver_snp_cpuid_page_accepted(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+	struct kd_record rec;
+
+	if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
+		fail_msg("cc_launch: %s (double: %s)", err.msg, kd_last_refusal(kd));
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.cpuid_page_refusals, 0);
+	assert_string_equal(vm.cpuid_fixup, "");
+	cc_vm_release(&vm);
+}
+
+/* A page the firmware refuses: every changed entry is named, and the launch stops unless the
+ * configuration accepts the correction. */
+static void test_driver_snp_cpuid_refusal_named(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	double_with(fsgsbase_not_allowed);
+	expect_launch_fails(&cfg, EIO, "the firmware refused the CPUID page (INVALID_PARAM); it would change: leaf 0x7 "
+			    "subleaf 0: EBX 0x219c07a9 -> 0x219c07a8 (not retried: the configuration does not accept a "
+			    "corrected CPUID)");
+}
+
+static void test_driver_snp_cpuid_fixup_accepted_once(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+	struct kd_record rec;
+
+	cfg.snp_cpuid_fixup = true;
+	double_with(fsgsbase_not_allowed);
+	if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
+		fail_msg("cc_launch: %s (double: %s)", err.msg, kd_last_refusal(kd));
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.cpuid_page_refusals, 1);
+	assert_string_equal(vm.cpuid_fixup, "leaf 0x7 subleaf 0: EBX 0x219c07a9 -> 0x219c07a8");
+	cc_vm_release(&vm);
+}
+
 static void test_driver_vcpu_limit_from_double(void **state)
 {
 	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 17); /* the double allows 16 */
@@ -1038,6 +1112,10 @@ int main(void)
 		T(test_driver_tdx_tsc_config_refused),
 		T(test_driver_tdx_cpuid_disagrees),
 		T(test_driver_tdx_forced_on_bits_accepted),
+		T(test_snp_cpuid_page_refused_and_corrected),
+		T(test_driver_snp_cpuid_page_accepted),
+		T(test_driver_snp_cpuid_refusal_named),
+		T(test_driver_snp_cpuid_fixup_accepted_once),
 		T(test_driver_vcpu_limit_from_double),
 		T(test_state_machine_refuses_out_of_order),
 		T(test_state_machine_failed_is_final),
