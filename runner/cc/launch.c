@@ -923,6 +923,8 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 		return r;
 	if (caps->cpuid.nent > ncap)
 		return cp_err_set(err, EIO, "KVM_TDX_CAPABILITIES: %u CPUID entries", caps->cpuid.nent);
+	vm->tdvmcall_user_r11 = caps->user_tdvmcallinfo_1_r11;
+	vm->tdvmcall_user_r12 = caps->user_tdvmcallinfo_1_r12;
 	if (cfg->td_attributes & ~caps->supported_attrs)
 		return cp_err_set(err, ENOTSUP, "TDX: TD attributes 0x%" PRIx64 " include 0x%" PRIx64 ", which this host does "
 				  "not support (supported 0x%" PRIx64 ")", cfg->td_attributes,
@@ -1120,6 +1122,8 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	vm->platform = cfg->platform;
 	vm->kvm_fd = vm->vm_fd = vm->shared_fd = vm->certs_fd = vm->sev_fd = -1;
 	pthread_mutex_init(&vm->certs_mu, NULL);
+	pthread_mutex_init(&vm->mem_mu, NULL);
+	vm->notify_vector = vm->notify_apic_id = -1;
 	for (unsigned i = 0; i < CC_MAX_VCPUS; i++)
 		vm->vcpu_fd[i] = -1;
 	vm->quote_timeout_ms = 30000;
@@ -1187,6 +1191,7 @@ void cc_vm_release(struct cc_vm *vm)
 {
 	if (!vm || !vm->ops)
 		return;
+	cc_quote_stop(vm); /* it writes guest memory and signals through the VM fd */
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		if (vm->run[i])
 			vm->ops->munmap_run(vm->ctx, vm->run[i], vm->run_size);
