@@ -97,6 +97,7 @@
 #define KD_GPA_LIMIT (1ull << 36) /* the double tracks attributes below 64 GiB */
 #define KD_PAGES (KD_GPA_LIMIT >> 12)
 #define PG 4096ull
+#define KD_SCRIPT_TDX_MAP_GPA 0xffff0001u /* a script entry that is a guest's MapGPA, not an exit */
 
 enum kd_kind { KD_FREE = 0, KD_KVM, KD_SEV, KD_VM, KD_VCPU, KD_GMEM };
 
@@ -116,6 +117,11 @@ struct kd_vcpu {
 	struct kd_script script[8];
 	unsigned n_script, next_script;
 	bool certs_pending;   /* the last exit was KVM_EXIT_SNP_REQ_CERTS: the next KVM_RUN completes it */
+	/* A TDX MapGPA in progress (tdx.c tdx_map_gpa): [map_next, map_end), to private or shared. */
+	bool map_pending;
+	uint64_t map_next, map_end;
+	bool map_private;
+	unsigned map_chunks;
 };
 
 struct kd_slot {
@@ -140,6 +146,8 @@ struct kd_vm {
 	struct kd_slot slots[KD_MAX_SLOTS];
 	uint8_t *private_map; /* 1 bit per page: PRIVATE attribute */
 	uint8_t *added_map;   /* 1 bit per page: already added to the launch */
+	uint8_t *premapped_map; /* TDX: 1 bit per page mapped by INIT_MEM_REGION but not yet added */
+	unsigned nr_premapped;
 	uint8_t ld[48];
 	EVP_MD_CTX *mrtd;
 	uint8_t mrtd_final[48];
@@ -161,6 +169,7 @@ struct kvm_double {
 	int last_snp_vm, last_tdx_vm, last_vm;
 	unsigned calls_for_eagain;
 	unsigned sev_fd_uses;  /* SEV commands that named an open /dev/sev */
+	bool fw_error_done;    /* cfg.snp_update_fw_error was reported once */
 	char refusal[512];
 	unsigned n_refusals;
 	EVP_MD_CTX *page_ctx;
@@ -248,6 +257,7 @@ static void vm_free(struct kd_vm *vm)
 		return;
 	free(vm->private_map);
 	free(vm->added_map);
+	free(vm->premapped_map);
 	EVP_MD_CTX_free(vm->mrtd);
 	free(vm);
 }
@@ -379,7 +389,8 @@ static int kvm_create_vm(struct kvm_double *kd, unsigned long type)
 	if (slot < 0 || (o = obj_new(kd, KD_VM)) < 0)
 		return refuse(kd, ENOMEM, "KVM_CREATE_VM: double out of VMs");
 	vm = calloc(1, sizeof(*vm));
-	if (!vm || !(vm->private_map = calloc(1, KD_PAGES / 8)) || !(vm->added_map = calloc(1, KD_PAGES / 8))) {
+	if (!vm || !(vm->private_map = calloc(1, KD_PAGES / 8)) || !(vm->added_map = calloc(1, KD_PAGES / 8)) ||
+	    !(vm->premapped_map = calloc(1, KD_PAGES / 8))) {
 		vm_free(vm);
 		kd->obj[o].kind = KD_FREE;
 		return -ENOMEM;
@@ -645,6 +656,13 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct kd_
 	if (!sev_fd_ok(kd, c)) {
 		c->error = 0;
 		return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: sev_fd %u is not an open /dev/sev", c->sev_fd);
+	}
+	/* sev.c snp_launch_update: a firmware failure of SNP_LAUNCH_UPDATE comes back as -EIO with
+	 * argp->error = the firmware status (sev_gmem_post_populate's fw_error), nothing done. */
+	if (kd->cfg.snp_update_fw_error && u->type == KD_KVM_SEV_SNP_PAGE_TYPE_NORMAL && !kd->fw_error_done) {
+		kd->fw_error_done = true;
+		c->error = kd->cfg.snp_update_fw_error;
+		return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: the firmware failed the command (status 0x%x)", c->error);
 	}
 	if (eagain_now(kd))
 		return -EAGAIN;
@@ -1074,6 +1092,10 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_tdx
 		for (unsigned i = 0; i < vm->nvcpus; i++)
 			if (!kd->obj[vm->vcpu_obj[i]].vcpu->tdx_init)
 				return refuse(kd, EINVAL, "KVM_TDX_FINALIZE_VM: vCPU %u lacks KVM_TDX_INIT_VCPU", i);
+		/* tdx.c tdx_td_finalize: every page KVM mapped for INIT_MEM_REGION must have been added. */
+		if (vm->nr_premapped)
+			return refuse(kd, EINVAL, "KVM_TDX_FINALIZE_VM: %u page(s) mapped for KVM_TDX_INIT_MEM_REGION were never "
+				      "added (nr_premapped)", vm->nr_premapped);
 		EVP_DigestFinal_ex(vm->mrtd, vm->mrtd_final, &n);
 		vm->finalized = vm->rec.finished = true;
 		return 0;
@@ -1113,8 +1135,16 @@ static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct k
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: gpa 0x%llx already added",
 				      (unsigned long long)(m->gpa + p * PG));
 	}
-	if (eagain_now(kd))
+	if (eagain_now(kd)) {
+		/* tdx.c tdx_vcpu_init_mem_region: KVM maps the page first (kvm_tdp_map_page counts it
+		 * in nr_premapped) and adds it after; a busy TDX module leaves it mapped, not added, and
+		 * the caller must come back for it (TDH.MEM.PAGE.ADD consumes the premap). */
+		if (!bit(vm->premapped_map, m->gpa / PG)) {
+			bit_set(vm->premapped_map, m->gpa / PG, true);
+			vm->nr_premapped++;
+		}
 		return -EAGAIN;
+	}
 	npages = m->nr_pages;
 	if (kd->cfg.max_pages_per_call && npages > kd->cfg.max_pages_per_call)
 		npages = kd->cfg.max_pages_per_call;
@@ -1135,6 +1165,10 @@ static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct k
 			EVP_DigestUpdate(vm->mrtd, src + 256u * ch, 256);
 		}
 		bit_set(vm->added_map, gpa / PG, true);
+		if (bit(vm->premapped_map, gpa / PG)) {
+			bit_set(vm->premapped_map, gpa / PG, false);
+			vm->nr_premapped--;
+		}
 		vm->rec.pages_measured++;
 	}
 	m->gpa += done * PG;
@@ -1365,6 +1399,60 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 	}
 }
 
+/* One MapGPA chunk as KVM_EXIT_HYPERCALL (tdx.c __tdx_map_gpa): at most TDX_MAP_GPA_MAX_LEN (2 MiB),
+ * the GPA without the shared bit, 4 KiB pages, ENCRYPTED when the guest asked for private. */
+static void map_gpa_exit(struct kd_vcpu *v)
+{
+	struct kvm_run *run = (struct kvm_run *)v->run;
+	uint64_t size = v->map_end - v->map_next;
+
+	if (size > KD_TDX_MAP_GPA_MAX_LEN)
+		size = KD_TDX_MAP_GPA_MAX_LEN;
+	memset(v->run + 8, 0, 256);
+	run->exit_reason = KVM_EXIT_HYPERCALL;
+	run->hypercall.nr = KD_KVM_HC_MAP_GPA_RANGE;
+	run->hypercall.args[0] = v->map_next;
+	run->hypercall.args[1] = size / PG;
+	run->hypercall.args[2] = (v->map_private ? KD_KVM_MAP_GPA_RANGE_ENCRYPTED : 0) | KD_KVM_MAP_GPA_RANGE_PAGE_SZ_4K;
+	run->hypercall.ret = 0;
+	run->hypercall.longmode = 1;
+	v->map_chunks++;
+}
+
+/* User space's answer to a MapGPA chunk (tdx.c tdx_complete_vmcall_map_gpa): 0 goes on with the
+ * next chunk (or, with an interrupt pending, stops with RETRY and the next GPA in R11), -EBUSY is
+ * RETRY, -EINVAL is INVALID_OPERAND, anything else fails KVM_RUN with -EINVAL. Returns 1 when
+ * another chunk exit was produced, 0 when the TDVMCALL is complete, or -errno. */
+static int map_gpa_complete(struct kvm_double *kd, struct kd_vm *vm, struct kd_vcpu *v)
+{
+	struct kvm_run *run = (struct kvm_run *)v->run;
+	int64_t ret = (int64_t)run->hypercall.ret;
+
+	if (ret == -EBUSY || ret == -EINVAL || ret) {
+		if (ret != -EBUSY && ret != -EINVAL)
+			return refuse(kd, EINVAL, "KVM_RUN: MapGPA hypercall.ret %lld is not 0, -EBUSY or -EINVAL", (long long)ret);
+		vm->rec.map_gpa_status = ret == -EBUSY ? KD_TDVMCALL_STATUS_RETRY : KD_TDVMCALL_STATUS_INVALID_OPERAND;
+		vm->rec.map_gpa_next = v->map_next;
+		v->map_pending = false;
+		return 0;
+	}
+	v->map_next += KD_TDX_MAP_GPA_MAX_LEN;
+	if (v->map_next >= v->map_end) {
+		vm->rec.map_gpa_status = KD_TDVMCALL_STATUS_SUCCESS;
+		vm->rec.map_gpa_next = v->map_end;
+		v->map_pending = false;
+		return 0;
+	}
+	if (kd->cfg.map_gpa_interrupt_after && v->map_chunks >= kd->cfg.map_gpa_interrupt_after) {
+		vm->rec.map_gpa_status = KD_TDVMCALL_STATUS_RETRY; /* kvm_vcpu_has_events(): the guest resumes later */
+		vm->rec.map_gpa_next = v->map_next;
+		v->map_pending = false;
+		return 0;
+	}
+	map_gpa_exit(v);
+	return 1;
+}
+
 static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 {
 	struct kd_vcpu *v = o->vcpu;
@@ -1385,6 +1473,11 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 		vm->rec.certs_ret = rc.ret;
 		vm->rec.certs_npages = rc.npages;
 	}
+	if (v->map_pending) {
+		int r = map_gpa_complete(kd, vm, v);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
 	if (__atomic_load_n(&run->immediate_exit, __ATOMIC_SEQ_CST)) {
 		vm->rec.eintr_runs++;
 		return -EINTR;
@@ -1394,6 +1487,16 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 		return 0;
 	}
 	s = &v->script[v->next_script++];
+	if (s->reason == KD_SCRIPT_TDX_MAP_GPA) {
+		memcpy(&v->map_next, s->payload, 8);
+		memcpy(&v->map_end, s->payload + 8, 8);
+		v->map_end += v->map_next;
+		v->map_private = s->payload[16];
+		v->map_pending = true;
+		v->map_chunks = 0;
+		map_gpa_exit(v);
+		return 0;
+	}
 	memset(v->run + 8, 0, 256);
 	run->exit_reason = s->reason;
 	memcpy(v->run + 32, s->payload, s->len);
@@ -1567,4 +1670,16 @@ int kd_script_exit(struct kvm_double *kd, unsigned vcpu, uint32_t exit_reason, c
 	v->script[v->n_script].ret = ret;
 	v->n_script++;
 	return 0;
+}
+
+int kd_script_tdx_map_gpa(struct kvm_double *kd, unsigned vcpu, uint64_t gpa, uint64_t size, bool to_private)
+{
+	uint8_t p[17];
+
+	if (kd->last_vm < 0 || kd->vms[kd->last_vm]->type != KD_KVM_X86_TDX_VM || gpa % PG || size % PG || !size)
+		return -EINVAL;
+	memcpy(p, &gpa, 8);
+	memcpy(p + 8, &size, 8);
+	p[16] = to_private;
+	return kd_script_exit(kd, vcpu, KD_SCRIPT_TDX_MAP_GPA, p, sizeof(p), 0);
 }

@@ -40,6 +40,12 @@ struct kd_config {
 	struct kd_cpuid_bits tdx_fixed1[4], tdx_fixed0[4];
 	/* SNP CPUID page: bits the "firmware" does not allow (it refuses the page and corrects them). */
 	struct kd_cpuid_bits snp_cpuid_reject[2];
+	/* TDX MapGPA: after this many chunks an interrupt is pending and the TDVMCALL stops with RETRY
+	 * (tdx.c tdx_complete_vmcall_map_gpa, kvm_vcpu_has_events); 0 = never. */
+	unsigned map_gpa_interrupt_after;
+	/* SNP: the first LAUNCH_UPDATE of a NORMAL page fails in the "firmware" with this status
+	 * (-EIO, kvm_sev_cmd.error set); 0 = never. */
+	uint32_t snp_update_fw_error;
 };
 
 /* What a fresh double offers unless told otherwise: SNP and TDX, DebugSwap, no partial progress. */
@@ -86,6 +92,7 @@ struct kd_record {
 	uint64_t exit_hypercall_mask;    /* KVM_CAP_EXIT_HYPERCALL args[0] */
 	uint32_t cpuid_page_count;       /* entries in the CPUID page given to LAUNCH_UPDATE */
 	unsigned cpuid_page_refusals;    /* CPUID pages the "firmware" refused (and corrected) */
+	uint64_t map_gpa_status, map_gpa_next; /* TDX: the last MapGPA TDVMCALL's status and R11 */
 	/* TDX */
 	uint64_t td_attributes, td_xfam;
 	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];
@@ -120,5 +127,10 @@ bool kd_gpa_private(const struct kvm_double *kd, uint64_t gpa);
  * reports KVM_EXIT_HLT. */
 int kd_script_exit(struct kvm_double *kd, unsigned vcpu, uint32_t exit_reason, const void *payload,
 		   size_t payload_len, int ret);
+/* Script a TD guest's TDG.VP.VMCALL<MapGPA> of [gpa, gpa+size): KVM_RUN returns it as
+ * KVM_EXIT_HYPERCALL chunks of at most 2 MiB, each completed by the next KVM_RUN from
+ * hypercall.ret (tdx.c tdx_map_gpa, tdx_complete_vmcall_map_gpa); the TDVMCALL's result is in
+ * kd_record.map_gpa_status / map_gpa_next. */
+int kd_script_tdx_map_gpa(struct kvm_double *kd, unsigned vcpu, uint64_t gpa, uint64_t size, bool to_private);
 
 #endif

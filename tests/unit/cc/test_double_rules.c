@@ -638,6 +638,46 @@ static void test_tdx_get_cpuid_rules(void **state)
 	assert_int_equal(out.e[4].function, 0x19);
 }
 
+/* FINALIZE needs every page KVM mapped for INIT_MEM_REGION to have been added (tdx.c
+ * tdx_td_finalize, nr_premapped): a call the TDX module answered busy must be repeated. */
+static void test_tdx_finalize_needs_premapped_pages_added(void **state)
+{
+	struct kd_config c;
+	struct cp_kvm_tdx_init_mem_region m = { .source_addr = (uintptr_t)shared, .gpa = 0, .nr_pages = 1 };
+	int vm, g, v0;
+
+	kd_free(kd);
+	kd_config_default(&c);
+	c.eagain_every = 2;
+	kd = kd_new(&c);
+	vm = tdx_vm_init();
+	g = gmem(vm, RAM);
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM, shared, g, 0), 0);
+	EXPECT(attrs(vm, 0, RAM, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), 0);
+	v0 = io(vm, KVM_CREATE_VCPU, (void *)0);
+	assert_true(v0 >= 0);
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_VCPU, 0, 0x809000), 0);
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), 0);       /* page 0 added */
+	m = (struct cp_kvm_tdx_init_mem_region){ (uintptr_t)shared + 0x1000, 0x1000, 1 };
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EAGAIN); /* page 1 mapped, not added */
+	EXPECT(tdx(vm, CP_KVM_TDX_FINALIZE_VM, 0, 0), -EINVAL);
+	assert_non_null(strstr(kd_last_refusal(kd), "1 page(s) mapped"));
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), 0);       /* repeated: added */
+	EXPECT(tdx(vm, CP_KVM_TDX_FINALIZE_VM, 0, 0), 0);
+}
+
+/* A firmware failure of SNP_LAUNCH_UPDATE (-EIO with the status in kvm_sev_cmd.error) is reported
+ * by the driver with the op, the GFN and the status. */
+static void fw_error_7(struct kd_config *c) { c->snp_update_fw_error = 7; }
+static void double_with(void (*tweak)(struct kd_config *));
+static void expect_launch_fails(struct cc_launch_cfg *cfg, int code, const char *needle);
+static void test_driver_reports_update_firmware_error(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	double_with(fw_error_7);
+	expect_launch_fails(&cfg, EIO, "Input/output error (firmware error 7)");
+}
+
 /* ---- sev_fd: the SNP launch commands reach the PSP through the /dev/sev fd they name ---- */
 
 static void test_snp_commands_need_dev_sev(void **state)
@@ -1099,6 +1139,8 @@ int main(void)
 		T(test_irqchip_and_irqfd_rules),
 		T(test_tdx_tsc_rules),
 		T(test_tdx_get_cpuid_rules),
+		T(test_tdx_finalize_needs_premapped_pages_added),
+		T(test_driver_reports_update_firmware_error),
 		T(test_snp_commands_need_dev_sev),
 		T(test_driver_passes_and_closes_dev_sev),
 		T(test_driver_reports_missing_dev_sev),

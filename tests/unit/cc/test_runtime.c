@@ -447,6 +447,94 @@ static void test_tdx_map_gpa(void **state)
 	assert_false(kd_gpa_private(f->kd, 0x50f000));
 }
 
+/* ---- TDX MapGPA: KVM serves it in 2 MiB chunks (tdx.c tdx_map_gpa) ---- */
+
+/* Run vCPU 0 until it stops exiting for MapGPA; returns the number of chunks carapace answered. */
+static unsigned run_map_gpa(struct fixture *f, int *last_run)
+{
+	struct kvm_run *run = f->vm.run[0];
+	unsigned n = 0;
+
+	for (;;) {
+		struct cp_err err = { 0 };
+		int r = kd_ops.ioctl(f->kd, f->vm.vcpu_fd[0], KVM_RUN, NULL);
+		*last_run = r;
+		if (r < 0 || run->exit_reason != KVM_EXIT_HYPERCALL)
+			return n;
+		assert_int_equal(run->hypercall.args[1] <= 512, 1);
+		assert_int_equal(cc_exit_dispatch(&f->vm, 0, r, &err), CC_EXIT_RESUME);
+		n++;
+	}
+}
+
+static void test_tdx_map_gpa_chunks(void **state)
+{
+	struct fixture *f = *state;
+	struct kd_record rec;
+	int last;
+
+	assert_int_equal(kd_script_tdx_map_gpa(f->kd, 0, 0x500000, 5ull << 20, false), 0);
+	assert_int_equal(run_map_gpa(f, &last), 3); /* 2 + 2 + 1 MiB */
+	assert_int_equal(last, 0);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.map_gpa_status, CP_TDVMCALL_STATUS_SUCCESS);
+	assert_false(kd_gpa_private(f->kd, 0x500000));
+	assert_false(kd_gpa_private(f->kd, 0x9ff000));
+	assert_true(kd_gpa_private(f->kd, 0xa00000));
+	/* Back to private, and a range that is not RAM: the guest gets INVALID_OPERAND. */
+	assert_int_equal(kd_script_tdx_map_gpa(f->kd, 0, 0x500000, 2ull << 20, true), 0);
+	assert_int_equal(run_map_gpa(f, &last), 1);
+	assert_true(kd_gpa_private(f->kd, 0x500000));
+	assert_int_equal(kd_script_tdx_map_gpa(f->kd, 0, 0xd0000000, 4ull << 20, false), 0);
+	assert_int_equal(run_map_gpa(f, &last), 1);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.map_gpa_status, CP_TDVMCALL_STATUS_INVALID_OPERAND);
+}
+
+/* With an interrupt pending KVM stops between chunks: the guest gets RETRY and where to go on. */
+static void test_tdx_map_gpa_interrupted(void **state)
+{
+	struct fixture *f = *state;
+	struct kd_config c;
+	struct cp_err err = { 0 };
+	struct kd_record rec;
+	static struct cc_launch_cfg cfg;
+	int last;
+
+	cc_vm_release(&f->vm);
+	kd_free(f->kd);
+	kd_config_default(&c);
+	c.map_gpa_interrupt_after = 1;
+	f->kd = kd_new(&c);
+	cfg = cfg_for(CC_TDX, 1);
+	assert_true(cc_launch(&kd_ops, f->kd, &cfg, &f->vm, &err) >= 0);
+	assert_int_equal(kd_script_tdx_map_gpa(f->kd, 0, 0x500000, 5ull << 20, false), 0);
+	assert_int_equal(run_map_gpa(f, &last), 1);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.map_gpa_status, CP_TDVMCALL_STATUS_RETRY);
+	assert_int_equal(rec.map_gpa_next, 0x700000);
+	assert_false(kd_gpa_private(f->kd, 0x6ff000));
+	assert_true(kd_gpa_private(f->kd, 0x700000));
+}
+
+/* A hypercall.ret KVM does not know fails KVM_RUN (-EINVAL), and carapace names the failure. */
+static void test_tdx_map_gpa_bad_ret_fails_run(void **state)
+{
+	struct fixture *f = *state;
+	struct kvm_run *run = f->vm.run[0];
+	struct cp_err err = { 0 };
+	int r;
+
+	assert_int_equal(kd_script_tdx_map_gpa(f->kd, 0, 0x500000, 4ull << 20, false), 0);
+	assert_int_equal(kd_ops.ioctl(f->kd, f->vm.vcpu_fd[0], KVM_RUN, NULL), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HYPERCALL);
+	run->hypercall.ret = 5; /* not 0, -EBUSY or -EINVAL */
+	r = kd_ops.ioctl(f->kd, f->vm.vcpu_fd[0], KVM_RUN, NULL);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(cc_exit_dispatch(&f->vm, 0, r, &err), CC_EXIT_HOST_FAIL);
+	assert_non_null(strstr(err.msg, "KVM_RUN failed: Invalid argument"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +548,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_quote_without_service, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_get_quote_bad_buffers, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_get_quote_async, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_tdx_map_gpa_chunks, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_tdx_map_gpa_interrupted, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_tdx_map_gpa_bad_ret_fails_run, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_get_quote_old_protocol_refused, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_get_quote_service_down, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_tdx_other_leaves, setup_tdx, teardown),
