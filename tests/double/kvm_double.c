@@ -1,73 +1,109 @@
 /* The strict KVM double: fake fds, the confidential-launch rules with their errno values, a record
- * of every argument, and an independent recomputation of the SNP launch digest and TDX MRTD.
+ * of every argument, and an independent recomputation of the SNP launch digest and TDX MRTD. It
+ * includes nothing from runner/: its uAPI is its own transcription (tests/double/kd_uapi.h).
  *
- * Rule table (errno the double returns; "K" = what Linux does, "D" = the double is stricter or
- * chooses where the kernel's answer is not pinned down):
- *   KVM_CREATE_VM type not in vm_types ............................ -EINVAL (K)
- *   MEMORY_ENCRYPT_OP on a VM type without it ..................... -ENOTTY (K)
- *   KVM_SEV_INIT2 on a VM of type 0/1 .............................. -EINVAL (K)
- *   SNP: INIT2 twice, after a vCPU, flags != 0, vmsa_features not
- *        supported, ghcb_version > 2, pads != 0 ................... -EINVAL (K)
- *   SNP: LAUNCH_START before INIT2 ................................ -ENOTTY (K: !sev_snp_guest)
- *   SNP: LAUNCH_START twice, flags != 0, policy bit 17 or SMT(16)
- *        clear, SINGLE_SOCKET(20) set, bits outside ABI|16|17|19|20 . -EINVAL (K 6.11..6.16)
- *   SNP: LAUNCH_UPDATE before LAUNCH_START or after FINISH ......... -EINVAL (K: no context; D after FINISH)
- *   SNP: LAUNCH_UPDATE len 0 / not 4K multiple, gfn outside a
- *        guest_memfd slot, flags/pads != 0, unknown page type ..... -EINVAL (K)
- *   SNP: LAUNCH_UPDATE on a page that is not PRIVATE ............... -EINVAL (K: kvm_gmem_populate)
- *   SNP: LAUNCH_UPDATE page already added .......................... -EINVAL (K: RMP already private)
- *   SNP: LAUNCH_UPDATE uaddr not page aligned, or (non-ZERO) not
- *        inside the slot's shared mapping ........................ -EFAULT (D: KVM copies from any uaddr)
- *   SNP: LAUNCH_FINISH before START, twice, no vCPU, flags != 0 .... -EINVAL (K / D)
- *   KVM_CREATE_VCPU after SNP LAUNCH_FINISH / TDX FINALIZE_VM ...... -EINVAL (D)
- *   TDX: KVM_CREATE_VCPU without split irqchip, or before INIT_VM .. -EINVAL (K)
- *   TDX: cmd with hw_error != 0, or unexpected flags ............... -EINVAL (K)
- *   TDX: CAPABILITIES with cpuid.nent too small .................... -E2BIG, nent updated (K)
- *   TDX: INIT_VM twice / after a vCPU / attrs or XFAM unsupported /
- *        a CPUID entry not in the capabilities or a bit outside the
- *        configurable mask ........................................ -EINVAL (K; D for "after a vCPU")
- *   TDX: INIT_VCPU twice, INIT_MEM_REGION on a vCPU, or anywhere
- *        while some vCPU lacks INIT_VCPU .......................... -EINVAL (K / D "every vCPU")
- *   TDX: INIT_MEM_REGION: source or gpa not page aligned, nr_pages 0,
- *        range not PRIVATE or not in a guest_memfd slot, page added
- *        twice .................................................... -EINVAL (K)
- *   TDX: anything but KVM_RUN/memory attributes after FINALIZE ..... -EINVAL (K)
- *   TDX: GET_CPUID on the VM fd ..................................... -EINVAL (K: a vCPU command)
- *   TDX: GET_CPUID with flags != 0 .................................. -EINVAL (D: 6.16 ignores flags)
- *   TDX: GET_CPUID with cpuid.nent too small ........................ -E2BIG, nent updated (K)
- *        (valid from INIT_VM to FINALIZE, before or after INIT_VCPU: the values are TD-scope, K)
- *   VM KVM_SET_TSC_KHZ / KVM_GET_TSC_KHZ without KVM_CAP_VM_TSC_CONTROL -ENOTTY (D: a kernel
- *        before the VM ioctl); 0 = the host's frequency (K); GET returns the VM's default (K)
- *   VM KVM_SET_TSC_KHZ after KVM_CREATE_VCPU ........................ -EINVAL (K 6.17+; 6.16 accepts it)
- *   TDX: VM KVM_SET_TSC_KHZ after INIT_VM ........................... -EINVAL (D: KVM accepts it, but
- *        the TD's frequency was fixed at INIT_VM)
- *   TDX: VM KVM_SET_TSC_KHZ not a multiple of 25000 kHz ............. -EINVAL (D: KVM truncates it to
- *        25 MHz units at INIT_VM)
- *   TDX: INIT_VM with the VM's TSC outside 100 MHz..10 GHz .......... -EINVAL, hw_error set (K:
- *        TDH.MNG.INIT rejects the operand)
- *   guest_memfd: flags not supported, size 0 or not 4K multiple .... -EINVAL (K)
- *   SET_USER_MEMORY_REGION2: unaligned gpa/size/uaddr/offset, gmem
- *        flag with READONLY/LOG_DIRTY, gmem range too small or bound
- *        twice .................................................... -EINVAL (K); bad gmem fd -EBADF (K);
- *        overlap -EEXIST (K); SNP/TDX slot without guest_memfd -EINVAL (K)
- *   SET_USER_MEMORY_REGION (v1) on a private-memory VM ............. -EINVAL (D)
- *   SET_MEMORY_ATTRIBUTES: flags != 0, attribute not supported,
- *        size 0, unaligned, wrapping ............................... -EINVAL (K)
- *   ENABLE_CAP(APIC_BUS_CYCLES_NS) after a vCPU, or != 40 on a TD .. -EINVAL (K / D)
- *   KVM_RUN before FINISH / FINALIZE ............................... -EINVAL (D)
- *   KVM_CREATE_IRQCHIP twice -EEXIST (K); after a vCPU, or on a TD . -EINVAL (K)
- *   KVM_IRQFD without an in-kernel irqchip (full or split) ......... -EINVAL (K)
- *   KVM_SET_GSI_ROUTING without irqchip, flags, > 4096 entries, an
- *        irqchip-pin entry on a split irqchip, a non-APIC MSI address -EINVAL (K / D for the address)
- *   KVM_SIGNAL_MSI without a local APIC in the kernel, flags, or a
- *        non-APIC address .......................................... -EINVAL (K / D for the address)
- *   KVM_RUN completing SNP_REQ_CERTS with ret not 0/ENOSPC/EAGAIN/EIO -EINVAL (K)
- *   KVM_RUN with immediate_exit set: completes a pending exit, then  -EINTR (K)
- *   SNP: ENABLE_REQ_CERTS on a kernel without it ................... -EINVAL (K: unknown command)
- *   SNP: ENABLE_REQ_CERTS after KVM_CREATE_VCPU .................... -EINVAL (K)
+ * Rule table. Each rule names the kernel function it models (Linux v6.16..v6.18 unless stated:
+ * sev.c = arch/x86/kvm/svm/sev.c, tdx.c = arch/x86/kvm/vmx/tdx.c, x86.c = arch/x86/kvm/x86.c,
+ * kvm_main.c = virt/kvm/kvm_main.c, gmem = virt/kvm/guest_memfd.c). [D] marks the double's own
+ * choice where the kernel's answer differs by version or is not pinned down: never kernel
+ * behaviour. [FW] marks the double's model of the PSP firmware or the TDX module.
+ *   KVM_CREATE_VM type not in vm_types ........................ -EINVAL  x86.c kvm_arch_init_vm
+ *   MEMORY_ENCRYPT_OP on a VM type without it ................. -ENOTTY  x86.c kvm_arch_vm_ioctl
+ *   KVM_SEV_INIT2 on a VM of type 0/1 ......................... -EINVAL  sev.c sev_guest_init2
+ *   SNP: INIT2 twice, after a vCPU, flags, unsupported
+ *        vmsa_features, ghcb_version > 2, pads ................ -EINVAL  sev.c sev_guest_init2, __sev_guest_init
+ *   SNP: LAUNCH_START before INIT2 ............................ -ENOTTY  sev.c snp_launch_start (!sev_snp_guest)
+ *   SNP: LAUNCH_START twice, flags, policy bit 17 or SMT clear,
+ *        SINGLE_SOCKET, bits outside ABI|16|17|19|20 .......... -EINVAL  sev.c snp_launch_start (6.11..6.16;
+ *        later kernels check snp_supported_policy_bits)
+ *   SNP: LAUNCH_START with sev_fd not an open /dev/sev ........ -ENOTTY  sev.c snp_context_create ->
+ *        __sev_issue_cmd -> sev_issue_cmd_external_user (-EBADF, reported as -ENOTTY by 6.11..6.18)
+ *   SNP: LAUNCH_UPDATE with sev_fd not /dev/sev ............... -EIO, error 0  sev.c sev_gmem_post_populate
+ *   SNP: LAUNCH_UPDATE before LAUNCH_START .................... -EINVAL  sev.c snp_launch_update (!snp_context)
+ *   SNP: LAUNCH_UPDATE after FINISH ........................... -EINVAL  [D] (the real firmware refuses it)
+ *   SNP: LAUNCH_UPDATE len 0 / not 4K multiple, flags/pads,
+ *        unknown page type, gfn outside a guest_memfd slot .... -EINVAL  sev.c snp_launch_update
+ *   SNP: LAUNCH_UPDATE on a page not PRIVATE, or added before . -EINVAL  gmem kvm_gmem_populate,
+ *        sev.c sev_gmem_post_populate (RMP already private)
+ *   SNP: LAUNCH_UPDATE uaddr unaligned or outside the slot's
+ *        shared mapping ....................................... -EFAULT  [D] (KVM copies from any uaddr)
+ *   SNP: LAUNCH_UPDATE firmware failure ....................... -EIO, error = status  sev.c snp_launch_update
+ *   SNP: CPUID page refused (0xD.0/0xD.1 EBX not 0x240 for
+ *        XCR0_IN 1; bits a test forbids) ...................... -EIO, INVALID_PARAM, corrected page written
+ *        back to uaddr, parameters unchanged  sev.c sev_gmem_post_populate; the check itself [FW]
+ *   SNP: LAUNCH_FINISH before START, twice, no vCPU, flags ..... -EINVAL  sev.c snp_launch_finish [D for
+ *        "no vCPU"]; auth_key_en without id_block_en -EINVAL [FW]
+ *   SNP: LAUNCH_FINISH id_block_en without id_auth_uaddr ...... -EFAULT  sev.c snp_launch_finish
+ *        (psp_copy_user_blob of both blocks)
+ *   SNP: LAUNCH_FINISH with sev_fd not /dev/sev ............... -EBADF   sev.c snp_launch_update_vmsa
+ *   SNP: ENABLE_REQ_CERTS unknown / before INIT2 / after a vCPU  -EINVAL  sev.c (v7.0), the KVM_SEV_SNP_ENABLE_REQ_CERTS handler
+ *   KVM_CREATE_VCPU after SNP FINISH / TDX FINALIZE ........... -EINVAL  [D]
+ *   TDX: KVM_CREATE_VCPU before INIT_VM ....................... -EIO     tdx.c tdx_vcpu_create
+ *   TDX: KVM_CREATE_VCPU without the split irqchip ............ -EINVAL  tdx.c tdx_vcpu_create (an in-kernel
+ *        IOAPIC is accepted by KVM_CREATE_IRQCHIP; the vCPU is refused)
+ *   ENABLE_CAP(SPLIT_IRQCHIP) with an irqchip / after a vCPU .. -EEXIST / -EINVAL  x86.c kvm_vm_ioctl_enable_cap
+ *   TDX: cmd with hw_error != 0, or flags where none are known  -EINVAL  tdx.c tdx_vm_ioctl, tdx_vcpu_ioctl
+ *   TDX: CAPABILITIES with cpuid.nent too small ............... -E2BIG (nent untouched)  tdx.c tdx_get_capabilities
+ *   TDX: CAPABILITIES entries: no flags, exact (leaf, subleaf),
+ *        0x80000008 EAX[23:16] = 0xff ......................... tdx.c td_init_cpuid_entry2; which leaves [D]
+ *   TDX: INIT_VM twice, reserved != 0 ......................... -EINVAL  tdx.c tdx_td_init
+ *   TDX: INIT_VM cpuid.nent > 256 ............................. -E2BIG   tdx.c tdx_td_init
+ *   TDX: INIT_VM once vCPUs exist ............................. -EBUSY   tdx.c setup_tdparams
+ *   TDX: INIT_VM attributes / XFAM outside the capabilities ... -EINVAL  tdx.c setup_tdparams
+ *   TDX: INIT_VM without 0x80000008, or its EAX[23:16] not 48
+ *        (52 needs 5-level EPT, which the double lacks) ....... -EINVAL  tdx.c setup_tdparams_eptp_controls
+ *   TDX: INIT_VM entries not all matched by a capability entry
+ *        (first INIT_VM entry per capability, by the INIT_VM
+ *        entry's own SIGNIFCANT_INDEX flag) ................... -EINVAL  tdx.c setup_tdparams_cpuids,
+ *        cpuid.c kvm_find_cpuid_entry2
+ *   TDX: INIT_VM bits outside a configurable mask ............. -EINVAL, hw_error OPERAND_INVALID  [FW] TDH.MNG.INIT
+ *   TDX: INIT_VM with the VM's TSC outside 100 MHz..10 GHz .... -EINVAL, hw_error  [FW] TDH.MNG.INIT
+ *   TDX: GET_CPUID: INIT_VM's values as KVM passed them, the
+ *        XFAM-dependent bits (AVX, 0xD.0), guest PA width 48 .. tdx.c tdx_vcpu_get_cpuid, tdx_read_cpuid; the
+ *        module's computation [FW]; fixed-1/fixed-0 bits a test sets [FW]
+ *   TDX: GET_CPUID on the VM fd -EINVAL; nent too small -E2BIG
+ *        with nent updated .................................... tdx.c tdx_vcpu_ioctl, tdx_vcpu_get_cpuid
+ *   TDX: GET_CPUID with flags != 0 ............................ -EINVAL  [D] (6.16 ignores them)
+ *   TDX: INIT_VCPU twice ...................................... -EINVAL  tdx.c tdx_vcpu_init
+ *   TDX: INIT_MEM_REGION on the VM fd, unaligned source/gpa,
+ *        nr_pages 0, range not PRIVATE or not guest_memfd,
+ *        page added twice ..................................... -EINVAL  tdx.c tdx_vcpu_init_mem_region,
+ *        gmem kvm_gmem_populate
+ *   TDX: INIT_MEM_REGION while some vCPU lacks INIT_VCPU ...... -EINVAL  [D] (KVM checks the calling vCPU)
+ *   TDX: INIT_MEM_REGION busy: the page stays premapped ....... -EAGAIN  tdx.c tdx_vcpu_init_mem_region
+ *   TDX: FINALIZE with a premapped page never added ........... -EINVAL  tdx.c tdx_td_finalize (nr_premapped)
+ *   TDX: anything but KVM_RUN / attributes after FINALIZE ..... -EINVAL  tdx.c tdx_vm_ioctl, tdx_vcpu_ioctl
+ *   TDX: MapGPA: KVM_EXIT_HYPERCALL chunks of <= 2 MiB; ret 0
+ *        goes on, -EBUSY = RETRY, -EINVAL = INVALID_OPERAND,
+ *        else KVM_RUN -EINVAL; an interrupt pending = RETRY ... tdx.c __tdx_map_gpa, tdx_complete_vmcall_map_gpa
+ *   VM KVM_SET/GET_TSC_KHZ without KVM_CAP_VM_TSC_CONTROL ..... -ENOTTY  [D] (a kernel before the VM ioctl)
+ *   VM KVM_SET_TSC_KHZ after KVM_CREATE_VCPU .................. -EINVAL  x86.c kvm_arch_vm_ioctl (6.17+)
+ *   TDX: VM KVM_SET_TSC_KHZ after INIT_VM, or not whole 25 MHz  -EINVAL  [D] (KVM accepts it; the TD's
+ *        frequency was fixed at INIT_VM / truncated to 25 MHz units there)
+ *   guest_memfd: unsupported flags, size 0 or not 4K multiple . -EINVAL  gmem kvm_gmem_create
+ *   SET_USER_MEMORY_REGION2: unaligned, gmem with READONLY or
+ *        LOG_DIRTY, gmem range too small or bound twice ....... -EINVAL  kvm_main.c kvm_set_memory_region,
+ *        gmem kvm_gmem_bind; bad gmem fd -EBADF; overlap -EEXIST; a private VM's slot without gmem -EINVAL
+ *   SET_USER_MEMORY_REGION (v1) on a private-memory VM ........ -EINVAL  [D]
+ *   SET_MEMORY_ATTRIBUTES: flags, unsupported attribute, empty,
+ *        unaligned, wrapping .................................. -EINVAL  kvm_main.c kvm_vm_ioctl_set_mem_attributes
+ *   ENABLE_CAP(APIC_BUS_CYCLES_NS) after a vCPU ............... -EINVAL  x86.c kvm_vm_ioctl_enable_cap;
+ *        != 40 on a TD -EINVAL [D]
+ *   KVM_RUN before FINISH / FINALIZE .......................... -EINVAL  [D]
+ *   KVM_CREATE_IRQCHIP twice -EEXIST; after a vCPU -EINVAL .... x86.c kvm_arch_vm_ioctl
+ *   KVM_IRQFD without an in-kernel irqchip .................... -EINVAL  x86.c kvm_arch_irqfd_allowed
+ *   KVM_SET_GSI_ROUTING without irqchip, flags, > 4096 entries,
+ *        an irqchip pin on a split irqchip .................... -EINVAL  kvm_main.c, irq_comm.c
+ *        kvm_set_routing_entry; a non-APIC MSI address [D]
+ *   KVM_SIGNAL_MSI without a local APIC, flags ................ -EINVAL  x86.c; a non-APIC address [D]
+ *   KVM_RUN completing SNP_REQ_CERTS with ret not 0/ENOSPC/
+ *        EAGAIN/EIO ........................................... -EINVAL  sev.c (v7.0), the completion of KVM_EXIT_SNP_REQ_CERTS
+ *   KVM_RUN with immediate_exit set: completes a pending exit,
+ *        then ................................................. -EINTR   x86.c kvm_arch_vcpu_ioctl_run
  *   KVM_GET_DEVICE_ATTR(/dev/kvm) group SEV: VMSA_FEATURES, and
- *        SNP_REQ_CERTS where the kernel has it; else .............. -ENXIO (K)
- *   any other ioctl ................................................ -ENOTTY (fail closed)
+ *        SNP_REQ_CERTS where the kernel has it; else .......... -ENXIO   sev.c sev_dev_get_attr
+ *   /dev/sev: SNP_PLATFORM_STATUS answers 1.55 ................ [D] other requests -ENOTTY
+ *   any other ioctl ........................................... -ENOTTY  [D] (fail closed)
  *
  * VMSA model (how KVM derives each vCPU's VMSA at SNP_LAUNCH_FINISH, sev_es_sync_vmsa): the save
  * area from the vCPU's state — segments and descriptor tables from KVM_SET_SREGS (attributes

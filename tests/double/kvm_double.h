@@ -1,12 +1,11 @@
-/* A strict double of the Linux KVM uAPI behind struct kvm_ops: fake fds and state, the documented
- * rules of the confidential launch (SEV-SNP, TDX, guest_memfd, memory attributes) with the
- * documented errno values, a record of what it was given, and its own recomputation of the SNP
- * launch digest and the TDX MRTD from the exact bytes and GPAs passed to it.
- *
- * Kernel level modelled: SNP policy checks of KVM 6.11..6.16 (bits outside ABI 15:0, SMT 16,
- * must-be-one 17, DEBUG 19, SINGLE_SOCKET 20 refused; SMT and bit 17 required; SINGLE_SOCKET
- * refused), guest_memfd flags 0 (6.17 and older) unless configured, TDX as merged in 6.16.
- * The full rule table with errno values is at the top of kvm_double.c and in docs/CONFIDENTIAL.md. */
+/* A strict double of the Linux KVM uAPI (v6.16..v6.18, with the v7.0 SNP certificate exit where
+ * configured): fake fds and state, the rules of the confidential launch (SEV-SNP, TDX,
+ * guest_memfd, memory attributes) with the kernel's errno values, a record of what it was given,
+ * and its own recomputation of the SNP launch digest and the TDX MRTD from the exact bytes and
+ * GPAs passed to it. It includes nothing from runner/ (tests/unit/cc/kd_ops.c puts it behind
+ * carapace's struct kvm_ops); its uAPI is tests/double/kd_uapi.h, cross-checked against
+ * carapace's by cc-uapi_crosscheck. The rule table, each rule with the kernel function it models
+ * and the double's own choices marked, is at the top of kvm_double.c. */
 #ifndef CARAPACE_TESTS_DOUBLE_KVM_DOUBLE_H
 #define CARAPACE_TESTS_DOUBLE_KVM_DOUBLE_H
 
