@@ -368,8 +368,10 @@ static void *quote_thread(void *arg)
 								  "guest's buffer of %" PRIu64, quote_len, r.size);
 		else
 			status = CP_TDX_GET_QUOTE_SUCCESS;
-		if (status != CP_TDX_GET_QUOTE_SUCCESS)
-			fprintf(stderr, "carapace: TDX GetQuote for the buffer at 0x%" PRIx64 ": %s\n", r.gpa, qerr.msg);
+		/* Said on stderr the 1st, 2nd, 4th, 8th... time: a guest retrying in a loop cannot flood it. */
+		if (status != CP_TDX_GET_QUOTE_SUCCESS && !(vm->quotes_failed & (vm->quotes_failed + 1)))
+			fprintf(stderr, "carapace: TDX GetQuote for the buffer at 0x%" PRIx64 " failed (%u so far): %s\n", r.gpa,
+				vm->quotes_failed + 1, qerr.msg);
 		quote_complete(vm, &r, status, quote, quote_len);
 		free(r.report);
 		pthread_mutex_lock(&q->mu);
