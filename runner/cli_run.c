@@ -20,6 +20,7 @@
 #include "policy/policy.h"
 #include "runner/cgroup.h"
 #include "runner/cc/cc.h"
+#include "runner/cli_run.h"
 #include "runner/config.h"
 #include "runner/launch_record.h"
 #include "runner/host_info.h"
@@ -209,11 +210,32 @@ static const char *cc_only_misfit(const struct run_opts *o, enum policy_isolatio
 	return NULL;
 }
 
+struct vm_config cli_run_vm_config(const struct run_opts *o, const struct run_console *con, enum sandbox_mode sbx,
+				   const char *test_hook, const struct vdev_spec *specs, bool device_failure_continue)
+{
+	return (struct vm_config){
+		.mem_size = o->memory,
+		.ncpus = o->vcpus,
+		.console_out_fd = con->out_fd,
+		.console_in_fd = con->in_fd,
+		.console_flush_each = con->interactive,
+		.console_limit = o->console_limit,
+		.timeout_ms = o->timeout_ms,
+		.debug_exit = o->debug_exit,
+		.strict_io = o->strict_io,
+		.sandbox = sbx,
+		.test_hook = test_hook,
+		.devices = specs,
+		.ndevices = o->ndevices,
+		.device_failure_continue = device_failure_continue,
+	};
+}
+
 /* Launch SEV-SNP or TDX through runner/cc and run it in the ordinary run loop. */
 static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
 			       uint64_t td_attributes, bool attest, const char *tcti, const struct vdev_spec *specs,
 			       bool device_failure_continue, const uint8_t *kernel, size_t kernel_len,
-			       const uint8_t *initrd, size_t initrd_len)
+			       const uint8_t *initrd, size_t initrd_len, enum sandbox_mode sbx, const char *test_hook)
 {
 	const char *fw_path = o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd";
 	struct cc_launch_cfg cfg;
@@ -319,13 +341,8 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			cc_vm_release(&cvm);
 			return CP_EXIT_USAGE;
 		}
-		vc = (struct vm_config){ .console_out_fd = out_fd, .console_in_fd = in_fd,
-					 .console_flush_each = interactive, .console_limit = o->console_limit,
-					 .timeout_ms = o->timeout_ms, .sandbox = sandbox_mode_default(),
-					 .devices = specs, .ndevices = o->ndevices,
-					 .device_failure_continue = device_failure_continue };
-		if (o->seccomp)
-			(void)sandbox_mode_parse(o->seccomp, &vc.sandbox);
+		vc = cli_run_vm_config(o, &(struct run_console){ out_fd, in_fd, interactive }, sbx, test_hook, specs,
+				       device_failure_continue);
 		cvm.quote_socket = o->quote_service;
 		if (vm_adopt_cc(&cvm, &vc, &vm, &err) < 0) {
 			fprintf(stderr, "carapace run: %s\n", err.msg);
@@ -773,7 +790,7 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if (iso_obtained != POLICY_ISO_NONE) {
 		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti, specs,
-					     device_failure_continue, kernel, kernel_len, initrd, initrd_len);
+					     device_failure_continue, kernel, kernel_len, initrd, initrd_len, sbx, test_hook);
 		goto out;
 	}
 	if (open_console(opts.console, &out_fd, &in_fd, &interactive, &err) < 0) {
@@ -782,27 +799,13 @@ int runner_cli_run(int argc, char **argv)
 		goto out;
 	}
 
-	vc = (struct vm_config){
-		.mem_size = opts.memory,
-		.ncpus = opts.vcpus,
-		.kernel = kernel ? kernel : carapace_demo_guest,
-		.kernel_len = kernel ? kernel_len : carapace_demo_guest_len,
-		.initrd = initrd,
-		.initrd_len = initrd_len,
-		.cmdline = opts.cmdline ? opts.cmdline : (kernel ? "" : "demo"),
-		.console_out_fd = out_fd,
-		.console_in_fd = in_fd,
-		.console_flush_each = interactive,
-		.console_limit = opts.console_limit,
-		.timeout_ms = opts.timeout_ms,
-		.debug_exit = opts.debug_exit,
-		.strict_io = opts.strict_io,
-		.sandbox = sbx,
-		.test_hook = test_hook,
-		.devices = specs,
-		.ndevices = opts.ndevices,
-		.device_failure_continue = device_failure_continue,
-	};
+	vc = cli_run_vm_config(&opts, &(struct run_console){ out_fd, in_fd, interactive }, sbx, test_hook, specs,
+			       device_failure_continue);
+	vc.kernel = kernel ? kernel : carapace_demo_guest;
+	vc.kernel_len = kernel ? kernel_len : carapace_demo_guest_len;
+	vc.initrd = initrd;
+	vc.initrd_len = initrd_len;
+	vc.cmdline = opts.cmdline ? opts.cmdline : (kernel ? "" : "demo");
 	if (vm_create(&kvm_ops_sys, NULL, &vc, &vm, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);
 		/* A kernel we cannot load, or a size the host refuses, is the user's input. */

@@ -167,6 +167,9 @@ struct __attribute__((packed)) cp_sev_issue_cmd {
 #define CP_SEV_ISSUE_CMD _IOWR('S', 0x0, struct cp_sev_issue_cmd)
 #define CP_SEV_PLATFORM_STATUS 1
 #define CP_SEV_SNP_PLATFORM_STATUS 9
+/* include/linux/psp-sev.h: the firmware status of a LAUNCH_UPDATE the PSP refused for its
+ * parameters (a CPUID page it does not accept comes back with this one). */
+#define CP_SEV_RET_INVALID_PARAM 0x16
 
 /* TDX (KVM_MEMORY_ENCRYPT_OP with struct cp_kvm_tdx_cmd) */
 struct cp_kvm_tdx_cmd {
@@ -235,7 +238,9 @@ struct cp_kvm_tdx_init_mem_region {
 /* Exits added after 6.1 */
 #define CP_KVM_EXIT_MEMORY_FAULT 39
 #define CP_KVM_EXIT_TDX 40
-#define CP_KVM_EXIT_SNP_REQ_CERTS 42 /* Linux 7.0 (merged for the 6.20 cycle) */
+/* Linux 7.0 numbers the certificate exit 43: 41 is KVM_EXIT_ARM_SEA, 42 KVM_EXIT_ARM_LDST64B (early
+ * postings of the SNP series used 40 and 42; include/uapi/linux/kvm.h as merged has 43). */
+#define CP_KVM_EXIT_SNP_REQ_CERTS 43
 #define CP_KVM_SYSTEM_EVENT_SEV_TERM 6
 #define CP_KVM_SYSTEM_EVENT_TDX_FATAL 7
 #define CP_KVM_MEMORY_EXIT_FLAG_PRIVATE (1ull << 3)

@@ -71,11 +71,28 @@ static const struct sc_rule vcpu_cc_rules[] = {
 	ANY("fstat", "SNP certificate table: its size, re-read per request"),
 	ANY("newfstatat", "the same (glibc's fstat)"),
 	ANY("pread64", "SNP certificate table: read it"),
-	ARG0("socket", AF_UNIX, "TDX GetQuote: a connection to the quote generation service (UNIX sockets only)"),
-	ANY("connect", "TDX GetQuote: to the service's socket, bind-mounted into the empty root"),
-	ANY("poll", "TDX GetQuote: the service's reply, with a time limit"),
+};
+
+/* The TDX quote thread (runner/cc/runtime.c quote_thread): asks the quote generation service for
+ * the guests' quotes, so that no vCPU thread waits on (or may even connect to) a socket. */
+static const struct sc_rule quote_rules[] = {
+	ARG0("socket", AF_UNIX, "a connection to the quote generation service (UNIX sockets only)"),
+	ANY("connect", "to the service's socket, bind-mounted into the empty root"),
+	ANY("sendto", "the GET_QUOTE request (send)"),
+	ANY("recvfrom", "the service's reply (recv)"),
+	ANY("poll", "the reply with a time limit, or the VM's end (its stop eventfd)"),
 	ANY("ppoll", "the same (glibc may use ppoll)"),
-	ANY("close", "TDX GetQuote: the connection, once answered"),
+	ANY("close", "the connection, once answered"),
+	IOCTL(KVM_SIGNAL_MSI, "the guest's event-notify interrupt when its quote is in the buffer"),
+	ANY("write", "a failed request's reason on stderr"),
+	ANY("futex", "the request queue's lock and condition variable"),
+	NOEXEC("mmap", "malloc() of the request and the quote (never executable)"),
+	NOEXEC("mprotect", "thread arena growth (never executable)"),
+	ANY("munmap", "free()"),
+	ANY("brk", "malloc() in the main arena"),
+	ANY("madvise", "glibc releases the thread stack's pages at thread exit"),
+	ANY("rt_sigprocmask", "glibc blocks signals while a thread exits"),
+	ANY("exit", "thread exit"),
 };
 
 /* The main thread once the vCPUs run: the event loop (runner/vm.c vm_run) and teardown
@@ -259,7 +276,10 @@ static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, struct cp_err 
 
 static void table(enum sandbox_thread which, const struct sc_rule **rules, size_t *n)
 {
-	if (which == SANDBOX_VCPU || which == SANDBOX_VCPU_CC) {
+	if (which == SANDBOX_QUOTE) {
+		*rules = quote_rules;
+		*n = ARRAY_SIZE(quote_rules);
+	} else if (which == SANDBOX_VCPU || which == SANDBOX_VCPU_CC) {
 		*rules = vcpu_rules;
 		*n = ARRAY_SIZE(vcpu_rules);
 	} else {
@@ -298,7 +318,8 @@ int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, stru
 	seccomp_release(ctx);
 	if (rc < 0)
 		return cp_err_set(err, -rc, "loading the %s seccomp filter: %s",
-				  which == SANDBOX_MAIN ? "main-thread" : "vCPU", strerror(-rc));
+				  which == SANDBOX_MAIN ? "main-thread" : which == SANDBOX_QUOTE ? "quote-thread" : "vCPU",
+				  strerror(-rc));
 	return 0;
 }
 
@@ -319,4 +340,5 @@ void sandbox_print_policy(FILE *out)
 	print_table(out, "vCPU threads (`vcpu<N>`)", vcpu_rules, ARRAY_SIZE(vcpu_rules));
 	print_table(out, "vCPU threads of a confidential VM: in addition", vcpu_cc_rules, ARRAY_SIZE(vcpu_cc_rules));
 	print_table(out, "main thread (event loop and teardown)", main_rules, ARRAY_SIZE(main_rules));
+	print_table(out, "TDX quote thread (`cc-quote`, only with a quote service)", quote_rules, ARRAY_SIZE(quote_rules));
 }

@@ -534,6 +534,19 @@ static void test_hook_forbidden(struct vm *vm, const char *hook)
 #endif
 }
 
+static int quote_thread_init(void *arg)
+{
+	struct vm *vm = arg;
+	struct cp_err err = { 0 };
+
+	pthread_setname_np(pthread_self(), "cc-quote");
+	if (sandbox_thread_apply(SANDBOX_QUOTE, vm->cfg.sandbox, &err) < 0) {
+		vm_end(vm, CP_EXIT_FAILURE, "TDX quote thread: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -758,6 +771,13 @@ int vm_run(struct vm *vm)
 		struct cp_err err = { 0 };
 		if (sandbox_process_lockdown(&err) < 0)
 			vm_end(vm, CP_EXIT_FAILURE, "sandbox: %s", err.msg);
+	}
+	/* The TDX quote thread, now that the process is one thread in its empty root; it loads
+	 * its own filter first. */
+	if (vm->cc) {
+		struct cp_err err = { 0 };
+		if (cc_quote_start(vm->cc, quote_thread_init, vm, &err) < 0)
+			vm_end(vm, CP_EXIT_FAILURE, "%s", err.msg);
 	}
 	for (unsigned i = 0; i < vm->nvcpus && !atomic_load(&vm->stopping); i++) {
 		int r = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);

@@ -18,6 +18,7 @@ struct kvm_cpuid_entry2;
 
 #define CC_MAX_VCPUS 64
 #define CC_MAX_BLOCKS 3
+#define CC_QUOTE_QUEUE 4 /* TDX GetQuote requests waiting for the quote service at most */
 
 enum cc_platform { CC_SNP = 0, CC_TDX = 1 };
 
@@ -53,9 +54,11 @@ struct cc_launch_cfg {
 	uint8_t host_data[32];        /* SNP_LAUNCH_FINISH host_data: the attestation binding digest */
 	const uint8_t *id_block;      /* optional 96-byte ID block */
 	const uint8_t *id_auth;       /* optional 4096-byte ID auth block (needs id_block) */
+	bool snp_cpuid_fixup;         /* accept (once) the CPUID page the firmware corrected when it refused
+				       * carapace's; false: the launch fails naming every changed entry */
 	/* TDX */
 	uint64_t td_attributes;       /* checked against KVM_TDX_CAPABILITIES */
-	uint64_t td_xfam;             /* 0 = x87|SSE (0x3) */
+	uint64_t td_xfam;             /* 0 = from the vCPU model's CPUID 0xD (XCR0 and XSS features), as QEMU */
 	uint32_t tsc_khz;             /* the TD's TSC frequency: a multiple of 25000 kHz in 100 MHz..10 GHz;
 				       * 0 = the host's (KVM_GET_TSC_KHZ on the VM), which must be one too */
 	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];
@@ -91,6 +94,10 @@ struct cc_vm {
 	enum cc_platform platform;
 	enum cc_state state;
 	int kvm_fd, vm_fd;
+	/* SNP: /dev/sev (a kvm_ops fd), open from INIT to LAUNCH_FINISH. KVM issues the launch
+	 * commands to the PSP through the fd named in each command's sev_fd (arch/x86/kvm/svm/sev.c
+	 * snp_launch_start, snp_launch_update, snp_launch_finish -> sev_issue_cmd_external_user). */
+	int sev_fd;
 	unsigned nvcpus;
 	int vcpu_fd[CC_MAX_VCPUS];
 	void *run[CC_MAX_VCPUS];
@@ -113,10 +120,16 @@ struct cc_vm {
 	struct kvm_cpuid_entry2 *tdx_cpuid; /* TDX: the CPUID KVM_TDX_INIT_VM was given (checked per vCPU */
 	unsigned tdx_cpuid_n;               /* against KVM_TDX_GET_CPUID) */
 	uint32_t tsc_khz;             /* TDX: the TSC frequency set with KVM_SET_TSC_KHZ */
+	char cpuid_fixup[1024];       /* SNP: the firmware's CPUID corrections accepted (cfg->snp_cpuid_fixup), "" if none */
 	const struct cc_launch_cfg *cfg;
 	/* Run time */
+	pthread_mutex_t mem_mu;       /* private/shared conversions vs. the quote thread's buffer writes */
 	const char *quote_socket;     /* TDX GetQuote: UNIX socket of a quote generation service */
-	unsigned quote_timeout_ms;
+	unsigned quote_timeout_ms;    /* per wait on the service (connect, send, each read) */
+	struct cc_quote *quote;       /* TDX: the quote thread and its queue (cc_quote_start), or NULL */
+	int notify_vector, notify_apic_id; /* TDX SetupEventNotifyInterrupt (-1: none), under quote->mu */
+	uint64_t tdvmcall_user_r11, tdvmcall_user_r12; /* KVM_TDX_CAPABILITIES: what user space may offer */
+	unsigned quotes_queued, quotes_served, quotes_failed, quotes_notified, quote_notify_failed;
 	int certs_fd;                 /* SNP certificate table file (cfg->snp_certs), -1 when none */
 	pthread_mutex_t certs_mu;     /* guards certs_holders and the file lock */
 	unsigned certs_holders;       /* vCPUs between a served request and their next KVM_RUN return */
@@ -164,6 +177,15 @@ enum cc_exit_verdict cc_exit_tdx(struct cc_vm *vm, unsigned vcpu, struct cp_err 
  * immediate_exit set, until the vCPU is back from the KVM_RUN that sends the request to the
  * firmware: cc_vcpu_returned() then drops the lock. */
 enum cc_exit_verdict cc_exit_snp_req_certs(struct cc_vm *vm, unsigned vcpu, struct cp_err *err);
+/* TDX GetQuote is answered asynchronously (IN_FLIGHT at once, the quote and the event-notify
+ * interrupt later) by a worker thread. cc_quote_start() starts it when a quote service is
+ * configured (else nothing); thread_init (may be NULL) runs first in the new thread, e.g. to load
+ * its seccomp filter. Start it after the process isolated itself (unshare needs one thread).
+ * cc_quote_wait_idle() returns when no request is queued or in progress; cc_quote_stop()
+ * abandons what is in flight and joins the thread (cc_vm_release calls it). */
+int cc_quote_start(struct cc_vm *vm, int (*thread_init)(void *arg), void *arg, struct cp_err *err);
+void cc_quote_wait_idle(struct cc_vm *vm);
+void cc_quote_stop(struct cc_vm *vm);
 /* Call after every KVM_RUN of a confidential vCPU returns, before anything else. */
 void cc_vcpu_returned(struct cc_vm *vm, unsigned vcpu);
 /* Read and validate a certificate table from fd (whole file, at most 1 MiB, with a VCEK or VLEK). */

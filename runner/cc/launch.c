@@ -200,17 +200,60 @@ static int snp_cpuid_page(const struct cpuid_table *t, uint8_t page[PG], struct 
 		uint8_t *f = page + 16 + 48 * n;
 		if (n == 64)
 			return cp_err_set(err, E2BIG, "SNP CPUID page: vCPU 0 has more than 64 CPUID entries");
+		uint32_t ecx_in = (e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ? e->index : 0;
 		cp_put_le32(f, e->function);
-		cp_put_le32(f + 4, (e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ? e->index : 0);
-		cp_put_le64(f + 8, (e->function == 0xd && e->index <= 1) ? 1 : 0);
+		cp_put_le32(f + 4, ecx_in);
 		cp_put_le32(f + 24, e->eax);
 		cp_put_le32(f + 28, e->ebx);
 		cp_put_le32(f + 32, e->ecx);
 		cp_put_le32(f + 36, e->edx);
+		/* Leaf 0xD subleaves 0 and 1 as QEMU's sev_snp_cpuid_info_fill() fills them: the XSAVE
+		 * area size of the initial XCR0 = 1 state (0x240: legacy area + header), with XCR0_IN 1
+		 * and XSS_IN 0; the guest computes the other sizes from the per-component subleaves.
+		 * The firmware checks EBX against XCR0_IN, so KVM's size for all features is refused. */
+		if (e->function == 0xd && ecx_in <= 1) {
+			cp_put_le64(f + 8, 1);
+			cp_put_le64(f + 16, 0);
+			cp_put_le32(f + 28, 0x240);
+		}
 		n++;
 	}
 	cp_put_le32(page, n);
 	return 0;
+}
+
+/* Name every CPUID page entry the firmware changed (it writes its corrected page back to the
+ * source when it refuses one: arch/x86/kvm/svm/sev.c sev_gmem_post_populate), as QEMU's
+ * sev_snp_cpuid_report_mismatches() does. Pure; returns how many entries differ. */
+static unsigned snp_cpuid_page_diff(const uint8_t *want, const uint8_t *got, char *out, size_t len)
+{
+	static const char *const regs[] = { "EAX", "EBX", "ECX", "EDX" };
+	unsigned n = cp_le32(want) > 64 ? 64 : cp_le32(want), diffs = 0;
+	size_t off = 0;
+
+	out[0] = '\0';
+	if (cp_le32(got) != cp_le32(want)) {
+		off += (size_t)snprintf(out + off, len - off, "entry count %u -> %u; ", cp_le32(want), cp_le32(got));
+		diffs++;
+	}
+	for (unsigned i = 0; i < n && off < len; i++) {
+		const uint8_t *w = want + 16 + 48 * i, *g = got + 16 + 48 * i;
+		if (!memcmp(w, g, 48))
+			continue;
+		diffs++;
+		off += (size_t)snprintf(out + off, len - off, "leaf 0x%x subleaf %u:", cp_le32(w), cp_le32(w + 4));
+		for (unsigned r = 0; r < 4 && off < len; r++)
+			if (cp_le32(w + 24 + 4 * r) != cp_le32(g + 24 + 4 * r))
+				off += (size_t)snprintf(out + off, len - off, " %s 0x%08x -> 0x%08x", regs[r], cp_le32(w + 24 + 4 * r),
+							cp_le32(g + 24 + 4 * r));
+		if (memcmp(w, g, 24) && off < len)
+			off += (size_t)snprintf(out + off, len - off, " (inputs changed)");
+		if (off < len)
+			off += (size_t)snprintf(out + off, len - off, "; ");
+	}
+	if (off >= 2 && off < len)
+		out[off - 2] = '\0';
+	return diffs;
 }
 
 /* ---- steps: common ---- */
@@ -383,9 +426,12 @@ static int create_vcpu(struct cc_vm *vm, unsigned i, struct cp_err *err)
 
 /* ---- SNP ---- */
 
+/* Every SEV command carries the /dev/sev fd, as QEMU's sev_ioctl() does: the SNP launch commands
+ * need it (the kernel passes it to the PSP driver, which refuses anything but /dev/sev), the
+ * others ignore it. */
 static int sev_cmd(struct cc_vm *vm, uint32_t id, void *data, const char *what, struct cp_err *err)
 {
-	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data };
+	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data, .sev_fd = (uint32_t)vm->sev_fd };
 	int r = kio(vm, vm->vm_fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
 	if (r < 0)
 		return cp_err_set(err, -r, "%s: %s (firmware error %u)", what, strerror(-r), c.error);
@@ -395,7 +441,15 @@ static int sev_cmd(struct cc_vm *vm, uint32_t id, void *data, const char *what, 
 static int snp_init(struct cc_vm *vm, struct cp_err *err)
 {
 	struct cp_kvm_sev_init in = { .vmsa_features = vm->cfg->vmsa_features };
-	int r = sev_cmd(vm, CP_KVM_SEV_INIT2, &in, "KVM_SEV_INIT2", err);
+	int r;
+
+	/* Opened here, before the VM process locks itself down, and closed after LAUNCH_FINISH:
+	 * nothing at run time needs the PSP device (guest requests go through KVM itself). */
+	vm->sev_fd = vm->ops->open_dev(vm->ctx, "/dev/sev");
+	if (vm->sev_fd < 0)
+		return cp_err_set(err, -vm->sev_fd, "cannot open /dev/sev: %s: KVM issues the SEV-SNP launch commands to "
+				  "the AMD Secure Processor through it", strerror(-vm->sev_fd));
+	r = sev_cmd(vm, CP_KVM_SEV_INIT2, &in, "KVM_SEV_INIT2", err);
 
 	if (r == 0)
 		r = enable_cap(vm, CP_KVM_CAP_EXIT_HYPERCALL, 1ull << CP_KVM_HC_MAP_GPA_RANGE, "EXIT_HYPERCALL", err);
@@ -528,6 +582,8 @@ static int snp_update(struct cc_vm *vm, size_t k, const struct memenc_plan_op *o
 	struct cp_kvm_sev_snp_launch_update u = { .gfn_start = op->gpa / PG, .uaddr = (uintptr_t)src, .len = op->len,
 						  .type = (uint8_t)op->type };
 	unsigned stuck = 0;
+	bool cpuid_retried = false;
+	uint8_t cpuid_want[PG];
 	int r;
 
 	if (op->gpa % PG || op->len % PG || op->len == 0)
@@ -545,6 +601,7 @@ static int snp_update(struct cc_vm *vm, size_t k, const struct memenc_plan_op *o
 			return cp_err_set(err, EINVAL, "launch plan op %zu: CPUID section of 0x%" PRIx64 " bytes", k, op->len);
 		if ((r = vcpu_cpuid(vm, 0, t, err)) < 0 || (r = snp_cpuid_page(t, src, err)) < 0)
 			return r;
+		memcpy(cpuid_want, src, PG);
 		break;
 	}
 	default:
@@ -553,9 +610,28 @@ static int snp_update(struct cc_vm *vm, size_t k, const struct memenc_plan_op *o
 	}
 	while (u.len) {
 		uint64_t before = u.len;
-		struct cp_kvm_sev_cmd c = { .id = CP_KVM_SEV_SNP_LAUNCH_UPDATE, .data = (uintptr_t)&u };
+		struct cp_kvm_sev_cmd c = { .id = CP_KVM_SEV_SNP_LAUNCH_UPDATE, .data = (uintptr_t)&u,
+					    .sev_fd = (uint32_t)vm->sev_fd };
 
 		r = kio(vm, vm->vm_fd, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+		if (r == -EIO && c.error == CP_SEV_RET_INVALID_PARAM && op->type == MEMENC_OP_SNP_CPUID) {
+			/* The firmware refused the CPUID page and KVM wrote its corrected page back to src.
+			 * The page is not measured (its contents are not in the launch digest), but the guest
+			 * would see other CPUID values than its model: accepted once, and only when the
+			 * configuration allows it (Cloud Hypervisor and libkrun retry unconditionally). */
+			char diff[1024];
+			unsigned nd = snp_cpuid_page_diff(cpuid_want, src, diff, sizeof(diff));
+			if (!vm->cfg->snp_cpuid_fixup || cpuid_retried || nd == 0)
+				return cp_err_set(err, EIO, "SNP_LAUNCH_UPDATE op %zu (%s): the firmware refused the CPUID page "
+						  "(INVALID_PARAM)%s%s%s", k, op->what, nd ? "; it would change: " : "", diff,
+						  cpuid_retried ? " (after one retry with its own corrections)"
+						  : nd ? " (not retried: the configuration does not accept a corrected CPUID)"
+						       : " (and wrote back no correction)");
+			snprintf(vm->cpuid_fixup, sizeof(vm->cpuid_fixup), "%s", diff);
+			cpuid_retried = true;
+			memcpy(cpuid_want, src, PG);
+			continue;
+		}
 		if (r < 0 && r != -EAGAIN && r != -EINTR)
 			return cp_err_set(err, -r, "SNP_LAUNCH_UPDATE op %zu (%s, type %s) at GFN 0x%" PRIx64 " (%" PRIu64
 					  " pages left): %s (firmware error %u)", k, op->what, memenc_op_type_name(op->type),
@@ -601,8 +677,6 @@ static int snp_finish(struct cc_vm *vm, struct cp_err *err)
 	int r;
 
 	memcpy(f.host_data, cfg->host_data, 32);
-	if (cfg->id_auth && !cfg->id_block)
-		return cp_err_set(err, EINVAL, "SNP_LAUNCH_FINISH: an ID auth block needs an ID block");
 	if (cfg->id_block) {
 		/* Page-aligned copies: the kernel reads them from our memory. */
 		if (posix_memalign((void **)&idb, PG, 2 * PG))
@@ -611,15 +685,20 @@ static int snp_finish(struct cc_vm *vm, struct cp_err *err)
 		memcpy(idb, cfg->id_block, 96);
 		f.id_block_en = 1;
 		f.id_block_uaddr = (uintptr_t)idb;
-		if (cfg->id_auth) {
-			memcpy(idb + PG, cfg->id_auth, PG);
-			f.auth_key_en = 1;
-			f.id_auth_uaddr = (uintptr_t)(idb + PG);
-		}
+		/* Both or neither (cc_vm_init): with id_block_en the kernel always copies id_auth_uaddr
+		 * (sev.c:snp_launch_finish). AUTH_KEY_EN says whether the auth block carries an author
+		 * key: its AUTH_KEY_ALGO (byte 4, SNP ABI ID_AUTH_INFO) is then non-zero. QEMU leaves
+		 * that to a property (author-key-enabled); carapace reads it from the block itself. */
+		memcpy(idb + PG, cfg->id_auth, PG);
+		f.id_auth_uaddr = (uintptr_t)(idb + PG);
+		f.auth_key_en = cp_le32(cfg->id_auth + 4) != 0;
 	}
 	r = sev_cmd(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f, "SNP_LAUNCH_FINISH", err);
-	if (r == 0)
+	if (r == 0) {
 		drop_shared_copies(vm);
+		vm->ops->close(vm->ctx, vm->sev_fd);
+		vm->sev_fd = -1;
+	}
 	return r;
 }
 
@@ -712,6 +791,38 @@ static const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid_entry2 *
 	return NULL;
 }
 
+/* KVM_TDX_CAPABILITIES entries carry no flags: each names exactly one (leaf, subleaf), a leaf
+ * without subleaves as subleaf 0 (arch/x86/kvm/vmx/tdx.c td_init_cpuid_entry2). Matched exactly,
+ * as QEMU's tdx_filter_cpuid() does with cpuid_find_entry(). */
+static const struct kvm_cpuid_entry2 *cpuid_find_exact(const struct kvm_cpuid_entry2 *e, unsigned n, uint32_t leaf,
+						       uint32_t subleaf)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (e[i].function == leaf && e[i].index == subleaf)
+			return &e[i];
+	return NULL;
+}
+
+/* The guest-physical address width a TD gets, in CPUID 0x80000008 EAX[23:16]: KVM accepts 48
+ * (4-level EPT, shared bit 47) or 52 (5-level EPT) and nothing else
+ * (arch/x86/kvm/vmx/tdx.c setup_tdparams_eptp_controls). carapace's choice: 48, which every TDX
+ * host supports; its guests' memory ends far below 2^47. */
+#define TDX_GPAW 48u
+
+/* XFAM from the vCPU model, as QEMU's setup_td_xfam() does: the XCR0 features (CPUID 0xD.0
+ * EAX/EDX) and the XSS features (CPUID 0xD.1 ECX/EDX) the model offers. Pure. */
+static uint64_t tdx_xfam_of(const struct kvm_cpuid_entry2 *e, unsigned n)
+{
+	const struct kvm_cpuid_entry2 *d0 = cpuid_find_exact(e, n, 0xd, 0), *d1 = cpuid_find_exact(e, n, 0xd, 1);
+	uint64_t xfam = 0;
+
+	if (d0)
+		xfam |= d0->eax | (uint64_t)d0->edx << 32;
+	if (d1)
+		xfam |= d1->ecx | (uint64_t)d1->edx << 32;
+	return xfam;
+}
+
 static uint32_t cpuid_reg(const struct kvm_cpuid_entry2 *e, uint8_t reg)
 {
 	return reg == REG_EAX ? e->eax : reg == REG_EBX ? e->ebx : reg == REG_ECX ? e->ecx : e->edx;
@@ -795,7 +906,7 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 	_cleanup_free_ struct cp_kvm_tdx_init_vm *in = calloc(1, sizeof(*in) + ncap * sizeof(struct kvm_cpuid_entry2));
 	_cleanup_free_ struct cpuid_table *t = calloc(1, sizeof(*t));
 	struct kvm_cpuid_entry2 *ce, *ie;
-	uint64_t xfam = cfg->td_xfam ? cfg->td_xfam : 0x3;
+	uint64_t xfam;
 	int r;
 
 	if (!caps || !in || !t)
@@ -812,14 +923,20 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 		return r;
 	if (caps->cpuid.nent > ncap)
 		return cp_err_set(err, EIO, "KVM_TDX_CAPABILITIES: %u CPUID entries", caps->cpuid.nent);
+	vm->tdvmcall_user_r11 = caps->user_tdvmcallinfo_1_r11;
+	vm->tdvmcall_user_r12 = caps->user_tdvmcallinfo_1_r12;
 	if (cfg->td_attributes & ~caps->supported_attrs)
 		return cp_err_set(err, ENOTSUP, "TDX: TD attributes 0x%" PRIx64 " include 0x%" PRIx64 ", which this host does "
 				  "not support (supported 0x%" PRIx64 ")", cfg->td_attributes,
 				  cfg->td_attributes & ~caps->supported_attrs, (uint64_t)caps->supported_attrs);
+	/* vCPU 0's CPUID: the model the TD's XFAM and configurable CPUID come from. */
+	if ((r = vcpu_cpuid(vm, 0, t, err)) < 0)
+		return r;
+	xfam = cfg->td_xfam ? cfg->td_xfam : tdx_xfam_of(t->e, t->nent);
 	if (xfam & ~caps->supported_xfam)
-		return cp_err_set(err, ENOTSUP, "TDX: XFAM 0x%" PRIx64 " includes 0x%" PRIx64 ", which this host does not "
-				  "support (supported 0x%" PRIx64 ")", xfam, xfam & ~caps->supported_xfam,
-				  (uint64_t)caps->supported_xfam);
+		return cp_err_set(err, ENOTSUP, "TDX: XFAM 0x%" PRIx64 " (%s) includes 0x%" PRIx64 ", which this host does not "
+				  "support (supported 0x%" PRIx64 ")", xfam, cfg->td_xfam ? "configured" : "from CPUID 0xD of "
+				  "the vCPU model", xfam & ~caps->supported_xfam, (uint64_t)caps->supported_xfam);
 	in->attributes = cfg->td_attributes;
 	in->xfam = xfam;
 	for (int i = 0; i < 6; i++) {
@@ -827,22 +944,34 @@ static int tdx_init(struct cc_vm *vm, struct cp_err *err)
 		in->mrowner[i] = cp_le64(cfg->mrowner + 8 * i);
 		in->mrownerconfig[i] = cp_le64(cfg->mrownerconfig + 8 * i);
 	}
-	/* vCPU 0's CPUID, kept only where the TDX module lets the VMM configure it. */
-	if ((r = vcpu_cpuid(vm, 0, t, err)) < 0)
-		return r;
+	/* vCPU 0's CPUID, kept only where the TDX module lets the VMM configure it: an entry whose
+	 * (leaf, subleaf) is a capability entry exactly, masked by it (KVM counts the entries it
+	 * matches and refuses INIT_VM unless all of them are: tdx.c setup_tdparams_cpuids). */
 	ce = (struct kvm_cpuid_entry2 *)(caps + 1);
 	ie = (struct kvm_cpuid_entry2 *)(in + 1);
 	for (unsigned i = 0; i < t->nent; i++) {
-		const struct kvm_cpuid_entry2 *c = cpuid_find(ce, caps->cpuid.nent, t->e[i].function, t->e[i].index);
-		if (!c)
+		const struct kvm_cpuid_entry2 *c = cpuid_find_exact(ce, caps->cpuid.nent, t->e[i].function, t->e[i].index);
+		struct kvm_cpuid_entry2 *o = &ie[in->cpuid.nent];
+		if (!c || cpuid_find_exact(ie, in->cpuid.nent, t->e[i].function, t->e[i].index))
 			continue;
-		ie[in->cpuid.nent] = t->e[i];
-		ie[in->cpuid.nent].eax &= c->eax;
-		ie[in->cpuid.nent].ebx &= c->ebx;
-		ie[in->cpuid.nent].ecx &= c->ecx;
-		ie[in->cpuid.nent].edx &= c->edx;
+		memset(o, 0, sizeof(*o)); /* padding included */
+		o->function = t->e[i].function;
+		o->index = t->e[i].index;
+		o->flags = t->e[i].flags;
+		o->eax = t->e[i].eax & c->eax;
+		o->ebx = t->e[i].ebx & c->ebx;
+		o->ecx = t->e[i].ecx & c->ecx;
+		o->edx = t->e[i].edx & c->edx;
+		if (o->function == 0x80000008)
+			o->eax = (o->eax & ~0x00ff0000u) | TDX_GPAW << 16;
 		in->cpuid.nent++;
 	}
+	/* KVM takes the TD's guest-physical address width from leaf 0x80000008 and refuses INIT_VM
+	 * without it (tdx.c setup_tdparams_eptp_controls). */
+	if (!cpuid_find_exact(ie, in->cpuid.nent, 0x80000008, 0))
+		return cp_err_set(err, ENOTSUP, "TDX: CPUID leaf 0x80000008 is %s, but KVM_TDX_INIT_VM needs it for the TD's "
+				  "guest-physical address width", !cpuid_find_exact(ce, caps->cpuid.nent, 0x80000008, 0)
+				  ? "not configurable on this host (KVM_TDX_CAPABILITIES)" : "not in the vCPU model");
 	/* Kept: every vCPU's KVM_TDX_GET_CPUID is checked against what INIT_VM was asked for. */
 	vm->tdx_cpuid = calloc(in->cpuid.nent ? in->cpuid.nent : 1, sizeof(struct kvm_cpuid_entry2));
 	if (!vm->tdx_cpuid)
@@ -991,8 +1120,10 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	vm->ctx = ctx;
 	vm->cfg = cfg;
 	vm->platform = cfg->platform;
-	vm->kvm_fd = vm->vm_fd = vm->shared_fd = vm->certs_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->shared_fd = vm->certs_fd = vm->sev_fd = -1;
 	pthread_mutex_init(&vm->certs_mu, NULL);
+	pthread_mutex_init(&vm->mem_mu, NULL);
+	vm->notify_vector = vm->notify_apic_id = -1;
 	for (unsigned i = 0; i < CC_MAX_VCPUS; i++)
 		vm->vcpu_fd[i] = -1;
 	vm->quote_timeout_ms = 30000;
@@ -1009,6 +1140,13 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	if (cfg->platform == CC_SNP && (cfg->vmsa_features & 1))
 		return cp_err_set(err, EINVAL, "SEV-SNP: vmsa_features 0x%" PRIx64 " must not contain SNP_ACTIVE (bit 0): "
 				  "KVM sets it", cfg->vmsa_features);
+	if ((cfg->id_block || cfg->id_auth) && cfg->platform != CC_SNP)
+		return cp_err_set(err, EINVAL, "an ID block and ID auth block are for SEV-SNP guests only");
+	if (!cfg->id_block != !cfg->id_auth)
+		return cp_err_set(err, EINVAL, "SEV-SNP: %s: the firmware checks an ID block against the signature in its "
+				  "ID auth block, and KVM copies the auth block whenever an ID block is given "
+				  "(SNP_LAUNCH_FINISH)", cfg->id_block ? "an ID block needs its ID auth block"
+								     : "an ID auth block needs an ID block");
 	if (cfg->snp_certs && cfg->platform != CC_SNP)
 		return cp_err_set(err, EINVAL, "a certificate table is for SEV-SNP guests only");
 	if (cfg->tsc_khz && cfg->platform != CC_TDX)
@@ -1053,6 +1191,7 @@ void cc_vm_release(struct cc_vm *vm)
 {
 	if (!vm || !vm->ops)
 		return;
+	cc_quote_stop(vm); /* it writes guest memory and signals through the VM fd */
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		if (vm->run[i])
 			vm->ops->munmap_run(vm->ctx, vm->run[i], vm->run_size);
@@ -1072,7 +1211,9 @@ void cc_vm_release(struct cc_vm *vm)
 		vm->ops->close(vm->ctx, vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		vm->ops->close(vm->ctx, vm->kvm_fd);
-	vm->vm_fd = vm->kvm_fd = -1;
+	if (vm->sev_fd >= 0)
+		vm->ops->close(vm->ctx, vm->sev_fd);
+	vm->vm_fd = vm->kvm_fd = vm->sev_fd = -1;
 	if (vm->shared) {
 		drop_shared_copies(vm);
 		munmap(vm->shared, vm->shared_size);

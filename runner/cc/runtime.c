@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -58,10 +59,14 @@ int cc_mem_convert(struct cc_vm *vm, uint64_t gpa, uint64_t len, bool to_private
 				  "RAM block", gpa, len, to_private ? "private" : "shared");
 	if (!b->private_bits)
 		return cp_err_set(err, EINVAL, "conversion before the launch bound memory");
+	/* Serialized with the quote thread's writes into shared guest buffers. */
+	pthread_mutex_lock(&vm->mem_mu);
 	r = vm->ops->ioctl(vm->ctx, vm->vm_fd, CP_KVM_SET_MEMORY_ATTRIBUTES, &a);
-	if (r < 0)
+	if (r < 0) {
+		pthread_mutex_unlock(&vm->mem_mu);
 		return cp_err_set(err, -r, "KVM_SET_MEMORY_ATTRIBUTES 0x%" PRIx64 "+0x%" PRIx64 " -> %s: %s", gpa, len,
 				  to_private ? "private" : "shared", strerror(-r));
+	}
 	for (uint64_t p = (gpa - b->gpa) / PG; p < (gpa - b->gpa + len) / PG; p++) {
 		if (to_private)
 			b->private_bits[p / 8] |= (uint8_t)(1u << (p % 8));
@@ -75,6 +80,7 @@ int cc_mem_convert(struct cc_vm *vm, uint64_t gpa, uint64_t len, bool to_private
 		explicit_bzero(vm->shared + off, len);
 		(void)fallocate(vm->shared_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
 	}
+	pthread_mutex_unlock(&vm->mem_mu);
 	return 0;
 }
 
@@ -146,19 +152,22 @@ enum cc_exit_verdict cc_exit_memory_fault(struct cc_vm *vm, unsigned vcpu, struc
 
 /* ---- TDX GetQuote ---- */
 
-/* The quote generation service's framing (Intel QGS over a stream socket): a 4-byte big-endian
- * length, then {u16 major 1, u16 minor 0, u32 type, u32 size, u32 error} + body.
- * Request type 0: {u32 report_size, u32 id_list_size, report}; response type 1:
- * {u32 selected_id_size, u32 quote_size, id, quote}. */
-enum { QGS_HDR = 16, QGS_GET_QUOTE_REQ = 0, QGS_GET_QUOTE_RESP = 1 };
+/* The quote generation service's framing (Intel QGS, qgs_msg_lib, as QEMU's
+ * target/i386/kvm/tdx-quote-generator.c speaks it): a 4-byte big-endian length, then
+ * {u16 major 1, u16 minor 1, u32 type, u32 size, u32 error} + body. Request type 0:
+ * {u32 report_size, u32 id_list_size, report}; response type 1: {u32 selected_id_size,
+ * u32 quote_size, id, quote}. A response must carry version 1.1 too (QEMU checks both). */
+enum { QGS_HDR = 16, QGS_MAJOR = 1, QGS_MINOR = 1, QGS_GET_QUOTE_REQ = 0, QGS_GET_QUOTE_RESP = 1 };
 
-static int io_full(int fd, void *buf, size_t len, bool wr, unsigned timeout_ms)
+/* Whole reads or writes, each wait at most timeout_ms, and given up at once when stop_fd
+ * becomes readable (the VM is going away). */
+static int io_full(int fd, void *buf, size_t len, bool wr, unsigned timeout_ms, int stop_fd)
 {
 	uint8_t *p = buf;
 	while (len) {
-		struct pollfd pfd = { .fd = fd, .events = wr ? POLLOUT : POLLIN };
+		struct pollfd pfd[2] = { { .fd = fd, .events = wr ? POLLOUT : POLLIN }, { .fd = stop_fd, .events = POLLIN } };
 		ssize_t n;
-		int pr = poll(&pfd, 1, (int)timeout_ms);
+		int pr = poll(pfd, stop_fd >= 0 ? 2 : 1, (int)timeout_ms);
 		if (pr == 0)
 			return -ETIMEDOUT;
 		if (pr < 0) {
@@ -166,6 +175,8 @@ static int io_full(int fd, void *buf, size_t len, bool wr, unsigned timeout_ms)
 				continue;
 			return -errno;
 		}
+		if (stop_fd >= 0 && (pfd[1].revents & POLLIN))
+			return -ECANCELED;
 		n = wr ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -178,7 +189,7 @@ static int io_full(int fd, void *buf, size_t len, bool wr, unsigned timeout_ms)
 }
 
 /* Ask the QGS for a quote of `report`; *quote is malloc'd. */
-static int qgs_get_quote(const char *path, unsigned timeout_ms, const uint8_t *report, uint32_t report_len,
+static int qgs_get_quote(const char *path, unsigned timeout_ms, int stop_fd, const uint8_t *report, uint32_t report_len,
 			 uint8_t **quote, uint32_t *quote_len, struct cp_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -198,12 +209,14 @@ static int qgs_get_quote(const char *path, unsigned timeout_ms, const uint8_t *r
 	if (!msg)
 		return cp_err_set(err, ENOMEM, "out of memory");
 	cp_put_be32(msg, total);
-	cp_put_le16(msg + 4, 1);
+	cp_put_le16(msg + 4, QGS_MAJOR);
+	cp_put_le16(msg + 6, QGS_MINOR);
 	cp_put_le32(msg + 8, QGS_GET_QUOTE_REQ);
 	cp_put_le32(msg + 12, total);
 	cp_put_le32(msg + 20, report_len);
 	memcpy(msg + 4 + QGS_HDR + 8, report, report_len);
-	if ((r = io_full(fd, msg, 4 + total, true, timeout_ms)) < 0 || (r = io_full(fd, len4, 4, false, timeout_ms)) < 0)
+	if ((r = io_full(fd, msg, 4 + total, true, timeout_ms, stop_fd)) < 0 ||
+	    (r = io_full(fd, len4, 4, false, timeout_ms, stop_fd)) < 0)
 		return cp_err_set(err, -r, "quote service %s: %s", path, strerror(-r));
 	rlen = cp_be32(len4);
 	if (rlen < QGS_HDR + 8 || rlen > QUOTE_MAX + 4096)
@@ -211,11 +224,12 @@ static int qgs_get_quote(const char *path, unsigned timeout_ms, const uint8_t *r
 	resp = malloc(rlen);
 	if (!resp)
 		return cp_err_set(err, ENOMEM, "out of memory");
-	if ((r = io_full(fd, resp, rlen, false, timeout_ms)) < 0)
+	if ((r = io_full(fd, resp, rlen, false, timeout_ms, stop_fd)) < 0)
 		return cp_err_set(err, -r, "quote service %s: %s", path, strerror(-r));
-	if (cp_le16(resp) != 1 || cp_le32(resp + 4) != QGS_GET_QUOTE_RESP || cp_le32(resp + 8) != rlen)
-		return cp_err_set(err, EPROTO, "quote service %s: not a GET_QUOTE response (version %u type %u size %u)", path,
-				  cp_le16(resp), cp_le32(resp + 4), cp_le32(resp + 8));
+	if (cp_le16(resp) != QGS_MAJOR || cp_le16(resp + 2) != QGS_MINOR || cp_le32(resp + 4) != QGS_GET_QUOTE_RESP ||
+	    cp_le32(resp + 8) != rlen)
+		return cp_err_set(err, EPROTO, "quote service %s: not a GET_QUOTE response of protocol 1.1 (version %u.%u type %u "
+				  "size %u)", path, cp_le16(resp), cp_le16(resp + 2), cp_le32(resp + 4), cp_le32(resp + 8));
 	if (cp_le32(resp + 12))
 		return cp_err_set(err, EIO, "quote service %s: error code 0x%x", path, cp_le32(resp + 12));
 	{
@@ -232,49 +246,267 @@ static int qgs_get_quote(const char *path, unsigned timeout_ms, const uint8_t *r
 	return 0;
 }
 
+/* ---- TDX GetQuote, answered asynchronously as QEMU does (target/i386/kvm/tdx.c
+ * tdx_handle_get_quote): the vCPU gets SUCCESS and an IN_FLIGHT buffer at once; a worker thread
+ * talks to the quote service and, when the quote is in the buffer, raises the interrupt the guest
+ * asked for with SetupEventNotifyInterrupt. The guest may also poll the status. ---- */
+
+#define QUOTE_BUF_MAX (128u << 10) /* QEMU's TDX_GET_QUOTE_MAX_BUF_LEN: the guest's buffer at most */
+
+struct cc_quote_req {
+	uint64_t gpa, size;
+	uint8_t *report;   /* the guest's TDREPORT, copied when asked: it cannot change in flight */
+	uint32_t report_len;
+};
+
+struct cc_quote {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool running, stopping, busy;
+	int stop_fd;       /* eventfd: interrupts a wait on the service */
+	unsigned head, n;
+	struct cc_quote_req q[CC_QUOTE_QUEUE];
+	int (*thread_init)(void *arg);
+	void *thread_arg;
+};
+
+/* The event-notify interrupt: a fixed-delivery MSI to the vCPU that set it up (QEMU's
+ * tdx_inject_interrupt), through the in-kernel local APIC. */
+static void quote_notify(struct cc_vm *vm)
+{
+	int vector, apic;
+	struct kvm_msi msi = { 0 };
+
+	pthread_mutex_lock(&vm->quote->mu);
+	vector = vm->notify_vector;
+	apic = vm->notify_apic_id;
+	pthread_mutex_unlock(&vm->quote->mu);
+	if (vector < 0)
+		return;
+	msi.address_lo = 0xfee00000u | (uint32_t)(apic & 0xff) << 12;
+	msi.data = (uint32_t)vector; /* delivery mode fixed (0), edge */
+	if (vm->ops->ioctl(vm->ctx, vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		vm->quote_notify_failed++;
+	else
+		vm->quotes_notified++;
+}
+
+/* Finish one request: the quote (or the error status) into the guest's buffer, if it is still
+ * shared RAM (the guest may have converted it meanwhile: then nothing is written), then the
+ * notification. The status is written last: a polling guest sees the quote complete. */
+static void quote_complete(struct cc_vm *vm, const struct cc_quote_req *r, uint64_t status, const uint8_t *quote,
+			   uint32_t quote_len)
+{
+	uint8_t *buf;
+
+	pthread_mutex_lock(&vm->mem_mu);
+	buf = cc_shared_range(vm, r->gpa, r->size);
+	if (buf) {
+		if (status == CP_TDX_GET_QUOTE_SUCCESS)
+			memcpy(buf + 24, quote, quote_len);
+		cp_put_le32(buf + 20, status == CP_TDX_GET_QUOTE_SUCCESS ? quote_len : 0);
+		__atomic_store_n((uint64_t *)(buf + 8), status, __ATOMIC_RELEASE); /* little-endian host */
+	}
+	pthread_mutex_unlock(&vm->mem_mu);
+	pthread_mutex_lock(&vm->quote->mu);
+	if (status == CP_TDX_GET_QUOTE_SUCCESS)
+		vm->quotes_served++;
+	else
+		vm->quotes_failed++;
+	pthread_mutex_unlock(&vm->quote->mu);
+	if (buf)
+		quote_notify(vm);
+}
+
+static void *quote_thread(void *arg)
+{
+	struct cc_vm *vm = arg;
+	struct cc_quote *q = vm->quote;
+
+	if (q->thread_init && q->thread_init(q->thread_arg) < 0) {
+		/* Not confined as it must be: serve nothing (the caller ended the VM). */
+		pthread_mutex_lock(&q->mu);
+		q->stopping = true;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+		return NULL;
+	}
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		struct cc_quote_req r;
+		struct cp_err qerr = { 0 };
+		_cleanup_free_ uint8_t *quote = NULL;
+		uint32_t quote_len = 0;
+		uint64_t status;
+		const char *path;
+		int rc;
+
+		while (!q->stopping && q->n == 0)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->stopping)
+			break;
+		r = q->q[q->head];
+		q->head = (q->head + 1) % CC_QUOTE_QUEUE;
+		q->n--;
+		q->busy = true;
+		path = vm->quote_socket; /* the kept socket's path inside the empty root, once isolated */
+		pthread_mutex_unlock(&q->mu);
+
+		rc = qgs_get_quote(path, vm->quote_timeout_ms, q->stop_fd, r.report, r.report_len, &quote, &quote_len, &qerr);
+		if (rc == -ECANCELED) {
+			free(r.report);
+			pthread_mutex_lock(&q->mu);
+			break;
+		}
+		if (rc < 0)
+			/* As QEMU: no connection is QGS_UNAVAILABLE, anything after it an error. */
+			status = qerr.code == ECONNREFUSED || qerr.code == ENOENT || qerr.code == ENAMETOOLONG ||
+					 qerr.code == EACCES ? CP_TDX_GET_QUOTE_SERVICE_UNAVAILABLE : CP_TDX_GET_QUOTE_ERROR;
+		else if (quote_len > r.size - 24)
+			status = CP_TDX_GET_QUOTE_ERROR, snprintf(qerr.msg, sizeof(qerr.msg), "a quote of %u bytes does not fit the "
+								  "guest's buffer of %" PRIu64, quote_len, r.size);
+		else
+			status = CP_TDX_GET_QUOTE_SUCCESS;
+		/* Said on stderr the 1st, 2nd, 4th, 8th... time: a guest retrying in a loop cannot flood it. */
+		if (status != CP_TDX_GET_QUOTE_SUCCESS && !(vm->quotes_failed & (vm->quotes_failed + 1)))
+			fprintf(stderr, "carapace: TDX GetQuote for the buffer at 0x%" PRIx64 " failed (%u so far): %s\n", r.gpa,
+				vm->quotes_failed + 1, qerr.msg);
+		quote_complete(vm, &r, status, quote, quote_len);
+		free(r.report);
+		pthread_mutex_lock(&q->mu);
+		q->busy = false;
+		pthread_cond_broadcast(&q->cv);
+	}
+	/* Requests still queued are dropped with the VM. */
+	while (q->n) {
+		free(q->q[q->head].report);
+		q->head = (q->head + 1) % CC_QUOTE_QUEUE;
+		q->n--;
+	}
+	q->busy = false;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+int cc_quote_start(struct cc_vm *vm, int (*thread_init)(void *arg), void *arg, struct cp_err *err)
+{
+	struct cc_quote *q;
+	int r;
+
+	if (vm->platform != CC_TDX || !vm->quote_socket || vm->quote)
+		return 0;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	q->thread_init = thread_init;
+	q->thread_arg = arg;
+	q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (q->stop_fd < 0) {
+		r = errno;
+		free(q);
+		return cp_err_set(err, r, "eventfd for the quote thread: %s", strerror(r));
+	}
+	vm->quote = q;
+	if ((r = pthread_create(&q->thread, NULL, quote_thread, vm)) != 0) {
+		close(q->stop_fd);
+		free(q);
+		vm->quote = NULL;
+		return cp_err_set(err, r, "cannot start the TDX quote thread: %s", strerror(r));
+	}
+	q->running = true;
+	return 0;
+}
+
+void cc_quote_wait_idle(struct cc_vm *vm)
+{
+	struct cc_quote *q = vm->quote;
+
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	while (q->running && !q->stopping && (q->n || q->busy))
+		pthread_cond_wait(&q->cv, &q->mu);
+	pthread_mutex_unlock(&q->mu);
+}
+
+void cc_quote_stop(struct cc_vm *vm)
+{
+	struct cc_quote *q = vm->quote;
+	uint64_t one = 1;
+
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stopping = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	if (write(q->stop_fd, &one, sizeof(one)) < 0) {
+		/* an eventfd write fails only on overflow: the thread is woken anyway */
+	}
+	if (q->running)
+		pthread_join(q->thread, NULL);
+	close(q->stop_fd);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	free(q);
+	vm->quote = NULL;
+}
+
+/* The vCPU's part: check the buffer and the header, answer at once, queue the work. Guest mistakes
+ * are answered as QEMU answers them; nothing here blocks on the service. */
 static void get_quote(struct cc_vm *vm, unsigned vcpu, struct cp_kvm_run_tdx *t, struct cp_err *err)
 {
 	uint64_t gpa = t->get_quote.gpa, size = t->get_quote.size;
-	uint8_t *buf;
+	struct cc_quote *q = vm->quote;
+	uint8_t *buf, *report;
 	uint32_t in_len;
-	_cleanup_free_ uint8_t *quote = NULL;
-	uint32_t quote_len = 0;
-	struct cp_err qerr = { 0 };
 
-	if (gpa % PG || size % PG || size == 0) {
+	t->get_quote.ret = CP_TDVMCALL_STATUS_INVALID_OPERAND;
+	if (gpa % PG || size % PG) {
 		t->get_quote.ret = CP_TDVMCALL_STATUS_ALIGN_ERROR;
 		return;
 	}
-	buf = cc_shared_range(vm, gpa, size);
-	if (!buf) {
-		t->get_quote.ret = CP_TDVMCALL_STATUS_INVALID_OPERAND; /* must be shared RAM the host can read */
+	if (size == 0 || size > QUOTE_BUF_MAX)
+		return;
+	pthread_mutex_lock(&vm->mem_mu);
+	buf = cc_shared_range(vm, gpa, size); /* shared RAM the host can read and write */
+	if (!buf || cp_le64(buf) != 1 || (in_len = cp_le32(buf + 16)) > size - 24 || in_len == 0) {
+		pthread_mutex_unlock(&vm->mem_mu);
 		return;
 	}
-	in_len = cp_le32(buf + 16);
 	t->get_quote.ret = CP_TDVMCALL_STATUS_SUCCESS;
-	if (cp_le64(buf) != 1 || in_len > size - 24) {
-		cp_put_le64(buf + 8, CP_TDX_GET_QUOTE_ERROR);
-		return;
-	}
-	if (!vm->quote_socket) {
-		/* No quote generation service configured: the guest learns it at once. */
-		cp_put_le64(buf + 8, CP_TDX_GET_QUOTE_SERVICE_UNAVAILABLE);
+	if (!vm->quote_socket || !q) {
+		/* No quote generation service: the guest learns it at once. */
 		cp_put_le32(buf + 20, 0);
+		cp_put_le64(buf + 8, CP_TDX_GET_QUOTE_SERVICE_UNAVAILABLE);
+		pthread_mutex_unlock(&vm->mem_mu);
 		cp_err_set(err, ENOTCONN, "vCPU %u: TDX GetQuote: no quote generation service is configured; the guest was "
 			   "told SERVICE_UNAVAILABLE", vcpu);
 		return;
 	}
-	if (qgs_get_quote(vm->quote_socket, vm->quote_timeout_ms, buf + 24, in_len, &quote, &quote_len, &qerr) < 0 ||
-	    quote_len > size - 24) {
-		cp_put_le64(buf + 8, qerr.code ? CP_TDX_GET_QUOTE_SERVICE_UNAVAILABLE : CP_TDX_GET_QUOTE_ERROR);
-		cp_put_le32(buf + 20, 0);
-		cp_err_set(err, qerr.code ? qerr.code : E2BIG, "vCPU %u: TDX GetQuote: %s", vcpu,
-			   qerr.code ? qerr.msg : "the quote does not fit the guest's buffer");
+	report = malloc(in_len);
+	if (report)
+		memcpy(report, buf + 24, in_len);
+	pthread_mutex_lock(&q->mu);
+	if (!report || q->n == CC_QUOTE_QUEUE || q->stopping) {
+		/* carapace's choice: at most CC_QUOTE_QUEUE requests wait; the guest retries later. */
+		pthread_mutex_unlock(&q->mu);
+		pthread_mutex_unlock(&vm->mem_mu);
+		free(report);
+		t->get_quote.ret = CP_TDVMCALL_STATUS_RETRY;
 		return;
 	}
-	memcpy(buf + 24, quote, quote_len);
-	cp_put_le32(buf + 20, quote_len);
-	cp_put_le64(buf + 8, CP_TDX_GET_QUOTE_SUCCESS);
+	cp_put_le64(buf + 8, CP_TDX_GET_QUOTE_IN_FLIGHT);
+	q->q[(q->head + q->n) % CC_QUOTE_QUEUE] = (struct cc_quote_req){ gpa, size, report, in_len };
+	q->n++;
+	vm->quotes_queued++;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	pthread_mutex_unlock(&vm->mem_mu);
 }
 
 enum cc_exit_verdict cc_exit_tdx(struct cc_vm *vm, unsigned vcpu, struct cp_err *err)
@@ -287,13 +519,37 @@ enum cc_exit_verdict cc_exit_tdx(struct cc_vm *vm, unsigned vcpu, struct cp_err 
 	memcpy(&t, run + CP_KVM_RUN_UNION_OFFSET, sizeof(t));
 	switch (t.nr) {
 	case CP_TDVMCALL_GET_QUOTE:
-		/* A failure here is reported to the guest in the buffer; err only informs the log. */
+		/* A failure here is reported to the guest; err only informs the log. */
 		get_quote(vm, vcpu, &t, err);
 		break;
 	case CP_TDVMCALL_GET_TD_VM_CALL_INFO:
+		/* KVM answers leaf 0 itself and forwards leaf 1 (the user-space TDVMCALLs). What KVM
+		 * lets user space offer (KVM_TDX_CAPABILITIES user_tdvmcallinfo_1_r11/r12), and of that
+		 * what carapace serves: GetQuote (R11 bit 0) with a quote service, SetupEventNotify-
+		 * Interrupt (R12 bit 1) always (QEMU's tdx_handle_get_tdvmcall_info). */
+		if (t.get_tdvmcall_info.leaf != 1) {
+			t.get_tdvmcall_info.ret = CP_TDVMCALL_STATUS_INVALID_OPERAND;
+			break;
+		}
 		t.get_tdvmcall_info.ret = CP_TDVMCALL_STATUS_SUCCESS;
-		t.get_tdvmcall_info.r11 = vm->quote_socket ? 1 : 0; /* bit 0: GetQuote */
-		t.get_tdvmcall_info.r12 = t.get_tdvmcall_info.r13 = t.get_tdvmcall_info.r14 = 0;
+		t.get_tdvmcall_info.r11 = vm->quote_socket ? vm->tdvmcall_user_r11 & 1u : 0;
+		t.get_tdvmcall_info.r12 = vm->tdvmcall_user_r12 & 2u;
+		t.get_tdvmcall_info.r13 = t.get_tdvmcall_info.r14 = 0;
+		break;
+	case CP_TDVMCALL_SETUP_EVENT_NOTIFY:
+		/* The vector GetQuote completions are announced with, delivered to this vCPU (QEMU's
+		 * tdx_handle_setup_event_notify_interrupt: 32..255). */
+		if (t.setup_event_notify.vector < 32 || t.setup_event_notify.vector > 255) {
+			t.setup_event_notify.ret = CP_TDVMCALL_STATUS_INVALID_OPERAND;
+			break;
+		}
+		if (vm->quote)
+			pthread_mutex_lock(&vm->quote->mu);
+		vm->notify_vector = (int)t.setup_event_notify.vector;
+		vm->notify_apic_id = (int)vcpu; /* carapace's APIC IDs are the vCPU indices */
+		if (vm->quote)
+			pthread_mutex_unlock(&vm->quote->mu);
+		t.setup_event_notify.ret = CP_TDVMCALL_STATUS_SUCCESS;
 		break;
 	default:
 		t.unknown.ret = CP_TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED;

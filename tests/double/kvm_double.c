@@ -1,73 +1,109 @@
 /* The strict KVM double: fake fds, the confidential-launch rules with their errno values, a record
- * of every argument, and an independent recomputation of the SNP launch digest and TDX MRTD.
+ * of every argument, and an independent recomputation of the SNP launch digest and TDX MRTD. It
+ * includes nothing from runner/: its uAPI is its own transcription (tests/double/kd_uapi.h).
  *
- * Rule table (errno the double returns; "K" = what Linux does, "D" = the double is stricter or
- * chooses where the kernel's answer is not pinned down):
- *   KVM_CREATE_VM type not in vm_types ............................ -EINVAL (K)
- *   MEMORY_ENCRYPT_OP on a VM type without it ..................... -ENOTTY (K)
- *   KVM_SEV_INIT2 on a VM of type 0/1 .............................. -EINVAL (K)
- *   SNP: INIT2 twice, after a vCPU, flags != 0, vmsa_features not
- *        supported, ghcb_version > 2, pads != 0 ................... -EINVAL (K)
- *   SNP: LAUNCH_START before INIT2 ................................ -ENOTTY (K: !sev_snp_guest)
- *   SNP: LAUNCH_START twice, flags != 0, policy bit 17 or SMT(16)
- *        clear, SINGLE_SOCKET(20) set, bits outside ABI|16|17|19|20 . -EINVAL (K 6.11..6.16)
- *   SNP: LAUNCH_UPDATE before LAUNCH_START or after FINISH ......... -EINVAL (K: no context; D after FINISH)
- *   SNP: LAUNCH_UPDATE len 0 / not 4K multiple, gfn outside a
- *        guest_memfd slot, flags/pads != 0, unknown page type ..... -EINVAL (K)
- *   SNP: LAUNCH_UPDATE on a page that is not PRIVATE ............... -EINVAL (K: kvm_gmem_populate)
- *   SNP: LAUNCH_UPDATE page already added .......................... -EINVAL (K: RMP already private)
- *   SNP: LAUNCH_UPDATE uaddr not page aligned, or (non-ZERO) not
- *        inside the slot's shared mapping ........................ -EFAULT (D: KVM copies from any uaddr)
- *   SNP: LAUNCH_FINISH before START, twice, no vCPU, flags != 0 .... -EINVAL (K / D)
- *   KVM_CREATE_VCPU after SNP LAUNCH_FINISH / TDX FINALIZE_VM ...... -EINVAL (D)
- *   TDX: KVM_CREATE_VCPU without split irqchip, or before INIT_VM .. -EINVAL (K)
- *   TDX: cmd with hw_error != 0, or unexpected flags ............... -EINVAL (K)
- *   TDX: CAPABILITIES with cpuid.nent too small .................... -E2BIG, nent updated (K)
- *   TDX: INIT_VM twice / after a vCPU / attrs or XFAM unsupported /
- *        a CPUID entry not in the capabilities or a bit outside the
- *        configurable mask ........................................ -EINVAL (K; D for "after a vCPU")
- *   TDX: INIT_VCPU twice, INIT_MEM_REGION on a vCPU, or anywhere
- *        while some vCPU lacks INIT_VCPU .......................... -EINVAL (K / D "every vCPU")
- *   TDX: INIT_MEM_REGION: source or gpa not page aligned, nr_pages 0,
- *        range not PRIVATE or not in a guest_memfd slot, page added
- *        twice .................................................... -EINVAL (K)
- *   TDX: anything but KVM_RUN/memory attributes after FINALIZE ..... -EINVAL (K)
- *   TDX: GET_CPUID on the VM fd ..................................... -EINVAL (K: a vCPU command)
- *   TDX: GET_CPUID with flags != 0 .................................. -EINVAL (D: 6.16 ignores flags)
- *   TDX: GET_CPUID with cpuid.nent too small ........................ -E2BIG, nent updated (K)
- *        (valid from INIT_VM to FINALIZE, before or after INIT_VCPU: the values are TD-scope, K)
- *   VM KVM_SET_TSC_KHZ / KVM_GET_TSC_KHZ without KVM_CAP_VM_TSC_CONTROL -ENOTTY (D: a kernel
- *        before the VM ioctl); 0 = the host's frequency (K); GET returns the VM's default (K)
- *   VM KVM_SET_TSC_KHZ after KVM_CREATE_VCPU ........................ -EINVAL (K 6.17+; 6.16 accepts it)
- *   TDX: VM KVM_SET_TSC_KHZ after INIT_VM ........................... -EINVAL (D: KVM accepts it, but
- *        the TD's frequency was fixed at INIT_VM)
- *   TDX: VM KVM_SET_TSC_KHZ not a multiple of 25000 kHz ............. -EINVAL (D: KVM truncates it to
- *        25 MHz units at INIT_VM)
- *   TDX: INIT_VM with the VM's TSC outside 100 MHz..10 GHz .......... -EINVAL, hw_error set (K:
- *        TDH.MNG.INIT rejects the operand)
- *   guest_memfd: flags not supported, size 0 or not 4K multiple .... -EINVAL (K)
- *   SET_USER_MEMORY_REGION2: unaligned gpa/size/uaddr/offset, gmem
- *        flag with READONLY/LOG_DIRTY, gmem range too small or bound
- *        twice .................................................... -EINVAL (K); bad gmem fd -EBADF (K);
- *        overlap -EEXIST (K); SNP/TDX slot without guest_memfd -EINVAL (K)
- *   SET_USER_MEMORY_REGION (v1) on a private-memory VM ............. -EINVAL (D)
- *   SET_MEMORY_ATTRIBUTES: flags != 0, attribute not supported,
- *        size 0, unaligned, wrapping ............................... -EINVAL (K)
- *   ENABLE_CAP(APIC_BUS_CYCLES_NS) after a vCPU, or != 40 on a TD .. -EINVAL (K / D)
- *   KVM_RUN before FINISH / FINALIZE ............................... -EINVAL (D)
- *   KVM_CREATE_IRQCHIP twice -EEXIST (K); after a vCPU, or on a TD . -EINVAL (K)
- *   KVM_IRQFD without an in-kernel irqchip (full or split) ......... -EINVAL (K)
- *   KVM_SET_GSI_ROUTING without irqchip, flags, > 4096 entries, an
- *        irqchip-pin entry on a split irqchip, a non-APIC MSI address -EINVAL (K / D for the address)
- *   KVM_SIGNAL_MSI without a local APIC in the kernel, flags, or a
- *        non-APIC address .......................................... -EINVAL (K / D for the address)
- *   KVM_RUN completing SNP_REQ_CERTS with ret not 0/ENOSPC/EAGAIN/EIO -EINVAL (K)
- *   KVM_RUN with immediate_exit set: completes a pending exit, then  -EINTR (K)
- *   SNP: ENABLE_REQ_CERTS on a kernel without it ................... -EINVAL (K: unknown command)
- *   SNP: ENABLE_REQ_CERTS after KVM_CREATE_VCPU .................... -EINVAL (K)
+ * Rule table. Each rule names the kernel function it models (Linux v6.16..v6.18 unless stated:
+ * sev.c = arch/x86/kvm/svm/sev.c, tdx.c = arch/x86/kvm/vmx/tdx.c, x86.c = arch/x86/kvm/x86.c,
+ * kvm_main.c = virt/kvm/kvm_main.c, gmem = virt/kvm/guest_memfd.c). [D] marks the double's own
+ * choice where the kernel's answer differs by version or is not pinned down: never kernel
+ * behaviour. [FW] marks the double's model of the PSP firmware or the TDX module.
+ *   KVM_CREATE_VM type not in vm_types ........................ -EINVAL  x86.c kvm_arch_init_vm
+ *   MEMORY_ENCRYPT_OP on a VM type without it ................. -ENOTTY  x86.c kvm_arch_vm_ioctl
+ *   KVM_SEV_INIT2 on a VM of type 0/1 ......................... -EINVAL  sev.c sev_guest_init2
+ *   SNP: INIT2 twice, after a vCPU, flags, unsupported
+ *        vmsa_features, ghcb_version > 2, pads ................ -EINVAL  sev.c sev_guest_init2, __sev_guest_init
+ *   SNP: LAUNCH_START before INIT2 ............................ -ENOTTY  sev.c snp_launch_start (!sev_snp_guest)
+ *   SNP: LAUNCH_START twice, flags, policy bit 17 or SMT clear,
+ *        SINGLE_SOCKET, bits outside ABI|16|17|19|20 .......... -EINVAL  sev.c snp_launch_start (6.11..6.16;
+ *        later kernels check snp_supported_policy_bits)
+ *   SNP: LAUNCH_START with sev_fd not an open /dev/sev ........ -ENOTTY  sev.c snp_context_create ->
+ *        __sev_issue_cmd -> sev_issue_cmd_external_user (-EBADF, reported as -ENOTTY by 6.11..6.18)
+ *   SNP: LAUNCH_UPDATE with sev_fd not /dev/sev ............... -EIO, error 0  sev.c sev_gmem_post_populate
+ *   SNP: LAUNCH_UPDATE before LAUNCH_START .................... -EINVAL  sev.c snp_launch_update (!snp_context)
+ *   SNP: LAUNCH_UPDATE after FINISH ........................... -EINVAL  [D] (the real firmware refuses it)
+ *   SNP: LAUNCH_UPDATE len 0 / not 4K multiple, flags/pads,
+ *        unknown page type, gfn outside a guest_memfd slot .... -EINVAL  sev.c snp_launch_update
+ *   SNP: LAUNCH_UPDATE on a page not PRIVATE, or added before . -EINVAL  gmem kvm_gmem_populate,
+ *        sev.c sev_gmem_post_populate (RMP already private)
+ *   SNP: LAUNCH_UPDATE uaddr unaligned or outside the slot's
+ *        shared mapping ....................................... -EFAULT  [D] (KVM copies from any uaddr)
+ *   SNP: LAUNCH_UPDATE firmware failure ....................... -EIO, error = status  sev.c snp_launch_update
+ *   SNP: CPUID page refused (0xD.0/0xD.1 EBX not 0x240 for
+ *        XCR0_IN 1; bits a test forbids) ...................... -EIO, INVALID_PARAM, corrected page written
+ *        back to uaddr, parameters unchanged  sev.c sev_gmem_post_populate; the check itself [FW]
+ *   SNP: LAUNCH_FINISH before START, twice, no vCPU, flags ..... -EINVAL  sev.c snp_launch_finish [D for
+ *        "no vCPU"]; auth_key_en without id_block_en -EINVAL [FW]
+ *   SNP: LAUNCH_FINISH id_block_en without id_auth_uaddr ...... -EFAULT  sev.c snp_launch_finish
+ *        (psp_copy_user_blob of both blocks)
+ *   SNP: LAUNCH_FINISH with sev_fd not /dev/sev ............... -EBADF   sev.c snp_launch_update_vmsa
+ *   SNP: ENABLE_REQ_CERTS unknown / before INIT2 / after a vCPU  -EINVAL  sev.c (v7.0), the KVM_SEV_SNP_ENABLE_REQ_CERTS handler
+ *   KVM_CREATE_VCPU after SNP FINISH / TDX FINALIZE ........... -EINVAL  [D]
+ *   TDX: KVM_CREATE_VCPU before INIT_VM ....................... -EIO     tdx.c tdx_vcpu_create
+ *   TDX: KVM_CREATE_VCPU without the split irqchip ............ -EINVAL  tdx.c tdx_vcpu_create (an in-kernel
+ *        IOAPIC is accepted by KVM_CREATE_IRQCHIP; the vCPU is refused)
+ *   ENABLE_CAP(SPLIT_IRQCHIP) with an irqchip / after a vCPU .. -EEXIST / -EINVAL  x86.c kvm_vm_ioctl_enable_cap
+ *   TDX: cmd with hw_error != 0, or flags where none are known  -EINVAL  tdx.c tdx_vm_ioctl, tdx_vcpu_ioctl
+ *   TDX: CAPABILITIES with cpuid.nent too small ............... -E2BIG (nent untouched)  tdx.c tdx_get_capabilities
+ *   TDX: CAPABILITIES entries: no flags, exact (leaf, subleaf),
+ *        0x80000008 EAX[23:16] = 0xff ......................... tdx.c td_init_cpuid_entry2; which leaves [D]
+ *   TDX: INIT_VM twice, reserved != 0 ......................... -EINVAL  tdx.c tdx_td_init
+ *   TDX: INIT_VM cpuid.nent > 256 ............................. -E2BIG   tdx.c tdx_td_init
+ *   TDX: INIT_VM once vCPUs exist ............................. -EBUSY   tdx.c setup_tdparams
+ *   TDX: INIT_VM attributes / XFAM outside the capabilities ... -EINVAL  tdx.c setup_tdparams
+ *   TDX: INIT_VM without 0x80000008, or its EAX[23:16] not 48
+ *        (52 needs 5-level EPT, which the double lacks) ....... -EINVAL  tdx.c setup_tdparams_eptp_controls
+ *   TDX: INIT_VM entries not all matched by a capability entry
+ *        (first INIT_VM entry per capability, by the INIT_VM
+ *        entry's own SIGNIFCANT_INDEX flag) ................... -EINVAL  tdx.c setup_tdparams_cpuids,
+ *        cpuid.c kvm_find_cpuid_entry2
+ *   TDX: INIT_VM bits outside a configurable mask ............. -EINVAL, hw_error OPERAND_INVALID  [FW] TDH.MNG.INIT
+ *   TDX: INIT_VM with the VM's TSC outside 100 MHz..10 GHz .... -EINVAL, hw_error  [FW] TDH.MNG.INIT
+ *   TDX: GET_CPUID: INIT_VM's values as KVM passed them, the
+ *        XFAM-dependent bits (AVX, 0xD.0), guest PA width 48 .. tdx.c tdx_vcpu_get_cpuid, tdx_read_cpuid; the
+ *        module's computation [FW]; fixed-1/fixed-0 bits a test sets [FW]
+ *   TDX: GET_CPUID on the VM fd -EINVAL; nent too small -E2BIG
+ *        with nent updated .................................... tdx.c tdx_vcpu_ioctl, tdx_vcpu_get_cpuid
+ *   TDX: GET_CPUID with flags != 0 ............................ -EINVAL  [D] (6.16 ignores them)
+ *   TDX: INIT_VCPU twice ...................................... -EINVAL  tdx.c tdx_vcpu_init
+ *   TDX: INIT_MEM_REGION on the VM fd, unaligned source/gpa,
+ *        nr_pages 0, range not PRIVATE or not guest_memfd,
+ *        page added twice ..................................... -EINVAL  tdx.c tdx_vcpu_init_mem_region,
+ *        gmem kvm_gmem_populate
+ *   TDX: INIT_MEM_REGION while some vCPU lacks INIT_VCPU ...... -EINVAL  [D] (KVM checks the calling vCPU)
+ *   TDX: INIT_MEM_REGION busy: the page stays premapped ....... -EAGAIN  tdx.c tdx_vcpu_init_mem_region
+ *   TDX: FINALIZE with a premapped page never added ........... -EINVAL  tdx.c tdx_td_finalize (nr_premapped)
+ *   TDX: anything but KVM_RUN / attributes after FINALIZE ..... -EINVAL  tdx.c tdx_vm_ioctl, tdx_vcpu_ioctl
+ *   TDX: MapGPA: KVM_EXIT_HYPERCALL chunks of <= 2 MiB; ret 0
+ *        goes on, -EBUSY = RETRY, -EINVAL = INVALID_OPERAND,
+ *        else KVM_RUN -EINVAL; an interrupt pending = RETRY ... tdx.c __tdx_map_gpa, tdx_complete_vmcall_map_gpa
+ *   VM KVM_SET/GET_TSC_KHZ without KVM_CAP_VM_TSC_CONTROL ..... -ENOTTY  [D] (a kernel before the VM ioctl)
+ *   VM KVM_SET_TSC_KHZ after KVM_CREATE_VCPU .................. -EINVAL  x86.c kvm_arch_vm_ioctl (6.17+)
+ *   TDX: VM KVM_SET_TSC_KHZ after INIT_VM, or not whole 25 MHz  -EINVAL  [D] (KVM accepts it; the TD's
+ *        frequency was fixed at INIT_VM / truncated to 25 MHz units there)
+ *   guest_memfd: unsupported flags, size 0 or not 4K multiple . -EINVAL  gmem kvm_gmem_create
+ *   SET_USER_MEMORY_REGION2: unaligned, gmem with READONLY or
+ *        LOG_DIRTY, gmem range too small or bound twice ....... -EINVAL  kvm_main.c kvm_set_memory_region,
+ *        gmem kvm_gmem_bind; bad gmem fd -EBADF; overlap -EEXIST; a private VM's slot without gmem -EINVAL
+ *   SET_USER_MEMORY_REGION (v1) on a private-memory VM ........ -EINVAL  [D]
+ *   SET_MEMORY_ATTRIBUTES: flags, unsupported attribute, empty,
+ *        unaligned, wrapping .................................. -EINVAL  kvm_main.c kvm_vm_ioctl_set_mem_attributes
+ *   ENABLE_CAP(APIC_BUS_CYCLES_NS) after a vCPU ............... -EINVAL  x86.c kvm_vm_ioctl_enable_cap;
+ *        != 40 on a TD -EINVAL [D]
+ *   KVM_RUN before FINISH / FINALIZE .......................... -EINVAL  [D]
+ *   KVM_CREATE_IRQCHIP twice -EEXIST; after a vCPU -EINVAL .... x86.c kvm_arch_vm_ioctl
+ *   KVM_IRQFD without an in-kernel irqchip .................... -EINVAL  x86.c kvm_arch_irqfd_allowed
+ *   KVM_SET_GSI_ROUTING without irqchip, flags, > 4096 entries,
+ *        an irqchip pin on a split irqchip .................... -EINVAL  kvm_main.c, irq_comm.c
+ *        kvm_set_routing_entry; a non-APIC MSI address [D]
+ *   KVM_SIGNAL_MSI without a local APIC, flags ................ -EINVAL  x86.c; a non-APIC address [D]
+ *   KVM_RUN completing SNP_REQ_CERTS with ret not 0/ENOSPC/
+ *        EAGAIN/EIO ........................................... -EINVAL  sev.c (v7.0), the completion of KVM_EXIT_SNP_REQ_CERTS
+ *   KVM_RUN with immediate_exit set: completes a pending exit,
+ *        then ................................................. -EINTR   x86.c kvm_arch_vcpu_ioctl_run
  *   KVM_GET_DEVICE_ATTR(/dev/kvm) group SEV: VMSA_FEATURES, and
- *        SNP_REQ_CERTS where the kernel has it; else .............. -ENXIO (K)
- *   any other ioctl ................................................ -ENOTTY (fail closed)
+ *        SNP_REQ_CERTS where the kernel has it; else .......... -ENXIO   sev.c sev_dev_get_attr
+ *   /dev/sev: SNP_PLATFORM_STATUS answers 1.55 ................ [D] other requests -ENOTTY
+ *   any other ioctl ........................................... -ENOTTY  [D] (fail closed)
  *
  * VMSA model (how KVM derives each vCPU's VMSA at SNP_LAUNCH_FINISH, sev_es_sync_vmsa): the save
  * area from the vCPU's state — segments and descriptor tables from KVM_SET_SREGS (attributes
@@ -86,7 +122,7 @@
 #include <linux/kvm.h>
 #include <openssl/evp.h>
 
-#include "runner/kvm_cc_uapi.h"
+#include "tests/double/kd_uapi.h"
 
 #define KD_FD_BASE 700
 #define KD_MAX_OBJ 256
@@ -97,6 +133,7 @@
 #define KD_GPA_LIMIT (1ull << 36) /* the double tracks attributes below 64 GiB */
 #define KD_PAGES (KD_GPA_LIMIT >> 12)
 #define PG 4096ull
+#define KD_SCRIPT_TDX_MAP_GPA 0xffff0001u /* a script entry that is a guest's MapGPA, not an exit */
 
 enum kd_kind { KD_FREE = 0, KD_KVM, KD_SEV, KD_VM, KD_VCPU, KD_GMEM };
 
@@ -116,6 +153,11 @@ struct kd_vcpu {
 	struct kd_script script[8];
 	unsigned n_script, next_script;
 	bool certs_pending;   /* the last exit was KVM_EXIT_SNP_REQ_CERTS: the next KVM_RUN completes it */
+	/* A TDX MapGPA in progress (tdx.c tdx_map_gpa): [map_next, map_end), to private or shared. */
+	bool map_pending;
+	uint64_t map_next, map_end;
+	bool map_private;
+	unsigned map_chunks;
 };
 
 struct kd_slot {
@@ -140,6 +182,8 @@ struct kd_vm {
 	struct kd_slot slots[KD_MAX_SLOTS];
 	uint8_t *private_map; /* 1 bit per page: PRIVATE attribute */
 	uint8_t *added_map;   /* 1 bit per page: already added to the launch */
+	uint8_t *premapped_map; /* TDX: 1 bit per page mapped by INIT_MEM_REGION but not yet added */
+	unsigned nr_premapped;
 	uint8_t ld[48];
 	EVP_MD_CTX *mrtd;
 	uint8_t mrtd_final[48];
@@ -160,6 +204,8 @@ struct kvm_double {
 	struct kd_vm *vms[KD_MAX_VMS];
 	int last_snp_vm, last_tdx_vm, last_vm;
 	unsigned calls_for_eagain;
+	unsigned sev_fd_uses;  /* SEV commands that named an open /dev/sev */
+	bool fw_error_done;    /* cfg.snp_update_fw_error was reported once */
 	char refusal[512];
 	unsigned n_refusals;
 	EVP_MD_CTX *page_ctx;
@@ -175,17 +221,36 @@ static const struct kvm_cpuid_entry2 kd_cpuid[] = {
 	{ .function = 0xd, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x7, .ebx = 0x340, .ecx = 0x340 },
 	{ .function = 0x80000000, .eax = 0x8000001f, .ebx = 0x68747541, .ecx = 0x444d4163, .edx = 0x69746e65 },
 	{ .function = 0x80000001, .eax = 0x800f12, .ecx = 0x75c237ff, .edx = 0x2fd3fbff },
+	{ .function = 0x80000008, .eax = 0x3030, .ebx = 0x200 }, /* KVM reports EAX[23:16] (guest PA width) 0 */
 	{ .function = 0x8000001f, .eax = 0x1001b, .ebx = 0x5133 },
+	{ .function = 7, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX },
+	{ .function = 0xd, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x1 },
 };
+
+/* KVM_TDX_CAPABILITIES' CPUID: the (leaf, subleaf) pairs the double's "TDX module" lets the VMM
+ * configure, with the configurable bits. As the kernel builds them (arch/x86/kvm/vmx/tdx.c
+ * td_init_cpuid_entry2): no flags, a leaf without subleaves as subleaf 0, and 0x80000008
+ * EAX[23:16] reported configurable (0xff), the interface for the guest-physical address width.
+ * Which leaves a real module lists differs by module; these are the double's choice. AVX (1.ECX
+ * bit 28) and leaf 0xD are not configurable: the module derives them from XFAM. */
+static const struct kvm_cpuid_entry2 kd_tdx_caps[] = {
+	{ .function = 1, .ecx = 0xe6d83203, .edx = 0x178bfbff },
+	{ .function = 7, .ebx = 0x219c07a9 },
+	{ .function = 7, .index = 1 },
+	{ .function = 0x80000001, .ecx = 0x75c237ff, .edx = 0x2fd3fbff },
+	{ .function = 0x80000008, .eax = 0x00ff0000 },
+};
+#define KD_TDX_CAPS_N (sizeof(kd_tdx_caps) / sizeof(kd_tdx_caps[0]))
 
 void kd_config_default(struct kd_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->vm_types = 1u << CP_KVM_X86_DEFAULT_VM | 1u << CP_KVM_X86_SNP_VM | 1u << CP_KVM_X86_TDX_VM;
+	c->vm_types = 1u << KD_KVM_X86_DEFAULT_VM | 1u << KD_KVM_X86_SNP_VM | 1u << KD_KVM_X86_TDX_VM;
 	c->vmsa_features_supported = 1u << 5;
 	c->cpu_sig = 0x800f12;
 	c->snp_req_certs = true;
 	c->vm_tsc_control = true;
+	c->sev_dev = true; /* an SNP host has the PSP device */
 	c->host_tsc_khz = 2100000;
 	c->tdx_fixed1[0] = (struct kd_cpuid_bits){ .function = 1, .reg = 2, .bits = 1u << 21 }; /* x2APIC */
 }
@@ -228,6 +293,7 @@ static void vm_free(struct kd_vm *vm)
 		return;
 	free(vm->private_map);
 	free(vm->added_map);
+	free(vm->premapped_map);
 	EVP_MD_CTX_free(vm->mrtd);
 	free(vm);
 }
@@ -249,6 +315,15 @@ void kd_free(struct kvm_double *kd)
 
 const char *kd_last_refusal(const struct kvm_double *kd) { return kd->refusal; }
 unsigned kd_refusals(const struct kvm_double *kd) { return kd->n_refusals; }
+unsigned kd_sev_fd_uses(const struct kvm_double *kd) { return kd->sev_fd_uses; }
+
+unsigned kd_open_fds(const struct kvm_double *kd, const char *path)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < KD_MAX_OBJ; i++)
+		n += kd->obj[i].kind == (strcmp(path, "/dev/sev") ? KD_KVM : KD_SEV);
+	return n;
+}
 
 /* ---- objects ---- */
 
@@ -281,7 +356,17 @@ static void bit_set(uint8_t *map, uint64_t page, bool v)
 
 static bool private_vm(const struct kd_vm *vm)
 {
-	return vm->type == CP_KVM_X86_SNP_VM || vm->type == CP_KVM_X86_TDX_VM || vm->type == CP_KVM_X86_SW_PROTECTED_VM;
+	return vm->type == KD_KVM_X86_SNP_VM || vm->type == KD_KVM_X86_TDX_VM || vm->type == KD_KVM_X86_SW_PROTECTED_VM;
+}
+
+/* The fd a SEV command names in sev_fd is an open /dev/sev of this process (the PSP driver's
+ * sev_issue_cmd_external_user() checks f_op == &sev_fops; any /dev/sev fd will do). */
+static bool sev_fd_ok(struct kvm_double *kd, const struct kd_kvm_sev_cmd *c)
+{
+	const struct kd_obj *o = obj_get(kd, (int)c->sev_fd);
+	if (o && o->kind == KD_SEV)
+		kd->sev_fd_uses++;
+	return o && o->kind == KD_SEV;
 }
 
 /* The guest_memfd slot holding [gpa, gpa+len), or NULL. */
@@ -300,24 +385,24 @@ static struct kd_slot *slot_find(struct kd_vm *vm, uint64_t gpa, uint64_t len)
 static int cap_value(struct kvm_double *kd, struct kd_vm *vm, long cap)
 {
 	switch (cap) {
-	case CP_KVM_CAP_VM_TYPES:
+	case KD_KVM_CAP_VM_TYPES:
 		return (int)kd->cfg.vm_types;
-	case CP_KVM_CAP_GUEST_MEMFD:
-	case CP_KVM_CAP_USER_MEMORY2:
-	case CP_KVM_CAP_MEMORY_FAULT_INFO:
+	case KD_KVM_CAP_GUEST_MEMFD:
+	case KD_KVM_CAP_USER_MEMORY2:
+	case KD_KVM_CAP_MEMORY_FAULT_INFO:
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_PIT2:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_SPLIT_IRQCHIP:
 		return 1;
-	case CP_KVM_CAP_MEMORY_ATTRIBUTES:
-		return (!vm || private_vm(vm)) ? (int)CP_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
-	case CP_KVM_CAP_EXIT_HYPERCALL:
-		return 1 << CP_KVM_HC_MAP_GPA_RANGE;
+	case KD_KVM_CAP_MEMORY_ATTRIBUTES:
+		return (!vm || private_vm(vm)) ? (int)KD_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	case KD_KVM_CAP_EXIT_HYPERCALL:
+		return 1 << KD_KVM_HC_MAP_GPA_RANGE;
 	case KVM_CAP_MAX_VCPUS:
 		return KD_MAX_VCPUS;
-	case CP_KVM_CAP_VM_TSC_CONTROL:
+	case KD_KVM_CAP_VM_TSC_CONTROL:
 		return kd->cfg.vm_tsc_control;
 	default:
 		return 0;
@@ -340,7 +425,8 @@ static int kvm_create_vm(struct kvm_double *kd, unsigned long type)
 	if (slot < 0 || (o = obj_new(kd, KD_VM)) < 0)
 		return refuse(kd, ENOMEM, "KVM_CREATE_VM: double out of VMs");
 	vm = calloc(1, sizeof(*vm));
-	if (!vm || !(vm->private_map = calloc(1, KD_PAGES / 8)) || !(vm->added_map = calloc(1, KD_PAGES / 8))) {
+	if (!vm || !(vm->private_map = calloc(1, KD_PAGES / 8)) || !(vm->added_map = calloc(1, KD_PAGES / 8)) ||
+	    !(vm->premapped_map = calloc(1, KD_PAGES / 8))) {
 		vm_free(vm);
 		kd->obj[o].kind = KD_FREE;
 		return -ENOMEM;
@@ -351,9 +437,9 @@ static int kvm_create_vm(struct kvm_double *kd, unsigned long type)
 	kd->vms[slot] = vm;
 	kd->obj[o].vm = slot;
 	kd->last_vm = slot;
-	if (type == CP_KVM_X86_SNP_VM)
+	if (type == KD_KVM_X86_SNP_VM)
 		kd->last_snp_vm = slot;
-	if (type == CP_KVM_X86_TDX_VM)
+	if (type == KD_KVM_X86_TDX_VM)
 		kd->last_tdx_vm = slot;
 	return KD_FD_BASE + o;
 }
@@ -372,11 +458,11 @@ static int kvm_ioctl(struct kvm_double *kd, unsigned long req, void *arg)
 	case KVM_GET_DEVICE_ATTR: {
 		struct kvm_device_attr *a = arg;
 		uint64_t val;
-		if (a->group != CP_KVM_X86_GRP_SEV)
+		if (a->group != KD_KVM_X86_GRP_SEV)
 			return refuse(kd, ENXIO, "KVM_GET_DEVICE_ATTR: group %u", a->group);
-		if (a->attr == CP_KVM_X86_SEV_VMSA_FEATURES)
+		if (a->attr == KD_KVM_X86_SEV_VMSA_FEATURES)
 			val = kd->cfg.vmsa_features_supported;
-		else if (a->attr == CP_KVM_X86_SEV_SNP_REQ_CERTS && kd->cfg.snp_req_certs)
+		else if (a->attr == KD_KVM_X86_SEV_SNP_REQ_CERTS && kd->cfg.snp_req_certs)
 			val = 1;
 		else
 			return refuse(kd, ENXIO, "KVM_GET_DEVICE_ATTR: SEV attribute %llu", (unsigned long long)a->attr);
@@ -402,14 +488,14 @@ static int kvm_ioctl(struct kvm_double *kd, unsigned long req, void *arg)
 
 /* ---- memory ---- */
 
-static int vm_create_gmem(struct kvm_double *kd, int vmi, struct cp_kvm_create_guest_memfd *g)
+static int vm_create_gmem(struct kvm_double *kd, int vmi, struct kd_kvm_create_guest_memfd *g)
 {
 	int o;
 
 	if (g->flags & ~kd->cfg.gmem_flags_supported)
 		return refuse(kd, EINVAL, "KVM_CREATE_GUEST_MEMFD: flags 0x%llx not supported (0x%llx)",
 			      (unsigned long long)g->flags, (unsigned long long)kd->cfg.gmem_flags_supported);
-	if ((g->flags & CP_GUEST_MEMFD_FLAG_INIT_SHARED) && private_vm(kd->vms[vmi]))
+	if ((g->flags & KD_GUEST_MEMFD_FLAG_INIT_SHARED) && private_vm(kd->vms[vmi]))
 		return refuse(kd, EINVAL, "KVM_CREATE_GUEST_MEMFD: INIT_SHARED on a VM with private memory");
 	if (g->size == 0 || g->size % PG)
 		return refuse(kd, EINVAL, "KVM_CREATE_GUEST_MEMFD: size 0x%llx is not a non-zero multiple of 4 KiB",
@@ -422,14 +508,14 @@ static int vm_create_gmem(struct kvm_double *kd, int vmi, struct cp_kvm_create_g
 	return KD_FD_BASE + o;
 }
 
-static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, struct cp_kvm_userspace_memory_region2 *m)
+static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, struct kd_kvm_userspace_memory_region2 *m)
 {
-	bool gmem = m->flags & CP_KVM_MEM_GUEST_MEMFD;
+	bool gmem = m->flags & KD_KVM_MEM_GUEST_MEMFD;
 	struct kd_obj *g = NULL;
 
 	if (m->slot >= KD_MAX_SLOTS)
 		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: slot %u out of range", m->slot);
-	if (m->flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | CP_KVM_MEM_GUEST_MEMFD))
+	if (m->flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KD_KVM_MEM_GUEST_MEMFD))
 		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: unknown flags 0x%x", m->flags);
 	if (gmem && (m->flags & (KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)))
 		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: GUEST_MEMFD with READONLY/LOG_DIRTY_PAGES");
@@ -441,9 +527,9 @@ static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, stru
 		memset(&vm->slots[m->slot], 0, sizeof(vm->slots[m->slot]));
 		return 0;
 	}
-	if (private_vm(vm) && vm->type != CP_KVM_X86_SW_PROTECTED_VM && !gmem)
+	if (private_vm(vm) && vm->type != KD_KVM_X86_SW_PROTECTED_VM && !gmem)
 		return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: slot %u of a %s VM without KVM_MEM_GUEST_MEMFD",
-			      m->slot, vm->type == CP_KVM_X86_SNP_VM ? "SNP" : "TDX");
+			      m->slot, vm->type == KD_KVM_X86_SNP_VM ? "SNP" : "TDX");
 	if (gmem) {
 		g = obj_get(kd, (int)m->guest_memfd);
 		if (!g || g->kind != KD_GMEM)
@@ -457,7 +543,7 @@ static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, stru
 				      (unsigned long long)g->gmem_size);
 		for (unsigned i = 0; i < KD_MAX_SLOTS; i++) {
 			struct kd_slot *s = &vm->slots[i];
-			if (i != m->slot && s->used && (s->flags & CP_KVM_MEM_GUEST_MEMFD) && s->gmem == (int)m->guest_memfd &&
+			if (i != m->slot && s->used && (s->flags & KD_KVM_MEM_GUEST_MEMFD) && s->gmem == (int)m->guest_memfd &&
 			    m->guest_memfd_offset < s->gmem_off + s->size && s->gmem_off < m->guest_memfd_offset + m->memory_size)
 				return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION2: guest_memfd range already bound to slot %u", i);
 		}
@@ -474,9 +560,9 @@ static int vm_set_region2(struct kvm_double *kd, struct kd_vm *vm, int vmi, stru
 	return 0;
 }
 
-static int vm_set_attrs(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_memory_attributes *a)
+static int vm_set_attrs(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_memory_attributes *a)
 {
-	uint64_t supported = private_vm(vm) ? CP_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	uint64_t supported = private_vm(vm) ? KD_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 
 	vm->rec.n_attr_calls++;
 	if (a->flags)
@@ -490,7 +576,7 @@ static int vm_set_attrs(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_m
 	if (a->address + a->size > KD_GPA_LIMIT)
 		return refuse(kd, EINVAL, "KVM_SET_MEMORY_ATTRIBUTES: beyond the double's 64 GiB");
 	for (uint64_t p = a->address / PG; p < (a->address + a->size) / PG; p++)
-		bit_set(vm->private_map, p, a->attributes & CP_KVM_MEMORY_ATTRIBUTE_PRIVATE);
+		bit_set(vm->private_map, p, a->attributes & KD_KVM_MEMORY_ATTRIBUTE_PRIVATE);
 	return 0;
 }
 
@@ -515,16 +601,52 @@ static void snp_extend(struct kvm_double *kd, struct kd_vm *vm, const uint8_t co
 	vm->rec.pages_measured++;
 }
 
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+/* The PSP's check of an SNP CPUID page, as the double models it (SNP firmware ABI, SNP_LAUNCH_UPDATE
+ * of a CPUID page: the firmware compares each entry with what the CPU allows and, refusing the page,
+ * returns the corrected one). The double corrects two things: leaf 0xD subleaves 0 and 1 given
+ * for XCR0_IN = 1, XSS_IN = 0 must report the XSAVE size of that state, 0x240; and the bits a test
+ * configured as not allowed (kd_config.snp_cpuid_reject). Returns the number of entries corrected. */
+static int snp_cpuid_check(struct kvm_double *kd, uint8_t *page, uint32_t count)
+{
+	int fixed = 0;
+
+	for (uint32_t i = 0; i < count && i < 64; i++) {
+		uint8_t *f = page + 16 + 48 * i;
+		uint32_t fn = get32(f), idx = get32(f + 4);
+		bool changed = false;
+		if (fn == 0xd && idx <= 1 && get64(f + 8) == 1 && get64(f + 16) == 0 && get32(f + 28) != 0x240) {
+			put32(f + 28, 0x240);
+			changed = true;
+		}
+		for (unsigned k = 0; k < 2; k++) {
+			const struct kd_cpuid_bits *b = &kd->cfg.snp_cpuid_reject[k];
+			if (b->bits && b->reg < 4 && b->function == fn && b->index == idx && (get32(f + 24 + 4 * b->reg) & b->bits)) {
+				put32(f + 24 + 4 * b->reg, get32(f + 24 + 4 * b->reg) & ~b->bits);
+				changed = true;
+			}
+		}
+		fixed += changed;
+	}
+	return fixed;
+}
+
 static bool eagain_now(struct kvm_double *kd)
 {
 	return kd->cfg.eagain_every && ++kd->calls_for_eagain % kd->cfg.eagain_every == 0;
 }
 
-static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_snp_launch_update *u)
+static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_cmd *c,
+			     struct kd_kvm_sev_snp_launch_update *u)
 {
 	uint64_t npages, done = 0;
 	struct kd_slot *s;
-	bool zero = u->type == CP_KVM_SEV_SNP_PAGE_TYPE_ZERO;
+	bool zero = u->type == KD_KVM_SEV_SNP_PAGE_TYPE_ZERO;
 
 	vm->rec.launch_update_calls++;
 	if (!vm->started || vm->finished)
@@ -535,11 +657,11 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: len 0x%llx is not a non-zero multiple of 4 KiB",
 			      (unsigned long long)u->len);
 	switch (u->type) {
-	case CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL:
-	case CP_KVM_SEV_SNP_PAGE_TYPE_ZERO:
-	case CP_KVM_SEV_SNP_PAGE_TYPE_UNMEASURED:
-	case CP_KVM_SEV_SNP_PAGE_TYPE_SECRETS:
-	case CP_KVM_SEV_SNP_PAGE_TYPE_CPUID:
+	case KD_KVM_SEV_SNP_PAGE_TYPE_NORMAL:
+	case KD_KVM_SEV_SNP_PAGE_TYPE_ZERO:
+	case KD_KVM_SEV_SNP_PAGE_TYPE_UNMEASURED:
+	case KD_KVM_SEV_SNP_PAGE_TYPE_SECRETS:
+	case KD_KVM_SEV_SNP_PAGE_TYPE_CPUID:
 		break;
 	default:
 		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: page type %u is not valid", u->type);
@@ -548,7 +670,7 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 	if (u->gfn_start > KD_PAGES || npages > KD_PAGES - u->gfn_start)
 		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: gfn 0x%llx beyond guest memory", (unsigned long long)u->gfn_start);
 	s = slot_find(vm, u->gfn_start * PG, u->len);
-	if (!s || !(s->flags & CP_KVM_MEM_GUEST_MEMFD))
+	if (!s || !(s->flags & KD_KVM_MEM_GUEST_MEMFD))
 		return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: gfn 0x%llx+%llu pages is not inside one guest_memfd slot",
 			      (unsigned long long)u->gfn_start, (unsigned long long)npages);
 	if (!zero && (u->uaddr % PG || u->uaddr < s->uaddr || u->len > s->size ||
@@ -564,6 +686,20 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 			return refuse(kd, EINVAL, "SNP_LAUNCH_UPDATE: gfn 0x%llx was already added",
 				      (unsigned long long)(u->gfn_start + p));
 	}
+	/* sev.c:snp_launch_update -> kvm_gmem_populate -> sev_gmem_post_populate issues each page
+	 * through __sev_issue_cmd(sev_populate_args->sev_fd); its failure comes back as -EIO with
+	 * argp->error = the firmware status (0 here: the PSP was never reached). */
+	if (!sev_fd_ok(kd, c)) {
+		c->error = 0;
+		return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: sev_fd %u is not an open /dev/sev", c->sev_fd);
+	}
+	/* sev.c snp_launch_update: a firmware failure of SNP_LAUNCH_UPDATE comes back as -EIO with
+	 * argp->error = the firmware status (sev_gmem_post_populate's fw_error), nothing done. */
+	if (kd->cfg.snp_update_fw_error && u->type == KD_KVM_SEV_SNP_PAGE_TYPE_NORMAL && !kd->fw_error_done) {
+		kd->fw_error_done = true;
+		c->error = kd->cfg.snp_update_fw_error;
+		return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: the firmware failed the command (status 0x%x)", c->error);
+	}
 	if (eagain_now(kd))
 		return -EAGAIN;
 	if (kd->cfg.max_pages_per_call && npages > kd->cfg.max_pages_per_call)
@@ -573,15 +709,26 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 		const uint8_t *src = zero ? NULL : (const uint8_t *)(uintptr_t)(u->uaddr + done * PG);
 		unsigned int n = 0;
 
-		if (u->type == CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL) {
+		if (u->type == KD_KVM_SEV_SNP_PAGE_TYPE_NORMAL) {
 			EVP_DigestInit_ex(kd->page_ctx, kd->sha384, NULL);
 			EVP_DigestUpdate(kd->page_ctx, src, PG);
 			EVP_DigestFinal_ex(kd->page_ctx, contents, &n);
 		}
-		if (u->type == CP_KVM_SEV_SNP_PAGE_TYPE_CPUID) {
-			uint32_t count = src[0] | src[1] << 8 | src[2] << 16 | (uint32_t)src[3] << 24;
-			if (count > 64)
-				return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: CPUID page has %u entries (at most 64)", count);
+		if (u->type == KD_KVM_SEV_SNP_PAGE_TYPE_CPUID) {
+			uint32_t count = get32(src);
+			int fixed = snp_cpuid_check(kd, (uint8_t *)(uintptr_t)(u->uaddr + done * PG), count);
+			if (count > 64 || fixed) {
+				/* sev.c sev_gmem_post_populate: a refused CPUID page (INVALID_PARAM) is copied back
+				 * to the source with the firmware's corrections. kvm_gmem_populate reports the pages
+				 * done before it, or the error when it was the first: snp_launch_update then returns
+				 * -EIO with the status and leaves the parameters as they were. */
+				if (done)
+					break;
+				c->error = KD_SEV_RET_INVALID_PARAM;
+				vm->rec.cpuid_page_refusals++;
+				return refuse(kd, EIO, "SNP_LAUNCH_UPDATE: the firmware refused the CPUID page (%u entries, %d corrected)",
+					      count, fixed);
+			}
 			vm->rec.cpuid_page_count = count;
 		}
 		snp_extend(kd, vm, contents, u->type, (u->gfn_start + done) * PG);
@@ -594,9 +741,7 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 	return 0;
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
-static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+
 
 static void vmsa_seg(uint8_t *p, const struct kvm_segment *s)
 {
@@ -662,7 +807,8 @@ static void vmsa_from_vcpu(const struct kd_vm *vm, const struct kd_vcpu *v, uint
 	put16(page + 0x410, v->fpu.fcw);
 }
 
-static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_snp_launch_finish *f)
+static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, const struct kd_kvm_sev_cmd *c,
+			     struct kd_kvm_sev_snp_launch_finish *f)
 {
 	if (!vm->started)
 		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: before SNP_LAUNCH_START");
@@ -674,6 +820,16 @@ static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: no vCPU was created, so there is no VMSA to measure");
 	if (f->id_block_en > 1 || f->auth_key_en > 1 || (f->auth_key_en && !f->id_block_en))
 		return refuse(kd, EINVAL, "SNP_LAUNCH_FINISH: id_block_en %u auth_key_en %u", f->id_block_en, f->auth_key_en);
+	/* sev.c:snp_launch_finish: with id_block_en the kernel copies both the ID block and the
+	 * ID auth block (psp_copy_user_blob); an unset id_auth_uaddr fails that copy (-EFAULT). The
+	 * double cannot probe a user pointer: it treats 0 as the unreadable address. */
+	if (f->id_block_en && (!f->id_block_uaddr || !f->id_auth_uaddr))
+		return refuse(kd, EFAULT, "SNP_LAUNCH_FINISH: id_block_en with id_block_uaddr 0x%llx id_auth_uaddr 0x%llx "
+			      "(KVM copies both)", (unsigned long long)f->id_block_uaddr, (unsigned long long)f->id_auth_uaddr);
+	/* sev.c:snp_launch_finish -> snp_launch_update_vmsa: each VMSA goes to the PSP through
+	 * __sev_issue_cmd(argp->sev_fd), which fails with -EBADF for anything but /dev/sev. */
+	if (!sev_fd_ok(kd, c))
+		return refuse(kd, EBADF, "SNP_LAUNCH_FINISH: sev_fd %u is not an open /dev/sev", c->sev_fd);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		uint8_t page[4096], contents[48];
 		unsigned int n = 0;
@@ -694,15 +850,15 @@ static int snp_launch_finish(struct kvm_double *kd, struct kd_vm *vm, struct cp_
 	return 0;
 }
 
-#define SNP_POLICY_KNOWN (0xffffull | CP_SNP_POLICY_SMT | CP_SNP_POLICY_RSVD_MBO | CP_SNP_POLICY_DEBUG | \
-			  CP_SNP_POLICY_SINGLE_SOCKET)
+#define SNP_POLICY_KNOWN (0xffffull | KD_SNP_POLICY_SMT | KD_SNP_POLICY_RSVD_MBO | KD_SNP_POLICY_DEBUG | \
+			  KD_SNP_POLICY_SINGLE_SOCKET)
 
-static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cmd *c)
+static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_sev_cmd *c)
 {
 	void *data = (void *)(uintptr_t)c->data;
 
-	if (c->id == CP_KVM_SEV_INIT2) {
-		struct cp_kvm_sev_init *in = data;
+	if (c->id == KD_KVM_SEV_INIT2) {
+		struct kd_kvm_sev_init *in = data;
 		if (vm->init2)
 			return refuse(kd, EINVAL, "KVM_SEV_INIT2: already initialized");
 		if (vm->nvcpus)
@@ -719,11 +875,11 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cm
 		vm->vmsa_features = vm->rec.vmsa_features = in->vmsa_features;
 		return 0;
 	}
-	if (vm->init2 && c->id < CP_KVM_SEV_SNP_LAUNCH_START)
+	if (vm->init2 && c->id < KD_KVM_SEV_SNP_LAUNCH_START)
 		return refuse(kd, EPERM, "KVM_MEMORY_ENCRYPT_OP: SEV command %u on an SNP guest", c->id);
 	switch (c->id) {
-	case CP_KVM_SEV_SNP_LAUNCH_START: {
-		struct cp_kvm_sev_snp_launch_start *s = data;
+	case KD_KVM_SEV_SNP_LAUNCH_START: {
+		struct kd_kvm_sev_snp_launch_start *s = data;
 		if (!vm->init2)
 			return refuse(kd, ENOTTY, "SNP_LAUNCH_START: before KVM_SEV_INIT2");
 		if (vm->started)
@@ -733,24 +889,31 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cm
 		if (s->policy & ~SNP_POLICY_KNOWN)
 			return refuse(kd, EINVAL, "SNP_LAUNCH_START: policy 0x%llx has bits KVM 6.16 does not accept (0x%llx)",
 				      (unsigned long long)s->policy, (unsigned long long)(s->policy & ~SNP_POLICY_KNOWN));
-		if (!(s->policy & CP_SNP_POLICY_RSVD_MBO) || !(s->policy & CP_SNP_POLICY_SMT))
+		if (!(s->policy & KD_SNP_POLICY_RSVD_MBO) || !(s->policy & KD_SNP_POLICY_SMT))
 			return refuse(kd, EINVAL, "SNP_LAUNCH_START: policy 0x%llx lacks bit 17 (must be one) or SMT (16)",
 				      (unsigned long long)s->policy);
-		if (s->policy & CP_SNP_POLICY_SINGLE_SOCKET)
+		if (s->policy & KD_SNP_POLICY_SINGLE_SOCKET)
 			return refuse(kd, EINVAL, "SNP_LAUNCH_START: SINGLE_SOCKET is refused by KVM 6.16");
+		/* After the flag and policy checks, sev.c:snp_launch_start -> snp_context_create ->
+		 * __sev_issue_cmd(argp->sev_fd): the PSP driver's sev_issue_cmd_external_user() refuses
+		 * a file that is not /dev/sev (-EBADF); snp_context_create() turns any failure into
+		 * NULL, which 6.11..6.18 report as -ENOTTY (later stable kernels pass -EBADF through). */
+		if (!sev_fd_ok(kd, c))
+			return refuse(kd, ENOTTY, "SNP_LAUNCH_START: sev_fd %u is not an open /dev/sev (the PSP driver refuses "
+				      "the GCTX_CREATE command)", c->sev_fd);
 		vm->started = true;
 		vm->rec.snp_policy = s->policy;
 		return 0;
 	}
-	case CP_KVM_SEV_SNP_LAUNCH_UPDATE:
+	case KD_KVM_SEV_SNP_LAUNCH_UPDATE:
 		if (!vm->init2)
 			return refuse(kd, ENOTTY, "SNP_LAUNCH_UPDATE: before KVM_SEV_INIT2");
-		return snp_launch_update(kd, vm, data);
-	case CP_KVM_SEV_SNP_LAUNCH_FINISH:
+		return snp_launch_update(kd, vm, c, data);
+	case KD_KVM_SEV_SNP_LAUNCH_FINISH:
 		if (!vm->init2)
 			return refuse(kd, ENOTTY, "SNP_LAUNCH_FINISH: before KVM_SEV_INIT2");
-		return snp_launch_finish(kd, vm, data);
-	case CP_KVM_SEV_SNP_ENABLE_REQ_CERTS:
+		return snp_launch_finish(kd, vm, c, data);
+	case KD_KVM_SEV_SNP_ENABLE_REQ_CERTS:
 		if (!kd->cfg.snp_req_certs)
 			return refuse(kd, EINVAL, "KVM_SEV_SNP_ENABLE_REQ_CERTS: this kernel does not know the command");
 		if (!vm->init2)
@@ -766,58 +929,87 @@ static int snp_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_sev_cm
 
 /* ---- TDX ---- */
 
-#define TDX_ATTRS_SUPPORTED (CP_TDX_ATTR_DEBUG | CP_TDX_ATTR_SEPT_VE_DISABLE)
+#define TDX_ATTRS_SUPPORTED (KD_TDX_ATTR_DEBUG | KD_TDX_ATTR_SEPT_VE_DISABLE)
 #define TDX_XFAM_SUPPORTED 0x6e7ull
+/* GetTdVmCallInfo leaf 1 bits user space may offer (tdx.c init_kvm_tdx_caps): GetQuote (R11 bit 0),
+ * SetupEventNotifyInterrupt (R12 bit 1). */
+#define KD_TDVMCALL_INFO_R11 (1ull << 0)
+#define KD_TDVMCALL_INFO_R12 (1ull << 1)
 
 static uint32_t *entry_reg(struct kvm_cpuid_entry2 *e, unsigned reg)
 {
 	return reg == 0 ? &e->eax : reg == 1 ? &e->ebx : reg == 2 ? &e->ecx : &e->edx;
 }
 
-/* The CPUID the "TDX module" gives the TD: INIT_VM's entries masked by the capabilities (leaf 1
- * only in ECX/EDX, leaves 0 and 0x80000000 as given: values, not features), then the configured
- * fixed-1 bits set (a leaf INIT_VM left out is added) and the fixed-0 bits cleared. */
-static void tdx_td_cpuid(struct kvm_double *kd, struct kd_vm *vm, const struct kvm_cpuid_entry2 *in, unsigned n)
+/* kvm_find_cpuid_entry2() as the kernel runs it on INIT_VM's entries (arch/x86/kvm/cpuid.c): the
+ * first entry of the leaf whose own flags say its index does not matter, or whose index matches. */
+static const struct kvm_cpuid_entry2 *user_find(const struct kvm_cpuid_entry2 *e, unsigned n, uint32_t fn, uint32_t idx)
 {
-	size_t ncaps = sizeof(kd_cpuid) / sizeof(kd_cpuid[0]);
+	for (unsigned i = 0; i < n; i++)
+		if (e[i].function == fn && (!(e[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e[i].index == idx))
+			return &e[i];
+	return NULL;
+}
+
+static struct kvm_cpuid_entry2 *td_entry(struct kd_vm *vm, uint32_t fn, uint32_t idx)
+{
+	for (unsigned i = 0; i < vm->td_cpuid_n; i++)
+		if (vm->td_cpuid[i].function == fn && vm->td_cpuid[i].index == idx)
+			return &vm->td_cpuid[i];
+	if (vm->td_cpuid_n >= 250)
+		return NULL;
+	vm->td_cpuid[vm->td_cpuid_n] = (struct kvm_cpuid_entry2){ .function = fn, .index = idx,
+								  .flags = idx ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0 };
+	return &vm->td_cpuid[vm->td_cpuid_n++];
+}
+
+/* The CPUID the "TDX module" gives the TD (what KVM_TDX_GET_CPUID reads back,
+ * tdx.c tdx_vcpu_get_cpuid): each INIT_VM entry as the kernel passed it on (the configurable bits,
+ * 0x80000008 EAX[23:16] cleared), then what the module computes itself: the XFAM-dependent bits
+ * (AVX in 1.ECX, leaf 0xD.0's XCR0 features; the double's model of the module's CPUID
+ * virtualization), the guest PA width KVM reports from the shared bit (tdx.c tdx_read_cpuid), and
+ * the configured fixed-1 / fixed-0 bits. */
+static void tdx_td_cpuid(struct kvm_double *kd, struct kd_vm *vm, const struct kvm_cpuid_entry2 *in, unsigned n,
+			 uint64_t xfam)
+{
+	struct kvm_cpuid_entry2 *o;
 
 	vm->td_cpuid_n = 0;
-	for (unsigned i = 0; i < n && vm->td_cpuid_n < 250; i++) {
-		struct kvm_cpuid_entry2 *o = &vm->td_cpuid[vm->td_cpuid_n++];
-		*o = in[i];
-		for (size_t j = 0; j < ncaps; j++) {
-			if (kd_cpuid[j].function != o->function ||
-			    ((kd_cpuid[j].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && kd_cpuid[j].index != o->index) ||
-			    o->function == 0 || o->function == 0x80000000)
-				continue;
-			if (o->function != 1) {
-				o->eax &= kd_cpuid[j].eax;
-				o->ebx &= kd_cpuid[j].ebx;
-			}
-			o->ecx &= kd_cpuid[j].ecx;
-			o->edx &= kd_cpuid[j].edx;
-		}
+	for (size_t j = 0; j < KD_TDX_CAPS_N; j++) {
+		const struct kvm_cpuid_entry2 *u = user_find(in, n, kd_tdx_caps[j].function, kd_tdx_caps[j].index);
+		if (!u || !(o = td_entry(vm, kd_tdx_caps[j].function, kd_tdx_caps[j].index)))
+			continue;
+		o->eax = u->eax & kd_tdx_caps[j].eax;
+		o->ebx = u->ebx & kd_tdx_caps[j].ebx;
+		o->ecx = u->ecx & kd_tdx_caps[j].ecx;
+		o->edx = u->edx & kd_tdx_caps[j].edx;
+		if (o->function == 0x80000008)
+			o->eax &= ~0x00ff0000u;
 	}
+	if ((o = td_entry(vm, 1, 0)))
+		o->ecx = (o->ecx & ~(1u << 28)) | ((xfam >> 2) & 1u) << 28;
+	if ((o = td_entry(vm, 0xd, 0))) {
+		o->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		o->eax = (uint32_t)(xfam & 0x2ff);
+	}
+	if ((o = td_entry(vm, 0x80000008, 0)))
+		o->eax = (o->eax & ~0x00ff0000u) | 48u << 16;
 	for (int pass = 0; pass < 2; pass++)
 		for (unsigned k = 0; k < 4; k++) {
 			const struct kd_cpuid_bits *b = pass ? &kd->cfg.tdx_fixed0[k] : &kd->cfg.tdx_fixed1[k];
-			struct kvm_cpuid_entry2 *o = NULL;
 			if (!b->bits || b->reg > 3)
 				continue;
-			for (unsigned i = 0; i < vm->td_cpuid_n; i++)
-				if (vm->td_cpuid[i].function == b->function && vm->td_cpuid[i].index == b->index)
-					o = &vm->td_cpuid[i];
-			if (!o && !pass) {
-				o = &vm->td_cpuid[vm->td_cpuid_n++];
-				*o = (struct kvm_cpuid_entry2){ .function = b->function, .index = b->index,
-								.flags = b->index ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0 };
+			if (pass) {
+				for (unsigned i = 0; i < vm->td_cpuid_n; i++)
+					if (vm->td_cpuid[i].function == b->function && vm->td_cpuid[i].index == b->index)
+						*entry_reg(&vm->td_cpuid[i], b->reg) &= ~b->bits;
+			} else if ((o = td_entry(vm, b->function, b->index))) {
+				*entry_reg(o, b->reg) |= b->bits;
 			}
-			if (o)
-				*entry_reg(o, b->reg) = pass ? *entry_reg(o, b->reg) & ~b->bits : *entry_reg(o, b->reg) | b->bits;
 		}
 }
 
-static int tdx_get_cpuid(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx_cmd *c)
+static int tdx_get_cpuid(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_tdx_cmd *c)
 {
 	struct kvm_cpuid2 *out = (void *)(uintptr_t)c->data;
 
@@ -833,10 +1025,8 @@ static int tdx_get_cpuid(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_
 	return 0;
 }
 
-static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx_cmd *c)
+static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_tdx_cmd *c)
 {
-	size_t ncpuid = sizeof(kd_cpuid) / sizeof(kd_cpuid[0]);
-
 	if (c->hw_error)
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u: hw_error must be 0", c->id);
 	if (c->flags)
@@ -844,53 +1034,72 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx
 	if (vm->finalized)
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u: after KVM_TDX_FINALIZE_VM", c->id);
 	switch (c->id) {
-	case CP_KVM_TDX_CAPABILITIES: {
-		struct cp_kvm_tdx_capabilities *caps = (void *)(uintptr_t)c->data;
+	case KD_KVM_TDX_CAPABILITIES: {
+		/* tdx.c tdx_get_capabilities: -E2BIG when cpuid.nent is smaller than the module's count
+		 * (nent is not updated: the caller learns nothing but the error); entries without flags. */
+		struct kd_kvm_tdx_capabilities *caps = (void *)(uintptr_t)c->data;
 		struct kvm_cpuid_entry2 *e = (struct kvm_cpuid_entry2 *)(caps + 1);
-		if (caps->cpuid.nent < ncpuid) {
-			caps->cpuid.nent = (uint32_t)ncpuid;
-			return refuse(kd, E2BIG, "KVM_TDX_CAPABILITIES: cpuid.nent too small");
-		}
+		if (caps->cpuid.nent < KD_TDX_CAPS_N)
+			return refuse(kd, E2BIG, "KVM_TDX_CAPABILITIES: cpuid.nent %u is smaller than the %zu entries",
+				      caps->cpuid.nent, KD_TDX_CAPS_N);
 		caps->supported_attrs = TDX_ATTRS_SUPPORTED;
 		caps->supported_xfam = TDX_XFAM_SUPPORTED;
-		caps->cpuid.nent = (uint32_t)ncpuid;
-		/* Configurable bits: all of the supported values (the double fixes none). */
-		memcpy(e, kd_cpuid, sizeof(kd_cpuid));
+		caps->user_tdvmcallinfo_1_r11 = KD_TDVMCALL_INFO_R11;
+		caps->user_tdvmcallinfo_1_r12 = KD_TDVMCALL_INFO_R12;
+		caps->cpuid.nent = (uint32_t)KD_TDX_CAPS_N;
+		memcpy(e, kd_tdx_caps, sizeof(kd_tdx_caps));
 		vm->caps_done = true;
 		return 0;
 	}
-	case CP_KVM_TDX_INIT_VM: {
-		struct cp_kvm_tdx_init_vm *in = (void *)(uintptr_t)c->data;
-		const struct kvm_cpuid_entry2 *e = (const struct kvm_cpuid_entry2 *)(in + 1);
+	case KD_KVM_TDX_INIT_VM: {
+		struct kd_kvm_tdx_init_vm *in = (void *)(uintptr_t)c->data;
+		const struct kvm_cpuid_entry2 *e = (const struct kvm_cpuid_entry2 *)(in + 1), *g;
+		unsigned copied = 0, gpaw;
+		/* tdx.c tdx_td_init: once only; reserved zero; at most KVM_MAX_CPUID_ENTRIES (256). */
 		if (vm->init_vm_done)
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: already initialized");
-		if (vm->nvcpus)
-			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: after KVM_CREATE_VCPU");
 		for (unsigned i = 0; i < 12; i++)
 			if (in->reserved[i])
 				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: reserved[%u] must be 0", i);
+		if (in->cpuid.nent > 256)
+			return refuse(kd, E2BIG, "KVM_TDX_INIT_VM: cpuid.nent %u", in->cpuid.nent);
+		/* tdx.c setup_tdparams: before any vCPU; attributes and XFAM within the capabilities. */
+		if (vm->nvcpus)
+			return refuse(kd, EBUSY, "KVM_TDX_INIT_VM: %u vCPU(s) exist already", vm->nvcpus);
 		if (in->attributes & ~TDX_ATTRS_SUPPORTED)
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: attributes 0x%llx not supported",
 				      (unsigned long long)in->attributes);
 		if (in->xfam & ~TDX_XFAM_SUPPORTED)
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: XFAM 0x%llx not supported", (unsigned long long)in->xfam);
-		if (in->cpuid.nent > 256)
-			return refuse(kd, E2BIG, "KVM_TDX_INIT_VM: cpuid.nent %u", in->cpuid.nent);
-		for (unsigned i = 0; i < in->cpuid.nent; i++) {
-			const struct kvm_cpuid_entry2 *cap = NULL;
-			for (size_t j = 0; j < ncpuid; j++)
-				if (kd_cpuid[j].function == e[i].function &&
-				    (!(kd_cpuid[j].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || kd_cpuid[j].index == e[i].index))
-					cap = &kd_cpuid[j];
-			if (!cap)
-				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: CPUID leaf 0x%x.%u is not configurable",
-					      e[i].function, e[i].index);
-			if (e[i].function != 0 && e[i].function != 1 && e[i].function != 0x80000000 &&
-			    ((e[i].eax & ~cap->eax) || (e[i].ebx & ~cap->ebx) || (e[i].ecx & ~cap->ecx) ||
-			     (e[i].edx & ~cap->edx)))
-				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: CPUID leaf 0x%x.%u sets bits outside the "
-					      "configurable mask", e[i].function, e[i].index);
+		/* tdx.c setup_tdparams_eptp_controls: 0x80000008 EAX[23:16] is the guest PA width, 48 or
+		 * 52 (52 only with 5-level EPT, which the double's host lacks). */
+		g = user_find(e, in->cpuid.nent, 0x80000008, 0);
+		if (!g)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: no CPUID leaf 0x80000008 (the guest PA width)");
+		gpaw = (g->eax >> 16) & 0xff;
+		if (gpaw != 48)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: guest PA width %u in CPUID 0x80000008 EAX[23:16] (48, or 52 "
+				      "with 5-level EPT)", gpaw);
+		/* tdx.c setup_tdparams_cpuids: for each capability entry, the first INIT_VM entry that
+		 * matches it (with the INIT_VM entry's own flags); every INIT_VM entry must be matched. */
+		for (size_t j = 0; j < KD_TDX_CAPS_N; j++) {
+			const struct kvm_cpuid_entry2 *u = user_find(e, in->cpuid.nent, kd_tdx_caps[j].function,
+								     kd_tdx_caps[j].index);
+			uint32_t eax_mask = kd_tdx_caps[j].eax | (kd_tdx_caps[j].function == 0x80000008 ? 0x00ff0000u : 0);
+			if (!u)
+				continue;
+			copied++;
+			/* The module's TDH.MNG.INIT refuses bits it does not let the VMM set. */
+			if ((u->eax & ~eax_mask) || (u->ebx & ~kd_tdx_caps[j].ebx) || (u->ecx & ~kd_tdx_caps[j].ecx) ||
+			    (u->edx & ~kd_tdx_caps[j].edx)) {
+				c->hw_error = 0xc000010000000000ull; /* TDX_OPERAND_INVALID */
+				return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: CPUID leaf 0x%x.%u sets bits outside the configurable "
+					      "mask (TDH.MNG.INIT)", u->function, u->index);
+			}
 		}
+		if (copied != in->cpuid.nent)
+			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: %u CPUID entries, %u of them match a configurable "
+				      "(leaf, subleaf) of KVM_TDX_CAPABILITIES", in->cpuid.nent, copied);
 		if (vm->tsc_khz / 25000 < 4 || vm->tsc_khz / 25000 > 400) {
 			c->hw_error = 0xc000010000000000ull; /* TDX_OPERAND_INVALID */
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VM: the VM's TSC frequency %u kHz is outside 100 MHz..10 GHz",
@@ -898,7 +1107,7 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx
 		}
 		vm->init_vm_done = true;
 		vm->rec.td_tsc_khz = vm->tsc_khz / 25000 * 25000;
-		tdx_td_cpuid(kd, vm, e, in->cpuid.nent);
+		tdx_td_cpuid(kd, vm, e, in->cpuid.nent, in->xfam | 0x3 /* xfam_fixed1: x87, SSE */);
 		vm->rec.td_attributes = in->attributes;
 		vm->rec.td_xfam = in->xfam;
 		memcpy(vm->rec.mrconfigid, in->mrconfigid, 48);
@@ -910,7 +1119,7 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx
 			return -ENOMEM;
 		return 0;
 	}
-	case CP_KVM_TDX_FINALIZE_VM: {
+	case KD_KVM_TDX_FINALIZE_VM: {
 		unsigned int n = 0;
 		if (!vm->init_vm_done)
 			return refuse(kd, EINVAL, "KVM_TDX_FINALIZE_VM: before KVM_TDX_INIT_VM");
@@ -919,6 +1128,10 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx
 		for (unsigned i = 0; i < vm->nvcpus; i++)
 			if (!kd->obj[vm->vcpu_obj[i]].vcpu->tdx_init)
 				return refuse(kd, EINVAL, "KVM_TDX_FINALIZE_VM: vCPU %u lacks KVM_TDX_INIT_VCPU", i);
+		/* tdx.c tdx_td_finalize: every page KVM mapped for INIT_MEM_REGION must have been added. */
+		if (vm->nr_premapped)
+			return refuse(kd, EINVAL, "KVM_TDX_FINALIZE_VM: %u page(s) mapped for KVM_TDX_INIT_MEM_REGION were never "
+				      "added (nr_premapped)", vm->nr_premapped);
 		EVP_DigestFinal_ex(vm->mrtd, vm->mrtd_final, &n);
 		vm->finalized = vm->rec.finished = true;
 		return 0;
@@ -928,15 +1141,15 @@ static int tdx_vm_cmd(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx
 	}
 }
 
-static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct cp_kvm_tdx_cmd *c)
+static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct kd_kvm_tdx_cmd *c)
 {
-	struct cp_kvm_tdx_init_mem_region *m = (void *)(uintptr_t)c->data;
-	bool measure = c->flags & CP_KVM_TDX_MEASURE_MEMORY_REGION;
+	struct kd_kvm_tdx_init_mem_region *m = (void *)(uintptr_t)c->data;
+	bool measure = c->flags & KD_KVM_TDX_MEASURE_MEMORY_REGION;
 	uint64_t npages, done;
 	struct kd_slot *s;
 
 	vm->rec.launch_update_calls++;
-	if (c->flags & ~CP_KVM_TDX_MEASURE_MEMORY_REGION)
+	if (c->flags & ~KD_KVM_TDX_MEASURE_MEMORY_REGION)
 		return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: flags 0x%x", c->flags);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if (!kd->obj[vm->vcpu_obj[i]].vcpu->tdx_init)
@@ -947,7 +1160,7 @@ static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct c
 	if (m->nr_pages > KD_PAGES || m->gpa / PG > KD_PAGES - m->nr_pages)
 		return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: beyond guest memory");
 	s = slot_find(vm, m->gpa, m->nr_pages * PG);
-	if (!s || !(s->flags & CP_KVM_MEM_GUEST_MEMFD))
+	if (!s || !(s->flags & KD_KVM_MEM_GUEST_MEMFD))
 		return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: gpa 0x%llx+%llu pages is not inside one guest_memfd slot",
 			      (unsigned long long)m->gpa, (unsigned long long)m->nr_pages);
 	for (uint64_t p = 0; p < m->nr_pages; p++) {
@@ -958,8 +1171,16 @@ static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct c
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_MEM_REGION: gpa 0x%llx already added",
 				      (unsigned long long)(m->gpa + p * PG));
 	}
-	if (eagain_now(kd))
+	if (eagain_now(kd)) {
+		/* tdx.c tdx_vcpu_init_mem_region: KVM maps the page first (kvm_tdp_map_page counts it
+		 * in nr_premapped) and adds it after; a busy TDX module leaves it mapped, not added, and
+		 * the caller must come back for it (TDH.MEM.PAGE.ADD consumes the premap). */
+		if (!bit(vm->premapped_map, m->gpa / PG)) {
+			bit_set(vm->premapped_map, m->gpa / PG, true);
+			vm->nr_premapped++;
+		}
 		return -EAGAIN;
+	}
 	npages = m->nr_pages;
 	if (kd->cfg.max_pages_per_call && npages > kd->cfg.max_pages_per_call)
 		npages = kd->cfg.max_pages_per_call;
@@ -980,6 +1201,10 @@ static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct c
 			EVP_DigestUpdate(vm->mrtd, src + 256u * ch, 256);
 		}
 		bit_set(vm->added_map, gpa / PG, true);
+		if (bit(vm->premapped_map, gpa / PG)) {
+			bit_set(vm->premapped_map, gpa / PG, false);
+			vm->nr_premapped--;
+		}
 		vm->rec.pages_measured++;
 	}
 	m->gpa += done * PG;
@@ -988,14 +1213,14 @@ static int tdx_init_mem_region(struct kvm_double *kd, struct kd_vm *vm, struct c
 	return 0;
 }
 
-static int tdx_vcpu_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o, struct cp_kvm_tdx_cmd *c)
+static int tdx_vcpu_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o, struct kd_kvm_tdx_cmd *c)
 {
 	if (c->hw_error)
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u: hw_error must be 0", c->id);
 	if (vm->finalized)
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u: after KVM_TDX_FINALIZE_VM", c->id);
 	switch (c->id) {
-	case CP_KVM_TDX_INIT_VCPU:
+	case KD_KVM_TDX_INIT_VCPU:
 		if (c->flags)
 			return refuse(kd, EINVAL, "KVM_TDX_INIT_VCPU: flags must be 0");
 		if (o->vcpu->tdx_init)
@@ -1004,9 +1229,9 @@ static int tdx_vcpu_cmd(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *
 		if (o->idx < 8)
 			vm->rec.vcpu_init_rcx[o->idx] = c->data;
 		return 0;
-	case CP_KVM_TDX_INIT_MEM_REGION:
+	case KD_KVM_TDX_INIT_MEM_REGION:
 		return tdx_init_mem_region(kd, vm, c);
-	case CP_KVM_TDX_GET_CPUID:
+	case KD_KVM_TDX_GET_CPUID:
 		return tdx_get_cpuid(kd, vm, c);
 	default:
 		return refuse(kd, EINVAL, "KVM_TDX cmd %u is not a vCPU command", c->id);
@@ -1043,10 +1268,13 @@ static int vm_create_vcpu(struct kvm_double *kd, struct kd_vm *vm, int vmi, unsi
 
 	if (vm->finished || vm->finalized)
 		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: after %s", vm->finished ? "SNP_LAUNCH_FINISH" : "KVM_TDX_FINALIZE_VM");
-	if (vm->type == CP_KVM_X86_TDX_VM && !vm->split_irqchip)
-		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: a TDX VM needs KVM_CAP_SPLIT_IRQCHIP first");
-	if (vm->type == CP_KVM_X86_TDX_VM && !vm->init_vm_done)
-		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: before KVM_TDX_INIT_VM");
+	/* tdx.c tdx_vcpu_create (6.16..6.18): the TD must be initialized (-EIO), and its irqchip
+	 * split (-EINVAL): KVM_CREATE_IRQCHIP itself succeeds on a TD, the vCPU is what is refused. */
+	if (vm->type == KD_KVM_X86_TDX_VM && !vm->init_vm_done)
+		return refuse(kd, EIO, "KVM_CREATE_VCPU: before KVM_TDX_INIT_VM");
+	if (vm->type == KD_KVM_X86_TDX_VM && !vm->split_irqchip)
+		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: a TD needs the split irqchip (KVM_CAP_SPLIT_IRQCHIP), not %s",
+			      vm->irqchip ? "an in-kernel IOAPIC and PIC (KVM_CREATE_IRQCHIP)" : "none");
 	if (id != vm->nvcpus || vm->nvcpus >= KD_MAX_VCPUS)
 		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: id %lu (the double wants ids 0..%u in order)", id, KD_MAX_VCPUS - 1);
 	if ((o = obj_new(kd, KD_VCPU)) < 0)
@@ -1075,23 +1303,21 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 		return cap_value(kd, vm, (long)arg);
 	case KVM_CREATE_VCPU:
 		return vm_create_vcpu(kd, vm, vmi, (unsigned long)arg);
-	case CP_KVM_CREATE_GUEST_MEMFD:
+	case KD_KVM_CREATE_GUEST_MEMFD:
 		return vm_create_gmem(kd, vmi, arg);
-	case CP_KVM_SET_USER_MEMORY_REGION2:
+	case KD_KVM_SET_USER_MEMORY_REGION2:
 		return vm_set_region2(kd, vm, vmi, arg);
 	case KVM_SET_USER_MEMORY_REGION:
 		if (private_vm(vm))
 			return refuse(kd, EINVAL, "KVM_SET_USER_MEMORY_REGION: a private-memory VM needs REGION2 with guest_memfd");
 		return 0;
-	case CP_KVM_SET_MEMORY_ATTRIBUTES:
+	case KD_KVM_SET_MEMORY_ATTRIBUTES:
 		return vm_set_attrs(kd, vm, arg);
 	case KVM_CREATE_IRQCHIP:
 		if (vm->irqchip || vm->split_irqchip)
 			return refuse(kd, EEXIST, "KVM_CREATE_IRQCHIP: the VM already has an irqchip");
 		if (vm->nvcpus)
 			return refuse(kd, EINVAL, "KVM_CREATE_IRQCHIP: after KVM_CREATE_VCPU");
-		if (vm->type == CP_KVM_X86_TDX_VM)
-			return refuse(kd, EINVAL, "KVM_CREATE_IRQCHIP: a TD needs the split irqchip");
 		vm->irqchip = vm->rec.irqchip = true;
 		return 0;
 	case KVM_IOEVENTFD: {
@@ -1151,22 +1377,25 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 	}
 	case KVM_ENABLE_CAP: {
 		struct kvm_enable_cap *c = arg;
-		if (c->cap == CP_KVM_CAP_EXIT_HYPERCALL) {
-			if (c->args[0] & ~(1ull << CP_KVM_HC_MAP_GPA_RANGE))
+		if (c->cap == KD_KVM_CAP_EXIT_HYPERCALL) {
+			if (c->args[0] & ~(1ull << KD_KVM_HC_MAP_GPA_RANGE))
 				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(EXIT_HYPERCALL): 0x%llx", (unsigned long long)c->args[0]);
 			vm->rec.exit_hypercall_mask = c->args[0];
 			return 0;
 		}
 		if (c->cap == KVM_CAP_SPLIT_IRQCHIP) {
+			/* x86.c kvm_vm_ioctl_enable_cap: -EEXIST with an irqchip, -EINVAL after a vCPU. */
+			if (vm->irqchip || vm->split_irqchip)
+				return refuse(kd, EEXIST, "KVM_ENABLE_CAP(SPLIT_IRQCHIP): the VM already has an irqchip");
 			if (vm->nvcpus)
 				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(SPLIT_IRQCHIP): after KVM_CREATE_VCPU");
 			vm->split_irqchip = true;
 			return 0;
 		}
-		if (c->cap == CP_KVM_CAP_X86_APIC_BUS_CYCLES_NS) {
+		if (c->cap == KD_KVM_CAP_X86_APIC_BUS_CYCLES_NS) {
 			if (vm->nvcpus)
 				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(APIC_BUS_CYCLES_NS): after KVM_CREATE_VCPU");
-			if (vm->type == CP_KVM_X86_TDX_VM && c->args[0] != 40)
+			if (vm->type == KD_KVM_X86_TDX_VM && c->args[0] != 40)
 				return refuse(kd, EINVAL, "KVM_ENABLE_CAP(APIC_BUS_CYCLES_NS): a TD's APIC bus is 25 MHz (40 ns), "
 					      "not %llu ns", (unsigned long long)c->args[0]);
 			vm->rec.apic_bus_cycle_ns = c->args[0];
@@ -1174,36 +1403,90 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 		}
 		return refuse(kd, EINVAL, "KVM_ENABLE_CAP: cap %u not modelled", c->cap);
 	}
-	case CP_KVM_SET_TSC_KHZ: {
+	case KD_KVM_SET_TSC_KHZ: {
 		uint32_t khz = (uint32_t)(unsigned long)arg;
 		if (!kd->cfg.vm_tsc_control)
 			return refuse(kd, ENOTTY, "KVM_SET_TSC_KHZ on a VM fd: this kernel has no KVM_CAP_VM_TSC_CONTROL");
 		if (vm->nvcpus)
 			return refuse(kd, EINVAL, "KVM_SET_TSC_KHZ (VM): after KVM_CREATE_VCPU");
-		if (vm->type == CP_KVM_X86_TDX_VM && vm->init_vm_done)
+		if (vm->type == KD_KVM_X86_TDX_VM && vm->init_vm_done)
 			return refuse(kd, EINVAL, "KVM_SET_TSC_KHZ (VM): after KVM_TDX_INIT_VM, which fixed the TD's TSC");
 		if (khz == 0)
 			khz = kd->cfg.host_tsc_khz;
-		if (vm->type == CP_KVM_X86_TDX_VM && khz % 25000)
+		if (vm->type == KD_KVM_X86_TDX_VM && khz % 25000)
 			return refuse(kd, EINVAL, "KVM_SET_TSC_KHZ (VM): %u kHz is not a multiple of 25 MHz, which a TD needs", khz);
 		vm->tsc_khz = vm->rec.tsc_khz_set = khz;
 		return 0;
 	}
-	case CP_KVM_GET_TSC_KHZ:
+	case KD_KVM_GET_TSC_KHZ:
 		if (!kd->cfg.vm_tsc_control)
 			return refuse(kd, ENOTTY, "KVM_GET_TSC_KHZ on a VM fd: this kernel has no KVM_CAP_VM_TSC_CONTROL");
 		return (int)vm->tsc_khz;
-	case CP_KVM_MEMORY_ENCRYPT_OP:
-		if (vm->type == CP_KVM_X86_SNP_VM)
+	case KD_KVM_MEMORY_ENCRYPT_OP:
+		if (vm->type == KD_KVM_X86_SNP_VM)
 			return snp_cmd(kd, vm, arg);
-		if (vm->type == CP_KVM_X86_TDX_VM)
+		if (vm->type == KD_KVM_X86_TDX_VM)
 			return tdx_vm_cmd(kd, vm, arg);
-		if (arg && ((struct cp_kvm_sev_cmd *)arg)->id == CP_KVM_SEV_INIT2)
+		if (arg && ((struct kd_kvm_sev_cmd *)arg)->id == KD_KVM_SEV_INIT2)
 			return refuse(kd, EINVAL, "KVM_SEV_INIT2: only for VM types 2-4 (this VM is type %d)", vm->type);
 		return refuse(kd, ENOTTY, "KVM_MEMORY_ENCRYPT_OP on a VM of type %d", vm->type);
 	default:
 		return refuse(kd, ENOTTY, "VM fd: ioctl 0x%lx not modelled", req);
 	}
+}
+
+/* One MapGPA chunk as KVM_EXIT_HYPERCALL (tdx.c __tdx_map_gpa): at most TDX_MAP_GPA_MAX_LEN (2 MiB),
+ * the GPA without the shared bit, 4 KiB pages, ENCRYPTED when the guest asked for private. */
+static void map_gpa_exit(struct kd_vcpu *v)
+{
+	struct kvm_run *run = (struct kvm_run *)v->run;
+	uint64_t size = v->map_end - v->map_next;
+
+	if (size > KD_TDX_MAP_GPA_MAX_LEN)
+		size = KD_TDX_MAP_GPA_MAX_LEN;
+	memset(v->run + 8, 0, 256);
+	run->exit_reason = KVM_EXIT_HYPERCALL;
+	run->hypercall.nr = KD_KVM_HC_MAP_GPA_RANGE;
+	run->hypercall.args[0] = v->map_next;
+	run->hypercall.args[1] = size / PG;
+	run->hypercall.args[2] = (v->map_private ? KD_KVM_MAP_GPA_RANGE_ENCRYPTED : 0) | KD_KVM_MAP_GPA_RANGE_PAGE_SZ_4K;
+	run->hypercall.ret = 0;
+	run->hypercall.longmode = 1;
+	v->map_chunks++;
+}
+
+/* User space's answer to a MapGPA chunk (tdx.c tdx_complete_vmcall_map_gpa): 0 goes on with the
+ * next chunk (or, with an interrupt pending, stops with RETRY and the next GPA in R11), -EBUSY is
+ * RETRY, -EINVAL is INVALID_OPERAND, anything else fails KVM_RUN with -EINVAL. Returns 1 when
+ * another chunk exit was produced, 0 when the TDVMCALL is complete, or -errno. */
+static int map_gpa_complete(struct kvm_double *kd, struct kd_vm *vm, struct kd_vcpu *v)
+{
+	struct kvm_run *run = (struct kvm_run *)v->run;
+	int64_t ret = (int64_t)run->hypercall.ret;
+
+	if (ret == -EBUSY || ret == -EINVAL || ret) {
+		if (ret != -EBUSY && ret != -EINVAL)
+			return refuse(kd, EINVAL, "KVM_RUN: MapGPA hypercall.ret %lld is not 0, -EBUSY or -EINVAL", (long long)ret);
+		vm->rec.map_gpa_status = ret == -EBUSY ? KD_TDVMCALL_STATUS_RETRY : KD_TDVMCALL_STATUS_INVALID_OPERAND;
+		vm->rec.map_gpa_next = v->map_next;
+		v->map_pending = false;
+		return 0;
+	}
+	v->map_next += KD_TDX_MAP_GPA_MAX_LEN;
+	if (v->map_next >= v->map_end) {
+		vm->rec.map_gpa_status = KD_TDVMCALL_STATUS_SUCCESS;
+		vm->rec.map_gpa_next = v->map_end;
+		v->map_pending = false;
+		return 0;
+	}
+	if (kd->cfg.map_gpa_interrupt_after && v->map_chunks >= kd->cfg.map_gpa_interrupt_after) {
+		vm->rec.map_gpa_status = KD_TDVMCALL_STATUS_RETRY; /* kvm_vcpu_has_events(): the guest resumes later */
+		vm->rec.map_gpa_next = v->map_next;
+		v->map_pending = false;
+		return 0;
+	}
+	map_gpa_exit(v);
+	return 1;
 }
 
 static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
@@ -1212,12 +1495,12 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 	struct kvm_run *run = (struct kvm_run *)v->run;
 	struct kd_script *s;
 
-	if ((vm->type == CP_KVM_X86_SNP_VM && !vm->finished) || (vm->type == CP_KVM_X86_TDX_VM && !vm->finalized))
+	if ((vm->type == KD_KVM_X86_SNP_VM && !vm->finished) || (vm->type == KD_KVM_X86_TDX_VM && !vm->finalized))
 		return refuse(kd, EINVAL, "KVM_RUN: before the launch is finished");
 	if (v->certs_pending) {
 		/* KVM completes the #VMGEXIT from what user space left in snp_req_certs.ret. */
-		struct cp_kvm_run_snp_req_certs rc;
-		memcpy(&rc, v->run + CP_KVM_RUN_UNION_OFFSET, sizeof(rc));
+		struct kd_kvm_run_snp_req_certs rc;
+		memcpy(&rc, v->run + KD_KVM_RUN_UNION_OFFSET, sizeof(rc));
 		if (rc.ret != 0 && rc.ret != ENOSPC && rc.ret != EAGAIN && rc.ret != EIO)
 			return refuse(kd, EINVAL, "KVM_RUN: snp_req_certs.ret %llu is not 0, ENOSPC, EAGAIN or EIO",
 				      (unsigned long long)rc.ret);
@@ -1225,6 +1508,11 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 		vm->rec.certs_completions++;
 		vm->rec.certs_ret = rc.ret;
 		vm->rec.certs_npages = rc.npages;
+	}
+	if (v->map_pending) {
+		int r = map_gpa_complete(kd, vm, v);
+		if (r != 0)
+			return r < 0 ? r : 0;
 	}
 	if (__atomic_load_n(&run->immediate_exit, __ATOMIC_SEQ_CST)) {
 		vm->rec.eintr_runs++;
@@ -1235,16 +1523,26 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 		return 0;
 	}
 	s = &v->script[v->next_script++];
+	if (s->reason == KD_SCRIPT_TDX_MAP_GPA) {
+		memcpy(&v->map_next, s->payload, 8);
+		memcpy(&v->map_end, s->payload + 8, 8);
+		v->map_end += v->map_next;
+		v->map_private = s->payload[16];
+		v->map_pending = true;
+		v->map_chunks = 0;
+		map_gpa_exit(v);
+		return 0;
+	}
 	memset(v->run + 8, 0, 256);
 	run->exit_reason = s->reason;
 	memcpy(v->run + 32, s->payload, s->len);
-	if (s->reason == CP_KVM_EXIT_SNP_REQ_CERTS) {
-		struct cp_kvm_run_snp_req_certs rc;
-		memcpy(&rc, v->run + CP_KVM_RUN_UNION_OFFSET, sizeof(rc));
+	if (s->reason == KD_KVM_EXIT_SNP_REQ_CERTS) {
+		struct kd_kvm_run_snp_req_certs rc;
+		memcpy(&rc, v->run + KD_KVM_RUN_UNION_OFFSET, sizeof(rc));
 		if (!vm->rec.req_certs_enabled || rc.gpa % PG)
 			return refuse(kd, EINVAL, "test script: KVM only exits SNP_REQ_CERTS when enabled, with gpa aligned");
 		rc.ret = 0; /* always 0 on exit */
-		memcpy(v->run + CP_KVM_RUN_UNION_OFFSET, &rc, sizeof(rc));
+		memcpy(v->run + KD_KVM_RUN_UNION_OFFSET, &rc, sizeof(rc));
 		v->certs_pending = true;
 	}
 	return s->ret;
@@ -1280,8 +1578,8 @@ static int vcpu_ioctl(struct kvm_double *kd, struct kd_obj *o, unsigned long req
 		return 0;
 	case KVM_RUN:
 		return vcpu_run(kd, vm, o);
-	case CP_KVM_MEMORY_ENCRYPT_OP:
-		if (vm->type == CP_KVM_X86_TDX_VM)
+	case KD_KVM_MEMORY_ENCRYPT_OP:
+		if (vm->type == KD_KVM_X86_TDX_VM)
 			return tdx_vcpu_cmd(kd, vm, o, arg);
 		return refuse(kd, EINVAL, "KVM_MEMORY_ENCRYPT_OP on a vCPU of a non-TDX VM");
 	default:
@@ -1291,7 +1589,7 @@ static int vcpu_ioctl(struct kvm_double *kd, struct kd_obj *o, unsigned long req
 
 /* ---- the ops table ---- */
 
-static int kd_open(void *ctx, const char *path)
+int kd_open_dev(void *ctx, const char *path)
 {
 	struct kvm_double *kd = ctx;
 	int o;
@@ -1305,7 +1603,7 @@ static int kd_open(void *ctx, const char *path)
 	return o < 0 ? -EMFILE : KD_FD_BASE + o;
 }
 
-static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
+int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 {
 	struct kvm_double *kd = ctx;
 	struct kd_obj *o = obj_get(kd, fd);
@@ -1320,8 +1618,8 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 	case KD_VCPU:
 		return vcpu_ioctl(kd, o, req, arg);
 	case KD_SEV:
-		if (req == CP_SEV_ISSUE_CMD && ((struct cp_sev_issue_cmd *)arg)->cmd == CP_SEV_SNP_PLATFORM_STATUS) {
-			uint8_t *page = (uint8_t *)(uintptr_t)((struct cp_sev_issue_cmd *)arg)->data;
+		if (req == KD_SEV_ISSUE_CMD && ((struct kd_sev_issue_cmd *)arg)->cmd == KD_SEV_SNP_PLATFORM_STATUS) {
+			uint8_t *page = (uint8_t *)(uintptr_t)((struct kd_sev_issue_cmd *)arg)->data;
 			page[0] = 1;
 			page[1] = 55;
 			return 0;
@@ -1332,7 +1630,7 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 	}
 }
 
-static void *kd_mmap_run(void *ctx, int fd, size_t len)
+void *kd_mmap_run(void *ctx, int fd, size_t len)
 {
 	struct kvm_double *kd = ctx;
 	struct kd_obj *o = obj_get(kd, fd);
@@ -1344,9 +1642,9 @@ static void *kd_mmap_run(void *ctx, int fd, size_t len)
 	return o->vcpu->run;
 }
 
-static void kd_munmap_run(void *ctx, void *p, size_t len) { (void)ctx, (void)p, (void)len; }
+void kd_munmap_run(void *ctx, void *p, size_t len) { (void)ctx, (void)p, (void)len; }
 
-static void kd_close(void *ctx, int fd)
+void kd_close(void *ctx, int fd)
 {
 	struct kvm_double *kd = ctx;
 	struct kd_obj *o = obj_get(kd, fd);
@@ -1358,14 +1656,6 @@ static void kd_close(void *ctx, int fd)
 		o->kind = o->kind == KD_GMEM ? KD_FREE : o->kind;
 }
 
-const struct kvm_ops kd_ops = {
-	.name = "kvm-double",
-	.open_dev = kd_open,
-	.ioctl = kd_ioctl,
-	.mmap_run = kd_mmap_run,
-	.munmap_run = kd_munmap_run,
-	.close = kd_close,
-};
 
 /* ---- results ---- */
 
@@ -1416,4 +1706,16 @@ int kd_script_exit(struct kvm_double *kd, unsigned vcpu, uint32_t exit_reason, c
 	v->script[v->n_script].ret = ret;
 	v->n_script++;
 	return 0;
+}
+
+int kd_script_tdx_map_gpa(struct kvm_double *kd, unsigned vcpu, uint64_t gpa, uint64_t size, bool to_private)
+{
+	uint8_t p[17];
+
+	if (kd->last_vm < 0 || kd->vms[kd->last_vm]->type != KD_KVM_X86_TDX_VM || gpa % PG || size % PG || !size)
+		return -EINVAL;
+	memcpy(p, &gpa, 8);
+	memcpy(p + 8, &size, 8);
+	p[16] = to_private;
+	return kd_script_exit(kd, vcpu, KD_SCRIPT_TDX_MAP_GPA, p, sizeof(p), 0);
 }

@@ -1,12 +1,11 @@
-/* A strict double of the Linux KVM uAPI behind struct kvm_ops: fake fds and state, the documented
- * rules of the confidential launch (SEV-SNP, TDX, guest_memfd, memory attributes) with the
- * documented errno values, a record of what it was given, and its own recomputation of the SNP
- * launch digest and the TDX MRTD from the exact bytes and GPAs passed to it.
- *
- * Kernel level modelled: SNP policy checks of KVM 6.11..6.16 (bits outside ABI 15:0, SMT 16,
- * must-be-one 17, DEBUG 19, SINGLE_SOCKET 20 refused; SMT and bit 17 required; SINGLE_SOCKET
- * refused), guest_memfd flags 0 (6.17 and older) unless configured, TDX as merged in 6.16.
- * The full rule table with errno values is at the top of kvm_double.c and in docs/CONFIDENTIAL.md. */
+/* A strict double of the Linux KVM uAPI (v6.16..v6.18, with the v7.0 SNP certificate exit where
+ * configured): fake fds and state, the rules of the confidential launch (SEV-SNP, TDX,
+ * guest_memfd, memory attributes) with the kernel's errno values, a record of what it was given,
+ * and its own recomputation of the SNP launch digest and the TDX MRTD from the exact bytes and
+ * GPAs passed to it. It includes nothing from runner/ (tests/unit/cc/kd_ops.c puts it behind
+ * carapace's struct kvm_ops); its uAPI is tests/double/kd_uapi.h, cross-checked against
+ * carapace's by cc-uapi_crosscheck. The rule table, each rule with the kernel function it models
+ * and the double's own choices marked, is at the top of kvm_double.c. */
 #ifndef CARAPACE_TESTS_DOUBLE_KVM_DOUBLE_H
 #define CARAPACE_TESTS_DOUBLE_KVM_DOUBLE_H
 
@@ -14,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runner/kvm_ops.h"
 
 struct kvm_double;
 
@@ -39,6 +37,14 @@ struct kd_config {
 	/* What KVM_TDX_GET_CPUID reports beyond INIT_VM's CPUID (masked by the capabilities): bits the
 	 * TDX module forces on (default: x2APIC, CPUID 1 ECX bit 21) and bits it forces off (none). */
 	struct kd_cpuid_bits tdx_fixed1[4], tdx_fixed0[4];
+	/* SNP CPUID page: bits the "firmware" does not allow (it refuses the page and corrects them). */
+	struct kd_cpuid_bits snp_cpuid_reject[2];
+	/* TDX MapGPA: after this many chunks an interrupt is pending and the TDVMCALL stops with RETRY
+	 * (tdx.c tdx_complete_vmcall_map_gpa, kvm_vcpu_has_events); 0 = never. */
+	unsigned map_gpa_interrupt_after;
+	/* SNP: the first LAUNCH_UPDATE of a NORMAL page fails in the "firmware" with this status
+	 * (-EIO, kvm_sev_cmd.error set); 0 = never. */
+	uint32_t snp_update_fw_error;
 };
 
 /* What a fresh double offers unless told otherwise: SNP and TDX, DebugSwap, no partial progress. */
@@ -47,13 +53,23 @@ void kd_config_default(struct kd_config *c);
 struct kvm_double *kd_new(const struct kd_config *c);
 void kd_free(struct kvm_double *kd);
 
-/* ctx for every call is the struct kvm_double. */
-extern const struct kvm_ops kd_ops;
+/* The kernel entry points (ctx is the struct kvm_double), with the signatures of carapace's
+ * struct kvm_ops; tests/unit/cc/kd_ops.c puts them into such a table, so that this directory needs
+ * nothing from runner/. */
+int kd_open_dev(void *ctx, const char *path);
+int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg);
+void *kd_mmap_run(void *ctx, int fd, size_t len);
+void kd_munmap_run(void *ctx, void *p, size_t len);
+void kd_close(void *ctx, int fd);
 
 /* The last refusal, as "IOCTL: rule (errno)", for tests and debugging. */
 const char *kd_last_refusal(const struct kvm_double *kd);
 /* Refusals so far. */
 unsigned kd_refusals(const struct kvm_double *kd);
+/* SEV commands so far that named an open /dev/sev in sev_fd. */
+unsigned kd_sev_fd_uses(const struct kvm_double *kd);
+/* Open fds of "/dev/sev" or "/dev/kvm" the double handed out and nobody closed. */
+unsigned kd_open_fds(const struct kvm_double *kd, const char *path);
 
 /* Results, recomputed by the double from what it was given (most recent VM of that type).
  * -ENOENT until SNP_LAUNCH_FINISH / KVM_TDX_FINALIZE_VM succeeded. */
@@ -74,6 +90,8 @@ struct kd_record {
 	bool finished;
 	uint64_t exit_hypercall_mask;    /* KVM_CAP_EXIT_HYPERCALL args[0] */
 	uint32_t cpuid_page_count;       /* entries in the CPUID page given to LAUNCH_UPDATE */
+	unsigned cpuid_page_refusals;    /* CPUID pages the "firmware" refused (and corrected) */
+	uint64_t map_gpa_status, map_gpa_next; /* TDX: the last MapGPA TDVMCALL's status and R11 */
 	/* TDX */
 	uint64_t td_attributes, td_xfam;
 	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];
@@ -108,5 +126,10 @@ bool kd_gpa_private(const struct kvm_double *kd, uint64_t gpa);
  * reports KVM_EXIT_HLT. */
 int kd_script_exit(struct kvm_double *kd, unsigned vcpu, uint32_t exit_reason, const void *payload,
 		   size_t payload_len, int ret);
+/* Script a TD guest's TDG.VP.VMCALL<MapGPA> of [gpa, gpa+size): KVM_RUN returns it as
+ * KVM_EXIT_HYPERCALL chunks of at most 2 MiB, each completed by the next KVM_RUN from
+ * hypercall.ret (tdx.c tdx_map_gpa, tdx_complete_vmcall_map_gpa); the TDVMCALL's result is in
+ * kd_record.map_gpa_status / map_gpa_next. */
+int kd_script_tdx_map_gpa(struct kvm_double *kd, unsigned vcpu, uint64_t gpa, uint64_t size, bool to_private);
 
 #endif

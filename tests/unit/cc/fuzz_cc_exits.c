@@ -14,7 +14,7 @@
 #include "common/util.h"
 #include "runner/cc/cc.h"
 #include "runner/kvm_cc_uapi.h"
-#include "tests/double/kvm_double.h"
+#include "tests/unit/cc/kd_ops.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -73,6 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			launch(0);
 			launch(1);
 			unlink(certs_path); /* the open fd keeps it readable */
+			/* The TD's GetQuote goes through the quote thread to a service that is not there. */
+			vm[1].quote_socket = "/nonexistent/carapace-fuzz-qgs.sock";
+			if (ready[1] && cc_quote_start(&vm[1], NULL, NULL, &err) < 0)
+				abort();
 		}
 	}
 	if (size < 2)
@@ -93,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(vm[p].shared + 0x100000, data + 228, size - 228 < 0x2000 ? size - 228 : 0x2000);
 	(void)cc_exit_dispatch(&vm[p], 0, run_ret, &err);
 	cc_vcpu_returned(&vm[p], 0); /* as the run loop does: drops a certificate lock */
+	cc_quote_wait_idle(&vm[p]);  /* a queued GetQuote is answered before the next input */
 	/* The VMM's record of private pages must match the kernel's (the double's). */
 	for (uint64_t gpa = 0; gpa < (32ull << 20); gpa += 0x100000)
 		if (cc_mem_is_private(&vm[p], gpa) != kd_gpa_private(kd[p], gpa))

@@ -8,7 +8,7 @@
 
 #include "common/util.h"
 #include "runner/cc/cc.h"
-#include "tests/double/kvm_double.h"
+#include "tests/unit/cc/kd_ops.h"
 
 #define OVMF_PATH "/usr/share/ovmf/OVMF.fd"
 

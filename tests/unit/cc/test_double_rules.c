@@ -20,13 +20,24 @@
 static const struct kvm_ops *ops = &kd_ops;
 static struct kvm_double *kd;
 static uint8_t *shared; /* the "shared mapping" of slot 0: 2 MiB at GPA 0 */
+static int sevfd;       /* an open /dev/sev of the double, named in every SEV command */
 
 static int io(int fd, unsigned long req, void *arg) { return ops->ioctl(kd, fd, req, arg); }
 
 static int sev(int vm, uint32_t id, void *data)
 {
-	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data };
+	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data, .sev_fd = (uint32_t)sevfd };
 	return io(vm, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+}
+
+/* The same with another sev_fd; *error gets the firmware status KVM reports. */
+static int sev_with_fd(int vm, uint32_t id, void *data, uint32_t fd, uint32_t *error)
+{
+	struct cp_kvm_sev_cmd c = { .id = id, .data = (uintptr_t)data, .sev_fd = fd, .error = 0xdead };
+	int r = io(vm, CP_KVM_MEMORY_ENCRYPT_OP, &c);
+	if (error)
+		*error = c.error;
+	return r;
 }
 
 static int tdx(int fd, uint32_t id, uint32_t flags, uint64_t data)
@@ -38,6 +49,7 @@ static int tdx(int fd, uint32_t id, uint32_t flags, uint64_t data)
 static int setup(void **state)
 {
 	kd = double_new();
+	sevfd = kd ? ops->open_dev(kd, "/dev/sev") : -1;
 	shared = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return kd && shared != MAP_FAILED ? 0 : -1;
 }
@@ -304,6 +316,7 @@ static void test_update_partial_and_eagain(void **state)
 	c.max_pages_per_call = 2;
 	c.eagain_every = 2;
 	kd = kd_new(&c);
+	sevfd = ops->open_dev(kd, "/dev/sev");
 	vm = snp_vm(true);
 	EXPECT(update(vm, 0x10000, shared + 0x10000, 0x5000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, &u), 0);
 	/* Only part was done: the caller sees the rest in the updated struct and must loop. */
@@ -328,6 +341,11 @@ static void test_finish_rules(void **state)
 	f.flags = 0;
 	f.auth_key_en = 1; /* auth without an ID block */
 	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f), -EINVAL);
+	f.auth_key_en = 0;
+	f.id_block_en = 1; /* an ID block without its auth block: KVM copies id_auth_uaddr anyway */
+	f.id_block_uaddr = (uintptr_t)shared;
+	EXPECT(sev(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f), -EFAULT);
+	assert_non_null(strstr(kd_last_refusal(kd), "id_auth_uaddr 0x0"));
 	EXPECT(update(vm, 0, shared, 0x1000, CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL, NULL), 0);
 	EXPECT(finish(vm), 0);
 	EXPECT(finish(vm), -EINVAL);                                                            /* once */
@@ -351,12 +369,37 @@ static int tdx_vm_init(void)
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
 
 	memset(&init, 0, sizeof(init));
-	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EINVAL); /* before split irqchip */
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EIO); /* before INIT_VM (tdx_vcpu_create) */
 	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
-	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EINVAL); /* before INIT_VM */
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EIO); /* still before INIT_VM */
 	init.in.xfam = 3;
+	init.in.cpuid.nent = 1;
+	init.e[0] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 48u << 16 };
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), 0);
 	return vm;
+}
+
+/* The irqchip refusal for a TD comes at vCPU creation: KVM_CREATE_IRQCHIP succeeds on a TD, the
+ * vCPU is refused without the split irqchip (tdx.c tdx_vcpu_create), and the split irqchip
+ * cannot be added once a full one exists (x86.c kvm_vm_ioctl_enable_cap). */
+static void test_tdx_irqchip_refused_at_vcpu_creation(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_TDX_VM);
+	static struct {
+		struct cp_kvm_tdx_init_vm in;
+		struct kvm_cpuid_entry2 e[1];
+	} init;
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+
+	memset(&init, 0, sizeof(init));
+	EXPECT(io(vm, KVM_CREATE_IRQCHIP, NULL), 0);
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), -EEXIST);
+	init.in.xfam = 3;
+	init.in.cpuid.nent = 1;
+	init.e[0] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 48u << 16 };
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), 0);
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)0), -EINVAL);
+	assert_non_null(strstr(kd_last_refusal(kd), "split irqchip"));
 }
 
 static void test_tdx_capabilities_and_init_vm(void **state)
@@ -375,11 +418,13 @@ static void test_tdx_capabilities_and_init_vm(void **state)
 	memset(&c, 0, sizeof(c));
 	c.caps.cpuid.nent = 1;
 	EXPECT(tdx(vm, CP_KVM_TDX_CAPABILITIES, 0, (uintptr_t)&c), -E2BIG);
-	assert_true(c.caps.cpuid.nent > 1); /* tells how many */
+	assert_int_equal(c.caps.cpuid.nent, 1); /* KVM does not say how many: the caller offers enough */
 	c.caps.cpuid.nent = 32;
 	EXPECT(io(vm, CP_KVM_MEMORY_ENCRYPT_OP, &hw), -EINVAL);
 	EXPECT(tdx(vm, CP_KVM_TDX_CAPABILITIES, 1, (uintptr_t)&c), -EINVAL);
 	EXPECT(tdx(vm, CP_KVM_TDX_CAPABILITIES, 0, (uintptr_t)&c), 0);
+	for (unsigned i = 0; i < c.caps.cpuid.nent; i++)
+		assert_int_equal(c.e[i].flags, 0); /* td_init_cpuid_entry2: no flags, exact (leaf, subleaf) */
 
 	memset(&init, 0, sizeof(init));
 	init.in.attributes = CP_TDX_ATTR_PERFMON; /* not supported by the double */
@@ -388,14 +433,26 @@ static void test_tdx_capabilities_and_init_vm(void **state)
 	init.in.xfam = 1ull << 40;
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
 	init.in.xfam = 3;
+	/* Leaf 0x80000008 carries the guest PA width: required, 48 (or 52 with 5-level EPT). */
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	assert_non_null(strstr(kd_last_refusal(kd), "0x80000008"));
 	init.in.cpuid.nent = 1;
-	init.e[0].function = 0x40000000; /* not a configurable leaf */
+	init.e[0] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 0x3030 }; /* as KVM reports it: width 0 */
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
-	init.e[0].function = 7;
-	init.e[0].flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
-	init.e[0].ebx = 0xffffffff; /* bits outside the configurable mask */
+	init.e[0].eax = 52u << 16 | 0x3030; /* the double's host has no 5-level EPT */
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
-	init.e[0].ebx = 0x1;
+	init.e[0].eax = 48u << 16; /* the physical and virtual widths are not configurable */
+	init.in.cpuid.nent = 2;
+	init.e[1].function = 0x40000000; /* not a configurable leaf: no capability entry counts it */
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	assert_non_null(strstr(kd_last_refusal(kd), "2 CPUID entries, 1 of them match"));
+	/* (7,1) without KVM_CPUID_FLAG_SIGNIFCANT_INDEX matches the capability entries (7,0) and (7,1)
+	 * alike: the count no longer adds up. */
+	init.e[1] = (struct kvm_cpuid_entry2){ .function = 7, .index = 1 };
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
+	init.e[1] = (struct kvm_cpuid_entry2){ .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 0xffffffff };
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL); /* bits outside the configurable mask */
+	init.e[1].ebx = 0x1;
 	init.in.reserved[3] = 1;
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EINVAL);
 	init.in.reserved[3] = 0;
@@ -479,6 +536,8 @@ static void test_tdx_tsc_rules(void **state)
 
 	memset(&init, 0, sizeof(init));
 	init.in.xfam = 3;
+	init.in.cpuid.nent = 1;
+	init.e[0] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 48u << 16 };
 	assert_int_equal(io(vm, KVM_CHECK_EXTENSION, (void *)(long)CP_KVM_CAP_VM_TSC_CONTROL), 1);
 	EXPECT(io(vm, CP_KVM_GET_TSC_KHZ, NULL), 2100000);                       /* the host's until set */
 	EXPECT(io(vm, CP_KVM_SET_TSC_KHZ, (void *)2099999ul), -EINVAL);          /* not whole 25 MHz units */
@@ -532,9 +591,10 @@ static void test_tdx_get_cpuid_rules(void **state)
 
 	memset(&init, 0, sizeof(init));
 	init.in.xfam = 3;
-	init.in.cpuid.nent = 2;
+	init.in.cpuid.nent = 3;
 	init.e[0] = (struct kvm_cpuid_entry2){ .function = 1, .ecx = 0x1 };        /* SSE3 */
 	init.e[1] = (struct kvm_cpuid_entry2){ .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 0x219c07a9 };
+	init.e[2] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 48u << 16 };
 	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
 	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), 0);
 	memset(&out, 0, sizeof(out));
@@ -544,15 +604,19 @@ static void test_tdx_get_cpuid_rules(void **state)
 	assert_true(v0 >= 0);
 	out.c.nent = 1;
 	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), -E2BIG);
-	assert_int_equal(out.c.nent, 2);                                          /* tells how many */
+	assert_int_equal(out.c.nent, 4);                                          /* tells how many */
 	out.c.nent = 8;
 	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 1, (uintptr_t)&out), -EINVAL);     /* flags */
 	/* TD-scope values: valid before INIT_VCPU too (KVM checks only INIT_VM .. FINALIZE). */
 	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), 0);
-	assert_int_equal(out.c.nent, 2);
+	assert_int_equal(out.c.nent, 4);
 	assert_int_equal(out.e[0].function, 1);
-	assert_int_equal(out.e[0].ecx, 0x1 | 1u << 21);                           /* + x2APIC, fixed to 1 */
+	assert_int_equal(out.e[0].ecx, 0x1 | 1u << 21);                           /* + x2APIC, fixed to 1; no AVX */
 	assert_int_equal(out.e[1].ebx, 0x219c07a9);
+	assert_int_equal(out.e[2].function, 0x80000008);
+	assert_int_equal((out.e[2].eax >> 16) & 0xff, 48);                        /* the TD's guest PA width */
+	assert_int_equal(out.e[3].function, 0xd);
+	assert_int_equal(out.e[3].eax, 0x3);                                      /* XCR0 features from XFAM */
 	EXPECT(tdx(v0, CP_KVM_TDX_INIT_VCPU, 0, 0x809000), 0);
 	EXPECT(tdx(vm, CP_KVM_TDX_FINALIZE_VM, 0, 0), 0);
 	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), -EINVAL);     /* after FINALIZE */
@@ -569,9 +633,122 @@ static void test_tdx_get_cpuid_rules(void **state)
 	v0 = io(vm, KVM_CREATE_VCPU, (void *)0);
 	out.c.nent = 8;
 	EXPECT(tdx(v0, CP_KVM_TDX_GET_CPUID, 0, (uintptr_t)&out), 0);
-	assert_int_equal(out.c.nent, 3);
+	assert_int_equal(out.c.nent, 5);
 	assert_int_equal(out.e[1].ebx, 0x219c07a8);
-	assert_int_equal(out.e[2].function, 0x19);
+	assert_int_equal(out.e[4].function, 0x19);
+}
+
+/* FINALIZE needs every page KVM mapped for INIT_MEM_REGION to have been added (tdx.c
+ * tdx_td_finalize, nr_premapped): a call the TDX module answered busy must be repeated. */
+static void test_tdx_finalize_needs_premapped_pages_added(void **state)
+{
+	struct kd_config c;
+	struct cp_kvm_tdx_init_mem_region m = { .source_addr = (uintptr_t)shared, .gpa = 0, .nr_pages = 1 };
+	int vm, g, v0;
+
+	kd_free(kd);
+	kd_config_default(&c);
+	c.eagain_every = 2;
+	kd = kd_new(&c);
+	vm = tdx_vm_init();
+	g = gmem(vm, RAM);
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM, shared, g, 0), 0);
+	EXPECT(attrs(vm, 0, RAM, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), 0);
+	v0 = io(vm, KVM_CREATE_VCPU, (void *)0);
+	assert_true(v0 >= 0);
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_VCPU, 0, 0x809000), 0);
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), 0);       /* page 0 added */
+	m = (struct cp_kvm_tdx_init_mem_region){ (uintptr_t)shared + 0x1000, 0x1000, 1 };
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), -EAGAIN); /* page 1 mapped, not added */
+	EXPECT(tdx(vm, CP_KVM_TDX_FINALIZE_VM, 0, 0), -EINVAL);
+	assert_non_null(strstr(kd_last_refusal(kd), "1 page(s) mapped"));
+	EXPECT(tdx(v0, CP_KVM_TDX_INIT_MEM_REGION, 0, (uintptr_t)&m), 0);       /* repeated: added */
+	EXPECT(tdx(vm, CP_KVM_TDX_FINALIZE_VM, 0, 0), 0);
+}
+
+/* A firmware failure of SNP_LAUNCH_UPDATE (-EIO with the status in kvm_sev_cmd.error) is reported
+ * by the driver with the op, the GFN and the status. */
+static void fw_error_7(struct kd_config *c) { c->snp_update_fw_error = 7; }
+static void double_with(void (*tweak)(struct kd_config *));
+static void expect_launch_fails(struct cc_launch_cfg *cfg, int code, const char *needle);
+static void test_driver_reports_update_firmware_error(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	double_with(fw_error_7);
+	expect_launch_fails(&cfg, EIO, "Input/output error (firmware error 7)");
+}
+
+/* ---- sev_fd: the SNP launch commands reach the PSP through the /dev/sev fd they name ---- */
+
+static void test_snp_commands_need_dev_sev(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_SNP_VM), g, kvm = ops->open_dev(kd, "/dev/kvm");
+	struct cp_kvm_sev_init in = { 0 };
+	struct cp_kvm_sev_snp_launch_start st = { .policy = 0x30000 };
+	struct cp_kvm_sev_snp_launch_update u = { .uaddr = (uintptr_t)shared, .len = 4096,
+						  .type = CP_KVM_SEV_SNP_PAGE_TYPE_NORMAL };
+	struct cp_kvm_sev_snp_launch_finish f = { 0 };
+	uint32_t error = 0;
+
+	EXPECT(sev(vm, CP_KVM_SEV_INIT2, &in), 0);
+	/* 0 (what an unfilled struct carries), a KVM fd and a closed fd are not /dev/sev. */
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st, 0, NULL), -ENOTTY);
+	assert_non_null(strstr(kd_last_refusal(kd), "sev_fd 0 is not an open /dev/sev"));
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st, (uint32_t)kvm, NULL), -ENOTTY);
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_START, &st, (uint32_t)sevfd, NULL), 0);
+	g = gmem(vm, RAM);
+	EXPECT(region2(vm, 0, CP_KVM_MEM_GUEST_MEMFD, 0, RAM, shared, g, 0), 0);
+	EXPECT(attrs(vm, 0, RAM, CP_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0), 0);
+	/* A populate failure is -EIO with the firmware status, 0 when the PSP was never reached. */
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u, 0, &error), -EIO);
+	assert_int_equal(error, 0);
+	assert_int_equal(u.len, 4096); /* nothing done */
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u, (uint32_t)sevfd, NULL), 0);
+	assert_true(io(vm, KVM_CREATE_VCPU, (void *)0) >= 0);
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f, 0, NULL), -EBADF);
+	ops->close(kd, sevfd);
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f, (uint32_t)sevfd, NULL), -EBADF); /* closed */
+	sevfd = ops->open_dev(kd, "/dev/sev");
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_FINISH, &f, (uint32_t)sevfd, NULL), 0);
+}
+
+/* carapace opens /dev/sev for the launch, names it in every SNP launch command, and closes it
+ * after LAUNCH_FINISH (nothing at run time needs it). Before the fix every command carried 0. */
+static void test_driver_passes_and_closes_dev_sev(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 2);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+
+	if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
+		fail_msg("cc_launch: %s (double: %s)", err.msg, kd_last_refusal(kd));
+	assert_true(kd_sev_fd_uses(kd) >= 3); /* LAUNCH_START, the LAUNCH_UPDATEs, LAUNCH_FINISH */
+	assert_int_equal(vm.sev_fd, -1);
+	assert_int_equal(kd_open_fds(kd, "/dev/sev"), 1); /* only this test file's own */
+	cc_vm_release(&vm);
+}
+
+/* A host whose /dev/sev cannot be opened: the launch says so by name, before any SEV command. */
+static void test_driver_reports_missing_dev_sev(void **state)
+{
+	struct kd_config c;
+	struct kvm_double *nosev;
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+	enum cc_step steps[] = { CC_STEP_CREATE_VM, CC_STEP_INIT };
+	int r = 0;
+
+	kd_config_default(&c);
+	c.sev_dev = false;
+	nosev = kd_new(&c);
+	assert_int_equal(cc_vm_init(&vm, &kd_ops, nosev, &cfg, &err), 0);
+	for (size_t i = 0; i < 2 && r == 0; i++)
+		r = cc_step(&vm, steps[i], &err);
+	assert_int_equal(r, -ENOENT);
+	assert_non_null(strstr(err.msg, "cannot open /dev/sev"));
+	cc_vm_release(&vm);
+	kd_free(nosev);
 }
 
 /* ---- fail closed ---- */
@@ -581,7 +758,16 @@ static void test_unknown_ioctls_and_fds(void **state)
 	int vm = create_vm(CP_KVM_X86_SNP_VM);
 	EXPECT(io(vm, KVM_CREATE_PIT2, NULL), -ENOTTY);
 	EXPECT(io(4242, KVM_RUN, NULL), -EBADF);
-	EXPECT(ops->open_dev(kd, "/dev/sev"), -ENOENT);
+	{
+		struct kd_config c;
+		struct kvm_double *nosev;
+		kd_config_default(&c);
+		c.sev_dev = false;
+		nosev = kd_new(&c);
+		assert_non_null(nosev);
+		EXPECT(ops->open_dev(nosev, "/dev/sev"), -ENOENT);
+		kd_free(nosev);
+	}
 	assert_null(ops->mmap_run(kd, vm, 4096));
 }
 
@@ -600,7 +786,6 @@ static void test_irqchip_and_irqfd_rules(void **state)
 	q.gsi = 24;
 	EXPECT(io(snp, KVM_IRQFD, &q), -EINVAL);
 	tdx = create_vm(CP_KVM_X86_TDX_VM);
-	EXPECT(io(tdx, KVM_CREATE_IRQCHIP, NULL), -EINVAL); /* a TD's IOAPIC is in user space */
 	EXPECT(io(tdx, KVM_IRQFD, &q), -EINVAL); /* no irqchip at all yet */
 	EXPECT(io(tdx, KVM_ENABLE_CAP, &split), 0);
 	q.gsi = 5;
@@ -698,7 +883,7 @@ static void many_fixed1(struct kd_config *c)
 {
 	/* Bits the module forces on that carapace never asked for, in leaves it never configured:
 	 * more entries than the driver's first GET_CPUID buffer holds (-E2BIG, then a retry). */
-	c->tdx_fixed1[1] = (struct kd_cpuid_bits){ .function = 7, .reg = 3, .bits = 1u << 10 };
+	c->tdx_fixed1[1] = (struct kd_cpuid_bits){ .function = 0x1d, .reg = 1, .bits = 1 };
 	c->tdx_fixed1[2] = (struct kd_cpuid_bits){ .function = 0x14, .reg = 1, .bits = 1 };
 	c->tdx_fixed1[3] = (struct kd_cpuid_bits){ .function = 0x19, .reg = 1, .bits = 1 };
 }
@@ -776,6 +961,80 @@ static void test_driver_tdx_forced_on_bits_accepted(void **state)
 	assert_int_equal(rec.get_cpuid_calls, 3);                   /* every vCPU checked */
 	assert_true(kd_refusals(kd) >= 3);                          /* each first try was too small */
 	assert_non_null(strstr(kd_last_refusal(kd), "KVM_TDX_GET_CPUID: cpuid.nent too small"));
+	cc_vm_release(&vm);
+}
+
+/* ---- SNP CPUID page: the firmware's check, its corrections, and what carapace does with them ---- */
+
+static void fsgsbase_not_allowed(struct kd_config *c)
+{
+	c->snp_cpuid_reject[0] = (struct kd_cpuid_bits){ .function = 7, .reg = 1, .bits = 1u << 0 };
+}
+
+/* The rule itself: a refused CPUID page comes back -EIO with INVALID_PARAM, corrected in place,
+ * and the parameters untouched (sev.c snp_launch_update, sev_gmem_post_populate). */
+static void test_snp_cpuid_page_refused_and_corrected(void **state)
+{
+	int vm = snp_vm(true);
+	struct cp_kvm_sev_snp_launch_update u = { .gfn_start = 0, .uaddr = (uintptr_t)shared, .len = 4096,
+						  .type = CP_KVM_SEV_SNP_PAGE_TYPE_CPUID };
+	uint32_t error = 0;
+
+	memset(shared, 0, 4096);
+	cp_put_le32(shared, 1);                 /* one entry: leaf 0xD subleaf 0 for XCR0 = 1 */
+	cp_put_le32(shared + 16, 0xd);
+	cp_put_le64(shared + 16 + 8, 1);
+	cp_put_le32(shared + 16 + 28, 0x340);   /* KVM's size for x87|SSE|AVX, not for XCR0 = 1 */
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u, (uint32_t)sevfd, &error), -EIO);
+	assert_int_equal(error, CP_SEV_RET_INVALID_PARAM);
+	assert_int_equal(cp_le32(shared + 16 + 28), 0x240); /* the firmware's correction, written back */
+	assert_int_equal(u.len, 4096);                      /* nothing done */
+	EXPECT(sev_with_fd(vm, CP_KVM_SEV_SNP_LAUNCH_UPDATE, &u, (uint32_t)sevfd, &error), 0); /* corrected: accepted */
+	assert_int_equal(u.len, 0);
+}
+
+/* carapace fills 0xD.0/0xD.1 as QEMU does, so the firmware accepts its page as it is (before the
+ * fix EBX carried KVM's size for all features and every SNP launch was refused here). */
+static void test_driver_snp_cpuid_page_accepted(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+	struct kd_record rec;
+
+	if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
+		fail_msg("cc_launch: %s (double: %s)", err.msg, kd_last_refusal(kd));
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.cpuid_page_refusals, 0);
+	assert_string_equal(vm.cpuid_fixup, "");
+	cc_vm_release(&vm);
+}
+
+/* A page the firmware refuses: every changed entry is named, and the launch stops unless the
+ * configuration accepts the correction. */
+static void test_driver_snp_cpuid_refusal_named(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	double_with(fsgsbase_not_allowed);
+	expect_launch_fails(&cfg, EIO, "the firmware refused the CPUID page (INVALID_PARAM); it would change: leaf 0x7 "
+			    "subleaf 0: EBX 0x219c07a9 -> 0x219c07a8 (not retried: the configuration does not accept a "
+			    "corrected CPUID)");
+}
+
+static void test_driver_snp_cpuid_fixup_accepted_once(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	struct cc_vm vm;
+	struct cp_err err = { 0 };
+	struct kd_record rec;
+
+	cfg.snp_cpuid_fixup = true;
+	double_with(fsgsbase_not_allowed);
+	if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
+		fail_msg("cc_launch: %s (double: %s)", err.msg, kd_last_refusal(kd));
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.cpuid_page_refusals, 1);
+	assert_string_equal(vm.cpuid_fixup, "leaf 0x7 subleaf 0: EBX 0x219c07a9 -> 0x219c07a8");
 	cc_vm_release(&vm);
 }
 
@@ -874,11 +1133,17 @@ int main(void)
 		T(test_update_partial_and_eagain),
 		T(test_finish_rules),
 		T(test_tdx_capabilities_and_init_vm),
+		T(test_tdx_irqchip_refused_at_vcpu_creation),
 		T(test_tdx_vcpu_mem_finalize_order),
 		T(test_tdx_apic_bus),
 		T(test_irqchip_and_irqfd_rules),
 		T(test_tdx_tsc_rules),
 		T(test_tdx_get_cpuid_rules),
+		T(test_tdx_finalize_needs_premapped_pages_added),
+		T(test_driver_reports_update_firmware_error),
+		T(test_snp_commands_need_dev_sev),
+		T(test_driver_passes_and_closes_dev_sev),
+		T(test_driver_reports_missing_dev_sev),
 		T(test_unknown_ioctls_and_fds),
 		T(test_driver_reports_policy_refusal),
 		T(test_driver_reports_init2_refusal),
@@ -889,6 +1154,10 @@ int main(void)
 		T(test_driver_tdx_tsc_config_refused),
 		T(test_driver_tdx_cpuid_disagrees),
 		T(test_driver_tdx_forced_on_bits_accepted),
+		T(test_snp_cpuid_page_refused_and_corrected),
+		T(test_driver_snp_cpuid_page_accepted),
+		T(test_driver_snp_cpuid_refusal_named),
+		T(test_driver_snp_cpuid_fixup_accepted_once),
 		T(test_driver_vcpu_limit_from_double),
 		T(test_state_machine_refuses_out_of_order),
 		T(test_state_machine_failed_is_final),

@@ -55,7 +55,7 @@ static void test_probe_on_the_double(void **state)
 	host_info_probe(&kd_ops, kd, &f);
 	assert_int_equal(f.tdx_caps_errno, 0);
 	assert_true(f.tdx_cpuid_n > 0);
-	assert_int_equal(f.tdx_cpuid[0].function, 0); /* the double lists leaf 0 first */
+	assert_int_equal(f.tdx_cpuid[0].function, 1); /* the double lists leaf 1 first */
 	assert_int_equal(f.snp_req_certs, 1);
 	f.vendor[0] = 0;
 	strcpy(f.vendor, "GenuineIntel");

@@ -128,7 +128,7 @@ static void snp_agreement(unsigned vcpus, uint32_t sig, uint64_t vmsa_features, 
 	assert_int_equal(rec.snp_policy, 0x30000);
 	assert_int_equal(rec.exit_hypercall_mask, 1u << 12);
 	assert_int_equal(rec.vcpus, vcpus);
-	assert_int_equal(rec.cpuid_page_count, 7); /* every leaf of vCPU 0's CPUID (the double offers 7) */
+	assert_int_equal(rec.cpuid_page_count, 10); /* every leaf of vCPU 0's CPUID (the double offers 10) */
 	if (max_pages || eagain)
 		assert_true(rec.launch_update_calls > 10); /* the driver had to loop */
 	cc_vm_release(&vm);
@@ -178,8 +178,9 @@ static void tdx_agreement(unsigned vcpus, unsigned max_pages, unsigned eagain, u
 	assert_memory_equal(rec.mrowner, cfg.mrowner, 48);
 	assert_memory_equal(rec.mrownerconfig, cfg.mrownerconfig, 48);
 	assert_int_equal(rec.td_attributes, CP_TDX_ATTR_SEPT_VE_DISABLE);
-	assert_int_equal(rec.td_xfam, 0x3);
-	assert_true(rec.init_vm_cpuid_nent > 0);
+	assert_int_equal(rec.td_xfam, 0x7); /* CPUID 0xD.0 EAX of the double's vCPU model: x87, SSE, AVX */
+	/* Only exact (leaf, subleaf) capability entries, 0x80000008 among them: the double offers 5. */
+	assert_int_equal(rec.init_vm_cpuid_nent, 5);
 	assert_int_equal(rec.apic_bus_cycle_ns, 40);
 	/* The TSC was set before INIT_VM (the host's 2.1 GHz of the double unless configured), and
 	 * every vCPU's CPUID was read back and found as asked (the TSC is not in MRTD). */
@@ -265,6 +266,7 @@ static void test_snp_id_block(void **state)
 		assert_int_equal(cc_step(&probe, CC_STEP_CREATE_VM, &err), 0);
 		for (size_t i = 0; i < sizeof(idb); i++)
 			idb[i] = (uint8_t)(i * 7);
+		cp_put_le32(auth + 4, 1); /* AUTH_KEY_ALGO: an author key is present */
 		memcpy(idb, probe.measurement, 48);
 		cp_put_le32(idb + 80, 1);
 		cp_put_le64(idb + 88, 0x30000);
@@ -304,6 +306,47 @@ static void test_snp_id_block(void **state)
 	assert_int_equal(cc_launch(&kd_ops, kd, &cfg, &vm, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "an ID auth block needs an ID block"));
 	kd_free(kd);
+
+	/* An ID block alone: KVM would copy id_auth_uaddr 0 and fail with EFAULT; carapace says why
+	 * before anything is created. */
+	kd = double_new();
+	cfg.id_block = idb;
+	cfg.id_auth = NULL;
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(cc_launch(&kd_ops, kd, &cfg, &vm, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "an ID block needs its ID auth block"));
+	assert_int_equal(kd_record_get(kd, &rec), -ENOENT);
+	kd_free(kd);
+}
+
+/* AUTH_KEY_EN follows the auth block: set only when it carries an author key (AUTH_KEY_ALGO). */
+static void test_snp_id_auth_author_key(void **state)
+{
+	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+	static uint8_t idb[96], auth[4096];
+	struct cp_err err = { 0 };
+
+	for (int with_key = 0; with_key < 2; with_key++) {
+		struct kvm_double *kd = double_new();
+		struct cc_vm probe, vm;
+		struct kd_record rec;
+		assert_int_equal(cc_vm_init(&probe, &kd_ops, kd, &cfg, &err), 0);
+		assert_int_equal(cc_step(&probe, CC_STEP_CREATE_VM, &err), 0);
+		memcpy(idb, probe.measurement, 48);
+		cp_put_le32(idb + 80, 1);
+		cp_put_le64(idb + 88, 0x30000);
+		cc_vm_release(&probe);
+		cp_put_le32(auth + 4, with_key ? 1 : 0); /* AUTH_KEY_ALGO: 1 = ECDSA P-384 with SHA-384 */
+		cfg.id_block = idb;
+		cfg.id_auth = auth;
+		if (cc_launch(&kd_ops, kd, &cfg, &vm, &err) < 0)
+			fail_msg("cc_launch: %s", err.msg);
+		assert_int_equal(kd_record_get(kd, &rec), 0);
+		assert_true(rec.id_block_en);
+		assert_int_equal(rec.auth_key_en, with_key);
+		cc_vm_release(&vm);
+		kd_free(kd);
+	}
 }
 
 /* The shared memfd holds nothing of the launch once it is finished (the firmware copy is gone). */
@@ -343,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_snp_host_data_not_in_digest),
 		cmocka_unit_test(test_shared_copies_dropped),
 		cmocka_unit_test(test_snp_id_block),
+		cmocka_unit_test(test_snp_id_auth_author_key),
 	};
 	ovmf_load_or_skip();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 
 #include "helpers.h"
 #include "common/cli.h"
+#include "runner/cli_run.h"
 #include "runner/kvm_cc_uapi.h"
 #include "runner/vm.h"
 
@@ -23,8 +24,8 @@ struct outcome {
 	char msg[512];
 };
 
-static struct outcome run_scripted(enum cc_platform p, struct kvm_double *kd, uint32_t reason, const void *payload,
-				   size_t len, int ret)
+static struct outcome run_scripted_with(enum cc_platform p, struct kvm_double *kd, uint32_t reason, const void *payload,
+					size_t len, int ret, const struct run_opts *ro)
 {
 	struct cc_launch_cfg cfg = cfg_for(p, 1);
 	struct cc_vm cvm;
@@ -32,8 +33,10 @@ static struct outcome run_scripted(enum cc_platform p, struct kvm_double *kd, ui
 	struct cp_err err = { 0 };
 	struct outcome o = { 0 };
 	int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	struct vm_config vc = { .console_out_fd = null_fd, .console_in_fd = -1, .timeout_ms = 20000,
-				.sandbox = SANDBOX_OFF /* this test process goes on afterwards */ };
+	struct run_opts plain = { .timeout_ms = 20000 };
+	/* The same constructor as `carapace run` (SANDBOX_OFF: this test process goes on afterwards). */
+	struct vm_config vc = cli_run_vm_config(ro ? ro : &plain, &(struct run_console){ null_fd, -1, false }, SANDBOX_OFF,
+						NULL, NULL, false);
 
 	if (cc_launch(&kd_ops, kd, &cfg, &cvm, &err) < 0)
 		fail_msg("launch: %s", err.msg);
@@ -47,6 +50,40 @@ static struct outcome run_scripted(enum cc_platform p, struct kvm_double *kd, ui
 	cc_vm_release(&cvm);
 	close(null_fd);
 	return o;
+}
+
+static struct outcome run_scripted(enum cc_platform p, struct kvm_double *kd, uint32_t reason, const void *payload,
+				   size_t len, int ret)
+{
+	return run_scripted_with(p, kd, reason, payload, len, ret, NULL);
+}
+
+/* The confidential run path keeps the plain run's options (one vm_config constructor): an unknown
+ * port ends the VM under --strict-io, and is ignored without it. Before, the confidential path
+ * built its own vm_config and dropped --strict-io, --debug-exit and the test hooks. */
+static void test_confidential_run_keeps_strict_io(void **state)
+{
+	struct {
+		uint8_t direction, size;
+		uint16_t port;
+		uint32_t count;
+		uint64_t data_offset;
+	} io = { KVM_EXIT_IO_OUT, 1, 0x3e0, 1, 0x1000 };
+	struct run_opts strict = { .timeout_ms = 20000, .strict_io = true, .debug_exit = true };
+	struct kvm_double *kd = double_new();
+	struct outcome o = run_scripted_with(CC_SNP, kd, KVM_EXIT_IO, &io, sizeof(io), 0, &strict);
+	struct vm_config vc = cli_run_vm_config(&strict, &(struct run_console){ 1, -1, false }, SANDBOX_ENFORCE, "hook",
+						NULL, false);
+
+	kd_free(kd);
+	assert_int_equal(o.status, CP_EXIT_GUEST);
+	assert_non_null(strstr(o.msg, "unknown I/O port 0x3e0"));
+	assert_true(vc.strict_io && vc.debug_exit && vc.sandbox == SANDBOX_ENFORCE);
+	assert_string_equal(vc.test_hook, "hook");
+	kd = double_new();
+	o = run_scripted(CC_SNP, kd, KVM_EXIT_IO, &io, sizeof(io), 0);
+	kd_free(kd);
+	assert_int_equal(o.status, CP_EXIT_OK); /* ignored, then HLT */
 }
 
 static void test_snp_map_gpa_then_halt(void **state)
@@ -106,6 +143,7 @@ static void test_unfinished_launch_cannot_run(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_confidential_run_keeps_strict_io),
 		cmocka_unit_test(test_snp_map_gpa_then_halt),
 		cmocka_unit_test(test_snp_memory_fault_then_halt),
 		cmocka_unit_test(test_snp_sev_term_ends_vm),

@@ -224,6 +224,7 @@ static void test_get_quote_bad_buffers(void **state)
 	struct cp_err err = { 0 };
 	uint64_t ret;
 
+	/* Answered as QEMU's tdx_handle_get_quote answers them; nothing is written. */
 	quote_request(f, 1024);
 	assert_int_equal(get_quote(f, QBUF + 8, 0x1000, &ret, &err), CC_EXIT_RESUME);
 	assert_int_equal(ret, CP_TDVMCALL_STATUS_ALIGN_ERROR);
@@ -233,15 +234,24 @@ static void test_get_quote_bad_buffers(void **state)
 	assert_int_equal(ret, CP_TDVMCALL_STATUS_INVALID_OPERAND);
 	assert_int_equal(get_quote(f, 0xd0000000, 0x1000, &ret, &err), CC_EXIT_RESUME); /* not RAM */
 	assert_int_equal(ret, CP_TDVMCALL_STATUS_INVALID_OPERAND);
+	assert_int_equal(get_quote(f, QBUF, 0, &ret, &err), CC_EXIT_RESUME); /* empty */
+	assert_int_equal(ret, CP_TDVMCALL_STATUS_INVALID_OPERAND);
 	quote_request(f, 0x3000); /* in_len larger than the buffer */
 	assert_int_equal(get_quote(f, QBUF, 0x2000, &ret, &err), CC_EXIT_RESUME);
-	assert_int_equal(ret, CP_TDVMCALL_STATUS_SUCCESS);
-	assert_int_equal(cp_le64(f->vm.shared + QBUF + 8), CP_TDX_GET_QUOTE_ERROR);
+	assert_int_equal(ret, CP_TDVMCALL_STATUS_INVALID_OPERAND);
+	quote_request(f, 1024);
+	cp_put_le64(f->vm.shared + QBUF, 2); /* header version 2 */
+	assert_int_equal(get_quote(f, QBUF, 0x2000, &ret, &err), CC_EXIT_RESUME);
+	assert_int_equal(ret, CP_TDVMCALL_STATUS_INVALID_OPERAND);
+	assert_int_equal(cp_le64(f->vm.shared + QBUF + 8), 0); /* untouched */
 }
 
-/* A fake quote generation service: one connection, checks the request, answers a quote. */
+/* A fake quote generation service: one connection, checks the request (protocol 1.1), waits for
+ * the test's go-ahead (so the test sees the request in flight), answers a quote with the given
+ * minor version. */
 struct qgs {
-	int lfd;
+	int lfd, go[2];
+	uint16_t resp_minor;
 	uint32_t report_len;
 	bool ok;
 };
@@ -249,7 +259,7 @@ struct qgs {
 static void *qgs_thread(void *arg)
 {
 	struct qgs *q = arg;
-	uint8_t len4[4], req[4096], resp[256];
+	uint8_t len4[4], req[4096], resp[256], go;
 	static const char quote[] = "carapace-test-quote";
 	int fd = accept(q->lfd, NULL, NULL);
 	uint32_t n, total;
@@ -260,11 +270,15 @@ static void *qgs_thread(void *arg)
 	if (n > sizeof(req) || recv(fd, req, n, MSG_WAITALL) != (ssize_t)n)
 		goto out;
 	q->report_len = cp_le32(req + 16);
-	q->ok = cp_le16(req) == 1 && cp_le32(req + 4) == 0 && cp_le32(req + 8) == n && req[24] == 0 && req[25] == 1;
+	q->ok = cp_le16(req) == 1 && cp_le16(req + 2) == 1 && cp_le32(req + 4) == 0 && cp_le32(req + 8) == n &&
+		req[24] == 0 && req[25] == 1;
+	if (read(q->go[0], &go, 1) != 1)
+		q->ok = false;
 	total = 16 + 8 + (uint32_t)sizeof(quote);
 	memset(resp, 0, sizeof(resp));
 	cp_put_be32(resp, total);
 	cp_put_le16(resp + 4, 1);
+	cp_put_le16(resp + 6, q->resp_minor);
 	cp_put_le32(resp + 8, 1);
 	cp_put_le32(resp + 12, total);
 	cp_put_le32(resp + 24, sizeof(quote));
@@ -276,7 +290,80 @@ out:
 	return NULL;
 }
 
-static void test_get_quote_forwarded(void **state)
+static void qgs_start(struct qgs *q, pthread_t *th, char *dir, struct sockaddr_un *sa, uint16_t resp_minor)
+{
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/qgs.sock", dir);
+	q->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	q->resp_minor = resp_minor;
+	assert_int_equal(pipe(q->go), 0);
+	assert_int_equal(bind(q->lfd, (struct sockaddr *)sa, sizeof(*sa)), 0);
+	assert_int_equal(listen(q->lfd, 1), 0);
+	assert_int_equal(pthread_create(th, NULL, qgs_thread, q), 0);
+}
+
+static void qgs_end(struct qgs *q, pthread_t th, char *dir, struct sockaddr_un *sa)
+{
+	pthread_join(th, NULL);
+	close(q->lfd);
+	close(q->go[0]);
+	close(q->go[1]);
+	unlink(sa->sun_path);
+	rmdir(dir);
+}
+
+static void setup_event_notify(struct fixture *f, uint64_t vector, uint64_t *ret)
+{
+	struct cp_kvm_run_tdx t = { .nr = CP_TDVMCALL_SETUP_EVENT_NOTIFY, .setup_event_notify = { 0, vector } };
+	struct cp_err err = { 0 };
+	assert_int_equal(run_exit(f, CP_KVM_EXIT_TDX, &t, sizeof(t), 0, &err), CC_EXIT_RESUME);
+	memcpy(&t, (uint8_t *)f->vm.run[0] + CP_KVM_RUN_UNION_OFFSET, sizeof(t));
+	*ret = t.setup_event_notify.ret;
+}
+
+/* GetQuote is answered at once with the request IN_FLIGHT while the service has not answered (the
+ * vCPU does not wait for it: before, it blocked for up to 30 s); the quote lands in the buffer
+ * later, followed by the event-notify interrupt the guest set up. */
+static void test_get_quote_async(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct qgs q = { 0 };
+	struct cp_err err = { 0 };
+	char dir[] = "/tmp/carapace-qgs-XXXXXX";
+	pthread_t th;
+	uint64_t ret;
+	struct kd_record rec;
+
+	qgs_start(&q, &th, dir, &sa, 1);
+	f->vm.quote_socket = sa.sun_path;
+	f->vm.quote_timeout_ms = 60000;
+	assert_int_equal(cc_quote_start(&f->vm, NULL, NULL, &err), 0);
+	setup_event_notify(f, 0x40, &ret);
+	assert_int_equal(ret, CP_TDVMCALL_STATUS_SUCCESS);
+	quote_request(f, 1024);
+	assert_int_equal(get_quote(f, QBUF, 0x2000, &ret, &err), CC_EXIT_RESUME);
+	assert_int_equal(ret, CP_TDVMCALL_STATUS_SUCCESS);
+	assert_int_equal(cp_le64(f->vm.shared + QBUF + 8), CP_TDX_GET_QUOTE_IN_FLIGHT); /* the service still waits */
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.msis, 0);
+	assert_int_equal(write(q.go[1], "g", 1), 1);
+	cc_quote_wait_idle(&f->vm);
+	qgs_end(&q, th, dir, &sa);
+	assert_true(q.ok);
+	assert_int_equal(q.report_len, 1024);
+	assert_int_equal(cp_le64(f->vm.shared + QBUF + 8), CP_TDX_GET_QUOTE_SUCCESS);
+	assert_int_equal(cp_le32(f->vm.shared + QBUF + 20), sizeof("carapace-test-quote"));
+	assert_string_equal((char *)f->vm.shared + QBUF + 24, "carapace-test-quote");
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.msis, 1);
+	assert_int_equal(rec.last_msi_data, 0x40);
+	assert_int_equal(rec.last_msi_addr, 0xfee00000); /* vCPU 0, which set the vector up */
+	assert_int_equal(f->vm.quotes_served, 1);
+}
+
+/* A service speaking protocol 1.0 is not the one QEMU (and carapace) speak: the guest gets ERROR. */
+static void test_get_quote_old_protocol_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -286,28 +373,16 @@ static void test_get_quote_forwarded(void **state)
 	pthread_t th;
 	uint64_t ret;
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/qgs.sock", dir);
-	q.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(bind(q.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(q.lfd, 1), 0);
-	assert_int_equal(pthread_create(&th, NULL, qgs_thread, &q), 0);
+	qgs_start(&q, &th, dir, &sa, 0);
 	f->vm.quote_socket = sa.sun_path;
-	f->vm.quote_timeout_ms = 5000;
+	assert_int_equal(cc_quote_start(&f->vm, NULL, NULL, &err), 0);
 	quote_request(f, 1024);
 	assert_int_equal(get_quote(f, QBUF, 0x2000, &ret, &err), CC_EXIT_RESUME);
-	pthread_join(th, NULL);
-	close(q.lfd);
-	unlink(sa.sun_path);
-	rmdir(dir);
-	if (err.code)
-		fail_msg("GetQuote: %s", err.msg);
-	assert_true(q.ok);
-	assert_int_equal(q.report_len, 1024);
-	assert_int_equal(ret, CP_TDVMCALL_STATUS_SUCCESS);
-	assert_int_equal(cp_le64(f->vm.shared + QBUF + 8), CP_TDX_GET_QUOTE_SUCCESS);
-	assert_int_equal(cp_le32(f->vm.shared + QBUF + 20), sizeof("carapace-test-quote"));
-	assert_string_equal((char *)f->vm.shared + QBUF + 24, "carapace-test-quote");
+	assert_int_equal(write(q.go[1], "g", 1), 1);
+	cc_quote_wait_idle(&f->vm);
+	qgs_end(&q, th, dir, &sa);
+	assert_int_equal(cp_le64(f->vm.shared + QBUF + 8), CP_TDX_GET_QUOTE_ERROR);
+	assert_int_equal(f->vm.quotes_failed, 1);
 }
 
 static void test_get_quote_service_down(void **state)
@@ -317,27 +392,39 @@ static void test_get_quote_service_down(void **state)
 	uint64_t ret;
 
 	f->vm.quote_socket = "/nonexistent/carapace-qgs.sock";
+	assert_int_equal(cc_quote_start(&f->vm, NULL, NULL, &err), 0);
 	quote_request(f, 1024);
 	assert_int_equal(get_quote(f, QBUF, 0x2000, &ret, &err), CC_EXIT_RESUME);
 	assert_int_equal(ret, CP_TDVMCALL_STATUS_SUCCESS);
+	cc_quote_wait_idle(&f->vm);
 	assert_int_equal(cp_le64(f->vm.shared + QBUF + 8), CP_TDX_GET_QUOTE_SERVICE_UNAVAILABLE);
-	assert_non_null(strstr(err.msg, "/nonexistent/carapace-qgs.sock"));
 }
 
 static void test_tdx_other_leaves(void **state)
 {
 	struct fixture *f = *state;
-	struct cp_kvm_run_tdx t = { .nr = 0x10004 };
+	struct cp_kvm_run_tdx t = { .nr = 0x10005 };
 	struct cp_err err = { 0 };
+	uint64_t ret;
 
 	assert_int_equal(run_exit(f, CP_KVM_EXIT_TDX, &t, sizeof(t), 0, &err), CC_EXIT_RESUME);
 	memcpy(&t, (uint8_t *)f->vm.run[0] + CP_KVM_RUN_UNION_OFFSET, sizeof(t));
 	assert_int_equal(t.unknown.ret, CP_TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED);
+	/* GetTdVmCallInfo: leaf 1 only; GetQuote only with a service, event notification always. */
 	t = (struct cp_kvm_run_tdx){ .nr = CP_TDVMCALL_GET_TD_VM_CALL_INFO };
+	assert_int_equal(run_exit(f, CP_KVM_EXIT_TDX, &t, sizeof(t), 0, &err), CC_EXIT_RESUME);
+	memcpy(&t, (uint8_t *)f->vm.run[0] + CP_KVM_RUN_UNION_OFFSET, sizeof(t));
+	assert_int_equal(t.get_tdvmcall_info.ret, CP_TDVMCALL_STATUS_INVALID_OPERAND);
+	t = (struct cp_kvm_run_tdx){ .nr = CP_TDVMCALL_GET_TD_VM_CALL_INFO, .get_tdvmcall_info = { .leaf = 1 } };
 	assert_int_equal(run_exit(f, CP_KVM_EXIT_TDX, &t, sizeof(t), 0, &err), CC_EXIT_RESUME);
 	memcpy(&t, (uint8_t *)f->vm.run[0] + CP_KVM_RUN_UNION_OFFSET, sizeof(t));
 	assert_int_equal(t.get_tdvmcall_info.ret, 0);
 	assert_int_equal(t.get_tdvmcall_info.r11, 0); /* no GetQuote without a service */
+	assert_int_equal(t.get_tdvmcall_info.r12, 2); /* SetupEventNotifyInterrupt */
+	setup_event_notify(f, 31, &ret); /* vectors below 32 are exceptions */
+	assert_int_equal(ret, CP_TDVMCALL_STATUS_INVALID_OPERAND);
+	setup_event_notify(f, 256, &ret);
+	assert_int_equal(ret, CP_TDVMCALL_STATUS_INVALID_OPERAND);
 }
 
 static void test_tdx_fatal(void **state)
@@ -360,6 +447,94 @@ static void test_tdx_map_gpa(void **state)
 	assert_false(kd_gpa_private(f->kd, 0x50f000));
 }
 
+/* ---- TDX MapGPA: KVM serves it in 2 MiB chunks (tdx.c tdx_map_gpa) ---- */
+
+/* Run vCPU 0 until it stops exiting for MapGPA; returns the number of chunks carapace answered. */
+static unsigned run_map_gpa(struct fixture *f, int *last_run)
+{
+	struct kvm_run *run = f->vm.run[0];
+	unsigned n = 0;
+
+	for (;;) {
+		struct cp_err err = { 0 };
+		int r = kd_ops.ioctl(f->kd, f->vm.vcpu_fd[0], KVM_RUN, NULL);
+		*last_run = r;
+		if (r < 0 || run->exit_reason != KVM_EXIT_HYPERCALL)
+			return n;
+		assert_int_equal(run->hypercall.args[1] <= 512, 1);
+		assert_int_equal(cc_exit_dispatch(&f->vm, 0, r, &err), CC_EXIT_RESUME);
+		n++;
+	}
+}
+
+static void test_tdx_map_gpa_chunks(void **state)
+{
+	struct fixture *f = *state;
+	struct kd_record rec;
+	int last;
+
+	assert_int_equal(kd_script_tdx_map_gpa(f->kd, 0, 0x500000, 5ull << 20, false), 0);
+	assert_int_equal(run_map_gpa(f, &last), 3); /* 2 + 2 + 1 MiB */
+	assert_int_equal(last, 0);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.map_gpa_status, CP_TDVMCALL_STATUS_SUCCESS);
+	assert_false(kd_gpa_private(f->kd, 0x500000));
+	assert_false(kd_gpa_private(f->kd, 0x9ff000));
+	assert_true(kd_gpa_private(f->kd, 0xa00000));
+	/* Back to private, and a range that is not RAM: the guest gets INVALID_OPERAND. */
+	assert_int_equal(kd_script_tdx_map_gpa(f->kd, 0, 0x500000, 2ull << 20, true), 0);
+	assert_int_equal(run_map_gpa(f, &last), 1);
+	assert_true(kd_gpa_private(f->kd, 0x500000));
+	assert_int_equal(kd_script_tdx_map_gpa(f->kd, 0, 0xd0000000, 4ull << 20, false), 0);
+	assert_int_equal(run_map_gpa(f, &last), 1);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.map_gpa_status, CP_TDVMCALL_STATUS_INVALID_OPERAND);
+}
+
+/* With an interrupt pending KVM stops between chunks: the guest gets RETRY and where to go on. */
+static void test_tdx_map_gpa_interrupted(void **state)
+{
+	struct fixture *f = *state;
+	struct kd_config c;
+	struct cp_err err = { 0 };
+	struct kd_record rec;
+	static struct cc_launch_cfg cfg;
+	int last;
+
+	cc_vm_release(&f->vm);
+	kd_free(f->kd);
+	kd_config_default(&c);
+	c.map_gpa_interrupt_after = 1;
+	f->kd = kd_new(&c);
+	cfg = cfg_for(CC_TDX, 1);
+	assert_true(cc_launch(&kd_ops, f->kd, &cfg, &f->vm, &err) >= 0);
+	assert_int_equal(kd_script_tdx_map_gpa(f->kd, 0, 0x500000, 5ull << 20, false), 0);
+	assert_int_equal(run_map_gpa(f, &last), 1);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.map_gpa_status, CP_TDVMCALL_STATUS_RETRY);
+	assert_int_equal(rec.map_gpa_next, 0x700000);
+	assert_false(kd_gpa_private(f->kd, 0x6ff000));
+	assert_true(kd_gpa_private(f->kd, 0x700000));
+}
+
+/* A hypercall.ret KVM does not know fails KVM_RUN (-EINVAL), and carapace names the failure. */
+static void test_tdx_map_gpa_bad_ret_fails_run(void **state)
+{
+	struct fixture *f = *state;
+	struct kvm_run *run = f->vm.run[0];
+	struct cp_err err = { 0 };
+	int r;
+
+	assert_int_equal(kd_script_tdx_map_gpa(f->kd, 0, 0x500000, 4ull << 20, false), 0);
+	assert_int_equal(kd_ops.ioctl(f->kd, f->vm.vcpu_fd[0], KVM_RUN, NULL), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HYPERCALL);
+	run->hypercall.ret = 5; /* not 0, -EBUSY or -EINVAL */
+	r = kd_ops.ioctl(f->kd, f->vm.vcpu_fd[0], KVM_RUN, NULL);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(cc_exit_dispatch(&f->vm, 0, r, &err), CC_EXIT_HOST_FAIL);
+	assert_non_null(strstr(err.msg, "KVM_RUN failed: Invalid argument"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,7 +547,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_exit_fails_closed, setup_snp, teardown),
 		cmocka_unit_test_setup_teardown(test_get_quote_without_service, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_get_quote_bad_buffers, setup_tdx, teardown),
-		cmocka_unit_test_setup_teardown(test_get_quote_forwarded, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_get_quote_async, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_tdx_map_gpa_chunks, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_tdx_map_gpa_interrupted, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_tdx_map_gpa_bad_ret_fails_run, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_get_quote_old_protocol_refused, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_get_quote_service_down, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_tdx_other_leaves, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_tdx_fatal, setup_tdx, teardown),

@@ -1,0 +1,23 @@
+/* What `carapace run` builds from its options for the VM layer, shared by the plain and the
+ * confidential run paths so that neither can drop an option the other honours. */
+#ifndef CARAPACE_RUNNER_CLI_RUN_H
+#define CARAPACE_RUNNER_CLI_RUN_H
+
+#include <stdbool.h>
+
+#include "runner/config.h"
+#include "runner/vdev.h"
+#include "runner/vm.h"
+
+struct run_console {
+	int out_fd, in_fd;        /* from open_console() */
+	bool interactive;
+};
+
+/* The one vm_config constructor: console, limits, --strict-io, --debug-exit, the seccomp mode,
+ * test hooks and devices, for both paths. The plain path adds the kernel it loads itself; a
+ * confidential VM's memory and boot come from its launch (vm_adopt_cc). Pure. */
+struct vm_config cli_run_vm_config(const struct run_opts *o, const struct run_console *con, enum sandbox_mode sbx,
+				   const char *test_hook, const struct vdev_spec *specs, bool device_failure_continue);
+
+#endif
