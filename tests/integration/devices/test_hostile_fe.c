@@ -345,6 +345,51 @@ static void test_protocol_rules(void **state)
 	expect_cut_off(pid, "SET_VRING_NUM: ring 0 is started");
 }
 
+
+/* Issue 18 item 2: GET_INFLIGHT_FD while a ring runs would unmap the in-flight region the ring
+ * writes its bookkeeping into. It is refused (cut off), as SET_INFLIGHT_FD is, on every helper
+ * that offers INFLIGHT_SHMFD. */
+static void inflight_while_started(const char *bin)
+{
+	struct cp_err err = { 0 };
+	struct vu_inflight_msg info;
+	struct fe_env e;
+	int ifd = -1;
+	pid_t pid = start(bin);
+
+	if (fe_env_open(&e, sock, 1u << 20, 1, 64, ~0ull, ~0ull) < 0)
+		fail_msg("%s", e.err.msg);
+	assert_true(e.fe.protocol & (1ull << VU_PF_INFLIGHT_SHMFD));
+	assert_true(vu_fe_get_inflight(&e.fe, 1, 64, &ifd, &info, &err) < 0);
+	if (ifd >= 0)
+		close(ifd);
+	fe_env_close(&e);
+	expect_cut_off(pid, "GET_INFLIGHT_FD: ring 0 is started");
+}
+
+static void test_get_inflight_while_started(void **state)
+{
+	inflight_while_started(blk_bin);
+	inflight_while_started(rng_bin);
+}
+
+/* The same class: SET_PROTOCOL_FEATURES may not change what was negotiated under a running
+ * ring (it would switch REPLY_ACK or in-flight tracking off mid-stream). */
+static void test_protocol_change_while_started(void **state)
+{
+	struct cp_err err = { 0 };
+	struct fe_env e;
+	struct vu_msg m;
+	pid_t pid = start(blk_bin);
+
+	if (fe_env_open(&e, sock, 1u << 20, 1, 64, ~0ull, ~0ull) < 0)
+		fail_msg("%s", e.err.msg);
+	vu_fe_build_u64(&m, VU_REQ_SET_PROTOCOL_FEATURES, 0);
+	assert_int_equal(vu_sock_send(e.fe.sock, m.hdr.request, m.hdr.flags, m.p.raw, m.hdr.size, NULL, 0, &err), 0);
+	fe_env_close(&e);
+	expect_cut_off(pid, "SET_PROTOCOL_FEATURES: ring 0 is started");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +404,8 @@ int main(void)
 		cmocka_unit_test(test_hostile_descriptor),
 		cmocka_unit_test(test_rng),
 		cmocka_unit_test(test_protocol_rules),
+		cmocka_unit_test(test_get_inflight_while_started),
+		cmocka_unit_test(test_protocol_change_while_started),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
