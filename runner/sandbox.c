@@ -60,6 +60,7 @@ static const struct sc_rule vcpu_rules[] = {
 	ANY("munmap", "free()"),
 	ANY("brk", "malloc() when glibc's arena limit (8 per core) makes a thread share the main arena"),
 	ANY("restart_syscall", "resume a wait with a timeout (futex) after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
+	ANY("clock_gettime", "the absolute deadline of a vhost-user reply when the vDSO is unavailable"),
 };
 
 /* vCPU threads of a confidential VM: the above, plus what runner/cc/runtime.c does on their exits. */

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/cli.h"
+#include "common/log.h"
 #include "devices/helpers.h"
 #include "devices/spawn.h"
 #include "runner/layout.h"
@@ -156,6 +158,22 @@ int vdev_helper_path(const char *binary, char *out, size_t len, struct cp_err *e
 
 /* ---- transport ops: called from vCPU threads with the device's register lock held ---- */
 
+/* The helper failed a request (a bad reply, no reply in time, a closed socket): it is not asked
+ * anything again, and it costs its device only (--on-device-failure continue) or ends the VM
+ * with a message naming it; never a seccomp kill, never a hang. Runs on a vCPU thread. */
+static int op_failed(struct vdev *d, const char *what, const struct cp_err *err)
+{
+	d->dead = true;
+	if (err->code == ECANCELED)
+		return -EIO; /* the VM is ending already */
+	if (d->vm->cfg.device_failure_continue)
+		cp_warn("device %s (%s): %s failed: %s; it needs a reset, the VM goes on", d->name,
+			vdev_kind_name(d->spec.kind), what, err->msg);
+	else
+		vm_end(d->vm, CP_EXIT_FAILURE, "device %s: its helper failed %s: %s", d->name, what, err->msg);
+	return -EIO;
+}
+
 static int op_set_features(void *ctx, uint64_t features)
 {
 	struct vdev *d = ctx;
@@ -171,7 +189,7 @@ static int op_set_features(void *ctx, uint64_t features)
 		f |= 1ull << VU_F_PROTOCOL_FEATURES;
 	vu_fe_build_u64(&m, VU_REQ_SET_FEATURES, f);
 	if (vu_fe_send(&d->fe, &m, &err) < 0)
-		return -EIO;
+		return op_failed(d, "SET_FEATURES", &err);
 	d->fe.acked = f;
 	return 0;
 }
@@ -190,7 +208,7 @@ static int op_queue_start(void *ctx, unsigned q, const struct vmmio_queue *vq)
 		return -EINVAL;
 	if (vu_fe_vring_start(&d->fe, q, vq->num, (uintptr_t)desc, (uintptr_t)avail, (uintptr_t)used, 0, d->kick[q],
 			      d->call[q], &err) < 0)
-		return -EIO;
+		return op_failed(d, "starting a ring", &err);
 	d->started[q] = true;
 	return 0;
 }
@@ -201,8 +219,8 @@ static void op_reset(void *ctx)
 	struct cp_err err = { 0 };
 	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++) {
 		uint16_t base;
-		if (d->started[q] && !d->dead)
-			(void)vu_fe_vring_stop(&d->fe, q, &base, &err);
+		if (d->started[q] && !d->dead && vu_fe_vring_stop(&d->fe, q, &base, &err) < 0)
+			(void)op_failed(d, "stopping a ring", &err);
 		d->started[q] = false;
 	}
 }
@@ -349,7 +367,11 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	int r;
 
 	d->fe.sock = sock;
-	/* A helper that stops answering must not hang a vCPU for ever. */
+	/* A helper that stops answering must not hang a vCPU for ever: 10 s per reply, counted from
+	 * the request (an interrupting signal does not restart it), and no wait at all once the VM
+	 * is ending (stop_vcpus kicks the vCPU out of its receive). */
+	d->fe.reply_timeout_ms = 10000;
+	d->fe.cancel = &vm->stopping;
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((r = vu_fe_negotiate(&d->fe, (1ull << 24) - 1, VU_FE_PROTOCOL_SUPPORTED, err)) < 0)

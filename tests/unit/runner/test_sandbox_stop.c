@@ -16,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "devices/vhost/io.h"
 #include "runner/sandbox.h"
 
 enum wait_kind { WAIT_FUTEX, WAIT_POLL };
@@ -120,6 +122,46 @@ static void test_vcpu_cc_poll(void **state) { stop_and_continue(SANDBOX_VCPU_CC,
 static void test_main_futex(void **state) { stop_and_continue(SANDBOX_MAIN, WAIT_FUTEX); }
 static void test_main_poll(void **state) { stop_and_continue(SANDBOX_MAIN, WAIT_POLL); }
 
+/* Issue 18 item 5: a compromised helper attaches an fd to a reply. The vCPU thread that reads the
+ * reply has no close() in its list: the fd must never reach it (the kernel drops it), and the
+ * reply is refused with an error, not a SIGSYS. */
+static void test_vcpu_reply_with_fd(void **state)
+{
+	int sv[2], status = 0;
+	pid_t pid;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct cp_err err = { 0 };
+		struct vu_msg *m = calloc(1, sizeof(*m));
+		int r;
+
+		close(sv[1]);
+		if (!m || sandbox_thread_apply(SANDBOX_VCPU, SANDBOX_ENFORCE, &err) < 0)
+			syscall(SYS_exit, 3);
+		r = vu_sock_recv_reply(sv[0], VU_REQ_GET_FEATURES, 8, 0, 0, m, &err);
+		syscall(SYS_exit, r == -EPROTO ? 0 : 4);
+	}
+	close(sv[0]);
+	{
+		struct cp_err err = { 0 };
+		uint64_t v = 0;
+		int fd = dup(1);
+
+		assert_int_equal(vu_sock_send(sv[1], VU_REQ_GET_FEATURES, VU_FLAG_VERSION | VU_FLAG_REPLY, &v, 8, &fd, 1,
+					      &err), 0);
+		close(fd);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(sv[1]);
+	if (WIFSIGNALED(status))
+		fail_msg("the vCPU thread was killed by signal %d%s", WTERMSIG(status),
+			 WTERMSIG(status) == SIGSYS ? " (SIGSYS: it closed the fd a reply carried)" : "");
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +170,7 @@ int main(void)
 		cmocka_unit_test(test_vcpu_cc_poll),
 		cmocka_unit_test(test_main_futex),
 		cmocka_unit_test(test_main_poll),
+		cmocka_unit_test(test_vcpu_reply_with_fd),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
