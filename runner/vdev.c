@@ -460,8 +460,8 @@ void vdev_helper_died(struct vdev *d, int wait_ms)
 void vdev_destroy(struct vdev *d)
 {
 	if (d->pid > 0) {
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, NULL, 0);
+		/* Through the reaper, so it removes the helper's cgroup leaf; SIGKILL after 2 s. */
+		(void)carapace_helper_stop(d->pid, 2000);
 		d->pid = -1;
 	}
 	vu_fe_close(&d->fe);
