@@ -238,7 +238,16 @@ static void jail_reap(pid_t child, const char *leaf, const char *cleanup)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	/* The reaper is outside every namespace: give it only what reaping takes. */
+	/* The reaper is outside every namespace: give it only what reaping takes. Started as root
+	 * it keeps CAP_KILL (the helper runs as "nobody" outside, and a stop is forwarded to it) and
+	 * CAP_DAC_OVERRIDE (the leaf and the socket may sit in directories root does not own), and
+	 * nothing else, bounding set included (issue 18 item 10). */
+	if (geteuid() == 0) {
+		capng_clear(CAPNG_SELECT_BOTH);
+		capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET, CAP_KILL, CAP_DAC_OVERRIDE, -1);
+		if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+			cp_warn("jail: the reaper could not drop its capabilities");
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || jail_seccomp_load_only(&jail_policy_reaper, &err) < 0)
 		cp_warn("jail: reaper allowlist not loaded: %s", err.msg[0] ? err.msg : strerror(errno));
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)

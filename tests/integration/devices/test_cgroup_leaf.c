@@ -48,6 +48,27 @@ static void test_leaf_removed_when_runner_stops_helper(void **state)
 		fail_msg("%s", e.err.msg);
 	snprintf(leaf, sizeof(leaf), "%s/carapace-rng.%d", parent, (int)pid);
 	assert_true(exists(leaf));
+	/* Item 10: a root-started reaper keeps CAP_KILL and CAP_DAC_OVERRIDE only. */
+	if (geteuid() == 0) {
+		char path[64], line[256];
+		unsigned long long eff = ~0ull, bnd = ~0ull;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+		/* The reaper drops them right after releasing the helper: wait until it has. */
+		for (int i = 0; i < 2000 && eff != ((1ull << 5) | (1ull << 1)); i++) {
+			f = fopen(path, "re");
+			assert_non_null(f);
+			while (fgets(line, sizeof(line), f)) {
+				sscanf(line, "CapEff: %llx", &eff);
+				sscanf(line, "CapBnd: %llx", &bnd);
+			}
+			fclose(f);
+			usleep(1000);
+		}
+		assert_int_equal(eff, (1ull << 5) | (1ull << 1)); /* CAP_KILL, CAP_DAC_OVERRIDE */
+		assert_int_equal(bnd, (1ull << 5) | (1ull << 1));
+	}
 	status = carapace_helper_stop(pid, 2000);
 	fe_env_close(&e);
 	assert_true(status >= 0);
