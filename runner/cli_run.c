@@ -98,7 +98,10 @@ static int open_console(const char *spec, int *out_fd, int *in_fd, bool *interac
 		return *out_fd < 0 ? cp_err_set(err, errno, "console: /dev/null: %s", strerror(errno)) : 0;
 	}
 	if (!strncmp(spec, "file:", 5) && spec[5]) {
-		*out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+		/* O_NONBLOCK for the open only: a FIFO without a reader fails (ENXIO) instead of blocking. */
+		*out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
+		if (*out_fd >= 0 && fcntl(*out_fd, F_SETFL, 0) < 0)
+			return cp_err_set(err, errno, "console: %s: %s", spec + 5, strerror(errno));
 		return *out_fd < 0 ? cp_err_set(err, errno, "console: cannot open %s for writing: %s", spec + 5,
 						strerror(errno)) : 0;
 	}

@@ -73,7 +73,15 @@ int main(int argc, char **argv)
 		return CP_EXIT_USAGE;
 	}
 	strncpy(b.serial, serial, sizeof(b.serial)); /* virtio-blk ids are not NUL-terminated at 20 */
-	b.fd = open(image, (b.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* A FIFO would block the open (read-only) for ever: refuse what is not a regular file or a
+	 * block device before opening, and check what was opened (non-blocking) again. */
+	if (stat(image, &st) == 0 && !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		cp_err("--image %s: not a regular file or block device", image);
+		return CP_EXIT_FAILURE;
+	}
+	b.fd = open(image, (b.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+	if (b.fd >= 0 && fcntl(b.fd, F_SETFL, 0) < 0) /* O_NONBLOCK only for the open */
+		cp_warn("--image %s: clearing O_NONBLOCK: %s", image, strerror(errno));
 	if (b.fd < 0) {
 		cp_err("--image %s: %s", image, strerror(errno));
 		return CP_EXIT_FAILURE;

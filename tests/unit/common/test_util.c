@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -88,6 +89,18 @@ static void test_file_read(void **state)
 	assert_int_equal(cp_file_read(path, 16, &data, &len, &err), -ENOENT);
 	assert_non_null(strstr(err.msg, "cannot open"));
 	cp_err_clear(&err);
+	/* Issue 18 item 9: a FIFO (whose open() blocks for ever), a device or a socket is refused
+	 * without blocking; the alarm turns a hang into a failure. */
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(30);
+	assert_int_equal(cp_file_read(path, 16, &data, &len, &err), -EINVAL);
+	alarm(0);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	cp_err_clear(&err);
+	unlink(path);
+	assert_int_equal(cp_file_read("/dev/zero", 16, &data, &len, &err), -EINVAL);
+	cp_err_clear(&err);
+	/* /dev/null stays the usual empty input. */
 	assert_int_equal(cp_file_read("/dev/null", 16, &data, &len, &err), 0);
 	assert_int_equal(len, 0);
 	free(data);
