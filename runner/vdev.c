@@ -103,6 +103,7 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 			return cp_err_set(err, EINVAL, "device %s: unknown option '%s'", vdev_kind_name(out->kind), tok);
 		}
 	}
+	out->image_fd = -1;
 	if (first)
 		return cp_err_set(err, EINVAL, "device: empty specification");
 	if (out->kind == VDEV_BLK && !out->path[0])
@@ -270,7 +271,7 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 				     : d->spec.kind == VDEV_NET ? LABEL_HELPER_NET : LABEL_HELPER_CONSOLE };
 	struct vm *vm = d->vm;
 	const char *args[12];
-	char path[4096];
+	char path[4096], image_fd[16];
 	unsigned n = 0;
 	struct cp_err rerr = { 0 };
 	int r, rr;
@@ -278,7 +279,14 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	r = vdev_helper_path(h->binary, path, sizeof(path), err);
 	if (r < 0)
 		return r;
-	if (d->spec.kind == VDEV_BLK) {
+	if (d->spec.kind == VDEV_BLK && d->spec.image_fd >= 0) {
+		/* The file the policy judged, opened once: the helper never resolves the name again. */
+		snprintf(image_fd, sizeof(image_fd), "%d", d->spec.image_fd);
+		args[n++] = "--image-fd";
+		args[n++] = image_fd;
+		if (d->spec.readonly)
+			args[n++] = "--readonly";
+	} else if (d->spec.kind == VDEV_BLK) {
 		args[n++] = "--image";
 		args[n++] = d->spec.path;
 		if (d->spec.readonly)
@@ -310,7 +318,13 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	 * The child gets that socket and stdio only: every other fd is close-on-exec there. */
 	if ((r = label_session_socket_for_helper(&vm->label, sl.lh, &vm->pair, err)) < 0)
 		return r;
-	r = carapace_helper_spawn_hook(h, path, args, NULL, 0, label_before_exec, &sl, sock_out, &d->pid, err);
+	r = carapace_helper_spawn_hook(h, path, args, d->spec.image_fd >= 0 ? &d->spec.image_fd : NULL,
+				       d->spec.image_fd >= 0 ? 1 : 0, label_before_exec, &sl, sock_out, &d->pid, err);
+	/* The helper has its own copy now; the VM process keeps no handle on the image. */
+	if (d->spec.image_fd >= 0) {
+		close(d->spec.image_fd);
+		d->spec.image_fd = -1;
+	}
 	rr = label_session_socket_reset(&vm->label, &rerr);
 	if (r < 0)
 		return cp_err_prefix(err, "%s: ", d->name);
