@@ -19,6 +19,17 @@ int cp_hex_decode_var(const char *hex, uint8_t *out, size_t max, size_t *outlen,
  * for convenience, the NUL not counted in *len). */
 int cp_file_read(const char *path, size_t max, uint8_t **data, size_t *len, struct cp_err *err);
 
+/* The same, also naming the file that was read: *real gets the canonical path of the opened file
+ * itself (from /proc/self/fd), malloc'd, so a check by name judges exactly what was read and a
+ * link swapped after the read changes nothing (issue 18 item 10). */
+int cp_file_read_real(const char *path, size_t max, uint8_t **data, size_t *len, char **real, struct cp_err *err);
+
+/* Open path without blocking (a FIFO is refused, not waited on), require a regular file (or a
+ * block device when allow_blk), and return the fd (O_CLOEXEC, blocking again) with the canonical
+ * path of what was opened in real (len bytes). flags: O_RDONLY or O_RDWR. 0 or -errno. */
+int cp_file_open_checked(const char *path, int flags, bool allow_blk, int *fd, char *real, size_t len,
+			 struct cp_err *err);
+
 /* Write a short string to an existing file (procfs, cgroupfs) in one write(); 0 or -errno. */
 int cp_file_write_str(const char *path, const char *s);
 

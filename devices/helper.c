@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "devices/jail/jail.h"
+#include "devices/vhost/pool.h"
 
 int dev_opts_handle(struct dev_opts *o, int opt, const char *arg)
 {
@@ -212,6 +213,11 @@ int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc
 	}
 	be = prep.be;
 	be->sock = conn;
+#ifdef CARAPACE_TEST_HOOKS
+	/* Widen the window between a worker's completion and its interrupt (race tests). */
+	if (o->test_hook && strcmp(o->test_hook, "slow-completion") == 0 && be->pool)
+		be->pool->test_spin = 200000;
+#endif
 	r = vu_be_run(be, &err);
 	if (r < 0) {
 		cp_err("front-end cut off: %s", err.msg);

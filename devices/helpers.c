@@ -5,7 +5,7 @@
 
 const struct carapace_helper_desc carapace_helpers[CARAPACE_HELPER_COUNT] = {
 	[CARAPACE_HELPER_BLK] = { "carapace-blk", "blk", &jail_policy_blk, "carapace_blk_t",
-				  "--fd: connected vhost-user socket; the image file (opened by the helper before jailing)",
+				  "--fd: connected vhost-user socket; --image-fd: the image, opened once by the runner (the file the launch policy judged)",
 				  true, VIRTIO_ID_BLOCK },
 	[CARAPACE_HELPER_RNG] = { "carapace-rng", "rng", &jail_policy_rng, "carapace_rng_t",
 				  "--fd: connected vhost-user socket", true, VIRTIO_ID_RNG },

@@ -6,7 +6,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SPAWN_MAX_ARGS 32
@@ -66,4 +69,28 @@ int carapace_helper_spawn_hook(const struct carapace_helper_desc *desc, const ch
 	*sock = sv[0];
 	*pid = p;
 	return 0;
+}
+
+int carapace_helper_stop(pid_t pid, unsigned grace_ms)
+{
+	struct timespec tick = { 0, 5 * 1000 * 1000 };
+	int status = 0;
+	pid_t r;
+
+	if (pid <= 0)
+		return -EINVAL;
+	kill(pid, SIGTERM);
+	kill(pid, SIGCONT); /* a stopped reaper would never handle the SIGTERM */
+	for (unsigned waited = 0; waited < grace_ms; waited += 5) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		nanosleep(&tick, NULL);
+	}
+	kill(pid, SIGKILL);
+	while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	return r == pid ? status : -errno;
 }

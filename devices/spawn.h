@@ -23,4 +23,10 @@ int carapace_helper_spawn_hook(const struct carapace_helper_desc *desc, const ch
 			       int (*before_exec)(void *ctx), void *ctx, int *sock, pid_t *pid,
 			       struct cp_err *err);
 
+/* Stop a helper started above and collect it: SIGTERM to the reaper (which kills the jailed
+ * process, removes its cgroup leaf and socket, and leaves), SIGKILL only if it has not gone
+ * after grace_ms. Returns the wait status, or -errno. A SIGKILL straight away would leave the
+ * reaper no chance to remove the leaf (issue 18 item 11). */
+int carapace_helper_stop(pid_t pid, unsigned grace_ms);
+
 #endif

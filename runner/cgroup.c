@@ -47,6 +47,10 @@ int vm_cgroup_create(struct vm_cgroup *cg, const char *name, uint64_t cpu_quota_
 			 "place in it is unknown (%s)", strerror(-r));
 		return r;
 	}
+	/* Leaves of VMs (and helpers) that crashed before removing theirs (issue 18 item 11). */
+	r = snprintf(cg->leaf, sizeof(cg->leaf), "%s%s", mnt, strcmp(self, "/") ? self : "");
+	if (r > 0 && (size_t)r < sizeof(cg->leaf))
+		(void)jail_cgroup_clean_stale(cg->leaf);
 	r = snprintf(cg->leaf, sizeof(cg->leaf), "%s%s/carapace-%.64s.%d", mnt, strcmp(self, "/") ? self : "", name,
 		     (int)getpid());
 	if (r < 0 || (size_t)r >= sizeof(cg->leaf)) {

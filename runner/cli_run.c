@@ -99,7 +99,10 @@ static int open_console(const char *spec, int *out_fd, int *in_fd, bool *interac
 		return *out_fd < 0 ? cp_err_set(err, errno, "console: /dev/null: %s", strerror(errno)) : 0;
 	}
 	if (!strncmp(spec, "file:", 5) && spec[5]) {
-		*out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+		/* O_NONBLOCK for the open only: a FIFO without a reader fails (ENXIO) instead of blocking. */
+		*out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
+		if (*out_fd >= 0 && fcntl(*out_fd, F_SETFL, 0) < 0)
+			return cp_err_set(err, errno, "console: %s: %s", spec + 5, strerror(errno));
 		return *out_fd < 0 ? cp_err_set(err, errno, "console: cannot open %s for writing: %s", spec + 5,
 						strerror(errno)) : 0;
 	}
@@ -496,7 +499,8 @@ static void print_launch_request(const struct policy_launch_request *q)
 	json_object_put(o);
 }
 
-static int check_policy(const struct run_opts *o, const struct vdev_spec *specs, bool *device_failure_continue,
+static int check_policy(const struct run_opts *o, const char *kernel_real, const struct vdev_spec *specs,
+			bool *device_failure_continue,
 			struct vm_cgroup *cg, bool print_request, const struct host_assessment *ha,
 			enum policy_isolation requested, enum policy_isolation obtained, uint64_t *snp_policy,
 			uint64_t *td_attributes)
@@ -506,7 +510,6 @@ static int check_policy(const struct run_opts *o, const struct vdev_spec *specs,
 	struct policy_device_request devs[VDEV_MAX];
 	struct policy_violation v = { 0 };
 	struct cp_err err = { 0 };
-	char *kernel = NULL, *images[VDEV_MAX] = { 0 };
 	int status = CP_EXIT_OK, r;
 
 	if (policy_load_file(o->policy, &pol, &err) < 0) {
@@ -534,12 +537,9 @@ static int check_policy(const struct run_opts *o, const struct vdev_spec *specs,
 	} else {
 		fprintf(stderr, "carapace: cgroup limits cannot be applied: %s\n", cg->why);
 	}
-	if (o->kernel && !(kernel = realpath(o->kernel, NULL))) {
-		fprintf(stderr, "carapace run: kernel: %s: %s\n", o->kernel, strerror(errno));
-		status = CP_EXIT_USAGE;
-		goto out;
-	}
-	req.kernel = kernel;
+	/* The name of the file whose bytes were read (issue 18 item 10), not a fresh resolution of
+	 * the path, which a swapped link could point elsewhere by now. */
+	req.kernel = kernel_real;
 	req.cmdline = o->cmdline;
 	for (unsigned i = 0; i < o->ndevices; i++) {
 		memset(&devs[i], 0, sizeof(devs[i]));
@@ -549,13 +549,8 @@ static int check_policy(const struct run_opts *o, const struct vdev_spec *specs,
 		devs[i].queues = specs[i].kind == VDEV_NET ? 2 : 1;
 		devs[i].queue_size = 256;
 		if (specs[i].kind == VDEV_BLK) {
-			/* Judge the file that will be opened, not a name that could be a link to another. */
-			if (!(images[i] = realpath(specs[i].path, NULL))) {
-				fprintf(stderr, "carapace run: device %u: %s: %s\n", i, specs[i].path, strerror(errno));
-				status = CP_EXIT_USAGE;
-				goto out;
-			}
-			devs[i].image = images[i];
+			/* Judge the file that was opened and is handed to the helper as an fd. */
+			devs[i].image = specs[i].image_real;
 			devs[i].read_only = specs[i].readonly;
 		}
 	}
@@ -584,9 +579,6 @@ static int check_policy(const struct run_opts *o, const struct vdev_spec *specs,
 			fprintf(stderr, "carapace: launch policy '%s' allows this VM\n", pol.name);
 	}
 out:
-	free(kernel);
-	for (unsigned i = 0; i < VDEV_MAX; i++)
-		free(images[i]);
 	policy_free(&pol);
 	return status;
 }
@@ -632,6 +624,7 @@ int runner_cli_run(int argc, char **argv)
 	uint64_t pcr = 23;
 	enum sandbox_mode sbx = sandbox_mode_default();
 	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL, *cfgtext = NULL;
+	_cleanup_free_ char *kernel_real = NULL;
 	size_t kernel_len = 0, initrd_len = 0, cfglen = 0;
 	_cleanup_close_ int out_fd = -1;
 	int in_fd = -1, idx, c, status;
@@ -730,7 +723,7 @@ int runner_cli_run(int argc, char **argv)
 								     : "NOT confined at all");
 
 	if (opts.kernel) {
-		if (cp_file_read(opts.kernel, KERNEL_MAX, &kernel, &kernel_len, &err) < 0) {
+		if (cp_file_read_real(opts.kernel, KERNEL_MAX, &kernel, &kernel_len, &kernel_real, &err) < 0) {
 			fprintf(stderr, "carapace run: kernel: %s\n", err.msg);
 			status = CP_EXIT_USAGE;
 			goto out;
@@ -771,9 +764,18 @@ int runner_cli_run(int argc, char **argv)
 			status = CP_EXIT_USAGE;
 			goto out;
 		}
+		/* A disk image is opened here, once: the policy judges what was opened and the helper
+		 * gets the fd (a FIFO is refused without blocking). */
+		if (specs[i].kind == VDEV_BLK &&
+		    cp_file_open_checked(specs[i].path, specs[i].readonly ? O_RDONLY : O_RDWR, true, &specs[i].image_fd,
+					 specs[i].image_real, sizeof(specs[i].image_real), &err) < 0) {
+			fprintf(stderr, "carapace run: device %u (blk%u): %s\n", i, i, err.msg);
+			status = CP_EXIT_FAILURE;
+			goto out;
+		}
 	}
 	if (opts.policy) {
-		int pr = check_policy(&opts, specs, &device_failure_continue, &cg, print_request, &host, iso_requested,
+		int pr = check_policy(&opts, kernel_real, specs, &device_failure_continue, &cg, print_request, &host, iso_requested,
 				      iso_obtained, &snp_policy, &td_attributes);
 		if (pr < 0) {
 			status = CP_EXIT_OK;

@@ -59,6 +59,8 @@ static const struct sc_rule vcpu_rules[] = {
 	NOEXEC("mprotect", "thread arena growth (never executable)"),
 	ANY("munmap", "free()"),
 	ANY("brk", "malloc() when glibc's arena limit (8 per core) makes a thread share the main arena"),
+	ANY("restart_syscall", "resume a wait with a timeout (futex) after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
+	ANY("clock_gettime", "the absolute deadline of a vhost-user reply when the vDSO is unavailable"),
 };
 
 /* vCPU threads of a confidential VM: the above, plus what runner/cc/runtime.c does on their exits. */
@@ -124,6 +126,7 @@ static const struct sc_rule main_rules[] = {
 	ANY("kill", "stop device helpers at teardown"),
 	ANY("exit_group", "the end of carapace"),
 	ANY("exit", "the end of a thread"),
+	ANY("restart_syscall", "resume poll, a timed futex or nanosleep after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
 };
 
 int sandbox_mode_parse(const char *s, enum sandbox_mode *m)

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/cli.h"
+#include "common/log.h"
 #include "devices/helpers.h"
 #include "devices/spawn.h"
 #include "runner/layout.h"
@@ -101,6 +103,7 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 			return cp_err_set(err, EINVAL, "device %s: unknown option '%s'", vdev_kind_name(out->kind), tok);
 		}
 	}
+	out->image_fd = -1;
 	if (first)
 		return cp_err_set(err, EINVAL, "device: empty specification");
 	if (out->kind == VDEV_BLK && !out->path[0])
@@ -156,6 +159,22 @@ int vdev_helper_path(const char *binary, char *out, size_t len, struct cp_err *e
 
 /* ---- transport ops: called from vCPU threads with the device's register lock held ---- */
 
+/* The helper failed a request (a bad reply, no reply in time, a closed socket): it is not asked
+ * anything again, and it costs its device only (--on-device-failure continue) or ends the VM
+ * with a message naming it; never a seccomp kill, never a hang. Runs on a vCPU thread. */
+static int op_failed(struct vdev *d, const char *what, const struct cp_err *err)
+{
+	d->dead = true;
+	if (err->code == ECANCELED)
+		return -EIO; /* the VM is ending already */
+	if (d->vm->cfg.device_failure_continue)
+		cp_warn("device %s (%s): %s failed: %s; it needs a reset, the VM goes on", d->name,
+			vdev_kind_name(d->spec.kind), what, err->msg);
+	else
+		vm_end(d->vm, CP_EXIT_FAILURE, "device %s: its helper failed %s: %s", d->name, what, err->msg);
+	return -EIO;
+}
+
 static int op_set_features(void *ctx, uint64_t features)
 {
 	struct vdev *d = ctx;
@@ -171,7 +190,7 @@ static int op_set_features(void *ctx, uint64_t features)
 		f |= 1ull << VU_F_PROTOCOL_FEATURES;
 	vu_fe_build_u64(&m, VU_REQ_SET_FEATURES, f);
 	if (vu_fe_send(&d->fe, &m, &err) < 0)
-		return -EIO;
+		return op_failed(d, "SET_FEATURES", &err);
 	d->fe.acked = f;
 	return 0;
 }
@@ -190,7 +209,7 @@ static int op_queue_start(void *ctx, unsigned q, const struct vmmio_queue *vq)
 		return -EINVAL;
 	if (vu_fe_vring_start(&d->fe, q, vq->num, (uintptr_t)desc, (uintptr_t)avail, (uintptr_t)used, 0, d->kick[q],
 			      d->call[q], &err) < 0)
-		return -EIO;
+		return op_failed(d, "starting a ring", &err);
 	d->started[q] = true;
 	return 0;
 }
@@ -201,8 +220,8 @@ static void op_reset(void *ctx)
 	struct cp_err err = { 0 };
 	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++) {
 		uint16_t base;
-		if (d->started[q] && !d->dead)
-			(void)vu_fe_vring_stop(&d->fe, q, &base, &err);
+		if (d->started[q] && !d->dead && vu_fe_vring_stop(&d->fe, q, &base, &err) < 0)
+			(void)op_failed(d, "stopping a ring", &err);
 		d->started[q] = false;
 	}
 }
@@ -252,7 +271,7 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 				     : d->spec.kind == VDEV_NET ? LABEL_HELPER_NET : LABEL_HELPER_CONSOLE };
 	struct vm *vm = d->vm;
 	const char *args[12];
-	char path[4096];
+	char path[4096], image_fd[16];
 	unsigned n = 0;
 	struct cp_err rerr = { 0 };
 	int r, rr;
@@ -260,7 +279,14 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	r = vdev_helper_path(h->binary, path, sizeof(path), err);
 	if (r < 0)
 		return r;
-	if (d->spec.kind == VDEV_BLK) {
+	if (d->spec.kind == VDEV_BLK && d->spec.image_fd >= 0) {
+		/* The file the policy judged, opened once: the helper never resolves the name again. */
+		snprintf(image_fd, sizeof(image_fd), "%d", d->spec.image_fd);
+		args[n++] = "--image-fd";
+		args[n++] = image_fd;
+		if (d->spec.readonly)
+			args[n++] = "--readonly";
+	} else if (d->spec.kind == VDEV_BLK) {
 		args[n++] = "--image";
 		args[n++] = d->spec.path;
 		if (d->spec.readonly)
@@ -292,7 +318,13 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	 * The child gets that socket and stdio only: every other fd is close-on-exec there. */
 	if ((r = label_session_socket_for_helper(&vm->label, sl.lh, &vm->pair, err)) < 0)
 		return r;
-	r = carapace_helper_spawn_hook(h, path, args, NULL, 0, label_before_exec, &sl, sock_out, &d->pid, err);
+	r = carapace_helper_spawn_hook(h, path, args, d->spec.image_fd >= 0 ? &d->spec.image_fd : NULL,
+				       d->spec.image_fd >= 0 ? 1 : 0, label_before_exec, &sl, sock_out, &d->pid, err);
+	/* The helper has its own copy now; the VM process keeps no handle on the image. */
+	if (d->spec.image_fd >= 0) {
+		close(d->spec.image_fd);
+		d->spec.image_fd = -1;
+	}
 	rr = label_session_socket_reset(&vm->label, &rerr);
 	if (r < 0)
 		return cp_err_prefix(err, "%s: ", d->name);
@@ -349,7 +381,11 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	int r;
 
 	d->fe.sock = sock;
-	/* A helper that stops answering must not hang a vCPU for ever. */
+	/* A helper that stops answering must not hang a vCPU for ever: 10 s per reply, counted from
+	 * the request (an interrupting signal does not restart it), and no wait at all once the VM
+	 * is ending (stop_vcpus kicks the vCPU out of its receive). */
+	d->fe.reply_timeout_ms = 10000;
+	d->fe.cancel = &vm->stopping;
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((r = vu_fe_negotiate(&d->fe, (1ull << 24) - 1, VU_FE_PROTOCOL_SUPPORTED, err)) < 0)
@@ -438,8 +474,8 @@ void vdev_helper_died(struct vdev *d, int wait_ms)
 void vdev_destroy(struct vdev *d)
 {
 	if (d->pid > 0) {
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, NULL, 0);
+		/* Through the reaper, so it removes the helper's cgroup leaf; SIGKILL after 2 s. */
+		(void)carapace_helper_stop(d->pid, 2000);
 		d->pid = -1;
 	}
 	vu_fe_close(&d->fe);

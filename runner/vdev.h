@@ -26,6 +26,11 @@ struct vdev_spec {
 	char tap[16];            /* net: a TAP interface the user may attach to (IFNAMSIZ) */
 	char mac[18];            /* net: optional xx:xx:xx:xx:xx:xx */
 	char test_hook[32];      /* test builds only: passed to the helper as --test-hook */
+	/* blk: the image, opened once by the runner (-1 until then). The policy judges image_real,
+	 * the name of what was opened; the helper is given this fd, never the path (issue 18
+	 * item 10). */
+	int image_fd;
+	char image_real[4096];
 };
 int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err);
 const char *vdev_kind_name(enum vdev_kind k);

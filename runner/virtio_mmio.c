@@ -120,7 +120,12 @@ static void write_reg(struct vmmio_dev *d, uint32_t off, uint32_t v)
 		if (!q)
 			break;
 		if (v == 1 && !q->ready && (d->status & VMMIO_S_FEATURES_OK) && q->num && !d->broken) {
-			if (!d->ops || !d->ops->queue_start || d->ops->queue_start(d->ctx, d->queue_sel, q) == 0)
+			/* A guest error stays the guest's: a misaligned ring (virtio 1.2, 2.7.2: descriptor
+			 * table 16, driver area 2, device area 4 bytes) never reaches the back-end, which would
+			 * cut the connection and end the VM as a host failure (issue 18 item 6). */
+			if ((q->desc & 15) || (q->driver & 1) || (q->device & 3))
+				d->broken = true, d->status |= VMMIO_S_NEEDS_RESET, d->int_status |= 2;
+			else if (!d->ops || !d->ops->queue_start || d->ops->queue_start(d->ctx, d->queue_sel, q) == 0)
 				q->ready = true;
 			else
 				d->broken = true, d->status |= VMMIO_S_NEEDS_RESET, d->int_status |= 2;

@@ -3,6 +3,7 @@
 #include "devices/jail/jail.h"
 
 #include <cap-ng.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -78,6 +79,48 @@ int jail_cgroup_self(char *out, size_t len)
 	return -ENOENT;
 }
 
+int jail_cgroup_parent(char *out, size_t len)
+{
+	char root[512], self[512];
+	int r;
+
+	if ((r = jail_cgroup_root(root, sizeof(root))) < 0 || (r = jail_cgroup_self(self, sizeof(self))) < 0)
+		return r;
+	r = snprintf(out, len, "%s%s", root, strcmp(self, "/") ? self : "");
+	return r < 0 || (size_t)r >= len ? -ENAMETOOLONG : 0;
+}
+
+int jail_cgroup_clean_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		const char *dot = strrchr(e->d_name, '.');
+		char path[PATH_MAX];
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, "carapace-", 9) || !dot || dot[1] == '\0')
+			continue;
+		errno = 0;
+		pid = strtol(dot + 1, &end, 10);
+		if (*end || errno || pid <= 0 || pid > INT_MAX)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* its owner lives (or is not ours to ask about) */
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		if (rmdir(path) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Create the leaf and set limits where the controllers exist. Returns 1 with leaf filled,
  * 0 when cgroup v2 is not usable (message logged: the jail goes on without it). */
 static int jail_cgroup_prepare(const struct jail_config *cfg, char *leaf, size_t len)
@@ -94,6 +137,9 @@ static int jail_cgroup_prepare(const struct jail_config *cfg, char *leaf, size_t
 		cp_warn("jail: own cgroup v2 path unknown (%s): no memory/pids limits", strerror(-r));
 		return 0;
 	}
+	snprintf(leaf, len, "%s%s", root, strcmp(self, "/") ? self : "");
+	/* Leaves whose owner died without removing them (issue 18 item 11). */
+	(void)jail_cgroup_clean_stale(leaf);
 	snprintf(leaf, len, "%s%s/carapace-%s.%d", root, strcmp(self, "/") ? self : "", cfg->name, (int)getpid());
 	if (mkdir(leaf, 0755) < 0) {
 		cp_warn("jail: cannot create cgroup v2 leaf %s (%s): cgroup v2 is not writable here; no memory/pids limits",
@@ -192,7 +238,16 @@ static void jail_reap(pid_t child, const char *leaf, const char *cleanup)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	/* The reaper is outside every namespace: give it only what reaping takes. */
+	/* The reaper is outside every namespace: give it only what reaping takes. Started as root
+	 * it keeps CAP_KILL (the helper runs as "nobody" outside, and a stop is forwarded to it) and
+	 * CAP_DAC_OVERRIDE (the leaf and the socket may sit in directories root does not own), and
+	 * nothing else, bounding set included (issue 18 item 10). */
+	if (geteuid() == 0) {
+		capng_clear(CAPNG_SELECT_BOTH);
+		capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET, CAP_KILL, CAP_DAC_OVERRIDE, -1);
+		if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+			cp_warn("jail: the reaper could not drop its capabilities");
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || jail_seccomp_load_only(&jail_policy_reaper, &err) < 0)
 		cp_warn("jail: reaper allowlist not loaded: %s", err.msg[0] ? err.msg : strerror(errno));
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)

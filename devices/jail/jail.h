@@ -45,4 +45,11 @@ void jail_exit_now(int code);
 int jail_cgroup_root(char *out, size_t len);
 int jail_cgroup_self(char *out, size_t len);
 
+/* Remove the leaves "carapace-<name>.<pid>" under dir whose process no longer exists (a crash
+ * of carapace, or a reaper killed before it could remove its own). Only empty cgroups can be
+ * removed, so a leaf still in use is never touched. Returns how many were removed. */
+int jail_cgroup_clean_stale(const char *dir);
+/* The directory leaves are made in: the cgroup v2 mount plus this process's cgroup. */
+int jail_cgroup_parent(char *out, size_t len);
+
 #endif

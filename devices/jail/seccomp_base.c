@@ -24,6 +24,7 @@ static const struct jail_rule base_rules[] = {
 	{ "ftruncate", JAIL_ARG_ANY, "size the in-flight region" },
 	{ "accept4", JAIL_ARG_ACCEPT4_CLOEXEC, "--socket-path: accept the one front-end connection" },
 	{ "exit_group", JAIL_ARG_ANY, "leave (the only way out: single-threaded, no signal handlers)" },
+	{ "restart_syscall", JAIL_ARG_ANY, "resume poll after SIGSTOP/SIGCONT (Ctrl-Z, cgroup freezer, debugger)" },
 };
 
 const struct jail_policy jail_policy_base = { "base", base_rules, ARRAY_SIZE(base_rules) };

@@ -22,6 +22,7 @@ static const struct jail_rule reaper_rules[] = {
 	{ "munmap", JAIL_ARG_ANY, "libseccomp frees the filter it just loaded" },
 	{ "brk", JAIL_ARG_ANY, "libseccomp frees the filter it just loaded" },
 	{ "exit_group", JAIL_ARG_ANY, "leave with the helper's status" },
+	{ "restart_syscall", JAIL_ARG_ANY, "resume nanosleep after SIGSTOP/SIGCONT (Ctrl-Z, cgroup freezer, debugger)" },
 };
 
 const struct jail_policy jail_policy_reaper = { "reaper", reaper_rules, ARRAY_SIZE(reaper_rules) };

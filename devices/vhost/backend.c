@@ -126,6 +126,17 @@ static int vu_be_ring_stopped(struct vu_backend *be, uint32_t idx, const char *r
 	return 0;
 }
 
+/* Requests that replace state a running ring points into (the in-flight region, the negotiated
+ * protocol) are refused while any ring is started: the ring would keep a pointer into an unmapped
+ * region, or switch bookkeeping mid-stream. The front-end stops rings (GET_VRING_BASE) first. */
+static int vu_be_all_stopped(struct vu_backend *be, const char *req, struct cp_err *err)
+{
+	for (unsigned q = 0; q < be->ops->num_queues; q++)
+		if (be->rings[q].started)
+			return cp_err_set(err, EBUSY, "%s: ring %u is started; stop it with GET_VRING_BASE first", req, q);
+	return 0;
+}
+
 /* A guest that broke a ring: say why, raise NEEDS_RESET and the error eventfd, never touch it again. */
 static void vu_be_ring_broken(struct vu_backend *be, unsigned q)
 {
@@ -413,6 +424,8 @@ static int vu_h_set_protocol_features(struct vu_backend *be, struct vu_msg *m, s
 	if (extra)
 		return cp_err_set(err, EINVAL, "SET_PROTOCOL_FEATURES: 0x%llx includes bits 0x%llx that were not offered",
 				  (unsigned long long)m->p.u64, (unsigned long long)extra);
+	if (be->protocol_set && m->p.u64 != be->protocol && vu_be_all_stopped(be, "SET_PROTOCOL_FEATURES", err) < 0)
+		return -EBUSY;
 	be->protocol = m->p.u64;
 	be->protocol_set = true;
 	return 0;
@@ -483,6 +496,8 @@ static int vu_h_get_inflight_fd(struct vu_backend *be, struct vu_msg *m, struct 
 
 	if (!(be->protocol & (1ull << VU_PF_INFLIGHT_SHMFD)))
 		return cp_err_set(err, EPROTO, "GET_INFLIGHT_FD: INFLIGHT_SHMFD was not negotiated");
+	if (vu_be_all_stopped(be, "GET_INFLIGHT_FD", err) < 0)
+		return -EBUSY;
 	if (nq == 0 || nq > be->ops->num_queues || qs == 0 || qs > VU_QUEUE_SIZE_MAX || (qs & (qs - 1)))
 		return cp_err_set(err, EINVAL, "GET_INFLIGHT_FD: %u queues of %u entries not possible (max %u of %u)",
 				  nq, qs, be->ops->num_queues, VU_QUEUE_SIZE_MAX);
@@ -524,9 +539,8 @@ static int vu_h_set_inflight_fd(struct vu_backend *be, struct vu_msg *m, struct 
 
 	if (!(be->protocol & (1ull << VU_PF_INFLIGHT_SHMFD)))
 		return cp_err_set(err, EPROTO, "SET_INFLIGHT_FD: INFLIGHT_SHMFD was not negotiated");
-	for (unsigned q = 0; q < be->ops->num_queues; q++)
-		if (be->rings[q].started)
-			return cp_err_set(err, EBUSY, "SET_INFLIGHT_FD: ring %u is started", q);
+	if (vu_be_all_stopped(be, "SET_INFLIGHT_FD", err) < 0)
+		return -EBUSY;
 	if (in->num_queues == 0 || in->num_queues > be->ops->num_queues || in->queue_size == 0 ||
 	    in->queue_size > VU_QUEUE_SIZE_MAX || (in->queue_size & (in->queue_size - 1)) ||
 	    in->mmap_size != in->num_queues * vu_inflight_queue_bytes(in->queue_size) ||

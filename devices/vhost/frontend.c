@@ -85,6 +85,16 @@ void vu_fe_build_config(struct vu_msg *m, uint32_t req, uint32_t offset, uint32_
 		memset(m->p.config.data, 0, size);
 }
 
+/* Every reply the front-end waits for: an absolute deadline from now, and the cancel flag. */
+static int fe_reply(struct vu_fe *fe, uint32_t request, uint32_t size, int size_is_max, unsigned max_fds,
+		    struct vu_msg *m, struct cp_err *err)
+{
+	struct vu_wait w = { .deadline_ns = fe->reply_timeout_ms ? vu_deadline_after_ms(fe->reply_timeout_ms) : 0,
+			     .cancel = fe->cancel };
+
+	return vu_sock_recv_reply_wait(fe->sock, request, size, size_is_max, max_fds, &w, m, err);
+}
+
 int vu_fe_send(struct vu_fe *fe, struct vu_msg *m, struct cp_err *err)
 {
 	bool ack = (fe->protocol & (1ull << VU_PF_REPLY_ACK)) && !vu_req_has_reply(m->hdr.request);
@@ -99,7 +109,7 @@ int vu_fe_send(struct vu_fe *fe, struct vu_msg *m, struct cp_err *err)
 	rep = calloc(1, sizeof(*rep));
 	if (!rep)
 		return cp_err_set(err, ENOMEM, "out of memory");
-	r = vu_sock_recv_reply(fe->sock, m->hdr.request, 8, 0, 0, rep, err);
+	r = fe_reply(fe, m->hdr.request, 8, 0, 0, rep, err);
 	if (r == 0 && rep->p.u64 != 0)
 		r = cp_err_set(err, EREMOTEIO, "%s: back-end answered ack %llu (failure)",
 			       vu_req_name(m->hdr.request), (unsigned long long)rep->p.u64);
@@ -142,7 +152,7 @@ int vu_fe_get_u64(struct vu_fe *fe, uint32_t req, uint64_t *out, struct cp_err *
 	r = vu_sock_send(fe->sock, req, VU_FLAG_VERSION, NULL, 0, NULL, 0, err);
 	if (r < 0)
 		return r;
-	r = vu_sock_recv_reply(fe->sock, req, 8, 0, 0, &m, err);
+	r = fe_reply(fe, req, 8, 0, 0, &m, err);
 	if (r < 0)
 		return r;
 	*out = m.p.u64;
@@ -222,7 +232,7 @@ int vu_fe_get_config(struct vu_fe *fe, uint32_t offset, uint32_t size, void *out
 	vu_fe_build_config(m, VU_REQ_GET_CONFIG, offset, size, NULL);
 	r = vu_sock_send(fe->sock, VU_REQ_GET_CONFIG, VU_FLAG_VERSION, m->p.raw, m->hdr.size, NULL, 0, err);
 	if (r == 0)
-		r = vu_sock_recv_reply(fe->sock, VU_REQ_GET_CONFIG, VU_CONFIG_HDR_SIZE + size, 1, 0, m, err);
+		r = fe_reply(fe, VU_REQ_GET_CONFIG, VU_CONFIG_HDR_SIZE + size, 1, 0, m, err);
 	if (r == 0 && (m->hdr.size != VU_CONFIG_HDR_SIZE + size || m->p.config.size != size))
 		r = cp_err_set(err, EREMOTEIO, "GET_CONFIG offset %u size %u refused by the back-end", offset, size);
 	if (r == 0)
@@ -274,7 +284,7 @@ int vu_fe_get_inflight(struct vu_fe *fe, uint16_t num_queues, uint16_t queue_siz
 	r = vu_sock_send(fe->sock, VU_REQ_GET_INFLIGHT_FD, VU_FLAG_VERSION, &req, sizeof(req), NULL, 0, err);
 	if (r < 0)
 		return r;
-	r = vu_sock_recv_reply(fe->sock, VU_REQ_GET_INFLIGHT_FD, sizeof(req), 0, 1, &m, err);
+	r = fe_reply(fe, VU_REQ_GET_INFLIGHT_FD, sizeof(req), 0, 1, &m, err);
 	if (r < 0)
 		return r;
 	if (m.nfds != 1) {
@@ -308,7 +318,7 @@ int vu_fe_vring_stop(struct vu_fe *fe, uint32_t idx, uint16_t *base, struct cp_e
 	r = vu_sock_send(fe->sock, VU_REQ_GET_VRING_BASE, VU_FLAG_VERSION, m.p.raw, 8, NULL, 0, err);
 	if (r < 0)
 		return r;
-	r = vu_sock_recv_reply(fe->sock, VU_REQ_GET_VRING_BASE, 8, 0, 0, &m, err);
+	r = fe_reply(fe, VU_REQ_GET_VRING_BASE, 8, 0, 0, &m, err);
 	if (r < 0)
 		return r;
 	if (m.p.state.index != idx)

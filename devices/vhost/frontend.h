@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "devices/vhost/io.h"
 #include "devices/vhost/msg.h"
 #include "devices/vhost/proto.h"
 
@@ -18,6 +19,8 @@ struct vu_fe {
 	uint64_t acked;           /* features sent with SET_FEATURES */
 	uint32_t queue_num;       /* GET_QUEUE_NUM (1 without MQ) */
 	uint32_t mem_slots;       /* GET_MAX_MEM_SLOTS (0 without CONFIGURE_MEM_SLOTS) */
+	unsigned reply_timeout_ms;  /* 0: wait as long as the socket's SO_RCVTIMEO allows */
+	const atomic_bool *cancel;  /* set: stop waiting for replies (the VM is ending) */
 };
 
 /* What this front-end itself implements: device-specific feature bits (0-23) pass through as

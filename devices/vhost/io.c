@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 void vu_msg_close_fds(struct vu_msg *m)
@@ -14,13 +15,38 @@ void vu_msg_close_fds(struct vu_msg *m)
 	m->nfds = 0;
 }
 
-static int vu_recv_all(int sock, void *buf, size_t len, struct cp_err *err, const char *what)
+uint64_t vu_deadline_after_ms(unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000ull;
+}
+
+/* After an interrupted receive: 0 to try again, or -ECANCELED / -ETIMEDOUT with a message.
+ * Without this, a signal every 50 ms (stop_vcpus) restarted SO_RCVTIMEO for ever. */
+static int vu_wait_again(const struct vu_wait *w, const char *what, struct cp_err *err)
+{
+	if (!w)
+		return 0;
+	if (w->cancel && atomic_load(w->cancel))
+		return cp_err_set(err, ECANCELED, "%s: no longer waiting for the back-end: the VM is ending", what);
+	if (w->deadline_ns && vu_deadline_after_ms(0) >= w->deadline_ns)
+		return cp_err_set(err, ETIMEDOUT, "%s: the back-end did not answer in time", what);
+	return 0;
+}
+
+static int vu_recv_all(int sock, void *buf, size_t len, const struct vu_wait *w, struct cp_err *err,
+		       const char *what)
 {
 	size_t done = 0;
 
 	while (done < len) {
 		ssize_t r = recv(sock, (uint8_t *)buf + done, len - done, MSG_WAITALL);
+		int again;
 
+		if (r < 0 && errno == EINTR && (again = vu_wait_again(w, what, err)) < 0)
+			return again;
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -32,23 +58,30 @@ static int vu_recv_all(int sock, void *buf, size_t len, struct cp_err *err, cons
 	return 0;
 }
 
-/* Header and fds. Returns 1, 0 on clean EOF, -errno. */
-static int vu_recv_header(int sock, struct vu_msg *m, struct cp_err *err)
+/* Header and at most max_fds fds. Returns 1, 0 on clean EOF, -errno. */
+static int vu_recv_header(int sock, struct vu_msg *m, unsigned max_fds, const struct vu_wait *w,
+			  struct cp_err *err)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = &m->hdr, .iov_len = sizeof(m->hdr) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf) };
+	/* Room for max_fds only: the kernel drops the rest (MSG_CTRUNC), so no close() is needed for
+	 * them here (a vCPU thread's allowlist has none). */
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = max_fds ? ctl.buf : NULL,
+			     .msg_controllen = max_fds ? CMSG_SPACE(sizeof(int) * (max_fds < VU_MAX_FDS ? max_fds : VU_MAX_FDS)) : 0 };
 	ssize_t r;
 	int ret;
 
 	m->nfds = 0;
-	do
+	for (;;) {
 		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-	while (r < 0 && errno == EINTR);
+		if (r >= 0 || errno != EINTR)
+			break;
+		if ((ret = vu_wait_again(w, "vhost-user", err)) < 0)
+			return ret;
+	}
 	if (r < 0)
 		return cp_err_set(err, errno, "vhost-user: recvmsg: %s", strerror(errno));
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
@@ -67,12 +100,13 @@ static int vu_recv_header(int sock, struct vu_msg *m, struct cp_err *err)
 	}
 	if (mh.msg_flags & MSG_CTRUNC) {
 		vu_msg_close_fds(m);
-		return cp_err_set(err, EPROTO, "vhost-user: more than %u fds with one message", VU_MAX_FDS);
+		return cp_err_set(err, EPROTO, "vhost-user: more than %u fds with one message",
+				  max_fds < VU_MAX_FDS ? max_fds : VU_MAX_FDS);
 	}
 	if (r == 0 && m->nfds == 0)
 		return 0;
 	if ((size_t)r < sizeof(m->hdr)) {
-		ret = vu_recv_all(sock, (uint8_t *)&m->hdr + r, sizeof(m->hdr) - (size_t)r, err,
+		ret = vu_recv_all(sock, (uint8_t *)&m->hdr + r, sizeof(m->hdr) - (size_t)r, w, err,
 				  "vhost-user header");
 		if (ret < 0) {
 			vu_msg_close_fds(m);
@@ -84,14 +118,14 @@ static int vu_recv_header(int sock, struct vu_msg *m, struct cp_err *err)
 
 int vu_sock_recv_request(int sock, struct vu_msg *m, struct cp_err *err)
 {
-	int r = vu_recv_header(sock, m, err);
+	int r = vu_recv_header(sock, m, VU_MAX_FDS, NULL, err);
 
 	if (r <= 0)
 		return r;
 	r = vu_msg_check_header(&m->hdr, err);
 	if (r < 0)
 		goto fail;
-	r = vu_recv_all(sock, m->p.raw, m->hdr.size, err, vu_req_name(m->hdr.request));
+	r = vu_recv_all(sock, m->p.raw, m->hdr.size, NULL, err, vu_req_name(m->hdr.request));
 	if (r < 0)
 		goto fail;
 	r = vu_msg_check(&m->hdr, m->p.raw, m->nfds, err);
@@ -106,7 +140,13 @@ fail:
 int vu_sock_recv_reply(int sock, uint32_t request, uint32_t size, int size_is_max, unsigned max_fds,
 		       struct vu_msg *m, struct cp_err *err)
 {
-	int r = vu_recv_header(sock, m, err);
+	return vu_sock_recv_reply_wait(sock, request, size, size_is_max, max_fds, NULL, m, err);
+}
+
+int vu_sock_recv_reply_wait(int sock, uint32_t request, uint32_t size, int size_is_max, unsigned max_fds,
+			    const struct vu_wait *w, struct vu_msg *m, struct cp_err *err)
+{
+	int r = vu_recv_header(sock, m, max_fds, w, err);
 
 	if (r == 0)
 		return cp_err_set(err, ECONNRESET, "%s: back-end closed the connection instead of replying",
@@ -120,7 +160,7 @@ int vu_sock_recv_reply(int sock, uint32_t request, uint32_t size, int size_is_ma
 		vu_msg_close_fds(m);
 		return -EPROTO;
 	}
-	r = vu_recv_all(sock, m->p.raw, m->hdr.size, err, "reply");
+	r = vu_recv_all(sock, m->p.raw, m->hdr.size, w, err, "reply");
 	if (r < 0)
 		vu_msg_close_fds(m);
 	return r;

@@ -10,24 +10,35 @@
 
 #include "devices/vhost/backend.h"
 
-/* Run one taken request to completion: device work, used ring, interrupt, slot back. */
+/* Run one taken request to completion: device work, used ring, interrupt, slot back. The
+ * request counts as in flight until the interrupt is sent: vu_pool_drain() lets the event loop
+ * unmap memory, close the call fd or stop the ring, and vu_be_notify() still reads the avail
+ * ring and writes the call fd (issue 18 item 3: signalling after the count dropped raced
+ * SET_MEM_TABLE and crashed the helper). */
 static void vu_pool_run(struct vu_pool *p, struct vu_pool_req *r)
 {
 	struct vu_backend *be = p->be;
 	uint32_t written = 0;
+	unsigned q = r->q;
 	bool notify, wake;
 
-	be->ops->handle_chain(be, r->q, &r->c, &written);
+	be->ops->handle_chain(be, q, &r->c, &written);
 
-	pthread_mutex_lock(&p->used_lock[r->q]);
-	vu_vq_push(&be->rings[r->q].vq, r->c.head, written);
-	pthread_mutex_unlock(&p->used_lock[r->q]);
+	pthread_mutex_lock(&p->used_lock[q]);
+	vu_vq_push(&be->rings[q].vq, r->c.head, written);
+	pthread_mutex_unlock(&p->used_lock[q]);
 
-	pthread_mutex_lock(&p->lock);
 	/* Interrupt once the queue has nothing queued behind this one: the last completion of a
 	 * burst always signals. */
-	notify = p->pending[r->q] == 0;
-	unsigned q = r->q;
+	pthread_mutex_lock(&p->lock);
+	notify = p->pending[q] == 0;
+	pthread_mutex_unlock(&p->lock);
+	for (volatile unsigned spin = 0; spin < p->test_spin; spin++)
+		;
+	if (notify)
+		vu_be_notify(be, q);
+
+	pthread_mutex_lock(&p->lock);
 	r->next = p->free;
 	p->free = r;
 	wake = p->starved;
@@ -35,8 +46,7 @@ static void vu_pool_run(struct vu_pool *p, struct vu_pool_req *r)
 	if (--p->in_flight == 0)
 		pthread_cond_broadcast(&p->idle);
 	pthread_mutex_unlock(&p->lock);
-	if (notify)
-		vu_be_notify(be, q);
+	/* The wake eventfd is the pool's own, open for the helper's lifetime. */
 	if (wake)
 		(void)eventfd_write(p->wake_fd, 1);
 }

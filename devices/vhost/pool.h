@@ -36,6 +36,7 @@ struct vu_pool {
 	unsigned started;           /* workers that reached their loop (start-up barrier) */
 	pthread_t threads[VU_POOL_THREADS_MAX];
 	struct vu_pool_req *reqs;
+	unsigned test_spin;         /* test hook "slow-completion": busy-wait before signalling the guest */
 };
 
 /* Start n threads for be. Returns 0 or -errno. */

@@ -75,6 +75,46 @@ pid_t fe_jailed_pid(pid_t pid)
 	return atoi(buf) > 0 ? (pid_t)atoi(buf) : -1;
 }
 
+char fe_proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Until pid is in one of `want` (or dead), at most about 20 s. */
+static void fe_await_state(pid_t pid, const char *want)
+{
+	struct timespec ts = { 0, 1000 * 1000 };
+
+	for (unsigned i = 0; i < 20000; i++) {
+		char s = fe_proc_state(pid);
+
+		if (s == 0 || s == 'Z' || strchr(want, s))
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
+void fe_stop_continue(pid_t pid)
+{
+	fe_await_state(pid, "S");
+	kill(pid, SIGSTOP);
+	fe_await_state(pid, "Tt");
+	kill(pid, SIGCONT);
+	fe_await_state(pid, "SR");
+}
+
 int fe_wait(pid_t pid)
 {
 	int status = 0;

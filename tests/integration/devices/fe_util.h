@@ -30,6 +30,11 @@ pid_t fe_spawn(char *const argv[], const char *sock);
 pid_t fe_spawn_log(char *const argv[], const char *sock, const char *log);
 /* The jailed process of a helper started as pid (the reaper's child), -1 if none. */
 pid_t fe_jailed_pid(pid_t pid);
+/* State letter of /proc/PID/stat ('S', 'T', 'Z', ...), 0 when gone. */
+char fe_proc_state(pid_t pid);
+/* Stop pid with SIGSTOP once it sleeps (in a system call), then continue it with SIGCONT and wait
+ * until it runs or sleeps again (or died). Polls /proc; nothing is asserted about time. */
+void fe_stop_continue(pid_t pid);
 /* Wait for pid; returns the raw wait status. */
 int fe_wait(pid_t pid);
 

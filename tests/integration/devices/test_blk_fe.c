@@ -344,6 +344,45 @@ static void test_blk_fd_mode(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Issue 18 item 10: the runner opens the image once and passes the fd (--image-fd); the helper
+ * serves that file even when the name is made to point at another one right after. */
+static void test_blk_image_fd_after_swap(void **state)
+{
+	char other[320], fdarg[16];
+	const char *args[] = { "--image-fd", fdarg, NULL };
+	struct cp_err err = { 0 };
+	struct fe_env e;
+	uint8_t st;
+	pid_t pid;
+	int fd, img_fd, o;
+
+	make_image(); /* sector n holds the byte n */
+	img_fd = open(img, O_RDWR | O_CLOEXEC);
+	assert_true(img_fd >= 0);
+	snprintf(fdarg, sizeof(fdarg), "%d", img_fd);
+	assert_int_equal(carapace_helper_spawn(&carapace_helpers[CARAPACE_HELPER_BLK], blk_bin, args, &img_fd, 1,
+					       &fd, &pid, &err), 0);
+	close(img_fd);
+	/* The swap: the name now points at a file of zeros. */
+	snprintf(other, sizeof(other), "%s/other.img", dir);
+	o = open(other, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(o >= 0);
+	assert_int_equal(ftruncate(o, 1 << 20), 0);
+	close(o);
+	assert_int_equal(rename(other, img), 0);
+	e.fe.sock = fd;
+	if (fe_env_open(&e, NULL, 1u << 20, 1, 64, ~0ull, ~0ull) < 0)
+		fail_msg("front-end: %s", e.err.msg);
+	uint64_t buf = fe_alloc(&e, 512);
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_IN, 8, buf, 512, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_OK);
+	assert_int_equal(*(uint8_t *)fe_host(&e, buf), 1); /* the judged file, not the zeros */
+	fe_env_close(&e);
+	int status = fe_wait(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_blk_durable_after_kill),
 		cmocka_unit_test(test_blk_inflight_resume),
 		cmocka_unit_test(test_blk_fd_mode),
+		cmocka_unit_test(test_blk_image_fd_after_swap),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -29,7 +29,9 @@ check flag-overrides    2 "vcpus: 0 is out of range"         -- "$C" run --confi
 check kernel-missing    2 "kernel: $TMP/none: cannot open: No such file or directory" -- "$C" run --kernel "$TMP/none"
 check kernel-random     2 "not a kernel carapace can boot"   -- "$C" run --kernel "$TMP/random.bin"
 check kernel-text       2 "not a kernel carapace can boot"   -- "$C" run --kernel "$TMP/text.txt"
-check kernel-empty      2 "not a kernel carapace can boot"   -- "$C" run --kernel /dev/null
+: > "$TMP/empty.bin"
+check kernel-empty      2 "not a kernel carapace can boot"   -- "$C" run --kernel "$TMP/empty.bin"
+check kernel-device     2 "not a regular file"               -- "$C" run --kernel /dev/zero
 check mem-small         2 "memory: 1024 KiB is too small"    -- "$C" run --memory 1M
 check mem-huge          2 "more than this host can give"     -- "$C" run --memory 64T
 check mem-junk          2 "--memory: 'lots' is not a size"   -- "$C" run --memory lots

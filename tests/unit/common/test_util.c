@@ -1,11 +1,14 @@
 /* Unit tests for common/: hex, sizes, integers, bounded file reads, errors. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -88,9 +91,71 @@ static void test_file_read(void **state)
 	assert_int_equal(cp_file_read(path, 16, &data, &len, &err), -ENOENT);
 	assert_non_null(strstr(err.msg, "cannot open"));
 	cp_err_clear(&err);
+	/* Issue 18 item 9: a FIFO (whose open() blocks for ever), a device or a socket is refused
+	 * without blocking; the alarm turns a hang into a failure. */
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(30);
+	assert_int_equal(cp_file_read(path, 16, &data, &len, &err), -EINVAL);
+	alarm(0);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	cp_err_clear(&err);
+	unlink(path);
+	assert_int_equal(cp_file_read("/dev/zero", 16, &data, &len, &err), -EINVAL);
+	cp_err_clear(&err);
+	/* /dev/null stays the usual empty input. */
 	assert_int_equal(cp_file_read("/dev/null", 16, &data, &len, &err), 0);
 	assert_int_equal(len, 0);
 	free(data);
+}
+
+/* Issue 18 item 10: what was opened is named, not what the name points at later. A link is
+ * swapped to another file after the open: the name returned is still the first file's, and the
+ * bytes read (or the fd kept) are the first file's. */
+static void test_opened_file_is_named(void **state)
+{
+	char dir[] = "/tmp/carapace-real-XXXXXX", a[64], b[64], link[64], real[4096];
+	struct cp_err err = { 0 };
+	uint8_t *data = NULL;
+	char *name = NULL, got = 0;
+	size_t len = 0;
+	int fd = -1;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	FILE *f = fopen(a, "w");
+	fputs("A", f);
+	fclose(f);
+	f = fopen(b, "w");
+	fputs("B", f);
+	fclose(f);
+	assert_int_equal(symlink(a, link), 0);
+
+	assert_int_equal(cp_file_open_checked(link, O_RDONLY, true, &fd, real, sizeof(real), &err), 0);
+	unlink(link);
+	assert_int_equal(symlink(b, link), 0); /* the swap */
+	assert_string_equal(real, a);
+	assert_int_equal(pread(fd, &got, 1, 0), 1);
+	assert_int_equal(got, 'A');
+	close(fd);
+
+	assert_int_equal(cp_file_read_real(link, 16, &data, &len, &name, &err), 0);
+	assert_string_equal(name, b); /* now the link names b, and b is what was read */
+	assert_int_equal(data[0], 'B');
+	free(data);
+	free(name);
+
+	/* A FIFO is refused by the checked open without blocking. */
+	unlink(link);
+	assert_int_equal(mkfifo(link, 0600), 0);
+	alarm(30);
+	assert_int_equal(cp_file_open_checked(link, O_RDONLY, true, &fd, real, sizeof(real), &err), -EINVAL);
+	alarm(0);
+	unlink(link);
+	unlink(a);
+	unlink(b);
+	rmdir(dir);
 }
 
 static void test_err_first_wins(void **state)
@@ -110,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_hex_roundtrip), cmocka_unit_test(test_hex_errors),
 		cmocka_unit_test(test_parse_size), cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_file_read), cmocka_unit_test(test_err_first_wins),
+		cmocka_unit_test(test_opened_file_is_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
