@@ -206,11 +206,13 @@ static int open_tpm_ak(const struct attest_opts *o, struct attest_tpm **tpm, uin
 	return 0;
 }
 
-static int ak_pem_and_pin(const uint8_t *akpub, size_t len, char **pem, char pin_hex[65], struct cp_err *err)
+/* The AK as PEM and its TPM name (the pin: nameAlg || H(TPMT_PUBLIC), attributes included). */
+static int ak_pem_and_pin(const uint8_t *akpub, size_t len, char **pem, char pin_hex[133], struct cp_err *err)
 {
 	struct attest_tpm_public pub;
 	EVP_PKEY *pkey = NULL;
-	uint8_t pin[32];
+	uint8_t name[66];
+	size_t name_len;
 	int ret;
 
 	if ((ret = attest_tpm_public_parse(akpub, len, &pub, err)) < 0 ||
@@ -218,10 +220,10 @@ static int ak_pem_and_pin(const uint8_t *akpub, size_t len, char **pem, char pin
 		return ret;
 	ret = attest_pubkey_to_pem(pkey, pem, err);
 	if (ret == 0)
-		ret = attest_pubkey_sha256(pkey, pin, err);
+		ret = attest_tpm_public_name(&pub, name, &name_len, err);
 	EVP_PKEY_free(pkey);
 	if (ret == 0)
-		cp_hex_encode(pin, 32, pin_hex);
+		cp_hex_encode(name, name_len, pin_hex);
 	return ret;
 }
 
@@ -240,7 +242,7 @@ static int cmd_ak(int argc, char **argv)
 	_cleanup_free_ uint8_t *akpub = NULL;
 	_cleanup_free_ char *pem = NULL;
 	size_t akpub_len;
-	char pin[65];
+	char pin[133];
 	int r = parse_common(argc, argv, &o, NULL, NULL, false);
 
 	if (r)
@@ -253,7 +255,7 @@ static int cmd_ak(int argc, char **argv)
 		return fail("writing the AK", &err);
 	if (!o.out)
 		fputs(pem, stdout);
-	printf("sha256:%s\n", pin);
+	printf("name:%s\n", pin);
 	return CP_EXIT_OK;
 }
 
@@ -423,7 +425,7 @@ static int produce(struct attest_opts *o, struct attest_evidence *ev, struct cp_
 	struct attest_tpm *tpm = NULL;
 	struct attest_eventlog empty;
 	uint8_t values[24][32];
-	char dir[4096], pin[65];
+	char dir[4096], pin[133];
 	int ret;
 
 	if (o->vm) {
@@ -468,7 +470,7 @@ static int produce(struct attest_opts *o, struct attest_evidence *ev, struct cp_
 	fprintf(stderr, "carapace attest: quoted PCR(s)");
 	for (size_t i = 0; i < o->n_pcrs; i++)
 		fprintf(stderr, " %u", o->pcrs[i]);
-	fprintf(stderr, " with AK sha256:%s%s\n", pin, ev->ek_cert.data ? " (EK certificate included)" : "");
+	fprintf(stderr, " with AK name:%s%s\n", pin, ev->ek_cert.data ? " (EK certificate included)" : "");
 	return 0;
 }
 

@@ -401,6 +401,24 @@ static int parse_hex_list(json_object *root, const char *key, const size_t *size
 	return 0;
 }
 
+/* "ak_names": SHA-256 TPM Names, 0x000B then 32 bytes (hex, as tpm2_readpublic prints them). */
+static int parse_names(json_object *root, struct attest_evidence_policy *pol, struct cp_err *err)
+{
+	static const size_t d34[] = { 34 };
+	uint8_t names[ATTEST_POLICY_MAX_VALUES][34];
+	int ret = parse_hex_list(root, "ak_names", d34, 1, &names[0][0], 34, NULL, &pol->n_ak_pins, err);
+
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < pol->n_ak_pins; i++) {
+		if (cp_be16(names[i]) != 0x000B)
+			return cp_err_set(err, EBADMSG, "policy.ak_names[%zu]: nameAlg 0x%04x, expected 000b (SHA-256)", i,
+					  cp_be16(names[i]));
+		memcpy(pol->ak_pins[i], names[i] + 2, 32);
+	}
+	return 0;
+}
+
 int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evidence_policy *pol,
 				 struct cp_err *err)
 {
@@ -409,7 +427,7 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 		{ "version", json_type_int, true },
 		{ "launch_measurements", json_type_array, false },
 		{ "launch_policy_digests", json_type_array, false },
-		{ "ak_sha256", json_type_array, false },
+		{ "ak_names", json_type_array, false },
 	};
 	static const size_t meas_sizes[] = { 32, 48 }, d32[] = { 32 };
 	json_object *root = NULL;
@@ -418,13 +436,19 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 	memset(pol, 0, sizeof(*pol));
 	if ((ret = parse_json(json, len, &root, "policy", err)) < 0)
 		return ret;
+	/* Issue 18 item 7: a pin of the bare public key leaves the attributes open to change. */
+	if (json_object_object_get_ex(root, "ak_sha256", NULL)) {
+		json_object_put(root);
+		return cp_err_set(err, EBADMSG, "policy.ak_sha256: public-key pins are no longer accepted (they do not cover the "
+				  "key's attributes); pin the AK's TPM name with \"ak_names\" (name:000b... from carapace attest ak)");
+	}
 	if ((ret = check_keys(root, "policy", f, ARRAY_SIZE(f), err)) < 0 ||
 	    (ret = check_format(root, "carapace-evidence-policy", "policy", err)) < 0 ||
 	    (ret = parse_hex_list(root, "launch_measurements", meas_sizes, 2, &pol->measurements[0][0], 48,
 				  pol->measurement_len, &pol->n_measurements, err)) < 0 ||
 	    (ret = parse_hex_list(root, "launch_policy_digests", d32, 1, &pol->policy_digests[0][0], 32, NULL,
 				  &pol->n_policy_digests, err)) < 0 ||
-	    (ret = parse_hex_list(root, "ak_sha256", d32, 1, &pol->ak_pins[0][0], 32, NULL, &pol->n_ak_pins, err)) < 0)
+	    (ret = parse_names(root, pol, err)) < 0)
 		memset(pol, 0, sizeof(*pol));
 	json_object_put(root);
 	return ret;

@@ -55,7 +55,7 @@ struct attest_evidence_policy {
 	size_t measurement_len[ATTEST_POLICY_MAX_VALUES];
 	size_t n_policy_digests;
 	uint8_t policy_digests[ATTEST_POLICY_MAX_VALUES][32];
-	size_t n_ak_pins;
+	size_t n_ak_pins; /* "ak_names": SHA-256 TPM Names; the 32-byte digest after 0x000B is kept */
 	uint8_t ak_pins[ATTEST_POLICY_MAX_VALUES][32];
 };
 int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evidence_policy *pol,

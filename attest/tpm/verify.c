@@ -94,8 +94,13 @@ struct vstate {
 	uint16_t sig_hash; /* hash of a parsed signature, 0 if none */
 	struct attest_eventlog log;
 	bool log_ok;
-	uint8_t ak_sha256[32];
+	uint8_t ak_name[66]; /* the TPM object's Name (nameAlg || H(TPMT_PUBLIC)) */
+	size_t ak_name_len;
 };
+
+/* TPMA_OBJECT bits that TPM 2.0 Part 2 (rev 1.59, 8.3) reserves, plus x509sign (bit 19): a TPM
+ * refuses to create an object with any of them set, and an AK has no use for x509sign. */
+#define TPMA_RESERVED_OR_X509 0xFFF8F309u
 
 static void check_ak_public(struct vstate *v)
 {
@@ -104,7 +109,7 @@ static void check_ak_public(struct vstate *v)
 			      ATTEST_TPMA_FIXEDPARENT | ATTEST_TPMA_SENSITIVEDATAORIGIN;
 	uint8_t *der;
 	size_t der_len;
-	char hex[65];
+	char hex[2 * 66 + 1];
 	int ret;
 
 	if (attest_tpm_public_parse(v->ev->ak_public.data, v->ev->ak_public.len, &v->pub, &err) < 0) {
@@ -113,6 +118,12 @@ static void check_ak_public(struct vstate *v)
 	}
 	/* Only a restricted signing key refuses to sign data that starts with TPM_GENERATED_VALUE,
 	 * so only its signature proves the TPM itself produced the quote. */
+	if (v->pub.attributes & TPMA_RESERVED_OR_X509) {
+		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL,
+		    "objectAttributes 0x%08x: reserved or x509sign bits 0x%08x are set (no TPM creates such a key)",
+		    v->pub.attributes, v->pub.attributes & TPMA_RESERVED_OR_X509);
+		return;
+	}
 	if ((v->pub.attributes & need) != need || (v->pub.attributes & ATTEST_TPMA_DECRYPT)) {
 		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL,
 		    "objectAttributes 0x%08x: not a restricted, fixedTPM, fixedParent, TPM-generated signing-only key",
@@ -129,19 +140,26 @@ static void check_ak_public(struct vstate *v)
 		return;
 	}
 	ret = attest_pubkey_pem_matches_der(der, der_len, v->ev->ak_pem, &err);
-	SHA256(der, der_len, v->ak_sha256);
 	OPENSSL_free(der);
 	if (ret < 0) {
 		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "tpm.ak.pem %s", err.msg);
 		return;
 	}
-	cp_hex_encode(v->ak_sha256, 32, hex);
+	if (attest_tpm_public_name(&v->pub, v->ak_name, &v->ak_name_len, &err) < 0) {
+		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "%s", err.msg);
+		return;
+	}
+	cp_hex_encode(v->ak_name, v->ak_name_len, hex);
 	v->pub_ok = true;
+	/* What this proves: the bundle's TPMT_PUBLIC is well formed and *claims* a restricted,
+	 * TPM-resident signing key. It does not prove the claim: only ak-trust does, through a
+	 * pinned Name (someone vouched for this exact object) or EK credential activation. */
 	if (v->pub.type == ATTEST_TPM_ALG_RSA)
-		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_PASS, "restricted signing key RSA-%u, sha256:%s",
-		    v->pub.rsa_bits, hex);
+		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_PASS,
+		    "well-formed TPMT_PUBLIC claiming a restricted signing key RSA-%u, name:%s", v->pub.rsa_bits, hex);
 	else
-		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_PASS, "restricted signing key ECC %s, sha256:%s",
+		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_PASS,
+		    "well-formed TPMT_PUBLIC claiming a restricted signing key ECC %s, name:%s",
 		    v->pub.curve == ATTEST_TPM_ECC_NIST_P256 ? "P-256" : "P-384", hex);
 }
 
@@ -460,20 +478,32 @@ static void check_ak_trust(struct vstate *v)
 	}
 	if (!n) {
 		set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL,
-		    "no trust anchor: pin the AK with --ak-pin or the policy's ak_sha256");
+		    "no trust anchor: pin the AK's name with --ak-pin or the policy's ak_names");
+		return;
+	}
+	/* Pins are SHA-256 Names: the whole TPMT_PUBLIC (attributes included) is pinned, not only
+	 * the key, so no attribute of the pinned object can be changed after enrolment. */
+	if (v->pub.name_alg != ATTEST_TPM_ALG_SHA256) {
+		set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL,
+		    "the AK's nameAlg is %s; pins are SHA-256 names", attest_tpm_alg_name(v->pub.name_alg));
 		return;
 	}
 	for (size_t i = 0; i < v->opts->n_ak_pins; i++)
-		if (!memcmp(v->opts->ak_pins[i], v->ak_sha256, 32)) {
-			set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS, "AK matches pinned key %zu (--ak-pin)", i + 1);
+		if (!memcmp(v->opts->ak_pins[i], v->ak_name + 2, 32)) {
+			set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS,
+			    "AK name matches pin %zu (--ak-pin): trust rests on whoever recorded the pin (weaker than EK enrolment)",
+			    i + 1);
 			return;
 		}
 	for (size_t i = 0; pol && i < pol->n_ak_pins; i++)
-		if (!memcmp(pol->ak_pins[i], v->ak_sha256, 32)) {
-			set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS, "AK matches policy ak_sha256[%zu]", i);
+		if (!memcmp(pol->ak_pins[i], v->ak_name + 2, 32)) {
+			set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS,
+			    "AK name matches policy ak_names[%zu]: trust rests on whoever recorded the pin (weaker than EK enrolment)",
+			    i);
 			return;
 		}
-	set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL, "AK matches none of the %zu pinned key(s)", n);
+	set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL,
+	    "AK name matches none of the %zu pin(s) (a pin covers the whole TPMT_PUBLIC: key and attributes)", n);
 }
 
 static void check_ek_cert(struct vstate *v)

@@ -46,7 +46,7 @@ struct attest_verify_opts {
 	const uint8_t *nonce;
 	size_t nonce_len;
 	const struct attest_evidence_policy *policy; /* NULL: no reference values */
-	const uint8_t (*ak_pins)[32];                /* SHA-256 of AK SubjectPublicKeyInfo */
+	const uint8_t (*ak_pins)[32];                /* AK Names 0x000B || SHA-256(TPMT_PUBLIC): the digest part */
 	size_t n_ak_pins;
 	bool allow_unverified_platform;
 	/* Hardware evidence (attest/hw): judged as of this time (0: now); DEBUG guests refused unless allowed. */

@@ -45,7 +45,7 @@ hyperfine -N --warmup 20 --runs "$RUNS" --export-markdown "$T/verify.md" --expor
 	-n "tpm2_checkquote" "tpm2_checkquote -u $E/ak.pem -m $E/quote.bin -s $E/sig.bin -f $E/pcrs.bin -g sha256 -q $NONCE"
 cat "$T/verify.md"
 medians "$T/verify.json"
-"$BENCH_VERIFY" "$T/ev.json" "$NONCE" "${PIN#sha256:}" 2000
+"$BENCH_VERIFY" "$T/ev.json" "$NONCE" "${PIN#name:000b}" 2000
 
 echo "### production with swtpm (same AK, same PCR)"
 hyperfine -N --warmup 5 --runs $((RUNS / 4)) --export-markdown "$T/produce.md" --export-json "$T/produce.json" \

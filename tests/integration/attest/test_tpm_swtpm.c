@@ -74,7 +74,13 @@ static void produce(const char *vm_name, enum attest_ak_alg alg, const uint8_t *
 	assert_int_equal(attest_tpm_public_parse(ev->ak_public.data, ev->ak_public.len, &pub, &err), 0);
 	assert_int_equal(attest_pubkey_from_tpm(&pub, &k, &err), 0);
 	assert_int_equal(attest_pubkey_to_pem(k, &ev->ak_pem, &err), 0);
-	assert_int_equal(attest_pubkey_sha256(k, pin, &err), 0);
+	{
+		uint8_t name[66];
+		size_t name_len;
+		assert_int_equal(attest_tpm_public_name(&pub, name, &name_len, &err), 0);
+		assert_int_equal(name_len, 34); /* the pin: the AK's SHA-256 TPM name */
+		memcpy(pin, name + 2, 32);
+	}
 	EVP_PKEY_free(k);
 	if (attest_tpm_quote(tpm, alg == ATTEST_AK_RSA_2048 ? ATTEST_AK_HANDLE_RSA : ATTEST_AK_HANDLE_ECC, nonce,
 			     nonce_len, &pcr, 1, value, &ev->quote.data, &ev->quote.len, &ev->signature.data,

@@ -44,6 +44,9 @@ step "launch events, AK, evidence"
 	--policy-digest "$POLDIG" --device "blk=$(printf 'aa%.0s' $(seq 32))" || fail "attest launch"
 "$CARAPACE" attest ak -o "$T/ak.pem" >"$T/pin.txt" || fail "attest ak"
 PIN=$(cat "$T/pin.txt")
+step "the AK pin is its TPM name, as tpm2_readpublic computes it (issue 18 item 7)"
+tpm2_readpublic -c 0x81018001 -n "$T/ak.name" >/dev/null || fail "tpm2_readpublic"
+[ "$PIN" = "name:$(xxd -p -c 256 "$T/ak.name")" ] || fail "pin $PIN is not tpm2_readpublic's name $(xxd -p -c 256 "$T/ak.name")"
 "$CARAPACE" attest --vm cli-vm --nonce "$NONCE" -o "$T/ev.json" --export-dir "$T/exp" || fail "attest"
 cat >"$T/policy.json" <<JSON
 {"format":"carapace-evidence-policy","version":1,
@@ -52,7 +55,7 @@ JSON
 
 step "verify: pass with pin and policy"
 "$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$PIN" --policy "$T/policy.json" || fail "verify"
-"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$T/ak.pem" --json >"$T/v.json" || fail "verify --json"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$T/exp/ak.pub" --json >"$T/v.json" || fail "verify --json"
 grep -q '"verdict":"pass"' "$T/v.json" || fail "no pass verdict in JSON"
 "$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$PIN" --show-log >"$T/o" || fail "verify --show-log"
 grep -q "PCR 23  vm-start            cli-vm" "$T/o" || fail "--show-log: no vm-start line: $(cat "$T/o")"
@@ -74,6 +77,8 @@ sed 's/"value":"[^"]*"/"value":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="/' 
 "$CARAPACE" verify evidence "$T/pcr.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" && fail "PCR edit accepted"
 grep -q "FAIL  pcr-digest" "$T/o" || fail "no pcr-digest failure"
 "$CARAPACE" verify evidence "$T/ev.json" >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing --nonce is not a usage error"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$T/ak.pem" >"$T/o" 2>&1; [ $? -eq 2 ] || fail "a PEM pin was accepted"
+grep -q "a PEM key cannot be a pin" "$T/o" || fail "PEM pin refusal unclear: $(cat "$T/o")"
 
 step "platform evidence: binding digest, fail closed unless allowed"
 B=$("$CARAPACE" attest binding --policy-digest "$POLDIG" | awk '/^snp_host_data/ { print $2 }')
@@ -153,8 +158,8 @@ for alg in "ecc ecdsa" "rsa rsapss" "rsa rsassa"; do
 	tpm2_flushcontext -t
 	"$ASSEMBLE" "$d/quote.bin" "$d/sig.bin" "$d/ak.tss" "$d/ak.pub" "$CARAPACE_STATE_DIR/attest/cli-vm/eventlog.bin" \
 		"$d/pcrs.val" 23 "$d/ev.json" || fail "assemble"
-	"$CARAPACE" verify evidence "$d/ev.json" --nonce "$NONCE" --ak-pin "$d/ak.pub" --policy "$T/policy.json" \
+	"$CARAPACE" verify evidence "$d/ev.json" --nonce "$NONCE" --ak-pin "$d/ak.tss" --policy "$T/policy.json" \
 		|| fail "carapace rejected tpm2_quote's $2 quote"
-	"$CARAPACE" verify evidence "$d/ev.json" --nonce "${NONCE%??}00" --ak-pin "$d/ak.pub" >/dev/null && fail "wrong nonce accepted"
+	"$CARAPACE" verify evidence "$d/ev.json" --nonce "${NONCE%??}00" --ak-pin "$d/ak.tss" >/dev/null && fail "wrong nonce accepted"
 done
 echo "all CLI and interop checks passed"

@@ -168,7 +168,7 @@ void fx_make(struct fx *f, enum fx_alg alg, uint32_t attrs)
 	set_blob(&f->ev.ak_public, buf, len);
 	CHECK(attest_pubkey_to_pem(f->key, &pem, NULL) == 0);
 	f->ev.ak_pem = pem;
-	CHECK(attest_pubkey_sha256(f->key, f->ak_sha256, NULL) == 0);
+	SHA256(buf + 2, len - 2, f->ak_name); /* TPMT_PUBLIC after the TPM2B size */
 
 	f->attest.magic = TPM2_GENERATED_VALUE;
 	f->attest.type = TPM2_ST_ATTEST_QUOTE;

@@ -22,7 +22,7 @@ struct fx {
 	uint8_t nonce[16];
 	uint8_t measurement[48];
 	uint8_t policy_digest[32];
-	uint8_t ak_sha256[32];
+	uint8_t ak_name[32]; /* the AK pin: SHA-256 of TPMT_PUBLIC (its TPM name is 0x000B || this) */
 };
 
 /* attrs 0: the attributes of a real AK. */

@@ -143,7 +143,7 @@ static void test_policy(void **state)
 			 "\"launch_measurements\":[\"" "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 			 "202122232425262728292a2b2c2d2e2f\"],"
 			 "\"launch_policy_digests\":[\"5050505050505050505050505050505050505050505050505050505050505050\"],"
-			 "\"ak_sha256\":[\"0000000000000000000000000000000000000000000000000000000000000000\"]}";
+			 "\"ak_names\":[\"000b0000000000000000000000000000000000000000000000000000000000000001\"]}";
 
 	assert_int_equal(attest_evidence_policy_parse(ok, strlen(ok), &pol, NULL), 0);
 	assert_int_equal(pol.n_measurements, 1);
@@ -151,13 +151,19 @@ static void test_policy(void **state)
 	assert_int_equal(pol.measurements[0][47], 0x2f);
 	assert_int_equal(pol.n_policy_digests, 1);
 	assert_int_equal(pol.n_ak_pins, 1);
+	assert_int_equal(pol.ak_pins[0][31], 1);
+	/* Public-key pins no longer exist; names must be SHA-256 names (issue 18 item 7). */
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[\"00\"]}", 0,
+		      "public-key pins are no longer accepted");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[\"000c"
+		      "0000000000000000000000000000000000000000000000000000000000000000\"]}", 0, "expected 000b");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1}", 1, NULL);
 	expect_policy("{\"format\":\"carapace-evidence\",\"version\":1}", 0, "must be \"carapace-evidence-policy\"");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"pcrs\":[]}", 0, "unknown key \"pcrs\"");
-	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[]}", 0, "0 entries");
-	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[\"00\"]}", 0,
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[]}", 0, "0 entries");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[\"00\"]}", 0,
 		      "1 bytes is not an accepted digest size");
-	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[7]}", 0, "not a string");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[7]}", 0, "not a string");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"launch_measurements\":[\"zz\"]}", 0,
 		      "invalid hex digit");
 }

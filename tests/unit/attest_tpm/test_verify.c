@@ -32,7 +32,7 @@ static void setup_ctx(struct ctx *c, enum fx_alg alg)
 {
 	memset(c, 0, sizeof(*c));
 	fx_make(&c->f, alg, 0);
-	memcpy(c->pins[0], c->f.ak_sha256, 32);
+	memcpy(c->pins[0], c->f.ak_name, 32);
 	c->o.nonce = c->f.nonce;
 	c->o.nonce_len = sizeof(c->f.nonce);
 	c->o.ak_pins = (const uint8_t(*)[32])c->pins;
@@ -221,8 +221,8 @@ static void test_reference_values(void **state)
 	pol.n_policy_digests = 0;
 	c.o.n_ak_pins = 0;
 	pol.n_ak_pins = 1;
-	memcpy(pol.ak_pins[0], c.f.ak_sha256, 32);
-	want_check(&c, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS, "policy ak_sha256[0]");
+	memcpy(pol.ak_pins[0], c.f.ak_name, 32);
+	want_check(&c, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS, "policy ak_names[0]");
 	fx_free(&c.f);
 }
 
@@ -254,7 +254,7 @@ static void test_key_problems(void **state)
 		c.f.ev.ak_public.data = malloc(other.f.ev.ak_public.len);
 		memcpy(c.f.ev.ak_public.data, other.f.ev.ak_public.data, other.f.ev.ak_public.len);
 		c.f.ev.ak_public.len = other.f.ev.ak_public.len;
-		memcpy(c.pins[0], other.f.ak_sha256, 32);
+		memcpy(c.pins[0], other.f.ak_name, 32);
 		want_check(&c, ATTEST_CHECK_SIGNATURE, ATTEST_CHECK_FAIL, "does not verify");
 		fx_free(&other.f);
 		fx_free(&c.f);
@@ -383,6 +383,32 @@ static void test_json_entry(void **state)
 	fx_free(&c.f);
 }
 
+/* Issue 18 item 7: the pin is the TPM object's name, so it covers the attributes. */
+static void test_pin_covers_attributes(void **state)
+{
+	struct ctx c;
+	uint8_t *tpmt;
+
+	/* A reserved objectAttributes bit flipped in tpm.ak.public: same key, same PEM. */
+	setup_ctx(&c, FX_ECDSA);
+	tpmt = c.f.ev.ak_public.data + 2;
+	tpmt[4 + 3] |= 0x08; /* objectAttributes (after type and nameAlg), bit 3 is reserved */
+	want_check(&c, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "reserved or x509sign bits 0x00000008");
+	fx_free(&c.f);
+	/* stClear (not reserved) added: a well-formed key, but not the pinned object. */
+	setup_ctx(&c, FX_ECDSA);
+	tpmt = c.f.ev.ak_public.data + 2;
+	tpmt[4 + 3] |= 0x04;
+	want_check(&c, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_PASS, "claiming a restricted signing key");
+	want_check(&c, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL, "matches none of the 1 pin(s)");
+	fx_free(&c.f);
+	/* The same key made by software and labelled restricted: its name is what was pinned; the
+	 * verifier says the trust rests on that pin. */
+	setup_ctx(&c, FX_ECDSA);
+	want_check(&c, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS, "weaker than EK enrolment");
+	fx_free(&c.f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_vm_identity),
 		cmocka_unit_test(test_reference_values),
 		cmocka_unit_test(test_key_problems),
+		cmocka_unit_test(test_pin_covers_attributes),
 		cmocka_unit_test(test_platform_and_binding),
 		cmocka_unit_test(test_spki_encoding),
 		cmocka_unit_test(test_json_entry),
