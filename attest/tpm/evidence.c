@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "attest/tpm/b64.h"
+#include "attest/tpm/hostlog.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -31,6 +32,7 @@ void attest_evidence_free(struct attest_evidence *ev)
 	blob_free(&ev->quote);
 	blob_free(&ev->signature);
 	blob_free(&ev->event_log);
+	blob_free(&ev->launch_log);
 	blob_free(&ev->ak_public);
 	blob_free(&ev->ek_cert);
 	blob_free(&ev->snp_report);
@@ -85,7 +87,8 @@ int attest_evidence_to_json(const struct attest_evidence *ev, char **out, struct
 	json_object_object_add(ak, "pem", json_object_new_string(ev->ak_pem ? ev->ak_pem : ""));
 	if ((ret = add_b64(ak, "public", &ev->ak_public, err)) < 0 ||
 	    (ret = add_b64(tpm, "ek_certificate", &ev->ek_cert, err)) < 0 ||
-	    (ret = add_b64(root, "event_log", &ev->event_log, err)) < 0)
+	    (ret = add_b64(root, "event_log", &ev->event_log, err)) < 0 ||
+	    (ret = add_b64(root, "launch_log", &ev->launch_log, err)) < 0)
 		goto out;
 	if (ev->snp_report.data || ev->snp_cert_table.data || ev->tdx_quote.data) {
 		json_object *plat = json_object_new_object();
@@ -210,16 +213,19 @@ static int parse_json(const char *json, size_t len, json_object **out, const cha
 	return 0;
 }
 
-static int check_format(json_object *root, const char *format, const char *what, struct cp_err *err)
+static int check_format(json_object *root, const char *format, int version, const char *what, struct cp_err *err)
 {
 	json_object *v;
 	const char *s = get_str(root, "format", what, err);
 	if (!s || strcmp(s, format))
 		return cp_err_set(err, EBADMSG, "%s: \"format\" must be \"%s\"", what, format);
 	json_object_object_get_ex(root, "version", &v);
-	if (json_object_get_int64(v) != ATTEST_EVIDENCE_VERSION)
-		return cp_err_set(err, EBADMSG, "%s: version %lld is not supported (expected %d)", what,
-				  (long long)json_object_get_int64(v), ATTEST_EVIDENCE_VERSION);
+	if (json_object_get_int64(v) != version)
+		return cp_err_set(err, EBADMSG, "%s: version %lld is not supported (expected %d)%s", what,
+				  (long long)json_object_get_int64(v), version,
+				  version == 2 && json_object_get_int64(v) == 1
+					  ? ": version 1 evidence quotes a per-VM, resettable PCR and is no longer accepted"
+					  : "");
 	return 0;
 }
 
@@ -282,6 +288,7 @@ static int parse_evidence(json_object *root, struct attest_evidence *ev, struct 
 	static const struct field ftop[] = {
 		{ "format", json_type_string, true }, { "version", json_type_int, true },
 		{ "tpm", json_type_object, true },    { "event_log", json_type_string, true },
+		{ "launch_log", json_type_string, true },
 		{ "platform", json_type_object, false }, { "vm", json_type_object, false },
 	};
 	static const struct field ftpm[] = {
@@ -307,7 +314,7 @@ static int parse_evidence(json_object *root, struct attest_evidence *ev, struct 
 	int ret;
 
 	if ((ret = check_keys(root, "evidence", ftop, ARRAY_SIZE(ftop), err)) < 0 ||
-	    (ret = check_format(root, ATTEST_EVIDENCE_FORMAT, "evidence", err)) < 0)
+	    (ret = check_format(root, ATTEST_EVIDENCE_FORMAT, ATTEST_EVIDENCE_VERSION, "evidence", err)) < 0)
 		return ret;
 	json_object_object_get_ex(root, "tpm", &tpm);
 	if ((ret = check_keys(tpm, "tpm", ftpm, ARRAY_SIZE(ftpm), err)) < 0 ||
@@ -328,7 +335,9 @@ static int parse_evidence(json_object *root, struct attest_evidence *ev, struct 
 		return cp_err_set(err, EBADMSG, "tpm.ak.pem: longer than 4096 characters");
 	if (!(ev->ak_pem = strdup(s)))
 		return cp_err_set(err, ENOMEM, "evidence: out of memory");
-	if ((ret = get_b64(root, "event_log", "evidence", 12, ATTEST_EVENTLOG_MAX_BYTES, &ev->event_log, err)) < 0)
+	if ((ret = get_b64(root, "event_log", "evidence", 12, ATTEST_EVENTLOG_MAX_BYTES, &ev->event_log, err)) < 0 ||
+	    (ret = get_b64(root, "launch_log", "evidence", ATTEST_HOSTLOG_HEADER_LEN, ATTEST_HOSTLOG_MAX_BYTES,
+			   &ev->launch_log, err)) < 0)
 		return ret;
 	if (json_object_object_get_ex(root, "platform", &o)) {
 		if ((ret = check_keys(o, "platform", fplat, ARRAY_SIZE(fplat), err)) < 0 ||
@@ -443,7 +452,7 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 				  "key's attributes); pin the AK's TPM name with \"ak_names\" (name:000b... from carapace attest ak)");
 	}
 	if ((ret = check_keys(root, "policy", f, ARRAY_SIZE(f), err)) < 0 ||
-	    (ret = check_format(root, "carapace-evidence-policy", "policy", err)) < 0 ||
+	    (ret = check_format(root, "carapace-evidence-policy", ATTEST_EVIDENCE_POLICY_VERSION, "policy", err)) < 0 ||
 	    (ret = parse_hex_list(root, "launch_measurements", meas_sizes, 2, &pol->measurements[0][0], 48,
 				  pol->measurement_len, &pol->n_measurements, err)) < 0 ||
 	    (ret = parse_hex_list(root, "launch_policy_digests", d32, 1, &pol->policy_digests[0][0], 32, NULL,

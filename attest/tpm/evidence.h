@@ -11,7 +11,8 @@
 #include "common/err.h"
 
 #define ATTEST_EVIDENCE_FORMAT "carapace-evidence"
-#define ATTEST_EVIDENCE_VERSION 1
+#define ATTEST_EVIDENCE_VERSION 2 /* 2: host launch log (issue 14); 1 (per-VM resettable PCR) is refused */
+#define ATTEST_EVIDENCE_POLICY_VERSION 1
 #define ATTEST_EVIDENCE_MAX_BYTES (8u << 20)
 #define ATTEST_EVIDENCE_MAX_PCRS 24
 
@@ -30,7 +31,8 @@ struct attest_evidence {
 	struct attest_blob signature; /* TPMT_SIGNATURE */
 	uint32_t pcr_count;           /* sha256 bank, ascending, unique */
 	struct attest_pcr_value pcrs[ATTEST_EVIDENCE_MAX_PCRS];
-	struct attest_blob event_log; /* binary CPEL log */
+	struct attest_blob event_log; /* this VM's launch record: binary CPEL log */
+	struct attest_blob launch_log; /* the host launch log: binary CPHL, digests only */
 	char *ak_pem;
 	struct attest_blob ak_public; /* TPM2B_PUBLIC */
 	struct attest_blob ek_cert;   /* DER, optional */

@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "attest/tpm/eventlog.h"
+#include "attest/tpm/hostlog.h"
 #include "attest/tpm/pubkey.h"
 #include "attest/tpm/wire.h"
 #include "common/util.h"
@@ -29,6 +30,7 @@ static const char *const check_names[ATTEST_CHECK_COUNT] = {
 	[ATTEST_CHECK_NONCE] = "nonce",
 	[ATTEST_CHECK_PCR_DIGEST] = "pcr-digest",
 	[ATTEST_CHECK_EVENT_LOG] = "event-log",
+	[ATTEST_CHECK_VM_LIFECYCLE] = "vm-lifecycle",
 	[ATTEST_CHECK_VM_IDENTITY] = "vm-identity",
 	[ATTEST_CHECK_LAUNCH_MEASUREMENT] = "launch-measurement",
 	[ATTEST_CHECK_LAUNCH_POLICY] = "launch-policy",
@@ -92,8 +94,11 @@ struct vstate {
 	bool quote_ok;
 	bool sig_ok;
 	uint16_t sig_hash; /* hash of a parsed signature, 0 if none */
-	struct attest_eventlog log;
+	struct attest_eventlog log; /* this VM's launch record */
+	struct attest_hostlog hl;   /* the host launch log */
 	bool log_ok;
+	size_t launch_at, stop_at; /* entry indices; stop_at == SIZE_MAX: no stop */
+	bool boot_base_ok; /* the boot log explains the launch log's base (check_boot_log) */
 	uint8_t ak_name[66]; /* the TPM object's Name (nameAlg || H(TPMT_PUBLIC)) */
 	size_t ak_name_len;
 };
@@ -343,40 +348,129 @@ static const uint8_t *pcr_value(const struct attest_evidence *ev, uint32_t index
 	return NULL;
 }
 
+/* How many events of `type` the record holds; *first = the first one. */
+static size_t count_events(const struct attest_eventlog *log, uint16_t type, const struct attest_event **first)
+{
+	size_t n = 0;
+	*first = NULL;
+	for (size_t i = 0; i < log->count; i++)
+		if (log->events[i].type == type && !n++)
+			*first = &log->events[i];
+	return n;
+}
+
+/* The VM's launch record, and the host launch log replayed to the quoted PCR; the record's
+ * launch entry found there exactly once (issue 14). */
 static void check_event_log(struct vstate *v)
 {
 	struct cp_err err = { 0 };
-	uint32_t replayed_pcrs = 0;
+	const struct attest_event *start, *idev;
+	const uint8_t *quoted;
+	uint8_t replay[32], launch[32], zero[32] = { 0 };
+	size_t n_launch = 0;
 
+	v->stop_at = SIZE_MAX;
 	if (attest_eventlog_parse(v->ev->event_log.data, v->ev->event_log.len, &v->log, &err) < 0) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "launch record: %s", err.msg);
+		return;
+	}
+	if (count_events(&v->log, ATTEST_EVENT_VM_START, &start) != 1 ||
+	    count_events(&v->log, ATTEST_EVENT_LAUNCH_ID, &idev) != 1) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+		    "launch record: needs exactly one vm-start and one launch-id event (nothing was launched?)");
+		return;
+	}
+	if (attest_hostlog_parse(v->ev->launch_log.data, v->ev->launch_log.len, &v->hl, NULL, &err) < 0) {
 		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "%s", err.msg);
 		return;
 	}
-	for (uint32_t pcr = 0; pcr <= ATTEST_PCR_MAX; pcr++) {
-		uint8_t replay[32];
-		const uint8_t *quoted;
-		size_t n = attest_eventlog_replay(&v->log, pcr, replay);
-		if (!n)
-			continue;
-		quoted = pcr_value(v->ev, pcr);
-		if (!quoted) {
-			set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "the log extends PCR %u, which is not quoted", pcr);
-			return;
-		}
-		if (memcmp(replay, quoted, 32)) {
+	for (size_t i = 0; i < v->log.count; i++)
+		if (v->log.events[i].pcr != v->hl.pcr) {
 			set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
-			    "replaying %zu event(s) for PCR %u does not give the quoted value", n, pcr);
+			    "launch record: event %zu names PCR %u, the host launch log extends PCR %u", i,
+			    v->log.events[i].pcr, v->hl.pcr);
 			return;
 		}
-		replayed_pcrs++;
+	quoted = pcr_value(v->ev, v->hl.pcr);
+	if (!quoted) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "the host launch log extends PCR %u, which is not quoted",
+		    v->hl.pcr);
+		return;
 	}
-	if (!replayed_pcrs) {
-		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "the event log is empty: nothing was recorded at launch");
+	if (v->quote_ok && v->quote.reset_count != v->hl.reset_count) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+		    "the host launch log belongs to TPM boot (resetCount) %u, the quote to %u", v->hl.reset_count,
+		    v->quote.reset_count);
+		return;
+	}
+	/* The log starts where the PCR stood at the host's boot: zero unless the boot log extended
+	 * it (then check_boot_log compares). A base nothing explains could hide earlier entries. */
+	if (memcmp(v->hl.base, zero, 32) && !v->boot_base_ok) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+		    "the host launch log starts PCR %u at a non-zero value that no boot log in the bundle explains",
+		    v->hl.pcr);
+		return;
+	}
+	attest_hostlog_replay(&v->hl, v->hl.count, replay);
+	if (memcmp(replay, quoted, 32)) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+		    "replaying the host launch log's %zu entries does not give the quoted value of PCR %u", v->hl.count,
+		    v->hl.pcr);
+		return;
+	}
+	if (attest_hostlog_launch_digest(v->ev->event_log.data, v->ev->event_log.len, launch) < 0) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "SHA-256 failed");
+		return;
+	}
+	for (size_t i = 0; i < v->hl.count; i++)
+		if (v->hl.entries[i].type == ATTEST_HOSTLOG_LAUNCH && !memcmp(v->hl.entries[i].digest, launch, 32) &&
+		    !n_launch++)
+			v->launch_at = i;
+	if (n_launch != 1) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+		    n_launch ? "this VM's launch appears %zu times in the host launch log (duplicated)"
+			     : "this VM's launch is missing from the host launch log (%zu entries)",
+		    n_launch ? n_launch : v->hl.count);
 		return;
 	}
 	v->log_ok = true;
-	set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_PASS, "%zu event(s) replay to the quoted value of %u PCR(s)",
-	    v->log.count, replayed_pcrs);
+	set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_PASS,
+	    "host launch log: %zu entries replay to PCR %u (TPM boot %u); this VM's launch record (%zu events) is entry %zu; "
+	    "the other entries are digests only",
+	    v->hl.count, v->hl.pcr, v->hl.reset_count, v->log.count, v->launch_at);
+}
+
+/* Running or stopped: the stop entry carries the digest of this launch's id. */
+static void check_vm_lifecycle(struct vstate *v)
+{
+	const struct attest_event *idev;
+	uint8_t stop[32];
+	size_t n = 0;
+
+	if (!v->log_ok) {
+		set(v->res, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_FAIL, "not checked: the launch was not found");
+		return;
+	}
+	count_events(&v->log, ATTEST_EVENT_LAUNCH_ID, &idev);
+	if (attest_hostlog_stop_digest(idev->data, stop) < 0) {
+		set(v->res, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_FAIL, "SHA-256 failed");
+		return;
+	}
+	for (size_t i = 0; i < v->hl.count; i++)
+		if (v->hl.entries[i].type == ATTEST_HOSTLOG_STOP && !memcmp(v->hl.entries[i].digest, stop, 32) && !n++)
+			v->stop_at = i;
+	if (n > 1 || (n == 1 && v->stop_at < v->launch_at)) {
+		set(v->res, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_FAIL,
+		    n > 1 ? "this launch is stopped %zu times in the host launch log" : "a stop (entry %zu) precedes the launch",
+		    n > 1 ? n : v->stop_at);
+		return;
+	}
+	if (n)
+		set(v->res, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS,
+		    "STOPPED: launched at entry %zu, stopped at entry %zu of %zu", v->launch_at, v->stop_at, v->hl.count);
+	else
+		set(v->res, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS,
+		    "running: launched at entry %zu of %zu, no stop recorded", v->launch_at, v->hl.count);
 }
 
 /* The one event of `type` in a log that replayed; NULL with *count = number seen. */
@@ -700,6 +794,7 @@ int attest_verify_evidence(const struct attest_evidence *ev, const struct attest
 	check_nonce(&v);
 	check_pcr_digest(&v);
 	check_event_log(&v);
+	check_vm_lifecycle(&v);
 	check_vm_identity(&v);
 	check_reference(&v, ATTEST_CHECK_LAUNCH_MEASUREMENT, ATTEST_EVENT_LAUNCH_MEASUREMENT,
 			pol ? &pol->measurements[0][0] : NULL, 48, pol ? pol->measurement_len : NULL,
@@ -723,6 +818,7 @@ int attest_verify_evidence(const struct attest_evidence *ev, const struct attest
 		if (res->checks[i].status == ATTEST_CHECK_FAIL)
 			res->passed = false;
 	attest_eventlog_free(&v.log);
+	attest_hostlog_free(&v.hl);
 	EVP_PKEY_free(v.pkey);
 	return 0;
 }

@@ -50,6 +50,6 @@ medians "$T/verify.json"
 echo "### production with swtpm (same AK, same PCR)"
 hyperfine -N --warmup 5 --runs $((RUNS / 4)) --export-markdown "$T/produce.md" --export-json "$T/produce.json" \
 	-n "carapace attest" "$CARAPACE attest --vm bench --nonce $NONCE -o $T/ev2.json" \
-	-n "tpm2_quote" "tpm2_quote -c 0x81018001 -l sha256:23 -q $NONCE -m $T/q.bin -s $T/s.bin -o $T/p.bin -g sha256"
+	-n "tpm2_quote" "tpm2_quote -c 0x81018001 -l sha256:13 -q $NONCE -m $T/q.bin -s $T/s.bin -o $T/p.bin -g sha256"
 cat "$T/produce.md"
 medians "$T/produce.json"

@@ -36,7 +36,9 @@ static void test_roundtrip(void **state)
 	assert_memory_equal(back.quote.data, f.ev.quote.data, f.ev.quote.len);
 	assert_memory_equal(back.signature.data, f.ev.signature.data, f.ev.signature.len);
 	assert_int_equal(back.pcr_count, 1);
-	assert_int_equal(back.pcrs[0].index, 23);
+	assert_int_equal(back.pcrs[0].index, 13);
+	assert_int_equal(back.launch_log.len, f.ev.launch_log.len);
+	assert_memory_equal(back.launch_log.data, f.ev.launch_log.data, f.ev.launch_log.len);
 	assert_memory_equal(back.pcrs[0].value, f.ev.pcrs[0].value, 32);
 	assert_string_equal(back.ak_pem, f.ev.ak_pem);
 	assert_string_equal(back.vm_name, "vm1");
@@ -76,15 +78,18 @@ static void test_parse_errors(void **state)
 	char *json = fixture_json(&f), *t;
 
 	expect_edit_err(json, "\"format\":\"carapace-evidence\"", "\"format\":\"other\"", "\"format\" must be");
-	expect_edit_err(json, "\"version\":1", "\"version\":2", "version 2 is not supported");
-	expect_edit_err(json, "\"version\":1", "\"version\":\"1\"", "evidence.version: wrong JSON type");
-	expect_edit_err(json, "\"version\":1", "\"version\":1,\"extra\":true", "unknown key \"extra\"");
+	expect_edit_err(json, "\"version\":2", "\"version\":3", "version 3 is not supported");
+	expect_edit_err(json, "\"version\":2", "\"version\":1", "per-VM, resettable PCR and is no longer accepted");
+	expect_edit_err(json, "\"version\":2", "\"version\":\"2\"", "evidence.version: wrong JSON type");
+	expect_edit_err(json, "\"version\":2", "\"version\":2,\"extra\":true", "unknown key \"extra\"");
+	expect_edit_err(json, "\"launch_log\":", "\"launch_logs\":", "unknown key \"launch_logs\"");
+	expect_edit_err(json, "\"launch_log\":\"", "\"launch_log\":\"*", "evidence.launch_log: base64");
 	expect_edit_err(json, "\"quote\":", "\"quotes\":", "tpm: unknown key \"quotes\"");
 	expect_edit_err(json, "\"bank\":\"sha256\"", "\"bank\":\"sha1\"", "only \"sha256\"");
-	expect_edit_err(json, "\"index\":23", "\"index\":24", "out of range");
-	expect_edit_err(json, "\"index\":23", "\"index\":-1", "out of range");
-	expect_edit_err(json, "\"index\":23", "\"index\":23.0", "wrong JSON type");
-	expect_edit_err(json, "\"values\":[", "\"values\":[{\"index\":23,\"value\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"},",
+	expect_edit_err(json, "\"index\":13", "\"index\":24", "out of range");
+	expect_edit_err(json, "\"index\":13", "\"index\":-1", "out of range");
+	expect_edit_err(json, "\"index\":13", "\"index\":13.0", "wrong JSON type");
+	expect_edit_err(json, "\"values\":[", "\"values\":[{\"index\":13,\"value\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"},",
 			"unique and ascending");
 	expect_edit_err(json, "\"value\":\"", "\"value\":\"AAAA", "at most 32 allowed");
 	expect_edit_err(json, "\"signature\":\"A", "\"signature\":\"*", "invalid base64 character at position 0");

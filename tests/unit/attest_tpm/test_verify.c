@@ -16,6 +16,7 @@
 
 #include "attest/tpm/eventlog.h"
 #include "attest/tpm/evidence.h"
+#include "attest/tpm/hostlog.h"
 #include "attest/tpm/pubkey.h"
 #include "attest/tpm/verify.h"
 #include "common/util.h"
@@ -134,9 +135,9 @@ static void test_pcr_edits(void **state)
 	want_check(&c, ATTEST_CHECK_PCR_DIGEST, ATTEST_CHECK_FAIL, "does not match");
 	assert_int_equal(c.r.checks[ATTEST_CHECK_EVENT_LOG].status, ATTEST_CHECK_FAIL);
 	c.f.ev.pcrs[0].value[0] ^= 1;
-	c.f.ev.pcrs[0].index = 22;
-	want_check(&c, ATTEST_CHECK_PCR_DIGEST, ATTEST_CHECK_FAIL, "PCR 22 is not in the quote's selection");
-	c.f.ev.pcrs[0].index = 23;
+	c.f.ev.pcrs[0].index = 12;
+	want_check(&c, ATTEST_CHECK_PCR_DIGEST, ATTEST_CHECK_FAIL, "PCR 12 is not in the quote's selection");
+	c.f.ev.pcrs[0].index = FX_PCR;
 	/* a second bank in the signed selection */
 	c.f.attest.attested.quote.pcrSelect.count = 2;
 	c.f.attest.attested.quote.pcrSelect.pcrSelections[1] = c.f.attest.attested.quote.pcrSelect.pcrSelections[0];
@@ -165,22 +166,87 @@ static void test_event_log_edits(void **state)
 			fail_msg("event log byte %zu flipped: %s", off, c.r.checks[ATTEST_CHECK_EVENT_LOG].detail);
 		c.f.ev.event_log.data[off] ^= 0x01;
 	}
-	/* a consistent log that is not what was quoted */
+	/* a consistent record that is not the one the host log holds: missing */
 	assert_int_equal(attest_eventlog_parse(saved, len, &log, NULL), 0);
 	attest_eventlog_drop_last(&log);
 	free(c.f.ev.event_log.data);
 	assert_int_equal(attest_eventlog_serialize(&log, &c.f.ev.event_log.data, &c.f.ev.event_log.len, NULL), 0);
 	free(saved);
-	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "does not give the quoted value");
-	/* a log extending a PCR that is not quoted */
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "missing from the host launch log");
+	/* a record naming another PCR than the host log's */
 	attest_eventlog_append(&log, 16, ATTEST_EVENT_LAUNCH_POLICY, c.f.policy_digest, 32, NULL);
 	fx_set_log(&c.f, &log);
-	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "PCR 16, which is not quoted");
-	/* an empty log */
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "names PCR 16");
+	/* an empty record: no launch */
 	attest_eventlog_free(&log);
 	fx_set_log(&c.f, &log);
-	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "empty");
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "exactly one vm-start and one launch-id");
 	assert_int_equal(c.r.checks[ATTEST_CHECK_VM_IDENTITY].status, ATTEST_CHECK_FAIL);
+	fx_free(&c.f);
+}
+
+/* Issue 14: the host launch log is replayed whole, this launch found once, its stop reported;
+ * other tenants are digests. */
+static void test_host_launch_log(void **state)
+{
+	struct ctx c;
+	struct attest_hostlog hl;
+	uint8_t *hlb, stop[32], zero[32] = { 0 };
+	size_t at;
+
+	setup_ctx(&c, FX_ECDSA);
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_PASS, "3 entries replay to PCR 13");
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_PASS, "is entry 1");
+	want_check(&c, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS, "running: launched at entry 1 of 3");
+	/* every byte of the host log matters (header and entries) */
+	for (at = 0; at < c.f.ev.launch_log.len; at++) {
+		c.f.ev.launch_log.data[at] ^= 0x02;
+		run(&c);
+		if (c.r.passed)
+			fail_msg("host log byte %zu flipped: still passes", at);
+		c.f.ev.launch_log.data[at] ^= 0x02;
+	}
+	/* a torn tail is a crash artefact for the recorder, never valid evidence */
+	c.f.ev.launch_log.len--;
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "after the last whole entry");
+	c.f.ev.launch_log.len++;
+	/* the log must belong to the quote's TPM boot */
+	c.f.attest.clockInfo.resetCount = 2;
+	fx_requote(&c.f);
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "TPM boot (resetCount) 1, the quote to 2");
+	c.f.attest.clockInfo.resetCount = 1;
+	fx_requote(&c.f);
+	/* this VM's stop, appended and quoted: reported, and a second stop fails */
+	assert_int_equal(attest_hostlog_stop_digest(c.f.launch_id, stop), 0);
+	{
+		size_t n = c.f.ev.launch_log.len;
+		uint8_t pcr[32];
+		for (int k = 0; k < 2; k++) {
+			hlb = realloc(c.f.ev.launch_log.data, n + ATTEST_HOSTLOG_ENTRY_LEN);
+			attest_hostlog_entry_bytes(ATTEST_HOSTLOG_STOP, stop, hlb + n);
+			n += ATTEST_HOSTLOG_ENTRY_LEN;
+			c.f.ev.launch_log.data = hlb;
+			c.f.ev.launch_log.len = n;
+			assert_int_equal(attest_hostlog_parse(hlb, n, &hl, NULL, NULL), 0);
+			attest_hostlog_replay(&hl, hl.count, pcr);
+			attest_hostlog_free(&hl);
+			memcpy(c.f.ev.pcrs[0].value, pcr, 32);
+			SHA256(pcr, 32, c.f.attest.attested.quote.pcrDigest.buffer);
+			fx_requote(&c.f);
+			if (k == 0) {
+				want_check(&c, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS, "STOPPED: launched at entry 1, stopped at entry 3 of 4");
+				assert_true(c.r.passed);
+			} else {
+				want_check(&c, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_FAIL, "stopped 2 times");
+			}
+		}
+	}
+	fx_free(&c.f);
+	/* a base the bundle does not explain (no boot log): refused */
+	setup_ctx(&c, FX_ECDSA);
+	c.f.ev.launch_log.data[16] = 1;
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "non-zero value that no boot log");
+	(void)zero;
 	fx_free(&c.f);
 }
 
@@ -418,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_nonce),
 		cmocka_unit_test(test_pcr_edits),
 		cmocka_unit_test(test_event_log_edits),
+		cmocka_unit_test(test_host_launch_log),
 		cmocka_unit_test(test_vm_identity),
 		cmocka_unit_test(test_reference_values),
 		cmocka_unit_test(test_key_problems),
