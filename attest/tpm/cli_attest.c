@@ -13,6 +13,7 @@
 #include "attest/tpm/evidence.h"
 #include "attest/tpm/launch.h"
 #include "attest/tpm/pubkey.h"
+#include "attest/tpm/tcglog.h"
 #include "attest/tpm/tpm.h"
 #include "attest/tpm/wire.h"
 #include "common/cleanup.h"
@@ -20,6 +21,7 @@
 #include "common/util.h"
 
 #define FILE_MAX (1u << 20)
+#define ATTEST_BOOT_LOG_DEFAULT "/sys/kernel/security/tpm0/binary_bios_measurements"
 
 struct attest_opts {
 	const char *tcti;
@@ -33,6 +35,9 @@ struct attest_opts {
 	size_t n_pcrs;
 	bool pcrs_given;
 	bool allow_resettable;
+	const char *boot_log;     /* NULL: the kernel's, when present */
+	uint32_t boot_pcr_mask;   /* boot PCRs to quote (default 0..7) */
+	bool boot_pcrs_given;
 	uint8_t nonce[64];
 	size_t nonce_len;
 };
@@ -41,7 +46,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: carapace attest --nonce HEX -o FILE --vm NAME [--pcr N[,N...]] [common options]\n"
-		"                       (quotes the host launch log's PCR, plus any --pcr)\n"
+		"                       [--boot-log FILE] [--boot-pcrs N[,N...]|none]\n"
+		"                       (quotes the host launch log's PCR, the boot PCRs (default 0..7) and any\n"
+		"                        --pcr; ships the boot log, default %s when present)\n"
 		"                       [--export-dir DIR]   also write quote.bin sig.bin pcrs.bin ak.pem\n"
 		"                                            (tpm2_checkquote -u ak.pem -m quote.bin -s sig.bin\n"
 		"                                             -f pcrs.bin -g sha256 -q NONCE)\n"
@@ -55,7 +62,8 @@ static void usage(FILE *f)
 		"Common options: --tcti TCTI (default $%s, then %s), --state-dir DIR (default $%s,\n"
 		"  then %s), --ak-alg ecc|rsa (default ecc), --ak-handle 0x81XXXXXX\n"
 		"See carapace-attest(1).\n",
-		ATTEST_TCTI_ENV, ATTEST_TCTI_DEFAULT, ATTEST_STATE_DIR_ENV, ATTEST_STATE_DIR_DEFAULT);
+		ATTEST_BOOT_LOG_DEFAULT, ATTEST_TCTI_ENV, ATTEST_TCTI_DEFAULT, ATTEST_STATE_DIR_ENV,
+		ATTEST_STATE_DIR_DEFAULT);
 }
 
 static int fail(const char *what, const struct cp_err *err)
@@ -89,7 +97,8 @@ static int parse_pcr_list(const char *s, struct attest_opts *o)
 }
 
 enum { OPT_TCTI = 1000, OPT_STATE, OPT_AK_ALG, OPT_AK_HANDLE, OPT_PCR, OPT_NONCE, OPT_VM, OPT_EXPORT,
-       OPT_MEAS, OPT_CONFIG, OPT_POLICY_DIGEST, OPT_DEVICE, OPT_HELP, OPT_ALLOW_RESETTABLE };
+       OPT_MEAS, OPT_CONFIG, OPT_POLICY_DIGEST, OPT_DEVICE, OPT_HELP, OPT_ALLOW_RESETTABLE, OPT_BOOT_LOG,
+       OPT_BOOT_PCRS };
 
 static const struct option long_opts[] = {
 	{ "tcti", required_argument, NULL, OPT_TCTI },
@@ -106,6 +115,8 @@ static const struct option long_opts[] = {
 	{ "policy-digest", required_argument, NULL, OPT_POLICY_DIGEST },
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "allow-resettable-pcr", no_argument, NULL, OPT_ALLOW_RESETTABLE },
+	{ "boot-log", required_argument, NULL, OPT_BOOT_LOG },
+	{ "boot-pcrs", required_argument, NULL, OPT_BOOT_PCRS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -185,6 +196,23 @@ static int parse_common(int argc, char **argv, struct attest_opts *o, struct lau
 		case OPT_ALLOW_RESETTABLE:
 			o->allow_resettable = true;
 			break;
+		case OPT_BOOT_LOG:
+			o->boot_log = optarg;
+			break;
+		case OPT_BOOT_PCRS: {
+			struct attest_opts tmp = { 0 };
+			o->boot_pcrs_given = true;
+			o->boot_pcr_mask = 0;
+			if (!strcmp(optarg, "none"))
+				break;
+			if (parse_pcr_list(optarg, &tmp) < 0 || tmp.pcrs[tmp.n_pcrs - 1] > 7) {
+				fprintf(stderr, "carapace attest: --boot-pcrs: expected PCR numbers 0..7 separated by commas, or none\n");
+				return -EINVAL;
+			}
+			for (size_t i = 0; i < tmp.n_pcrs; i++)
+				o->boot_pcr_mask |= 1u << tmp.pcrs[i];
+			break;
+		}
 		case OPT_HELP:
 		case 'h':
 			usage(stdout);
@@ -474,6 +502,20 @@ static int produce(struct attest_opts *o, struct attest_evidence *ev, struct cp_
 		return cp_err_set(err, ENOMEM, "out of memory");
 	if (!o->pcrs_given)
 		o->n_pcrs = 0;
+	/* The host's boot state: its boot log when there is one, and the boot PCRs in the quote. */
+	{
+		const char *bl = o->boot_log ? o->boot_log : ATTEST_BOOT_LOG_DEFAULT;
+		struct stat st;
+		if (o->boot_log || stat(bl, &st) == 0) {
+			if ((ret = cp_file_read(bl, ATTEST_TCGLOG_MAX_BYTES, &ev->boot_log.data, &ev->boot_log.len, err)) < 0)
+				return cp_err_prefix(err, "boot log: ");
+		} else {
+			fprintf(stderr, "carapace attest: no boot log at %s: the boot PCRs are quoted without one\n", bl);
+		}
+		for (uint32_t p = 0; p < 8; p++)
+			if ((o->boot_pcrs_given ? o->boot_pcr_mask : 0xFFu) & (1u << p))
+				pcr_add(o, p);
+	}
 	ret = open_tpm_ak(o, &tpm, &ev->ak_public.data, &ev->ak_public.len, err);
 	if (ret == 0)
 		ret = ak_pem_and_pin(ev->ak_public.data, ev->ak_public.len, &ev->ak_pem, pin, err);

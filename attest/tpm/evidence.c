@@ -12,6 +12,7 @@
 
 #include "attest/tpm/b64.h"
 #include "attest/tpm/hostlog.h"
+#include "attest/tpm/tcglog.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -33,6 +34,7 @@ void attest_evidence_free(struct attest_evidence *ev)
 	blob_free(&ev->signature);
 	blob_free(&ev->event_log);
 	blob_free(&ev->launch_log);
+	blob_free(&ev->boot_log);
 	blob_free(&ev->ak_public);
 	blob_free(&ev->ek_cert);
 	blob_free(&ev->snp_report);
@@ -88,7 +90,8 @@ int attest_evidence_to_json(const struct attest_evidence *ev, char **out, struct
 	if ((ret = add_b64(ak, "public", &ev->ak_public, err)) < 0 ||
 	    (ret = add_b64(tpm, "ek_certificate", &ev->ek_cert, err)) < 0 ||
 	    (ret = add_b64(root, "event_log", &ev->event_log, err)) < 0 ||
-	    (ret = add_b64(root, "launch_log", &ev->launch_log, err)) < 0)
+	    (ret = add_b64(root, "launch_log", &ev->launch_log, err)) < 0 ||
+	    (ret = add_b64(root, "boot_log", &ev->boot_log, err)) < 0)
 		goto out;
 	if (ev->snp_report.data || ev->snp_cert_table.data || ev->tdx_quote.data) {
 		json_object *plat = json_object_new_object();
@@ -288,7 +291,7 @@ static int parse_evidence(json_object *root, struct attest_evidence *ev, struct 
 	static const struct field ftop[] = {
 		{ "format", json_type_string, true }, { "version", json_type_int, true },
 		{ "tpm", json_type_object, true },    { "event_log", json_type_string, true },
-		{ "launch_log", json_type_string, true },
+		{ "launch_log", json_type_string, true }, { "boot_log", json_type_string, false },
 		{ "platform", json_type_object, false }, { "vm", json_type_object, false },
 	};
 	static const struct field ftpm[] = {
@@ -337,7 +340,8 @@ static int parse_evidence(json_object *root, struct attest_evidence *ev, struct 
 		return cp_err_set(err, ENOMEM, "evidence: out of memory");
 	if ((ret = get_b64(root, "event_log", "evidence", 12, ATTEST_EVENTLOG_MAX_BYTES, &ev->event_log, err)) < 0 ||
 	    (ret = get_b64(root, "launch_log", "evidence", ATTEST_HOSTLOG_HEADER_LEN, ATTEST_HOSTLOG_MAX_BYTES,
-			   &ev->launch_log, err)) < 0)
+			   &ev->launch_log, err)) < 0 ||
+	    (ret = get_b64(root, "boot_log", "evidence", 32, ATTEST_TCGLOG_MAX_BYTES, &ev->boot_log, err)) < 0)
 		return ret;
 	if (json_object_object_get_ex(root, "platform", &o)) {
 		if ((ret = check_keys(o, "platform", fplat, ARRAY_SIZE(fplat), err)) < 0 ||
@@ -428,6 +432,33 @@ static int parse_names(json_object *root, struct attest_evidence_policy *pol, st
 	return 0;
 }
 
+/* "boot_pcrs": {"sha256": {"0": "HEX", ..., "7": "HEX"}}: the form verify eventlog --json
+ * prints, restricted to the sha256 bank and PCRs 0..7. */
+static int parse_boot_pcrs(json_object *root, struct attest_evidence_policy *pol, struct cp_err *err)
+{
+	json_object *bp, *bank;
+
+	if (!json_object_object_get_ex(root, "boot_pcrs", &bp))
+		return 0;
+	if (json_object_object_length(bp) != 1 || !json_object_object_get_ex(bp, "sha256", &bank) ||
+	    !json_object_is_type(bank, json_type_object))
+		return cp_err_set(err, EBADMSG, "policy.boot_pcrs: expected exactly {\"sha256\": {\"PCR\": \"HEX\", ...}}");
+	if (json_object_object_length(bank) == 0)
+		return cp_err_set(err, EBADMSG, "policy.boot_pcrs.sha256: empty");
+	json_object_object_foreach(bank, key, val) {
+		struct cp_err e2 = { 0 };
+		uint64_t pcr;
+		if (cp_parse_u64(key, &pcr) < 0 || pcr > 7 || strlen(key) != 1)
+			return cp_err_set(err, EBADMSG, "policy.boot_pcrs.sha256: key \"%s\" is not a boot PCR 0..7", key);
+		if (!json_object_is_type(val, json_type_string) ||
+		    cp_hex_decode(json_object_get_string(val), pol->boot_pcrs[pcr], 32, &e2) < 0)
+			return cp_err_set(err, EBADMSG, "policy.boot_pcrs.sha256.%s: %s", key,
+					  e2.code ? e2.msg : "not a string");
+		pol->boot_pcr_mask |= 1u << pcr;
+	}
+	return 0;
+}
+
 int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evidence_policy *pol,
 				 struct cp_err *err)
 {
@@ -437,6 +468,7 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 		{ "launch_measurements", json_type_array, false },
 		{ "launch_policy_digests", json_type_array, false },
 		{ "ak_names", json_type_array, false },
+		{ "boot_pcrs", json_type_object, false },
 	};
 	static const size_t meas_sizes[] = { 32, 48 }, d32[] = { 32 };
 	json_object *root = NULL;
@@ -457,7 +489,7 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 				  pol->measurement_len, &pol->n_measurements, err)) < 0 ||
 	    (ret = parse_hex_list(root, "launch_policy_digests", d32, 1, &pol->policy_digests[0][0], 32, NULL,
 				  &pol->n_policy_digests, err)) < 0 ||
-	    (ret = parse_names(root, pol, err)) < 0)
+	    (ret = parse_names(root, pol, err)) < 0 || (ret = parse_boot_pcrs(root, pol, err)) < 0)
 		memset(pol, 0, sizeof(*pol));
 	json_object_put(root);
 	return ret;

@@ -33,6 +33,7 @@ struct attest_evidence {
 	struct attest_pcr_value pcrs[ATTEST_EVIDENCE_MAX_PCRS];
 	struct attest_blob event_log; /* this VM's launch record: binary CPEL log */
 	struct attest_blob launch_log; /* the host launch log: binary CPHL, digests only */
+	struct attest_blob boot_log;   /* optional: the host's TCG boot event log (attest/tpm/tcglog.h) */
 	char *ak_pem;
 	struct attest_blob ak_public; /* TPM2B_PUBLIC */
 	struct attest_blob ek_cert;   /* DER, optional */
@@ -59,6 +60,9 @@ struct attest_evidence_policy {
 	uint8_t policy_digests[ATTEST_POLICY_MAX_VALUES][32];
 	size_t n_ak_pins; /* "ak_names": SHA-256 TPM Names; the 32-byte digest after 0x000B is kept */
 	uint8_t ak_pins[ATTEST_POLICY_MAX_VALUES][32];
+	/* "boot_pcrs": {"sha256": {"0": HEX, ...}}: the host's expected boot PCR values (0..7). */
+	uint32_t boot_pcr_mask;
+	uint8_t boot_pcrs[8][32];
 };
 int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evidence_policy *pol,
 				 struct cp_err *err);

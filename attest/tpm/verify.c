@@ -18,6 +18,7 @@
 
 #include "attest/tpm/eventlog.h"
 #include "attest/tpm/hostlog.h"
+#include "attest/tpm/tcglog.h"
 #include "attest/tpm/pubkey.h"
 #include "attest/tpm/wire.h"
 #include "common/util.h"
@@ -29,11 +30,13 @@ static const char *const check_names[ATTEST_CHECK_COUNT] = {
 	[ATTEST_CHECK_SIGNATURE] = "signature",
 	[ATTEST_CHECK_NONCE] = "nonce",
 	[ATTEST_CHECK_PCR_DIGEST] = "pcr-digest",
+	[ATTEST_CHECK_BOOT_LOG] = "boot-log",
 	[ATTEST_CHECK_EVENT_LOG] = "event-log",
 	[ATTEST_CHECK_VM_LIFECYCLE] = "vm-lifecycle",
 	[ATTEST_CHECK_VM_IDENTITY] = "vm-identity",
 	[ATTEST_CHECK_LAUNCH_MEASUREMENT] = "launch-measurement",
 	[ATTEST_CHECK_LAUNCH_POLICY] = "launch-policy",
+	[ATTEST_CHECK_BOOT_PCRS] = "boot-pcrs",
 	[ATTEST_CHECK_AK_TRUST] = "ak-trust",
 	[ATTEST_CHECK_EK_CERTIFICATE] = "ek-certificate",
 	[ATTEST_CHECK_PLATFORM_EVIDENCE] = "platform-evidence",
@@ -98,7 +101,7 @@ struct vstate {
 	struct attest_hostlog hl;   /* the host launch log */
 	bool log_ok;
 	size_t launch_at, stop_at; /* entry indices; stop_at == SIZE_MAX: no stop */
-	bool boot_base_ok; /* the boot log explains the launch log's base (check_boot_log) */
+	struct attest_tcglog *tcg; /* the host's boot log, replayed (NULL: none or rejected) */
 	uint8_t ak_name[66]; /* the TPM object's Name (nameAlg || H(TPMT_PUBLIC)) */
 	size_t ak_name_len;
 };
@@ -348,6 +351,85 @@ static const uint8_t *pcr_value(const struct attest_evidence *ev, uint32_t index
 	return NULL;
 }
 
+/* The host's boot log: replayed, it must give every quoted boot PCR (0..7). */
+static void check_boot_log(struct vstate *v)
+{
+	static struct attest_tcglog zero_log;
+	const struct attest_tcglog_bank *b;
+	struct cp_err err = { 0 };
+	uint32_t quoted = 0;
+	char list[64] = "";
+	size_t pos = 0;
+
+	for (uint32_t k = 0; k < v->ev->pcr_count; k++)
+		if (v->ev->pcrs[k].index < 8)
+			quoted |= 1u << v->ev->pcrs[k].index;
+	if (!v->ev->boot_log.data) {
+		set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_SKIP, "no boot log in the bundle%s",
+		    quoted ? ": the quoted boot PCRs are compared only with reference values (boot-pcrs)" : "");
+		return;
+	}
+	v->tcg = malloc(sizeof(*v->tcg));
+	if (!v->tcg || attest_tcglog_replay(v->ev->boot_log.data, v->ev->boot_log.len, v->tcg, &err) < 0) {
+		set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_FAIL, "%s", v->tcg ? err.msg : "out of memory");
+		goto reject;
+	}
+	if (!(b = attest_tcglog_bank(v->tcg, ATTEST_TPM_ALG_SHA256))) {
+		set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_FAIL, "the boot log has no sha256 bank (the bank quoted)");
+		goto reject;
+	}
+	if (!quoted) {
+		set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_FAIL, "a boot log is shipped but none of PCRs 0..7 is quoted");
+		goto reject;
+	}
+	for (uint32_t p = 0; p < 8; p++) {
+		const uint8_t *want = (b->used & (1u << p)) ? b->pcr[p] : zero_log.banks[0].pcr[0];
+		if (!(quoted & (1u << p)))
+			continue;
+		if (memcmp(pcr_value(v->ev, p), want, 32)) {
+			set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_FAIL,
+			    "replaying the boot log's %u events does not give the quoted value of PCR %u", v->tcg->events, p);
+			goto reject;
+		}
+		pos += (size_t)snprintf(list + pos, sizeof(list) - pos, "%s%u", pos ? "," : "", p);
+	}
+	set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_PASS, "%s boot log, %u events, replays to the quoted PCRs %s",
+	    v->tcg->crypto_agile ? "crypto-agile" : "SHA-1", v->tcg->events, list);
+	return;
+reject:
+	free(v->tcg);
+	v->tcg = NULL;
+}
+
+/* The quoted boot PCRs against the relying party's reference values. */
+static void check_boot_pcrs(struct vstate *v)
+{
+	const struct attest_evidence_policy *pol = v->opts->policy;
+	unsigned n = 0;
+
+	if (!pol || !pol->boot_pcr_mask) {
+		set(v->res, ATTEST_CHECK_BOOT_PCRS, ATTEST_CHECK_SKIP, "no reference boot PCR values given (policy boot_pcrs)");
+		return;
+	}
+	for (uint32_t p = 0; p < 8; p++) {
+		const uint8_t *q;
+		if (!(pol->boot_pcr_mask & (1u << p)))
+			continue;
+		if (!(q = pcr_value(v->ev, p))) {
+			set(v->res, ATTEST_CHECK_BOOT_PCRS, ATTEST_CHECK_FAIL, "PCR %u has a reference value but is not quoted", p);
+			return;
+		}
+		if (memcmp(q, pol->boot_pcrs[p], 32)) {
+			set(v->res, ATTEST_CHECK_BOOT_PCRS, ATTEST_CHECK_FAIL,
+			    "PCR %u differs from its reference value: the host booted something else", p);
+			return;
+		}
+		n++;
+	}
+	set(v->res, ATTEST_CHECK_BOOT_PCRS, ATTEST_CHECK_PASS, "%u quoted boot PCR(s) equal their reference values%s", n,
+	    v->tcg ? " (and the boot log explains them)" : "");
+}
+
 /* How many events of `type` the record holds; *first = the first one. */
 static size_t count_events(const struct attest_eventlog *log, uint16_t type, const struct attest_event **first)
 {
@@ -403,13 +485,17 @@ static void check_event_log(struct vstate *v)
 		    v->quote.reset_count);
 		return;
 	}
-	/* The log starts where the PCR stood at the host's boot: zero unless the boot log extended
-	 * it (then check_boot_log compares). A base nothing explains could hide earlier entries. */
-	if (memcmp(v->hl.base, zero, 32) && !v->boot_base_ok) {
-		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
-		    "the host launch log starts PCR %u at a non-zero value that no boot log in the bundle explains",
-		    v->hl.pcr);
-		return;
+	/* The log starts where the PCR stood at the host's boot: zero, or what the boot log put
+	 * there. A base nothing explains could hide entries before the first one shipped. */
+	{
+		const struct attest_tcglog_bank *b = v->tcg ? attest_tcglog_bank(v->tcg, ATTEST_TPM_ALG_SHA256) : NULL;
+		const uint8_t *want = b && (b->used & (1u << v->hl.pcr)) ? b->pcr[v->hl.pcr] : zero;
+		if (memcmp(v->hl.base, want, 32)) {
+			set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+			    "the host launch log starts PCR %u at a value that %s", v->hl.pcr,
+			    v->tcg ? "the bundle's boot log does not give" : "no boot log in the bundle explains (non-zero)");
+			return;
+		}
 	}
 	attest_hostlog_replay(&v->hl, v->hl.count, replay);
 	if (memcmp(replay, quoted, 32)) {
@@ -793,6 +879,7 @@ int attest_verify_evidence(const struct attest_evidence *ev, const struct attest
 	check_signature(&v);
 	check_nonce(&v);
 	check_pcr_digest(&v);
+	check_boot_log(&v);
 	check_event_log(&v);
 	check_vm_lifecycle(&v);
 	check_vm_identity(&v);
@@ -801,6 +888,7 @@ int attest_verify_evidence(const struct attest_evidence *ev, const struct attest
 			pol ? pol->n_measurements : 0, "launch measurement");
 	check_reference(&v, ATTEST_CHECK_LAUNCH_POLICY, ATTEST_EVENT_LAUNCH_POLICY, pol ? &pol->policy_digests[0][0] : NULL,
 			32, NULL, pol ? pol->n_policy_digests : 0, "launch policy digest");
+	check_boot_pcrs(&v);
 	check_ak_trust(&v);
 	check_ek_cert(&v);
 	check_platform(&v);
@@ -819,6 +907,7 @@ int attest_verify_evidence(const struct attest_evidence *ev, const struct attest
 			res->passed = false;
 	attest_eventlog_free(&v.log);
 	attest_hostlog_free(&v.hl);
+	free(v.tcg);
 	EVP_PKEY_free(v.pkey);
 	return 0;
 }

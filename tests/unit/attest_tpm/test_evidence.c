@@ -169,6 +169,21 @@ static void test_policy(void **state)
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[\"00\"]}", 0,
 		      "1 bytes is not an accepted digest size");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[7]}", 0, "not a string");
+	/* boot PCR reference values: the sha256 bank, PCRs 0..7, 32-byte hex */
+	{
+		const char *bp = "{\"format\":\"carapace-evidence-policy\",\"version\":1,\"boot_pcrs\":{\"sha256\":"
+				 "{\"0\":\"0101010101010101010101010101010101010101010101010101010101010101\","
+				 "\"7\":\"0707070707070707070707070707070707070707070707070707070707070707\"}}}";
+		assert_int_equal(attest_evidence_policy_parse(bp, strlen(bp), &pol, NULL), 0);
+		assert_int_equal(pol.boot_pcr_mask, 0x81);
+		assert_int_equal(pol.boot_pcrs[7][31], 7);
+	}
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"boot_pcrs\":{\"sha1\":{}}}", 0,
+		      "expected exactly {\"sha256\"");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"boot_pcrs\":{\"sha256\":{\"8\":\"00\"}}}", 0,
+		      "not a boot PCR 0..7");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"boot_pcrs\":{\"sha256\":{\"1\":\"00\"}}}", 0,
+		      "boot_pcrs.sha256.1");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"launch_measurements\":[\"zz\"]}", 0,
 		      "invalid hex digit");
 }

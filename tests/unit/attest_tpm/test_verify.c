@@ -245,7 +245,7 @@ static void test_host_launch_log(void **state)
 	/* a base the bundle does not explain (no boot log): refused */
 	setup_ctx(&c, FX_ECDSA);
 	c.f.ev.launch_log.data[16] = 1;
-	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "non-zero value that no boot log");
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "no boot log in the bundle explains (non-zero)");
 	(void)zero;
 	fx_free(&c.f);
 }
