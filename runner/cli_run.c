@@ -22,6 +22,7 @@
 #include "runner/cc/cc.h"
 #include "runner/cli_run.h"
 #include "runner/config.h"
+#include "attest/tpm/hostlog.h"
 #include "runner/launch_record.h"
 #include "runner/host_info.h"
 #include "runner/kvm_ops.h"
@@ -69,7 +70,8 @@ static void run_usage(FILE *out)
 		"  --id-auth FILE       SEV-SNP: its 4096-byte ID authentication block (--id-auth-out)\n"
 		"  --attest             record the launch in a TPM (PCR + event log) for carapace attest --vm NAME\n"
 		"  --tcti STRING        the TPM (default $CARAPACE_TCTI, then device:/dev/tpmrm0)\n"
-		"  --pcr N              PCR for launch events: 23 (default) or 16\n"
+		"  --pcr N              PCR of the host launch log: 8..15 (default 13; see carapace-attest(1))\n"
+		"  --allow-resettable-pcr  let --pcr name a PCR the host can reset (16..23): weaker\n"
 		"  --state-dir DIR      where event logs live (default $CARAPACE_STATE_DIR, then /var/lib/carapace)\n"
 		"  --seccomp MODE       on (default), log (diagnose a denied call: NOT confined), off (NOT confined)\n"
 		"  --print-seccomp-policy  print each thread's system-call allowlist and exit\n"
@@ -385,10 +387,11 @@ static char *config_json(const struct run_opts *o, const struct vm *vm)
 }
 
 static int record_launch(const struct run_opts *o, const struct vm *vm, const char *tcti, const char *state_dir,
-			 uint32_t pcr)
+			 uint32_t pcr, bool allow_resettable)
 {
 	struct launch_record_in in = { .tcti = tcti, .state_dir = state_dir, .vm_name = o->name ? o->name : "vm",
-				       .pcr = pcr, .devices = vm->cfg.devices, .ndevices = vm->cfg.ndevices };
+				       .pcr = pcr, .allow_resettable_pcr = allow_resettable,
+				       .devices = vm->cfg.devices, .ndevices = vm->cfg.ndevices };
 	struct cp_err err = { 0 };
 	uint8_t *pol = NULL;
 	size_t pol_len = 0;
@@ -412,7 +415,8 @@ static int record_launch(const struct run_opts *o, const struct vm *vm, const ch
 		return CP_EXIT_FAILURE;
 	}
 	cp_hex_encode(in.measurement, 48, hex);
-	fprintf(stderr, "carapace: launch of '%s' recorded in PCR %u: launch measurement %s\n", in.vm_name, pcr, hex);
+	fprintf(stderr, "carapace: launch of '%s' recorded in the host launch log (PCR %u): launch measurement %s\n",
+		in.vm_name, pcr, hex);
 	return CP_EXIT_OK;
 }
 
@@ -608,6 +612,7 @@ int runner_cli_run(int argc, char **argv)
 		{ "attest", no_argument, NULL, 'A' },
 		{ "tcti", required_argument, NULL, 't' },
 		{ "pcr", required_argument, NULL, 'p' },
+		{ "allow-resettable-pcr", no_argument, NULL, 'r' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "print-seccomp-policy", no_argument, NULL, 'P' },
 #ifdef CARAPACE_TEST_HOOKS
@@ -619,9 +624,9 @@ int runner_cli_run(int argc, char **argv)
 	struct run_opts opts;
 	struct cp_err err = { 0 };
 	const char *config_path = NULL, *test_hook = NULL;
-	bool print_request = false, attest = false;
+	bool print_request = false, attest = false, allow_resettable_pcr = false;
 	const char *tcti = NULL, *state_dir = NULL;
-	uint64_t pcr = 23;
+	uint64_t pcr = ATTEST_HOSTLOG_PCR_DEFAULT;
 	enum sandbox_mode sbx = sandbox_mode_default();
 	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL, *cfgtext = NULL;
 	_cleanup_free_ char *kernel_real = NULL;
@@ -669,12 +674,13 @@ int runner_cli_run(int argc, char **argv)
 		case 't': tcti = optarg; break;
 		case 'S': state_dir = optarg; break;
 		case 'p':
-			if (cp_parse_u64(optarg, &pcr) < 0 || (pcr != 16 && pcr != 23)) {
-				fprintf(stderr, "carapace run: --pcr: '%s' must be 16 or 23 (resettable from locality 0)\n", optarg);
+			if (cp_parse_u64(optarg, &pcr) < 0 || pcr > 23) {
+				fprintf(stderr, "carapace run: --pcr: '%s' is not a PCR number 0..23\n", optarg);
 				status = CP_EXIT_USAGE;
 				goto out;
 			}
 			break;
+		case 'r': allow_resettable_pcr = true; break;
 		case 'h':
 			run_usage(stdout);
 			status = CP_EXIT_OK;
@@ -691,6 +697,11 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "carapace run: unexpected argument '%s' (see carapace run --help)\n", argv[optind]);
+		status = CP_EXIT_USAGE;
+		goto out;
+	}
+	if (attest_hostlog_pcr_check((uint32_t)pcr, allow_resettable_pcr, &err) < 0) {
+		fprintf(stderr, "carapace run: --pcr: %s (--allow-resettable-pcr)\n", err.msg);
 		status = CP_EXIT_USAGE;
 		goto out;
 	}
@@ -815,11 +826,18 @@ int runner_cli_run(int argc, char **argv)
 											       : CP_EXIT_FAILURE;
 		goto out;
 	}
-	if (attest && (status = record_launch(&opts, vm, tcti, state_dir, (uint32_t)pcr)) != CP_EXIT_OK) {
+	if (attest && (status = record_launch(&opts, vm, tcti, state_dir, (uint32_t)pcr, allow_resettable_pcr)) !=
+			      CP_EXIT_OK) {
 		vm_destroy(vm);
 		goto out;
 	}
 	status = run_and_report(vm, opts.quiet);
+	/* The host launch log says when an attested VM ended (a relaunch is a new launch). */
+	if (attest && launch_record_stop(tcti, state_dir, opts.name ? opts.name : "vm", &err) < 0) {
+		fprintf(stderr, "carapace run: recording the stop: %s\n", err.msg);
+		if (status == CP_EXIT_OK)
+			status = CP_EXIT_FAILURE;
+	}
 out:
 	free(flags);
 	free(values);

@@ -2,6 +2,7 @@
 #include "runner/launch_record.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,12 +51,13 @@ int launch_record(const struct launch_record_in *in, struct cp_err *err)
 	struct attest_tpm *tpm = NULL;
 	struct attest_launch l;
 	uint8_t digest[32];
+	bool recovered = false;
 	int r;
 
 	memset(&l, 0, sizeof(l));
 	if ((r = attest_tpm_open(in->tcti, &tpm, err)) < 0)
 		return cp_err_prefix(err, "--attest: ");
-	if ((r = attest_launch_begin(&l, tpm, in->state_dir, in->vm_name, in->pcr, err)) < 0)
+	if ((r = attest_launch_begin(&l, tpm, in->state_dir, in->vm_name, in->pcr, in->allow_resettable_pcr, err)) < 0)
 		goto out;
 	if ((r = attest_launch_record(&l, ATTEST_EVENT_LAUNCH_MEASUREMENT, in->measurement, 48, err)) < 0)
 		goto out;
@@ -83,8 +85,26 @@ int launch_record(const struct launch_record_in *in, struct cp_err *err)
 		if ((r = attest_launch_record(&l, ATTEST_EVENT_DEVICE_HELPER, ev, 32 + (nlen < 64 ? nlen : 64), err)) < 0)
 			goto out;
 	}
+	/* One entry in the host launch log, under its lock; an earlier crash is repaired first. */
+	if ((r = attest_launch_commit(&l, &recovered, err)) == 0 && recovered)
+		fprintf(stderr, "carapace: repaired the host launch log after an earlier crash\n");
 out:
 	attest_launch_end(&l);
 	attest_tpm_close(tpm);
+	return r;
+}
+
+int launch_record_stop(const char *tcti, const char *state_dir, const char *vm_name, struct cp_err *err)
+{
+	struct attest_tpm *tpm = NULL;
+	bool recovered = false;
+	int r;
+
+	if ((r = attest_tpm_open(tcti, &tpm, err)) < 0)
+		return cp_err_prefix(err, "--attest: ");
+	r = attest_launch_stop(tpm, state_dir, vm_name, &recovered, err);
+	attest_tpm_close(tpm);
+	if (recovered)
+		fprintf(stderr, "carapace: repaired the host launch log after an earlier crash\n");
 	return r;
 }

@@ -4,6 +4,7 @@
 #ifndef CARAPACE_RUNNER_LAUNCH_RECORD_H
 #define CARAPACE_RUNNER_LAUNCH_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +21,8 @@ struct launch_record_in {
 	const char *tcti;          /* NULL: $CARAPACE_TCTI, then device:/dev/tpmrm0 */
 	const char *state_dir;     /* NULL: $CARAPACE_STATE_DIR, then /var/lib/carapace */
 	const char *vm_name;
-	uint32_t pcr;
+	uint32_t pcr;              /* the host launch log's PCR (attest_hostlog_pcr_check) */
+	bool allow_resettable_pcr;
 	uint8_t measurement[48];
 	const char *config_json;   /* the effective VM configuration */
 	const uint8_t *policy;     /* the launch policy document, or NULL */
@@ -30,6 +32,8 @@ struct launch_record_in {
 };
 
 int launch_record(const struct launch_record_in *in, struct cp_err *err);
+/* The VM ended: a stop entry for its launch in the host launch log. */
+int launch_record_stop(const char *tcti, const char *state_dir, const char *vm_name, struct cp_err *err);
 
 /* The attestation binding of a confidential launch (docs/evidence.md): SHA-256 over
  * "carapace.binding.v1" NUL, the AK's TPM2B_PUBLIC and SHA-256 of the launch policy (32 zero

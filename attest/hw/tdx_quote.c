@@ -29,6 +29,55 @@ static __attribute__((noinline)) void field(uint8_t *dst, const uint8_t *src, si
 	memcpy(dst, src, len);
 }
 
+/* The PCK chain is not covered by any signature in the quote (only each certificate is
+ * signed), so it must be exactly a sequence of PEM CERTIFICATE blocks, each line ending in
+ * "\n", with nothing before, between or after them (RFC 7468 strict form; the PEM reader in
+ * OpenSSL would skip any text between blocks, letting unsigned bytes pass). */
+static int pck_chain_check(const uint8_t *p, size_t len, size_t at, struct cp_err *err)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----\n", end[] = "-----END CERTIFICATE-----\n";
+	size_t off = 0, blocks = 0;
+
+	while (off < len) {
+		size_t body_lines = 0;
+		if (len - off < sizeof(begin) - 1 || memcmp(p + off, begin, sizeof(begin) - 1))
+			return cp_err_set(err, EINVAL,
+					  "tdx quote: PCK chain at offset 0x%zx: expected \"-----BEGIN CERTIFICATE-----\" "
+					  "(only PEM certificates, nothing between them; a NUL is allowed only as the last byte)",
+					  at + off);
+		off += sizeof(begin) - 1;
+		for (;;) {
+			size_t n = 0;
+			if (len - off >= sizeof(end) - 1 && !memcmp(p + off, end, sizeof(end) - 1))
+				break;
+			while (off + n < len && p[off + n] != '\n') {
+				uint8_t c = p[off + n];
+				if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+				      c == '/' || c == '='))
+					return cp_err_set(err, EINVAL,
+							  "tdx quote: PCK chain at offset 0x%zx: byte 0x%02x is not base64 "
+							  "inside PEM block %zu",
+							  at + off + n, c, blocks + 1);
+				n++;
+			}
+			if (off + n == len || n == 0 || n > 64)
+				return cp_err_set(err, EINVAL,
+						  "tdx quote: PCK chain at offset 0x%zx: PEM block %zu has a %s line",
+						  at + off, blocks + 1, off + n == len ? "unterminated" : n ? "too long" : "empty");
+			off += n + 1;
+			body_lines++;
+		}
+		if (!body_lines)
+			return cp_err_set(err, EINVAL, "tdx quote: PCK chain at offset 0x%zx: PEM block %zu is empty",
+					  at + off, blocks + 1);
+		off += sizeof(end) - 1;
+		blocks++;
+	}
+	if (!blocks)
+		return cp_err_set(err, EINVAL, "tdx quote: the PCK chain at offset 0x%zx holds no PEM certificate", at);
+	return 0;
+}
+
 static void body_read(const uint8_t *p, bool tdx15, struct attest_hw_tdx_body *b)
 {
 	memset(b, 0, sizeof(*b));
@@ -161,9 +210,14 @@ int attest_hw_tdx_quote_parse(const uint8_t *buf, size_t len, struct attest_hw_t
 	if ((rc = take(&c, inner_size, "PCK chain", &q->pck_chain, err)) < 0)
 		return rc;
 	q->pck_chain_len = inner_size;
-	if (memchr(q->pck_chain, 0, q->pck_chain_len))
-		return cp_err_set(err, EINVAL, "tdx quote: NUL byte inside the PEM PCK chain at offset 0x%zx",
-				  (size_t)((const uint8_t *)memchr(q->pck_chain, 0, q->pck_chain_len) - buf));
+	/* Intel's quoting library ends the chain with one NUL (a C string); that byte alone is
+	 * accepted, and it is not part of the PEM text handed to the certificate loader. */
+	if (q->pck_chain[q->pck_chain_len - 1] == 0) {
+		q->pck_chain_len--;
+		q->pck_chain_nul = true;
+	}
+	if ((rc = pck_chain_check(q->pck_chain, q->pck_chain_len, (size_t)(q->pck_chain - buf), err)) < 0)
+		return rc;
 	q->trailing = len - sig_end;
 	q->trailing_zero = true;
 	for (size_t i = sig_end; i < len; i++)

@@ -67,8 +67,9 @@ struct attest_hw_tdx_quote {
 	const uint8_t *qe_report_sig; /* r||s, 64 bytes */
 	const uint8_t *qe_auth;
 	size_t qe_auth_len;
-	const uint8_t *pck_chain; /* PEM text */
+	const uint8_t *pck_chain; /* PEM text: PEM certificate blocks only, without the terminator */
 	size_t pck_chain_len;
+	bool pck_chain_nul;       /* the chain ended with the NUL Intel's quoting library writes */
 	size_t trailing;          /* bytes after the signature data (never signed, never used) */
 	bool trailing_zero;       /* they were all zero */
 };

@@ -13,6 +13,7 @@
 #include "attest/tpm/evidence.h"
 #include "attest/tpm/launch.h"
 #include "attest/tpm/pubkey.h"
+#include "attest/tpm/tcglog.h"
 #include "attest/tpm/tpm.h"
 #include "attest/tpm/wire.h"
 #include "common/cleanup.h"
@@ -20,6 +21,7 @@
 #include "common/util.h"
 
 #define FILE_MAX (1u << 20)
+#define ATTEST_BOOT_LOG_DEFAULT "/sys/kernel/security/tpm0/binary_bios_measurements"
 
 struct attest_opts {
 	const char *tcti;
@@ -32,6 +34,10 @@ struct attest_opts {
 	uint32_t pcrs[24];
 	size_t n_pcrs;
 	bool pcrs_given;
+	bool allow_resettable;
+	const char *boot_log;     /* NULL: the kernel's, when present */
+	uint32_t boot_pcr_mask;   /* boot PCRs to quote (default 0..7) */
+	bool boot_pcrs_given;
 	uint8_t nonce[64];
 	size_t nonce_len;
 };
@@ -39,19 +45,25 @@ struct attest_opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: carapace attest --nonce HEX -o FILE [--vm NAME] [--pcr N[,N...]] [common options]\n"
+		"Usage: carapace attest --nonce HEX -o FILE --vm NAME [--pcr N[,N...]] [common options]\n"
+		"                       [--boot-log FILE] [--boot-pcrs N[,N...]|none]\n"
+		"                       (quotes the host launch log's PCR, the boot PCRs (default 0..7) and any\n"
+		"                        --pcr; ships the boot log, default %s when present)\n"
 		"                       [--export-dir DIR]   also write quote.bin sig.bin pcrs.bin ak.pem\n"
 		"                                            (tpm2_checkquote -u ak.pem -m quote.bin -s sig.bin\n"
 		"                                             -f pcrs.bin -g sha256 -q NONCE)\n"
 		"       carapace attest ak [-o ak.pem] [common options]\n"
 		"       carapace attest binding --policy-digest HEX [common options]\n"
 		"                       (SNP HOST_DATA / TDX MRCONFIGID value for this AK and policy)\n"
-		"       carapace attest launch --vm NAME [--pcr N] [--measurement HEX] [--config FILE]\n"
-		"                       [--policy-digest HEX] [--device NAME=SHA256HEX]... [common options]\n"
+		"       carapace attest launch --vm NAME [--pcr N [--allow-resettable-pcr]] [--measurement HEX]\n"
+		"                       [--config FILE] [--policy-digest HEX] [--device NAME=SHA256HEX]...\n"
+		"                       (host launch log PCR: 8..15, default 13)\n"
+		"       carapace attest stop --vm NAME [common options]   (record that the VM stopped)\n"
 		"Common options: --tcti TCTI (default $%s, then %s), --state-dir DIR (default $%s,\n"
 		"  then %s), --ak-alg ecc|rsa (default ecc), --ak-handle 0x81XXXXXX\n"
 		"See carapace-attest(1).\n",
-		ATTEST_TCTI_ENV, ATTEST_TCTI_DEFAULT, ATTEST_STATE_DIR_ENV, ATTEST_STATE_DIR_DEFAULT);
+		ATTEST_BOOT_LOG_DEFAULT, ATTEST_TCTI_ENV, ATTEST_TCTI_DEFAULT, ATTEST_STATE_DIR_ENV,
+		ATTEST_STATE_DIR_DEFAULT);
 }
 
 static int fail(const char *what, const struct cp_err *err)
@@ -85,7 +97,8 @@ static int parse_pcr_list(const char *s, struct attest_opts *o)
 }
 
 enum { OPT_TCTI = 1000, OPT_STATE, OPT_AK_ALG, OPT_AK_HANDLE, OPT_PCR, OPT_NONCE, OPT_VM, OPT_EXPORT,
-       OPT_MEAS, OPT_CONFIG, OPT_POLICY_DIGEST, OPT_DEVICE, OPT_HELP };
+       OPT_MEAS, OPT_CONFIG, OPT_POLICY_DIGEST, OPT_DEVICE, OPT_HELP, OPT_ALLOW_RESETTABLE, OPT_BOOT_LOG,
+       OPT_BOOT_PCRS };
 
 static const struct option long_opts[] = {
 	{ "tcti", required_argument, NULL, OPT_TCTI },
@@ -101,6 +114,9 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "policy-digest", required_argument, NULL, OPT_POLICY_DIGEST },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "allow-resettable-pcr", no_argument, NULL, OPT_ALLOW_RESETTABLE },
+	{ "boot-log", required_argument, NULL, OPT_BOOT_LOG },
+	{ "boot-pcrs", required_argument, NULL, OPT_BOOT_PCRS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -177,6 +193,26 @@ static int parse_common(int argc, char **argv, struct attest_opts *o, struct lau
 			}
 			items[(*n_items)++] = (struct launch_item){ c, optarg };
 			break;
+		case OPT_ALLOW_RESETTABLE:
+			o->allow_resettable = true;
+			break;
+		case OPT_BOOT_LOG:
+			o->boot_log = optarg;
+			break;
+		case OPT_BOOT_PCRS: {
+			struct attest_opts tmp = { 0 };
+			o->boot_pcrs_given = true;
+			o->boot_pcr_mask = 0;
+			if (!strcmp(optarg, "none"))
+				break;
+			if (parse_pcr_list(optarg, &tmp) < 0 || tmp.pcrs[tmp.n_pcrs - 1] > 7) {
+				fprintf(stderr, "carapace attest: --boot-pcrs: expected PCR numbers 0..7 separated by commas, or none\n");
+				return -EINVAL;
+			}
+			for (size_t i = 0; i < tmp.n_pcrs; i++)
+				o->boot_pcr_mask |= 1u << tmp.pcrs[i];
+			break;
+		}
 		case OPT_HELP:
 		case 'h':
 			usage(stdout);
@@ -206,11 +242,13 @@ static int open_tpm_ak(const struct attest_opts *o, struct attest_tpm **tpm, uin
 	return 0;
 }
 
-static int ak_pem_and_pin(const uint8_t *akpub, size_t len, char **pem, char pin_hex[65], struct cp_err *err)
+/* The AK as PEM and its TPM name (the pin: nameAlg || H(TPMT_PUBLIC), attributes included). */
+static int ak_pem_and_pin(const uint8_t *akpub, size_t len, char **pem, char pin_hex[133], struct cp_err *err)
 {
 	struct attest_tpm_public pub;
 	EVP_PKEY *pkey = NULL;
-	uint8_t pin[32];
+	uint8_t name[66];
+	size_t name_len;
 	int ret;
 
 	if ((ret = attest_tpm_public_parse(akpub, len, &pub, err)) < 0 ||
@@ -218,10 +256,10 @@ static int ak_pem_and_pin(const uint8_t *akpub, size_t len, char **pem, char pin
 		return ret;
 	ret = attest_pubkey_to_pem(pkey, pem, err);
 	if (ret == 0)
-		ret = attest_pubkey_sha256(pkey, pin, err);
+		ret = attest_tpm_public_name(&pub, name, &name_len, err);
 	EVP_PKEY_free(pkey);
 	if (ret == 0)
-		cp_hex_encode(pin, 32, pin_hex);
+		cp_hex_encode(name, name_len, pin_hex);
 	return ret;
 }
 
@@ -240,7 +278,7 @@ static int cmd_ak(int argc, char **argv)
 	_cleanup_free_ uint8_t *akpub = NULL;
 	_cleanup_free_ char *pem = NULL;
 	size_t akpub_len;
-	char pin[65];
+	char pin[133];
 	int r = parse_common(argc, argv, &o, NULL, NULL, false);
 
 	if (r)
@@ -253,7 +291,7 @@ static int cmd_ak(int argc, char **argv)
 		return fail("writing the AK", &err);
 	if (!o.out)
 		fputs(pem, stdout);
-	printf("sha256:%s\n", pin);
+	printf("name:%s\n", pin);
 	return CP_EXIT_OK;
 }
 
@@ -289,9 +327,36 @@ static int cmd_binding(int argc, char **argv)
 	return CP_EXIT_OK;
 }
 
+static int cmd_stop(int argc, char **argv)
+{
+	struct attest_opts o = { 0 };
+	struct cp_err err = { 0 };
+	struct attest_tpm *tpm = NULL;
+	bool recovered = false;
+	int r = parse_common(argc, argv, &o, NULL, NULL, false);
+
+	if (r)
+		return r > 0 ? CP_EXIT_OK : CP_EXIT_USAGE;
+	if (!o.vm) {
+		fprintf(stderr, "carapace attest stop: needs --vm NAME\n");
+		return CP_EXIT_USAGE;
+	}
+	if (open_tpm_ak(&o, &tpm, NULL, NULL, &err) < 0)
+		return fail("TPM", &err);
+	r = attest_launch_stop(tpm, o.state_dir, o.vm, &recovered, &err);
+	attest_tpm_close(tpm);
+	if (recovered)
+		fprintf(stderr, "carapace attest: repaired the host launch log after a crash (see carapace-attest(1))\n");
+	if (r < 0)
+		return fail("recording the stop", &err);
+	printf("recorded the stop of VM %s in the host launch log\n", o.vm);
+	return CP_EXIT_OK;
+}
+
 static int cmd_launch(int argc, char **argv)
 {
-	struct attest_opts o = { .pcrs = { ATTEST_PCR_DEFAULT }, .n_pcrs = 1 };
+	struct attest_opts o = { .pcrs = { ATTEST_HOSTLOG_PCR_DEFAULT }, .n_pcrs = 1 };
+	bool recovered = false;
 	struct launch_item items[64];
 	size_t n_items = 0;
 	struct cp_err err = { 0 };
@@ -307,7 +372,7 @@ static int cmd_launch(int argc, char **argv)
 	}
 	if (open_tpm_ak(&o, &tpm, NULL, NULL, &err) < 0)
 		return fail("TPM", &err);
-	r = attest_launch_begin(&l, tpm, o.state_dir, o.vm, o.pcrs[0], &err);
+	r = attest_launch_begin(&l, tpm, o.state_dir, o.vm, o.pcrs[0], o.allow_resettable, &err);
 	for (size_t i = 0; r == 0 && i < n_items; i++) {
 		uint8_t buf[32 + ATTEST_VM_NAME_MAX];
 		size_t len = 0;
@@ -346,7 +411,12 @@ static int cmd_launch(int argc, char **argv)
 		}
 	}
 	if (r == 0)
-		printf("recorded %zu event(s) for VM %s in PCR %u (%s/eventlog.bin)\n", l.log.count, o.vm, o.pcrs[0], l.dir);
+		r = attest_launch_commit(&l, &recovered, &err);
+	if (recovered)
+		fprintf(stderr, "carapace attest: repaired the host launch log after a crash (see carapace-attest(1))\n");
+	if (r == 0)
+		printf("recorded the launch of VM %s (%zu events, %s/eventlog.bin) in the host launch log, PCR %u\n", o.vm,
+		       l.log.count, l.dir, o.pcrs[0]);
 	attest_launch_end(&l);
 	attest_tpm_close(tpm);
 	return r < 0 ? fail("recording launch events", &err) : CP_EXIT_OK;
@@ -396,65 +466,78 @@ static int export_files(const struct attest_opts *o, const struct attest_evidenc
 	return 0;
 }
 
-/* Without --pcr, quote exactly the PCRs the VM's log extends, so that it can replay. */
-static int pcrs_from_log(struct attest_opts *o, const struct attest_blob *raw, struct cp_err *err)
+/* Add a PCR to the ascending, unique selection. */
+static void pcr_add(struct attest_opts *o, uint32_t pcr)
 {
-	struct attest_eventlog log;
-	int ret = attest_eventlog_parse(raw->data, raw->len, &log, err);
-	if (ret < 0)
-		return cp_err_prefix(err, "saved event log: ");
-	o->n_pcrs = 0;
-	for (uint32_t pcr = 0; pcr <= ATTEST_PCR_MAX; pcr++)
-		for (size_t i = 0; i < log.count; i++)
-			if (log.events[i].pcr == pcr) {
-				o->pcrs[o->n_pcrs++] = pcr;
-				break;
-			}
-	attest_eventlog_free(&log);
-	if (!o->n_pcrs) {
-		o->pcrs[0] = ATTEST_PCR_DEFAULT;
-		o->n_pcrs = 1;
-	}
-	return 0;
+	size_t i = 0;
+	while (i < o->n_pcrs && o->pcrs[i] < pcr)
+		i++;
+	if (i < o->n_pcrs && o->pcrs[i] == pcr)
+		return;
+	memmove(&o->pcrs[i + 1], &o->pcrs[i], (o->n_pcrs - i) * sizeof(o->pcrs[0]));
+	o->pcrs[i] = pcr;
+	o->n_pcrs++;
 }
 
 static int produce(struct attest_opts *o, struct attest_evidence *ev, struct cp_err *err)
 {
 	struct attest_tpm *tpm = NULL;
-	struct attest_eventlog empty;
+	struct attest_hostlog_handle h = { .lock_fd = -1 };
 	uint8_t values[24][32];
-	char dir[4096], pin[65];
+	char dir[4096], pin[133];
 	int ret;
 
-	if (o->vm) {
-		if ((ret = attest_launch_vm_dir(o->state_dir, o->vm, dir, sizeof(dir), err)) < 0)
-			return ret;
-		if ((ret = read_state(dir, "eventlog.bin", ATTEST_EVENTLOG_MAX_BYTES, &ev->event_log, err)) < 0 ||
-		    (ret = read_state(dir, "vm-config", FILE_MAX, &ev->vm_config, err)) < 0 ||
-		    (ret = read_state(dir, "snp-report.bin", 4096, &ev->snp_report, err)) < 0 ||
-		    (ret = read_state(dir, "snp-cert-table.bin", 65536, &ev->snp_cert_table, err)) < 0 ||
-		    (ret = read_state(dir, "tdx-quote.bin", 65536, &ev->tdx_quote, err)) < 0)
-			return ret;
-		if (!ev->event_log.data)
-			return cp_err_set(err, ENOENT, "%s/eventlog.bin: no event log for VM %s (was it launched with attestation?)",
-					  dir, o->vm);
-		if (!(ev->vm_name = strdup(o->vm)))
-			return cp_err_set(err, ENOMEM, "out of memory");
-		if (!o->pcrs_given && (ret = pcrs_from_log(o, &ev->event_log, err)) < 0)
-			return ret;
-	} else {
-		attest_eventlog_init(&empty);
-		if ((ret = attest_eventlog_serialize(&empty, &ev->event_log.data, &ev->event_log.len, err)) < 0)
-			return ret;
+	if ((ret = attest_launch_vm_dir(o->state_dir, o->vm, dir, sizeof(dir), err)) < 0)
+		return ret;
+	if ((ret = read_state(dir, "eventlog.bin", ATTEST_EVENTLOG_MAX_BYTES, &ev->event_log, err)) < 0 ||
+	    (ret = read_state(dir, "vm-config", FILE_MAX, &ev->vm_config, err)) < 0 ||
+	    (ret = read_state(dir, "snp-report.bin", 4096, &ev->snp_report, err)) < 0 ||
+	    (ret = read_state(dir, "snp-cert-table.bin", 65536, &ev->snp_cert_table, err)) < 0 ||
+	    (ret = read_state(dir, "tdx-quote.bin", 65536, &ev->tdx_quote, err)) < 0)
+		return ret;
+	if (!ev->event_log.data)
+		return cp_err_set(err, ENOENT, "%s/eventlog.bin: no event log for VM %s (was it launched with attestation?)",
+				  dir, o->vm);
+	if (!(ev->vm_name = strdup(o->vm)))
+		return cp_err_set(err, ENOMEM, "out of memory");
+	if (!o->pcrs_given)
+		o->n_pcrs = 0;
+	/* The host's boot state: its boot log when there is one, and the boot PCRs in the quote. */
+	{
+		const char *bl = o->boot_log ? o->boot_log : ATTEST_BOOT_LOG_DEFAULT;
+		struct stat st;
+		if (o->boot_log || stat(bl, &st) == 0) {
+			if ((ret = cp_file_read(bl, ATTEST_TCGLOG_MAX_BYTES, &ev->boot_log.data, &ev->boot_log.len, err)) < 0)
+				return cp_err_prefix(err, "boot log: ");
+		} else {
+			fprintf(stderr, "carapace attest: no boot log at %s: the boot PCRs are quoted without one\n", bl);
+		}
+		for (uint32_t p = 0; p < 8; p++)
+			if ((o->boot_pcrs_given ? o->boot_pcr_mask : 0xFFu) & (1u << p))
+				pcr_add(o, p);
 	}
 	ret = open_tpm_ak(o, &tpm, &ev->ak_public.data, &ev->ak_public.len, err);
 	if (ret == 0)
 		ret = ak_pem_and_pin(ev->ak_public.data, ev->ak_public.len, &ev->ak_pem, pin, err);
+	/* The host log is locked from its read to the quote: no launch can slip in between, so the
+	 * log shipped replays to the value quoted. */
+	if (ret == 0)
+		ret = attest_hostlog_open(tpm, o->state_dir, 0, false, &h, err);
+	if (ret == 0) {
+		if (h.recovered)
+			fprintf(stderr, "carapace attest: repaired the host launch log after a crash (see carapace-attest(1))\n");
+		pcr_add(o, h.log.pcr);
+		if (!(ev->launch_log.data = malloc(h.len)))
+			ret = cp_err_set(err, ENOMEM, "out of memory");
+		else
+			memcpy(ev->launch_log.data, h.bytes, ev->launch_log.len = h.len);
+	}
 	if (ret == 0)
 		ret = attest_tpm_quote(tpm, o->ak_handle ? o->ak_handle
 				       : o->ak_alg == ATTEST_AK_RSA_2048 ? ATTEST_AK_HANDLE_RSA : ATTEST_AK_HANDLE_ECC,
 				       o->nonce, o->nonce_len, o->pcrs, o->n_pcrs, values, &ev->quote.data, &ev->quote.len,
 				       &ev->signature.data, &ev->signature.len, err);
+	attest_hostlog_close(&h);
 	if (ret == 0)
 		ret = attest_tpm_ek_cert(tpm, &ev->ek_cert.data, &ev->ek_cert.len, err);
 	attest_tpm_close(tpm);
@@ -468,13 +551,13 @@ static int produce(struct attest_opts *o, struct attest_evidence *ev, struct cp_
 	fprintf(stderr, "carapace attest: quoted PCR(s)");
 	for (size_t i = 0; i < o->n_pcrs; i++)
 		fprintf(stderr, " %u", o->pcrs[i]);
-	fprintf(stderr, " with AK sha256:%s%s\n", pin, ev->ek_cert.data ? " (EK certificate included)" : "");
+	fprintf(stderr, " with AK name:%s%s\n", pin, ev->ek_cert.data ? " (EK certificate included)" : "");
 	return 0;
 }
 
 int attest_cli_attest(int argc, char **argv)
 {
-	struct attest_opts o = { .pcrs = { ATTEST_PCR_DEFAULT }, .n_pcrs = 1 };
+	struct attest_opts o = { 0 };
 	struct attest_evidence ev = { 0 };
 	struct cp_err err = { 0 };
 	_cleanup_free_ char *json = NULL;
@@ -486,11 +569,13 @@ int attest_cli_attest(int argc, char **argv)
 		return cmd_binding(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "launch"))
 		return cmd_launch(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "stop"))
+		return cmd_stop(argc - 1, argv + 1);
 	r = parse_common(argc, argv, &o, NULL, NULL, false);
 	if (r)
 		return r > 0 ? CP_EXIT_OK : CP_EXIT_USAGE;
-	if (!o.nonce_len || !o.out) {
-		fprintf(stderr, "carapace attest: --nonce HEX and -o FILE are required\n");
+	if (!o.nonce_len || !o.out || !o.vm) {
+		fprintf(stderr, "carapace attest: --nonce HEX, -o FILE and --vm NAME are required\n");
 		usage(stderr);
 		return CP_EXIT_USAGE;
 	}

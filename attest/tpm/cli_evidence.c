@@ -24,32 +24,47 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: carapace verify evidence FILE --nonce HEX [--policy FILE] [--measurement HEX]...\n"
-		   "                                [--ak-pin PEM-FILE|sha256:HEX]...\n"
+		   "                                [--ak-pin name:000bHEX|TPM2B_PUBLIC-FILE]...\n"
 		   "                                [--allow-unverified-platform] [--json | --show-log]\n"
 		   "                                [--at RFC3339-TIME] [--allow-debug]   (for the SNP report / TDX quote)\n"
 		   "Exit status 0 only if every check passed. See carapace-attest(1) and docs/evidence.md.\n");
 }
 
-/* --ak-pin takes a SHA-256 (64 hex digits, optional "sha256:") of the AK's
- * SubjectPublicKeyInfo, or a PEM file holding the key. */
+/* --ak-pin takes the AK's TPM name (name:000b + 64 hex digits, as carapace attest ak and
+ * tpm2_readpublic print it), or a file holding its TPM2B_PUBLIC (tpm2_readpublic -f tss -o,
+ * carapace attest --export-dir's ak.pub). A bare public key (PEM, sha256: of the SPKI) is
+ * refused: it leaves the key's attributes open to change (issue 18 item 7). */
 static int parse_pin(const char *arg, uint8_t out[32], struct cp_err *err)
 {
-	_cleanup_free_ uint8_t *pem = NULL;
-	EVP_PKEY *k = NULL;
-	size_t len;
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct attest_tpm_public pub;
+	uint8_t name[66];
+	size_t len, name_len;
 	int ret;
 
 	if (!strncmp(arg, "sha256:", 7))
-		return cp_hex_decode(arg + 7, out, 32, err);
-	if (strlen(arg) == 64 && cp_hex_decode(arg, out, 32, NULL) == 0)
+		return cp_err_set(err, EINVAL, "%s: public-key pins are no longer accepted (they do not cover the key's "
+				  "attributes); pin the AK's name: name:000b... from carapace attest ak", arg);
+	if (!strncmp(arg, "name:", 5))
+		arg += 5;
+	if (strlen(arg) == 68 && cp_hex_decode(arg, name, 34, NULL) == 0) {
+		if (cp_be16(name) != 0x000B)
+			return cp_err_set(err, EINVAL, "AK name %.4s...: nameAlg is not 000b (SHA-256)", arg);
+		memcpy(out, name + 2, 32);
 		return 0;
-	if ((ret = cp_file_read(arg, 65536, &pem, &len, err)) < 0)
+	}
+	if ((ret = cp_file_read(arg, 65536, &buf, &len, err)) < 0)
 		return ret;
-	if ((ret = attest_pubkey_from_pem((const char *)pem, len, &k, err)) < 0)
+	if (len && memmem(buf, len, "-----BEGIN", 10))
+		return cp_err_set(err, EINVAL, "%s: a PEM key cannot be a pin (it lacks the TPM object's attributes); "
+				  "give the AK's TPM2B_PUBLIC (tpm2_readpublic -f tss) or its name", arg);
+	if ((ret = attest_tpm_public_parse(buf, len, &pub, err)) < 0 ||
+	    (ret = attest_tpm_public_name(&pub, name, &name_len, err)) < 0)
 		return cp_err_prefix(err, "%s: ", arg);
-	ret = attest_pubkey_sha256(k, out, err);
-	EVP_PKEY_free(k);
-	return ret;
+	if (pub.name_alg != ATTEST_TPM_ALG_SHA256)
+		return cp_err_set(err, EINVAL, "%s: the key's nameAlg is not SHA-256", arg);
+	memcpy(out, name + 2, 32);
+	return 0;
 }
 
 static void print_text(const struct attest_verify_result *res)

@@ -20,6 +20,7 @@ static const char *const type_names[] = {
 	[ATTEST_EVENT_VM_CONFIG] = "vm-config",
 	[ATTEST_EVENT_LAUNCH_POLICY] = "launch-policy",
 	[ATTEST_EVENT_DEVICE_HELPER] = "device-helper",
+	[ATTEST_EVENT_LAUNCH_ID] = "launch-id",
 };
 
 void attest_eventlog_init(struct attest_eventlog *log)
@@ -83,6 +84,10 @@ int attest_event_data_check(uint16_t type, const uint8_t *data, size_t len, stru
 	case ATTEST_EVENT_LAUNCH_POLICY:
 		if (len != 32)
 			return cp_err_set(err, EINVAL, "%s: %zu bytes, expected a 32-byte SHA-256 digest", name, len);
+		return 0;
+	case ATTEST_EVENT_LAUNCH_ID:
+		if (len != 16)
+			return cp_err_set(err, EINVAL, "launch-id: %zu bytes, expected 16", len);
 		return 0;
 	case ATTEST_EVENT_DEVICE_HELPER:
 		if (len <= 32)

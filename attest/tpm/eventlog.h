@@ -25,6 +25,7 @@ enum attest_event_type {
 	ATTEST_EVENT_VM_CONFIG = 3,          /* data: SHA-256 of the VM configuration */
 	ATTEST_EVENT_LAUNCH_POLICY = 4,      /* data: SHA-256 of the launch policy */
 	ATTEST_EVENT_DEVICE_HELPER = 5,      /* data: SHA-256 of the helper binary, then its name */
+	ATTEST_EVENT_LAUNCH_ID = 6,          /* data: 16 random bytes, unique to this launch */
 };
 
 struct attest_event {

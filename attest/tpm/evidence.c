@@ -11,6 +11,8 @@
 #include <openssl/evp.h>
 
 #include "attest/tpm/b64.h"
+#include "attest/tpm/hostlog.h"
+#include "attest/tpm/tcglog.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -31,6 +33,8 @@ void attest_evidence_free(struct attest_evidence *ev)
 	blob_free(&ev->quote);
 	blob_free(&ev->signature);
 	blob_free(&ev->event_log);
+	blob_free(&ev->launch_log);
+	blob_free(&ev->boot_log);
 	blob_free(&ev->ak_public);
 	blob_free(&ev->ek_cert);
 	blob_free(&ev->snp_report);
@@ -85,7 +89,9 @@ int attest_evidence_to_json(const struct attest_evidence *ev, char **out, struct
 	json_object_object_add(ak, "pem", json_object_new_string(ev->ak_pem ? ev->ak_pem : ""));
 	if ((ret = add_b64(ak, "public", &ev->ak_public, err)) < 0 ||
 	    (ret = add_b64(tpm, "ek_certificate", &ev->ek_cert, err)) < 0 ||
-	    (ret = add_b64(root, "event_log", &ev->event_log, err)) < 0)
+	    (ret = add_b64(root, "event_log", &ev->event_log, err)) < 0 ||
+	    (ret = add_b64(root, "launch_log", &ev->launch_log, err)) < 0 ||
+	    (ret = add_b64(root, "boot_log", &ev->boot_log, err)) < 0)
 		goto out;
 	if (ev->snp_report.data || ev->snp_cert_table.data || ev->tdx_quote.data) {
 		json_object *plat = json_object_new_object();
@@ -210,16 +216,19 @@ static int parse_json(const char *json, size_t len, json_object **out, const cha
 	return 0;
 }
 
-static int check_format(json_object *root, const char *format, const char *what, struct cp_err *err)
+static int check_format(json_object *root, const char *format, int version, const char *what, struct cp_err *err)
 {
 	json_object *v;
 	const char *s = get_str(root, "format", what, err);
 	if (!s || strcmp(s, format))
 		return cp_err_set(err, EBADMSG, "%s: \"format\" must be \"%s\"", what, format);
 	json_object_object_get_ex(root, "version", &v);
-	if (json_object_get_int64(v) != ATTEST_EVIDENCE_VERSION)
-		return cp_err_set(err, EBADMSG, "%s: version %lld is not supported (expected %d)", what,
-				  (long long)json_object_get_int64(v), ATTEST_EVIDENCE_VERSION);
+	if (json_object_get_int64(v) != version)
+		return cp_err_set(err, EBADMSG, "%s: version %lld is not supported (expected %d)%s", what,
+				  (long long)json_object_get_int64(v), version,
+				  version == 2 && json_object_get_int64(v) == 1
+					  ? ": version 1 evidence quotes a per-VM, resettable PCR and is no longer accepted"
+					  : "");
 	return 0;
 }
 
@@ -282,6 +291,7 @@ static int parse_evidence(json_object *root, struct attest_evidence *ev, struct 
 	static const struct field ftop[] = {
 		{ "format", json_type_string, true }, { "version", json_type_int, true },
 		{ "tpm", json_type_object, true },    { "event_log", json_type_string, true },
+		{ "launch_log", json_type_string, true }, { "boot_log", json_type_string, false },
 		{ "platform", json_type_object, false }, { "vm", json_type_object, false },
 	};
 	static const struct field ftpm[] = {
@@ -307,7 +317,7 @@ static int parse_evidence(json_object *root, struct attest_evidence *ev, struct 
 	int ret;
 
 	if ((ret = check_keys(root, "evidence", ftop, ARRAY_SIZE(ftop), err)) < 0 ||
-	    (ret = check_format(root, ATTEST_EVIDENCE_FORMAT, "evidence", err)) < 0)
+	    (ret = check_format(root, ATTEST_EVIDENCE_FORMAT, ATTEST_EVIDENCE_VERSION, "evidence", err)) < 0)
 		return ret;
 	json_object_object_get_ex(root, "tpm", &tpm);
 	if ((ret = check_keys(tpm, "tpm", ftpm, ARRAY_SIZE(ftpm), err)) < 0 ||
@@ -328,7 +338,10 @@ static int parse_evidence(json_object *root, struct attest_evidence *ev, struct 
 		return cp_err_set(err, EBADMSG, "tpm.ak.pem: longer than 4096 characters");
 	if (!(ev->ak_pem = strdup(s)))
 		return cp_err_set(err, ENOMEM, "evidence: out of memory");
-	if ((ret = get_b64(root, "event_log", "evidence", 12, ATTEST_EVENTLOG_MAX_BYTES, &ev->event_log, err)) < 0)
+	if ((ret = get_b64(root, "event_log", "evidence", 12, ATTEST_EVENTLOG_MAX_BYTES, &ev->event_log, err)) < 0 ||
+	    (ret = get_b64(root, "launch_log", "evidence", ATTEST_HOSTLOG_HEADER_LEN, ATTEST_HOSTLOG_MAX_BYTES,
+			   &ev->launch_log, err)) < 0 ||
+	    (ret = get_b64(root, "boot_log", "evidence", 32, ATTEST_TCGLOG_MAX_BYTES, &ev->boot_log, err)) < 0)
 		return ret;
 	if (json_object_object_get_ex(root, "platform", &o)) {
 		if ((ret = check_keys(o, "platform", fplat, ARRAY_SIZE(fplat), err)) < 0 ||
@@ -401,6 +414,51 @@ static int parse_hex_list(json_object *root, const char *key, const size_t *size
 	return 0;
 }
 
+/* "ak_names": SHA-256 TPM Names, 0x000B then 32 bytes (hex, as tpm2_readpublic prints them). */
+static int parse_names(json_object *root, struct attest_evidence_policy *pol, struct cp_err *err)
+{
+	static const size_t d34[] = { 34 };
+	uint8_t names[ATTEST_POLICY_MAX_VALUES][34];
+	int ret = parse_hex_list(root, "ak_names", d34, 1, &names[0][0], 34, NULL, &pol->n_ak_pins, err);
+
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < pol->n_ak_pins; i++) {
+		if (cp_be16(names[i]) != 0x000B)
+			return cp_err_set(err, EBADMSG, "policy.ak_names[%zu]: nameAlg 0x%04x, expected 000b (SHA-256)", i,
+					  cp_be16(names[i]));
+		memcpy(pol->ak_pins[i], names[i] + 2, 32);
+	}
+	return 0;
+}
+
+/* "boot_pcrs": {"sha256": {"0": "HEX", ..., "7": "HEX"}}: the form verify eventlog --json
+ * prints, restricted to the sha256 bank and PCRs 0..7. */
+static int parse_boot_pcrs(json_object *root, struct attest_evidence_policy *pol, struct cp_err *err)
+{
+	json_object *bp, *bank;
+
+	if (!json_object_object_get_ex(root, "boot_pcrs", &bp))
+		return 0;
+	if (json_object_object_length(bp) != 1 || !json_object_object_get_ex(bp, "sha256", &bank) ||
+	    !json_object_is_type(bank, json_type_object))
+		return cp_err_set(err, EBADMSG, "policy.boot_pcrs: expected exactly {\"sha256\": {\"PCR\": \"HEX\", ...}}");
+	if (json_object_object_length(bank) == 0)
+		return cp_err_set(err, EBADMSG, "policy.boot_pcrs.sha256: empty");
+	json_object_object_foreach(bank, key, val) {
+		struct cp_err e2 = { 0 };
+		uint64_t pcr;
+		if (cp_parse_u64(key, &pcr) < 0 || pcr > 7 || strlen(key) != 1)
+			return cp_err_set(err, EBADMSG, "policy.boot_pcrs.sha256: key \"%s\" is not a boot PCR 0..7", key);
+		if (!json_object_is_type(val, json_type_string) ||
+		    cp_hex_decode(json_object_get_string(val), pol->boot_pcrs[pcr], 32, &e2) < 0)
+			return cp_err_set(err, EBADMSG, "policy.boot_pcrs.sha256.%s: %s", key,
+					  e2.code ? e2.msg : "not a string");
+		pol->boot_pcr_mask |= 1u << pcr;
+	}
+	return 0;
+}
+
 int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evidence_policy *pol,
 				 struct cp_err *err)
 {
@@ -409,7 +467,8 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 		{ "version", json_type_int, true },
 		{ "launch_measurements", json_type_array, false },
 		{ "launch_policy_digests", json_type_array, false },
-		{ "ak_sha256", json_type_array, false },
+		{ "ak_names", json_type_array, false },
+		{ "boot_pcrs", json_type_object, false },
 	};
 	static const size_t meas_sizes[] = { 32, 48 }, d32[] = { 32 };
 	json_object *root = NULL;
@@ -418,13 +477,19 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 	memset(pol, 0, sizeof(*pol));
 	if ((ret = parse_json(json, len, &root, "policy", err)) < 0)
 		return ret;
+	/* Issue 18 item 7: a pin of the bare public key leaves the attributes open to change. */
+	if (json_object_object_get_ex(root, "ak_sha256", NULL)) {
+		json_object_put(root);
+		return cp_err_set(err, EBADMSG, "policy.ak_sha256: public-key pins are no longer accepted (they do not cover the "
+				  "key's attributes); pin the AK's TPM name with \"ak_names\" (name:000b... from carapace attest ak)");
+	}
 	if ((ret = check_keys(root, "policy", f, ARRAY_SIZE(f), err)) < 0 ||
-	    (ret = check_format(root, "carapace-evidence-policy", "policy", err)) < 0 ||
+	    (ret = check_format(root, "carapace-evidence-policy", ATTEST_EVIDENCE_POLICY_VERSION, "policy", err)) < 0 ||
 	    (ret = parse_hex_list(root, "launch_measurements", meas_sizes, 2, &pol->measurements[0][0], 48,
 				  pol->measurement_len, &pol->n_measurements, err)) < 0 ||
 	    (ret = parse_hex_list(root, "launch_policy_digests", d32, 1, &pol->policy_digests[0][0], 32, NULL,
 				  &pol->n_policy_digests, err)) < 0 ||
-	    (ret = parse_hex_list(root, "ak_sha256", d32, 1, &pol->ak_pins[0][0], 32, NULL, &pol->n_ak_pins, err)) < 0)
+	    (ret = parse_names(root, pol, err)) < 0 || (ret = parse_boot_pcrs(root, pol, err)) < 0)
 		memset(pol, 0, sizeof(*pol));
 	json_object_put(root);
 	return ret;

@@ -11,7 +11,8 @@
 #include "common/err.h"
 
 #define ATTEST_EVIDENCE_FORMAT "carapace-evidence"
-#define ATTEST_EVIDENCE_VERSION 1
+#define ATTEST_EVIDENCE_VERSION 2 /* 2: host launch log (issue 14); 1 (per-VM resettable PCR) is refused */
+#define ATTEST_EVIDENCE_POLICY_VERSION 1
 #define ATTEST_EVIDENCE_MAX_BYTES (8u << 20)
 #define ATTEST_EVIDENCE_MAX_PCRS 24
 
@@ -30,7 +31,9 @@ struct attest_evidence {
 	struct attest_blob signature; /* TPMT_SIGNATURE */
 	uint32_t pcr_count;           /* sha256 bank, ascending, unique */
 	struct attest_pcr_value pcrs[ATTEST_EVIDENCE_MAX_PCRS];
-	struct attest_blob event_log; /* binary CPEL log */
+	struct attest_blob event_log; /* this VM's launch record: binary CPEL log */
+	struct attest_blob launch_log; /* the host launch log: binary CPHL, digests only */
+	struct attest_blob boot_log;   /* optional: the host's TCG boot event log (attest/tpm/tcglog.h) */
 	char *ak_pem;
 	struct attest_blob ak_public; /* TPM2B_PUBLIC */
 	struct attest_blob ek_cert;   /* DER, optional */
@@ -55,8 +58,11 @@ struct attest_evidence_policy {
 	size_t measurement_len[ATTEST_POLICY_MAX_VALUES];
 	size_t n_policy_digests;
 	uint8_t policy_digests[ATTEST_POLICY_MAX_VALUES][32];
-	size_t n_ak_pins;
+	size_t n_ak_pins; /* "ak_names": SHA-256 TPM Names; the 32-byte digest after 0x000B is kept */
 	uint8_t ak_pins[ATTEST_POLICY_MAX_VALUES][32];
+	/* "boot_pcrs": {"sha256": {"0": HEX, ...}}: the host's expected boot PCR values (0..7). */
+	uint32_t boot_pcr_mask;
+	uint8_t boot_pcrs[8][32];
 };
 int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evidence_policy *pol,
 				 struct cp_err *err);

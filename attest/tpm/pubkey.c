@@ -101,6 +101,25 @@ int attest_pubkey_sha256(EVP_PKEY *pkey, uint8_t out[32], struct cp_err *err)
 	return 0;
 }
 
+int attest_tpm_public_name(const struct attest_tpm_public *pub, uint8_t out[66], size_t *out_len,
+			   struct cp_err *err)
+{
+	const EVP_MD *md = pub->name_alg == ATTEST_TPM_ALG_SHA256   ? EVP_sha256()
+			   : pub->name_alg == ATTEST_TPM_ALG_SHA384 ? EVP_sha384()
+			   : pub->name_alg == ATTEST_TPM_ALG_SHA512 ? EVP_sha512()
+								    : NULL;
+	unsigned n = 0;
+
+	if (!md || !pub->tpmt)
+		return cp_err_set(err, EINVAL, "TPM object name: nameAlg 0x%04x is not SHA-256/384/512", pub->name_alg);
+	out[0] = (uint8_t)(pub->name_alg >> 8);
+	out[1] = (uint8_t)pub->name_alg;
+	if (!EVP_Digest(pub->tpmt, pub->tpmt_len, out + 2, &n, md, NULL))
+		return cp_err_set(err, EIO, "TPM object name: hashing failed");
+	*out_len = 2 + n;
+	return 0;
+}
+
 int attest_pubkey_from_pem(const char *pem, size_t len, EVP_PKEY **out, struct cp_err *err)
 {
 	BIO *bio = BIO_new_mem_buf(pem, (int)len);

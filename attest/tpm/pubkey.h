@@ -22,6 +22,11 @@ int attest_pubkey_der(EVP_PKEY *pkey, uint8_t **der, size_t *der_len, struct cp_
  * NIST P-256/P-384 (no OpenSSL encoder), OpenSSL's encoder for RSA. OPENSSL_free it. */
 int attest_pubkey_der_from_tpm(const struct attest_tpm_public *pub, EVP_PKEY *pkey, uint8_t **der, size_t *der_len,
 			       struct cp_err *err);
+/* The TPM object's Name: nameAlg (u16 big-endian) || H_nameAlg(TPMT_PUBLIC), as the TPM itself
+ * computes it (TPM 2.0 Part 1, 16 "Names"). It covers every attribute, the policy and the key,
+ * so it is what a pin or a credential binds to. out holds up to 2 + 64 bytes. */
+int attest_tpm_public_name(const struct attest_tpm_public *pub, uint8_t out[66], size_t *out_len,
+			   struct cp_err *err);
 /* Parse a PEM public key (exactly one). */
 int attest_pubkey_from_pem(const char *pem, size_t len, EVP_PKEY **out, struct cp_err *err);
 

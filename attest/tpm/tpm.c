@@ -121,6 +121,18 @@ int attest_tpm_pcr_extend(struct attest_tpm *tpm, uint32_t pcr, const uint8_t di
 	return 0;
 }
 
+int attest_tpm_reset_count(struct attest_tpm *tpm, uint32_t *reset_count, struct cp_err *err)
+{
+	TPMS_TIME_INFO *t = NULL;
+	TSS2_RC rc = Esys_ReadClock(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &t);
+
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_err(err, rc, "ReadClock");
+	*reset_count = t->clockInfo.resetCount;
+	Esys_Free(t);
+	return 0;
+}
+
 static void selection_for(TPML_PCR_SELECTION *sel, const uint32_t *pcrs, size_t n)
 {
 	memset(sel, 0, sizeof(*sel));

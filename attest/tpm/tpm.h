@@ -29,6 +29,9 @@ const char *attest_tpm_tcti(const struct attest_tpm *tpm);
 
 int attest_tpm_pcr_reset(struct attest_tpm *tpm, uint32_t pcr, struct cp_err *err);
 int attest_tpm_pcr_extend(struct attest_tpm *tpm, uint32_t pcr, const uint8_t digest[32], struct cp_err *err);
+/* TPMS_CLOCK_INFO.resetCount: how many times the TPM was reset (host boots); it is in every
+ * quote, so a log can say which TPM boot it belongs to. */
+int attest_tpm_reset_count(struct attest_tpm *tpm, uint32_t *reset_count, struct cp_err *err);
 /* SHA-256 bank values of pcrs[0..n) (ascending) into values. */
 int attest_tpm_pcr_read(struct attest_tpm *tpm, const uint32_t *pcrs, size_t n, uint8_t (*values)[32],
 			struct cp_err *err);

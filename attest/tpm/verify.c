@@ -17,6 +17,8 @@
 #include <openssl/x509.h>
 
 #include "attest/tpm/eventlog.h"
+#include "attest/tpm/hostlog.h"
+#include "attest/tpm/tcglog.h"
 #include "attest/tpm/pubkey.h"
 #include "attest/tpm/wire.h"
 #include "common/util.h"
@@ -28,10 +30,13 @@ static const char *const check_names[ATTEST_CHECK_COUNT] = {
 	[ATTEST_CHECK_SIGNATURE] = "signature",
 	[ATTEST_CHECK_NONCE] = "nonce",
 	[ATTEST_CHECK_PCR_DIGEST] = "pcr-digest",
+	[ATTEST_CHECK_BOOT_LOG] = "boot-log",
 	[ATTEST_CHECK_EVENT_LOG] = "event-log",
+	[ATTEST_CHECK_VM_LIFECYCLE] = "vm-lifecycle",
 	[ATTEST_CHECK_VM_IDENTITY] = "vm-identity",
 	[ATTEST_CHECK_LAUNCH_MEASUREMENT] = "launch-measurement",
 	[ATTEST_CHECK_LAUNCH_POLICY] = "launch-policy",
+	[ATTEST_CHECK_BOOT_PCRS] = "boot-pcrs",
 	[ATTEST_CHECK_AK_TRUST] = "ak-trust",
 	[ATTEST_CHECK_EK_CERTIFICATE] = "ek-certificate",
 	[ATTEST_CHECK_PLATFORM_EVIDENCE] = "platform-evidence",
@@ -92,10 +97,18 @@ struct vstate {
 	bool quote_ok;
 	bool sig_ok;
 	uint16_t sig_hash; /* hash of a parsed signature, 0 if none */
-	struct attest_eventlog log;
+	struct attest_eventlog log; /* this VM's launch record */
+	struct attest_hostlog hl;   /* the host launch log */
 	bool log_ok;
-	uint8_t ak_sha256[32];
+	size_t launch_at, stop_at; /* entry indices; stop_at == SIZE_MAX: no stop */
+	struct attest_tcglog *tcg; /* the host's boot log, replayed (NULL: none or rejected) */
+	uint8_t ak_name[66]; /* the TPM object's Name (nameAlg || H(TPMT_PUBLIC)) */
+	size_t ak_name_len;
 };
+
+/* TPMA_OBJECT bits that TPM 2.0 Part 2 (rev 1.59, 8.3) reserves, plus x509sign (bit 19): a TPM
+ * refuses to create an object with any of them set, and an AK has no use for x509sign. */
+#define TPMA_RESERVED_OR_X509 0xFFF8F309u
 
 static void check_ak_public(struct vstate *v)
 {
@@ -104,7 +117,7 @@ static void check_ak_public(struct vstate *v)
 			      ATTEST_TPMA_FIXEDPARENT | ATTEST_TPMA_SENSITIVEDATAORIGIN;
 	uint8_t *der;
 	size_t der_len;
-	char hex[65];
+	char hex[2 * 66 + 1];
 	int ret;
 
 	if (attest_tpm_public_parse(v->ev->ak_public.data, v->ev->ak_public.len, &v->pub, &err) < 0) {
@@ -113,6 +126,12 @@ static void check_ak_public(struct vstate *v)
 	}
 	/* Only a restricted signing key refuses to sign data that starts with TPM_GENERATED_VALUE,
 	 * so only its signature proves the TPM itself produced the quote. */
+	if (v->pub.attributes & TPMA_RESERVED_OR_X509) {
+		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL,
+		    "objectAttributes 0x%08x: reserved or x509sign bits 0x%08x are set (no TPM creates such a key)",
+		    v->pub.attributes, v->pub.attributes & TPMA_RESERVED_OR_X509);
+		return;
+	}
 	if ((v->pub.attributes & need) != need || (v->pub.attributes & ATTEST_TPMA_DECRYPT)) {
 		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL,
 		    "objectAttributes 0x%08x: not a restricted, fixedTPM, fixedParent, TPM-generated signing-only key",
@@ -129,19 +148,26 @@ static void check_ak_public(struct vstate *v)
 		return;
 	}
 	ret = attest_pubkey_pem_matches_der(der, der_len, v->ev->ak_pem, &err);
-	SHA256(der, der_len, v->ak_sha256);
 	OPENSSL_free(der);
 	if (ret < 0) {
 		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "tpm.ak.pem %s", err.msg);
 		return;
 	}
-	cp_hex_encode(v->ak_sha256, 32, hex);
+	if (attest_tpm_public_name(&v->pub, v->ak_name, &v->ak_name_len, &err) < 0) {
+		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "%s", err.msg);
+		return;
+	}
+	cp_hex_encode(v->ak_name, v->ak_name_len, hex);
 	v->pub_ok = true;
+	/* What this proves: the bundle's TPMT_PUBLIC is well formed and *claims* a restricted,
+	 * TPM-resident signing key. It does not prove the claim: only ak-trust does, through a
+	 * pinned Name (someone vouched for this exact object) or EK credential activation. */
 	if (v->pub.type == ATTEST_TPM_ALG_RSA)
-		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_PASS, "restricted signing key RSA-%u, sha256:%s",
-		    v->pub.rsa_bits, hex);
+		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_PASS,
+		    "well-formed TPMT_PUBLIC claiming a restricted signing key RSA-%u, name:%s", v->pub.rsa_bits, hex);
 	else
-		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_PASS, "restricted signing key ECC %s, sha256:%s",
+		set(v->res, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_PASS,
+		    "well-formed TPMT_PUBLIC claiming a restricted signing key ECC %s, name:%s",
 		    v->pub.curve == ATTEST_TPM_ECC_NIST_P256 ? "P-256" : "P-384", hex);
 }
 
@@ -325,40 +351,212 @@ static const uint8_t *pcr_value(const struct attest_evidence *ev, uint32_t index
 	return NULL;
 }
 
+/* The host's boot log: replayed, it must give every quoted boot PCR (0..7). */
+static void check_boot_log(struct vstate *v)
+{
+	static struct attest_tcglog zero_log;
+	const struct attest_tcglog_bank *b;
+	struct cp_err err = { 0 };
+	uint32_t quoted = 0;
+	char list[64] = "";
+	size_t pos = 0;
+
+	for (uint32_t k = 0; k < v->ev->pcr_count; k++)
+		if (v->ev->pcrs[k].index < 8)
+			quoted |= 1u << v->ev->pcrs[k].index;
+	if (!v->ev->boot_log.data) {
+		set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_SKIP, "no boot log in the bundle%s",
+		    quoted ? ": the quoted boot PCRs are compared only with reference values (boot-pcrs)" : "");
+		return;
+	}
+	v->tcg = malloc(sizeof(*v->tcg));
+	if (!v->tcg || attest_tcglog_replay(v->ev->boot_log.data, v->ev->boot_log.len, v->tcg, &err) < 0) {
+		set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_FAIL, "%s", v->tcg ? err.msg : "out of memory");
+		goto reject;
+	}
+	if (!(b = attest_tcglog_bank(v->tcg, ATTEST_TPM_ALG_SHA256))) {
+		set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_FAIL, "the boot log has no sha256 bank (the bank quoted)");
+		goto reject;
+	}
+	if (!quoted) {
+		set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_FAIL, "a boot log is shipped but none of PCRs 0..7 is quoted");
+		goto reject;
+	}
+	for (uint32_t p = 0; p < 8; p++) {
+		const uint8_t *want = (b->used & (1u << p)) ? b->pcr[p] : zero_log.banks[0].pcr[0];
+		if (!(quoted & (1u << p)))
+			continue;
+		if (memcmp(pcr_value(v->ev, p), want, 32)) {
+			set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_FAIL,
+			    "replaying the boot log's %u events does not give the quoted value of PCR %u", v->tcg->events, p);
+			goto reject;
+		}
+		pos += (size_t)snprintf(list + pos, sizeof(list) - pos, "%s%u", pos ? "," : "", p);
+	}
+	set(v->res, ATTEST_CHECK_BOOT_LOG, ATTEST_CHECK_PASS, "%s boot log, %u events, replays to the quoted PCRs %s",
+	    v->tcg->crypto_agile ? "crypto-agile" : "SHA-1", v->tcg->events, list);
+	return;
+reject:
+	free(v->tcg);
+	v->tcg = NULL;
+}
+
+/* The quoted boot PCRs against the relying party's reference values. */
+static void check_boot_pcrs(struct vstate *v)
+{
+	const struct attest_evidence_policy *pol = v->opts->policy;
+	unsigned n = 0;
+
+	if (!pol || !pol->boot_pcr_mask) {
+		set(v->res, ATTEST_CHECK_BOOT_PCRS, ATTEST_CHECK_SKIP, "no reference boot PCR values given (policy boot_pcrs)");
+		return;
+	}
+	for (uint32_t p = 0; p < 8; p++) {
+		const uint8_t *q;
+		if (!(pol->boot_pcr_mask & (1u << p)))
+			continue;
+		if (!(q = pcr_value(v->ev, p))) {
+			set(v->res, ATTEST_CHECK_BOOT_PCRS, ATTEST_CHECK_FAIL, "PCR %u has a reference value but is not quoted", p);
+			return;
+		}
+		if (memcmp(q, pol->boot_pcrs[p], 32)) {
+			set(v->res, ATTEST_CHECK_BOOT_PCRS, ATTEST_CHECK_FAIL,
+			    "PCR %u differs from its reference value: the host booted something else", p);
+			return;
+		}
+		n++;
+	}
+	set(v->res, ATTEST_CHECK_BOOT_PCRS, ATTEST_CHECK_PASS, "%u quoted boot PCR(s) equal their reference values%s", n,
+	    v->tcg ? " (and the boot log explains them)" : "");
+}
+
+/* How many events of `type` the record holds; *first = the first one. */
+static size_t count_events(const struct attest_eventlog *log, uint16_t type, const struct attest_event **first)
+{
+	size_t n = 0;
+	*first = NULL;
+	for (size_t i = 0; i < log->count; i++)
+		if (log->events[i].type == type && !n++)
+			*first = &log->events[i];
+	return n;
+}
+
+/* The VM's launch record, and the host launch log replayed to the quoted PCR; the record's
+ * launch entry found there exactly once (issue 14). */
 static void check_event_log(struct vstate *v)
 {
 	struct cp_err err = { 0 };
-	uint32_t replayed_pcrs = 0;
+	const struct attest_event *start, *idev;
+	const uint8_t *quoted;
+	uint8_t replay[32], launch[32], zero[32] = { 0 };
+	size_t n_launch = 0;
 
+	v->stop_at = SIZE_MAX;
 	if (attest_eventlog_parse(v->ev->event_log.data, v->ev->event_log.len, &v->log, &err) < 0) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "launch record: %s", err.msg);
+		return;
+	}
+	if (count_events(&v->log, ATTEST_EVENT_VM_START, &start) != 1 ||
+	    count_events(&v->log, ATTEST_EVENT_LAUNCH_ID, &idev) != 1) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+		    "launch record: needs exactly one vm-start and one launch-id event (nothing was launched?)");
+		return;
+	}
+	if (attest_hostlog_parse(v->ev->launch_log.data, v->ev->launch_log.len, &v->hl, NULL, &err) < 0) {
 		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "%s", err.msg);
 		return;
 	}
-	for (uint32_t pcr = 0; pcr <= ATTEST_PCR_MAX; pcr++) {
-		uint8_t replay[32];
-		const uint8_t *quoted;
-		size_t n = attest_eventlog_replay(&v->log, pcr, replay);
-		if (!n)
-			continue;
-		quoted = pcr_value(v->ev, pcr);
-		if (!quoted) {
-			set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "the log extends PCR %u, which is not quoted", pcr);
-			return;
-		}
-		if (memcmp(replay, quoted, 32)) {
+	for (size_t i = 0; i < v->log.count; i++)
+		if (v->log.events[i].pcr != v->hl.pcr) {
 			set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
-			    "replaying %zu event(s) for PCR %u does not give the quoted value", n, pcr);
+			    "launch record: event %zu names PCR %u, the host launch log extends PCR %u", i,
+			    v->log.events[i].pcr, v->hl.pcr);
 			return;
 		}
-		replayed_pcrs++;
+	quoted = pcr_value(v->ev, v->hl.pcr);
+	if (!quoted) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "the host launch log extends PCR %u, which is not quoted",
+		    v->hl.pcr);
+		return;
 	}
-	if (!replayed_pcrs) {
-		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "the event log is empty: nothing was recorded at launch");
+	if (v->quote_ok && v->quote.reset_count != v->hl.reset_count) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+		    "the host launch log belongs to TPM boot (resetCount) %u, the quote to %u", v->hl.reset_count,
+		    v->quote.reset_count);
+		return;
+	}
+	/* The log starts where the PCR stood at the host's boot: zero, or what the boot log put
+	 * there. A base nothing explains could hide entries before the first one shipped. */
+	{
+		const struct attest_tcglog_bank *b = v->tcg ? attest_tcglog_bank(v->tcg, ATTEST_TPM_ALG_SHA256) : NULL;
+		const uint8_t *want = b && (b->used & (1u << v->hl.pcr)) ? b->pcr[v->hl.pcr] : zero;
+		if (memcmp(v->hl.base, want, 32)) {
+			set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+			    "the host launch log starts PCR %u at a value that %s", v->hl.pcr,
+			    v->tcg ? "the bundle's boot log does not give" : "no boot log in the bundle explains (non-zero)");
+			return;
+		}
+	}
+	attest_hostlog_replay(&v->hl, v->hl.count, replay);
+	if (memcmp(replay, quoted, 32)) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+		    "replaying the host launch log's %zu entries does not give the quoted value of PCR %u", v->hl.count,
+		    v->hl.pcr);
+		return;
+	}
+	if (attest_hostlog_launch_digest(v->ev->event_log.data, v->ev->event_log.len, launch) < 0) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "SHA-256 failed");
+		return;
+	}
+	for (size_t i = 0; i < v->hl.count; i++)
+		if (v->hl.entries[i].type == ATTEST_HOSTLOG_LAUNCH && !memcmp(v->hl.entries[i].digest, launch, 32) &&
+		    !n_launch++)
+			v->launch_at = i;
+	if (n_launch != 1) {
+		set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL,
+		    n_launch ? "this VM's launch appears %zu times in the host launch log (duplicated)"
+			     : "this VM's launch is missing from the host launch log (%zu entries)",
+		    n_launch ? n_launch : v->hl.count);
 		return;
 	}
 	v->log_ok = true;
-	set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_PASS, "%zu event(s) replay to the quoted value of %u PCR(s)",
-	    v->log.count, replayed_pcrs);
+	set(v->res, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_PASS,
+	    "host launch log: %zu entries replay to PCR %u (TPM boot %u); this VM's launch record (%zu events) is entry %zu; "
+	    "the other entries are digests only",
+	    v->hl.count, v->hl.pcr, v->hl.reset_count, v->log.count, v->launch_at);
+}
+
+/* Running or stopped: the stop entry carries the digest of this launch's id. */
+static void check_vm_lifecycle(struct vstate *v)
+{
+	const struct attest_event *idev;
+	uint8_t stop[32];
+	size_t n = 0;
+
+	if (!v->log_ok) {
+		set(v->res, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_FAIL, "not checked: the launch was not found");
+		return;
+	}
+	count_events(&v->log, ATTEST_EVENT_LAUNCH_ID, &idev);
+	if (attest_hostlog_stop_digest(idev->data, stop) < 0) {
+		set(v->res, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_FAIL, "SHA-256 failed");
+		return;
+	}
+	for (size_t i = 0; i < v->hl.count; i++)
+		if (v->hl.entries[i].type == ATTEST_HOSTLOG_STOP && !memcmp(v->hl.entries[i].digest, stop, 32) && !n++)
+			v->stop_at = i;
+	if (n > 1 || (n == 1 && v->stop_at < v->launch_at)) {
+		set(v->res, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_FAIL,
+		    n > 1 ? "this launch is stopped %zu times in the host launch log" : "a stop (entry %zu) precedes the launch",
+		    n > 1 ? n : v->stop_at);
+		return;
+	}
+	if (n)
+		set(v->res, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS,
+		    "STOPPED: launched at entry %zu, stopped at entry %zu of %zu", v->launch_at, v->stop_at, v->hl.count);
+	else
+		set(v->res, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS,
+		    "running: launched at entry %zu of %zu, no stop recorded", v->launch_at, v->hl.count);
 }
 
 /* The one event of `type` in a log that replayed; NULL with *count = number seen. */
@@ -460,20 +658,32 @@ static void check_ak_trust(struct vstate *v)
 	}
 	if (!n) {
 		set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL,
-		    "no trust anchor: pin the AK with --ak-pin or the policy's ak_sha256");
+		    "no trust anchor: pin the AK's name with --ak-pin or the policy's ak_names");
+		return;
+	}
+	/* Pins are SHA-256 Names: the whole TPMT_PUBLIC (attributes included) is pinned, not only
+	 * the key, so no attribute of the pinned object can be changed after enrolment. */
+	if (v->pub.name_alg != ATTEST_TPM_ALG_SHA256) {
+		set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL,
+		    "the AK's nameAlg is %s; pins are SHA-256 names", attest_tpm_alg_name(v->pub.name_alg));
 		return;
 	}
 	for (size_t i = 0; i < v->opts->n_ak_pins; i++)
-		if (!memcmp(v->opts->ak_pins[i], v->ak_sha256, 32)) {
-			set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS, "AK matches pinned key %zu (--ak-pin)", i + 1);
+		if (!memcmp(v->opts->ak_pins[i], v->ak_name + 2, 32)) {
+			set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS,
+			    "AK name matches pin %zu (--ak-pin): trust rests on whoever recorded the pin (weaker than EK enrolment)",
+			    i + 1);
 			return;
 		}
 	for (size_t i = 0; pol && i < pol->n_ak_pins; i++)
-		if (!memcmp(pol->ak_pins[i], v->ak_sha256, 32)) {
-			set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS, "AK matches policy ak_sha256[%zu]", i);
+		if (!memcmp(pol->ak_pins[i], v->ak_name + 2, 32)) {
+			set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS,
+			    "AK name matches policy ak_names[%zu]: trust rests on whoever recorded the pin (weaker than EK enrolment)",
+			    i);
 			return;
 		}
-	set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL, "AK matches none of the %zu pinned key(s)", n);
+	set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL,
+	    "AK name matches none of the %zu pin(s) (a pin covers the whole TPMT_PUBLIC: key and attributes)", n);
 }
 
 static void check_ek_cert(struct vstate *v)
@@ -669,13 +879,16 @@ int attest_verify_evidence(const struct attest_evidence *ev, const struct attest
 	check_signature(&v);
 	check_nonce(&v);
 	check_pcr_digest(&v);
+	check_boot_log(&v);
 	check_event_log(&v);
+	check_vm_lifecycle(&v);
 	check_vm_identity(&v);
 	check_reference(&v, ATTEST_CHECK_LAUNCH_MEASUREMENT, ATTEST_EVENT_LAUNCH_MEASUREMENT,
 			pol ? &pol->measurements[0][0] : NULL, 48, pol ? pol->measurement_len : NULL,
 			pol ? pol->n_measurements : 0, "launch measurement");
 	check_reference(&v, ATTEST_CHECK_LAUNCH_POLICY, ATTEST_EVENT_LAUNCH_POLICY, pol ? &pol->policy_digests[0][0] : NULL,
 			32, NULL, pol ? pol->n_policy_digests : 0, "launch policy digest");
+	check_boot_pcrs(&v);
 	check_ak_trust(&v);
 	check_ek_cert(&v);
 	check_platform(&v);
@@ -693,6 +906,8 @@ int attest_verify_evidence(const struct attest_evidence *ev, const struct attest
 		if (res->checks[i].status == ATTEST_CHECK_FAIL)
 			res->passed = false;
 	attest_eventlog_free(&v.log);
+	attest_hostlog_free(&v.hl);
+	free(v.tcg);
 	EVP_PKEY_free(v.pkey);
 	return 0;
 }

@@ -21,10 +21,13 @@ enum attest_check_id {
 	ATTEST_CHECK_SIGNATURE,
 	ATTEST_CHECK_NONCE,
 	ATTEST_CHECK_PCR_DIGEST,
+	ATTEST_CHECK_BOOT_LOG,
 	ATTEST_CHECK_EVENT_LOG,
+	ATTEST_CHECK_VM_LIFECYCLE,
 	ATTEST_CHECK_VM_IDENTITY,
 	ATTEST_CHECK_LAUNCH_MEASUREMENT,
 	ATTEST_CHECK_LAUNCH_POLICY,
+	ATTEST_CHECK_BOOT_PCRS,
 	ATTEST_CHECK_AK_TRUST,
 	ATTEST_CHECK_EK_CERTIFICATE,
 	ATTEST_CHECK_PLATFORM_EVIDENCE,
@@ -46,7 +49,7 @@ struct attest_verify_opts {
 	const uint8_t *nonce;
 	size_t nonce_len;
 	const struct attest_evidence_policy *policy; /* NULL: no reference values */
-	const uint8_t (*ak_pins)[32];                /* SHA-256 of AK SubjectPublicKeyInfo */
+	const uint8_t (*ak_pins)[32];                /* AK Names 0x000B || SHA-256(TPMT_PUBLIC): the digest part */
 	size_t n_ak_pins;
 	bool allow_unverified_platform;
 	/* Hardware evidence (attest/hw): judged as of this time (0: now); DEBUG guests refused unless allowed. */

@@ -45,11 +45,11 @@ hyperfine -N --warmup 20 --runs "$RUNS" --export-markdown "$T/verify.md" --expor
 	-n "tpm2_checkquote" "tpm2_checkquote -u $E/ak.pem -m $E/quote.bin -s $E/sig.bin -f $E/pcrs.bin -g sha256 -q $NONCE"
 cat "$T/verify.md"
 medians "$T/verify.json"
-"$BENCH_VERIFY" "$T/ev.json" "$NONCE" "${PIN#sha256:}" 2000
+"$BENCH_VERIFY" "$T/ev.json" "$NONCE" "${PIN#name:000b}" 2000
 
 echo "### production with swtpm (same AK, same PCR)"
 hyperfine -N --warmup 5 --runs $((RUNS / 4)) --export-markdown "$T/produce.md" --export-json "$T/produce.json" \
 	-n "carapace attest" "$CARAPACE attest --vm bench --nonce $NONCE -o $T/ev2.json" \
-	-n "tpm2_quote" "tpm2_quote -c 0x81018001 -l sha256:23 -q $NONCE -m $T/q.bin -s $T/s.bin -o $T/p.bin -g sha256"
+	-n "tpm2_quote" "tpm2_quote -c 0x81018001 -l sha256:13 -q $NONCE -m $T/q.bin -s $T/s.bin -o $T/p.bin -g sha256"
 cat "$T/produce.md"
 medians "$T/produce.json"

@@ -1,5 +1,5 @@
 /* Test tool: wrap tpm2-tools output (tpm2_quote -m/-s/-o -F values, tpm2_readpublic -f tss
- * and -f pem) and a carapace event log into a carapace evidence bundle, so the verifier can
+ * and -f pem), a carapace launch record and the host launch log into a carapace evidence bundle, so the verifier can
  * be run on a quote that carapace did not make. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +25,9 @@ int main(int argc, char **argv)
 	char *json, *save = NULL;
 	uint32_t n = 0;
 
-	if (argc != 9) {
-		fprintf(stderr, "usage: evidence-assemble QUOTE SIG AK-TPM2B-PUBLIC AK-PEM EVENTLOG PCR-VALUES PCRLIST OUT\n");
+	if (argc != 10) {
+		fprintf(stderr, "usage: evidence-assemble QUOTE SIG AK-TPM2B-PUBLIC AK-PEM LAUNCH-RECORD HOST-LAUNCH-LOG "
+				"PCR-VALUES PCRLIST OUT\n");
 		return 2;
 	}
 	load(argv[1], &ev.quote);
@@ -34,6 +35,8 @@ int main(int argc, char **argv)
 	load(argv[3], &ev.ak_public);
 	load(argv[4], &pem);
 	load(argv[5], &ev.event_log);
+	load(argv[6], &ev.launch_log);
+	argv++; /* the rest as before */
 	load(argv[6], &values);
 	ev.ak_pem = (char *)pem.data;
 	for (char *tok = strtok_r(argv[7], ",", &save); tok && n < ATTEST_EVIDENCE_MAX_PCRS; tok = strtok_r(NULL, ",", &save)) {

@@ -1,6 +1,7 @@
 /* Integration: the whole produce -> verify path against a real TPM 2.0 simulator (swtpm,
- * started here): launch events, persistent AK (ECC and RSA), quote, bundle, verifier, and
- * tampering with the TPM's own output. */
+ * started here): launch records in one host launch log (three VMs, stop and relaunch, forged,
+ * missing and duplicated entries, crash recovery), persistent AK (ECC and RSA), quote, bundle,
+ * verifier, and tampering with the TPM's own output. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "attest/tpm/evidence.h"
+#include "attest/tpm/hostlog.h"
 #include "attest/tpm/launch.h"
 #include "attest/tpm/pubkey.h"
 #include "attest/tpm/tpm.h"
@@ -54,15 +58,17 @@ static void test_unreachable_tcti(void **state)
 	assert_null(t);
 }
 
-/* Produce a bundle for VM vm_name: AK of alg, quote PCR 23 with nonce. */
+/* Produce a bundle for VM vm_name: AK of alg, the host launch log locked from its read to the
+ * quote of its PCR with nonce (what carapace attest does). */
 static void produce(const char *vm_name, enum attest_ak_alg alg, const uint8_t *nonce, size_t nonce_len,
 		    struct attest_evidence *ev, uint8_t pin[32])
 {
 	struct cp_err err = { 0 };
 	struct attest_tpm_public pub;
+	struct attest_hostlog_handle h;
 	EVP_PKEY *k = NULL;
-	uint32_t pcr = 23;
-	uint8_t value[1][32];
+	uint8_t value[1][32], name[66];
+	size_t name_len;
 	char dir[4096], path[4200];
 
 	memset(ev, 0, sizeof(*ev));
@@ -74,49 +80,74 @@ static void produce(const char *vm_name, enum attest_ak_alg alg, const uint8_t *
 	assert_int_equal(attest_tpm_public_parse(ev->ak_public.data, ev->ak_public.len, &pub, &err), 0);
 	assert_int_equal(attest_pubkey_from_tpm(&pub, &k, &err), 0);
 	assert_int_equal(attest_pubkey_to_pem(k, &ev->ak_pem, &err), 0);
-	assert_int_equal(attest_pubkey_sha256(k, pin, &err), 0);
+	assert_int_equal(attest_tpm_public_name(&pub, name, &name_len, &err), 0);
+	assert_int_equal(name_len, 34); /* the pin: the AK's SHA-256 TPM name */
+	memcpy(pin, name + 2, 32);
 	EVP_PKEY_free(k);
+	if (attest_hostlog_open(tpm, state_dir, 0, false, &h, &err) < 0)
+		fail_msg("%s", err.msg);
+	ev->launch_log.data = malloc(h.len);
+	memcpy(ev->launch_log.data, h.bytes, ev->launch_log.len = h.len);
 	if (attest_tpm_quote(tpm, alg == ATTEST_AK_RSA_2048 ? ATTEST_AK_HANDLE_RSA : ATTEST_AK_HANDLE_ECC, nonce,
-			     nonce_len, &pcr, 1, value, &ev->quote.data, &ev->quote.len, &ev->signature.data,
+			     nonce_len, &h.log.pcr, 1, value, &ev->quote.data, &ev->quote.len, &ev->signature.data,
 			     &ev->signature.len, &err) < 0)
 		fail_msg("%s", err.msg);
 	ev->pcr_count = 1;
-	ev->pcrs[0].index = 23;
+	ev->pcrs[0].index = h.log.pcr;
 	memcpy(ev->pcrs[0].value, value[0], 32);
+	attest_hostlog_close(&h);
 	assert_int_equal(attest_tpm_ek_cert(tpm, &ev->ek_cert.data, &ev->ek_cert.len, &err), 0);
 	assert_null(ev->ek_cert.data); /* a bare swtpm has no EK certificate */
 	ev->vm_name = strdup(vm_name);
 }
 
-static void launch(const char *vm_name)
+/* Build and commit a launch record whose launch measurement is 48 bytes of `m`. */
+static void launch_m(const char *vm_name, uint8_t m, bool commit)
 {
 	struct attest_launch l;
 	struct cp_err err = { 0 };
 	uint8_t meas[48], pol[32], dev[32 + 3];
 	static const char config[] = "{\"vm\":\"it\"}";
 
-	memset(meas, 0x4D, sizeof(meas));
+	memset(meas, m, sizeof(meas));
 	memset(pol, 0x50, sizeof(pol));
 	memset(dev, 0x44, 32);
 	memcpy(dev + 32, "rng", 3);
-	if (attest_launch_begin(&l, tpm, state_dir, vm_name, 23, &err) < 0)
+	if (attest_launch_begin(&l, tpm, state_dir, vm_name, ATTEST_HOSTLOG_PCR_DEFAULT, false, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(attest_launch_record(&l, ATTEST_EVENT_LAUNCH_MEASUREMENT, meas, 48, &err), 0);
 	assert_int_equal(attest_launch_record_config(&l, config, strlen(config), &err), 0);
 	assert_int_equal(attest_launch_record(&l, ATTEST_EVENT_LAUNCH_POLICY, pol, 32, &err), 0);
 	assert_int_equal(attest_launch_record(&l, ATTEST_EVENT_DEVICE_HELPER, dev, sizeof(dev), &err), 0);
-	/* invalid data is refused before the TPM is touched */
+	/* invalid data is refused */
 	assert_int_equal(attest_launch_record(&l, ATTEST_EVENT_VM_CONFIG, pol, 31, &err), -EINVAL);
-	assert_int_equal(l.log.count, 5);
+	assert_int_equal(l.log.count, 6);
+	if (commit) {
+		if (attest_launch_commit(&l, NULL, &err) < 0)
+			fail_msg("%s", err.msg);
+		/* a committed record takes no more events */
+		assert_int_equal(attest_launch_record(&l, ATTEST_EVENT_LAUNCH_POLICY, pol, 32, &err), -EBUSY);
+	}
 	attest_launch_end(&l);
+}
+
+static void launch(const char *vm_name)
+{
+	launch_m(vm_name, 0x4D, true);
+}
+
+static void verify_opts(const struct attest_evidence *ev, const uint8_t *nonce, size_t nonce_len,
+			const uint8_t pin[32], const struct attest_evidence_policy *pol, struct attest_verify_result *r)
+{
+	struct attest_verify_opts o = { .nonce = nonce, .nonce_len = nonce_len, .ak_pins = (const uint8_t(*)[32])pin,
+					.n_ak_pins = 1, .policy = pol };
+	assert_int_equal(attest_verify_evidence(ev, &o, r), 0);
 }
 
 static void verify(const struct attest_evidence *ev, const uint8_t *nonce, size_t nonce_len, const uint8_t pin[32],
 		   struct attest_verify_result *r)
 {
-	struct attest_verify_opts o = { .nonce = nonce, .nonce_len = nonce_len, .ak_pins = (const uint8_t(*)[32])pin,
-					.n_ak_pins = 1 };
-	assert_int_equal(attest_verify_evidence(ev, &o, r), 0);
+	verify_opts(ev, nonce, nonce_len, pin, NULL, r);
 }
 
 static void assert_all_pass(const struct attest_verify_result *r)
@@ -125,6 +156,14 @@ static void assert_all_pass(const struct attest_verify_result *r)
 		if (r->checks[k].status == ATTEST_CHECK_FAIL)
 			fail_msg("%s failed: %s", attest_check_name(k), r->checks[k].detail);
 	assert_true(r->passed);
+}
+
+static void want(const struct attest_verify_result *r, enum attest_check_id id, enum attest_check_status st,
+		 const char *msg)
+{
+	if (r->checks[id].status != st || (msg && !strstr(r->checks[id].detail, msg)))
+		fail_msg("%s: expected %s \"%s\", got %s \"%s\"", attest_check_name(id), attest_check_status_name(st),
+			 msg ? msg : "", attest_check_status_name(r->checks[id].status), r->checks[id].detail);
 }
 
 static void test_produce_verify_ecc(void **state)
@@ -138,8 +177,8 @@ static void test_produce_verify_ecc(void **state)
 	produce("it-ecc", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev, pin);
 	verify(&ev, nonce, sizeof(nonce), pin, &r);
 	assert_all_pass(&r);
-	assert_int_equal(r.checks[ATTEST_CHECK_EVENT_LOG].status, ATTEST_CHECK_PASS);
-	assert_non_null(strstr(r.checks[ATTEST_CHECK_EVENT_LOG].detail, "5 event(s)"));
+	want(&r, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_PASS, "launch record (6 events)");
+	want(&r, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS, "running");
 
 	/* the AK is created once and kept: a second run finds the same key */
 	produce("it-ecc", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev2, pin2);
@@ -174,7 +213,7 @@ static void test_produce_verify_ecc(void **state)
 	verify(&ev, nonce, sizeof(nonce), pin, &r);
 	assert_int_equal(r.checks[ATTEST_CHECK_PCR_DIGEST].status, ATTEST_CHECK_FAIL);
 	ev.pcrs[0].value[31] ^= 1;
-	/* an event-log edit (the launch measurement's data) */
+	/* a launch-record edit (the launch measurement's data) */
 	ev.event_log.data[ev.event_log.len / 3] ^= 1;
 	verify(&ev, nonce, sizeof(nonce), pin, &r);
 	assert_int_equal(r.checks[ATTEST_CHECK_EVENT_LOG].status, ATTEST_CHECK_FAIL);
@@ -184,24 +223,189 @@ static void test_produce_verify_ecc(void **state)
 	attest_evidence_free(&ev);
 }
 
-static void test_other_launch_breaks_old_log(void **state)
+/* Issue 14: three VMs on one TPM and one log; each one's evidence passes against its own
+ * reference measurement and fails against another's; the others appear as digests only. */
+static void test_three_vms_one_log(void **state)
 {
-	static const uint8_t nonce[8] = { 9, 9, 9, 9, 9, 9, 9, 9 };
-	struct attest_evidence ev;
+	static const uint8_t nonce[16] = { 0x33 };
+	static const char *const names[3] = { "it-a", "it-b", "it-c" };
+	struct attest_evidence ev[3];
 	struct attest_verify_result r;
-	struct attest_launch l;
-	struct cp_err err = { 0 };
 	uint8_t pin[32];
 
-	launch("it-first");
-	/* a later launch on the same PCR resets it: the first VM's log no longer replays */
-	assert_int_equal(attest_launch_begin(&l, tpm, state_dir, "it-second", 23, &err), 0);
-	attest_launch_end(&l);
-	produce("it-first", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev, pin);
+	for (int i = 0; i < 3; i++)
+		launch_m(names[i], (uint8_t)(0xA0 + i), true);
+	for (int i = 0; i < 3; i++)
+		produce(names[i], ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev[i], pin);
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++) {
+			struct attest_evidence_policy pol = { .n_measurements = 1, .measurement_len = { 48 } };
+			memset(pol.measurements[0], 0xA0 + j, 48);
+			verify_opts(&ev[i], nonce, sizeof(nonce), pin, &pol, &r);
+			if (i == j)
+				assert_all_pass(&r);
+			else
+				want(&r, ATTEST_CHECK_LAUNCH_MEASUREMENT, ATTEST_CHECK_FAIL, "matches none");
+		}
+	/* the host log shipped holds no name or measurement of any VM: entries are digests */
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++) {
+			uint8_t m[48];
+			memset(m, 0xA0 + j, 48);
+			assert_null(memmem(ev[i].launch_log.data, ev[i].launch_log.len, names[j], 4));
+			assert_null(memmem(ev[i].launch_log.data, ev[i].launch_log.len, m, 8));
+		}
+	/* a record put into another VM's bundle is found in the log, but not under that name */
+	free(ev[0].vm_name);
+	ev[0].vm_name = strdup("it-b");
+	verify(&ev[0], nonce, sizeof(nonce), pin, &r);
+	want(&r, ATTEST_CHECK_VM_IDENTITY, ATTEST_CHECK_FAIL, "vm.name \"it-b\"");
+	for (int i = 0; i < 3; i++)
+		attest_evidence_free(&ev[i]);
+}
+
+static void test_stop_and_relaunch(void **state)
+{
+	static const uint8_t nonce[16] = { 0x51 };
+	struct attest_evidence ev, old;
+	struct attest_verify_result r;
+	struct cp_err err = { 0 };
+	bool recovered = true;
+	uint8_t pin[32];
+
+	launch("it-stop");
+	produce("it-stop", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &old, pin);
+	assert_int_equal(attest_launch_stop(tpm, state_dir, "it-stop", &recovered, &err), 0);
+	assert_false(recovered);
+	produce("it-stop", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev, pin);
 	verify(&ev, nonce, sizeof(nonce), pin, &r);
-	assert_false(r.passed);
-	assert_int_equal(r.checks[ATTEST_CHECK_EVENT_LOG].status, ATTEST_CHECK_FAIL);
+	assert_all_pass(&r);
+	want(&r, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS, "STOPPED");
 	attest_evidence_free(&ev);
+	/* relaunched: a new launch (new launch id), running; the first launch and its stop stay */
+	launch("it-stop");
+	produce("it-stop", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev, pin);
+	verify(&ev, nonce, sizeof(nonce), pin, &r);
+	assert_all_pass(&r);
+	want(&r, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS, "running");
+	/* the old record against today's log and quote: found, and reported stopped */
+	free(old.launch_log.data);
+	old.launch_log.data = malloc(ev.launch_log.len);
+	memcpy(old.launch_log.data, ev.launch_log.data, old.launch_log.len = ev.launch_log.len);
+	free(old.quote.data);
+	old.quote.data = malloc(ev.quote.len);
+	memcpy(old.quote.data, ev.quote.data, old.quote.len = ev.quote.len);
+	free(old.signature.data);
+	old.signature.data = malloc(ev.signature.len);
+	memcpy(old.signature.data, ev.signature.data, old.signature.len = ev.signature.len);
+	memcpy(old.pcrs, ev.pcrs, sizeof(ev.pcrs));
+	verify(&old, nonce, sizeof(nonce), pin, &r);
+	want(&r, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS, "STOPPED");
+	attest_evidence_free(&old);
+	attest_evidence_free(&ev);
+}
+
+static void test_forged_missing_duplicated(void **state)
+{
+	static const uint8_t nonce[16] = { 0x77 };
+	struct attest_evidence ev;
+	struct attest_verify_result r;
+	struct attest_hostlog_handle h;
+	struct cp_err err = { 0 };
+	uint8_t pin[32], launch_digest[32];
+	size_t at;
+
+	launch("it-forge");
+	produce("it-forge", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev, pin);
+	verify(&ev, nonce, sizeof(nonce), pin, &r);
+	assert_all_pass(&r);
+	/* a forged entry: any byte of any entry, or one entry added or dropped */
+	for (at = ATTEST_HOSTLOG_HEADER_LEN; at < ev.launch_log.len; at += 11) {
+		ev.launch_log.data[at] ^= 0x01;
+		verify(&ev, nonce, sizeof(nonce), pin, &r);
+		if (r.passed)
+			fail_msg("launch log byte %zu flipped: still verifies", at);
+		ev.launch_log.data[at] ^= 0x01;
+	}
+	ev.launch_log.len -= ATTEST_HOSTLOG_ENTRY_LEN;
+	verify(&ev, nonce, sizeof(nonce), pin, &r);
+	want(&r, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, NULL);
+	ev.launch_log.len += ATTEST_HOSTLOG_ENTRY_LEN;
+	attest_evidence_free(&ev);
+	/* missing: a record built but never committed */
+	launch_m("it-missing", 0x11, false);
+	produce("it-missing", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev, pin);
+	verify(&ev, nonce, sizeof(nonce), pin, &r);
+	want(&r, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "missing from the host launch log");
+	attest_evidence_free(&ev);
+	/* duplicated: the same launch entry appended (and extended) twice */
+	produce("it-forge", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev, pin);
+	assert_int_equal(attest_hostlog_launch_digest(ev.event_log.data, ev.event_log.len, launch_digest), 0);
+	attest_evidence_free(&ev);
+	assert_int_equal(attest_hostlog_open(tpm, state_dir, 0, false, &h, &err), 0);
+	assert_int_equal(attest_hostlog_append(tpm, &h, ATTEST_HOSTLOG_LAUNCH, launch_digest, &err), 0);
+	attest_hostlog_close(&h);
+	produce("it-forge", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev, pin);
+	verify(&ev, nonce, sizeof(nonce), pin, &r);
+	want(&r, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "appears 2 times");
+	attest_evidence_free(&ev);
+}
+
+/* A crash of carapace between the log append and the PCR extend, and a torn append. */
+static void test_crash_recovery(void **state)
+{
+	static const uint8_t nonce[16] = { 0x99 };
+	struct attest_evidence ev;
+	struct attest_verify_result r;
+	struct attest_hostlog_handle h;
+	struct cp_err err = { 0 };
+	uint8_t pin[32];
+	char path[4200];
+	size_t before;
+	int st;
+	pid_t pid;
+	FILE *f;
+
+	assert_int_equal(attest_hostlog_open(tpm, state_dir, 0, false, &h, &err), 0);
+	before = h.log.count;
+	attest_hostlog_close(&h);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("CARAPACE_TEST_HOSTLOG_CRASH", "after-append", 1);
+		launch("it-crash"); /* exits 99 right after the append */
+		_exit(1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 99);
+	/* now the log has one entry more than the PCR: the next opener extends it */
+	assert_int_equal(attest_hostlog_open(tpm, state_dir, 0, false, &h, &err), 0);
+	assert_true(h.recovered);
+	assert_int_equal(h.log.count, before + 1);
+	attest_hostlog_close(&h);
+	produce("it-crash", ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev, pin);
+	verify(&ev, nonce, sizeof(nonce), pin, &r);
+	assert_all_pass(&r);
+	attest_evidence_free(&ev);
+	/* a torn append (a crash inside the write): the partial entry is dropped */
+	snprintf(path, sizeof(path), "%s/attest/host/launch-log.bin", state_dir);
+	assert_non_null(f = fopen(path, "ab"));
+	fwrite("\0\1partial", 1, 9, f);
+	fclose(f);
+	assert_int_equal(attest_hostlog_open(tpm, state_dir, 0, false, &h, &err), 0);
+	assert_true(h.recovered);
+	assert_int_equal(h.log.count, before + 1);
+	assert_int_equal(h.len, ATTEST_HOSTLOG_HEADER_LEN + (before + 1) * ATTEST_HOSTLOG_ENTRY_LEN);
+	attest_hostlog_close(&h);
+	/* an extend the log does not explain: refused, never papered over */
+	{
+		uint8_t d[32] = { 0xEE };
+		assert_int_equal(attest_tpm_pcr_extend(tpm, ATTEST_HOSTLOG_PCR_DEFAULT, d, &err), 0);
+		assert_int_equal(attest_hostlog_open(tpm, state_dir, 0, false, &h, &err), -EIO);
+		assert_non_null(strstr(err.msg, "does not explain"));
+	}
 }
 
 static void test_produce_verify_rsa(void **state)
@@ -250,14 +454,28 @@ static void test_tpm_errors(void **state)
 	cp_err_clear(&err);
 	assert_int_equal(attest_launch_vm_dir(state_dir, "../etc", (char[64]){ 0 }, 64, &err), -EINVAL);
 	cp_err_clear(&err);
-	/* an unusable state directory is reported before the PCR is touched */
 	{
 		struct attest_launch l;
-		assert_true(attest_launch_begin(&l, tpm, "/dev/null/state", "vm", 23, &err) < 0);
+		/* an unusable state directory is reported before anything is recorded */
+		assert_true(attest_launch_begin(&l, tpm, "/dev/null/state", "vm", 13, false, &err) < 0);
 		assert_non_null(strstr(err.msg, "/dev/null"));
 		attest_launch_end(&l);
+		/* the PCR choice: resettable ones only when asked, firmware ones never */
 		cp_err_clear(&err);
-		assert_int_equal(attest_launch_begin(&l, tpm, state_dir, "vm", 24, &err), -EINVAL);
+		assert_int_equal(attest_launch_begin(&l, tpm, state_dir, "vm", 23, false, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "can be reset after boot"));
+		attest_launch_end(&l);
+		cp_err_clear(&err);
+		assert_int_equal(attest_launch_begin(&l, tpm, state_dir, "vm", 0, true, &err), -EINVAL);
+		attest_launch_end(&l);
+		cp_err_clear(&err);
+		assert_int_equal(attest_launch_begin(&l, tpm, state_dir, "vm", 24, true, &err), -EINVAL);
+		attest_launch_end(&l);
+		/* one host, one log, one PCR: a launch naming another PCR is refused at commit */
+		cp_err_clear(&err);
+		assert_int_equal(attest_launch_begin(&l, tpm, state_dir, "vm", 16, true, &err), 0);
+		assert_int_equal(attest_launch_commit(&l, NULL, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "extends PCR 13, not 16"));
 		attest_launch_end(&l);
 	}
 }
@@ -267,9 +485,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unreachable_tcti),
 		cmocka_unit_test(test_produce_verify_ecc),
-		cmocka_unit_test(test_other_launch_breaks_old_log),
+		cmocka_unit_test(test_three_vms_one_log),
+		cmocka_unit_test(test_stop_and_relaunch),
+		cmocka_unit_test(test_forged_missing_duplicated),
 		cmocka_unit_test(test_produce_verify_rsa),
 		cmocka_unit_test(test_tpm_errors),
+		cmocka_unit_test(test_crash_recovery), /* last: it leaves PCR 13 unexplained */
 	};
 	int r = swtpm_start(&sw);
 	if (r)

@@ -49,8 +49,8 @@ POLDIG=$(printf '50%.0s' $(seq 32))
 echo '{"name":"cli-vm","memory":"64M"}' >"$T/config.json"
 
 step "unreachable TPM gives a clear error"
-out=$("$CARAPACE" attest --tcti "swtpm:path=$T/none.sock" --nonce 00 -o "$T/x.json" 2>&1); rc=$?
-[ $rc -eq 1 ] || fail "attest with a dead TCTI: exit status $rc, expected 1 (host failure): $out"
+out=$("$CARAPACE" attest stop --tcti "swtpm:path=$T/none.sock" --vm dead 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "attest stop with a dead TCTI: exit status $rc, expected 1 (host failure): $out"
 grep -q "no TPM reachable through TCTI" <<<"$out" || fail "unclear error: $out"
 
 step "launch events, AK, evidence"
@@ -58,6 +58,9 @@ step "launch events, AK, evidence"
 	--policy-digest "$POLDIG" --device "blk=$(printf 'aa%.0s' $(seq 32))" || fail "attest launch"
 "$CARAPACE" attest ak -o "$T/ak.pem" >"$T/pin.txt" || fail "attest ak"
 PIN=$(cat "$T/pin.txt")
+step "the AK pin is its TPM name, as tpm2_readpublic computes it (issue 18 item 7)"
+tpm2_readpublic -c 0x81018001 -n "$T/ak.name" >/dev/null || fail "tpm2_readpublic"
+[ "$PIN" = "name:$(xxd -p -c 256 "$T/ak.name")" ] || fail "pin $PIN is not tpm2_readpublic's name $(xxd -p -c 256 "$T/ak.name")"
 "$CARAPACE" attest --vm cli-vm --nonce "$NONCE" -o "$T/ev.json" --export-dir "$T/exp" || fail "attest"
 cat >"$T/policy.json" <<JSON
 {"format":"carapace-evidence-policy","version":1,
@@ -66,10 +69,10 @@ JSON
 
 step "verify: pass with pin and policy"
 "$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$PIN" --policy "$T/policy.json" || fail "verify"
-"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$T/ak.pem" --json >"$T/v.json" || fail "verify --json"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$T/exp/ak.pub" --json >"$T/v.json" || fail "verify --json"
 grep -q '"verdict":"pass"' "$T/v.json" || fail "no pass verdict in JSON"
 "$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$PIN" --show-log >"$T/o" || fail "verify --show-log"
-grep -q "PCR 23  vm-start            cli-vm" "$T/o" || fail "--show-log: no vm-start line: $(cat "$T/o")"
+grep -q "PCR 13  vm-start            cli-vm" "$T/o" || fail "--show-log: no vm-start line: $(cat "$T/o")"
 grep -q "device-helper       blk sha256:aaaa" "$T/o" || fail "--show-log: no device-helper line"
 
 step "verify: fail closed"
@@ -88,6 +91,8 @@ sed 's/"value":"[^"]*"/"value":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="/' 
 # rejected log is not checked
 refused "pcr-digest event-log vm-identity launch-measurement launch-policy" "PCR value edited" "$CARAPACE" verify evidence "$T/pcr.json" --nonce "$NONCE" --ak-pin "$PIN"
 "$CARAPACE" verify evidence "$T/ev.json" >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing --nonce is not a usage error"
+"$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$T/ak.pem" >"$T/o" 2>&1; [ $? -eq 2 ] || fail "a PEM pin was accepted"
+grep -q "a PEM key cannot be a pin" "$T/o" || fail "PEM pin refusal unclear: $(cat "$T/o")"
 
 step "platform evidence: binding digest, fail closed unless allowed"
 B=$("$CARAPACE" attest binding --policy-digest "$POLDIG" | awk '/^snp_host_data/ { print $2 }')
@@ -123,11 +128,62 @@ PIN_RSA=$("$CARAPACE" attest ak --ak-alg rsa | tail -1)
 tpm2_checkquote -u "$T/exp-rsa/ak.pem" -m "$T/exp-rsa/quote.bin" -s "$T/exp-rsa/sig.bin" -f "$T/exp-rsa/pcrs.bin" \
 	-g sha256 -q "$NONCE" >/dev/null 2>&1 || fail "tpm2_checkquote rejected carapace's RSA quote"
 
-step "a VM on PCR 16: attest quotes the PCR its log uses"
-"$CARAPACE" attest launch --vm vm16 --pcr 16 --measurement "$MEAS" >/dev/null || fail "launch on PCR 16"
-"$CARAPACE" attest --vm vm16 --nonce "$NONCE" -o "$T/ev16.json" 2>"$T/e" || fail "attest vm16"
-grep -q "quoted PCR(s) 16 with" "$T/e" || fail "PCR 16 not quoted: $(cat "$T/e")"
-"$CARAPACE" verify evidence "$T/ev16.json" --nonce "$NONCE" --ak-pin "$PIN" >/dev/null || fail "verify vm16"
+step "the launch log's PCR: static OS PCRs only, resettable ones only when asked"
+"$CARAPACE" attest launch --vm vm16 --pcr 16 --measurement "$MEAS" >"$T/o" 2>&1; [ $? -eq 1 ] || fail "PCR 16 accepted"
+grep -q "PCR 16 can be reset after boot" "$T/o" || fail "unclear PCR 16 refusal: $(cat "$T/o")"
+"$CARAPACE" attest launch --vm vm0 --pcr 0 --allow-resettable-pcr >"$T/o" 2>&1 && fail "PCR 0 accepted"
+"$CARAPACE" attest launch --vm vm16 --pcr 16 --allow-resettable-pcr >"$T/o" 2>&1 && fail "a second PCR for one host log accepted"
+grep -q "extends PCR 13, not 16" "$T/o" || fail "unclear one-log refusal: $(cat "$T/o")"
+
+step "three VMs launched concurrently on one TPM: one log, each verifies against its own reference only"
+pids=()
+for v in 1 2 3; do
+	"$CARAPACE" attest launch --vm "cc-$v" --measurement "$(printf "0$v%.0s" $(seq 48))" >"$T/l$v" 2>&1 &
+	pids+=($!)
+done
+wait "${pids[@]}" # not a bare wait: swtpm is a background job too
+for v in 1 2 3; do grep -q "recorded the launch of VM cc-$v" "$T/l$v" || fail "concurrent launch $v: $(cat "$T/l$v")"; done
+for v in 1 2 3; do
+	"$CARAPACE" attest --vm "cc-$v" --nonce "$NONCE" -o "$T/cc$v.json" 2>/dev/null || fail "attest cc-$v"
+	for w in 1 2 3; do
+		out=$("$CARAPACE" verify evidence "$T/cc$v.json" --nonce "$NONCE" --ak-pin "$PIN" --measurement "$(printf "0$w%.0s" $(seq 48))")
+		rc=$?
+		if [ "$v" = "$w" ]; then [ $rc -eq 0 ] || fail "cc-$v against its own measurement: $out"
+		else [ $rc -eq 1 ] && grep -q "FAIL  launch-measurement" <<<"$out" || fail "cc-$v passed against cc-$w's measurement"; fi
+	done
+	grep -q '"name"' "$T/cc$v.json" || fail "no VM name in the bundle"
+done
+LOG=$CARAPACE_STATE_DIR/attest/host/launch-log.bin
+for v in 1 2 3; do grep -q "cc-$v" "$LOG" && fail "a VM name is in the host launch log in clear"; done
+
+step "a stopped and relaunched VM"
+"$CARAPACE" attest stop --vm cc-2 >/dev/null || fail "attest stop"
+"$CARAPACE" attest --vm cc-2 --nonce "$NONCE" -o "$T/cc2s.json" 2>/dev/null || fail "attest stopped cc-2"
+"$CARAPACE" verify evidence "$T/cc2s.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" || fail "verify stopped cc-2: $(cat "$T/o")"
+grep -q "PASS  vm-lifecycle        STOPPED" "$T/o" || fail "the stop is not reported: $(cat "$T/o")"
+"$CARAPACE" attest launch --vm cc-2 --measurement "$(printf '02%.0s' $(seq 48))" >/dev/null || fail "relaunch"
+"$CARAPACE" attest --vm cc-2 --nonce "$NONCE" -o "$T/cc2r.json" 2>/dev/null || fail "attest relaunched cc-2"
+"$CARAPACE" verify evidence "$T/cc2r.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" || fail "verify relaunched cc-2"
+grep -q "PASS  vm-lifecycle        running" "$T/o" || fail "the relaunch is not running: $(cat "$T/o")"
+
+step "a forged host log entry fails"
+python3 - "$T/cc2r.json" "$T/forged.json" <<'PY'
+import base64, json, sys
+ev = json.load(open(sys.argv[1]))
+log = bytearray(base64.b64decode(ev["launch_log"]))
+log[48 + 4] ^= 1  # the first entry's digest: another tenant's launch
+ev["launch_log"] = base64.b64encode(bytes(log)).decode()
+json.dump(ev, open(sys.argv[2], "w"))
+PY
+"$CARAPACE" verify evidence "$T/forged.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" && fail "forged entry accepted"
+grep -q "FAIL  event-log.*does not give the quoted value" "$T/o" || fail "forged entry: unclear: $(cat "$T/o")"
+
+step "a crash between the log append and the PCR extend is repaired by the next user"
+CARAPACE_TEST_HOSTLOG_CRASH=after-append "$CARAPACE" attest launch --vm crash1 >/dev/null 2>&1; rc=$?
+[ $rc -eq 99 ] || fail "the crash hook did not fire (exit $rc; built without -Dtest_hooks?)"
+"$CARAPACE" attest --vm crash1 --nonce "$NONCE" -o "$T/crash.json" 2>"$T/e" || fail "attest after the crash: $(cat "$T/e")"
+grep -q "repaired the host launch log" "$T/e" || fail "no repair reported: $(cat "$T/e")"
+"$CARAPACE" verify evidence "$T/crash.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" || fail "verify after the repair: $(cat "$T/o")"
 
 step "usage errors"
 for args in "--nonce zz" "--nonce $NONCE --ak-pin sha256:00" "--nonce $NONCE --ak-pin $T/nonexistent.pem" \
@@ -160,13 +216,13 @@ for alg in "ecc ecdsa" "rsa rsapss" "rsa rsassa"; do
 	tpm2_flushcontext -t; tpm2_flushcontext -s
 	tpm2_readpublic -c "$d/ak.ctx" -f tss -o "$d/ak.tss" >/dev/null || fail readpublic
 	tpm2_flushcontext -t
-	tpm2_quote -c "$d/ak.ctx" -l sha256:23 -q "$NONCE" -m "$d/quote.bin" -s "$d/sig.bin" -o "$d/pcrs.val" \
+	tpm2_quote -c "$d/ak.ctx" -l sha256:13 -q "$NONCE" -m "$d/quote.bin" -s "$d/sig.bin" -o "$d/pcrs.val" \
 		-F values -g sha256 --scheme "$2" >/dev/null || fail "tpm2_quote"
 	tpm2_flushcontext -t
 	"$ASSEMBLE" "$d/quote.bin" "$d/sig.bin" "$d/ak.tss" "$d/ak.pub" "$CARAPACE_STATE_DIR/attest/cli-vm/eventlog.bin" \
-		"$d/pcrs.val" 23 "$d/ev.json" || fail "assemble"
-	"$CARAPACE" verify evidence "$d/ev.json" --nonce "$NONCE" --ak-pin "$d/ak.pub" --policy "$T/policy.json" \
+		"$CARAPACE_STATE_DIR/attest/host/launch-log.bin" "$d/pcrs.val" 13 "$d/ev.json" || fail "assemble"
+	"$CARAPACE" verify evidence "$d/ev.json" --nonce "$NONCE" --ak-pin "$d/ak.tss" --policy "$T/policy.json" \
 		|| fail "carapace rejected tpm2_quote's $2 quote"
-	refused nonce "tpm2_quote's $2 quote, wrong nonce" "$CARAPACE" verify evidence "$d/ev.json" --nonce "${NONCE%??}00" --ak-pin "$d/ak.pub"
+	refused nonce "tpm2_quote's $2 quote, wrong nonce" "$CARAPACE" verify evidence "$d/ev.json" --nonce "${NONCE%??}00" --ak-pin "$d/ak.tss"
 done
 echo "all CLI and interop checks passed"

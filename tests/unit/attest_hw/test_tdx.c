@@ -412,6 +412,94 @@ static void test_policy(void **state)
 	assert_true(only_failures(&r, expect));
 }
 
+/* The vector's PCK chain: where it starts in the quote, its length, and the three length fields
+ * that enclose it (signature data, QE certification data, PCK certification data). */
+#define CHAIN_AT 1258
+#define CHAIN_LEN 3677
+#define SIG_LEN_AT 0x278
+#define OUTER_SIZE_AT (0x278 + 4 + 128 + 2)
+#define INNER_SIZE_AT (CHAIN_AT - 4)
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The vector with `n` bytes inserted at chain offset `at`, every enclosing length adjusted (as a
+ * forger would), and the unsigned trailing bytes dropped. */
+static uint8_t *chain_insert(size_t at, const void *bytes, size_t n, size_t *out_len)
+{
+	uint8_t *q = malloc(SIG_END + n);
+	memcpy(q, quote, CHAIN_AT + at);
+	memcpy(q + CHAIN_AT + at, bytes, n);
+	memcpy(q + CHAIN_AT + at + n, quote + CHAIN_AT + at, SIG_END - CHAIN_AT - at);
+	put_le32(q + SIG_LEN_AT, get_le32(q + SIG_LEN_AT) + (uint32_t)n);
+	put_le32(q + OUTER_SIZE_AT, get_le32(q + OUTER_SIZE_AT) + (uint32_t)n);
+	put_le32(q + INNER_SIZE_AT, get_le32(q + INNER_SIZE_AT) + (uint32_t)n);
+	*out_len = SIG_END + n;
+	return q;
+}
+
+static bool chain_variant_verifies(size_t at, const void *bytes, size_t n, const char *want_err)
+{
+	struct attest_hw_tdx_input in = base_input();
+	struct attest_hw_result r;
+	struct attest_hw_tdx_quote q;
+	struct cp_err err = { 0 };
+	size_t len;
+	uint8_t *buf = chain_insert(at, bytes, n, &len);
+	int prc = attest_hw_tdx_quote_parse(buf, len, &q, &err);
+	bool ok;
+
+	if (want_err) {
+		assert_int_not_equal(prc, 0);
+		if (!strstr(err.msg, want_err))
+			fail_msg("error \"%s\" lacks \"%s\"", err.msg, want_err);
+	}
+	in.quote = (struct attest_hw_blob){ buf, len };
+	assert_int_equal(attest_hw_tdx_verify(&in, &r), 0);
+	ok = attest_hw_result_ok(&r);
+	free(buf);
+	return ok;
+}
+
+/* Issue 14 / issue 18 item 8: exactly the PEM chain, plus the one NUL genuine quotes carry. */
+static void test_pck_chain_exact(void **state)
+{
+	struct attest_hw_tdx_quote q;
+	struct cp_err err = { 0 };
+	size_t len;
+	uint8_t *buf = chain_insert(CHAIN_LEN, "", 1, &len);
+
+	/* Intel's quoting library: the chain ends with a NUL terminator. */
+	assert_int_equal(attest_hw_tdx_quote_parse(buf, len, &q, &err), 0);
+	assert_true(q.pck_chain_nul);
+	assert_int_equal(q.pck_chain_len, CHAIN_LEN);
+	free(buf);
+	assert_true(chain_variant_verifies(CHAIN_LEN, "", 1, NULL));
+	/* Nothing looser: two NULs, a NUL then text, a NUL inside the chain or between certificates. */
+	assert_false(chain_variant_verifies(CHAIN_LEN, "\0\0", 2, "expected \"-----BEGIN CERTIFICATE-----\""));
+	assert_false(chain_variant_verifies(CHAIN_LEN, "\0x", 2, "expected \"-----BEGIN"));
+	assert_false(chain_variant_verifies(1747, "", 1, "not base64"));
+	assert_false(chain_variant_verifies(1773, "", 1, "expected \"-----BEGIN"));
+	/* Unsigned text between, before or after the certificates, lengths adjusted: refused. */
+	assert_false(chain_variant_verifies(1773, "hello\n", 6, "expected \"-----BEGIN"));
+	assert_false(chain_variant_verifies(0, "x\n", 2, "expected \"-----BEGIN"));
+	assert_false(chain_variant_verifies(CHAIN_LEN, "\n", 1, "expected \"-----BEGIN"));
+	assert_false(chain_variant_verifies(CHAIN_LEN, "AAAA\n", 5, "expected \"-----BEGIN"));
+	/* Inside a block: a PEM header line, an over-long line. */
+	assert_false(chain_variant_verifies(28, "Proc-Type: 4,ENCRYPTED\n", 23, "not base64"));
+	assert_false(chain_variant_verifies(28, "A", 1, "too long"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_dates_and_crls),
 		cmocka_unit_test(test_collateral),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_pck_chain_exact),
 	};
 	int rc;
 

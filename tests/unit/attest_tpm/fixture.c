@@ -14,6 +14,7 @@
 
 #include "attest/tpm/b64.h"
 #include "attest/tpm/eventlog.h"
+#include "attest/tpm/hostlog.h"
 #include "attest/tpm/pubkey.h"
 #include "attest/tpm/wire.h"
 
@@ -131,21 +132,47 @@ void fx_requote(struct fx *f)
 	set_blob(&f->ev.signature, buf, off);
 }
 
-void fx_set_log(struct fx *f, const struct attest_eventlog *log)
+void fx_set_raw_record(struct fx *f, const uint8_t *rec, size_t len)
 {
-	uint8_t *buf;
-	size_t len;
-	uint8_t pcr[32];
+	uint8_t other[32], mine[32], pcr[32], *hl;
+	uint8_t zero[32] = { 0 };
+	size_t hl_len = ATTEST_HOSTLOG_HEADER_LEN + 3 * ATTEST_HOSTLOG_ENTRY_LEN;
+	struct attest_hostlog parsed;
 
-	CHECK(attest_eventlog_serialize(log, &buf, &len, NULL) == 0);
 	free(f->ev.event_log.data);
-	f->ev.event_log.data = buf;
+	f->ev.event_log.data = malloc(len);
+	CHECK(f->ev.event_log.data);
+	memcpy(f->ev.event_log.data, rec, len);
 	f->ev.event_log.len = len;
-	attest_eventlog_replay(log, 23, pcr);
+	/* The host log: another tenant's launch, this launch, another tenant's stop. */
+	CHECK(hl = malloc(hl_len));
+	memset(other, 0x0F, sizeof(other));
+	CHECK(attest_hostlog_launch_digest(rec, len, mine) == 0);
+	attest_hostlog_header(FX_PCR, f->attest.clockInfo.resetCount, zero, hl);
+	attest_hostlog_entry_bytes(ATTEST_HOSTLOG_LAUNCH, other, hl + ATTEST_HOSTLOG_HEADER_LEN);
+	attest_hostlog_entry_bytes(ATTEST_HOSTLOG_LAUNCH, mine, hl + ATTEST_HOSTLOG_HEADER_LEN + ATTEST_HOSTLOG_ENTRY_LEN);
+	other[0] = 0xF0;
+	attest_hostlog_entry_bytes(ATTEST_HOSTLOG_STOP, other, hl + ATTEST_HOSTLOG_HEADER_LEN + 2 * ATTEST_HOSTLOG_ENTRY_LEN);
+	free(f->ev.launch_log.data);
+	f->ev.launch_log.data = hl;
+	f->ev.launch_log.len = hl_len;
+	CHECK(attest_hostlog_parse(hl, hl_len, &parsed, NULL, NULL) == 0);
+	attest_hostlog_replay(&parsed, parsed.count, pcr);
+	attest_hostlog_free(&parsed);
 	memcpy(f->ev.pcrs[0].value, pcr, 32);
 	f->attest.attested.quote.pcrDigest.size = 32;
 	SHA256(pcr, 32, f->attest.attested.quote.pcrDigest.buffer);
 	fx_requote(f);
+}
+
+void fx_set_log(struct fx *f, const struct attest_eventlog *log)
+{
+	uint8_t *buf;
+	size_t len;
+
+	CHECK(attest_eventlog_serialize(log, &buf, &len, NULL) == 0);
+	fx_set_raw_record(f, buf, len);
+	free(buf);
 }
 
 void fx_make(struct fx *f, enum fx_alg alg, uint32_t attrs)
@@ -163,12 +190,13 @@ void fx_make(struct fx *f, enum fx_alg alg, uint32_t attrs)
 		f->nonce[i] = (uint8_t)(0xA0 + i);
 	memset(f->measurement, 0x4D, sizeof(f->measurement));
 	memset(f->policy_digest, 0x50, sizeof(f->policy_digest));
+	memset(f->launch_id, 0x1D, sizeof(f->launch_id));
 	make_key(f, attrs);
 	len = fx_marshal_public(&f->pub, buf, sizeof(buf));
 	set_blob(&f->ev.ak_public, buf, len);
 	CHECK(attest_pubkey_to_pem(f->key, &pem, NULL) == 0);
 	f->ev.ak_pem = pem;
-	CHECK(attest_pubkey_sha256(f->key, f->ak_sha256, NULL) == 0);
+	SHA256(buf + 2, len - 2, f->ak_name); /* TPMT_PUBLIC after the TPM2B size */
 
 	f->attest.magic = TPM2_GENERATED_VALUE;
 	f->attest.type = TPM2_ST_ATTEST_QUOTE;
@@ -184,18 +212,19 @@ void fx_make(struct fx *f, enum fx_alg alg, uint32_t attrs)
 	sel = &f->attest.attested.quote.pcrSelect.pcrSelections[0];
 	sel->hash = TPM2_ALG_SHA256;
 	sel->sizeofSelect = 3;
-	sel->pcrSelect[2] = 0x80; /* PCR 23 */
+	sel->pcrSelect[FX_PCR / 8] = 1u << (FX_PCR % 8);
 	f->ev.pcr_count = 1;
-	f->ev.pcrs[0].index = 23;
+	f->ev.pcrs[0].index = FX_PCR;
 
 	CHECK(f->ev.vm_name = strdup("vm1"));
 	set_blob(&f->ev.vm_config, config, strlen(config));
 	SHA256((const uint8_t *)config, strlen(config), cfg_digest);
 	attest_eventlog_init(&log);
-	CHECK(attest_eventlog_append(&log, 23, ATTEST_EVENT_VM_START, (const uint8_t *)"vm1", 3, NULL) == 0);
-	CHECK(attest_eventlog_append(&log, 23, ATTEST_EVENT_LAUNCH_MEASUREMENT, f->measurement, 48, NULL) == 0);
-	CHECK(attest_eventlog_append(&log, 23, ATTEST_EVENT_VM_CONFIG, cfg_digest, 32, NULL) == 0);
-	CHECK(attest_eventlog_append(&log, 23, ATTEST_EVENT_LAUNCH_POLICY, f->policy_digest, 32, NULL) == 0);
+	CHECK(attest_eventlog_append(&log, FX_PCR, ATTEST_EVENT_VM_START, (const uint8_t *)"vm1", 3, NULL) == 0);
+	CHECK(attest_eventlog_append(&log, FX_PCR, ATTEST_EVENT_LAUNCH_ID, f->launch_id, 16, NULL) == 0);
+	CHECK(attest_eventlog_append(&log, FX_PCR, ATTEST_EVENT_LAUNCH_MEASUREMENT, f->measurement, 48, NULL) == 0);
+	CHECK(attest_eventlog_append(&log, FX_PCR, ATTEST_EVENT_VM_CONFIG, cfg_digest, 32, NULL) == 0);
+	CHECK(attest_eventlog_append(&log, FX_PCR, ATTEST_EVENT_LAUNCH_POLICY, f->policy_digest, 32, NULL) == 0);
 	fx_set_log(f, &log);
 	attest_eventlog_free(&log);
 }

@@ -22,15 +22,19 @@ struct fx {
 	uint8_t nonce[16];
 	uint8_t measurement[48];
 	uint8_t policy_digest[32];
-	uint8_t ak_sha256[32];
+	uint8_t launch_id[16];
+	uint8_t ak_name[32]; /* the AK pin: SHA-256 of TPMT_PUBLIC (its TPM name is 0x000B || this) */
 };
 
 /* attrs 0: the attributes of a real AK. */
 void fx_make(struct fx *f, enum fx_alg alg, uint32_t attrs);
 /* Re-marshal f->attest into ev.quote and sign it. */
 void fx_requote(struct fx *f);
-/* Replace the event log with log and requote with its replayed PCR 23. */
+#define FX_PCR 13 /* the host launch log's PCR in the fixture */
+/* Replace the VM's launch record with log; rebuild the host launch log around it (another
+ * tenant's launch, this launch, another tenant's stop) and requote PCR 13 with its replay. */
 void fx_set_log(struct fx *f, const struct attest_eventlog *log);
+void fx_set_raw_record(struct fx *f, const uint8_t *rec, size_t len);
 void fx_free(struct fx *f);
 
 /* Marshal helpers for parser tests. */

@@ -36,7 +36,9 @@ static void test_roundtrip(void **state)
 	assert_memory_equal(back.quote.data, f.ev.quote.data, f.ev.quote.len);
 	assert_memory_equal(back.signature.data, f.ev.signature.data, f.ev.signature.len);
 	assert_int_equal(back.pcr_count, 1);
-	assert_int_equal(back.pcrs[0].index, 23);
+	assert_int_equal(back.pcrs[0].index, 13);
+	assert_int_equal(back.launch_log.len, f.ev.launch_log.len);
+	assert_memory_equal(back.launch_log.data, f.ev.launch_log.data, f.ev.launch_log.len);
 	assert_memory_equal(back.pcrs[0].value, f.ev.pcrs[0].value, 32);
 	assert_string_equal(back.ak_pem, f.ev.ak_pem);
 	assert_string_equal(back.vm_name, "vm1");
@@ -76,15 +78,18 @@ static void test_parse_errors(void **state)
 	char *json = fixture_json(&f), *t;
 
 	expect_edit_err(json, "\"format\":\"carapace-evidence\"", "\"format\":\"other\"", "\"format\" must be");
-	expect_edit_err(json, "\"version\":1", "\"version\":2", "version 2 is not supported");
-	expect_edit_err(json, "\"version\":1", "\"version\":\"1\"", "evidence.version: wrong JSON type");
-	expect_edit_err(json, "\"version\":1", "\"version\":1,\"extra\":true", "unknown key \"extra\"");
+	expect_edit_err(json, "\"version\":2", "\"version\":3", "version 3 is not supported");
+	expect_edit_err(json, "\"version\":2", "\"version\":1", "per-VM, resettable PCR and is no longer accepted");
+	expect_edit_err(json, "\"version\":2", "\"version\":\"2\"", "evidence.version: wrong JSON type");
+	expect_edit_err(json, "\"version\":2", "\"version\":2,\"extra\":true", "unknown key \"extra\"");
+	expect_edit_err(json, "\"launch_log\":", "\"launch_logs\":", "unknown key \"launch_logs\"");
+	expect_edit_err(json, "\"launch_log\":\"", "\"launch_log\":\"*", "evidence.launch_log: base64");
 	expect_edit_err(json, "\"quote\":", "\"quotes\":", "tpm: unknown key \"quotes\"");
 	expect_edit_err(json, "\"bank\":\"sha256\"", "\"bank\":\"sha1\"", "only \"sha256\"");
-	expect_edit_err(json, "\"index\":23", "\"index\":24", "out of range");
-	expect_edit_err(json, "\"index\":23", "\"index\":-1", "out of range");
-	expect_edit_err(json, "\"index\":23", "\"index\":23.0", "wrong JSON type");
-	expect_edit_err(json, "\"values\":[", "\"values\":[{\"index\":23,\"value\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"},",
+	expect_edit_err(json, "\"index\":13", "\"index\":24", "out of range");
+	expect_edit_err(json, "\"index\":13", "\"index\":-1", "out of range");
+	expect_edit_err(json, "\"index\":13", "\"index\":13.0", "wrong JSON type");
+	expect_edit_err(json, "\"values\":[", "\"values\":[{\"index\":13,\"value\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"},",
 			"unique and ascending");
 	expect_edit_err(json, "\"value\":\"", "\"value\":\"AAAA", "at most 32 allowed");
 	expect_edit_err(json, "\"signature\":\"A", "\"signature\":\"*", "invalid base64 character at position 0");
@@ -143,7 +148,7 @@ static void test_policy(void **state)
 			 "\"launch_measurements\":[\"" "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 			 "202122232425262728292a2b2c2d2e2f\"],"
 			 "\"launch_policy_digests\":[\"5050505050505050505050505050505050505050505050505050505050505050\"],"
-			 "\"ak_sha256\":[\"0000000000000000000000000000000000000000000000000000000000000000\"]}";
+			 "\"ak_names\":[\"000b0000000000000000000000000000000000000000000000000000000000000001\"]}";
 
 	assert_int_equal(attest_evidence_policy_parse(ok, strlen(ok), &pol, NULL), 0);
 	assert_int_equal(pol.n_measurements, 1);
@@ -151,13 +156,34 @@ static void test_policy(void **state)
 	assert_int_equal(pol.measurements[0][47], 0x2f);
 	assert_int_equal(pol.n_policy_digests, 1);
 	assert_int_equal(pol.n_ak_pins, 1);
+	assert_int_equal(pol.ak_pins[0][31], 1);
+	/* Public-key pins no longer exist; names must be SHA-256 names (issue 18 item 7). */
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[\"00\"]}", 0,
+		      "public-key pins are no longer accepted");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[\"000c"
+		      "0000000000000000000000000000000000000000000000000000000000000000\"]}", 0, "expected 000b");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1}", 1, NULL);
 	expect_policy("{\"format\":\"carapace-evidence\",\"version\":1}", 0, "must be \"carapace-evidence-policy\"");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"pcrs\":[]}", 0, "unknown key \"pcrs\"");
-	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[]}", 0, "0 entries");
-	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[\"00\"]}", 0,
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[]}", 0, "0 entries");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[\"00\"]}", 0,
 		      "1 bytes is not an accepted digest size");
-	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_sha256\":[7]}", 0, "not a string");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[7]}", 0, "not a string");
+	/* boot PCR reference values: the sha256 bank, PCRs 0..7, 32-byte hex */
+	{
+		const char *bp = "{\"format\":\"carapace-evidence-policy\",\"version\":1,\"boot_pcrs\":{\"sha256\":"
+				 "{\"0\":\"0101010101010101010101010101010101010101010101010101010101010101\","
+				 "\"7\":\"0707070707070707070707070707070707070707070707070707070707070707\"}}}";
+		assert_int_equal(attest_evidence_policy_parse(bp, strlen(bp), &pol, NULL), 0);
+		assert_int_equal(pol.boot_pcr_mask, 0x81);
+		assert_int_equal(pol.boot_pcrs[7][31], 7);
+	}
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"boot_pcrs\":{\"sha1\":{}}}", 0,
+		      "expected exactly {\"sha256\"");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"boot_pcrs\":{\"sha256\":{\"8\":\"00\"}}}", 0,
+		      "not a boot PCR 0..7");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"boot_pcrs\":{\"sha256\":{\"1\":\"00\"}}}", 0,
+		      "boot_pcrs.sha256.1");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"launch_measurements\":[\"zz\"]}", 0,
 		      "invalid hex digit");
 }

@@ -16,6 +16,7 @@
 
 #include "attest/tpm/eventlog.h"
 #include "attest/tpm/evidence.h"
+#include "attest/tpm/hostlog.h"
 #include "attest/tpm/pubkey.h"
 #include "attest/tpm/verify.h"
 #include "common/util.h"
@@ -32,7 +33,7 @@ static void setup_ctx(struct ctx *c, enum fx_alg alg)
 {
 	memset(c, 0, sizeof(*c));
 	fx_make(&c->f, alg, 0);
-	memcpy(c->pins[0], c->f.ak_sha256, 32);
+	memcpy(c->pins[0], c->f.ak_name, 32);
 	c->o.nonce = c->f.nonce;
 	c->o.nonce_len = sizeof(c->f.nonce);
 	c->o.ak_pins = (const uint8_t(*)[32])c->pins;
@@ -139,9 +140,9 @@ static void test_pcr_edits(void **state)
 	want_check(&c, ATTEST_CHECK_PCR_DIGEST, ATTEST_CHECK_FAIL, "does not match");
 	assert_int_equal(c.r.checks[ATTEST_CHECK_EVENT_LOG].status, ATTEST_CHECK_FAIL);
 	c.f.ev.pcrs[0].value[0] ^= 1;
-	c.f.ev.pcrs[0].index = 22;
-	want_check(&c, ATTEST_CHECK_PCR_DIGEST, ATTEST_CHECK_FAIL, "PCR 22 is not in the quote's selection");
-	c.f.ev.pcrs[0].index = 23;
+	c.f.ev.pcrs[0].index = 12;
+	want_check(&c, ATTEST_CHECK_PCR_DIGEST, ATTEST_CHECK_FAIL, "PCR 12 is not in the quote's selection");
+	c.f.ev.pcrs[0].index = FX_PCR;
 	/* a second bank in the signed selection */
 	c.f.attest.attested.quote.pcrSelect.count = 2;
 	c.f.attest.attested.quote.pcrSelect.pcrSelections[1] = c.f.attest.attested.quote.pcrSelect.pcrSelections[0];
@@ -170,22 +171,87 @@ static void test_event_log_edits(void **state)
 			fail_msg("event log byte %zu flipped: %s", off, c.r.checks[ATTEST_CHECK_EVENT_LOG].detail);
 		c.f.ev.event_log.data[off] ^= 0x01;
 	}
-	/* a consistent log that is not what was quoted */
+	/* a consistent record that is not the one the host log holds: missing */
 	assert_int_equal(attest_eventlog_parse(saved, len, &log, NULL), 0);
 	attest_eventlog_drop_last(&log);
 	free(c.f.ev.event_log.data);
 	assert_int_equal(attest_eventlog_serialize(&log, &c.f.ev.event_log.data, &c.f.ev.event_log.len, NULL), 0);
 	free(saved);
-	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "does not give the quoted value");
-	/* a log extending a PCR that is not quoted */
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "missing from the host launch log");
+	/* a record naming another PCR than the host log's */
 	attest_eventlog_append(&log, 16, ATTEST_EVENT_LAUNCH_POLICY, c.f.policy_digest, 32, NULL);
 	fx_set_log(&c.f, &log);
-	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "PCR 16, which is not quoted");
-	/* an empty log */
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "names PCR 16");
+	/* an empty record: no launch */
 	attest_eventlog_free(&log);
 	fx_set_log(&c.f, &log);
-	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "empty");
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "exactly one vm-start and one launch-id");
 	assert_int_equal(c.r.checks[ATTEST_CHECK_VM_IDENTITY].status, ATTEST_CHECK_FAIL);
+	fx_free(&c.f);
+}
+
+/* Issue 14: the host launch log is replayed whole, this launch found once, its stop reported;
+ * other tenants are digests. */
+static void test_host_launch_log(void **state)
+{
+	struct ctx c;
+	struct attest_hostlog hl;
+	uint8_t *hlb, stop[32], zero[32] = { 0 };
+	size_t at;
+
+	setup_ctx(&c, FX_ECDSA);
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_PASS, "3 entries replay to PCR 13");
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_PASS, "is entry 1");
+	want_check(&c, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS, "running: launched at entry 1 of 3");
+	/* every byte of the host log matters (header and entries) */
+	for (at = 0; at < c.f.ev.launch_log.len; at++) {
+		c.f.ev.launch_log.data[at] ^= 0x02;
+		run(&c);
+		if (c.r.passed)
+			fail_msg("host log byte %zu flipped: still passes", at);
+		c.f.ev.launch_log.data[at] ^= 0x02;
+	}
+	/* a torn tail is a crash artefact for the recorder, never valid evidence */
+	c.f.ev.launch_log.len--;
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "after the last whole entry");
+	c.f.ev.launch_log.len++;
+	/* the log must belong to the quote's TPM boot */
+	c.f.attest.clockInfo.resetCount = 2;
+	fx_requote(&c.f);
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "TPM boot (resetCount) 1, the quote to 2");
+	c.f.attest.clockInfo.resetCount = 1;
+	fx_requote(&c.f);
+	/* this VM's stop, appended and quoted: reported, and a second stop fails */
+	assert_int_equal(attest_hostlog_stop_digest(c.f.launch_id, stop), 0);
+	{
+		size_t n = c.f.ev.launch_log.len;
+		uint8_t pcr[32];
+		for (int k = 0; k < 2; k++) {
+			hlb = realloc(c.f.ev.launch_log.data, n + ATTEST_HOSTLOG_ENTRY_LEN);
+			attest_hostlog_entry_bytes(ATTEST_HOSTLOG_STOP, stop, hlb + n);
+			n += ATTEST_HOSTLOG_ENTRY_LEN;
+			c.f.ev.launch_log.data = hlb;
+			c.f.ev.launch_log.len = n;
+			assert_int_equal(attest_hostlog_parse(hlb, n, &hl, NULL, NULL), 0);
+			attest_hostlog_replay(&hl, hl.count, pcr);
+			attest_hostlog_free(&hl);
+			memcpy(c.f.ev.pcrs[0].value, pcr, 32);
+			SHA256(pcr, 32, c.f.attest.attested.quote.pcrDigest.buffer);
+			fx_requote(&c.f);
+			if (k == 0) {
+				want_check(&c, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS, "STOPPED: launched at entry 1, stopped at entry 3 of 4");
+				assert_true(c.r.passed);
+			} else {
+				want_check(&c, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_FAIL, "stopped 2 times");
+			}
+		}
+	}
+	fx_free(&c.f);
+	/* a base the bundle does not explain (no boot log): refused */
+	setup_ctx(&c, FX_ECDSA);
+	c.f.ev.launch_log.data[16] = 1;
+	want_check(&c, ATTEST_CHECK_EVENT_LOG, ATTEST_CHECK_FAIL, "no boot log in the bundle explains (non-zero)");
+	(void)zero;
 	fx_free(&c.f);
 }
 
@@ -226,8 +292,8 @@ static void test_reference_values(void **state)
 	pol.n_policy_digests = 0;
 	c.o.n_ak_pins = 0;
 	pol.n_ak_pins = 1;
-	memcpy(pol.ak_pins[0], c.f.ak_sha256, 32);
-	want_check(&c, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS, "policy ak_sha256[0]");
+	memcpy(pol.ak_pins[0], c.f.ak_name, 32);
+	want_check(&c, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS, "policy ak_names[0]");
 	fx_free(&c.f);
 }
 
@@ -259,7 +325,7 @@ static void test_key_problems(void **state)
 		c.f.ev.ak_public.data = malloc(other.f.ev.ak_public.len);
 		memcpy(c.f.ev.ak_public.data, other.f.ev.ak_public.data, other.f.ev.ak_public.len);
 		c.f.ev.ak_public.len = other.f.ev.ak_public.len;
-		memcpy(c.pins[0], other.f.ak_sha256, 32);
+		memcpy(c.pins[0], other.f.ak_name, 32);
 		want_check(&c, ATTEST_CHECK_SIGNATURE, ATTEST_CHECK_FAIL, "does not verify");
 		fx_free(&other.f);
 		fx_free(&c.f);
@@ -388,6 +454,32 @@ static void test_json_entry(void **state)
 	fx_free(&c.f);
 }
 
+/* Issue 18 item 7: the pin is the TPM object's name, so it covers the attributes. */
+static void test_pin_covers_attributes(void **state)
+{
+	struct ctx c;
+	uint8_t *tpmt;
+
+	/* A reserved objectAttributes bit flipped in tpm.ak.public: same key, same PEM. */
+	setup_ctx(&c, FX_ECDSA);
+	tpmt = c.f.ev.ak_public.data + 2;
+	tpmt[4 + 3] |= 0x08; /* objectAttributes (after type and nameAlg), bit 3 is reserved */
+	want_check(&c, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_FAIL, "reserved or x509sign bits 0x00000008");
+	fx_free(&c.f);
+	/* stClear (not reserved) added: a well-formed key, but not the pinned object. */
+	setup_ctx(&c, FX_ECDSA);
+	tpmt = c.f.ev.ak_public.data + 2;
+	tpmt[4 + 3] |= 0x04;
+	want_check(&c, ATTEST_CHECK_AK_PUBLIC, ATTEST_CHECK_PASS, "claiming a restricted signing key");
+	want_check(&c, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL, "matches none of the 1 pin(s)");
+	fx_free(&c.f);
+	/* The same key made by software and labelled restricted: its name is what was pinned; the
+	 * verifier says the trust rests on that pin. */
+	setup_ctx(&c, FX_ECDSA);
+	want_check(&c, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS, "weaker than EK enrolment");
+	fx_free(&c.f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,9 +489,11 @@ int main(void)
 		cmocka_unit_test(test_nonce),
 		cmocka_unit_test(test_pcr_edits),
 		cmocka_unit_test(test_event_log_edits),
+		cmocka_unit_test(test_host_launch_log),
 		cmocka_unit_test(test_vm_identity),
 		cmocka_unit_test(test_reference_values),
 		cmocka_unit_test(test_key_problems),
+		cmocka_unit_test(test_pin_covers_attributes),
 		cmocka_unit_test(test_platform_and_binding),
 		cmocka_unit_test(test_spki_encoding),
 		cmocka_unit_test(test_json_entry),
