@@ -49,6 +49,10 @@
 #define CAN_USE_HEAP 0x80
 #define XLF_KERNEL_64 0x01
 
+/* stub/tdx_stub.S, embedded by stub/meson.build (xxd -i). */
+extern unsigned char carapace_tdx_stub[];
+extern unsigned int carapace_tdx_stub_len;
+
 #define SETUP_CC_BLOB 7
 #define CC_BLOB_MAGIC 0x45444d41u /* "AMDE" */
 #define CC_BLOB_OFF 0x40          /* cc_blob_sev_info inside the setup_data page */
@@ -69,7 +73,8 @@ void db_layout_free(struct db_layout *l)
 	free(l->low);
 	free(l->kernel);
 	free(l->initrd);
-	l->low = l->kernel = l->initrd = NULL;
+	free(l->stub);
+	l->low = l->kernel = l->initrd = l->stub = NULL;
 	l->n = 0;
 }
 
@@ -216,6 +221,34 @@ static void put_boot_params(const struct db_input *in, const struct bz *b, struc
 	}
 }
 
+/* The stub's parameter block (offsets: stub/tdx_stub.S `params`): entry, boot_params, mailbox,
+ * CR3 and the RAM ranges the BSP accepts (the layout's ZERO regions). */
+static int put_stub_params(struct db_layout *l, struct cp_err *err)
+{
+	uint8_t *p = l->stub + DB_STUB_PARAMS;
+	uint64_t n = 0;
+
+	if (carapace_tdx_stub_len != PAGE || memcmp(p, "CPTDXSTB", 8))
+		return cp_err_set(err, EINVAL, "direct boot: the built TDX stub is not a page with its parameter "
+				  "block at 0x%x (stub/tdx_stub.S and direct_boot.h disagree)", DB_STUB_PARAMS);
+	cp_put_le64(p + 0x08, l->entry.rip);
+	cp_put_le64(p + 0x10, l->entry.rsi);
+	cp_put_le64(p + 0x18, DB_MAILBOX);
+	cp_put_le64(p + 0x20, l->entry.cr3);
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->r[i].kind != DB_ZERO)
+			continue;
+		if (n == DB_STUB_RANGES)
+			return cp_err_set(err, E2BIG, "direct boot: more than %u RAM ranges for the TDX stub to accept",
+					  DB_STUB_RANGES);
+		cp_put_le64(p + 0x30 + 16 * n, l->r[i].gpa);
+		cp_put_le64(p + 0x38 + 16 * n, l->r[i].gpa + l->r[i].len);
+		n++;
+	}
+	cp_put_le64(p + 0x28, n);
+	return 0;
+}
+
 /* RAM minus the regions already placed, in address order, as ZERO regions. */
 static int add_zero_ram(struct db_layout *l, struct cp_err *err)
 {
@@ -253,6 +286,7 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 	struct acpi_config ac = { 0 };
 	uint64_t low_end, load, kern_pages, cmask = 0, acpi_pages;
 	size_t cl;
+	bool stub = in->platform == DB_TDX || in->tdx_stub;
 	int r;
 
 	memset(l, 0, sizeof(*l));
@@ -290,7 +324,8 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 	l->low = calloc(1, LOW_SIZE);
 	l->kernel = calloc(1, kern_pages);
 	l->initrd = in->initrd ? calloc(1, ALIGN_UP(in->initrd_len, PAGE)) : NULL;
-	if (!l->low || !l->kernel || (in->initrd && !l->initrd)) {
+	l->stub = stub ? calloc(1, PAGE) : NULL;
+	if (!l->low || !l->kernel || (in->initrd && !l->initrd) || (stub && !l->stub)) {
 		db_layout_free(l);
 		return cp_err_set(err, ENOMEM, "direct boot: out of memory");
 	}
@@ -301,7 +336,7 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 	/* ACPI: one LAPIC per vCPU, the IOAPIC; TDX adds the MP wakeup mailbox and has no 8259. */
 	ac.ncpus = in->vcpus;
 	ac.legacy_pic = in->platform != DB_TDX;
-	ac.mp_wakeup = in->platform == DB_TDX;
+	ac.mp_wakeup = stub;
 	ac.mp_mailbox_gpa = DB_MAILBOX;
 	ac.ndevs = in->ndevs;
 	memcpy(ac.devs, in->devs, sizeof(ac.devs));
@@ -343,7 +378,7 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 	/* Region order = launch order: boot data low to high, kernel, initrd, then the special
 	 * pages and the zero RAM. */
 	r = add_region(l, DB_DATA, DB_GDT, PAGE, l->low + DB_GDT, "gdt", err);
-	if (!r && in->platform == DB_TDX)
+	if (!r && stub)
 		r = add_region(l, DB_DATA, DB_MAILBOX, PAGE, l->low + DB_MAILBOX, "mp_wakeup_mailbox", err);
 	if (!r && in->platform == DB_SNP)
 		r = add_region(l, DB_DATA, DB_SETUP_DATA, PAGE, l->low + DB_SETUP_DATA, "setup_data_cc_blob", err);
@@ -365,8 +400,14 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 		r = add_region(l, DB_SECRETS_PAGE, DB_SECRETS, PAGE, NULL, "snp_secrets", err);
 	if (!r && in->platform == DB_SNP)
 		r = add_region(l, DB_CPUID_PAGE, DB_CPUID, PAGE, NULL, "snp_cpuid", err);
+	if (!r && stub) {
+		memcpy(l->stub, carapace_tdx_stub, carapace_tdx_stub_len < PAGE ? carapace_tdx_stub_len : PAGE);
+		r = add_region(l, DB_DATA, DB_STUB, PAGE, l->stub, "tdx_stub", err);
+	}
 	if (!r)
 		r = add_zero_ram(l, err);
+	if (!r && stub)
+		r = put_stub_params(l, err);
 	if (r < 0)
 		db_layout_free(l);
 	return r;
@@ -378,6 +419,8 @@ int db_layout_copy(const struct db_layout *l, uint8_t *mem, uint64_t mem_len, st
 		const struct db_region *d = &l->r[i];
 		if (d->kind != DB_DATA)
 			continue;
+		if (d->gpa == DB_STUB && d->len == PAGE && mem_len < DB_STUB)
+			continue; /* the stub page is mapped apart, at the top of 4 GiB: the caller copies it */
 		if (d->gpa > mem_len || d->len > mem_len - d->gpa)
 			return cp_err_set(err, ERANGE, "direct boot: %s [0x%llx, +0x%llx) is outside guest RAM", d->what,
 					  (unsigned long long)d->gpa, (unsigned long long)d->len);

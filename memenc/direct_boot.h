@@ -31,6 +31,9 @@
 #define DB_HIGH       0x00100000ull
 #define DB_MMIO_HOLE  0xc0000000ull
 #define DB_4G         0x100000000ull
+#define DB_STUB       0xfffff000ull /* TDX boot stub page (reset vector at 0xfffffff0) */
+#define DB_STUB_PARAMS 0xe00u       /* its parameter block: see stub/tdx_stub.S */
+#define DB_STUB_RANGES 16u
 #define DB_MEM_MIN    (64ull << 20)
 #define DB_MEM_MAX    (1ull << 40)
 
@@ -72,11 +75,15 @@ struct db_input {
 	unsigned vcpus;
 	uint64_t mem_size;       /* bytes of RAM */
 	unsigned cbit;           /* SNP: C-bit position (CPUID 0x8000001f EBX[5:0]); 0 = 51 */
+	bool tdx_stub;           /* boot through the TDX stub (forced for DB_TDX; on DB_PLAIN the test
+				  * mode where every vCPU starts at the reset vector) */
 	unsigned ndevs;          /* virtio-mmio devices for the DSDT */
 	struct acpi_mmio_dev devs[ACPI_MAX_DEVICES];
 };
 
-/* The entry state of the boot vCPU (64-bit boot protocol) and of the SNP APs. */
+/* The entry state of the boot vCPU (64-bit boot protocol) and of the SNP APs. With the TDX stub
+ * every vCPU starts at the reset vector instead (rip 0xfffffff0, 32-bit, ESI = vCPU index) and
+ * the stub establishes this state. */
 struct db_entry {
 	uint64_t rip, rsi, cr0, cr3, cr4, efer, gdt_base;
 	uint16_t gdt_limit, cs, ds;
@@ -93,6 +100,7 @@ struct db_layout {
 	uint64_t kernel_gpa, kernel_end, initrd_gpa; /* kernel_end: load + init_size */
 	uint8_t *low;            /* [0, 1 MiB) as the guest will see it (boot data, ACPI) */
 	uint8_t *kernel, *initrd; /* page-padded copies */
+	uint8_t *stub;           /* TDX stub page with its parameter block filled in */
 };
 
 /* Build the layout. Errors name the problem: a kernel too old for the 64-bit entry, memory the
@@ -101,7 +109,9 @@ int db_layout_build(const struct db_input *in, struct db_layout *out, struct cp_
 void db_layout_free(struct db_layout *l);
 
 /* Copy the layout's contents into guest RAM (plain KVM: mem maps [0, mem_len)); ZERO regions
- * are left alone (fresh guest RAM is zero). Returns -ERANGE if a region is outside mem. */
+ * are left alone (fresh guest RAM is zero). The TDX stub page (DB_STUB, above mem) is not
+ * copied: the caller maps it at the top of 4 GiB from l->stub. Returns -ERANGE if another
+ * region is outside mem. */
 int db_layout_copy(const struct db_layout *l, uint8_t *mem, uint64_t mem_len, struct cp_err *err);
 
 #endif

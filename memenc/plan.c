@@ -344,12 +344,11 @@ int memenc_plan_build_direct(struct memenc_plan *plan, const struct db_input *in
 	if (o->platform == MEMENC_PLATFORM_SNP)
 		din.platform = DB_SNP;
 	else if (o->platform == MEMENC_PLATFORM_TDX)
-		return cp_err_set(err, ENOSYS, "firmware-less direct boot for TDX needs carapace's measured TDX boot "
-				  "stub, which this build does not have yet: use --firmware");
+		din.platform = DB_TDX;
 	else
 		return cp_err_set(err, EINVAL, "firmware-less direct boot exists for SNP and TDX only, not %s",
 				  memenc_platform_name(o->platform));
-	if (in->vcpus != o->vcpus)
+	if (o->platform == MEMENC_PLATFORM_SNP && in->vcpus != o->vcpus)
 		return cp_err_set(err, EINVAL, "direct boot: layout for %u vCPUs, launch for %u", in->vcpus, o->vcpus);
 	plan->direct = l = calloc(1, sizeof(*l));
 	plan->cap = 32 + o->vcpus;
@@ -360,6 +359,18 @@ int memenc_plan_build_direct(struct memenc_plan *plan, const struct db_input *in
 		return cp_err_set(err, ENOMEM, "launch plan: out of memory");
 	}
 	r = db_layout_build(&din, l, err);
+	if (r == 0 && o->platform == MEMENC_PLATFORM_TDX) {
+		/* TDX: every data page (the stub included) is added and MR.EXTENDed; RAM is not in
+		 * the plan: the stub accepts it (KVM adds it on the guest's accept); no VMSAs, the
+		 * TDX module fixes the initial vCPU state (reset vector, ESI = vCPU index). */
+		for (size_t i = 0; i < l->n && r == 0; i++)
+			if (l->r[i].kind == DB_DATA)
+				r = plan_add(plan, MEMENC_OP_TDX_ADD_EXTEND, l->r[i].gpa, l->r[i].len, l->r[i].data, -1, -1,
+					     l->r[i].what, err);
+		if (r < 0)
+			memenc_plan_free(plan);
+		return r;
+	}
 	for (size_t i = 0; i < l->n && r == 0; i++) {
 		static const enum memenc_op_type snp[] = {
 			[DB_DATA] = MEMENC_OP_SNP_NORMAL, [DB_ZERO] = MEMENC_OP_SNP_ZERO,

@@ -266,17 +266,64 @@ static void test_snp_plan(void **state)
 	assert_memory_not_equal(d1, d2, 48);
 	memenc_plan_free(&plan);
 
-	o.platform = MEMENC_PLATFORM_TDX;
-	err = (struct cp_err){ 0 };
-	assert_int_equal(memenc_plan_build_direct(&plan, &in, &o, &err), -ENOSYS);
-	assert_non_null(strstr(err.msg, "stub"));
+}
+
+/* TDX: data pages (stub included) are PAGE.ADD + MR.EXTEND, RAM is not in the plan; the stub's
+ * parameter block points at the kernel entry, boot_params, mailbox and page tables, and its
+ * accept ranges are exactly the RAM not added. */
+static void test_tdx_plan(void **state)
+{
+	struct db_input in = input(DB_TDX, 5ull << 30);
+	struct memenc_launch_opts o = { .platform = MEMENC_PLATFORM_TDX, .vcpus = 4 };
+	struct memenc_plan plan;
+	struct cp_err err = { 0 };
+	const struct memenc_plan_op *stub = NULL;
+	uint8_t mrtd[48];
+	size_t len;
+	uint64_t added = 0, accepted = 0, ram = 0;
+	(void)state;
+
+	assert_int_equal(memenc_plan_build_direct(&plan, &in, &o, &err), 0);
+	for (size_t i = 0; i < plan.n; i++) {
+		assert_int_equal(plan.ops[i].type, MEMENC_OP_TDX_ADD_EXTEND);
+		if (plan.ops[i].gpa == DB_STUB)
+			stub = &plan.ops[i];
+	}
+	assert_non_null(stub);
+	assert_int_equal(stub->len, 4096);
+	const uint8_t *p = stub->data + DB_STUB_PARAMS;
+	assert_memory_equal(p, "CPTDXSTB", 8);
+	assert_true(cp_le64(p + 0x08) == plan.direct->kernel_gpa + 0x200);
+	assert_true(cp_le64(p + 0x10) == DB_ZERO_PAGE);
+	assert_true(cp_le64(p + 0x18) == DB_MAILBOX);
+	assert_true(cp_le64(p + 0x20) == DB_PML4); /* no C-bit on TDX */
+	assert_true(stub->data[0xff0] == 0xe9);      /* reset vector: jmp */
+	uint64_t n = cp_le64(p + 0x28);
+	assert_true(n >= 1 && n <= DB_STUB_RANGES);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t a = cp_le64(p + 0x30 + 16 * i), b = cp_le64(p + 0x38 + 16 * i);
+		assert_true(a < b && !(a & 0xfff) && !(b & 0xfff));
+		accepted += b - a;
+		for (size_t k = 0; k < plan.n; k++) /* never accept an added page */
+			assert_true(plan.ops[k].gpa + plan.ops[k].len <= a || plan.ops[k].gpa >= b);
+	}
+	for (size_t k = 0; k < plan.n; k++)
+		if (plan.ops[k].gpa < DB_STUB && plan.ops[k].gpa >= DB_HIGH)
+			added += plan.ops[k].len; /* kernel: in RAM */
+	for (size_t k = 0; k < plan.direct->ne820; k++)
+		if (plan.direct->e820[k].type == 1)
+			ram += plan.direct->e820[k].size;
+	assert_true(accepted + added == ram);
+	assert_int_equal(memenc_plan_measure(&plan, mrtd, &len, NULL, NULL, &err), 0);
+	assert_int_equal(len, 48);
+	memenc_plan_free(&plan);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snp_layout), cmocka_unit_test(test_plain_and_tdx),
-		cmocka_unit_test(test_bad_input), cmocka_unit_test(test_snp_plan),
+		cmocka_unit_test(test_bad_input), cmocka_unit_test(test_snp_plan), cmocka_unit_test(test_tdx_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
