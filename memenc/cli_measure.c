@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
@@ -30,7 +31,7 @@ enum {
 	OPT_VCPU_MODEL, OPT_VCPU_STEPPING, OPT_VMM_TYPE, OPT_GUEST_FEATURES, OPT_KERNEL, OPT_INITRD,
 	OPT_APPEND, OPT_OUTPUT_FORMAT, OPT_JSON, OPT_ID_KEY, OPT_AUTHOR_KEY, OPT_ID_BLOCK_OUT,
 	OPT_ID_AUTH_OUT, OPT_POLICY, OPT_FAMILY_ID, OPT_IMAGE_ID, OPT_GUEST_SVN, OPT_CCEL_LOG, OPT_TD_HOB,
-	OPT_SNP_OVMF_HASH, OPT_HELP,
+	OPT_SNP_OVMF_HASH, OPT_MEMORY, OPT_LAYOUT_OUT, OPT_CBIT, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -62,6 +63,9 @@ static const struct option options[] = {
 	{ "ccel-log", required_argument, NULL, OPT_CCEL_LOG },
 	{ "td-hob", required_argument, NULL, OPT_TD_HOB },
 	{ "snp-ovmf-hash", required_argument, NULL, OPT_SNP_OVMF_HASH },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "layout-out", required_argument, NULL, OPT_LAYOUT_OUT },
+	{ "cbit", required_argument, NULL, OPT_CBIT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -71,7 +75,7 @@ struct measure_args {
 	const char *output_format, *id_key, *author_key, *id_block_out, *id_auth_out;
 	const char *family_id, *image_id, *ccel_log, *td_hob, *snp_ovmf_hash;
 	const char *vcpus, *vcpu_sig, *vcpu_family, *vcpu_model, *vcpu_stepping, *guest_features;
-	const char *policy, *guest_svn;
+	const char *policy, *guest_svn, *memory, *layout_out, *cbit;
 	bool json, ovmf_hash_mode;
 };
 
@@ -84,6 +88,9 @@ static void usage(FILE *f)
 	      "         [--id-key PEM [--author-key PEM] [--id-block-out F] [--id-auth-out F]\n"
 	      "          [--policy HEX] [--family-id HEX] [--image-id HEX] [--guest-svn N]]\n"
 	      "       carapace measure --platform tdx [--firmware FILE] [--td-hob F] [--ccel-log FILE]\n"
+	      "       carapace measure --platform snp|tdx --kernel bzImage [--initrd F] [--append STR] --vcpus N\n"
+	      "         --memory SIZE [--cbit N] [--json]   (firmware-less direct boot)\n"
+	      "--layout-out DIR (with --firmware too) writes the plan: plan.jsonl, pages.bin, acpi/*.dat.\n"
 	      "--mode is an alias of --platform, --ovmf of --firmware (sev-snp-measure's names).\n"
 	      "The last line printed is the measurement. See carapace-measure(1).\n", f);
 }
@@ -367,6 +374,9 @@ static int parse_args(int argc, char **argv, struct measure_args *a)
 		case OPT_CCEL_LOG: a->ccel_log = optarg; break;
 		case OPT_TD_HOB: a->td_hob = optarg; break;
 		case OPT_SNP_OVMF_HASH: a->snp_ovmf_hash = optarg; break;
+		case OPT_MEMORY: a->memory = optarg; break;
+		case OPT_LAYOUT_OUT: a->layout_out = optarg; break;
+		case OPT_CBIT: a->cbit = optarg; break;
 		case 'h':
 		case OPT_HELP: usage(stdout); return 1;
 		default:
@@ -438,6 +448,158 @@ static int launch_opts(const struct measure_args *a, struct memenc_launch_opts *
 	return 0;
 }
 
+/* --layout-out: the plan as independent checkers read it. plan.jsonl has one object per 4 KiB
+ * page in launch order; pages.bin holds each page's contents (page 0 of pages.bin is the zero
+ * page every content-less page points at); acpi/<SIG>.dat each ACPI table, acpi/RSDP.dat. */
+static const char *layout_type(enum memenc_op_type t)
+{
+	switch (t) {
+	case MEMENC_OP_SNP_NORMAL: return "normal";
+	case MEMENC_OP_SNP_ZERO: return "zero";
+	case MEMENC_OP_SNP_UNMEASURED: return "unmeasured";
+	case MEMENC_OP_SNP_SECRETS: return "secrets";
+	case MEMENC_OP_SNP_CPUID: return "cpuid";
+	case MEMENC_OP_SNP_VMSA: return "vmsa";
+	case MEMENC_OP_TDX_ADD: return "normal";
+	case MEMENC_OP_TDX_ADD_EXTEND: return "normal";
+	default: return NULL;
+	}
+}
+
+static int write_layout(const char *dir, const struct memenc_plan *plan)
+{
+	static const uint8_t zero[MEMENC_PAGE_SIZE];
+	char path[4096];
+	FILE *jl = NULL, *pb = NULL;
+	uint64_t off = MEMENC_PAGE_SIZE;
+	int r = -EIO;
+
+	if (plan->platform != MEMENC_PLATFORM_SNP && plan->platform != MEMENC_PLATFORM_TDX)
+		return fail(CP_EXIT_USAGE, "--layout-out: the page format exists for snp and tdx, not %s",
+			    memenc_platform_name(plan->platform)), -EINVAL;
+	snprintf(path, sizeof(path), "%s/acpi", dir);
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || (mkdir(path, 0755) < 0 && errno != EEXIST))
+		return fail(CP_EXIT_FAILURE, "--layout-out %s: %s", path, strerror(errno)), -EIO;
+	snprintf(path, sizeof(path), "%s/plan.jsonl", dir);
+	jl = fopen(path, "we");
+	snprintf(path, sizeof(path), "%s/pages.bin", dir);
+	pb = jl ? fopen(path, "we") : NULL;
+	if (!jl || !pb || fwrite(zero, 1, sizeof(zero), pb) != sizeof(zero))
+		goto out;
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct memenc_plan_op *op = &plan->ops[i];
+		const char *type = layout_type(op->type);
+		/* SNP: every page enters the launch digest; TDX: only MR.EXTENDed pages do. */
+		bool measured = plan->platform == MEMENC_PLATFORM_SNP || op->type == MEMENC_OP_TDX_ADD_EXTEND;
+		/* The CPUID page is measured as zeros (the VMM fills it, the firmware checks it). */
+		bool contents = op->data && op->type != MEMENC_OP_SNP_CPUID;
+
+		if (!type || op->len % MEMENC_PAGE_SIZE) {
+			fprintf(stderr, "carapace measure: --layout-out: op %zu (%s) is not whole pages\n", i, op->what);
+			goto out;
+		}
+		for (uint64_t p = 0; p < op->len; p += MEMENC_PAGE_SIZE) {
+			uint64_t at = 0;
+			if (contents) {
+				if (fwrite(op->data + p, 1, MEMENC_PAGE_SIZE, pb) != MEMENC_PAGE_SIZE)
+					goto out;
+				at = off;
+				off += MEMENC_PAGE_SIZE;
+			}
+			fprintf(jl, "{\"gpa\": %llu, \"type\": \"%s\", \"measured\": %s, \"offset\": %llu}\n",
+				(unsigned long long)(op->type == MEMENC_OP_SNP_VMSA ? op->gpa : op->gpa + p), type,
+				measured ? "true" : "false", (unsigned long long)at);
+		}
+	}
+	if (plan->direct) {
+		const struct db_layout *l = plan->direct;
+		for (unsigned i = 0; i < l->acpi.n; i++) {
+			const struct acpi_table_ref *t = &l->acpi.t[i];
+			snprintf(path, sizeof(path), "%s/acpi/%s.dat", dir, t->sig);
+			if (write_file(path, l->low + DB_ACPI + t->off, t->len) < 0)
+				goto out;
+		}
+	}
+	r = 0;
+out:
+	if (jl && fclose(jl) != 0)
+		r = -EIO;
+	if (pb && fclose(pb) != 0)
+		r = -EIO;
+	if (r < 0)
+		fprintf(stderr, "carapace measure: --layout-out %s: cannot write: %s\n", dir, strerror(errno));
+	return r;
+}
+
+/* No firmware: the firmware-less direct boot of a bzImage (SNP; TDX with the measured stub). */
+static int run_direct(const struct measure_args *a, struct memenc_launch_opts *o, bool base64, json_object *j)
+{
+	struct db_input in = { 0 };
+	struct memenc_plan plan = { 0 };
+	struct cp_err err = { 0 };
+	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL;
+	size_t kernel_len = 0, initrd_len = 0, out_len = 0;
+	uint8_t out[48];
+	uint64_t v;
+	int r;
+
+	if (a->vcpu_type || a->vcpu_sig || a->vcpu_family || a->td_hob || a->snp_ovmf_hash)
+		return fail(CP_EXIT_USAGE, "%s", "--vcpu-type/--vcpu-sig/--vcpu-family/--td-hob/--snp-ovmf-hash do not "
+			    "apply to a firmware-less direct boot (its vCPUs start in long mode)");
+	if (a->vmm_type && memenc_vmm_type_parse(a->vmm_type, &o->vmm, &err) < 0)
+		return fail(CP_EXIT_USAGE, "%s", err.msg);
+	o->guest_features = 0x1;
+	if (a->guest_features && (o->platform != MEMENC_PLATFORM_SNP ||
+				  cp_parse_u64(a->guest_features, &o->guest_features) < 0))
+		return fail(CP_EXIT_USAGE, "--guest-features: '%s' (snp only, a number)", a->guest_features);
+	if (!a->vcpus || cp_parse_u64(a->vcpus, &v) < 0 || v < 1 || v > ACPI_MAX_CPUS)
+		return fail(CP_EXIT_USAGE, "--vcpus N (1..%u) is required for a direct boot", ACPI_MAX_CPUS);
+	o->vcpus = in.vcpus = (unsigned)v;
+	if (!a->memory || cp_parse_size(a->memory, 1ull << 20, &in.mem_size) < 0)
+		return fail(CP_EXIT_USAGE, "%s", "--memory SIZE (e.g. 512M, 16G) is required for a direct boot");
+	if (a->cbit) {
+		if (o->platform != MEMENC_PLATFORM_SNP || cp_parse_u64(a->cbit, &v) < 0 || v < 32 || v > 63)
+			return fail(CP_EXIT_USAGE, "--cbit: '%s' (snp only, 32..63)", a->cbit);
+		in.cbit = (unsigned)v;
+	}
+	r = cp_file_read(a->kernel, BLOB_MAX, &kernel, &kernel_len, &err);
+	if (r == 0 && a->initrd)
+		r = cp_file_read(a->initrd, BLOB_MAX, &initrd, &initrd_len, &err);
+	in.kernel = kernel;
+	in.kernel_len = kernel_len;
+	in.initrd = a->initrd ? initrd : NULL;
+	in.initrd_len = initrd_len;
+	in.cmdline = a->append;
+	if (r == 0)
+		r = memenc_plan_build_direct(&plan, &in, o, &err);
+	if (r == 0)
+		r = memenc_plan_measure(&plan, out, &out_len, NULL, NULL, &err);
+	if (r < 0) {
+		memenc_plan_free(&plan);
+		return fail(CP_EXIT_FAILURE, "%s", err.msg);
+	}
+	if (a->layout_out && write_layout(a->layout_out, &plan) < 0) {
+		memenc_plan_free(&plan);
+		return CP_EXIT_FAILURE;
+	}
+	if (j) {
+		struct steps st = { 0 };
+		json_object_object_add(j, "platform", json_object_new_string(memenc_platform_name(o->platform)));
+		json_object_object_add(j, "boot", json_object_new_string("direct (no firmware)"));
+		json_object_object_add(j, "vcpus", json_object_new_int((int)o->vcpus));
+		json_object_object_add(j, "memory", jhex64(in.mem_size));
+		json_object_object_add(j, "kernel_gpa", jhex64(plan.direct->kernel_gpa));
+		json_object_object_add(j, "entry", jhex64(plan.direct->entry.rip));
+		json_object_object_add(j, "plan", json_plan(&plan, &st));
+		json_object_object_add(j, "measurement", jhex(out, out_len));
+		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+	}
+	memenc_plan_free(&plan);
+	print_digest(out, out_len, base64);
+	fflush(stdout);
+	return CP_EXIT_OK;
+}
+
 static int run(const struct measure_args *a)
 {
 	struct memenc_launch_opts o = { 0 };
@@ -483,6 +645,18 @@ static int run(const struct measure_args *a)
 		return fail(CP_EXIT_USAGE, "--snp-ovmf-hash: %s", err.msg);
 	if (a->json)
 		j = json_object_new_object();
+
+	if (!a->firmware && a->kernel && (o.platform == MEMENC_PLATFORM_SNP || o.platform == MEMENC_PLATFORM_TDX) &&
+	    !a->ccel_log) {
+		rc = run_direct(a, &o, base64, j);
+		json_object_put(j);
+		return rc;
+	}
+	if (a->memory || a->cbit) {
+		json_object_put(j);
+		return fail(CP_EXIT_USAGE, "%s", "--memory and --cbit describe a firmware-less direct boot "
+			    "(--kernel without --firmware)");
+	}
 
 	if (o.platform == MEMENC_PLATFORM_TDX && !a->firmware) {
 		if (!a->ccel_log || a->kernel) {
@@ -578,6 +752,8 @@ static int run(const struct measure_args *a)
 		json_object_object_add(j, "plan", json_plan(&plan, &st));
 		json_object_object_add(j, "measurement", jhex(out, out_len));
 	}
+	if (a->layout_out && write_layout(a->layout_out, &plan) < 0)
+		goto out;
 	if (a->id_key) {
 		rc = do_id_block(a, out, j);
 		if (rc != CP_EXIT_OK)

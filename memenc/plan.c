@@ -66,6 +66,9 @@ void memenc_plan_free(struct memenc_plan *plan)
 		return;
 	free(plan->ops);
 	free(plan->storage);
+	db_layout_free(plan->direct);
+	free(plan->direct);
+	plan->direct = NULL;
 	plan->ops = NULL;
 	plan->storage = NULL;
 	plan->n = plan->cap = 0;
@@ -323,6 +326,75 @@ int memenc_plan_build(struct memenc_plan *plan, const uint8_t *fw, size_t len,
 		break;
 	default:
 		r = cp_err_set(err, EINVAL, "launch plan: unknown platform %d", (int)o->platform);
+	}
+	if (r < 0)
+		memenc_plan_free(plan);
+	return r;
+}
+
+int memenc_plan_build_direct(struct memenc_plan *plan, const struct db_input *in,
+			     const struct memenc_launch_opts *o, struct cp_err *err)
+{
+	struct db_input din = *in;
+	struct db_layout *l;
+	int r = 0;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->platform = o->platform;
+	if (o->platform == MEMENC_PLATFORM_SNP)
+		din.platform = DB_SNP;
+	else if (o->platform == MEMENC_PLATFORM_TDX)
+		din.platform = DB_TDX;
+	else
+		return cp_err_set(err, EINVAL, "firmware-less direct boot exists for SNP and TDX only, not %s",
+				  memenc_platform_name(o->platform));
+	if (o->platform == MEMENC_PLATFORM_SNP && in->vcpus != o->vcpus)
+		return cp_err_set(err, EINVAL, "direct boot: layout for %u vCPUs, launch for %u", in->vcpus, o->vcpus);
+	plan->direct = l = calloc(1, sizeof(*l));
+	plan->cap = 32 + o->vcpus;
+	plan->ops = calloc(plan->cap, sizeof(*plan->ops));
+	plan->storage = calloc(ST_PAGES, MEMENC_PAGE_SIZE);
+	if (!l || !plan->ops || !plan->storage) {
+		memenc_plan_free(plan);
+		return cp_err_set(err, ENOMEM, "launch plan: out of memory");
+	}
+	r = db_layout_build(&din, l, err);
+	if (r == 0 && o->platform == MEMENC_PLATFORM_TDX) {
+		/* TDX: every data page (the stub included) is added and MR.EXTENDed; RAM is not in
+		 * the plan: the stub accepts it (KVM adds it on the guest's accept); no VMSAs, the
+		 * TDX module fixes the initial vCPU state (reset vector, ESI = vCPU index). */
+		for (size_t i = 0; i < l->n && r == 0; i++)
+			if (l->r[i].kind == DB_DATA)
+				r = plan_add(plan, MEMENC_OP_TDX_ADD_EXTEND, l->r[i].gpa, l->r[i].len, l->r[i].data, -1, -1,
+					     l->r[i].what, err);
+		if (r < 0)
+			memenc_plan_free(plan);
+		return r;
+	}
+	for (size_t i = 0; i < l->n && r == 0; i++) {
+		static const enum memenc_op_type snp[] = {
+			[DB_DATA] = MEMENC_OP_SNP_NORMAL, [DB_ZERO] = MEMENC_OP_SNP_ZERO,
+			[DB_SECRETS_PAGE] = MEMENC_OP_SNP_SECRETS, [DB_CPUID_PAGE] = MEMENC_OP_SNP_CPUID,
+		};
+		const struct db_region *d = &l->r[i];
+		r = plan_add(plan, snp[d->kind], d->gpa, d->len, d->data, -1, -1, d->what, err);
+	}
+	if (r == 0) {
+		struct memenc_vmsa_long v = { .rip = l->entry.rip, .rsi = l->entry.rsi, .cr0 = l->entry.cr0,
+					      .cr3 = l->entry.cr3, .cr4 = l->entry.cr4, .efer = l->entry.efer,
+					      .gdt_base = l->entry.gdt_base, .gdt_limit = l->entry.gdt_limit,
+					      .cs = l->entry.cs, .ds = l->entry.ds, .sev_features = o->guest_features,
+					      .vmm = o->vmm };
+		memenc_vmsa_build_long(&v, plan->storage + ST_BSP * MEMENC_PAGE_SIZE);
+		v.rip = l->entry.ap_rip;
+		v.rsi = 0;
+		memenc_vmsa_build_long(&v, plan->storage + ST_AP * MEMENC_PAGE_SIZE);
+		for (unsigned i = 0; i < o->vcpus && r == 0; i++) {
+			char what[16];
+			snprintf(what, sizeof(what), "vmsa%u", i);
+			r = plan_add(plan, MEMENC_OP_SNP_VMSA, MEMENC_SNP_VMSA_GPA, MEMENC_PAGE_SIZE,
+				     plan->storage + (i == 0 ? ST_BSP : ST_AP) * MEMENC_PAGE_SIZE, (int)i, -1, what, err);
+		}
 	}
 	if (r < 0)
 		memenc_plan_free(plan);

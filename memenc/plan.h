@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "memenc/direct_boot.h"
 #include "memenc/ovmf.h"
 #include "memenc/sev_hashes.h"
 #include "memenc/vmsa.h"
@@ -81,12 +82,23 @@ struct memenc_plan {
 	size_t n, cap;
 	struct memenc_plan_op *ops;
 	uint8_t *storage;            /* VMSA pages, hashes page, HOB copy: freed with the plan */
+	struct db_layout *direct;    /* firmware-less direct boot: the layout the ops point into */
 };
 
 /* Build the plan. fw must outlive the plan (ops point into it). Errors name the field. */
 int memenc_plan_build(struct memenc_plan *plan, const uint8_t *fw, size_t fw_len,
 		      const struct memenc_launch_opts *o, struct cp_err *err);
 void memenc_plan_free(struct memenc_plan *plan);
+
+/* Firmware-less direct boot (no --firmware): the plan of db_layout_build(in) for o->platform
+ * (SNP or TDX; in->platform is set from it). SNP: every data page NORMAL, the secrets and
+ * CPUID pages, every other RAM page ZERO (so all RAM is validated before Linux runs), then one
+ * long-mode VMSA per vCPU (the BSP at the kernel's 64-bit entry, APs parked). TDX: every data
+ * page, the measured boot stub at 0xfffff000 included, as PAGE.ADD + MR.EXTEND; RAM is left
+ * to the stub's TDG.MEM.PAGE.ACCEPT. The kernel and
+ * initrd buffers may be freed after the call (the layout copies them). */
+int memenc_plan_build_direct(struct memenc_plan *plan, const struct db_input *in,
+			     const struct memenc_launch_opts *o, struct cp_err *err);
 
 /* Called after each operation with the running value (SNP: the launch digest so far; SEV and
  * SEV-ES: the SHA-256 as if finished now; TDX: MRTD as if finalized now). */

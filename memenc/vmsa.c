@@ -13,7 +13,8 @@ enum {
 	VMSA_ES = 0x00, VMSA_CS = 0x10, VMSA_SS = 0x20, VMSA_DS = 0x30, VMSA_FS = 0x40, VMSA_GS = 0x50,
 	VMSA_GDTR = 0x60, VMSA_LDTR = 0x70, VMSA_IDTR = 0x80, VMSA_TR = 0x90,
 	VMSA_EFER = 0xd0, VMSA_CR4 = 0x148, VMSA_CR0 = 0x158, VMSA_DR7 = 0x160, VMSA_DR6 = 0x168,
-	VMSA_RFLAGS = 0x170, VMSA_RIP = 0x178, VMSA_G_PAT = 0x268, VMSA_RDX = 0x310,
+	VMSA_RFLAGS = 0x170, VMSA_RIP = 0x178, VMSA_CR3 = 0x150, VMSA_G_PAT = 0x268, VMSA_RDX = 0x310,
+	VMSA_RSI = 0x330,
 	VMSA_SEV_FEATURES = 0x3b0, VMSA_XCR0 = 0x3e8, VMSA_MXCSR = 0x408, VMSA_X87_FCW = 0x410,
 };
 
@@ -83,6 +84,39 @@ void memenc_vmsa_build(const struct memenc_vmsa_params *p, uint8_t page[MEMENC_P
 	cp_put_le64(page + VMSA_RIP, p->eip & 0xffff);
 	cp_put_le64(page + VMSA_G_PAT, c->g_pat);
 	cp_put_le64(page + VMSA_RDX, c->rdx_is_sig ? p->vcpu_sig : c->rdx_fixed);
+	cp_put_le64(page + VMSA_SEV_FEATURES, p->sev_features);
+	cp_put_le64(page + VMSA_XCR0, 0x1);
+	cp_put_le32(page + VMSA_MXCSR, c->mxcsr);
+	cp_put_le16(page + VMSA_X87_FCW, c->fcw);
+}
+
+void memenc_vmsa_build_long(const struct memenc_vmsa_long *p, uint8_t page[MEMENC_PAGE_SIZE])
+{
+	const struct vmm_conv *c = &vmm_convs[(size_t)p->vmm < ARRAY_SIZE(vmm_convs) ? p->vmm : 0];
+	/* Attributes in the VMSA's packed form: type | S<<4 | DPL<<5 | P<<7 | AVL<<8 | L<<9 | DB<<10 | G<<11. */
+	const uint16_t code64 = 0xa9b, data = 0xc93;
+
+	memset(page, 0, MEMENC_PAGE_SIZE);
+	seg(page + VMSA_ES, p->ds, data, 0xffffffff, 0);
+	seg(page + VMSA_CS, p->cs, code64, 0xffffffff, 0);
+	seg(page + VMSA_SS, p->ds, data, 0xffffffff, 0);
+	seg(page + VMSA_DS, p->ds, data, 0xffffffff, 0);
+	seg(page + VMSA_FS, p->ds, data, 0xffffffff, 0);
+	seg(page + VMSA_GS, p->ds, data, 0xffffffff, 0);
+	seg(page + VMSA_GDTR, 0, 0, p->gdt_limit, p->gdt_base);
+	seg(page + VMSA_LDTR, 0, 0x82, 0xffff, 0);
+	seg(page + VMSA_IDTR, 0, 0, 0, 0);
+	seg(page + VMSA_TR, 0, c->tr_attr, 0xffff, 0);
+	cp_put_le64(page + VMSA_EFER, p->efer | 0x1000);
+	cp_put_le64(page + VMSA_CR4, p->cr4);
+	cp_put_le64(page + VMSA_CR3, p->cr3);
+	cp_put_le64(page + VMSA_CR0, p->cr0);
+	cp_put_le64(page + VMSA_DR7, 0x400);
+	cp_put_le64(page + VMSA_DR6, 0xffff0ff0);
+	cp_put_le64(page + VMSA_RFLAGS, 0x2); /* interrupts off */
+	cp_put_le64(page + VMSA_RIP, p->rip);
+	cp_put_le64(page + VMSA_RSI, p->rsi);
+	cp_put_le64(page + VMSA_G_PAT, c->g_pat);
 	cp_put_le64(page + VMSA_SEV_FEATURES, p->sev_features);
 	cp_put_le64(page + VMSA_XCR0, 0x1);
 	cp_put_le32(page + VMSA_MXCSR, c->mxcsr);

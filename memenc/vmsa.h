@@ -30,6 +30,17 @@ struct memenc_vmsa_params {
  * (AMD APM vol. 2, table B-4). */
 void memenc_vmsa_build(const struct memenc_vmsa_params *p, uint8_t page[MEMENC_PAGE_SIZE]);
 
+/* A VMSA for a vCPU that starts in 64-bit long mode (firmware-less direct boot): flat 64-bit CS
+ * and flat data segments with the given selectors, GDTR, CR0/CR3/CR4/EFER (EFER.SVME is added,
+ * as KVM requires in a VMSA), RIP and RSI; the rest as memenc_vmsa_build's VMM reset values. */
+struct memenc_vmsa_long {
+	uint64_t rip, rsi, cr0, cr3, cr4, efer, gdt_base;
+	uint16_t gdt_limit, cs, ds;
+	uint64_t sev_features;
+	enum memenc_vmm_type vmm;
+};
+void memenc_vmsa_build_long(const struct memenc_vmsa_long *p, uint8_t page[MEMENC_PAGE_SIZE]);
+
 /* CPUID signature from family/model/stepping (AMD CPUID spec #25481, Fn0000_0001_EAX). */
 uint32_t memenc_cpu_sig(unsigned family, unsigned model, unsigned stepping);
 /* Signature of a QEMU vCPU model name (EPYC, EPYC-v4, EPYC-Milan, EPYC-Genoa, ...). -ENOENT

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "memenc/direct_boot.h"
 #include "runner/layout.h"
 #include "runner/mptable.h"
 
@@ -505,4 +506,51 @@ int boot_load(const struct gmem *g, const struct e820_map *map, const struct boo
 		return load_bzimage(g, map, in, out, err);
 	return cp_err_set(err, ENOEXEC,
 			  "not a kernel carapace can boot: no ELF header and no Linux boot header (\"HdrS\" at 0x202)");
+}
+
+int boot_load_direct(const struct gmem *g, const struct boot_input *in, struct boot_result *out,
+		     struct cp_err *err)
+{
+	struct db_input din = { .platform = DB_PLAIN, .kernel = in->kernel, .kernel_len = in->kernel_len,
+				.initrd = in->initrd, .initrd_len = in->initrd_len, .cmdline = in->cmdline,
+				.vcpus = in->ncpus, .mem_size = g->size };
+	struct db_layout l;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = db_layout_build(&din, &l, err)) < 0)
+		return r;
+	for (size_t i = 0; i < l.n; i++) {
+		const struct db_region *d = &l.r[i];
+		uint8_t *dst;
+		if (d->kind != DB_DATA)
+			continue;
+		dst = gmem_ptr(g, d->gpa, d->len);
+		if (!dst) {
+			r = cp_err_set(err, E2BIG, "direct boot: %s [0x%llx, +0x%llx) is not guest RAM", d->what,
+				       (unsigned long long)d->gpa, (unsigned long long)d->len);
+			break;
+		}
+		memcpy(dst, d->data, d->len);
+	}
+	if (r == 0) {
+		regs_common(&out->regs);
+		out->regs.cs = (struct boot_seg){ .base = 0, .limit = 0xffffffff, .selector = l.entry.cs,
+						  .type = 11, .s = 1, .present = 1, .l = 1, .g = 1 };
+		out->regs.ds.selector = l.entry.ds;
+		out->regs.gdt_base = l.entry.gdt_base;
+		out->regs.gdt_limit = l.entry.gdt_limit;
+		out->regs.cr0 = l.entry.cr0;
+		out->regs.cr3 = l.entry.cr3;
+		out->regs.cr4 = l.entry.cr4;
+		out->regs.efer = l.entry.efer;
+		out->regs.rip = l.entry.rip;
+		out->regs.rsi = l.entry.rsi;
+		out->kind = BOOT_LINUX_BZIMAGE;
+		out->kernel_start = l.kernel_gpa;
+		out->kernel_end = l.kernel_end;
+		out->initrd_gpa = l.initrd_gpa;
+	}
+	db_layout_free(&l);
+	return r;
 }

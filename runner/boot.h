@@ -57,4 +57,11 @@ const char *boot_kind_name(enum boot_kind k);
 int boot_load(const struct gmem *g, const struct e820_map *map, const struct boot_input *in,
 	      struct boot_result *out, struct cp_err *err);
 
+/* The firmware-less direct-boot layout (memenc/direct_boot.h) on a plain VM: the same
+ * boot_params, page tables, GDT and ACPI tables a confidential launch measures, loaded into
+ * guest RAM, and the 64-bit entry state. A bzImage only. The MP table is not written (ACPI
+ * describes the CPUs); devices are announced by the command line, not the DSDT. */
+int boot_load_direct(const struct gmem *g, const struct boot_input *in, struct boot_result *out,
+		     struct cp_err *err);
+
 #endif

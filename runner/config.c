@@ -37,6 +37,7 @@ static const struct opt_def opt_defs[] = {
 	{ "name", OPT_STRING, O(name) },
 	{ "debug-exit", OPT_FLAG, O(debug_exit) },
 	{ "strict-io", OPT_FLAG, O(strict_io) },
+	{ "direct-layout", OPT_FLAG, O(direct_layout) },
 	{ "seccomp", OPT_STRING, O(seccomp) },
 	{ "device", OPT_LIST, O(devices) },
 	{ "on-device-failure", OPT_STRING, O(on_device_failure) },

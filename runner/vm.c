@@ -382,7 +382,8 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	e820_build(vm->mem.size, &vm->e820);
 	bin = (struct boot_input){ cfg->kernel, cfg->kernel_len, cfg->initrd, cfg->initrd_len, vm->cmdline,
 				   cfg->ncpus };
-	if ((r = boot_load(&vm->mem, &vm->e820, &bin, &vm->boot, err)) < 0)
+	if ((r = cfg->direct_layout ? boot_load_direct(&vm->mem, &bin, &vm->boot, err)
+				    : boot_load(&vm->mem, &vm->e820, &bin, &vm->boot, err)) < 0)
 		goto fail;
 
 	supported = calloc(1, sizeof(*supported));

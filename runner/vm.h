@@ -40,6 +40,7 @@ struct vm_config {
 	uint64_t timeout_ms;      /* 0 = none */
 	bool debug_exit;          /* test-only isa-debug-exit compatible port 0xf4 */
 	bool strict_io;           /* unknown port I/O ends the VM */
+	bool direct_layout;       /* boot_load_direct() instead of boot_load() */
 	enum sandbox_mode sandbox; /* seccomp filters for the VM process's threads */
 	const char *test_hook;    /* test builds only: make a thread misbehave on purpose */
 	const struct label_ops *label_ops; /* NULL: libselinux */
