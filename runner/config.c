@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "policy/jread.h"
+#include "runner/guest_cpuid.h"
 #include "runner/layout.h"
 #include "runner/vm.h"
 
@@ -31,6 +32,7 @@ static const struct opt_def opt_defs[] = {
 	{ "cmdline", OPT_STRING, O(cmdline) },
 	{ "memory", OPT_SIZE, O(memory) },
 	{ "vcpus", OPT_UINT, O(vcpus) },
+	{ "cpu", OPT_STRING, O(cpu) },
 	{ "console", OPT_STRING, O(console) },
 	{ "console-limit", OPT_BYTES, O(console_limit) },
 	{ "timeout", OPT_SECONDS, O(timeout_ms) },
@@ -326,5 +328,10 @@ int run_opts_validate(const struct run_opts *o, uint64_t host_mem, struct cp_err
 		return cp_err_set(err, EINVAL, "platform: '%s' is not snp or tdx", o->platform);
 	if (o->kernel && !*o->kernel)
 		return cp_err_set(err, EINVAL, "kernel: empty path");
+	if (o->cpu) {
+		struct guest_cpu_model m;
+		if (guest_cpu_parse(o->cpu, &m, err) < 0)
+			return -EINVAL;
+	}
 	return 0;
 }

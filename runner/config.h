@@ -12,6 +12,7 @@ struct run_opts {
 	char *kernel, *initrd, *cmdline, *console, *name, *seccomp;
 	uint64_t memory;        /* bytes */
 	unsigned vcpus;
+	char *cpu;              /* guest CPU model (runner/guest_cpuid.h); NULL: host */
 	uint64_t timeout_ms;    /* 0 = none */
 	uint64_t console_limit; /* bytes, 0 = unlimited */
 	bool debug_exit, strict_io, quiet;

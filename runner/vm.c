@@ -396,6 +396,12 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 		cp_err_set(err, -r, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
 		goto fail;
 	}
+	/* The CPU model shapes what every vCPU's KVM_SET_CPUID2 gets (per-vCPU filter in vcpu_create). */
+	{
+		struct guest_cpu_model model;
+		if (guest_cpu_parse(cfg->cpu, &model, err) < 0 || guest_cpu_apply(&model, supported, err) < 0)
+			goto fail;
+	}
 	r = kioctl(vm, vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
 	if (r < (int)sizeof(struct kvm_run)) {
 		cp_err_set(err, r < 0 ? -r : EINVAL, "KVM_GET_VCPU_MMAP_SIZE returned %d", r);

@@ -28,6 +28,7 @@ struct cc_vm;
 struct vm_config {
 	uint64_t mem_size;
 	unsigned ncpus;
+	const char *cpu;          /* guest CPU model (--cpu, runner/guest_cpuid.h); NULL: host */
 	const uint8_t *kernel;
 	size_t kernel_len;
 	const uint8_t *initrd;

@@ -109,6 +109,23 @@ static void test_validate(void **state)
 	run_opts_free(&o);
 }
 
+static void test_cpu_option(void **state)
+{
+	const char *j = "{\"cpu\": \"host,-xsave,-smap,-popcnt\"}";
+	struct run_opts o;
+	struct cp_err err = { 0 };
+	(void)state;
+	run_opts_init(&o);
+	assert_int_equal(run_opts_from_json(&o, j, strlen(j), &err), 0);
+	assert_string_equal(o.cpu, "host,-xsave,-smap,-popcnt");
+	assert_int_equal(run_opts_validate(&o, HOST, &err), 0);
+	/* the command line's value wins, and a bad model is refused before any VM exists */
+	assert_int_equal(run_opts_set(&o, "cpu", "host,-sse9", &err), 0);
+	assert_int_equal(run_opts_validate(&o, HOST, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "cpu: unknown feature 'sse9'"));
+	run_opts_free(&o);
+}
+
 static void test_flags(void **state)
 {
 	struct run_opts o;
@@ -136,7 +153,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_ok), cmocka_unit_test(test_json_memory_integer_is_mib),
 		cmocka_unit_test(test_json_errors), cmocka_unit_test(test_json_atomic),
-		cmocka_unit_test(test_validate), cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_validate), cmocka_unit_test(test_cpu_option), cmocka_unit_test(test_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

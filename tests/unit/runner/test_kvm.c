@@ -17,6 +17,7 @@
 
 #include "common/cli.h"
 #include "common/util.h"
+#include "runner/guest_cpuid.h"
 #include "runner/vm.h"
 
 static uint8_t *guest;
@@ -204,6 +205,55 @@ static void test_labels(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* --cpu reaches KVM_SET_CPUID2: what each vCPU reports back (KVM_GET_CPUID2) lacks the removed
+ * features and everything that needs them; an unsupported +feature stops vm_create. */
+static bool leaf_bit(struct cpuid_table *t, uint32_t leaf, uint32_t sub, int reg, int bit)
+{
+	for (unsigned i = 0; i < t->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &t->e[i];
+		if (e->function == leaf && (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e->index == sub)) {
+			uint32_t r[4] = { e->eax, e->ebx, e->ecx, e->edx };
+			return r[reg] >> bit & 1;
+		}
+	}
+	return false;
+}
+
+static void test_cpu_model_applied(void **state)
+{
+	struct vm *vm = NULL;
+	struct cp_err err = { 0 };
+	struct vm_config c = {
+		.mem_size = 32 << 20, .ncpus = 2, .cpu = "host,-xsave,-smap,-popcnt", .kernel = guest,
+		.kernel_len = guest_len, .cmdline = "hello", .console_out_fd = -1, .console_in_fd = -1,
+		.sandbox = SANDBOX_OFF,
+	};
+	struct cpuid_table *t = calloc(1, sizeof(*t));
+	(void)state;
+	assert_non_null(t);
+	if (vm_create(&kvm_ops_sys, NULL, &c, &vm, &err) < 0)
+		fail_msg("vm_create: %s", err.msg);
+	for (unsigned v = 0; v < 2; v++) {
+		t->nent = CPUID_MAX_ENTRIES;
+		assert_int_equal(ioctl(vm->vcpus[v].fd, KVM_GET_CPUID2, cpuid_table_kvm(t)), 0);
+		assert_false(leaf_bit(t, 1, 0, 2, 26));  /* XSAVE */
+		assert_false(leaf_bit(t, 1, 0, 2, 28));  /* AVX went with it */
+		assert_false(leaf_bit(t, 1, 0, 2, 23));  /* POPCNT */
+		assert_false(leaf_bit(t, 7, 0, 1, 20));  /* SMAP */
+		assert_false(leaf_bit(t, 7, 0, 1, 5));   /* AVX2 */
+		assert_true(leaf_bit(t, 1, 0, 2, 31));   /* hypervisor */
+		assert_true(leaf_bit(t, 1, 0, 3, 25));   /* SSE stays */
+	}
+	vm_destroy(vm);
+	/* A model that cannot be given (here: a feature without its prerequisite) stops vm_create. */
+	cp_err_clear(&err);
+	c.cpu = "x86-64-v1,+avx512_vpopcntdq";
+	assert_true(vm_create(&kvm_ops_sys, NULL, &c, &vm, &err) < 0);
+	if (!strstr(err.msg, "avx512_vpopcntdq"))
+		fail_msg("%s", err.msg);
+	free(t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +261,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_boot_state_applied),
 		cmocka_unit_test(test_runs_and_wipes),
 		cmocka_unit_test(test_ram_not_dumpable),
+		cmocka_unit_test(test_cpu_model_applied),
 	};
 	struct cp_err err = { 0 };
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
