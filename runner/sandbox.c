@@ -84,6 +84,7 @@ static const struct sc_rule quote_rules[] = {
 	ANY("recvfrom", "the service's reply (recv)"),
 	ANY("poll", "the reply with a time limit, or the VM's end (its stop eventfd)"),
 	ANY("ppoll", "the same (glibc may use ppoll)"),
+	ANY("restart_syscall", "resume that timed poll after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
 	ANY("close", "the connection, once answered"),
 	IOCTL(KVM_SIGNAL_MSI, "the guest's event-notify interrupt when its quote is in the buffer"),
 	ANY("write", "a failed request's reason on stderr"),

@@ -89,7 +89,7 @@ refused launch-measurement "wrong --measurement" \
 sed 's/"value":"[^"]*"/"value":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="/' "$T/ev.json" >"$T/pcr.json"
 # the edited value no longer matches the quote, nor the log's replay, and what is read from the
 # rejected log is not checked
-refused "pcr-digest event-log vm-identity launch-measurement launch-policy" "PCR value edited" "$CARAPACE" verify evidence "$T/pcr.json" --nonce "$NONCE" --ak-pin "$PIN"
+refused "pcr-digest event-log vm-lifecycle vm-identity launch-measurement launch-policy" "PCR value edited" "$CARAPACE" verify evidence "$T/pcr.json" --nonce "$NONCE" --ak-pin "$PIN"
 "$CARAPACE" verify evidence "$T/ev.json" >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing --nonce is not a usage error"
 "$CARAPACE" verify evidence "$T/ev.json" --nonce "$NONCE" --ak-pin "$T/ak.pem" >"$T/o" 2>&1; [ $? -eq 2 ] || fail "a PEM pin was accepted"
 grep -q "a PEM key cannot be a pin" "$T/o" || fail "PEM pin refusal unclear: $(cat "$T/o")"

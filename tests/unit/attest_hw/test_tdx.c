@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,8 +86,21 @@ static const char *flip_expected_check(size_t off)
 		{ 0x4C2, 0x4C4, "quote-format" },        /* QE authentication data length */
 		{ 0x4C4, 0x4E4, "qe-report-data" },      /* QE authentication data (32 bytes here) */
 		{ 0x4E4, 0x4EA, "quote-format" },        /* PCK chain type and size */
-		{ 0x4EA, SIG_END, "pck-chain" },         /* the PEM chain */
+		{ 0x4EA, SIG_END, "pck-chain" },         /* the PEM chain's base64 (framing: below) */
 	};
+	/* Inside the PEM chain, the framing (a "-----BEGIN/END CERTIFICATE-----" line, line ends, the
+	 * closing NUL, padding, any byte that is not base64) is the reader's: only PEM blocks may stand
+	 * there. A flip that leaves valid base64 changes a certificate: the chain check's. */
+	if (off >= 0x4EA && off < SIG_END) {
+		size_t line = off;
+		while (line > 0x4EA && quote[line - 1] != '\n')
+			line--;
+		uint8_t flipped = quote[off] ^ 0x01;
+		bool b64 = (flipped >= 'A' && flipped <= 'Z') || (flipped >= 'a' && flipped <= 'z') ||
+			   (flipped >= '0' && flipped <= '9') || flipped == '+' || flipped == '/';
+		if (!b64 || quote[off] == '=' || (SIG_END - line >= 5 && !memcmp(quote + line, "-----", 5)))
+			return "quote-format";
+	}
 	for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++)
 		if (off >= regions[i].from && off < regions[i].to)
 			return regions[i].check;

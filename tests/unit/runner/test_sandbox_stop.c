@@ -118,7 +118,10 @@ static void stop_and_continue(enum sandbox_thread which, enum wait_kind how)
 
 static void test_vcpu(void **state) { stop_and_continue(SANDBOX_VCPU, WAIT_FUTEX); }
 static void test_vcpu_cc_futex(void **state) { stop_and_continue(SANDBOX_VCPU_CC, WAIT_FUTEX); }
-static void test_vcpu_cc_poll(void **state) { stop_and_continue(SANDBOX_VCPU_CC, WAIT_POLL); }
+/* The TDX quote thread is the one that polls (the vCPU threads of a TD no longer wait on the
+ * quote service): a timed poll interrupted by a stop resumes through restart_syscall. */
+static void test_quote_poll(void **state) { stop_and_continue(SANDBOX_QUOTE, WAIT_POLL); }
+static void test_quote_futex(void **state) { stop_and_continue(SANDBOX_QUOTE, WAIT_FUTEX); }
 static void test_main_futex(void **state) { stop_and_continue(SANDBOX_MAIN, WAIT_FUTEX); }
 static void test_main_poll(void **state) { stop_and_continue(SANDBOX_MAIN, WAIT_POLL); }
 
@@ -167,7 +170,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vcpu),
 		cmocka_unit_test(test_vcpu_cc_futex),
-		cmocka_unit_test(test_vcpu_cc_poll),
+		cmocka_unit_test(test_quote_poll),
+		cmocka_unit_test(test_quote_futex),
 		cmocka_unit_test(test_main_futex),
 		cmocka_unit_test(test_main_poll),
 		cmocka_unit_test(test_vcpu_reply_with_fd),
