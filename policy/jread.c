@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/util.h"
 
 int policy_jread_fail(struct policy_jread *r, const char *fmt, ...)
@@ -64,43 +65,33 @@ const char *policy_jread_type_name(struct json_object *v)
 
 int policy_jread_parse_doc(struct policy_jread *r, const char *text, size_t len, struct json_object **out)
 {
-	struct json_tokener *tok;
-	struct json_object *o;
-	size_t used;
+	struct cp_json_error e;
 
-	*out = NULL;
-	if (len == 0)
+	/* The rules are common/json.c's (strict, depth, NUL, trailing data, repeated keys); the
+	 * wording is this reader's. */
+	if (cp_json_parse(text, len, POLICY_JREAD_DEPTH_MAX, out, &e) == 0)
+		return 0;
+	switch (e.fault) {
+	case CP_JSON_EMPTY:
 		return policy_jread_fail(r, "empty document, expected a JSON object");
-	if (memchr(text, '\0', len))
-		return policy_jread_fail(r, "NUL byte at offset %zu, expected JSON text",
-				  (size_t)((const char *)memchr(text, '\0', len) - text));
-	if (len > INT32_MAX)
+	case CP_JSON_NUL:
+		return policy_jread_fail(r, "NUL byte at offset %zu, expected JSON text", e.offset);
+	case CP_JSON_TOO_LARGE:
 		return policy_jread_fail(r, "document too large");
-	tok = json_tokener_new_ex(POLICY_JREAD_DEPTH_MAX);
-	if (!tok)
+	case CP_JSON_TRUNCATED:
+		return policy_jread_fail(r, "truncated JSON at offset %zu", e.offset);
+	case CP_JSON_TRAILING:
+		return policy_jread_fail(r, "trailing data at offset %zu after the JSON value", e.offset);
+	case CP_JSON_DUPLICATE_KEY:
+		return policy_jread_fail(r, "duplicate key \"%s\" at offset %zu (each key at most once per object)",
+					 e.detail, e.offset);
+	case CP_JSON_NOMEM:
 		return cp_err_set(r->err, ENOMEM, "%s: out of memory", r->what);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, text, (int)len);
-	if (!o) {
-		enum json_tokener_error e = json_tokener_get_error(tok);
-		size_t off = json_tokener_get_parse_end(tok);
-
-		json_tokener_free(tok);
-		if (e == json_tokener_continue)
-			return policy_jread_fail(r, "truncated JSON at offset %zu", len);
-		return policy_jread_fail(r, "invalid JSON at offset %zu: %s", off,
-				  json_tokener_error_desc(e));
+	case CP_JSON_INVALID:
+	case CP_JSON_OK:
+		break;
 	}
-	used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	while (used < len && strchr(" \t\r\n", text[used]))
-		used++;
-	if (used != len) {
-		json_object_put(o);
-		return policy_jread_fail(r, "trailing data at offset %zu after the JSON value", used);
-	}
-	*out = o;
-	return 0;
+	return policy_jread_fail(r, "invalid JSON at offset %zu: %s", e.offset, e.detail);
 }
 
 struct json_object *policy_jread_member(struct json_object *o, const char *key)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/util.h"
 #include "policy/jread.h"
 #include "runner/guest_cpuid.h"
@@ -24,6 +25,9 @@ struct opt_def {
 	enum opt_type type;
 	size_t offset;
 };
+
+/* A config is one flat object whose values are at most arrays of strings. */
+#define RUN_CONFIG_DEPTH_MAX 4
 
 #define O(field) offsetof(struct run_opts, field)
 static const struct opt_def opt_defs[] = {
@@ -218,33 +222,24 @@ static int json_to_text(const struct opt_def *d, struct json_object *v, char *bu
 
 int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct cp_err *err)
 {
-	struct json_tokener *tok;
 	struct json_object *root;
-	enum json_tokener_error jerr;
+	struct cp_json_error jerr;
 	struct run_opts tmp;
 	int r = 0;
 
 	if (len > 1u << 20)
 		return cp_err_set(err, EFBIG, "config is larger than 1 MiB");
-	tok = json_tokener_new();
-	if (!tok)
+	/* common/json.c's rules: strict JSON, depth, no NUL, no repeated key. */
+	r = cp_json_parse(json, len, RUN_CONFIG_DEPTH_MAX, &root, &jerr);
+	if (r == -ENOMEM)
 		return cp_err_set(err, ENOMEM, "out of memory");
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (!root || jerr != json_tokener_success || (size_t)json_tokener_get_parse_end(tok) < len) {
-		size_t at = json_tokener_get_parse_end(tok);
-		/* Trailing white space after the document is fine. */
-		while (root && at < len && (json[at] == ' ' || json[at] == '\n' || json[at] == '\t' || json[at] == '\r'))
-			at++;
-		if (!root || jerr != json_tokener_success || at < len) {
-			r = cp_err_set(err, EINVAL, "not valid JSON at byte %zu: %s", json_tokener_get_parse_end(tok),
-				       jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "text after the document");
-			json_object_put(root);
-			json_tokener_free(tok);
-			return r;
-		}
+	if (r < 0) {
+		if (jerr.fault == CP_JSON_DUPLICATE_KEY)
+			return cp_err_set(err, EINVAL, "key '%s' appears twice (byte %zu): each option at most once",
+					  jerr.detail, jerr.offset);
+		return cp_err_set(err, EINVAL, "not valid JSON at byte %zu: %s", jerr.offset,
+				  jerr.fault == CP_JSON_INVALID ? jerr.detail : cp_json_fault_name(jerr.fault));
 	}
-	json_tokener_free(tok);
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
 		return cp_err_set(err, EINVAL, "the config must be a JSON object");

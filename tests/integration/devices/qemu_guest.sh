@@ -20,7 +20,8 @@ boot() { # name scenario qemu-device-args...
 		"$@" -device isa-debug-exit,iobase=0xf4,iosize=4 -no-reboot </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
 	local rc=$?
 	tr -d '\r' <"$tmp/$name.out" | grep -v '^info:' >"$tmp/$name.txt"
-	if [ "$rc" = 1 ] && diff -u "$EXP/$scen.txt" "$tmp/$name.txt"; then
+	# status 1 is also QEMU's own failure: the guest's debug-exit write comes with no QEMU message
+	if [ "$rc" = 1 ] && ! grep -q "qemu-system-x86_64:" "$tmp/$name.err" && diff -u "$EXP/$scen.txt" "$tmp/$name.txt"; then
 		echo "ok   $name"; passes=$((passes + 1)); return 0
 	fi
 	echo "FAIL $name: status $rc"; sed 's/^/    | /' "$tmp/$name.out" "$tmp/$name.err" "$tmp"/*.log 2>/dev/null | head -40

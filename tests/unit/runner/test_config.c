@@ -65,6 +65,11 @@ static void test_json_errors(void **state)
 	expect_json_error("[1, 2]", "must be a JSON object");
 	expect_json_error("{\"kernel\": ", "not valid JSON");
 	expect_json_error("{} {}", "not valid JSON");
+	/* common/json.c: one value per key, strict JSON, bounded depth */
+	expect_json_error("{\"vcpus\": 1, \"memory\": 64, \"vcpus\": 4}", "key 'vcpus' appears twice");
+	expect_json_error("{\"kernel\": \"/a\", \"\\u006bernel\": \"/b\"}", "key 'kernel' appears twice");
+	expect_json_error("{\"vcpus\": 1,}", "not valid JSON");
+	expect_json_error("{\"device\": [[[[\"rng\"]]]]}", "not valid JSON");
 }
 
 static void test_json_atomic(void **state)
