@@ -5,4 +5,5 @@ int attest_hw_cli_verify_snp(int argc, char **argv);       /* attest/hw/cli_veri
 int attest_hw_cli_verify_tdx(int argc, char **argv);       /* attest/hw/cli_verify_hw.c */
 int attest_tpm_cli_verify_evidence(int argc, char **argv); /* attest/tpm/cli_evidence.c */
 int attest_tpm_cli_verify_eventlog(int argc, char **argv); /* attest/tpm/cli_eventlog.c */
+int attest_tpm_cli_verify_enrol(int argc, char **argv);    /* attest/tpm/cli_enrol.c */
 #endif

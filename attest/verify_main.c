@@ -18,6 +18,7 @@ struct verify_kind {
 static const struct verify_kind kinds[] = {
 	{ "evidence", attest_tpm_cli_verify_evidence, "a carapace evidence bundle (TPM quote, event log, platform evidence)" },
 	{ "eventlog", attest_tpm_cli_verify_eventlog, "a TCG PC Client boot event log: replayed to PCR values" },
+	{ "enrol", attest_tpm_cli_verify_enrol, "enrol a host's AK by its EK certificate and credential activation" },
 	{ "snp", attest_hw_cli_verify_snp, "an AMD SEV-SNP attestation report and its certificate chain" },
 	{ "tdx", attest_hw_cli_verify_tdx, "an Intel TDX quote (v4/v5) and its PCK chain" },
 };

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "attest/cli.h"
+#include "attest/tpm/credential.h"
 #include "attest/tpm/evidence.h"
 #include "attest/tpm/launch.h"
 #include "attest/tpm/pubkey.h"
@@ -327,6 +328,89 @@ static int cmd_binding(int argc, char **argv)
 	return CP_EXIT_OK;
 }
 
+/* EK enrolment, the host's half: `enrol export -o DIR` presents the EK certificate (from NV)
+ * and the AK; `enrol activate --challenge FILE -o FILE` answers the relying party's challenge
+ * with TPM2_ActivateCredential. */
+static int cmd_enrol(int argc, char **argv)
+{
+	struct attest_opts o = { 0 };
+	struct cp_err err = { 0 };
+	struct attest_tpm *tpm = NULL;
+	_cleanup_free_ uint8_t *akpub = NULL;
+	size_t akpub_len = 0;
+	const char *challenge = NULL;
+	bool activate;
+	int r;
+
+	if (argc < 2 || (strcmp(argv[1], "export") && strcmp(argv[1], "activate"))) {
+		fprintf(stderr, "Usage: carapace attest enrol export -o DIR [common options]\n"
+				"       carapace attest enrol activate --challenge FILE -o RESPONSE [common options]\n");
+		return CP_EXIT_USAGE;
+	}
+	activate = !strcmp(argv[1], "activate");
+	/* --challenge is this subcommand's own option: take it out before the common parser. */
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--challenge") && i + 1 < argc) {
+			challenge = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2) * sizeof(*argv));
+			argc -= 2;
+			break;
+		}
+	r = parse_common(argc - 1, argv + 1, &o, NULL, NULL, false);
+	if (r)
+		return r > 0 ? CP_EXIT_OK : CP_EXIT_USAGE;
+	if (!o.out || (activate && !challenge)) {
+		fprintf(stderr, "carapace attest enrol: %s\n", activate ? "needs --challenge FILE and -o FILE" : "needs -o DIR");
+		return CP_EXIT_USAGE;
+	}
+	if (open_tpm_ak(&o, &tpm, &akpub, &akpub_len, &err) < 0) {
+		attest_tpm_close(tpm);
+		return fail("attestation key", &err);
+	}
+	if (!activate) {
+		_cleanup_free_ uint8_t *ek = NULL;
+		size_t ek_len = 0;
+		char path[4200];
+		r = attest_tpm_ek_cert(tpm, &ek, &ek_len, &err);
+		attest_tpm_close(tpm);
+		if (r < 0)
+			return fail("EK certificate", &err);
+		if (!ek)
+			return fail("EK certificate", &(struct cp_err){ ENOENT, "the TPM has no EK certificate in NV (0x01c00002, "
+							 "0x01c0000a): EK enrolment needs one; pin the AK's name instead (weaker)" });
+		if (mkdir(o.out, 0700) < 0 && errno != EEXIST)
+			return fail(o.out, &(struct cp_err){ errno, "cannot create the directory" });
+		snprintf(path, sizeof(path), "%s/ek.der", o.out);
+		if (attest_file_write_atomic(path, ek, ek_len, &err) < 0)
+			return fail("writing", &err);
+		snprintf(path, sizeof(path), "%s/ak.pub", o.out);
+		if (attest_file_write_atomic(path, akpub, akpub_len, &err) < 0)
+			return fail("writing", &err);
+		printf("wrote %s/ek.der (EK certificate) and %s/ak.pub (AK TPM2B_PUBLIC) for the relying party\n", o.out, o.out);
+		return CP_EXIT_OK;
+	}
+	{
+		_cleanup_free_ uint8_t *blob = NULL, *secret = NULL;
+		const uint8_t *id, *enc;
+		size_t blob_len, id_len, enc_len, secret_len = 0;
+		r = cp_file_read(challenge, 65536, &blob, &blob_len, &err);
+		if (r == 0)
+			r = attest_credential_parse(blob, blob_len, &id, &id_len, &enc, &enc_len, &err);
+		if (r == 0)
+			r = attest_tpm_activate_credential(tpm, o.ak_handle ? o.ak_handle
+							   : o.ak_alg == ATTEST_AK_RSA_2048 ? ATTEST_AK_HANDLE_RSA
+											    : ATTEST_AK_HANDLE_ECC,
+							   id, id_len, enc, enc_len, &secret, &secret_len, &err);
+		attest_tpm_close(tpm);
+		if (r < 0)
+			return fail("credential activation", &err);
+		if (write_out(o.out, secret, secret_len, &err) < 0)
+			return fail("writing the response", &err);
+		fprintf(stderr, "carapace attest: the TPM activated the credential: return %s to the relying party\n", o.out);
+		return CP_EXIT_OK;
+	}
+}
+
 static int cmd_stop(int argc, char **argv)
 {
 	struct attest_opts o = { 0 };
@@ -571,6 +655,8 @@ int attest_cli_attest(int argc, char **argv)
 		return cmd_launch(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "stop"))
 		return cmd_stop(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "enrol"))
+		return cmd_enrol(argc - 1, argv + 1);
 	r = parse_common(argc, argv, &o, NULL, NULL, false);
 	if (r)
 		return r > 0 ? CP_EXIT_OK : CP_EXIT_USAGE;

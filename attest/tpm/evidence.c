@@ -415,21 +415,27 @@ static int parse_hex_list(json_object *root, const char *key, const size_t *size
 }
 
 /* "ak_names": SHA-256 TPM Names, 0x000B then 32 bytes (hex, as tpm2_readpublic prints them). */
-static int parse_names(json_object *root, struct attest_evidence_policy *pol, struct cp_err *err)
+static int parse_name_list(json_object *root, const char *key, uint8_t (*out)[32], size_t *count, struct cp_err *err)
 {
 	static const size_t d34[] = { 34 };
 	uint8_t names[ATTEST_POLICY_MAX_VALUES][34];
-	int ret = parse_hex_list(root, "ak_names", d34, 1, &names[0][0], 34, NULL, &pol->n_ak_pins, err);
+	int ret = parse_hex_list(root, key, d34, 1, &names[0][0], 34, NULL, count, err);
 
 	if (ret < 0)
 		return ret;
-	for (size_t i = 0; i < pol->n_ak_pins; i++) {
+	for (size_t i = 0; i < *count; i++) {
 		if (cp_be16(names[i]) != 0x000B)
-			return cp_err_set(err, EBADMSG, "policy.ak_names[%zu]: nameAlg 0x%04x, expected 000b (SHA-256)", i,
+			return cp_err_set(err, EBADMSG, "policy.%s[%zu]: nameAlg 0x%04x, expected 000b (SHA-256)", key, i,
 					  cp_be16(names[i]));
-		memcpy(pol->ak_pins[i], names[i] + 2, 32);
+		memcpy(out[i], names[i] + 2, 32);
 	}
 	return 0;
+}
+
+static int parse_names(json_object *root, struct attest_evidence_policy *pol, struct cp_err *err)
+{
+	int ret = parse_name_list(root, "ak_names", pol->ak_pins, &pol->n_ak_pins, err);
+	return ret < 0 ? ret : parse_name_list(root, "ak_enrolled", pol->ak_enrolled, &pol->n_ak_enrolled, err);
 }
 
 /* "boot_pcrs": {"sha256": {"0": "HEX", ..., "7": "HEX"}}: the form verify eventlog --json
@@ -468,6 +474,7 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 		{ "launch_measurements", json_type_array, false },
 		{ "launch_policy_digests", json_type_array, false },
 		{ "ak_names", json_type_array, false },
+		{ "ak_enrolled", json_type_array, false },
 		{ "boot_pcrs", json_type_object, false },
 	};
 	static const size_t meas_sizes[] = { 32, 48 }, d32[] = { 32 };

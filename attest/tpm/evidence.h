@@ -60,6 +60,10 @@ struct attest_evidence_policy {
 	uint8_t policy_digests[ATTEST_POLICY_MAX_VALUES][32];
 	size_t n_ak_pins; /* "ak_names": SHA-256 TPM Names; the 32-byte digest after 0x000B is kept */
 	uint8_t ak_pins[ATTEST_POLICY_MAX_VALUES][32];
+	/* "ak_enrolled": names of AKs the relying party enrolled by EK credential activation
+	 * (carapace verify enrol finish): the stronger anchor. */
+	size_t n_ak_enrolled;
+	uint8_t ak_enrolled[ATTEST_POLICY_MAX_VALUES][32];
 	/* "boot_pcrs": {"sha256": {"0": HEX, ...}}: the host's expected boot PCR values (0..7). */
 	uint32_t boot_pcr_mask;
 	uint8_t boot_pcrs[8][32];

@@ -311,7 +311,8 @@ int attest_hostlog_open(struct attest_tpm *tpm, const char *state_dir, uint32_t 
 
 	memset(h, 0, sizeof(*h));
 	h->lock_fd = -1;
-	if ((size_t)snprintf(h->dir, sizeof(h->dir), "%s/attest/host", attest_state_dir(state_dir)) >= sizeof(h->dir))
+	/* ".host": no VM can have this name (VM names never start with '.'), so no VM's files mix with it. */
+	if ((size_t)snprintf(h->dir, sizeof(h->dir), "%s/attest/.host", attest_state_dir(state_dir)) >= sizeof(h->dir))
 		return cp_err_set(err, ENAMETOOLONG, "state directory path is too long");
 	if ((ret = mkdir_p(h->dir, err)) < 0)
 		return ret;

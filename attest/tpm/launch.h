@@ -2,7 +2,7 @@
  * digest to the host-wide launch log and extend the log's PCR (one entry per launch, one per
  * stop, never a reset), so that `carapace attest --vm NAME` can quote it. State layout:
  * STATE_DIR/attest/NAME/{eventlog.bin (the record), vm-config, snp-report.bin,
- * snp-cert-table.bin, tdx-quote.bin} and STATE_DIR/attest/host/{launch-log.bin, lock}.
+ * snp-cert-table.bin, tdx-quote.bin} and STATE_DIR/attest/.host/{launch-log.bin, lock}.
  * OS shell over the pure record (eventlog.h) and log (hostlog.h). */
 #ifndef CARAPACE_ATTEST_TPM_LAUNCH_H
 #define CARAPACE_ATTEST_TPM_LAUNCH_H
@@ -59,7 +59,7 @@ void attest_launch_end(struct attest_launch *l); /* frees the in-memory record *
 int attest_launch_stop(struct attest_tpm *tpm, const char *state_dir, const char *vm_name, bool *recovered,
 		       struct cp_err *err);
 
-/* The host launch log, locked: STATE_DIR/attest/host/{launch-log.bin, lock}. Opening takes an
+/* The host launch log, locked: STATE_DIR/attest/.host/{launch-log.bin, lock}. Opening takes an
  * exclusive flock (every writer and every quote serialise on it), starts a new log when the
  * TPM's resetCount changed (a host reboot; the old log is kept as launch-log.RESETCOUNT.bin),
  * drops a torn last entry, and repairs the one inconsistency a crash can leave: an entry

@@ -261,6 +261,102 @@ static int ak_tr(struct attest_tpm *tpm, uint32_t handle, ESYS_TR *tr, struct cp
 	return 0;
 }
 
+/* The TCG default RSA EK (EK Credential Profile 2.0, template L-1): the key the EK certificate
+ * certifies, re-created from the endorsement seed. authPolicy = PolicySecret(TPM_RH_ENDORSEMENT). */
+static void ek_template(TPM2B_PUBLIC *t)
+{
+	static const uint8_t policy_a[32] = { 0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8, 0x1A, 0x90, 0xCC,
+					      0x8D, 0x46, 0xA5, 0xD7, 0x24, 0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52,
+					      0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA };
+	memset(t, 0, sizeof(*t));
+	t->publicArea.type = TPM2_ALG_RSA;
+	t->publicArea.nameAlg = TPM2_ALG_SHA256;
+	t->publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+					  TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	t->publicArea.authPolicy.size = 32;
+	memcpy(t->publicArea.authPolicy.buffer, policy_a, 32);
+	t->publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
+	t->publicArea.parameters.rsaDetail.symmetric.keyBits.aes = 128;
+	t->publicArea.parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	t->publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+	t->publicArea.parameters.rsaDetail.keyBits = 2048;
+	t->publicArea.unique.rsa.size = 256; /* zeros, as the profile requires */
+}
+
+int attest_tpm_activate_credential(struct attest_tpm *tpm, uint32_t ak_handle, const uint8_t *id_object,
+				   size_t id_len, const uint8_t *enc_secret, size_t enc_len, uint8_t **secret,
+				   size_t *secret_len, struct cp_err *err)
+{
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_PUBLIC tmpl, *pub = NULL;
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION no_pcrs = { 0 };
+	TPM2B_CREATION_DATA *cdata = NULL;
+	TPM2B_DIGEST *chash = NULL, *cert_info = NULL;
+	TPMT_TK_CREATION *ticket = NULL;
+	TPM2B_ID_OBJECT blob = { 0 };
+	TPM2B_ENCRYPTED_SECRET es = { 0 };
+	TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+	ESYS_TR ek = ESYS_TR_NONE, session = ESYS_TR_NONE, ak = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int ret;
+
+	if (id_len > sizeof(blob.credential) || enc_len > sizeof(es.secret))
+		return cp_err_set(err, EINVAL, "credential: the blob or the encrypted seed is too large");
+	blob.size = (UINT16)id_len;
+	memcpy(blob.credential, id_object, id_len);
+	es.size = (UINT16)enc_len;
+	memcpy(es.secret, enc_secret, enc_len);
+	ek_template(&tmpl);
+	rc = Esys_CreatePrimary(tpm->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
+				&tmpl, &outside, &no_pcrs, &ek, &pub, &cdata, &chash, &ticket);
+	Esys_Free(pub);
+	Esys_Free(cdata);
+	Esys_Free(chash);
+	Esys_Free(ticket);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_err(err, rc, "CreatePrimary(endorsement, EK template L-1)");
+	/* The EK's policy: PolicySecret(TPM_RH_ENDORSEMENT), empty endorsement auth. */
+	rc = Esys_StartAuthSession(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
+				   TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &session);
+	if (rc != TSS2_RC_SUCCESS) {
+		ret = tss_err(err, rc, "StartAuthSession(policy)");
+		goto out;
+	}
+	rc = Esys_PolicySecret(tpm->esys, ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			       NULL, NULL, NULL, 0, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		ret = tss_err(err, rc, "PolicySecret(endorsement)");
+		goto out;
+	}
+	if ((ret = ak_tr(tpm, ak_handle, &ak, err)) < 0)
+		goto out;
+	rc = Esys_ActivateCredential(tpm->esys, ak, ek, ESYS_TR_PASSWORD, session, ESYS_TR_NONE, &blob, &es, &cert_info);
+	if (rc != TSS2_RC_SUCCESS) {
+		/* TPM_RC_VALUE/ASYMMETRIC on the secret: not this EK's; TPM_RC_INTEGRITY: not this AK's name. */
+		ret = tss_err(err, rc,
+			      (rc & 0xBF) == TPM2_RC_INTEGRITY ? "ActivateCredential: the credential is not bound to this AK's name"
+			      : "ActivateCredential: the credential was not made for this TPM's EK");
+		goto out;
+	}
+	*secret = malloc(cert_info->size ? cert_info->size : 1);
+	if (!*secret) {
+		ret = cp_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*secret, cert_info->buffer, cert_info->size);
+	*secret_len = cert_info->size;
+	ret = 0;
+out:
+	Esys_Free(cert_info);
+	if (ak != ESYS_TR_NONE)
+		Esys_TR_Close(tpm->esys, &ak);
+	if (session != ESYS_TR_NONE)
+		Esys_FlushContext(tpm->esys, session);
+	Esys_FlushContext(tpm->esys, ek);
+	return ret;
+}
+
 int attest_tpm_ak_ensure(struct attest_tpm *tpm, enum attest_ak_alg alg, uint32_t handle, uint8_t **pub,
 			 size_t *pub_len, struct cp_err *err)
 {

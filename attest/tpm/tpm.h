@@ -48,6 +48,14 @@ int attest_tpm_quote(struct attest_tpm *tpm, uint32_t ak_handle, const uint8_t *
 		     const uint32_t *pcrs, size_t n, uint8_t (*values)[32], uint8_t **quote, size_t *quote_len,
 		     uint8_t **sig, size_t *sig_len, struct cp_err *err);
 
+/* TPM2_ActivateCredential: re-create the TCG default RSA EK (template L-1, the key the EK
+ * certificate certifies), satisfy its PolicySecret(endorsement), and recover the secret a relying
+ * party sealed to (EK, AK name). Succeeds only if this TPM holds that EK and the AK at
+ * ak_handle has exactly that name. id_object / enc_secret: the TPM2B contents (no size). */
+int attest_tpm_activate_credential(struct attest_tpm *tpm, uint32_t ak_handle, const uint8_t *id_object,
+				   size_t id_len, const uint8_t *enc_secret, size_t enc_len, uint8_t **secret,
+				   size_t *secret_len, struct cp_err *err);
+
 /* The EK certificate from NV (RSA index, then ECC); *cert = NULL when the TPM has none. */
 int attest_tpm_ek_cert(struct attest_tpm *tpm, uint8_t **cert, size_t *len, struct cp_err *err);
 

@@ -650,7 +650,7 @@ static void check_reference(struct vstate *v, enum attest_check_id id, uint16_t 
 static void check_ak_trust(struct vstate *v)
 {
 	const struct attest_evidence_policy *pol = v->opts->policy;
-	size_t n = v->opts->n_ak_pins + (pol ? pol->n_ak_pins : 0);
+	size_t n = v->opts->n_ak_pins + (pol ? pol->n_ak_pins + pol->n_ak_enrolled : 0);
 
 	if (!v->pub_ok) {
 		set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL, "not checked: the AK public key was rejected");
@@ -658,7 +658,7 @@ static void check_ak_trust(struct vstate *v)
 	}
 	if (!n) {
 		set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_FAIL,
-		    "no trust anchor: pin the AK's name with --ak-pin or the policy's ak_names");
+		    "no trust anchor: enrol the AK by its EK (policy ak_enrolled) or pin its name (--ak-pin, ak_names)");
 		return;
 	}
 	/* Pins are SHA-256 Names: the whole TPMT_PUBLIC (attributes included) is pinned, not only
@@ -668,6 +668,15 @@ static void check_ak_trust(struct vstate *v)
 		    "the AK's nameAlg is %s; pins are SHA-256 names", attest_tpm_alg_name(v->pub.name_alg));
 		return;
 	}
+	/* The stronger anchor first: the relying party saw this TPM's certified EK release a secret
+	 * bound to this exact AK name (carapace verify enrol). */
+	for (size_t i = 0; pol && i < pol->n_ak_enrolled; i++)
+		if (!memcmp(pol->ak_enrolled[i], v->ak_name + 2, 32)) {
+			set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS,
+			    "AK name matches policy ak_enrolled[%zu]: enrolled by EK credential activation (EK certificate "
+			    "chained to the relying party's CA)", i);
+			return;
+		}
 	for (size_t i = 0; i < v->opts->n_ak_pins; i++)
 		if (!memcmp(v->opts->ak_pins[i], v->ak_name + 2, 32)) {
 			set(v->res, ATTEST_CHECK_AK_TRUST, ATTEST_CHECK_PASS,
@@ -702,10 +711,11 @@ static void check_ek_cert(struct vstate *v)
 		return;
 	}
 	X509_free(x);
-	/* The AK is trusted through its pin; credential activation against the EK is not done
-	 * here, so the certificate is informational. */
+	/* The EK certificate's chain and the AK-EK relation are established once, at enrolment
+	 * (carapace verify enrol: chain + credential activation); here it is informational. */
 	set(v->res, ATTEST_CHECK_EK_CERTIFICATE, ATTEST_CHECK_SKIP,
-	    "EK certificate present (%zu bytes); its chain and the AK-EK relation are not verified", v->ev->ek_cert.len);
+	    "EK certificate present (%zu bytes); chain and AK-EK relation are checked at enrolment (verify enrol), "
+	    "not here", v->ev->ek_cert.len);
 }
 
 int attest_snp_host_data(const uint8_t *report, size_t len, uint8_t out[32], struct cp_err *err)

@@ -390,7 +390,7 @@ static void test_crash_recovery(void **state)
 	assert_all_pass(&r);
 	attest_evidence_free(&ev);
 	/* a torn append (a crash inside the write): the partial entry is dropped */
-	snprintf(path, sizeof(path), "%s/attest/host/launch-log.bin", state_dir);
+	snprintf(path, sizeof(path), "%s/attest/.host/launch-log.bin", state_dir);
 	assert_non_null(f = fopen(path, "ab"));
 	fwrite("\0\1partial", 1, 9, f);
 	fclose(f);

@@ -153,7 +153,7 @@ for v in 1 2 3; do
 	done
 	grep -q '"name"' "$T/cc$v.json" || fail "no VM name in the bundle"
 done
-LOG=$CARAPACE_STATE_DIR/attest/host/launch-log.bin
+LOG=$CARAPACE_STATE_DIR/attest/.host/launch-log.bin
 for v in 1 2 3; do grep -q "cc-$v" "$LOG" && fail "a VM name is in the host launch log in clear"; done
 
 step "a stopped and relaunched VM"
@@ -195,6 +195,7 @@ done
 "$CARAPACE" attest --nonce "$NONCE" --pcr 24 -o "$T/x" >/dev/null 2>&1; [ $? -eq 2 ] || fail "--pcr 24 accepted"
 "$CARAPACE" attest --vm "../x" --nonce "$NONCE" -o "$T/x" >/dev/null 2>&1 && fail "VM name ../x accepted"
 "$CARAPACE" attest --vm nosuchvm --nonce "$NONCE" -o "$T/x" 2>&1 | grep -q "no event log for VM nosuchvm" || fail "missing VM not reported"
+"$CARAPACE" attest launch --vm .host >/dev/null 2>&1 && fail "a VM named like the host log's directory was accepted"
 
 step "EK certificate from NV is included"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ek.key" -subj "/CN=test EK" \
@@ -220,9 +221,31 @@ for alg in "ecc ecdsa" "rsa rsapss" "rsa rsassa"; do
 		-F values -g sha256 --scheme "$2" >/dev/null || fail "tpm2_quote"
 	tpm2_flushcontext -t
 	"$ASSEMBLE" "$d/quote.bin" "$d/sig.bin" "$d/ak.tss" "$d/ak.pub" "$CARAPACE_STATE_DIR/attest/cli-vm/eventlog.bin" \
-		"$CARAPACE_STATE_DIR/attest/host/launch-log.bin" "$d/pcrs.val" 13 "$d/ev.json" || fail "assemble"
+		"$CARAPACE_STATE_DIR/attest/.host/launch-log.bin" "$d/pcrs.val" 13 "$d/ev.json" || fail "assemble"
 	"$CARAPACE" verify evidence "$d/ev.json" --nonce "$NONCE" --ak-pin "$d/ak.tss" --policy "$T/policy.json" \
 		|| fail "carapace rejected tpm2_quote's $2 quote"
 	refused nonce "tpm2_quote's $2 quote, wrong nonce" "$CARAPACE" verify evidence "$d/ev.json" --nonce "${NONCE%??}00" --ak-pin "$d/ak.tss"
 done
+step "a host reboot (TPM reset): a new launch log starts, the old one is kept, old evidence fails"
+"$CARAPACE" attest --vm cli-vm --nonce "$NONCE" -o "$T/before.json" 2>/dev/null || fail "attest before the reset"
+kill "$SWTPM_PID"; wait "$SWTPM_PID" 2>/dev/null
+swtpm socket --tpmstate dir="$T/tpm" --tpm2 --server type=unixio,path="$T/tpm.sock" \
+	--ctrl type=unixio,path="$T/tpm.sock.ctrl" --flags not-need-init,startup-clear >"$T/swtpm.log" 2>&1 &
+SWTPM_PID=$!
+for _ in $(seq 100); do [ -S "$T/tpm.sock" ] && break; sleep 0.05; done
+"$CARAPACE" attest --vm cli-vm --nonce "$NONCE" -o "$T/stale.json" 2>"$T/e" && fail "attest found a launch log of the previous boot"
+grep -q "no host launch log for this TPM boot" "$T/e" || fail "unclear: $(cat "$T/e")"
+ls "$CARAPACE_STATE_DIR"/attest/.host/launch-log.*.bin >/dev/null 2>&1 || fail "the previous boot's log was not kept"
+"$CARAPACE" attest launch --vm reboot1 >/dev/null || fail "launch after the reset"
+"$CARAPACE" attest --vm reboot1 --nonce "$NONCE" -o "$T/after.json" 2>/dev/null || fail "attest after the reset"
+"$CARAPACE" verify evidence "$T/after.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" || fail "verify after the reset: $(cat "$T/o")"
+grep -q "1 entries replay to PCR 13" "$T/o" || fail "the new log is not fresh: $(cat "$T/o")"
+python3 - "$T/before.json" "$T/after.json" "$T/mixed.json" <<'PY'
+import json, sys
+old, new = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+new["launch_log"], new["event_log"] = old["launch_log"], old["event_log"]
+json.dump(new, open(sys.argv[3], "w"))
+PY
+"$CARAPACE" verify evidence "$T/mixed.json" --nonce "$NONCE" --ak-pin "$PIN" >"$T/o" && fail "a previous boot's log passed"
+grep -q "FAIL  event-log.*belongs to TPM boot" "$T/o" || fail "unclear: $(cat "$T/o")"
 echo "all CLI and interop checks passed"
