@@ -513,7 +513,7 @@ int boot_load_direct(const struct gmem *g, const struct boot_input *in, struct b
 {
 	struct db_input din = { .platform = DB_PLAIN, .kernel = in->kernel, .kernel_len = in->kernel_len,
 				.initrd = in->initrd, .initrd_len = in->initrd_len, .cmdline = in->cmdline,
-				.vcpus = in->ncpus, .mem_size = g->size };
+				.vcpus = in->ncpus, .mem_size = g->size, .tdx_stub = in->tdx_stub_test };
 	struct db_layout l;
 	int r;
 
@@ -523,8 +523,8 @@ int boot_load_direct(const struct gmem *g, const struct boot_input *in, struct b
 	for (size_t i = 0; i < l.n; i++) {
 		const struct db_region *d = &l.r[i];
 		uint8_t *dst;
-		if (d->kind != DB_DATA)
-			continue;
+		if (d->kind != DB_DATA || d->data == l.stub)
+			continue; /* the stub page is not RAM: the VMM maps out->stub_page there */
 		dst = gmem_ptr(g, d->gpa, d->len);
 		if (!dst) {
 			r = cp_err_set(err, E2BIG, "direct boot: %s [0x%llx, +0x%llx) is not guest RAM", d->what,
@@ -546,6 +546,13 @@ int boot_load_direct(const struct gmem *g, const struct boot_input *in, struct b
 		out->regs.efer = l.entry.efer;
 		out->regs.rip = l.entry.rip;
 		out->regs.rsi = l.entry.rsi;
+		if (in->tdx_stub_test) {
+			/* A TD vCPU's initial state: 32-bit protected mode, flat segments, paging off,
+			 * EIP at the reset vector; the stub does the rest (the VMM sets RSI per vCPU). */
+			regs_prot32(&out->regs, 0xfffffff0ull, 0);
+			out->all_vcpus_start = true;
+			memcpy(out->stub_page, l.stub, sizeof(out->stub_page));
+		}
 		out->kind = BOOT_LINUX_BZIMAGE;
 		out->kernel_start = l.kernel_gpa;
 		out->kernel_end = l.kernel_end;

@@ -3,6 +3,7 @@
 #ifndef CARAPACE_RUNNER_BOOT_H
 #define CARAPACE_RUNNER_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,7 @@ struct boot_input {
 	size_t initrd_len;
 	const char *cmdline;   /* may be NULL */
 	unsigned ncpus;
+	bool tdx_stub_test;    /* boot_load_direct: boot through the TDX stub, every vCPU at the reset vector */
 };
 
 struct boot_result {
@@ -42,7 +44,13 @@ struct boot_result {
 	struct boot_regs regs;
 	uint64_t kernel_start, kernel_end; /* guest-physical extent of the loaded image */
 	uint64_t initrd_gpa;
+	/* TDX stub test mode: every vCPU starts at the stub's reset vector (regs, with RSI = the
+	 * vCPU index), and the VMM maps stub_page at BOOT_STUB_GPA. */
+	bool all_vcpus_start;
+	uint8_t stub_page[4096];
 };
+
+#define BOOT_STUB_GPA 0xfffff000ull
 
 /* GDT selectors carapace installs at GP_GDT for every boot kind. */
 #define BOOT_SEL_CODE32 0x08
@@ -60,7 +68,9 @@ int boot_load(const struct gmem *g, const struct e820_map *map, const struct boo
 /* The firmware-less direct-boot layout (memenc/direct_boot.h) on a plain VM: the same
  * boot_params, page tables, GDT and ACPI tables a confidential launch measures, loaded into
  * guest RAM, and the 64-bit entry state. A bzImage only. The MP table is not written (ACPI
- * describes the CPUs); devices are announced by the command line, not the DSDT. */
+ * describes the CPUs); devices are announced by the command line, not the DSDT. With
+ * in->tdx_stub_test, the layout boots through carapace's TDX stub as a TD would: every vCPU in
+ * 32-bit mode at 0xfffffff0 with ESI = its index (out->all_vcpus_start, out->stub_page). */
 int boot_load_direct(const struct gmem *g, const struct boot_input *in, struct boot_result *out,
 		     struct cp_err *err);
 

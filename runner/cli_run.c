@@ -54,6 +54,8 @@ static void run_usage(FILE *out)
 		"  --strict-io          end the VM on access to an unknown I/O port\n"
 		"  --direct-layout      boot the bzImage through the firmware-less confidential layout\n"
 		"                       (boot_params, e820, ACPI tables; docs/memenc.md) on a plain VM\n"
+		"  --tdx-stub-test      the same through carapace's TDX stub, every vCPU at the reset\n"
+		"                       vector as in a TD (test mode: accept is skipped visibly)\n"
 		"  --device SPEC        a virtio device in its own jailed helper, repeatable:\n"
 		"                       blk,path=FILE[,readonly=on] | rng | console,path=FILE |\n"
 		"                       net,tap=NAME[,mac=MAC]\n"
@@ -234,6 +236,7 @@ struct vm_config cli_run_vm_config(const struct run_opts *o, const struct run_co
 		.debug_exit = o->debug_exit,
 		.strict_io = o->strict_io,
 		.direct_layout = o->direct_layout,
+		.tdx_stub_test = o->tdx_stub_test,
 		.sandbox = sbx,
 		.test_hook = test_hook,
 		.devices = specs,
@@ -603,7 +606,7 @@ int runner_cli_run(int argc, char **argv)
 		{ "console-limit", required_argument, NULL, 0 },
 		{ "timeout", required_argument, NULL, 0 }, { "name", required_argument, NULL, 0 },
 		{ "debug-exit", no_argument, NULL, 0 },    { "strict-io", no_argument, NULL, 0 },
-		{ "direct-layout", no_argument, NULL, 0 },
+		{ "direct-layout", no_argument, NULL, 0 }, { "tdx-stub-test", no_argument, NULL, 0 },
 		{ "seccomp", required_argument, NULL, 0 },
 		{ "device", required_argument, NULL, 0 },
 		{ "on-device-failure", required_argument, NULL, 0 },

@@ -44,6 +44,7 @@ static const struct opt_def opt_defs[] = {
 	{ "debug-exit", OPT_FLAG, O(debug_exit) },
 	{ "strict-io", OPT_FLAG, O(strict_io) },
 	{ "direct-layout", OPT_FLAG, O(direct_layout) },
+	{ "tdx-stub-test", OPT_FLAG, O(tdx_stub_test) },
 	{ "seccomp", OPT_STRING, O(seccomp) },
 	{ "device", OPT_LIST, O(devices) },
 	{ "on-device-failure", OPT_STRING, O(on_device_failure) },

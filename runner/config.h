@@ -17,6 +17,7 @@ struct run_opts {
 	uint64_t console_limit; /* bytes, 0 = unlimited */
 	bool debug_exit, strict_io, quiet;
 	bool direct_layout;  /* boot through the firmware-less direct-boot layout (memenc/direct_boot.h) */
+	bool tdx_stub_test;  /* ... through the TDX stub, every vCPU at the reset vector (plain KVM) */
 	char *devices[8];       /* --device specs, in order */
 	unsigned ndevices;
 	char *on_device_failure; /* stop (default) | continue */

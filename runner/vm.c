@@ -136,6 +136,8 @@ static void set_seg(struct kvm_segment *k, const struct boot_seg *s)
 
 static int vcpu_set_boot_state(struct vm *vm, struct vcpu *v, struct cp_err *err)
 {
+	/* TDX stub test mode: ESI = vCPU index, as the TDX module gives it. */
+	const uint64_t rsi = vm->boot.all_vcpus_start ? v->index : vm->boot.regs.rsi;
 	const struct boot_regs *b = &vm->boot.regs;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -162,7 +164,7 @@ static int vcpu_set_boot_state(struct vm *vm, struct vcpu *v, struct cp_err *err
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = b->rip;
 	regs.rsp = b->rsp;
-	regs.rsi = b->rsi;
+	regs.rsi = rsi;
 	regs.rbx = b->rbx;
 	regs.rflags = b->rflags;
 	r = kioctl(vm, v->fd, KVM_SET_REGS, &regs);
@@ -204,6 +206,15 @@ static int vcpu_create(struct vm *vm, unsigned index, const struct cpuid_table *
 	 * for INIT/SIPI from the guest. */
 	if (index == 0)
 		return vcpu_set_boot_state(vm, v, err);
+	if (vm->boot.all_vcpus_start) {
+		/* TDX stub test mode: no INIT-SIPI, every vCPU runs from the reset vector at once. */
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+		if ((r = vcpu_set_boot_state(vm, v, err)) < 0)
+			return r;
+		r = kioctl(vm, v->fd, KVM_SET_MP_STATE, &mp);
+		if (r < 0)
+			return cp_err_set(err, -r, "KVM_SET_MP_STATE on vCPU %u: %s", index, strerror(-r));
+	}
 	return 0;
 }
 
@@ -381,10 +392,22 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 
 	e820_build(vm->mem.size, &vm->e820);
 	bin = (struct boot_input){ cfg->kernel, cfg->kernel_len, cfg->initrd, cfg->initrd_len, vm->cmdline,
-				   cfg->ncpus };
-	if ((r = cfg->direct_layout ? boot_load_direct(&vm->mem, &bin, &vm->boot, err)
-				    : boot_load(&vm->mem, &vm->e820, &bin, &vm->boot, err)) < 0)
+				   cfg->ncpus, cfg->tdx_stub_test };
+	if ((r = cfg->direct_layout || cfg->tdx_stub_test ? boot_load_direct(&vm->mem, &bin, &vm->boot, err)
+							   : boot_load(&vm->mem, &vm->e820, &bin, &vm->boot, err)) < 0)
 		goto fail;
+	if (vm->boot.all_vcpus_start) {
+		/* The stub page at the top of 4 GiB, read-only to the guest's view of it as code. */
+		vm->stub_page = mmap(NULL, sizeof(vm->boot.stub_page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (vm->stub_page == MAP_FAILED) {
+			vm->stub_page = NULL;
+			cp_err_set(err, errno, "mapping the TDX stub page: %s", strerror(errno));
+			goto fail;
+		}
+		memcpy(vm->stub_page, vm->boot.stub_page, sizeof(vm->boot.stub_page));
+		if ((r = memslot(vm, 2, BOOT_STUB_GPA, sizeof(vm->boot.stub_page), vm->stub_page, err)) < 0)
+			goto fail;
+	}
 
 	supported = calloc(1, sizeof(*supported));
 	if (!supported) {
@@ -897,6 +920,8 @@ void vm_destroy(struct vm *vm)
 	if (vm->kvm_fd >= 0)
 		vm->ops->close(vm->ops_ctx, vm->kvm_fd);
 	vm_scrub_ram(vm);
+	if (vm->stub_page)
+		munmap(vm->stub_page, sizeof(vm->boot.stub_page));
 	if (vm->mem.base)
 		munmap(vm->mem.base, vm->mem.size);
 	if (vm->mem_fd >= 0)

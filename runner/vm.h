@@ -42,6 +42,7 @@ struct vm_config {
 	bool debug_exit;          /* test-only isa-debug-exit compatible port 0xf4 */
 	bool strict_io;           /* unknown port I/O ends the VM */
 	bool direct_layout;       /* boot_load_direct() instead of boot_load() */
+	bool tdx_stub_test;       /* ... through the TDX stub, every vCPU at the reset vector */
 	enum sandbox_mode sandbox; /* seccomp filters for the VM process's threads */
 	const char *test_hook;    /* test builds only: make a thread misbehave on purpose */
 	const struct label_ops *label_ops; /* NULL: libselinux */
@@ -69,6 +70,7 @@ struct vm {
 	struct gmem mem;
 	struct e820_map e820;
 	struct boot_result boot;
+	void *stub_page;             /* TDX stub test mode: the page mapped at BOOT_STUB_GPA */
 	struct uart uart;
 	unsigned nvcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];

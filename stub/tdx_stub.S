@@ -75,43 +75,44 @@ bsp:
 	cmpl	$0x20202020, %ecx		/* "    " */
 	jne	not_td
 
-	/* Accept each [start, end) range: 2 MiB pages where aligned, 4 KiB otherwise. */
+	/* Accept each [start, end) range: 2 MiB pages where aligned, 4 KiB otherwise. The loop
+	 * state lives in R12-R15, which no TDCALL leaf uses for outputs (RAX, RCX, RDX, R8-R11). */
 	/* 64-bit code addresses the page RIP-relative: a disp32/imm32 of 0xfffffxxx would be
 	 * sign-extended. */
-	movq	p_nranges(%rip), %r8
-	leaq	p_ranges(%rip), %r9
+	movq	p_nranges(%rip), %r12
+	leaq	p_ranges(%rip), %r13
 next_range:
-	testq	%r8, %r8
+	testq	%r12, %r12
 	jz	enter_kernel
-	movq	(%r9), %r10			/* cur */
-	movq	8(%r9), %r11			/* end */
+	movq	(%r13), %r14			/* cur */
+	movq	8(%r13), %r15			/* end */
 accept_loop:
-	cmpq	%r11, %r10
+	cmpq	%r15, %r14
 	jae	range_done
-	testq	$0x1fffff, %r10
+	testq	$0x1fffff, %r14
 	jnz	accept_4k
-	leaq	0x200000(%r10), %rax
-	cmpq	%r11, %rax
+	leaq	0x200000(%r14), %rax
+	cmpq	%r15, %rax
 	ja	accept_4k
-	movq	%r10, %rcx
+	movq	%r14, %rcx
 	orq	$1, %rcx			/* level 1: 2 MiB */
 	movl	$6, %eax			/* TDG.MEM.PAGE.ACCEPT */
 	.byte	0x66, 0x0f, 0x01, 0xcc		/* tdcall */
 	testq	%rax, %rax
 	jnz	accept_4k			/* e.g. the host backs it with 4 KiB pages */
-	addq	$0x200000, %r10
+	addq	$0x200000, %r14
 	jmp	accept_loop
 accept_4k:
-	movq	%r10, %rcx			/* level 0: 4 KiB */
+	movq	%r14, %rcx			/* level 0: 4 KiB */
 	movl	$6, %eax
 	.byte	0x66, 0x0f, 0x01, 0xcc		/* tdcall */
 	testq	%rax, %rax
 	jnz	accept_failed
-	addq	$0x1000, %r10
+	addq	$0x1000, %r14
 	jmp	accept_loop
 range_done:
-	addq	$16, %r9
-	decq	%r8
+	addq	$16, %r13
+	decq	%r12
 	jmp	next_range
 accept_failed:
 	ud2					/* a TD that cannot accept its RAM must not boot */

@@ -16,7 +16,20 @@ startup_64:
 1:	hlt
 	jmp	1b
 
+/* An AP woken through the ACPI MP wakeup mailbox (TDX stub test mode) arrives here in long
+ * mode with the stub's page tables and ESI = its vCPU index: it records the index and halts. */
+	.globl	bz_ap_entry
+bz_ap_entry:
+	cli
+	movl	%esi, bz_ap_arrived(%rip)
+1:	hlt
+	jmp	1b
+
 	.section .bss
+	.balign	4
+	.globl	bz_ap_arrived
+bz_ap_arrived:
+	.long	0
 	.balign	16
 	.space	16384
 bz_stack_top:

@@ -217,6 +217,45 @@ static void iasl_check(const struct acpi_tables *t, int allow_unknown_madt)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* acpiexec (acpica-tools, next to iasl) loads the DSDT into ACPICA's interpreter and evaluates
+ * the last device's _CRS: the AML is not only well-formed but means what Linux will read. */
+static void acpiexec_crs(const struct acpi_tables *t)
+{
+	const struct acpi_table_ref *d = find(t, "DSDT");
+	char dir[] = "/tmp/carapace-acpiexec-XXXXXX", cmd[2048], line[512], exe[512];
+	const char *slash = iasl_path ? strrchr(iasl_path, '/') : NULL;
+	int found = 0;
+	FILE *f;
+
+	if (!slash)
+		skip();
+	snprintf(exe, sizeof(exe), "%.*s/acpiexec", (int)(slash - iasl_path), iasl_path);
+	if (access(exe, X_OK) != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "%s/DSDT.dat", dir);
+	f = fopen(cmd, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf + d->off, 1, d->len, f), d->len);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cd %s && %s -b 'Evaluate \\_SB.VR07._CRS' DSDT.dat 2>&1", dir, exe);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		/* Memory32Fixed RW 0xfeb00e00 len 0x200, then the extended IRQ: consumer, edge, GSI 12 */
+		if (strstr(line, "0000: 86 09 00 01 00 0E B0 FE 00 02 00 00 89 06 00 03"))
+			found |= 1;
+		if (strstr(line, "0010: 01 0C 00 00 00 79 00"))
+			found |= 2;
+		if (strstr(line, "Evaluation of \\_SB.VR07._CRS returned object"))
+			found |= 4;
+	}
+	assert_int_equal(pclose(f), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(found, 7);
+}
+
 static void test_iasl(void **state)
 {
 	struct acpi_config c = { .ncpus = 4, .legacy_pic = true, .ndevs = 8 };
@@ -226,6 +265,7 @@ static void test_iasl(void **state)
 		c.devs[i] = (struct acpi_mmio_dev){ 0xfeb00000 + 0x200 * i, 0x200, 5 + i };
 	build(&c, &t);
 	iasl_check(&t, 0);
+	acpiexec_crs(&t);
 }
 
 static void test_iasl_tdx(void **state)
