@@ -38,7 +38,8 @@
  *   SNP: LAUNCH_FINISH with sev_fd not /dev/sev ............... -EBADF   sev.c snp_launch_update_vmsa
  *   SNP: ENABLE_REQ_CERTS unknown / before INIT2 / after a vCPU  -EINVAL  sev.c (v7.0), the KVM_SEV_SNP_ENABLE_REQ_CERTS handler
  *   KVM_CREATE_VCPU after SNP FINISH / TDX FINALIZE ........... -EINVAL  [D]
- *   TDX: KVM_CREATE_VCPU before INIT_VM ....................... -EIO     tdx.c tdx_vcpu_create
+ *   TDX: KVM_CREATE_VCPU before INIT_VM ....................... -EIO     tdx.c tdx_vcpu_create (a later
+ *        series drops that check: kd_config.tdx_vcpu_before_init_vm, after which INIT_VM is -EBUSY)
  *   TDX: KVM_CREATE_VCPU without the split irqchip ............ -EINVAL  tdx.c tdx_vcpu_create (an in-kernel
  *        IOAPIC is accepted by KVM_CREATE_IRQCHIP; the vCPU is refused)
  *   ENABLE_CAP(SPLIT_IRQCHIP) with an irqchip / after a vCPU .. -EEXIST / -EINVAL  x86.c kvm_vm_ioctl_enable_cap
@@ -1270,7 +1271,7 @@ static int vm_create_vcpu(struct kvm_double *kd, struct kd_vm *vm, int vmi, unsi
 		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: after %s", vm->finished ? "SNP_LAUNCH_FINISH" : "KVM_TDX_FINALIZE_VM");
 	/* tdx.c tdx_vcpu_create (6.16..6.18): the TD must be initialized (-EIO), and its irqchip
 	 * split (-EINVAL): KVM_CREATE_IRQCHIP itself succeeds on a TD, the vCPU is what is refused. */
-	if (vm->type == KD_KVM_X86_TDX_VM && !vm->init_vm_done)
+	if (vm->type == KD_KVM_X86_TDX_VM && !vm->init_vm_done && !kd->cfg.tdx_vcpu_before_init_vm)
 		return refuse(kd, EIO, "KVM_CREATE_VCPU: before KVM_TDX_INIT_VM");
 	if (vm->type == KD_KVM_X86_TDX_VM && !vm->split_irqchip)
 		return refuse(kd, EINVAL, "KVM_CREATE_VCPU: a TD needs the split irqchip (KVM_CAP_SPLIT_IRQCHIP), not %s",

@@ -45,6 +45,9 @@ struct kd_config {
 	/* SNP: the first LAUNCH_UPDATE of a NORMAL page fails in the "firmware" with this status
 	 * (-EIO, kvm_sev_cmd.error set); 0 = never. */
 	uint32_t snp_update_fw_error;
+	/* TDX: KVM_CREATE_VCPU allowed before KVM_TDX_INIT_VM (kernels whose tdx_vcpu_create no longer
+	 * checks the TD's state); INIT_VM then meets setup_tdparams' -EBUSY. */
+	bool tdx_vcpu_before_init_vm;
 };
 
 /* What a fresh double offers unless told otherwise: SNP and TDX, DebugSwap, no partial progress. */

@@ -638,6 +638,33 @@ static void test_tdx_get_cpuid_rules(void **state)
 	assert_int_equal(out.e[4].function, 0x19);
 }
 
+/* INIT_VM once a vCPU exists is -EBUSY (tdx.c setup_tdparams): reachable on kernels that let a
+ * vCPU be created before INIT_VM. */
+static void test_tdx_init_vm_busy_after_vcpu(void **state)
+{
+	struct kd_config c;
+	static struct {
+		struct cp_kvm_tdx_init_vm in;
+		struct kvm_cpuid_entry2 e[1];
+	} init;
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+	int vm;
+
+	kd_free(kd);
+	kd_config_default(&c);
+	c.tdx_vcpu_before_init_vm = true;
+	kd = kd_new(&c);
+	vm = create_vm(CP_KVM_X86_TDX_VM);
+	EXPECT(io(vm, KVM_ENABLE_CAP, &cap), 0);
+	assert_true(io(vm, KVM_CREATE_VCPU, (void *)0) >= 0);
+	memset(&init, 0, sizeof(init));
+	init.in.xfam = 3;
+	init.in.cpuid.nent = 1;
+	init.e[0] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .eax = 48u << 16 };
+	EXPECT(tdx(vm, CP_KVM_TDX_INIT_VM, 0, (uintptr_t)&init), -EBUSY);
+	assert_non_null(strstr(kd_last_refusal(kd), "vCPU(s) exist already"));
+}
+
 /* FINALIZE needs every page KVM mapped for INIT_MEM_REGION to have been added (tdx.c
  * tdx_td_finalize, nr_premapped): a call the TDX module answered busy must be repeated. */
 static void test_tdx_finalize_needs_premapped_pages_added(void **state)
@@ -1139,6 +1166,7 @@ int main(void)
 		T(test_irqchip_and_irqfd_rules),
 		T(test_tdx_tsc_rules),
 		T(test_tdx_get_cpuid_rules),
+		T(test_tdx_init_vm_busy_after_vcpu),
 		T(test_tdx_finalize_needs_premapped_pages_added),
 		T(test_driver_reports_update_firmware_error),
 		T(test_snp_commands_need_dev_sev),

@@ -10,12 +10,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 #include <cmocka.h>
 
 #include "helpers.h"
 #include "runner/kvm_cc_uapi.h"
+#include "runner/sandbox.h"
 
 struct fixture {
 	struct kvm_double *kd;
@@ -447,6 +449,52 @@ static void test_tdx_map_gpa(void **state)
 	assert_false(kd_gpa_private(f->kd, 0x50f000));
 }
 
+/* The quote thread under its own seccomp table (SANDBOX_QUOTE), in a child process: a call the
+ * table lacks would kill the child (SIGSYS) instead of answering the guest. Sanitizer builds
+ * only log (sandbox_mode_default): the table is proven in the plain build. */
+static int quote_thread_filter(void *arg)
+{
+	struct cp_err err = { 0 };
+	(void)arg;
+	return sandbox_thread_apply(SANDBOX_QUOTE, sandbox_mode_default(), &err);
+}
+
+static void test_get_quote_thread_confined(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid;
+	int st = 0;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct qgs q = { 0 };
+		struct cp_err err = { 0 };
+		char dir[] = "/tmp/carapace-qgs-XXXXXX";
+		pthread_t th;
+		uint64_t ret;
+
+		qgs_start(&q, &th, dir, &sa, 1);
+		f->vm.quote_socket = sa.sun_path;
+		if (cc_quote_start(&f->vm, quote_thread_filter, NULL, &err) < 0)
+			_exit(2);
+		setup_event_notify(f, 0x41, &ret);
+		quote_request(f, 1024);
+		get_quote(f, QBUF, 0x2000, &ret, &err);
+		if (write(q.go[1], "g", 1) != 1)
+			_exit(3);
+		cc_quote_wait_idle(&f->vm);
+		qgs_end(&q, th, dir, &sa);
+		_exit(q.ok && cp_le64(f->vm.shared + QBUF + 8) == CP_TDX_GET_QUOTE_SUCCESS && f->vm.quotes_notified == 1 ? 0 : 4);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		fail_msg("the quote thread was killed by signal %d (a system call outside SANDBOX_QUOTE)", WTERMSIG(st));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* ---- TDX MapGPA: KVM serves it in 2 MiB chunks (tdx.c tdx_map_gpa) ---- */
 
 /* Run vCPU 0 until it stops exiting for MapGPA; returns the number of chunks carapace answered. */
@@ -548,6 +596,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_quote_without_service, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_get_quote_bad_buffers, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_get_quote_async, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_get_quote_thread_confined, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_tdx_map_gpa_chunks, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_tdx_map_gpa_interrupted, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_tdx_map_gpa_bad_ret_fails_run, setup_tdx, teardown),
