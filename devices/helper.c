@@ -217,6 +217,12 @@ int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc
 	/* Widen the window between a worker's completion and its interrupt (race tests). */
 	if (o->test_hook && strcmp(o->test_hook, "slow-completion") == 0 && be->pool)
 		be->pool->test_spin = 200000;
+	/* A stalled helper (stops answering when a ring is started), and a compromised one (an fd
+	 * the front-end did not ask for, attached to that reply). */
+	if (o->test_hook && strcmp(o->test_hook, "stall-ring-start") == 0)
+		be->test_stall_req = VU_REQ_SET_VRING_KICK;
+	if (o->test_hook && strcmp(o->test_hook, "fd-in-reply") == 0)
+		be->test_fd_req = VU_REQ_SET_VRING_KICK;
 #endif
 	r = vu_be_run(be, &err);
 	if (r < 0) {

@@ -5,6 +5,7 @@
 #ifndef CARAPACE_RUNNER_VDEV_H
 #define CARAPACE_RUNNER_VDEV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -52,7 +53,7 @@ struct vdev {
 	struct vmmio_dev mmio;
 	int kick[VMMIO_MAX_QUEUES], call[VMMIO_MAX_QUEUES];
 	bool started[VMMIO_MAX_QUEUES];
-	bool dead;
+	atomic_bool dead;         /* set by a vCPU (a failed request) or the event loop (helper gone) */
 	char death[160];         /* why the helper stopped */
 };
 

@@ -847,8 +847,13 @@ int vm_run(struct vm *vm)
 			} else if (i >= dev_pfd0) {
 				unsigned k = (unsigned)(i >= pid_pfd0 ? i - pid_pfd0 : i - dev_pfd0);
 				struct vdev *d = &vm->devs[k];
-				if (d->dead)
+				if (d->dead) {
+					/* Given up on already (a vCPU's request failed): stop polling its hang-up,
+					 * which would otherwise wake this loop for ever. */
+					pfd[dev_pfd0 + (int)k].fd = -1;
+					pfd[pid_pfd0 + (int)k].fd = -1;
 					continue;
+				}
 				vdev_helper_died(d, 200);
 				pfd[dev_pfd0 + (int)k].fd = -1;
 				pfd[pid_pfd0 + (int)k].fd = -1;

@@ -167,7 +167,12 @@ int main(int argc, char **argv)
 	}
 	/* Everything the device will touch is opened here, before the jail takes open() away. */
 	if (output) {
-		d.out_fd = open(output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+		/* O_NONBLOCK for the open only: a FIFO nobody reads fails (ENXIO) instead of blocking. */
+		d.out_fd = open(output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+		if (d.out_fd >= 0 && fcntl(d.out_fd, F_SETFL, O_APPEND) < 0) {
+			cp_err("--output %s: clearing O_NONBLOCK: %s", output, strerror(errno));
+			return CP_EXIT_FAILURE;
+		}
 		if (d.out_fd < 0) {
 			cp_err("--output %s: %s", output, strerror(errno));
 			return CP_EXIT_FAILURE;

@@ -637,6 +637,15 @@ int vu_be_handle(struct vu_backend *be, struct vu_msg *m, struct cp_err *err)
 		ret = cp_err_set(err, EPROTO, "%s before SET_OWNER (state: no owner)", name);
 		goto out;
 	}
+#ifdef CARAPACE_TEST_HOOKS
+	if (be->test_stall_req && req == be->test_stall_req) {
+		cp_warn("%s: test hook: stalling on %s", be->ops->name, name);
+		for (;;)
+			(void)poll(NULL, 0, -1);
+	}
+	if (be->test_fd_req && req == be->test_fd_req && rep.fd < 0)
+		rep.fd = memfd_create("hostile", MFD_CLOEXEC); /* what a compromised back-end could send */
+#endif
 	ret = vu_handlers[req].fn(be, m, &rep, err);
 	need_ack = (m->hdr.flags & VU_FLAG_NEED_REPLY) && (be->protocol & (1ull << VU_PF_REPLY_ACK)) &&
 		   !vu_req_has_reply(req);
@@ -647,8 +656,8 @@ int vu_be_handle(struct vu_backend *be, struct vu_msg *m, struct cp_err *err)
 			ret = r2;
 	} else if (need_ack) {
 		uint64_t ack = ret == 0 ? 0 : 1;
-		int r2 = vu_sock_send(be->sock, req, VU_FLAG_VERSION | VU_FLAG_REPLY, &ack, 8, NULL, 0,
-				      ret < 0 ? NULL : err);
+		int r2 = vu_sock_send(be->sock, req, VU_FLAG_VERSION | VU_FLAG_REPLY, &ack, 8,
+				      rep.fd >= 0 ? &rep.fd : NULL, rep.fd >= 0 ? 1 : 0, ret < 0 ? NULL : err);
 		if (r2 < 0 && ret >= 0)
 			ret = r2;
 	}

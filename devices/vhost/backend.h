@@ -66,6 +66,10 @@ struct vu_backend {
 	uint16_t inflight_queues, inflight_qsize;
 	struct vu_chain chain;      /* scratch for one request */
 	struct vu_pool *pool;       /* worker threads, when ops->workers */
+	/* Test hooks (set only in CARAPACE_TEST_HOOKS builds): act as a stalled or a compromised
+	 * back-end when this request arrives. */
+	uint32_t test_stall_req;    /* stop answering for ever */
+	uint32_t test_fd_req;       /* attach an unasked-for fd to the reply */
 };
 
 /* Prepare a back-end for one front-end connection on `sock`. */

@@ -100,7 +100,7 @@ static int vu_recv_header(int sock, struct vu_msg *m, unsigned max_fds, const st
 	}
 	if (mh.msg_flags & MSG_CTRUNC) {
 		vu_msg_close_fds(m);
-		return cp_err_set(err, EPROTO, "vhost-user: more than %u fds with one message",
+		return cp_err_set(err, EPROTO, "vhost-user: a message with more fds than the %u it may carry (dropped)",
 				  max_fds < VU_MAX_FDS ? max_fds : VU_MAX_FDS);
 	}
 	if (r == 0 && m->nfds == 0)

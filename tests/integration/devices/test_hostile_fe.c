@@ -401,8 +401,11 @@ static void test_protocol_change_while_started(void **state)
  * (whichever comes first); nothing is asserted about time. */
 static void test_blk_mem_table_race(void **state)
 {
-	char *argv[] = { blk_bin, "--socket-path", sock, "--image", img, "--num-queues", "2", "--test-hook",
-			 "slow-completion", NULL };
+	char *argv[] = { blk_bin, "--socket-path", sock, "--image", img, "--num-queues", "2",
+#ifdef CARAPACE_TEST_HOOKS
+			 "--test-hook", "slow-completion",
+#endif
+			 NULL };
 	const unsigned batch = 32, max_rounds = 20000;
 	struct cp_err err = { 0 };
 	struct timespec t0, t;
