@@ -61,6 +61,8 @@ static const struct sc_rule vcpu_rules[] = {
 	ANY("brk", "malloc() when glibc's arena limit (8 per core) makes a thread share the main arena"),
 	ANY("restart_syscall", "resume a wait with a timeout (futex) after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
 	ANY("clock_gettime", "the absolute deadline of a vhost-user reply when the vDSO is unavailable"),
+	ANY("poll", "wait for a vhost-user reply until its deadline (runner/vdev.c)"),
+	ANY("ppoll", "the same (glibc may use ppoll)"),
 };
 
 /* vCPU threads of a confidential VM: the above, plus what runner/cc/runtime.c does on their exits. */

@@ -2,6 +2,7 @@
 #include "devices/vhost/io.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -36,19 +37,54 @@ static int vu_wait_again(const struct vu_wait *w, const char *what, struct cp_er
 	return 0;
 }
 
+/* With a deadline: wait until the socket is readable, at most until the deadline, so a back-end
+ * that stops half-way through a message cannot hold the receive either. 0 when readable. */
+static int vu_wait_readable(int sock, const struct vu_wait *w, const char *what, struct cp_err *err)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+
+	if (!w || !w->deadline_ns)
+		return 0;
+	for (;;) {
+		uint64_t now = vu_deadline_after_ms(0);
+		int r;
+
+		if (now >= w->deadline_ns)
+			return cp_err_set(err, ETIMEDOUT, "%s: the back-end did not answer in time", what);
+		r = poll(&p, 1, (int)((w->deadline_ns - now + 999999) / 1000000));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return cp_err_set(err, errno, "%s: poll: %s", what, strerror(errno));
+		if (r < 0 && (r = vu_wait_again(w, what, err)) < 0)
+			return r;
+	}
+}
+
+/* recv/recvmsg flags: with a deadline, take what is there (the wait is vu_wait_readable's). */
+static int vu_recv_flags(const struct vu_wait *w)
+{
+	return w && w->deadline_ns ? MSG_DONTWAIT : MSG_WAITALL;
+}
+
 static int vu_recv_all(int sock, void *buf, size_t len, const struct vu_wait *w, struct cp_err *err,
 		       const char *what)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t r = recv(sock, (uint8_t *)buf + done, len - done, MSG_WAITALL);
+		ssize_t r;
 		int again;
 
+		if ((again = vu_wait_readable(sock, w, what, err)) < 0)
+			return again;
+		r = recv(sock, (uint8_t *)buf + done, len - done, vu_recv_flags(w));
 		if (r < 0 && errno == EINTR && (again = vu_wait_again(w, what, err)) < 0)
 			return again;
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && w && w->deadline_ns)))
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) /* SO_RCVTIMEO */
+			return cp_err_set(err, ETIMEDOUT, "%s: the back-end did not answer in time", what);
 		if (r < 0)
 			return cp_err_set(err, errno, "%s: recv: %s", what, strerror(errno));
 		if (r == 0)
@@ -76,12 +112,20 @@ static int vu_recv_header(int sock, struct vu_msg *m, unsigned max_fds, const st
 
 	m->nfds = 0;
 	for (;;) {
-		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-		if (r >= 0 || errno != EINTR)
+		if ((ret = vu_wait_readable(sock, w, "vhost-user", err)) < 0)
+			return ret;
+		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | vu_recv_flags(w));
+		if (r >= 0)
+			break;
+		if ((errno == EAGAIN || errno == EWOULDBLOCK) && w && w->deadline_ns)
+			continue; /* readable was a moment's view */
+		if (errno != EINTR)
 			break;
 		if ((ret = vu_wait_again(w, "vhost-user", err)) < 0)
 			return ret;
 	}
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) /* SO_RCVTIMEO */
+		return cp_err_set(err, ETIMEDOUT, "vhost-user: the back-end did not answer in time");
 	if (r < 0)
 		return cp_err_set(err, errno, "vhost-user: recvmsg: %s", strerror(errno));
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
