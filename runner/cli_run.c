@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "policy/policy.h"
+#include "runner/api/api_main.h"
 #include "runner/cgroup.h"
 #include "runner/cc/cc.h"
 #include "runner/config.h"
@@ -73,6 +74,13 @@ static void run_usage(FILE *out)
 		"  --seccomp MODE       on (default), log (diagnose a denied call: NOT confined), off (NOT confined)\n"
 		"  --print-seccomp-policy  print each thread's system-call allowlist and exit\n"
 		"  --quiet              do not print the outcome line when the guest ends normally\n"
+		"\nFirecracker-compatible front end (see docs/kata.md; these replace the options above):\n"
+		"  --api-sock PATH      serve Firecracker's REST API on a UNIX socket; no VM until InstanceStart\n"
+		"  --config-file FILE   Firecracker's whole-VM JSON document: boot at once\n"
+		"  --id ID              the instance id (default anonymous-instance)\n"
+		"  --level LEVEL        log level: Error, Warning, Info (default), Debug, Trace, Off\n"
+		"  --log-path PATH      log file or FIFO\n"
+		"  --no-seccomp         accepted and ignored: the seccomp filters stay on\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0 guest reset/powered off, 1 host error, 2 usage/config error,\n"
 		"3 guest crashed, 4 timeout, 5 refused by the launch policy, 128+N stopped by signal N.\n"
@@ -213,7 +221,7 @@ static const char *cc_only_misfit(const struct run_opts *o, enum policy_isolatio
 static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
 			       uint64_t td_attributes, bool attest, const char *tcti, const struct vdev_spec *specs,
 			       bool device_failure_continue, const uint8_t *kernel, size_t kernel_len,
-			       const uint8_t *initrd, size_t initrd_len)
+			       const uint8_t *initrd, size_t initrd_len, int control_fd)
 {
 	const char *fw_path = o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd";
 	struct cc_launch_cfg cfg;
@@ -323,7 +331,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 					 .console_flush_each = interactive, .console_limit = o->console_limit,
 					 .timeout_ms = o->timeout_ms, .sandbox = sandbox_mode_default(),
 					 .devices = specs, .ndevices = o->ndevices,
-					 .device_failure_continue = device_failure_continue };
+					 .device_failure_continue = device_failure_continue, .control_fd = control_fd };
 		if (o->seccomp)
 			(void)sandbox_mode_parse(o->seccomp, &vc.sandbox);
 		cvm.quote_socket = o->quote_service;
@@ -334,6 +342,8 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			/* Firmware boots the guest, so its kernel command line is not ours to extend. */
 			if (vm->ndevs)
 				fprintf(stderr, "carapace: the guest kernel finds its devices with: %s\n", vm->cmdline);
+			if (control_fd >= 0 && write(control_fd, "S", 1) != 1) /* tell the API the VM runs */
+				vm_end(vm, CP_EXIT_FAILURE, "the management API's controller went away");
 			status = run_and_report(vm, o->quiet);
 		}
 		close(out_fd);
@@ -604,6 +614,13 @@ int runner_cli_run(int argc, char **argv)
 #ifdef CARAPACE_TEST_HOOKS
 		{ "test-hook", required_argument, NULL, 'T' },
 #endif
+		{ "api-sock", required_argument, NULL, 'a' },
+		{ "config-file", required_argument, NULL, 'F' },
+		{ "id", required_argument, NULL, 'I' },
+		{ "level", required_argument, NULL, 'L' },
+		{ "log-path", required_argument, NULL, 'G' },
+		{ "no-seccomp", no_argument, NULL, 'N' },
+		{ "api-control-fd", required_argument, NULL, 'C' }, /* internal: set by the API's controller */
 		{ "config", required_argument, NULL, 'c' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
 	};
@@ -631,6 +648,9 @@ int runner_cli_run(int argc, char **argv)
 	char **flags = calloc((size_t)argc + 1, sizeof(char *));
 	char **values = calloc((size_t)argc + 1, sizeof(char *));
 	int nflags = 0;
+	struct api_main_opts fc = { 0 };
+	bool fc_mode = false;
+	int control_fd = -1;
 
 	run_opts_init(&opts);
 	if (!flags || !values) {
@@ -648,6 +668,22 @@ int runner_cli_run(int argc, char **argv)
 			values[nflags++] = optarg;
 			break;
 		case 'c': config_path = optarg; break;
+		case 'a': fc.api_sock = optarg, fc_mode = true; break;
+		case 'F': fc.config_file = optarg, fc_mode = true; break;
+		case 'I': fc.id = optarg, fc_mode = true; break;
+		case 'L': fc.level = optarg, fc_mode = true; break;
+		case 'G': fc.log_path = optarg, fc_mode = true; break;
+		case 'N': fc.no_seccomp = true, fc_mode = true; break;
+		case 'C': {
+			uint64_t v;
+			if (cp_parse_u64(optarg, &v) < 0 || v < 3 || v > 1024 || fcntl((int)v, F_SETFD, FD_CLOEXEC) < 0) {
+				fprintf(stderr, "carapace run: --api-control-fd: '%s' is not an open descriptor\n", optarg);
+				status = CP_EXIT_USAGE;
+				goto out;
+			}
+			control_fd = (int)v; /* close-on-exec now: device helpers must not inherit it */
+			break;
+		}
 		case 'q': opts.quiet = true; break;
 		case 'P':
 			sandbox_print_policy(stdout);
@@ -682,6 +718,25 @@ int runner_cli_run(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "carapace run: unexpected argument '%s' (see carapace run --help)\n", argv[optind]);
 		status = CP_EXIT_USAGE;
+		goto out;
+	}
+	if (fc_mode) {
+		/* Firecracker's front end: the VM is described through the API or its config file. */
+		if (nflags || config_path || control_fd >= 0) {
+			fprintf(stderr, "carapace run: --%s cannot be combined with --api-sock/--config-file: configure the VM "
+					"through the API (see docs/kata.md)\n",
+				nflags ? flags[0] : config_path ? "config" : "api-control-fd");
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+		if (!fc.api_sock && !fc.config_file) {
+			fprintf(stderr, "carapace run: --id, --level, --log-path and --no-seccomp go with --api-sock or "
+					"--config-file\n");
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+		fc.test_hook = test_hook;
+		status = api_main(&fc);
 		goto out;
 	}
 	if (config_path) {
@@ -773,7 +828,7 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if (iso_obtained != POLICY_ISO_NONE) {
 		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti, specs,
-					     device_failure_continue, kernel, kernel_len, initrd, initrd_len);
+					     device_failure_continue, kernel, kernel_len, initrd, initrd_len, control_fd);
 		goto out;
 	}
 	if (open_console(opts.console, &out_fd, &in_fd, &interactive, &err) < 0) {
@@ -802,6 +857,7 @@ int runner_cli_run(int argc, char **argv)
 		.devices = specs,
 		.ndevices = opts.ndevices,
 		.device_failure_continue = device_failure_continue,
+		.control_fd = control_fd,
 	};
 	if (vm_create(&kvm_ops_sys, NULL, &vc, &vm, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);
@@ -812,6 +868,11 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if (attest && (status = record_launch(&opts, vm, tcti, state_dir, (uint32_t)pcr)) != CP_EXIT_OK) {
 		vm_destroy(vm);
+		goto out;
+	}
+	if (control_fd >= 0 && write(control_fd, "S", 1) != 1) { /* tell the API the VM runs */
+		vm_destroy(vm);
+		status = CP_EXIT_FAILURE;
 		goto out;
 	}
 	status = run_and_report(vm, opts.quiet);

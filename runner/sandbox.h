@@ -13,7 +13,8 @@ enum sandbox_mode {
 	SANDBOX_OFF,     /* no filter: development only, announced loudly */
 };
 
-enum sandbox_thread { SANDBOX_VCPU, SANDBOX_MAIN, SANDBOX_VCPU_CC /* SANDBOX_VCPU + runner/cc's run-time calls */ };
+enum sandbox_thread { SANDBOX_VCPU, SANDBOX_MAIN, SANDBOX_VCPU_CC /* SANDBOX_VCPU + runner/cc's run-time calls */,
+		      SANDBOX_API /* the management API's HTTP thread (runner/api) */ };
 
 int sandbox_mode_parse(const char *s, enum sandbox_mode *m);
 const char *sandbox_mode_name(enum sandbox_mode m);

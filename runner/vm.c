@@ -534,6 +534,24 @@ static void test_hook_forbidden(struct vm *vm, const char *hook)
 #endif
 }
 
+/* A paused VM's vCPU waits here, out of KVM_RUN, until resumed or stopped. */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	if (!atomic_load(&vm->paused))
+		return;
+	pthread_mutex_lock(&vm->pause_mu);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cv);
+	while (atomic_load(&vm->paused) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cv, &vm->pause_mu);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_mu);
+	if (!atomic_load(&vm->stopping))
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -565,8 +583,10 @@ static void *vcpu_thread(void *arg)
 		if (r == -EFAULT && vm->cc && v->run->exit_reason == CP_KVM_EXIT_MEMORY_FAULT)
 			r = 0;
 		if (r < 0) {
-			if (r == -EINTR || r == -EAGAIN)
+			if (r == -EINTR || r == -EAGAIN) {
+				vcpu_park(v);
 				continue;
+			}
 			vm_end(vm, CP_EXIT_FAILURE, "vCPU %u: KVM_RUN failed: %s", v->index, strerror(-r));
 			break;
 		}
@@ -664,9 +684,71 @@ static void uart_irq(void *opaque, int level)
 	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
 }
 
+/* Pause: every running vCPU out of KVM_RUN and parked before this returns (a vCPU in HLT is
+ * kicked again until it is). Returns false when the VM is stopping instead. */
+static bool vm_pause(struct vm *vm)
+{
+	unsigned running = 0;
+
+	pthread_mutex_lock(&vm->pause_mu);
+	atomic_store(&vm->paused, true);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i].started) {
+			__atomic_store_n(&vm->vcpus[i].run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+			pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
+			running++;
+		}
+	while (vm->parked < running && !atomic_load(&vm->stopping)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&vm->pause_cv, &vm->pause_mu, &ts) == ETIMEDOUT)
+			for (unsigned i = 0; i < vm->nvcpus; i++)
+				if (vm->vcpus[i].started)
+					pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
+	}
+	pthread_mutex_unlock(&vm->pause_mu);
+	return !atomic_load(&vm->stopping);
+}
+
+static void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_mu);
+	atomic_store(&vm->paused, false);
+	pthread_cond_broadcast(&vm->pause_cv);
+	pthread_mutex_unlock(&vm->pause_mu);
+}
+
+/* One request on the management API's control socket (runner/api/api_main.h). */
+static void vm_control(struct vm *vm)
+{
+	char b = 0, ok = 'k';
+	ssize_t r = read(vm->cfg.control_fd, &b, 1);
+
+	if (r <= 0) {
+		vm_end(vm, CP_EXIT_FAILURE, "the management API's controller went away");
+		return;
+	}
+	if (b == 'P')
+		ok = vm_pause(vm) ? 'k' : 'f';
+	else if (b == 'R')
+		vm_resume(vm);
+	else
+		ok = 'f'; /* 'C': no i8042 keyboard to deliver Ctrl-Alt-Del through; unknown: refused */
+	(void)!write(vm->cfg.control_fd, &ok, 1);
+}
+
 static void stop_vcpus(struct vm *vm)
 {
 	atomic_store(&vm->stopping, true);
+	/* Parked vCPUs see stopping once woken. */
+	pthread_mutex_lock(&vm->pause_mu);
+	pthread_cond_broadcast(&vm->pause_cv);
+	pthread_mutex_unlock(&vm->pause_mu);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (!v->started)
@@ -701,7 +783,7 @@ int vm_run(struct vm *vm)
 	struct sigaction sa = { .sa_handler = kick_handler };
 	sigset_t block, old;
 	_cleanup_close_ int sfd = -1, tfd = -1;
-	struct pollfd pfd[4 + 2 * VDEV_MAX];
+	struct pollfd pfd[5 + 2 * VDEV_MAX];
 	int npfd = 0, status;
 
 	vm->uart.out = uart_out;
@@ -741,6 +823,13 @@ int vm_run(struct vm *vm)
 	int pid_pfd0 = npfd;
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		pfd[npfd++] = (struct pollfd){ .fd = vm->devs[i].pidfd, .events = POLLIN };
+	int ctl_pfd = -1;
+	pthread_mutex_init(&vm->pause_mu, NULL);
+	pthread_cond_init(&vm->pause_cv, NULL);
+	if (vm->cfg.control_fd > 2) {
+		ctl_pfd = npfd;
+		pfd[npfd++] = (struct pollfd){ .fd = vm->cfg.control_fd, .events = POLLIN };
+	}
 
 	/* The host's file system out of reach: everything the VM needs is open by now. Not with
 	 * SELinux labels to restore by path at teardown, nor in an unconfined (log/off) mode, whose
@@ -794,6 +883,8 @@ int vm_run(struct vm *vm)
 			} else if (pfd[i].fd == tfd) {
 				vm_end(vm, CP_EXIT_TIMEOUT, "timeout: the guest was still running after %" PRIu64 ".%03" PRIu64 " s",
 				       vm->cfg.timeout_ms / 1000, vm->cfg.timeout_ms % 1000);
+			} else if (i == ctl_pfd) {
+				vm_control(vm);
 			} else if (i >= dev_pfd0) {
 				unsigned k = (unsigned)(i >= pid_pfd0 ? i - pid_pfd0 : i - dev_pfd0);
 				struct vdev *d = &vm->devs[k];

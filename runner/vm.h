@@ -46,6 +46,9 @@ struct vm_config {
 	const struct vdev_spec *devices;
 	unsigned ndevices;
 	bool device_failure_continue; /* a dead helper leaves its device broken; default: stop the VM */
+	/* The management API's control socket (carapace run --api-control-fd): one-byte requests
+	 * (pause, resume, Ctrl-Alt-Del) answered in the event loop. Used when > 2 (0..2 are never one). */
+	int control_fd;
 };
 
 struct vcpu {
@@ -97,6 +100,11 @@ struct vm {
 	struct label_mcs_claims claims;
 	struct label_mcs_pair pair;
 	struct label_saved saved[VDEV_MAX];
+	/* PATCH /vm {"state": "Paused"}: vCPUs park between KVM_RUNs until resumed (or stopped). */
+	atomic_bool paused;
+	pthread_mutex_t pause_mu;
+	pthread_cond_t pause_cv;
+	unsigned parked;
 };
 
 int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,
