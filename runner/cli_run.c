@@ -722,6 +722,17 @@ int runner_cli_run(int argc, char **argv)
 	}
 	if (fc_mode) {
 		/* Firecracker's front end: the VM is described through the API or its config file. */
+		/* --policy is the one carapace option kept: the host's launch policy over the API's launches. */
+		int kept = 0;
+		for (int i = 0; i < nflags; i++) {
+			if (!strcmp(flags[i], "policy")) {
+				fc.policy = values[i];
+				continue;
+			}
+			flags[kept] = flags[i];
+			values[kept++] = values[i];
+		}
+		nflags = kept;
 		if (nflags || config_path || control_fd >= 0) {
 			fprintf(stderr, "carapace run: --%s cannot be combined with --api-sock/--config-file: configure the VM "
 					"through the API (see docs/kata.md)\n",

@@ -743,6 +743,9 @@ static int h_put_policy(struct req *q)
 	static const char *const fields[] = { "path", NULL };
 	int r;
 
+	if (q->s->policy_locked)
+		return policy_jread_fail(&q->r, "the launch policy is fixed by the command line (--policy) and "
+						"cannot be changed through the API");
 	if ((r = need_body(q, fields)) < 0)
 		return r;
 	return read_str(q, q->body, "path", API_PATH_MAX, true, &q->txn->cfg.policy);

@@ -80,6 +80,7 @@ struct api_state {
 	char id[API_ID_MAX + 1];
 	const char *version;
 	uint64_t counters[API_M_COUNT];
+	bool policy_locked;     /* the launch policy came from the command line: the API cannot change it */
 };
 
 /* What the OS shell must do before a request can be answered 204. */

@@ -494,25 +494,30 @@ static int listen_unix(const char *path, struct cp_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	mode_t old;
-	int fd, r;
+	int fd, r, e;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	/* Bound and listening under a temporary name, then linked to its own: a client that sees
+	 * the path can connect. The link fails on an existing path, which is refused (as
+	 * Firecracker does): it may be another VM's socket. */
+	if (strlen(path) + 24 >= sizeof(sa.sun_path))
 		return cp_err_set(err, ENAMETOOLONG, "--api-sock %s: the path is too long for a UNIX socket", path);
-	strcpy(sa.sun_path, path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d.tmp", path, (int)getpid());
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return cp_err_set(err, errno, "--api-sock: socket: %s", strerror(errno));
-	/* Only this user may drive the VM: the socket is created 0600. An existing path is refused
-	 * (as Firecracker does): it may be another VM's socket. */
+	/* Only this user may drive the VM: the socket is created 0600. */
 	old = umask(0177);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || listen(fd, API_MAX_CONNECTIONS) < 0) {
-		int e = errno;
+	if (r < 0 || listen(fd, API_MAX_CONNECTIONS) < 0 || link(sa.sun_path, path) < 0) {
+		e = errno;
+		if (r == 0)
+			unlink(sa.sun_path);
 		close(fd);
 		return cp_err_set(err, e, "--api-sock %s: %s%s", path, strerror(e),
-				  e == EADDRINUSE ? " (remove a stale socket first)" : "");
+				  e == EEXIST ? " (remove a stale socket first)" : "");
 	}
+	unlink(sa.sun_path);
 	return fd;
 }
 
@@ -626,10 +631,16 @@ int api_main(const struct api_main_opts *o)
 	s.level = s.st.cfg.level;
 	s.api_log_default_stderr = false;
 
-	if (o->id && (strlen(o->id) > API_ID_MAX || !*o->id)) {
-		fprintf(stderr, "carapace run: --id: 1 to %u characters\n", API_ID_MAX);
+	if (o->id && (strlen(o->id) > API_ID_MAX || !*o->id || strspn(o->id, "abcdefghijklmnopqrstuvwxyz"
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(o->id))) {
+		fprintf(stderr, "carapace run: --id: 1 to %u letters, digits, '-' or '_'\n", API_ID_MAX);
 		status = CP_EXIT_USAGE;
 		goto out;
+	}
+	if (o->policy) {
+		/* The node's policy, set before any client speaks: InstanceStart is judged by it. */
+		s.st.cfg.policy = strdup(o->policy);
+		s.st.policy_locked = true;
 	}
 	if (o->level && api_log_level_parse(o->level, &s.level) < 0) {
 		fprintf(stderr, "carapace run: --level: '%s' is not Error, Warning, Info, Debug, Trace or Off\n", o->level);

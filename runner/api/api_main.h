@@ -12,6 +12,7 @@ struct api_main_opts {
 	const char *log_path;    /* --log-path */
 	bool no_seccomp;         /* --no-seccomp: accepted, logged as ignored */
 	const char *test_hook;   /* test builds: "api-forbidden-syscall" proves the API thread's filter */
+	const char *policy;      /* --policy: every launch is judged by it; the API cannot change it */
 };
 
 /* Serve the API until the VM ends; returns the exit status (that of the VM once started). */

@@ -8,41 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 C=$1; G=$(realpath "$2")
 command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
-S=$TMP/api.sock
-PID=
-
-start() { # start [extra options]: a carapace serving the API on $S
-	rm -f "$S"
-	"$C" run --api-sock "$S" --id it0 "$@" >"$TMP/out" 2>&1 &
-	PID=$!
-	for _ in $(seq 100); do [ -S "$S" ] && return 0; kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
-	echo "FAIL carapace did not create $S"; cat "$TMP/out"; exit 1
-}
-stop() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=; }
-trap 'stop; rm -rf "$TMP"' EXIT
-
-# api NAME METHOD PATH BODY WANT_STATUS NEEDLE: one request; the reply must have the status and
-# contain NEEDLE (for a 400: in its fault_message).
-api() {
-	local name=$1 m=$2 p=$3 body=$4 want=$5 needle=$6 out code
-	if [ -n "$body" ]; then
-		out=$(curl -s --unix-socket "$S" -X "$m" "http://localhost$p" -H 'Content-Type: application/json' \
-			--data-binary "$body" -w '\n%{http_code}')
-	else
-		out=$(curl -s --unix-socket "$S" -X "$m" "http://localhost$p" -w '\n%{http_code}')
-	fi
-	code=${out##*$'\n'}; out=${out%$'\n'*}
-	if [ "$code" != "$want" ]; then
-		echo "FAIL $name: $m $p: status $code, expected $want: $out"; fails=$((fails + 1)); return
-	fi
-	if [ "$want" = 400 ] && ! grep -q '^{"fault_message":"' <<<"$out"; then
-		echo "FAIL $name: a 400 without a fault_message: $out"; fails=$((fails + 1)); return
-	fi
-	if [ -n "$needle" ] && ! grep -qF -- "$needle" <<<"$out"; then
-		echo "FAIL $name: reply lacks '$needle': $out"; fails=$((fails + 1)); return
-	fi
-	echo "ok   $name"; passes=$((passes + 1))
-}
+. "$(dirname "$0")/api_lib.sh"
 
 start
 api instance-info GET / "" 200 '"state":"Not started"'
@@ -105,6 +71,13 @@ api after-failed-start PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32
 api still-inspectable GET / "" 200 '"state":"Not started"'
 stop
 
+# The host's policy on the command line: the API cannot replace it, and it judges the launch.
+start --policy "$TMP/policy.json"
+api policy-locked PUT /carapace/launch-policy '{"path": "/tmp/laxer.json"}' 400 "fixed by the command line"
+api boot-source-locked PUT /boot-source "{\"kernel_image_path\": \"$G\"}" 204 ""
+api policy-judges PUT /actions '{"action_type": "InstanceStart"}' 400 "refused by launch policy 'api-tenant': resources.memory_max_mib: 128 MiB"
+stop
+
 # The API thread's own seccomp list: a call outside it kills the process (test builds only).
 if "$C" run --help | grep -q -- --api-sock && [ "${CARAPACE_SANITIZED:-0}" = 0 ] && [ "${CARAPACE_TEST_HOOKS:-0}" = 1 ]; then
 	start --test-hook api-forbidden-syscall
@@ -117,6 +90,8 @@ else
 fi
 
 # Firecracker's command line.
+touch "$TMP/taken.sock"
+check api-sock-taken 1 "File exists (remove a stale socket first)" -- "$C" run --api-sock "$TMP/taken.sock"
 check no-seccomp-ignored 2 "--no-seccomp is ignored" -- "$C" run --no-seccomp --config-file /nonexistent.json
 check fc-flags-alone 2 "go with --api-sock or --config-file" -- "$C" run --id x
 check not-combined 2 "cannot be combined with --api-sock" -- "$C" run --api-sock "$TMP/x.sock" --memory 64M

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# carapace run --api-sock with a running guest, as Firecracker's API document describes the
+# lifecycle: configure, InstanceStart, GET / says Running, PATCH /vm Paused and Resumed,
+# SendCtrlAltDel (refused: no i8042 keyboard), pre-boot requests refused after the start, the
+# end by SIGTERM and by the guest's own exit (i8042 reset); --config-file boots at once.
+# usage: api_lifecycle.sh CARAPACE GUEST_ELF
+. "$(dirname "$0")/lib.sh"
+C=$1; G=$(realpath "$2")
+need_kvm
+command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+. "$(dirname "$0")/api_lib.sh"
+
+start
+api machine-config PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' 204 ""
+api boot-source PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"spin\"}" 204 ""
+api instance-start PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+api running GET / "" 200 '"state":"Running"'
+api pause PATCH /vm '{"state": "Paused"}' 204 ""
+api paused GET / "" 200 '"state":"Paused"'
+api pause-again PATCH /vm '{"state": "Paused"}' 204 ""
+api resume PATCH /vm '{"state": "Resumed"}' 204 ""
+api resumed GET / "" 200 '"state":"Running"'
+api ctrl-alt-del PUT /actions '{"action_type": "SendCtrlAltDel"}' 400 "no i8042 keyboard"
+api no-second-start PUT /actions '{"action_type": "InstanceStart"}' 400 "not supported after starting the microVM"
+api no-pre-boot-change PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 400 "not supported after starting"
+api patch-unknown-drive PATCH /drives/none '{"drive_id": "none"}' 400 "no drive with id 'none'"
+api vm-config-after GET /vm/config "" 200 '"mem_size_mib":32'
+kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
+if [ "$rc" = 143 ] && grep -q "stopped by signal 15" "$TMP/out"; then
+	echo "ok   SIGTERM ends the VM (status 143)"; passes=$((passes + 1))
+else echo "FAIL SIGTERM: status $rc"; cat "$TMP/out"; fails=$((fails + 1)); fi
+
+# The guest's own exit ends carapace with the VM's status, as Firecracker exits on a guest reset.
+start
+api boot-source-reset PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"reset\"}" 204 ""
+api start-reset PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+wait "$PID"; rc=$?; PID=
+if [ "$rc" = 0 ] && grep -q "guest requested a reset through the i8042" "$TMP/out"; then
+	echo "ok   the guest's reset ends carapace with status 0"; passes=$((passes + 1))
+else echo "FAIL guest exit: status $rc"; cat "$TMP/out"; fails=$((fails + 1)); fi
+[ -e "$S" ] && { echo "FAIL the API socket is left behind"; fails=$((fails + 1)); }
+
+echo "{\"boot-source\": {\"kernel_image_path\": \"$G\", \"boot_args\": \"reset\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}}" >"$TMP/vm.json"
+check config-file-boots 0 "carapace-test-guest: PASS" -- "$C" run --config-file "$TMP/vm.json"
+finish
