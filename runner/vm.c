@@ -302,6 +302,8 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return cp_err_set(err, ENOMEM, "out of memory");
+	pthread_mutex_init(&vm->pause_mu, NULL); /* stop_vcpus() takes it, with or without vm_run() */
+	pthread_cond_init(&vm->pause_cv, NULL);
 	vm->ops = ops;
 	vm->ops_ctx = ops_ctx;
 	vm->cfg = *cfg;
@@ -473,6 +475,8 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return cp_err_set(err, ENOMEM, "out of memory");
+	pthread_mutex_init(&vm->pause_mu, NULL); /* stop_vcpus() takes it, with or without vm_run() */
+	pthread_cond_init(&vm->pause_cv, NULL);
 	vm->ops = cvm->ops;
 	vm->ops_ctx = cvm->ctx;
 	vm->cfg = *cfg;
@@ -824,8 +828,6 @@ int vm_run(struct vm *vm)
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		pfd[npfd++] = (struct pollfd){ .fd = vm->devs[i].pidfd, .events = POLLIN };
 	int ctl_pfd = -1;
-	pthread_mutex_init(&vm->pause_mu, NULL);
-	pthread_cond_init(&vm->pause_cv, NULL);
 	if (vm->cfg.control_fd > 2) {
 		ctl_pfd = npfd;
 		pfd[npfd++] = (struct pollfd){ .fd = vm->cfg.control_fd, .events = POLLIN };
