@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +38,8 @@
 
 #define API_MAX_CONNECTIONS 16
 #define API_CONNECTION_TIMEOUT_S 30
+/* Firecracker writes its metrics every 60 s besides FlushMetrics (vmm: WRITE_METRICS_PERIOD_MS). */
+#define API_METRICS_PERIOD_S 60
 
 struct srv {
 	pthread_mutex_t mu;        /* the API state and the work slot */
@@ -562,16 +565,21 @@ static int start_api(struct srv *s, struct cp_err *err)
 
 static int controller(struct srv *s, int sfd)
 {
+	struct itimerspec every = { .it_interval = { API_METRICS_PERIOD_S, 0 }, .it_value = { API_METRICS_PERIOD_S, 0 } };
+	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	int status = -1;
 
+	if (tfd >= 0)
+		(void)timerfd_settime(tfd, 0, &every, NULL);
 	for (;;) {
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 			{ .fd = s->work_efd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = s->child ? s->err_fd : -1, .events = POLLIN },
 			{ .fd = s->child ? s->ctl_fd : -1, .events = POLLRDHUP },
+			{ .fd = tfd, .events = POLLIN },
 		};
-		if (poll(p, 4, -1) < 0) {
+		if (poll(p, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return CP_EXIT_FAILURE;
@@ -598,6 +606,13 @@ static int controller(struct srv *s, int sfd)
 		}
 		if (p[2].revents)
 			drain_child_stderr(s, false);
+		if (p[4].revents) {
+			uint64_t n;
+			(void)!read(tfd, &n, sizeof(n));
+			pthread_mutex_lock(&s->mu); /* the counters are the API thread's too */
+			flush_metrics(s);
+			pthread_mutex_unlock(&s->mu);
+		}
 		if (s->child && (p[3].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
 			int ws = 0;
 			drain_child_stderr(s, true);
@@ -737,7 +752,9 @@ int api_main(const struct api_main_opts *o)
 		api_log(&s, API_LOG_INFO, "main", "runner/api/api_main.c", "API server listening on %s.", o->api_sock);
 	}
 	status = controller(&s, sfd);
+	pthread_mutex_lock(&s.mu);
 	flush_metrics(&s);
+	pthread_mutex_unlock(&s.mu);
 out:
 	if (s.thread_started) {
 		uint64_t one = 1;
