@@ -304,6 +304,7 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 		return cp_err_set(err, ENOMEM, "out of memory");
 	pthread_mutex_init(&vm->pause_mu, NULL); /* stop_vcpus() takes it, with or without vm_run() */
 	pthread_cond_init(&vm->pause_cv, NULL);
+	pthread_mutex_init(&vm->kbd_mu, NULL);
 	vm->ops = ops;
 	vm->ops_ctx = ops_ctx;
 	vm->cfg = *cfg;
@@ -477,6 +478,7 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 		return cp_err_set(err, ENOMEM, "out of memory");
 	pthread_mutex_init(&vm->pause_mu, NULL); /* stop_vcpus() takes it, with or without vm_run() */
 	pthread_cond_init(&vm->pause_cv, NULL);
+	pthread_mutex_init(&vm->kbd_mu, NULL);
 	vm->ops = cvm->ops;
 	vm->ops_ctx = cvm->ctx;
 	vm->cfg = *cfg;
@@ -727,6 +729,53 @@ static void vm_resume(struct vm *vm)
 	pthread_mutex_unlock(&vm->pause_mu);
 }
 
+uint8_t vm_i8042_read(struct vm *vm, uint16_t port)
+{
+	uint8_t b = 0;
+
+	pthread_mutex_lock(&vm->kbd_mu);
+	if (port == 0x64) {
+		b = vm->kbd_len ? 0x01 : 0x00; /* OBF */
+	} else if (vm->kbd_len) {
+		b = vm->kbd[0];
+		memmove(vm->kbd, vm->kbd + 1, --vm->kbd_len);
+	}
+	pthread_mutex_unlock(&vm->kbd_mu);
+	return b;
+}
+
+bool vm_send_ctrl_alt_del(struct vm *vm)
+{
+	/* Firecracker devices/legacy/i8042.rs trigger_ctrl_alt_del(): KEY_CTRL 0x14, KEY_ALT 0x11,
+	 * KEY_DEL 0xe0 0x71 (set 2 make codes). */
+	static const uint8_t keys[] = { 0x14, 0x11, 0xe0, 0x71 };
+	struct kvm_irq_level irq = { .irq = 1 };
+
+	pthread_mutex_lock(&vm->kbd_mu);
+	if (vm->kbd_len + sizeof(keys) > sizeof(vm->kbd)) {
+		pthread_mutex_unlock(&vm->kbd_mu);
+		return false;
+	}
+	memcpy(vm->kbd + vm->kbd_len, keys, sizeof(keys));
+	vm->kbd_len += sizeof(keys);
+	pthread_mutex_unlock(&vm->kbd_mu);
+	/* An edge on IRQ 1 for an interrupt-driven driver; a polling one sees the status bit. */
+	if (vm->split_irqchip) {
+		struct ioapic_msi m;
+		pthread_mutex_lock(&vm->ioapic_mu);
+		if (ioapic_set_level(&vm->ioapic, 1, 1, &m))
+			(void)signal_msi(vm, &m);
+		(void)ioapic_set_level(&vm->ioapic, 1, 0, &m);
+		pthread_mutex_unlock(&vm->ioapic_mu);
+		return true;
+	}
+	irq.level = 1;
+	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
+	irq.level = 0;
+	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
+	return true;
+}
+
 /* One request on the management API's control socket (runner/api/api_main.h). */
 static void vm_control(struct vm *vm)
 {
@@ -741,8 +790,10 @@ static void vm_control(struct vm *vm)
 		ok = vm_pause(vm) ? 'k' : 'f';
 	else if (b == 'R')
 		vm_resume(vm);
+	else if (b == 'C')
+		ok = vm_send_ctrl_alt_del(vm) ? 'k' : 'f'; /* 'f': the keyboard buffer is full */
 	else
-		ok = 'f'; /* 'C': no i8042 keyboard to deliver Ctrl-Alt-Del through; unknown: refused */
+		ok = 'f';
 	(void)!write(vm->cfg.control_fd, &ok, 1);
 }
 

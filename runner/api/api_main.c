@@ -308,8 +308,8 @@ static int vm_control(struct srv *s, char cmd, const char *what, char *why, size
 	}
 	if (b != 'k') {
 		snprintf(why, why_len, "%s: %s", what,
-			 cmd == 'C' ? "carapace's VM has no i8042 keyboard to deliver Ctrl-Alt-Del through; end the VM "
-				      "with SIGTERM to the carapace process instead"
+			 cmd == 'C' ? "the guest has not read the keys of the previous Ctrl-Alt-Del yet (the i8042's "
+				      "buffer is full)"
 				    : "refused by the VM process");
 		return -ENOTSUP;
 	}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # carapace run --api-sock with a running guest, as Firecracker's API document describes the
 # lifecycle: configure, InstanceStart, GET / says Running, PATCH /vm Paused and Resumed,
-# SendCtrlAltDel (refused: no i8042 keyboard), pre-boot requests refused after the start, the
-# end by SIGTERM and by the guest's own exit (i8042 reset); --config-file boots at once.
+# pre-boot requests refused after the start, the end by SIGTERM, by SendCtrlAltDel (the guest
+# reads the keys from the i8042 and resets) and by the guest's own exit; --config-file boots at once.
 # usage: api_lifecycle.sh CARAPACE GUEST_ELF
 . "$(dirname "$0")/lib.sh"
 C=$1; G=$(realpath "$2")
@@ -20,7 +20,6 @@ api paused GET / "" 200 '"state":"Paused"'
 api pause-again PATCH /vm '{"state": "Paused"}' 204 ""
 api resume PATCH /vm '{"state": "Resumed"}' 204 ""
 api resumed GET / "" 200 '"state":"Running"'
-api ctrl-alt-del PUT /actions '{"action_type": "SendCtrlAltDel"}' 400 "no i8042 keyboard"
 api no-second-start PUT /actions '{"action_type": "InstanceStart"}' 400 "not supported after starting the microVM"
 api no-pre-boot-change PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 400 "not supported after starting"
 api patch-unknown-drive PATCH /drives/none '{"drive_id": "none"}' 400 "no drive with id 'none'"
@@ -39,6 +38,16 @@ if [ "$rc" = 0 ] && grep -q "guest requested a reset through the i8042" "$TMP/ou
 	echo "ok   the guest's reset ends carapace with status 0"; passes=$((passes + 1))
 else echo "FAIL guest exit: status $rc"; cat "$TMP/out"; fails=$((fails + 1)); fi
 [ -e "$S" ] && { echo "FAIL the API socket is left behind"; fails=$((fails + 1)); }
+
+# SendCtrlAltDel: the keys reach the guest through the i8042; it resets, carapace ends with 0.
+start
+api boot-source-cad PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"ctrl-alt-del\"}" 204 ""
+api start-cad PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+api ctrl-alt-del PUT /actions '{"action_type": "SendCtrlAltDel"}' 204 ""
+wait "$PID"; rc=$?; PID=
+if [ "$rc" = 0 ] && grep -q "ctrl-alt-del: received" "$TMP/out"; then
+	echo "ok   SendCtrlAltDel reaches the guest, which resets (status 0)"; passes=$((passes + 1))
+else echo "FAIL SendCtrlAltDel: status $rc"; cat "$TMP/out"; fails=$((fails + 1)); fi
 
 echo "{\"boot-source\": {\"kernel_image_path\": \"$G\", \"boot_args\": \"reset\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}}" >"$TMP/vm.json"
 check config-file-boots 0 "carapace-test-guest: PASS" -- "$C" run --config-file "$TMP/vm.json"
