@@ -483,11 +483,15 @@ static void *api_thread(void *arg)
 	for (;;) {
 		struct pollfd p[2] = { { .fd = ei->epoll_fd, .events = POLLIN }, { .fd = s->stop_efd, .events = POLLIN } };
 		MHD_UNSIGNED_LONG_LONG to = 0;
-		int ms = MHD_get_timeout(s->mhd, &to) == MHD_YES ? (to > 60000 ? 60000 : (int)to) : -1;
+		int ms = MHD_get_timeout(s->mhd, &to) == MHD_YES && to < 1000 ? (int)to : 1000;
 		if (poll(p, 2, ms) < 0 && errno != EINTR)
 			break;
 		if (p[1].revents)
 			break;
+		/* Twice: at the connection limit libmicrohttpd takes the listening socket out of its
+		 * epoll set and puts it back only in the run after connections closed, which nothing
+		 * would wake. The 1 s cap on the wait is the same guarantee for any other such case. */
+		MHD_run(s->mhd);
 		MHD_run(s->mhd);
 	}
 	return NULL;

@@ -69,6 +69,27 @@ api launch-policy PUT /carapace/launch-policy "{\"path\": \"$TMP/policy.json\"}"
 api policy-refuses PUT /actions '{"action_type": "InstanceStart"}' 400 "refused by launch policy 'api-tenant': resources.memory_max_mib: 64 MiB"
 api after-failed-start PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' 400 "failed to start"
 api still-inspectable GET / "" 200 '"state":"Not started"'
+# Bounded connections: with 16 open (idle) a 17th gets no answer; once they close, service resumes.
+if python3 - "$S" <<'PY'
+import socket, sys
+def conn(wait=60):
+    c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); c.settimeout(wait); return c
+def get(c):
+    c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        return c.recv(4096)
+    except OSError:
+        return b""
+held = [conn() for _ in range(16)]
+assert get(held[0]).startswith(b"HTTP/1.1 200"), "a held connection is served"
+extra = conn(3)  # never answered while 16 are held: the wait only bounds the test's time
+assert not get(extra).startswith(b"HTTP/1.1 200"), "a 17th connection was served"
+for c in held + [extra]:
+    c.close()
+assert get(conn()).startswith(b"HTTP/1.1 200"), "service did not resume"
+PY
+then echo "ok   at most 16 connections; service resumes when they close"; passes=$((passes + 1))
+else echo "FAIL connection limit"; fails=$((fails + 1)); fi
 stop
 
 # The host's policy on the command line: the API cannot replace it, and it judges the launch.
