@@ -53,6 +53,8 @@ void api_config_free(struct api_config *c)
 	free(c->id_block);
 	free(c->id_auth);
 	free(c->policy);
+	free(c->tcti);
+	free(c->state_dir);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -85,6 +87,8 @@ int api_config_copy(struct api_config *dst, const struct api_config *src)
 	r |= dup_str(&dst->id_block, src->id_block);
 	r |= dup_str(&dst->id_auth, src->id_auth);
 	r |= dup_str(&dst->policy, src->policy);
+	r |= dup_str(&dst->tcti, src->tcti);
+	r |= dup_str(&dst->state_dir, src->state_dir);
 	if (r) {
 		api_config_free(dst);
 		return -ENOMEM;
@@ -751,6 +755,56 @@ static int h_put_policy(struct req *q)
 	return read_str(q, q->body, "path", API_PATH_MAX, true, &q->txn->cfg.policy);
 }
 
+static int h_put_attest_setup(struct req *q)
+{
+	static const char *const fields[] = { "tcti", "state_dir", "pcr", NULL };
+	struct api_config *c = &q->txn->cfg;
+	uint64_t pcr = 0;
+	int r;
+
+	if ((r = need_body(q, fields)) < 0)
+		return r;
+	free(c->tcti), c->tcti = NULL;
+	free(c->state_dir), c->state_dir = NULL;
+	if ((r = read_str(q, q->body, "tcti", 256, false, &c->tcti)) < 0 ||
+	    (r = read_str(q, q->body, "state_dir", API_PATH_MAX, false, &c->state_dir)) < 0 ||
+	    (r = policy_jread_opt_uint(&q->r, q->body, "pcr", 0, 23, &pcr)) < 0)
+		return r;
+	if (pcr && pcr != 16 && pcr != 23) {
+		size_t saved = policy_jread_push_key(&q->r, "pcr");
+		r = policy_jread_fail(&q->r, "%u is not 16 or 23 (resettable from locality 0)", (unsigned)pcr);
+		policy_jread_pop(&q->r, saved);
+		return r;
+	}
+	c->pcr = (unsigned)pcr;
+	c->attest = true;
+	return 0;
+}
+
+static int h_put_attestation(struct req *q)
+{
+	static const char *const fields[] = { "nonce", NULL };
+	_cleanup_free_ char *nonce = NULL;
+	size_t n;
+	int r;
+
+	if ((r = need_body(q, fields)) < 0 || (r = read_str(q, q->body, "nonce", 128, true, &nonce)) < 0)
+		return r;
+	n = strlen(nonce);
+	if (n % 2 || strspn(nonce, "0123456789abcdefABCDEF") != n) {
+		size_t saved = policy_jread_push_key(&q->r, "nonce");
+		r = policy_jread_fail(&q->r, "must be an even number (2 to 128) of hexadecimal digits");
+		policy_jread_pop(&q->r, saved);
+		return r;
+	}
+	if (!q->s->cfg.attest)
+		return policy_jread_fail(&q->r, "the launch was not recorded in a TPM: PUT /carapace/attestation-setup "
+						"before InstanceStart");
+	memcpy(q->txn->nonce, nonce, n + 1);
+	q->txn->action = API_ACT_ATTEST;
+	return 0;
+}
+
 /* ---- the route table ---- */
 
 enum when { ANY_TIME, PRE_BOOT, POST_BOOT };
@@ -781,6 +835,8 @@ static const struct route routes[] = {
 	{ "PATCH", "/vm", POST_BOOT, h_patch_vm, API_M_PATCH_VM, API_M_PATCH_VM_FAILS },
 	{ "PUT", "/carapace/confidential", PRE_BOOT, h_put_confidential, NC, NC },
 	{ "PUT", "/carapace/launch-policy", PRE_BOOT, h_put_policy, NC, NC },
+	{ "PUT", "/carapace/attestation-setup", PRE_BOOT, h_put_attest_setup, NC, NC },
+	{ "PUT", "/carapace/attestation", POST_BOOT, h_put_attestation, NC, NC },
 };
 
 static void fault(struct api_txn *txn, const char *msg)
@@ -1038,6 +1094,31 @@ int api_config_to_options(const struct api_config *c, char ***out, struct cp_err
 	return 0;
 }
 
+int api_config_to_flags(const struct api_config *c, char ***out, struct cp_err *err)
+{
+	struct optv o = { 0 };
+	char buf[16];
+
+	*out = NULL;
+	if (c->attest) {
+		push(&o, "attest", NULL);
+		if (c->tcti)
+			push(&o, "tcti", c->tcti);
+		if (c->state_dir)
+			push(&o, "state-dir", c->state_dir);
+		if (c->pcr) {
+			snprintf(buf, sizeof(buf), "%u", c->pcr);
+			push(&o, "pcr", buf);
+		}
+	}
+	if (o.err) {
+		api_options_free(o.v);
+		return cp_err_set(err, ENOMEM, "out of memory");
+	}
+	*out = o.v;
+	return 0;
+}
+
 /* ---- Firecracker's --config-file ---- */
 
 int api_config_file(struct api_state *s, const char *json, size_t len, struct cp_err *err)
@@ -1054,6 +1135,7 @@ int api_config_file(struct api_state *s, const char *json, size_t len, struct cp
 		{ "metrics", "/metrics", NULL },
 		{ "carapace-confidential", "/carapace/confidential", NULL },
 		{ "carapace-launch-policy", "/carapace/launch-policy", NULL },
+		{ "carapace-attestation-setup", "/carapace/attestation-setup", NULL },
 	};
 	struct policy_jread r = { .err = err, .what = "config file" };
 	struct json_object *root;

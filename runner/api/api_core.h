@@ -60,6 +60,10 @@ struct api_config {
 	/* carapace extensions (PUT /carapace/confidential, PUT /carapace/launch-policy) */
 	char *confidential, *platform, *firmware, *id_block, *id_auth;
 	char *policy;
+	/* PUT /carapace/attestation-setup: record the launch in the TPM (carapace run --attest) */
+	bool attest;
+	char *tcti, *state_dir;
+	unsigned pcr;           /* 0: carapace run's default */
 };
 
 /* Counters with Firecracker's metric names (src/vmm/src/logger/metrics.rs, PutRequestsMetrics et al.). */
@@ -93,6 +97,7 @@ enum api_action {
 	API_ACT_FLUSH_METRICS,
 	API_ACT_OPEN_LOGGER,    /* open txn.cfg.log_path (file or FIFO) */
 	API_ACT_OPEN_METRICS,   /* open txn.cfg.metrics_path */
+	API_ACT_ATTEST,         /* evidence for txn.nonce (carapace attest); the shell sets the 200 body */
 };
 
 /* One request in flight: the configuration it would leave behind and what the shell must do. */
@@ -101,6 +106,7 @@ struct api_txn {
 	struct api_config cfg;  /* a full copy: committed only on success */
 	enum api_counter fail_counter; /* API_M_COUNT: none */
 	int status;             /* 200 / 204 / 400 */
+	char nonce[129];        /* API_ACT_ATTEST: hex, 2..128 digits */
 	char *body;             /* JSON reply (malloc'd), NULL for 204 */
 };
 
@@ -116,6 +122,10 @@ void api_request(struct api_state *s, const char *method, const char *path, cons
 		 struct api_txn *txn);
 void api_txn_finish(struct api_state *s, struct api_txn *txn, const char *failure);
 void api_txn_free(struct api_txn *txn);
+
+/* carapace run's own flags a configuration adds beyond the option table (--attest, --tcti,
+ * --state-dir, --pcr): alternating name/value as api_config_to_options. */
+int api_config_to_flags(const struct api_config *c, char ***out, struct cp_err *err);
 
 /* The `carapace run` options a configuration maps to: alternating name/value strings (value
  * NULL for a flag), NULL-terminated, malloc'd. Checked by run_opts_set/run_opts_validate so a

@@ -61,6 +61,7 @@ struct srv {
 	size_t errlen;
 	char last_err[512];
 	int start_status;          /* the exit status of a VM process that ended before it ran */
+	char *attest_body;         /* the evidence an API_ACT_ATTEST produced, for its 200 reply */
 	pthread_mutex_t log_mu;
 	int log_fd, metrics_fd;
 	enum api_log_level level;
@@ -165,35 +166,44 @@ static void drain_child_stderr(struct srv *s, bool final)
 
 static char **child_argv(struct srv *s, const struct api_config *c, struct cp_err *err)
 {
-	char **opts = NULL, **argv;
-	size_t n = 0, k = 0;
+	char **opts = NULL, **flags = NULL, **argv;
+	size_t n = 0, nf = 0, k = 0;
 
 	if (api_config_to_options(c, &opts, err) < 0)
 		return NULL;
+	if (api_config_to_flags(c, &flags, err) < 0) {
+		api_options_free(opts);
+		return NULL;
+	}
 	while (opts[n])
 		n += 2;
-	argv = calloc(n + 8, sizeof(char *));
+	while (flags && flags[nf])
+		nf += 2;
+	argv = calloc(n + nf + 8, sizeof(char *));
 	if (!argv) {
 		api_options_free(opts);
+		api_options_free(flags);
 		cp_err_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	argv[k++] = strdup("carapace");
 	argv[k++] = strdup("run");
-	for (size_t i = 0; i < n; i += 2) {
-		size_t len = strlen(opts[i]) + 3;
+	for (size_t i = 0; i < n + nf; i += 2) {
+		char **o = i < n ? opts + i : flags + (i - n);
+		size_t len = strlen(o[0]) + 3;
 		argv[k] = malloc(len);
 		if (argv[k])
-			snprintf(argv[k], len, "--%s", opts[i]);
+			snprintf(argv[k], len, "--%s", o[0]);
 		k++;
-		if (opts[i + 1])
-			argv[k++] = strdup(opts[i + 1]);
+		if (o[1])
+			argv[k++] = strdup(o[1]);
 	}
 	argv[k++] = strdup("--name");
 	argv[k++] = strdup(s->st.id);
 	argv[k++] = strdup("--api-control-fd");
 	argv[k++] = strdup("3");
 	api_options_free(opts);
+	api_options_free(flags);
 	for (size_t i = 0; i < k; i++)
 		if (!argv[i]) {
 			for (size_t j = 0; j < k; j++)
@@ -298,6 +308,110 @@ static int start_vm(struct srv *s, const struct api_config *c, char *why, size_t
 	return -EIO;
 }
 
+/* Evidence for a nonce: `carapace attest --vm ID --nonce HEX -o -` (the same path as the command
+ * line), its standard output (at most the evidence format's 8 MiB) becomes the reply. */
+#define API_EVIDENCE_MAX (8u << 20)
+static int attest_vm(struct srv *s, const struct api_config *c, const char *nonce, char *why, size_t why_len)
+{
+	char pcr[16];
+	const char *argv[16];
+	int k = 0, op[2], ep[2], ws = 0;
+	size_t len = 0, cap = 0;
+	char *out = NULL, errtxt[512] = "";
+	size_t elen = 0;
+	pid_t pid;
+
+	argv[k++] = "carapace";
+	argv[k++] = "attest";
+	argv[k++] = "--vm";
+	argv[k++] = s->st.id;
+	argv[k++] = "--nonce";
+	argv[k++] = nonce;
+	argv[k++] = "-o";
+	argv[k++] = "-";
+	if (c->tcti)
+		argv[k++] = "--tcti", argv[k++] = c->tcti;
+	if (c->state_dir)
+		argv[k++] = "--state-dir", argv[k++] = c->state_dir;
+	if (c->pcr) {
+		snprintf(pcr, sizeof(pcr), "%u", c->pcr);
+		argv[k++] = "--pcr", argv[k++] = pcr;
+	}
+	argv[k] = NULL;
+	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+		snprintf(why, why_len, "attestation: pipe: %s", strerror(errno));
+		return -errno;
+	}
+	pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (dup2(op[1], STDOUT_FILENO) < 0 || dup2(ep[1], STDERR_FILENO) < 0)
+			_exit(CP_EXIT_FAILURE);
+		pthread_sigmask(SIG_SETMASK, &none, NULL);
+		execv("/proc/self/exe", (char *const *)argv);
+		_exit(127);
+	}
+	close(op[1]);
+	close(ep[1]);
+	if (pid < 0) {
+		close(op[0]), close(ep[0]);
+		snprintf(why, why_len, "attestation: fork: %s", strerror(errno));
+		return -EAGAIN;
+	}
+	for (bool o_open = true, e_open = true; o_open || e_open;) {
+		struct pollfd p[2] = { { .fd = o_open ? op[0] : -1, .events = POLLIN }, { .fd = e_open ? ep[0] : -1, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents) {
+			if (len + 65536 > cap && cap <= API_EVIDENCE_MAX) {
+				char *n = realloc(out, cap + 65536 + 1);
+				if (n)
+					out = n, cap += 65536;
+			}
+			ssize_t r = len < cap ? read(op[0], out + len, cap - len) : -1;
+			if (r <= 0)
+				o_open = false;
+			else
+				len += (size_t)r;
+		}
+		if (p[1].revents) {
+			ssize_t r = elen < sizeof(errtxt) - 1 ? read(ep[0], errtxt + elen, sizeof(errtxt) - 1 - elen) : 0;
+			if (r <= 0) {
+				char sink[256];
+				if (r == 0 && elen == sizeof(errtxt) - 1 && read(ep[0], sink, sizeof(sink)) > 0)
+					continue; /* keep draining, keep the first part */
+				e_open = false;
+			} else {
+				elen += (size_t)r;
+			}
+		}
+	}
+	close(op[0]);
+	close(ep[0]);
+	kill(pid, SIGKILL); /* no-op once it has ended; one that wrote too much is stopped */
+	(void)waitpid(pid, &ws, 0);
+	errtxt[elen] = '\0';
+	if (child_status(ws) != 0 || !len || len > API_EVIDENCE_MAX) {
+		char *nl;
+		while (elen && errtxt[elen - 1] == '\n')
+			errtxt[--elen] = '\0';
+		nl = strrchr(errtxt, '\n');
+		snprintf(why, why_len, "attestation: carapace attest failed (exit status %d): %s", child_status(ws),
+			 len > API_EVIDENCE_MAX ? "the evidence is larger than 8 MiB" : nl ? nl + 1 : elen ? errtxt : "no message");
+		free(out);
+		return -EIO;
+	}
+	out[len] = '\0';
+	free(s->attest_body);
+	s->attest_body = out;
+	return 0;
+}
+
 /* One byte to the VM process, one back. */
 static int vm_control(struct srv *s, char cmd, const char *what, char *why, size_t why_len)
 {
@@ -364,6 +478,9 @@ static void do_work(struct srv *s, struct api_txn *t)
 		break;
 	case API_ACT_CTRL_ALT_DEL:
 		r = vm_control(s, 'C', "SendCtrlAltDel", why, sizeof(why));
+		break;
+	case API_ACT_ATTEST:
+		r = attest_vm(s, &s->st.cfg, t->nonce, why, sizeof(why));
 		break;
 	case API_ACT_NONE:
 		break;
@@ -440,6 +557,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			pthread_cond_wait(&s->cv, &s->mu);
 		s->work = NULL;
 		api_txn_finish(&s->st, &t, s->failed ? s->failure : NULL);
+		if (t.status != 400 && s->attest_body) {
+			/* PUT /carapace/attestation: 200 with the evidence document */
+			t.body = TAKE_PTR(s->attest_body);
+			t.status = 200;
+		}
 	}
 	if (t.status == 400)
 		api_log(s, API_LOG_ERROR, "fc_api", "runner/api/api_main.c", "Received Error. Status code: 400 Bad Request. "
@@ -782,5 +904,6 @@ out:
 				close(fds[i]);
 	}
 	api_state_free(&s.st);
+	free(s.attest_body);
 	return status;
 }

@@ -34,6 +34,8 @@ api pause-before-boot PATCH /vm '{"state": "Paused"}' 400 "not supported before 
 api cad-before-boot PUT /actions '{"action_type": "SendCtrlAltDel"}' 400 "not supported before starting"
 api patch-drive-before-boot PATCH /drives/rootfs '{"drive_id": "rootfs"}' 400 "not supported before starting"
 api unknown-action PUT /actions '{"action_type": "Reboot"}' 400 "action_type"
+api attestation-before-boot PUT /carapace/attestation '{"nonce": "00ff"}' 400 "not supported before starting"
+api attestation-setup-bad PUT /carapace/attestation-setup '{"pcr": 1}' 400 "pcr: 1 is not 16 or 23"
 api start-without-kernel PUT /actions '{"action_type": "InstanceStart"}' 400 "without a kernel"
 api flush-without-metrics PUT /actions '{"action_type": "FlushMetrics"}' 400 "metrics system is not configured"
 api second-root PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"is_root_device\": true, \"is_read_only\": true, \"path_on_host\": \"$TMP/disk.img\"}" 204 ""

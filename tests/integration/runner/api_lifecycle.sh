@@ -49,6 +49,22 @@ if [ "$rc" = 0 ] && grep -q "ctrl-alt-del: received" "$TMP/out"; then
 	echo "ok   SendCtrlAltDel reaches the guest, which resets (status 0)"; passes=$((passes + 1))
 else echo "FAIL SendCtrlAltDel: status $rc"; cat "$TMP/out"; fails=$((fails + 1)); fi
 
+# The attestation extension: the launch recorded in a TPM (swtpm), evidence for a nonce.
+if command -v swtpm >/dev/null; then
+	mkdir -p "$TMP/tpm" "$TMP/state"
+	swtpm socket --tpmstate dir="$TMP/tpm" --tpm2 --server type=unixio,path="$TMP/tpm.s" \
+		--ctrl type=unixio,path="$TMP/tpm.ctrl" --flags not-need-init,startup-clear --daemon --pid file="$TMP/tpm.pid"
+	start
+	api attest-setup PUT /carapace/attestation-setup "{\"tcti\": \"swtpm:path=$TMP/tpm.s\", \"state_dir\": \"$TMP/state\"}" 204 ""
+	api attest-boot PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"spin\"}" 204 ""
+	api attest-start PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+	api attest-evidence PUT /carapace/attestation '{"nonce": "00112233445566778899aabbccddeeff"}' 200 'carapace-evidence'
+	stop
+	kill "$(cat "$TMP/tpm.pid")" 2>/dev/null
+else
+	echo "SKIP attestation: swtpm is not installed"
+fi
+
 echo "{\"boot-source\": {\"kernel_image_path\": \"$G\", \"boot_args\": \"reset\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}}" >"$TMP/vm.json"
 check config-file-boots 0 "carapace-test-guest: PASS" -- "$C" run --config-file "$TMP/vm.json"
 finish

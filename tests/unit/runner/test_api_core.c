@@ -263,6 +263,49 @@ static void test_option_checks(void **state)
 	assert_string_equal(S.cfg.policy, "/p.json");
 }
 
+/* The attestation extension: set up before the start (--attest and its flags for the VM process),
+ * asked for after it with a nonce; the evidence itself is the shell's (carapace attest). */
+static void test_attestation(void **state)
+{
+	struct api_txn t;
+	char **f = NULL;
+	struct cp_err err = { 0 };
+	const char *ask = "{\"nonce\": \"00aaBB\"}";
+
+	expect_fault("PUT", "/carapace/attestation", ask, "not supported before starting");
+	expect_fault("PUT", "/carapace/attestation-setup", "{\"pcr\": 7}", "pcr: 7 is not 16 or 23");
+	expect_fault("PUT", "/carapace/attestation-setup", "{\"tcti\": 1}", "tcti");
+	assert_int_equal(api_config_to_flags(&S.cfg, &f, &err), 0);
+	assert_null(f); /* nothing asked: no flags */
+	expect_status("PUT", "/carapace/attestation-setup", "{\"tcti\": \"swtpm:port=2321\", \"pcr\": 16}", 204);
+	assert_int_equal(api_config_to_flags(&S.cfg, &f, &err), 0);
+	assert_string_equal(f[0], "attest");
+	assert_null(f[1]);
+	assert_string_equal(f[2], "tcti");
+	assert_string_equal(f[3], "swtpm:port=2321");
+	assert_string_equal(f[4], "pcr");
+	assert_string_equal(f[5], "16");
+	assert_null(f[6]);
+	api_options_free(f);
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
+	expect_status("PUT", "/actions", START, 204);
+	expect_fault("PUT", "/carapace/attestation", "{\"nonce\": \"abc\"}", "nonce: must be an even number");
+	expect_fault("PUT", "/carapace/attestation", "{\"nonce\": \"zz\"}", "nonce");
+	expect_fault("PUT", "/carapace/attestation", "{}", "nonce: required");
+	api_request(&S, "PUT", "/carapace/attestation", ask, strlen(ask), &t);
+	assert_int_equal(t.action, API_ACT_ATTEST);
+	assert_string_equal(t.nonce, "00aaBB");
+	api_txn_finish(&S, &t, NULL);
+	api_txn_free(&t);
+}
+
+static void test_attestation_not_set_up(void **state)
+{
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
+	expect_status("PUT", "/actions", START, 204);
+	expect_fault("PUT", "/carapace/attestation", "{\"nonce\": \"00\"}", "not recorded in a TPM");
+}
+
 static void test_config_file(void **state)
 {
 	struct cp_err err = { 0 };
@@ -298,6 +341,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_option_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attestation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attestation_not_set_up, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
