@@ -374,10 +374,14 @@ static int attest_vm(struct srv *s, const struct api_config *c, const char *nonc
 					out = n, cap += 65536;
 			}
 			ssize_t r = len < cap ? read(op[0], out + len, cap - len) : -1;
-			if (r <= 0)
+			if (r <= 0) {
+				/* the end, or past the limit: closing makes a writer that goes on fail */
 				o_open = false;
-			else
+				close(op[0]);
+				op[0] = -1;
+			} else {
 				len += (size_t)r;
+			}
 		}
 		if (p[1].revents) {
 			ssize_t r = elen < sizeof(errtxt) - 1 ? read(ep[0], errtxt + elen, sizeof(errtxt) - 1 - elen) : 0;
@@ -391,9 +395,11 @@ static int attest_vm(struct srv *s, const struct api_config *c, const char *nonc
 			}
 		}
 	}
-	close(op[0]);
+	if (op[0] >= 0)
+		close(op[0]);
 	close(ep[0]);
-	kill(pid, SIGKILL); /* no-op once it has ended; one that wrote too much is stopped */
+	if (len > API_EVIDENCE_MAX)
+		kill(pid, SIGKILL); /* it wrote more than any evidence can be: stop it */
 	(void)waitpid(pid, &ws, 0);
 	errtxt[elen] = '\0';
 	if (child_status(ws) != 0 || !len || len > API_EVIDENCE_MAX) {
