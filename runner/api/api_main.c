@@ -62,6 +62,8 @@ struct srv {
 	char last_err[512];
 	int start_status;          /* the exit status of a VM process that ended before it ran */
 	char *attest_body;         /* the evidence an API_ACT_ATTEST produced, for its 200 reply */
+	int sig_fd;                /* SIGINT/TERM/HUP, also while a start is awaited */
+	int stop_sig;              /* such a signal came during a start: carapace ends after it */
 	pthread_mutex_t log_mu;
 	int log_fd, metrics_fd;
 	enum api_log_level level;
@@ -278,15 +280,24 @@ static int start_vm(struct srv *s, const struct api_config *c, char *why, size_t
 	fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
 	s->last_err[0] = '\0';
 	for (;;) {
-		struct pollfd p[2] = { { .fd = s->ctl_fd, .events = POLLIN }, { .fd = s->err_fd, .events = POLLIN } };
+		struct pollfd p[3] = { { .fd = s->ctl_fd, .events = POLLIN }, { .fd = s->err_fd, .events = POLLIN },
+				       { .fd = s->sig_fd, .events = POLLIN } };
 		char b = 0;
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (p[1].revents)
 			drain_child_stderr(s, false);
+		if (p[2].revents) {
+			/* Stopped while starting: the VM process is told, and its end is the start's failure. */
+			struct signalfd_siginfo si;
+			if (read(s->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				kill(pid, (int)si.ssi_signo);
+				s->stop_sig = (int)si.ssi_signo;
+			}
+		}
 		if (!p[0].revents)
 			continue;
 		if (read(s->ctl_fd, &b, 1) == 1 && b == 'S')
@@ -704,6 +715,8 @@ static int controller(struct srv *s, int sfd)
 	if (tfd >= 0)
 		(void)timerfd_settime(tfd, 0, &every, NULL);
 	for (;;) {
+		if (s->stop_sig && !s->child)
+			return 128 + s->stop_sig; /* stopped while a start was awaited */
 		struct pollfd p[5] = {
 			{ .fd = s->work_efd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
@@ -771,7 +784,7 @@ int api_main(const struct api_main_opts *o)
 	pthread_mutex_init(&s.mu, NULL);
 	pthread_mutex_init(&s.log_mu, NULL);
 	pthread_cond_init(&s.cv, NULL);
-	s.listen_fd = s.log_fd = s.metrics_fd = s.ctl_fd = s.err_fd = s.work_efd = s.stop_efd = -1;
+	s.listen_fd = s.log_fd = s.metrics_fd = s.ctl_fd = s.err_fd = s.work_efd = s.stop_efd = s.sig_fd = -1;
 	s.api_sock = o->api_sock;
 	s.test_hook = o->test_hook;
 	api_state_init(&s.st, o->id, CARAPACE_VERSION);
@@ -833,6 +846,7 @@ int api_main(const struct api_main_opts *o)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	s.sig_fd = sfd;
 	s.work_efd = eventfd(0, EFD_CLOEXEC);
 	s.stop_efd = eventfd(0, EFD_CLOEXEC);
 	if (sfd < 0 || s.work_efd < 0 || s.stop_efd < 0) {
