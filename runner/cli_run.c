@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "policy/policy.h"
+#include "runner/api/api_main.h"
 #include "runner/cgroup.h"
 #include "runner/cc/cc.h"
 #include "runner/cli_run.h"
@@ -82,6 +83,13 @@ static void run_usage(FILE *out)
 		"  --seccomp MODE       on (default), log (diagnose a denied call: NOT confined), off (NOT confined)\n"
 		"  --print-seccomp-policy  print each thread's system-call allowlist and exit\n"
 		"  --quiet              do not print the outcome line when the guest ends normally\n"
+		"\nFirecracker-compatible front end (see docs/kata.md; these replace the options above):\n"
+		"  --api-sock PATH      serve Firecracker's REST API on a UNIX socket; no VM until InstanceStart\n"
+		"  --config-file FILE   Firecracker's whole-VM JSON document: boot at once\n"
+		"  --id ID              the instance id (default anonymous-instance)\n"
+		"  --level LEVEL        log level: Error, Warning, Info (default), Debug, Trace, Off\n"
+		"  --log-path PATH      log file or FIFO\n"
+		"  --no-seccomp         accepted and ignored: the seccomp filters stay on\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0 guest reset/powered off, 1 host error, 2 usage/config error,\n"
 		"3 guest crashed, 4 timeout, 5 refused by the launch policy, 128+N stopped by signal N.\n"
@@ -249,7 +257,8 @@ struct vm_config cli_run_vm_config(const struct run_opts *o, const struct run_co
 static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
 			       uint64_t td_attributes, bool attest, const char *tcti, const struct vdev_spec *specs,
 			       bool device_failure_continue, const uint8_t *kernel, size_t kernel_len,
-			       const uint8_t *initrd, size_t initrd_len, enum sandbox_mode sbx, const char *test_hook)
+			       const uint8_t *initrd, size_t initrd_len, enum sandbox_mode sbx, const char *test_hook,
+			       int control_fd)
 {
 	const char *fw_path = o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd";
 	struct cc_launch_cfg cfg;
@@ -357,6 +366,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		}
 		vc = cli_run_vm_config(o, &(struct run_console){ out_fd, in_fd, interactive }, sbx, test_hook, specs,
 				       device_failure_continue);
+		vc.control_fd = control_fd;
 		cvm.quote_socket = o->quote_service;
 		if (vm_adopt_cc(&cvm, &vc, &vm, &err) < 0) {
 			fprintf(stderr, "carapace run: %s\n", err.msg);
@@ -365,6 +375,8 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			/* Firmware boots the guest, so its kernel command line is not ours to extend. */
 			if (vm->ndevs)
 				fprintf(stderr, "carapace: the guest kernel finds its devices with: %s\n", vm->cmdline);
+			if (control_fd >= 0 && write(control_fd, "S", 1) != 1) /* tell the API the VM runs */
+				vm_end(vm, CP_EXIT_FAILURE, "the management API's controller went away");
 			status = run_and_report(vm, o->quiet);
 		}
 		close(out_fd);
@@ -629,6 +641,13 @@ int runner_cli_run(int argc, char **argv)
 #ifdef CARAPACE_TEST_HOOKS
 		{ "test-hook", required_argument, NULL, 'T' },
 #endif
+		{ "api-sock", required_argument, NULL, 'a' },
+		{ "config-file", required_argument, NULL, 'F' },
+		{ "id", required_argument, NULL, 'I' },
+		{ "level", required_argument, NULL, 'L' },
+		{ "log-path", required_argument, NULL, 'G' },
+		{ "no-seccomp", no_argument, NULL, 'N' },
+		{ "api-control-fd", required_argument, NULL, 'C' }, /* internal: set by the API's controller */
 		{ "config", required_argument, NULL, 'c' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
 	};
@@ -657,6 +676,9 @@ int runner_cli_run(int argc, char **argv)
 	char **flags = calloc((size_t)argc + 1, sizeof(char *));
 	char **values = calloc((size_t)argc + 1, sizeof(char *));
 	int nflags = 0;
+	struct api_main_opts fc = { 0 };
+	bool fc_mode = false;
+	int control_fd = -1;
 
 	run_opts_init(&opts);
 	if (!flags || !values) {
@@ -674,6 +696,22 @@ int runner_cli_run(int argc, char **argv)
 			values[nflags++] = optarg;
 			break;
 		case 'c': config_path = optarg; break;
+		case 'a': fc.api_sock = optarg, fc_mode = true; break;
+		case 'F': fc.config_file = optarg, fc_mode = true; break;
+		case 'I': fc.id = optarg, fc_mode = true; break;
+		case 'L': fc.level = optarg, fc_mode = true; break;
+		case 'G': fc.log_path = optarg, fc_mode = true; break;
+		case 'N': fc.no_seccomp = true, fc_mode = true; break;
+		case 'C': {
+			uint64_t v;
+			if (cp_parse_u64(optarg, &v) < 0 || v < 3 || v > 1024 || fcntl((int)v, F_SETFD, FD_CLOEXEC) < 0) {
+				fprintf(stderr, "carapace run: --api-control-fd: '%s' is not an open descriptor\n", optarg);
+				status = CP_EXIT_USAGE;
+				goto out;
+			}
+			control_fd = (int)v; /* close-on-exec now: device helpers must not inherit it */
+			break;
+		}
 		case 'q': opts.quiet = true; break;
 		case 'P':
 			sandbox_print_policy(stdout);
@@ -714,6 +752,36 @@ int runner_cli_run(int argc, char **argv)
 	if (attest_hostlog_pcr_check((uint32_t)pcr, allow_resettable_pcr, &err) < 0) {
 		fprintf(stderr, "carapace run: --pcr: %s (--allow-resettable-pcr)\n", err.msg);
 		status = CP_EXIT_USAGE;
+		goto out;
+	}
+	if (fc_mode) {
+		/* Firecracker's front end: the VM is described through the API or its config file. */
+		/* --policy is the one carapace option kept: the host's launch policy over the API's launches. */
+		int kept = 0;
+		for (int i = 0; i < nflags; i++) {
+			if (!strcmp(flags[i], "policy")) {
+				fc.policy = values[i];
+				continue;
+			}
+			flags[kept] = flags[i];
+			values[kept++] = values[i];
+		}
+		nflags = kept;
+		if (nflags || config_path || control_fd >= 0) {
+			fprintf(stderr, "carapace run: --%s cannot be combined with --api-sock/--config-file: configure the VM "
+					"through the API (see docs/kata.md)\n",
+				nflags ? flags[0] : config_path ? "config" : "api-control-fd");
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+		if (!fc.api_sock && !fc.config_file) {
+			fprintf(stderr, "carapace run: --id, --level, --log-path and --no-seccomp go with --api-sock or "
+					"--config-file\n");
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+		fc.test_hook = test_hook;
+		status = api_main(&fc);
 		goto out;
 	}
 	if (config_path) {
@@ -820,7 +888,8 @@ int runner_cli_run(int argc, char **argv)
 			goto out;
 		}
 		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti, specs,
-					     device_failure_continue, kernel, kernel_len, initrd, initrd_len, sbx, test_hook);
+					     device_failure_continue, kernel, kernel_len, initrd, initrd_len, sbx, test_hook,
+					     control_fd);
 		goto out;
 	}
 	if (open_console(opts.console, &out_fd, &in_fd, &interactive, &err) < 0) {
@@ -836,6 +905,7 @@ int runner_cli_run(int argc, char **argv)
 	vc.initrd = initrd;
 	vc.initrd_len = initrd_len;
 	vc.cmdline = opts.cmdline ? opts.cmdline : (kernel ? "" : "demo");
+	vc.control_fd = control_fd;
 	if (vm_create(&kvm_ops_sys, NULL, &vc, &vm, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);
 		/* A kernel we cannot load, or a size the host refuses, is the user's input. */
@@ -846,6 +916,11 @@ int runner_cli_run(int argc, char **argv)
 	if (attest && (status = record_launch(&opts, vm, tcti, state_dir, (uint32_t)pcr, allow_resettable_pcr)) !=
 			      CP_EXIT_OK) {
 		vm_destroy(vm);
+		goto out;
+	}
+	if (control_fd >= 0 && write(control_fd, "S", 1) != 1) { /* tell the API the VM runs */
+		vm_destroy(vm);
+		status = CP_EXIT_FAILURE;
 		goto out;
 	}
 	status = run_and_report(vm, opts.quiet);

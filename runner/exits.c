@@ -37,7 +37,9 @@ static enum exit_action pio_i8042(struct vcpu *v, const struct pio_dev *d, uint1
 				  unsigned size)
 {
 	if (!write) {
-		memset(data, 0, size); /* no keyboard: status 0, output buffer empty */
+		/* The keyboard holds bytes only after SendCtrlAltDel; otherwise status 0, buffer empty. */
+		memset(data, 0, size);
+		data[0] = vm_i8042_read(v->vm, port);
 		return EXIT_CONTINUE;
 	}
 	if (port == 0x64 && data[0] == 0xfe) {

@@ -132,6 +132,44 @@ static const struct sc_rule main_rules[] = {
 	ANY("restart_syscall", "resume poll, a timed futex or nanosleep after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
 };
 
+/* The management API's thread (runner/api/api_main.c api_thread): libmicrohttpd on the API's
+ * UNIX socket. It opens no file and starts nothing: every such step is the controller's. */
+static const struct sc_rule api_rules[] = {
+	ANY("poll", "wait for the epoll set or the stop eventfd"),
+	ANY("ppoll", "the same (glibc may use ppoll)"),
+	ANY("epoll_wait", "libmicrohttpd's event set (MHD_USE_EPOLL)"),
+	ANY("epoll_pwait", "the same (glibc may use epoll_pwait)"),
+	ANY("epoll_ctl", "add and drop client connections in the event set"),
+	ANY("accept4", "take a client connection on the API socket"),
+	ANY("accept", "the same (older libmicrohttpd paths)"),
+	ANY("recvfrom", "read a request (recv)"),
+	ANY("read", "read a request; the eventfds"),
+	ANY("sendto", "write a reply (send)"),
+	ANY("sendmsg", "write a reply with its headers (sendmsg in libmicrohttpd)"),
+	ANY("writev", "write a reply's header and body"),
+	ANY("write", "the log line of a request; wake the controller (eventfd)"),
+	ANY("shutdown", "end a client connection"),
+	ANY("close", "release a client connection"),
+	ARG1("fcntl", F_GETFL, "read a new connection's flags"),
+	ARG1("fcntl", F_SETFL, "make a new connection non-blocking"),
+	ARG1("fcntl", F_GETFD, "check a new connection's close-on-exec flag"),
+	ARG1("fcntl", F_SETFD, "set close-on-exec on a new connection"),
+	ANY("setsockopt", "libmicrohttpd's socket options on a connection (fails harmlessly on a UNIX socket)"),
+	ANY("getsockopt", "libmicrohttpd reads a connection's socket options"),
+	ANY("getsockname", "libmicrohttpd asks for a connection's address family"),
+	ANY("futex", "the API state's lock; waiting for the controller"),
+	ANY("clock_gettime", "connection time-outs and log time stamps (when the vDSO is unavailable)"),
+	NOEXEC("mmap", "malloc() for request bodies and replies (never executable)"),
+	NOEXEC("mprotect", "thread arena growth (never executable)"),
+	ANY("munmap", "free()"),
+	ANY("brk", "malloc()"),
+	ANY("madvise", "free(); glibc releases the thread stack at exit"),
+	ANY("rt_sigprocmask", "glibc blocks signals while the thread exits"),
+	ANY("getrandom", "libmicrohttpd seeds per-connection values"),
+	ANY("restart_syscall", "resume a timed epoll_wait or poll after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
+	ANY("exit", "thread exit"),
+};
+
 int sandbox_mode_parse(const char *s, enum sandbox_mode *m)
 {
 	if (!strcmp(s, "on") || !strcmp(s, "enforce"))
@@ -288,6 +326,9 @@ static void table(enum sandbox_thread which, const struct sc_rule **rules, size_
 	} else if (which == SANDBOX_VCPU || which == SANDBOX_VCPU_CC) {
 		*rules = vcpu_rules;
 		*n = ARRAY_SIZE(vcpu_rules);
+	} else if (which == SANDBOX_API) {
+		*rules = api_rules;
+		*n = ARRAY_SIZE(api_rules);
 	} else {
 		*rules = main_rules;
 		*n = ARRAY_SIZE(main_rules);
@@ -324,7 +365,7 @@ int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, stru
 	seccomp_release(ctx);
 	if (rc < 0)
 		return cp_err_set(err, -rc, "loading the %s seccomp filter: %s",
-				  which == SANDBOX_MAIN ? "main-thread" : which == SANDBOX_QUOTE ? "quote-thread" : "vCPU",
+				  which == SANDBOX_MAIN ? "main-thread" : which == SANDBOX_QUOTE ? "quote-thread" : which == SANDBOX_API ? "API-thread" : "vCPU",
 				  strerror(-rc));
 	return 0;
 }
@@ -347,4 +388,5 @@ void sandbox_print_policy(FILE *out)
 	print_table(out, "vCPU threads of a confidential VM: in addition", vcpu_cc_rules, ARRAY_SIZE(vcpu_cc_rules));
 	print_table(out, "main thread (event loop and teardown)", main_rules, ARRAY_SIZE(main_rules));
 	print_table(out, "TDX quote thread (`cc-quote`, only with a quote service)", quote_rules, ARRAY_SIZE(quote_rules));
+	print_table(out, "management API thread (`fc_api`, `carapace run --api-sock`)", api_rules, ARRAY_SIZE(api_rules));
 }

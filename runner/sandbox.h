@@ -14,7 +14,8 @@ enum sandbox_mode {
 };
 
 enum sandbox_thread { SANDBOX_VCPU, SANDBOX_MAIN, SANDBOX_VCPU_CC /* SANDBOX_VCPU + runner/cc's run-time calls */,
-		      SANDBOX_QUOTE /* runner/cc's TDX quote thread */ };
+		      SANDBOX_QUOTE /* runner/cc's TDX quote thread */,
+		      SANDBOX_API /* the management API's HTTP thread (runner/api) */ };
 
 int sandbox_mode_parse(const char *s, enum sandbox_mode *m);
 const char *sandbox_mode_name(enum sandbox_mode m);

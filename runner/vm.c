@@ -313,6 +313,9 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return cp_err_set(err, ENOMEM, "out of memory");
+	pthread_mutex_init(&vm->pause_mu, NULL); /* stop_vcpus() takes it, with or without vm_run() */
+	pthread_cond_init(&vm->pause_cv, NULL);
+	pthread_mutex_init(&vm->kbd_mu, NULL);
 	vm->ops = ops;
 	vm->ops_ctx = ops_ctx;
 	vm->cfg = *cfg;
@@ -503,6 +506,9 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return cp_err_set(err, ENOMEM, "out of memory");
+	pthread_mutex_init(&vm->pause_mu, NULL); /* stop_vcpus() takes it, with or without vm_run() */
+	pthread_cond_init(&vm->pause_cv, NULL);
+	pthread_mutex_init(&vm->kbd_mu, NULL);
 	vm->ops = cvm->ops;
 	vm->ops_ctx = cvm->ctx;
 	vm->cfg = *cfg;
@@ -577,6 +583,24 @@ static int quote_thread_init(void *arg)
 	return 0;
 }
 
+/* A paused VM's vCPU waits here, out of KVM_RUN, until resumed or stopped. */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	if (!atomic_load(&vm->paused))
+		return;
+	pthread_mutex_lock(&vm->pause_mu);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cv);
+	while (atomic_load(&vm->paused) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cv, &vm->pause_mu);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_mu);
+	if (!atomic_load(&vm->stopping))
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -608,8 +632,10 @@ static void *vcpu_thread(void *arg)
 		if (r == -EFAULT && vm->cc && v->run->exit_reason == CP_KVM_EXIT_MEMORY_FAULT)
 			r = 0;
 		if (r < 0) {
-			if (r == -EINTR || r == -EAGAIN)
+			if (r == -EINTR || r == -EAGAIN) {
+				vcpu_park(v);
 				continue;
+			}
 			vm_end(vm, CP_EXIT_FAILURE, "vCPU %u: KVM_RUN failed: %s", v->index, strerror(-r));
 			break;
 		}
@@ -707,9 +733,120 @@ static void uart_irq(void *opaque, int level)
 	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
 }
 
+/* Pause: every running vCPU out of KVM_RUN and parked before this returns (a vCPU in HLT is
+ * kicked again until it is). Returns false when the VM is stopping instead. */
+static bool vm_pause(struct vm *vm)
+{
+	unsigned running = 0;
+
+	pthread_mutex_lock(&vm->pause_mu);
+	atomic_store(&vm->paused, true);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i].started) {
+			__atomic_store_n(&vm->vcpus[i].run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+			pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
+			running++;
+		}
+	while (vm->parked < running && !atomic_load(&vm->stopping)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&vm->pause_cv, &vm->pause_mu, &ts) == ETIMEDOUT)
+			for (unsigned i = 0; i < vm->nvcpus; i++)
+				if (vm->vcpus[i].started)
+					pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
+	}
+	pthread_mutex_unlock(&vm->pause_mu);
+	return !atomic_load(&vm->stopping);
+}
+
+static void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_mu);
+	atomic_store(&vm->paused, false);
+	pthread_cond_broadcast(&vm->pause_cv);
+	pthread_mutex_unlock(&vm->pause_mu);
+}
+
+uint8_t vm_i8042_read(struct vm *vm, uint16_t port)
+{
+	uint8_t b = 0;
+
+	pthread_mutex_lock(&vm->kbd_mu);
+	if (port == 0x64) {
+		b = vm->kbd_len ? 0x01 : 0x00; /* OBF */
+	} else if (vm->kbd_len) {
+		b = vm->kbd[0];
+		memmove(vm->kbd, vm->kbd + 1, --vm->kbd_len);
+	}
+	pthread_mutex_unlock(&vm->kbd_mu);
+	return b;
+}
+
+bool vm_send_ctrl_alt_del(struct vm *vm)
+{
+	/* Firecracker devices/legacy/i8042.rs trigger_ctrl_alt_del(): KEY_CTRL 0x14, KEY_ALT 0x11,
+	 * KEY_DEL 0xe0 0x71 (set 2 make codes). */
+	static const uint8_t keys[] = { 0x14, 0x11, 0xe0, 0x71 };
+	struct kvm_irq_level irq = { .irq = 1 };
+
+	pthread_mutex_lock(&vm->kbd_mu);
+	if (vm->kbd_len + sizeof(keys) > sizeof(vm->kbd)) {
+		pthread_mutex_unlock(&vm->kbd_mu);
+		return false;
+	}
+	memcpy(vm->kbd + vm->kbd_len, keys, sizeof(keys));
+	vm->kbd_len += sizeof(keys);
+	pthread_mutex_unlock(&vm->kbd_mu);
+	/* An edge on IRQ 1 for an interrupt-driven driver; a polling one sees the status bit. */
+	if (vm->split_irqchip) {
+		struct ioapic_msi m;
+		pthread_mutex_lock(&vm->ioapic_mu);
+		if (ioapic_set_level(&vm->ioapic, 1, 1, &m))
+			(void)signal_msi(vm, &m);
+		(void)ioapic_set_level(&vm->ioapic, 1, 0, &m);
+		pthread_mutex_unlock(&vm->ioapic_mu);
+		return true;
+	}
+	irq.level = 1;
+	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
+	irq.level = 0;
+	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
+	return true;
+}
+
+/* One request on the management API's control socket (runner/api/api_main.h). */
+static void vm_control(struct vm *vm)
+{
+	char b = 0, ok = 'k';
+	ssize_t r = read(vm->cfg.control_fd, &b, 1);
+
+	if (r <= 0) {
+		vm_end(vm, CP_EXIT_FAILURE, "the management API's controller went away");
+		return;
+	}
+	if (b == 'P')
+		ok = vm_pause(vm) ? 'k' : 'f';
+	else if (b == 'R')
+		vm_resume(vm);
+	else if (b == 'C')
+		ok = vm_send_ctrl_alt_del(vm) ? 'k' : 'f'; /* 'f': the keyboard buffer is full */
+	else
+		ok = 'f';
+	(void)!write(vm->cfg.control_fd, &ok, 1);
+}
+
 static void stop_vcpus(struct vm *vm)
 {
 	atomic_store(&vm->stopping, true);
+	/* Parked vCPUs see stopping once woken. */
+	pthread_mutex_lock(&vm->pause_mu);
+	pthread_cond_broadcast(&vm->pause_cv);
+	pthread_mutex_unlock(&vm->pause_mu);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (!v->started)
@@ -744,7 +881,7 @@ int vm_run(struct vm *vm)
 	struct sigaction sa = { .sa_handler = kick_handler };
 	sigset_t block, old;
 	_cleanup_close_ int sfd = -1, tfd = -1;
-	struct pollfd pfd[4 + 2 * VDEV_MAX];
+	struct pollfd pfd[5 + 2 * VDEV_MAX];
 	int npfd = 0, status;
 
 	vm->uart.out = uart_out;
@@ -784,6 +921,11 @@ int vm_run(struct vm *vm)
 	int pid_pfd0 = npfd;
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		pfd[npfd++] = (struct pollfd){ .fd = vm->devs[i].pidfd, .events = POLLIN };
+	int ctl_pfd = -1;
+	if (vm->cfg.control_fd > 2) {
+		ctl_pfd = npfd;
+		pfd[npfd++] = (struct pollfd){ .fd = vm->cfg.control_fd, .events = POLLIN };
+	}
 
 	/* The host's file system out of reach: everything the VM needs is open by now. Not with
 	 * SELinux labels to restore by path at teardown, nor in an unconfined (log/off) mode, whose
@@ -844,6 +986,8 @@ int vm_run(struct vm *vm)
 			} else if (pfd[i].fd == tfd) {
 				vm_end(vm, CP_EXIT_TIMEOUT, "timeout: the guest was still running after %" PRIu64 ".%03" PRIu64 " s",
 				       vm->cfg.timeout_ms / 1000, vm->cfg.timeout_ms % 1000);
+			} else if (i == ctl_pfd) {
+				vm_control(vm);
 			} else if (i >= dev_pfd0) {
 				unsigned k = (unsigned)(i >= pid_pfd0 ? i - pid_pfd0 : i - dev_pfd0);
 				struct vdev *d = &vm->devs[k];

@@ -49,6 +49,9 @@ struct vm_config {
 	const struct vdev_spec *devices;
 	unsigned ndevices;
 	bool device_failure_continue; /* a dead helper leaves its device broken; default: stop the VM */
+	/* The management API's control socket (carapace run --api-control-fd): one-byte requests
+	 * (pause, resume, Ctrl-Alt-Del) answered in the event loop. Used when > 2 (0..2 are never one). */
+	int control_fd;
 };
 
 struct vcpu {
@@ -101,6 +104,15 @@ struct vm {
 	struct label_mcs_claims claims;
 	struct label_mcs_pair pair;
 	struct label_saved saved[VDEV_MAX];
+	/* PATCH /vm {"state": "Paused"}: vCPUs park between KVM_RUNs until resumed (or stopped). */
+	atomic_bool paused;
+	pthread_mutex_t pause_mu;
+	pthread_cond_t pause_cv;
+	unsigned parked;
+	/* The i8042's keyboard output buffer: only SendCtrlAltDel fills it (vm_send_ctrl_alt_del). */
+	pthread_mutex_t kbd_mu;
+	uint8_t kbd[8];
+	unsigned kbd_len;
 };
 
 int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,
@@ -133,6 +145,13 @@ void vm_ioapic_access(struct vm *vm, uint64_t offset, bool is_write, uint8_t *da
 void vm_ioapic_eoi(struct vm *vm, uint8_t vector);
 /* A guest access to the fw_cfg ports (confidential VMs). */
 void vm_fw_cfg_io(struct vm *vm, uint16_t port, bool write, uint8_t *data, unsigned size);
+/* A guest read of the i8042: port 0x64 is the status (bit 0: a keyboard byte is waiting), port
+ * 0x60 takes the next byte (0 when none). */
+uint8_t vm_i8042_read(struct vm *vm, uint16_t port);
+/* Firecracker's SendCtrlAltDel: the keyboard's Ctrl, Alt and Del make codes (scan code set 2, as
+ * Firecracker's i8042 sends them) into the output buffer, then an edge on IRQ 1. The guest
+ * decides what to do (Linux reboots, which ends the VM). Returns false if the buffer is full. */
+bool vm_send_ctrl_alt_del(struct vm *vm);
 
 /* Wipe every resident page of guest RAM (exposed for tests). */
 void vm_scrub_ram(struct vm *vm);

@@ -29,6 +29,7 @@ enum guest_status {
 #define GUEST_UART_SCR       (GUEST_UART_BASE + 7)
 #define GUEST_UART_LSR_THRE  0x20
 #define GUEST_DEBUG_EXIT_PORT 0xf4
+#define GUEST_I8042_DATA_PORT 0x60
 #define GUEST_I8042_CMD_PORT 0x64
 #define GUEST_I8042_RESET    0xfe
 #define GUEST_UNMAPPED_ADDR  0xd0000000u
@@ -142,6 +143,7 @@ struct guest_scenario {
 void scenario_hello(const struct guest_boot *boot);
 void scenario_demo(const struct guest_boot *boot);
 void scenario_reset(const struct guest_boot *boot);
+void scenario_ctrl_alt_del(const struct guest_boot *boot);
 void scenario_memmap(const struct guest_boot *boot);
 void scenario_cmdline(const struct guest_boot *boot);
 void scenario_cpuid(const struct guest_boot *boot);

@@ -8,6 +8,7 @@ static const struct guest_scenario scenarios[] = {
 	{ "hello", scenario_hello, "print a greeting, debug-exit 0" },
 	{ "demo", scenario_demo, "the built-in demo: banner, RAM, vCPUs, cmdline; i8042 reset" },
 	{ "reset", scenario_reset, "i8042 reset (falls back to a triple fault)" },
+	{ "ctrl-alt-del", scenario_ctrl_alt_del, "wait for Ctrl-Alt-Del on the i8042, then reset" },
 	{ "memmap", scenario_memmap, "print the memory map, check RAM at 1 MiB" },
 	{ "cmdline", scenario_cmdline, "echo the command line" },
 	{ "cpuid", scenario_cpuid, "vendor, max leaf, hypervisor bit and signature" },

@@ -48,6 +48,7 @@ static int setup(void **state)
 	f->vm->ops = &fake_ops;
 	f->vm->run_size = 3 * 4096;
 	f->vm->end_fd = -1;
+	pthread_mutex_init(&f->vm->kbd_mu, NULL);
 	uart_init(&f->vm->uart, out, NULL, NULL);
 	f->run = aligned_alloc(4096, 3 * 4096);
 	memset(f->run, 0, 3 * 4096);
@@ -107,6 +108,33 @@ static void test_bad_io_size(void **state)
 	io(f, 0x3f8, 1, 3, 1, 4096, NULL);
 	assert_int_equal(exits_dispatch(f->v), EXIT_STOP);
 	assert_non_null(strstr(f->vm->end_msg, "malformed"));
+}
+
+/* SendCtrlAltDel: the keys wait in the i8042's output buffer, status bit 0 says so, port 0x60
+ * hands them out in order (Firecracker's set 2 make codes), and a full buffer refuses more. */
+static void test_i8042_ctrl_alt_del(void **state)
+{
+	static const uint8_t want[] = { 0x14, 0x11, 0xe0, 0x71 };
+	struct fx *f = *state;
+
+	io(f, 0x64, 0, 1, 1, 4096, NULL);
+	assert_int_equal(exits_dispatch(f->v), EXIT_CONTINUE);
+	assert_int_equal(((uint8_t *)f->run)[4096], 0); /* nothing waiting */
+	assert_true(vm_send_ctrl_alt_del(f->vm));
+	assert_true(vm_send_ctrl_alt_del(f->vm));
+	assert_false(vm_send_ctrl_alt_del(f->vm)); /* 8 bytes: full */
+	for (unsigned k = 0; k < 2 * sizeof(want); k++) {
+		io(f, 0x64, 0, 1, 1, 4096, NULL);
+		assert_int_equal(exits_dispatch(f->v), EXIT_CONTINUE);
+		assert_int_equal(((uint8_t *)f->run)[4096], 1);
+		io(f, 0x60, 0, 1, 1, 4096, NULL);
+		assert_int_equal(exits_dispatch(f->v), EXIT_CONTINUE);
+		assert_int_equal(((uint8_t *)f->run)[4096], want[k % sizeof(want)]);
+	}
+	io(f, 0x64, 0, 1, 1, 4096, NULL);
+	assert_int_equal(exits_dispatch(f->v), EXIT_CONTINUE);
+	assert_int_equal(((uint8_t *)f->run)[4096], 0);
+	assert_int_equal(f->vm->ended, 0);
 }
 
 static void test_i8042_reset(void **state)
@@ -216,7 +244,7 @@ int main(void)
 {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_uart_out), T(test_bad_io_offset), T(test_bad_io_size), T(test_i8042_reset),
+		T(test_uart_out), T(test_bad_io_offset), T(test_bad_io_size), T(test_i8042_reset), T(test_i8042_ctrl_alt_del),
 		T(test_debug_exit_off_by_default), T(test_debug_exit), T(test_unknown_port), T(test_mmio_fails_closed),
 		T(test_shutdown), T(test_internal_error), T(test_unknown_exit), T(test_known_but_unhandled_exit),
 		T(test_first_outcome_wins),

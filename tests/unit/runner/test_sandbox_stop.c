@@ -122,6 +122,9 @@ static void test_vcpu_cc_futex(void **state) { stop_and_continue(SANDBOX_VCPU_CC
  * quote service): a timed poll interrupted by a stop resumes through restart_syscall. */
 static void test_quote_poll(void **state) { stop_and_continue(SANDBOX_QUOTE, WAIT_POLL); }
 static void test_quote_futex(void **state) { stop_and_continue(SANDBOX_QUOTE, WAIT_FUTEX); }
+/* The management API's thread waits in poll/epoll_wait with libmicrohttpd's time-outs. */
+static void test_api_poll(void **state) { stop_and_continue(SANDBOX_API, WAIT_POLL); }
+static void test_api_futex(void **state) { stop_and_continue(SANDBOX_API, WAIT_FUTEX); }
 static void test_main_futex(void **state) { stop_and_continue(SANDBOX_MAIN, WAIT_FUTEX); }
 static void test_main_poll(void **state) { stop_and_continue(SANDBOX_MAIN, WAIT_POLL); }
 
@@ -172,6 +175,8 @@ int main(void)
 		cmocka_unit_test(test_vcpu_cc_futex),
 		cmocka_unit_test(test_quote_poll),
 		cmocka_unit_test(test_quote_futex),
+		cmocka_unit_test(test_api_poll),
+		cmocka_unit_test(test_api_futex),
 		cmocka_unit_test(test_main_futex),
 		cmocka_unit_test(test_main_poll),
 		cmocka_unit_test(test_vcpu_reply_with_fd),

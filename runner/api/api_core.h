@@ -1,0 +1,147 @@
+/* The Firecracker-compatible management API's request core: method + path + body in, a reply
+ * (status, JSON body) and at most one action for the OS shell out. Pure: no files, no sockets,
+ * no logging. Endpoints, fields, codes and pre-/post-boot rules follow Firecracker's API document
+ * (firecracker-microvm/firecracker src/firecracker/swagger/firecracker.yaml, v1.x). */
+#ifndef CARAPACE_RUNNER_API_CORE_H
+#define CARAPACE_RUNNER_API_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/* Firecracker's default --http-api-max-payload-size. */
+#define API_BODY_MAX 51200u
+#define API_ID_MAX 64u
+#define API_PATH_MAX 4096u
+#define API_MAX_DRIVES 6u
+#define API_MAX_NETS 4u
+/* Firecracker's MachineConfiguration range. */
+#define API_VCPUS_MAX 32u
+
+enum api_vm_state {
+	API_NOT_STARTED, /* configuring */
+	API_RUNNING,
+	API_PAUSED,
+	API_FAILED,      /* InstanceStart failed: only GETs are answered */
+};
+
+enum api_log_level { API_LOG_OFF, API_LOG_ERROR, API_LOG_WARNING, API_LOG_INFO, API_LOG_DEBUG, API_LOG_TRACE };
+
+struct api_drive {
+	char id[API_ID_MAX + 1];
+	char *path;
+	char *partuuid;
+	bool root, read_only, writeback;
+};
+
+struct api_net {
+	char id[API_ID_MAX + 1];
+	char tap[16];
+	char mac[18]; /* "" : none given */
+};
+
+/* Everything PUT before InstanceStart; copied whole per request so a refused one changes nothing. */
+struct api_config {
+	unsigned vcpus;
+	uint64_t mem_mib;
+	char *kernel, *initrd, *boot_args;
+	struct api_drive drives[API_MAX_DRIVES];
+	unsigned ndrives;
+	struct api_net nets[API_MAX_NETS];
+	unsigned nnets;
+	bool entropy;
+	bool logger;
+	char *log_path;
+	enum api_log_level level;
+	bool show_level, show_origin;
+	char *metrics_path;
+	/* carapace extensions (PUT /carapace/confidential, PUT /carapace/launch-policy) */
+	char *confidential, *platform, *firmware, *id_block, *id_auth;
+	char *policy;
+	/* PUT /carapace/attestation-setup: record the launch in the TPM (carapace run --attest) */
+	bool attest;
+	char *tcti, *state_dir;
+	unsigned pcr;           /* 0: carapace run's default */
+};
+
+/* Counters with Firecracker's metric names (src/vmm/src/logger/metrics.rs, PutRequestsMetrics et al.). */
+enum api_counter {
+	API_M_GET_INSTANCE_INFO, API_M_GET_MACHINE_CFG, API_M_GET_VM_CFG,
+	API_M_PUT_ACTIONS, API_M_PUT_ACTIONS_FAILS, API_M_PUT_BOOT_SOURCE, API_M_PUT_BOOT_SOURCE_FAILS,
+	API_M_PUT_DRIVE, API_M_PUT_DRIVE_FAILS, API_M_PUT_LOGGER, API_M_PUT_LOGGER_FAILS,
+	API_M_PUT_MACHINE_CFG, API_M_PUT_MACHINE_CFG_FAILS, API_M_PUT_METRICS, API_M_PUT_METRICS_FAILS,
+	API_M_PUT_NETWORK, API_M_PUT_NETWORK_FAILS, API_M_PUT_VSOCK, API_M_PUT_VSOCK_FAILS,
+	API_M_PUT_ENTROPY, API_M_PUT_ENTROPY_FAILS,
+	API_M_PATCH_DRIVE, API_M_PATCH_DRIVE_FAILS, API_M_PATCH_VM, API_M_PATCH_VM_FAILS,
+	API_M_COUNT
+};
+
+struct api_state {
+	enum api_vm_state st;
+	struct api_config cfg;
+	char id[API_ID_MAX + 1];
+	const char *version;
+	uint64_t counters[API_M_COUNT];
+	bool policy_locked;     /* the launch policy came from the command line: the API cannot change it */
+};
+
+/* What the OS shell must do before a request can be answered 204. */
+enum api_action {
+	API_ACT_NONE,
+	API_ACT_START,          /* launch the VM from txn.cfg */
+	API_ACT_PAUSE,
+	API_ACT_RESUME,
+	API_ACT_CTRL_ALT_DEL,
+	API_ACT_FLUSH_METRICS,
+	API_ACT_OPEN_LOGGER,    /* open txn.cfg.log_path (file or FIFO) */
+	API_ACT_OPEN_METRICS,   /* open txn.cfg.metrics_path */
+	API_ACT_ATTEST,         /* evidence for txn.nonce (carapace attest); the shell sets the 200 body */
+};
+
+/* One request in flight: the configuration it would leave behind and what the shell must do. */
+struct api_txn {
+	enum api_action action;
+	struct api_config cfg;  /* a full copy: committed only on success */
+	enum api_counter fail_counter; /* API_M_COUNT: none */
+	int status;             /* 200 / 204 / 400 */
+	char nonce[129];        /* API_ACT_ATTEST: hex, 2..128 digits */
+	char *body;             /* JSON reply (malloc'd), NULL for 204 */
+};
+
+void api_state_init(struct api_state *s, const char *id, const char *version);
+void api_state_free(struct api_state *s);
+void api_config_free(struct api_config *c);
+int api_config_copy(struct api_config *dst, const struct api_config *src);
+
+/* Judge one request. On a refusal txn->status is 400 with {"fault_message": ...} naming the
+ * field and the reason, and nothing changes. Otherwise txn->action says what the shell must do;
+ * then it calls api_txn_finish() with the outcome (NULL: success). */
+void api_request(struct api_state *s, const char *method, const char *path, const char *body, size_t len,
+		 struct api_txn *txn);
+void api_txn_finish(struct api_state *s, struct api_txn *txn, const char *failure);
+void api_txn_free(struct api_txn *txn);
+
+/* carapace run's own flags a configuration adds beyond the option table (--attest, --tcti,
+ * --state-dir, --pcr): alternating name/value as api_config_to_options. */
+int api_config_to_flags(const struct api_config *c, char ***out, struct cp_err *err);
+
+/* The `carapace run` options a configuration maps to: alternating name/value strings (value
+ * NULL for a flag), NULL-terminated, malloc'd. Checked by run_opts_set/run_opts_validate so a
+ * bad value is refused as a 400 before anything starts. */
+int api_config_to_options(const struct api_config *c, char ***out, struct cp_err *err);
+void api_options_free(char **opts);
+
+/* Firecracker's --config-file document: each section as its PUT. Nothing applied on an error. */
+int api_config_file(struct api_state *s, const char *json, size_t len, struct cp_err *err);
+
+/* A metrics line as Firecracker flushes it (one JSON object, no newline), malloc'd. */
+char *api_metrics_line(const struct api_state *s, uint64_t utc_ms);
+
+/* Parse a Firecracker log level name (case-insensitive). */
+int api_log_level_parse(const char *s, enum api_log_level *out);
+const char *api_log_level_name(enum api_log_level l);
+const char *api_state_name(enum api_vm_state st);
+
+#endif

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# carapace run --api-sock: Firecracker's REST API, driven with curl over the UNIX socket as
+# Firecracker's API document describes it (src/firecracker/swagger/firecracker.yaml): every
+# error class is a 400 with a fault_message naming the field and the reason, and leaves the
+# configuration as it was. Needs no KVM: InstanceStart is judged (and refused by a launch
+# policy) before a VM would be created. The lifecycle with a running guest is api_lifecycle.sh.
+# usage: api.sh CARAPACE GUEST_ELF
+. "$(dirname "$0")/lib.sh"
+C=$1; G=$(realpath "$2")
+command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+. "$(dirname "$0")/api_lib.sh"
+
+start
+api instance-info GET / "" 200 '"state":"Not started"'
+api instance-id GET / "" 200 '"id":"it0"'
+api machine-config-default GET /machine-config "" 200 '"mem_size_mib":128'
+api machine-config PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 204 ""
+# Error classes, each refused with the field and the reason, nothing applied.
+api unknown-path GET /nope "" 400 "Invalid request method and/or path: GET /nope."
+api wrong-method DELETE /machine-config "" 400 "Invalid request method and/or path"
+api unknown-field PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "turbo": true}' 400 "turbo: unknown key (expected one of: vcpu_count"
+api wrong-type PUT /machine-config '{"vcpu_count": "1", "mem_size_mib": 64}' 400 "vcpu_count: expected an integer"
+api out-of-range PUT /machine-config '{"vcpu_count": 33, "mem_size_mib": 64}' 400 "vcpu_count"
+api missing-field PUT /boot-source '{"boot_args": "x"}' 400 "kernel_image_path: required field is missing"
+api malformed-json PUT /boot-source '{"kernel_image_path": ' 400 "truncated JSON"
+api not-an-object PUT /entropy '[]' 400 "expected a JSON object"
+big=$(head -c 60000 /dev/zero | tr '\0' ' ')
+api oversized-body PUT /boot-source "{\"kernel_image_path\": \"/k\"$big}" 400 "larger than 51200 bytes"
+api id-mismatch PUT /drives/rootfs '{"drive_id": "other", "is_root_device": true, "path_on_host": "/x"}' 400 "does not match the id in the path"
+api bad-id PUT '/drives/a-b' '{"drive_id": "a-b", "is_root_device": true, "path_on_host": "/x"}' 400 "drive_id"
+api rate-limiter PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "rx_rate_limiter": {"ops": {"size": 1, "refill_time": 100}}}' 400 "rate limiters are not supported"
+api vsock-not-yet PUT /vsock '{"guest_cid": 3, "uds_path": "/tmp/v.sock"}' 400 "no vsock device"
+api pause-before-boot PATCH /vm '{"state": "Paused"}' 400 "not supported before starting the microVM"
+api cad-before-boot PUT /actions '{"action_type": "SendCtrlAltDel"}' 400 "not supported before starting"
+api patch-drive-before-boot PATCH /drives/rootfs '{"drive_id": "rootfs"}' 400 "not supported before starting"
+api unknown-action PUT /actions '{"action_type": "Reboot"}' 400 "action_type"
+api attestation-before-boot PUT /carapace/attestation '{"nonce": "00ff"}' 400 "not supported before starting"
+api attestation-setup-bad PUT /carapace/attestation-setup '{"pcr": 1}' 400 "pcr: 1 is not 16 or 23"
+api start-without-kernel PUT /actions '{"action_type": "InstanceStart"}' 400 "without a kernel"
+api flush-without-metrics PUT /actions '{"action_type": "FlushMetrics"}' 400 "metrics system is not configured"
+api second-root PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"is_root_device\": true, \"is_read_only\": true, \"path_on_host\": \"$TMP/disk.img\"}" 204 ""
+api second-root-refused PUT /drives/other '{"drive_id": "other", "is_root_device": true, "path_on_host": "/y"}' 400 "already the root device"
+api logger-bad-path PUT /logger '{"log_path": "/nonexistent/dir/log"}' 400 "log_path: /nonexistent/dir/log: No such file or directory"
+api logger PUT /logger "{\"log_path\": \"$TMP/log\", \"level\": \"Info\", \"show_level\": true}" 204 ""
+api logger-twice PUT /logger "{\"log_path\": \"$TMP/log\"}" 400 "already configured"
+api metrics PUT /metrics "{\"metrics_path\": \"$TMP/metrics\"}" 204 ""
+api flush-metrics PUT /actions '{"action_type": "FlushMetrics"}' 204 ""
+# Nothing of the refused requests was applied.
+api config-unchanged GET /vm/config "" 200 '"machine-config":{"vcpu_count":1,"mem_size_mib":64'
+if curl -s --unix-socket "$S" http://localhost/vm/config | grep -q 'other\|eth0\|"/k"'; then
+	echo "FAIL a refused request left something behind"; fails=$((fails + 1))
+else echo "ok   refused requests left nothing behind"; passes=$((passes + 1)); fi
+# Metrics as Firecracker writes them: one JSON object per line with its counter names.
+if python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; m=l[-1]; assert m["put_api_requests"]["machine_cfg_fails"]==3 and m["put_api_requests"]["machine_cfg_count"]==1 and "utc_timestamp_ms" in m' "$TMP/metrics"; then
+	echo "ok   metrics line with Firecracker's counters"; passes=$((passes + 1))
+else echo "FAIL metrics file: $(cat "$TMP/metrics")"; fails=$((fails + 1)); fi
+if grep -q '^[0-9T:.-]* \[it0:fc_api:Info\] The API server received a PUT request on "/metrics".$' "$TMP/log"; then
+	echo "ok   log lines in Firecracker's format"; passes=$((passes + 1))
+else echo "FAIL log file: $(head -3 "$TMP/log")"; fails=$((fails + 1)); fi
+# A launch policy's refusal comes back as InstanceStart's fault message, with the policy's reason.
+truncate -s 1M "$TMP/disk.img"
+cat >"$TMP/policy.json" <<JSON
+{ "schema": 1, "name": "api-tenant", "isolation": { "type": "none" },
+  "devices": { "blk": { "max": 1, "read_only": true, "images": [ "$TMP/*.img" ] } },
+  "resources": { "memory_max_mib": 32, "vcpus_max": 1,
+                 "cgroup": { "cpu_quota_us": 100000, "memory_max_mib": 256, "pids_max": 64 } },
+  "boot": { "kernel": [ "$G" ], "allow_cmdline": true } }
+JSON
+api boot-source PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"reset\"}" 204 ""
+api launch-policy PUT /carapace/launch-policy "{\"path\": \"$TMP/policy.json\"}" 204 ""
+api policy-refuses PUT /actions '{"action_type": "InstanceStart"}' 400 "refused by launch policy 'api-tenant': resources.memory_max_mib: 64 MiB"
+api after-failed-start PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' 400 "failed to start"
+api still-inspectable GET / "" 200 '"state":"Not started"'
+# Bounded connections: with 16 open (idle) a 17th gets no answer; once they close, service resumes.
+if python3 - "$S" <<'PY'
+import socket, sys
+def conn(wait=60):
+    c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); c.settimeout(wait); return c
+def get(c):
+    c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        return c.recv(4096)
+    except OSError:
+        return b""
+held = [conn() for _ in range(16)]
+assert get(held[0]).startswith(b"HTTP/1.1 200"), "a held connection is served"
+extra = conn(3)  # never answered while 16 are held: the wait only bounds the test's time
+assert not get(extra).startswith(b"HTTP/1.1 200"), "a 17th connection was served"
+for c in held + [extra]:
+    c.close()
+assert get(conn()).startswith(b"HTTP/1.1 200"), "service did not resume"
+PY
+then echo "ok   at most 16 connections; service resumes when they close"; passes=$((passes + 1))
+else echo "FAIL connection limit"; fails=$((fails + 1)); fi
+stop
+
+# The host's policy on the command line: the API cannot replace it, and it judges the launch.
+start --policy "$TMP/policy.json"
+api policy-locked PUT /carapace/launch-policy '{"path": "/tmp/laxer.json"}' 400 "fixed by the command line"
+api boot-source-locked PUT /boot-source "{\"kernel_image_path\": \"$G\"}" 204 ""
+api policy-judges PUT /actions '{"action_type": "InstanceStart"}' 400 "refused by launch policy 'api-tenant': resources.memory_max_mib: 128 MiB"
+stop
+
+# SIGTERM while InstanceStart waits for the VM process (blocked here on a launch policy that is a
+# FIFO nobody writes): the VM process is stopped, the start fails with its status, carapace ends.
+mkfifo "$TMP/slow.json"
+start
+api slow-boot PUT /boot-source "{\"kernel_image_path\": \"$G\"}" 204 ""
+api slow-policy PUT /carapace/launch-policy "{\"path\": \"$TMP/slow.json\"}" 204 ""
+curl -s --unix-socket "$S" -X PUT http://localhost/actions -d '{"action_type": "InstanceStart"}' >"$TMP/slow.out" &
+CURL=$!
+while ! pgrep -P "$PID" >/dev/null; do sleep 0.05; done # the VM process exists
+kill -TERM "$PID"; wait "$PID"; rc=$?; PID=; wait "$CURL"
+if [ "$rc" = 143 ] && grep -q "the VM did not start (exit status 143)" "$TMP/slow.out"; then
+	echo "ok   SIGTERM during InstanceStart stops the VM process and carapace (143)"; passes=$((passes + 1))
+else echo "FAIL SIGTERM during a start: status $rc, reply $(cat "$TMP/slow.out")"; cat "$TMP/out"; fails=$((fails + 1)); fi
+
+# The API thread's own seccomp list: a call outside it kills the process (test builds only).
+if "$C" run --help | grep -q -- --api-sock && [ "${CARAPACE_SANITIZED:-0}" = 0 ] && [ "${CARAPACE_TEST_HOOKS:-0}" = 1 ]; then
+	start --test-hook api-forbidden-syscall
+	curl -s --unix-socket "$S" http://localhost/ >/dev/null
+	wait "$PID"; rc=$?; PID=
+	if [ "$rc" = 159 ]; then echo "ok   a forbidden call in the API thread kills carapace (SIGSYS)"; passes=$((passes + 1))
+	else echo "FAIL api-forbidden-syscall: exit status $rc, expected 159 (SIGSYS)"; cat "$TMP/out"; fails=$((fails + 1)); fi
+else
+	echo "SKIP api-forbidden-syscall: needs a plain build with -Dtest_hooks=true"
+fi
+
+# Firecracker's command line.
+touch "$TMP/taken.sock"
+check api-sock-taken 1 "File exists (remove a stale socket first)" -- "$C" run --api-sock "$TMP/taken.sock"
+check no-seccomp-ignored 2 "--no-seccomp is ignored" -- "$C" run --no-seccomp --config-file /nonexistent.json
+check fc-flags-alone 2 "go with --api-sock or --config-file" -- "$C" run --id x
+check not-combined 2 "cannot be combined with --api-sock" -- "$C" run --api-sock "$TMP/x.sock" --memory 64M
+echo '{"boot-source": {"kernel_image_path": "/k"}, "drives": [{"drive_id": "r"}]}' >"$TMP/bad.json"
+check config-file-bad 2 "drives: PUT /drives/{id}: is_root_device: required field is missing" -- "$C" run --config-file "$TMP/bad.json"
+echo '{"machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}' >"$TMP/nokernel.json"
+check config-file-no-kernel 2 "no boot-source" -- "$C" run --config-file "$TMP/nokernel.json"
+echo "{\"boot-source\": {\"kernel_image_path\": \"$G\", \"boot_args\": \"reset\"}, \"carapace-launch-policy\": {\"path\": \"$TMP/policy.json\"}}" >"$TMP/refused.json"
+check config-file-policy 5 "refused by launch policy 'api-tenant'" -- "$C" run --config-file "$TMP/refused.json"
+finish

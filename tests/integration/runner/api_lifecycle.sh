@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# carapace run --api-sock with a running guest, as Firecracker's API document describes the
+# lifecycle: configure, InstanceStart, GET / says Running, PATCH /vm Paused and Resumed,
+# pre-boot requests refused after the start, the end by SIGTERM, by SendCtrlAltDel (the guest
+# reads the keys from the i8042 and resets) and by the guest's own exit; --config-file boots at once.
+# usage: api_lifecycle.sh CARAPACE GUEST_ELF
+. "$(dirname "$0")/lib.sh"
+C=$1; G=$(realpath "$2")
+need_kvm
+command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+. "$(dirname "$0")/api_lib.sh"
+
+start
+api machine-config PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' 204 ""
+api boot-source PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"spin\"}" 204 ""
+api instance-start PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+api running GET / "" 200 '"state":"Running"'
+api pause PATCH /vm '{"state": "Paused"}' 204 ""
+api paused GET / "" 200 '"state":"Paused"'
+api pause-again PATCH /vm '{"state": "Paused"}' 204 ""
+api resume PATCH /vm '{"state": "Resumed"}' 204 ""
+api resumed GET / "" 200 '"state":"Running"'
+api no-second-start PUT /actions '{"action_type": "InstanceStart"}' 400 "not supported after starting the microVM"
+api no-pre-boot-change PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 400 "not supported after starting"
+api patch-unknown-drive PATCH /drives/none '{"drive_id": "none"}' 400 "no drive with id 'none'"
+api vm-config-after GET /vm/config "" 200 '"mem_size_mib":32'
+kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
+if [ "$rc" = 143 ] && grep -q "stopped by signal 15" "$TMP/out"; then
+	echo "ok   SIGTERM ends the VM (status 143)"; passes=$((passes + 1))
+else echo "FAIL SIGTERM: status $rc"; cat "$TMP/out"; fails=$((fails + 1)); fi
+
+# The guest's own exit ends carapace with the VM's status, as Firecracker exits on a guest reset.
+start
+api boot-source-reset PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"reset\"}" 204 ""
+api start-reset PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+wait "$PID"; rc=$?; PID=
+if [ "$rc" = 0 ] && grep -q "guest requested a reset through the i8042" "$TMP/out"; then
+	echo "ok   the guest's reset ends carapace with status 0"; passes=$((passes + 1))
+else echo "FAIL guest exit: status $rc"; cat "$TMP/out"; fails=$((fails + 1)); fi
+[ -e "$S" ] && { echo "FAIL the API socket is left behind"; fails=$((fails + 1)); }
+
+# SendCtrlAltDel: the keys reach the guest through the i8042; it resets, carapace ends with 0.
+start
+api boot-source-cad PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"ctrl-alt-del\"}" 204 ""
+api start-cad PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+api ctrl-alt-del PUT /actions '{"action_type": "SendCtrlAltDel"}' 204 ""
+wait "$PID"; rc=$?; PID=
+if [ "$rc" = 0 ] && grep -q "ctrl-alt-del: received" "$TMP/out"; then
+	echo "ok   SendCtrlAltDel reaches the guest, which resets (status 0)"; passes=$((passes + 1))
+else echo "FAIL SendCtrlAltDel: status $rc"; cat "$TMP/out"; fails=$((fails + 1)); fi
+
+# The attestation extension: the launch recorded in a TPM (swtpm), evidence for a nonce.
+if command -v swtpm >/dev/null; then
+	mkdir -p "$TMP/tpm" "$TMP/state"
+	swtpm socket --tpmstate dir="$TMP/tpm" --tpm2 --server type=unixio,path="$TMP/tpm.s" \
+		--ctrl type=unixio,path="$TMP/tpm.ctrl" --flags not-need-init,startup-clear --daemon --pid file="$TMP/tpm.pid"
+	start
+	api attest-setup PUT /carapace/attestation-setup "{\"tcti\": \"swtpm:path=$TMP/tpm.s\", \"state_dir\": \"$TMP/state\"}" 204 ""
+	api attest-boot PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"spin\"}" 204 ""
+	api attest-start PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+	api attest-evidence PUT /carapace/attestation '{"nonce": "00112233445566778899aabbccddeeff"}' 200 'carapace-evidence'
+	stop
+	kill "$(cat "$TMP/tpm.pid")" 2>/dev/null
+else
+	echo "SKIP attestation: swtpm is not installed"
+fi
+
+echo "{\"boot-source\": {\"kernel_image_path\": \"$G\", \"boot_args\": \"reset\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}}" >"$TMP/vm.json"
+check config-file-boots 0 "carapace-test-guest: PASS" -- "$C" run --config-file "$TMP/vm.json"
+finish

@@ -1,0 +1,348 @@
+/* The management API's request core, request by request as Firecracker's API document states
+ * them: status codes, fault messages naming the field, pre-/post-boot rules, nothing half-applied,
+ * and the mapping onto carapace's run options. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "runner/api/api_core.h"
+
+static struct api_state S;
+#define START "{\"action_type\": \"InstanceStart\"}"
+
+static int setup(void **state)
+{
+	api_state_init(&S, "vm0", "0.1.0");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	api_state_free(&S);
+	return 0;
+}
+
+/* One request; the shell's action (if any) succeeds. Returns the status; *fault gets the body. */
+static int req(const char *method, const char *path, const char *body, char **reply)
+{
+	struct api_txn t;
+	int st;
+
+	api_request(&S, method, path, body, body ? strlen(body) : 0, &t);
+	if (t.status != 400 && t.action != API_ACT_NONE)
+		api_txn_finish(&S, &t, NULL);
+	st = t.status;
+	if (reply)
+		*reply = t.body ? strdup(t.body) : NULL;
+	api_txn_free(&t);
+	return st;
+}
+
+static void expect_fault(const char *method, const char *path, const char *body, const char *needle)
+{
+	char *b = NULL;
+	int st = req(method, path, body, &b);
+	if (st != 400 || !b || !strstr(b, "\"fault_message\"") || !strstr(b, needle))
+		fail_msg("%s %s %s: status %d body %s, wanted 400 with '%s'", method, path, body ? body : "", st,
+			 b ? b : "(none)", needle);
+	free(b);
+}
+
+static void expect_status(const char *method, const char *path, const char *body, int want)
+{
+	char *b = NULL;
+	int st = req(method, path, body, &b);
+	if (st != want)
+		fail_msg("%s %s %s: status %d (%s), wanted %d", method, path, body ? body : "", st, b ? b : "", want);
+	free(b);
+}
+
+static void test_instance_info(void **state)
+{
+	char *b = NULL;
+	assert_int_equal(req("GET", "/", NULL, &b), 200);
+	assert_non_null(strstr(b, "\"state\":\"Not started\""));
+	assert_non_null(strstr(b, "\"id\":\"vm0\""));
+	free(b);
+	assert_int_equal(req("GET", "/machine-config", NULL, &b), 200);
+	assert_non_null(strstr(b, "\"vcpu_count\":1"));
+	assert_non_null(strstr(b, "\"mem_size_mib\":128"));
+	free(b);
+}
+
+static void test_machine_config(void **state)
+{
+	char *b = NULL;
+	expect_status("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256, \"smt\": false}", 204);
+	expect_fault("PUT", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 256}", "vcpu_count");
+	expect_fault("PUT", "/machine-config", "{\"vcpu_count\": 33, \"mem_size_mib\": 256}", "vcpu_count");
+	expect_fault("PUT", "/machine-config", "{\"vcpu_count\": \"2\", \"mem_size_mib\": 256}", "vcpu_count");
+	expect_fault("PUT", "/machine-config", "{\"mem_size_mib\": 256}", "vcpu_count: required");
+	expect_fault("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256, \"bogus\": 1}", "bogus");
+	expect_fault("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256, \"smt\": true}", "smt");
+	expect_fault("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256, \"cpu_template\": \"T2\"}",
+		     "cpu_template");
+	expect_fault("PUT", "/machine-config", "{\"vcpu_count\": 2,", "truncated JSON");
+	expect_fault("PUT", "/machine-config", "[1]", "expected a JSON object");
+	expect_fault("PUT", "/machine-config", "{\"vcpu_count\": 2} x", "offset 18");
+	expect_fault("PUT", "/machine-config", NULL, "needs a JSON body");
+	/* None of the refusals changed anything. */
+	assert_int_equal(req("GET", "/machine-config", NULL, &b), 200);
+	assert_non_null(strstr(b, "\"vcpu_count\":2"));
+	assert_non_null(strstr(b, "\"mem_size_mib\":256"));
+	free(b);
+}
+
+static void test_routes(void **state)
+{
+	expect_fault("GET", "/nope", NULL, "Invalid request method and/or path: GET /nope.");
+	expect_fault("DELETE", "/machine-config", NULL, "Invalid request method and/or path");
+	expect_fault("PUT", "/drives/", "{}", "Invalid request method and/or path");
+	expect_fault("PUT", "/drives/a/b", "{}", "Invalid request method and/or path");
+	expect_fault("GET", "/", "{}", "takes no body");
+}
+
+static void test_oversized(void **state)
+{
+	struct api_txn t;
+	char *big = malloc(API_BODY_MAX + 2);
+	memset(big, ' ', API_BODY_MAX + 1);
+	big[API_BODY_MAX + 1] = 0;
+	api_request(&S, "PUT", "/machine-config", big, API_BODY_MAX + 1, &t);
+	assert_int_equal(t.status, 400);
+	assert_non_null(strstr(t.body, "larger than"));
+	api_txn_free(&t);
+	free(big);
+}
+
+static void test_drives_and_options(void **state)
+{
+	char **o = NULL, *b = NULL;
+	struct cp_err err = { 0 };
+	size_t i;
+	int ndev = 0;
+	const char *cmd = NULL;
+
+	expect_fault("PUT", "/drives/rootfs", "{\"drive_id\": \"other\", \"is_root_device\": true, \"path_on_host\": \"/r\"}",
+		     "does not match");
+	expect_fault("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r\"}", "is_root_device");
+	expect_fault("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"is_root_device\": true}", "path_on_host");
+	expect_fault("PUT", "/drives/ro%ot", "{\"drive_id\": \"ro%ot\", \"is_root_device\": true, \"path_on_host\": \"/r\"}",
+		     "drive_id");
+	expect_fault("PUT", "/drives/rootfs",
+		     "{\"drive_id\": \"rootfs\", \"is_root_device\": true, \"path_on_host\": \"/r\", \"rate_limiter\": "
+		     "{\"bandwidth\": {\"size\": 1, \"refill_time\": 1}}}", "rate_limiter");
+	expect_status("PUT", "/drives/rootfs",
+		      "{\"drive_id\": \"rootfs\", \"is_root_device\": true, \"is_read_only\": true, \"path_on_host\": "
+		      "\"/img/root\", \"rate_limiter\": {}, \"cache_type\": \"Unsafe\", \"io_engine\": \"Sync\"}", 204);
+	expect_status("PUT", "/drives/data", "{\"drive_id\": \"data\", \"is_root_device\": false, \"path_on_host\": \"/d\"}", 204);
+	expect_fault("PUT", "/drives/second", "{\"drive_id\": \"second\", \"is_root_device\": true, \"path_on_host\": \"/s\"}",
+		     "already the root device");
+	expect_status("PUT", "/network-interfaces/eth0",
+		      "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": \"02:00:00:00:00:01\"}", 204);
+	expect_fault("PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap0\"}", "already used");
+	expect_fault("PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\", \"guest_mac\": \"zz\"}",
+		     "guest_mac");
+	expect_status("PUT", "/entropy", "{}", 204);
+	expect_fault("PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/v\"}", "guest_cid");
+	expect_fault("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\"}", "no vsock device");
+	expect_fault("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", "without a kernel");
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\", \"boot_args\": \"console=ttyS0\"}", 204);
+
+	assert_int_equal(api_config_to_options(&S.cfg, &o, &err), 0);
+	for (i = 0; o[i]; i += 2) {
+		if (!strcmp(o[i], "device")) {
+			/* the root device first, then the others; then the net and rng devices */
+			const char *want[] = { "blk,path=/img/root,readonly=on", "blk,path=/d", "net,tap=tap0,mac=02:00:00:00:00:01", "rng" };
+			assert_string_equal(o[i + 1], want[ndev]);
+			ndev++;
+		}
+		if (!strcmp(o[i], "cmdline"))
+			cmd = o[i + 1];
+		if (!strcmp(o[i], "memory"))
+			assert_string_equal(o[i + 1], "128M");
+	}
+	assert_int_equal(ndev, 4);
+	assert_non_null(cmd);
+	assert_string_equal(cmd, "console=ttyS0 root=/dev/vda ro");
+	api_options_free(o);
+
+	assert_int_equal(req("GET", "/vm/config", NULL, &b), 200);
+	assert_non_null(strstr(b, "\"kernel_image_path\":\"/k\""));
+	assert_non_null(strstr(b, "\"drive_id\":\"data\""));
+	assert_non_null(strstr(b, "\"host_dev_name\":\"tap0\""));
+	free(b);
+}
+
+static void test_lifecycle(void **state)
+{
+	struct api_txn t;
+	char *b = NULL;
+
+	expect_fault("PATCH", "/vm", "{\"state\": \"Paused\"}", "not supported before starting");
+	expect_fault("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", "not supported before starting");
+	expect_fault("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}", "not configured");
+	expect_fault("PUT", "/actions", "{\"action_type\": \"Reboot\"}", "action_type");
+	expect_fault("PUT", "/actions", "{}", "action_type: required");
+	expect_status("PUT", "/metrics", "{\"metrics_path\": \"/m\"}", 204);
+	expect_fault("PUT", "/metrics", "{\"metrics_path\": \"/m2\"}", "already configured");
+	/* A failed logger open changes nothing. */
+	const char *lg = "{\"log_path\": \"/l\", \"level\": \"debug\"}";
+	api_request(&S, "PUT", "/logger", lg, strlen(lg), &t);
+	assert_int_equal(t.action, API_ACT_OPEN_LOGGER);
+	api_txn_finish(&S, &t, "log_path: /l: Permission denied");
+	assert_int_equal(t.status, 400);
+	assert_non_null(strstr(t.body, "Permission denied"));
+	api_txn_free(&t);
+	assert_false(S.cfg.logger);
+	expect_status("PUT", "/logger", "{\"log_path\": \"/l\", \"level\": \"debug\", \"show_level\": true}", 204);
+	assert_true(S.cfg.logger);
+	assert_int_equal(S.cfg.level, API_LOG_DEBUG);
+
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
+	api_request(&S, "PUT", "/actions", START, strlen(START), &t);
+	assert_int_equal(t.action, API_ACT_START);
+	assert_int_equal(S.st, API_NOT_STARTED); /* not before the shell says so */
+	api_txn_finish(&S, &t, NULL);
+	api_txn_free(&t);
+	assert_int_equal(S.st, API_RUNNING);
+
+	expect_fault("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128}", "not supported after starting");
+	expect_fault("PUT", "/boot-source", "{\"kernel_image_path\": \"/k2\"}", "not supported after starting");
+	expect_fault("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", "not supported after starting");
+	expect_status("PATCH", "/vm", "{\"state\": \"Paused\"}", 204);
+	assert_int_equal(req("GET", "/", NULL, &b), 200);
+	assert_non_null(strstr(b, "\"state\":\"Paused\""));
+	free(b);
+	expect_fault("PATCH", "/vm", "{\"state\": \"paused\"}", "state");
+	expect_status("PATCH", "/vm", "{\"state\": \"Resumed\"}", 204);
+	assert_int_equal(S.st, API_RUNNING);
+	expect_status("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", 204);
+	expect_status("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}", 204);
+	expect_fault("PATCH", "/drives/nope", "{\"drive_id\": \"nope\"}", "no drive");
+
+	b = api_metrics_line(&S, 1234);
+	assert_non_null(strstr(b, "\"utc_timestamp_ms\":1234"));
+	assert_non_null(strstr(b, "\"put_api_requests\":{"));
+	assert_non_null(strstr(b, "\"actions_count\":"));
+	assert_non_null(strstr(b, "\"vm_count\":2"));
+	free(b);
+}
+
+static void test_failed_start(void **state)
+{
+	struct api_txn t;
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
+	api_request(&S, "PUT", "/actions", START, strlen(START), &t);
+	api_txn_finish(&S, &t, "refused by launch policy 'p': memory 512 MiB is more than 256");
+	assert_int_equal(t.status, 400);
+	assert_non_null(strstr(t.body, "refused by launch policy"));
+	api_txn_free(&t);
+	assert_int_equal(S.st, API_FAILED);
+	expect_fault("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", "not supported after starting");
+	expect_fault("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", "failed to start");
+	expect_status("GET", "/", NULL, 200);
+}
+
+static void test_option_checks(void **state)
+{
+	/* An option the command line refuses is refused at InstanceStart, before anything starts. */
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
+	expect_status("PUT", "/carapace/confidential", "{\"mode\": \"required\", \"platform\": \"snp\"}", 204);
+	expect_fault("PUT", "/carapace/confidential", "{\"mode\": \"always\"}", "mode");
+	expect_fault("PUT", "/carapace/launch-policy", "{}", "path: required");
+	expect_status("PUT", "/carapace/launch-policy", "{\"path\": \"/p.json\"}", 204);
+	expect_status("PUT", "/drives/a", "{\"drive_id\": \"a\", \"is_root_device\": false, \"path_on_host\": \"/x\"}", 204);
+	expect_fault("PUT", "/drives/b", "{\"drive_id\": \"b\", \"is_root_device\": false, \"path_on_host\": \"/x,y\"}", "','");
+	expect_status("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", 204);
+	assert_string_equal(S.cfg.confidential, "required");
+	assert_string_equal(S.cfg.policy, "/p.json");
+}
+
+/* The attestation extension: set up before the start (--attest and its flags for the VM process),
+ * asked for after it with a nonce; the evidence itself is the shell's (carapace attest). */
+static void test_attestation(void **state)
+{
+	struct api_txn t;
+	char **f = NULL;
+	struct cp_err err = { 0 };
+	const char *ask = "{\"nonce\": \"00aaBB\"}";
+
+	expect_fault("PUT", "/carapace/attestation", ask, "not supported before starting");
+	expect_fault("PUT", "/carapace/attestation-setup", "{\"pcr\": 7}", "pcr: 7 is not 16 or 23");
+	expect_fault("PUT", "/carapace/attestation-setup", "{\"tcti\": 1}", "tcti");
+	assert_int_equal(api_config_to_flags(&S.cfg, &f, &err), 0);
+	assert_null(f); /* nothing asked: no flags */
+	expect_status("PUT", "/carapace/attestation-setup", "{\"tcti\": \"swtpm:port=2321\", \"pcr\": 16}", 204);
+	assert_int_equal(api_config_to_flags(&S.cfg, &f, &err), 0);
+	assert_string_equal(f[0], "attest");
+	assert_null(f[1]);
+	assert_string_equal(f[2], "tcti");
+	assert_string_equal(f[3], "swtpm:port=2321");
+	assert_string_equal(f[4], "pcr");
+	assert_string_equal(f[5], "16");
+	assert_null(f[6]);
+	api_options_free(f);
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
+	expect_status("PUT", "/actions", START, 204);
+	expect_fault("PUT", "/carapace/attestation", "{\"nonce\": \"abc\"}", "nonce: must be an even number");
+	expect_fault("PUT", "/carapace/attestation", "{\"nonce\": \"zz\"}", "nonce");
+	expect_fault("PUT", "/carapace/attestation", "{}", "nonce: required");
+	api_request(&S, "PUT", "/carapace/attestation", ask, strlen(ask), &t);
+	assert_int_equal(t.action, API_ACT_ATTEST);
+	assert_string_equal(t.nonce, "00aaBB");
+	api_txn_finish(&S, &t, NULL);
+	api_txn_free(&t);
+}
+
+static void test_attestation_not_set_up(void **state)
+{
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
+	expect_status("PUT", "/actions", START, 204);
+	expect_fault("PUT", "/carapace/attestation", "{\"nonce\": \"00\"}", "not recorded in a TPM");
+}
+
+static void test_config_file(void **state)
+{
+	struct cp_err err = { 0 };
+	const char *ok = "{\"boot-source\": {\"kernel_image_path\": \"/k\", \"boot_args\": \"x\"},"
+			 " \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 64},"
+			 " \"drives\": [{\"drive_id\": \"r\", \"is_root_device\": true, \"path_on_host\": \"/r\"}],"
+			 " \"network-interfaces\": [], \"metrics\": {\"metrics_path\": \"/m\"}}";
+	const char *bad = "{\"boot-source\": {\"kernel_image_path\": \"/k2\"}, \"drives\": [{\"drive_id\": \"r\"}]}";
+
+	assert_int_equal(api_config_file(&S, ok, strlen(ok), &err), 0);
+	assert_string_equal(S.cfg.kernel, "/k");
+	assert_int_equal(S.cfg.vcpus, 2);
+	assert_int_equal(S.cfg.ndrives, 1);
+	assert_string_equal(S.cfg.metrics_path, "/m");
+	assert_true(api_config_file(&S, bad, strlen(bad), &err) < 0);
+	assert_non_null(strstr(err.msg, "is_root_device"));
+	assert_string_equal(S.cfg.kernel, "/k"); /* nothing of the bad file applied */
+	const char *mmds = "{\"mmds-config\": {}}";
+	cp_err_clear(&err);
+	assert_true(api_config_file(&S, mmds, strlen(mmds), &err) < 0);
+	assert_non_null(strstr(err.msg, "mmds-config"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_instance_info, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drives_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_option_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attestation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attestation_not_set_up, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
