@@ -101,19 +101,19 @@ api boot-source-locked PUT /boot-source "{\"kernel_image_path\": \"$G\"}" 204 ""
 api policy-judges PUT /actions '{"action_type": "InstanceStart"}' 400 "refused by launch policy 'api-tenant': resources.memory_max_mib: 128 MiB"
 stop
 
-# SIGTERM while InstanceStart waits for the VM process (blocked here on a launch policy that is a
-# FIFO nobody writes): the VM process is stopped, the start fails with its status, carapace ends.
+# A launch policy that is a FIFO nobody writes: the VM process refuses it at once instead of
+# blocking in open() (issue 18 item 9), and the start fails with that reason. (This test used the
+# blocking FIFO to hold the VM process while SIGTERM arrived; with the FIFO refused, no file read
+# can hold it any more, so that case is covered by runner-api-lifecycle's SIGTERM with KVM.)
 mkfifo "$TMP/slow.json"
 start
 api slow-boot PUT /boot-source "{\"kernel_image_path\": \"$G\"}" 204 ""
 api slow-policy PUT /carapace/launch-policy "{\"path\": \"$TMP/slow.json\"}" 204 ""
-curl -s --unix-socket "$S" -X PUT http://localhost/actions -d '{"action_type": "InstanceStart"}' >"$TMP/slow.out" &
-CURL=$!
-while ! pgrep -P "$PID" >/dev/null; do sleep 0.05; done # the VM process exists
-kill -TERM "$PID"; wait "$PID"; rc=$?; PID=; wait "$CURL"
-if [ "$rc" = 143 ] && grep -q "the VM did not start (exit status 143)" "$TMP/slow.out"; then
-	echo "ok   SIGTERM during InstanceStart stops the VM process and carapace (143)"; passes=$((passes + 1))
-else echo "FAIL SIGTERM during a start: status $rc, reply $(cat "$TMP/slow.out")"; cat "$TMP/out"; fails=$((fails + 1)); fi
+timeout 60 curl -s --unix-socket "$S" -X PUT http://localhost/actions -d '{"action_type": "InstanceStart"}' >"$TMP/slow.out"
+if grep -q "not a regular file" "$TMP/slow.out" || grep -q "not a regular file" "$TMP/out"; then
+	echo "ok   a FIFO as the launch policy is refused at once, not waited on"; passes=$((passes + 1))
+else echo "FAIL FIFO policy: reply $(cat "$TMP/slow.out")"; cat "$TMP/out"; fails=$((fails + 1)); fi
+stop
 
 # The API thread's own seccomp list: a call outside it kills the process (test builds only).
 if "$C" run --help | grep -q -- --api-sock && [ "${CARAPACE_SANITIZED:-0}" = 0 ] && [ "${CARAPACE_TEST_HOOKS:-0}" = 1 ]; then
