@@ -3,7 +3,7 @@
 # builds, and runs either the demo or the whole test suite.
 #
 #   scripts/setup.sh demo   install, build, run the built-in demo guest (attested)
-#   scripts/setup.sh test   install, build, run the test suite: normal build, ASan+UBSan
+#   scripts/setup.sh test   install, build the test kernel (cached), build, run the test suite: normal build, ASan+UBSan
 #                           build, then every fuzz target for a bounded time (clang)
 #   scripts/setup.sh deps   install packages and test inputs only
 #   scripts/setup.sh build  install and build only
@@ -92,6 +92,10 @@ run_tests() {
 	local rc=0 dirs=()
 	export CARAPACE_TEST_VECTORS=${CARAPACE_TEST_VECTORS:-$here/../shared/test-vectors}
 	export CARAPACE_TEST_BZIMAGE=${CARAPACE_TEST_BZIMAGE:-$(ls "$here"/.cache/linux-image/boot/vmlinuz-* 2>/dev/null | head -1)}
+
+	# The real Linux the tests boot (tests/linux/): built once per change of its inputs, then cached.
+	log "test kernel: Debian's linux-source-6.1, tinyconfig + tests/linux/kernel/ (cached in .cache/test-kernel)"
+	scripts/build-test-kernel.sh >/dev/null || rc=1
 
 	log "build 1/3: release-style build with test hooks (gcc)"
 	configure build -Dtest_hooks=true
