@@ -75,6 +75,9 @@ static void run_usage(FILE *out)
 		"                       default: the host's, which must then be such a multiple)\n"
 		"  --id-block FILE      SEV-SNP: the 96-byte ID block for SNP_LAUNCH_FINISH (carapace measure --id-block-out)\n"
 		"  --id-auth FILE       SEV-SNP: its 4096-byte ID authentication block (--id-auth-out)\n"
+		"  --snp-cpuid-fixup    SEV-SNP: when the firmware refuses the CPUID page, accept its corrected\n"
+		"                       page once (every changed entry is named; the launch digest does not cover\n"
+		"                       the page's contents, so it is unchanged)\n"
 		"  --attest             record the launch in a TPM (PCR + event log) for carapace attest --vm NAME\n"
 		"  --tcti STRING        the TPM (default $CARAPACE_TCTI, then device:/dev/tpmrm0)\n"
 		"  --pcr N              PCR of the host launch log: 8..15 (default 13; see carapace-attest(1))\n"
@@ -203,15 +206,16 @@ static int plan_isolation(const struct run_opts *o, const struct host_assessment
 static const struct {
 	const char *flag;
 	size_t offset;
-	bool is_uint;
+	bool is_uint, is_flag;
 	enum policy_isolation only;
 } cc_only_opts[] = {
-	{ "--snp-certs", offsetof(struct run_opts, snp_certs), false, POLICY_ISO_SNP },
-	{ "--quote-service", offsetof(struct run_opts, quote_service), false, POLICY_ISO_TDX },
-	{ "--tsc-khz", offsetof(struct run_opts, tsc_khz), true, POLICY_ISO_NONE },
-	{ "--id-block", offsetof(struct run_opts, id_block), false, POLICY_ISO_SNP },
-	{ "--id-auth", offsetof(struct run_opts, id_auth), false, POLICY_ISO_SNP },
-	{ "--firmware", offsetof(struct run_opts, firmware), false, POLICY_ISO_NONE },
+	{ "--snp-certs", offsetof(struct run_opts, snp_certs), false, false, POLICY_ISO_SNP },
+	{ "--quote-service", offsetof(struct run_opts, quote_service), false, false, POLICY_ISO_TDX },
+	{ "--tsc-khz", offsetof(struct run_opts, tsc_khz), true, false, POLICY_ISO_NONE },
+	{ "--id-block", offsetof(struct run_opts, id_block), false, false, POLICY_ISO_SNP },
+	{ "--id-auth", offsetof(struct run_opts, id_auth), false, false, POLICY_ISO_SNP },
+	{ "--firmware", offsetof(struct run_opts, firmware), false, false, POLICY_ISO_NONE },
+	{ "--snp-cpuid-fixup", offsetof(struct run_opts, snp_cpuid_fixup), false, true, POLICY_ISO_SNP },
 };
 
 /* The first confidential-only option given that does not fit `iso` (a plain VM: any of them), or
@@ -220,7 +224,9 @@ static const char *cc_only_misfit(const struct run_opts *o, enum policy_isolatio
 {
 	for (size_t i = 0; i < ARRAY_SIZE(cc_only_opts); i++) {
 		const uint8_t *f = (const uint8_t *)o + cc_only_opts[i].offset;
-		bool set = cc_only_opts[i].is_uint ? *(const unsigned *)f != 0 : *(char *const *)f != NULL;
+		bool set = cc_only_opts[i].is_flag   ? *(const bool *)f
+			   : cc_only_opts[i].is_uint ? *(const unsigned *)f != 0
+						     : *(char *const *)f != NULL;
 		if (set && (iso == POLICY_ISO_NONE || (cc_only_opts[i].only != POLICY_ISO_NONE && cc_only_opts[i].only != iso))) {
 			*only = cc_only_opts[i].only;
 			return cc_only_opts[i].flag;
@@ -330,6 +336,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		}
 		cfg.id_block = id_block;
 		cfg.id_auth = id_auth;
+		cfg.snp_cpuid_fixup = o->snp_cpuid_fixup;
 	}
 	if (cp_file_read(fw_path, 64u << 20, &fw, &fw_len, &err) < 0) {
 		fprintf(stderr, "carapace run: firmware: %s\n", err.msg);
@@ -630,7 +637,7 @@ int runner_cli_run(int argc, char **argv)
 		{ "quote-service", required_argument, NULL, 0 },
 		{ "tsc-khz", required_argument, NULL, 0 },
 		{ "id-block", required_argument, NULL, 0 },
-		{ "id-auth", required_argument, NULL, 0 },
+		{ "id-auth", required_argument, NULL, 0 },   { "snp-cpuid-fixup", no_argument, NULL, 0 },
 		{ "print-launch-request", no_argument, NULL, 'R' },
 		{ "attest", no_argument, NULL, 'A' },
 		{ "tcti", required_argument, NULL, 't' },

@@ -57,15 +57,17 @@ static const struct opt_def opt_defs[] = {
 	{ "tsc-khz", OPT_UINT, O(tsc_khz) },
 	{ "id-block", OPT_STRING, O(id_block) },
 	{ "id-auth", OPT_STRING, O(id_auth) },
+	{ "snp-cpuid-fixup", OPT_FLAG, O(snp_cpuid_fixup) },
 };
 
 const char *run_opts_known(void)
 {
-	static char known[512];
+	static char known[1024];
 
-	/* Derived from the table, so a new option cannot be missing from the error messages. */
+	/* Derived from the table, so a new option cannot be missing from the error messages. The
+	 * loop stops at the buffer's end (a table grown past it is cut short, never overrun). */
 	if (!known[0])
-		for (size_t i = 0, n = 0; i < ARRAY_SIZE(opt_defs); i++)
+		for (size_t i = 0, n = 0; i < ARRAY_SIZE(opt_defs) && n < sizeof(known); i++)
 			n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "", opt_defs[i].name);
 	return known;
 }

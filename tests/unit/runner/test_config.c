@@ -131,6 +131,27 @@ static void test_cpu_option(void **state)
 	run_opts_free(&o);
 }
 
+/* --snp-cpuid-fixup: a flag on the command line and a boolean in the config file (issue 12:
+ * the corrected CPUID page is accepted only when the operator says so). */
+static void test_snp_cpuid_fixup_option(void **state)
+{
+	const char *j = "{\"snp-cpuid-fixup\": true}";
+	struct run_opts o;
+	struct cp_err err = { 0 };
+	(void)state;
+	run_opts_init(&o);
+	assert_false(o.snp_cpuid_fixup);
+	assert_int_equal(run_opts_from_json(&o, j, strlen(j), &err), 0);
+	assert_true(o.snp_cpuid_fixup);
+	run_opts_free(&o);
+	run_opts_init(&o);
+	assert_int_equal(run_opts_set(&o, "snp-cpuid-fixup", NULL, &err), 0);
+	assert_true(o.snp_cpuid_fixup);
+	assert_true(run_opts_from_json(&o, "{\"snp-cpuid-fixup\": 1}", 22, &err) < 0);
+	assert_non_null(strstr(err.msg, "snp-cpuid-fixup"));
+	run_opts_free(&o);
+}
+
 static void test_flags(void **state)
 {
 	struct run_opts o;
@@ -158,7 +179,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_ok), cmocka_unit_test(test_json_memory_integer_is_mib),
 		cmocka_unit_test(test_json_errors), cmocka_unit_test(test_json_atomic),
-		cmocka_unit_test(test_validate), cmocka_unit_test(test_cpu_option), cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_validate), cmocka_unit_test(test_cpu_option), cmocka_unit_test(test_snp_cpuid_fixup_option),
+		cmocka_unit_test(test_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
