@@ -204,6 +204,55 @@ static void test_direct_bad_input(void **state)
 	kd_free(kd);
 }
 
+/* `carapace run --confidential required --platform snp|tdx --kernel K` (no --firmware) builds
+ * the firmware-less launch, with the same constructor as the CLI, and it runs on the double with
+ * the predicted digest; with --firmware the OVMF measured-direct-boot path stays reachable. */
+static void test_cli_boot_source(void **state)
+{
+	struct run_opts o = { .kernel = "k", .cmdline = CMDLINE, .memory = 128ull << 20, .vcpus = 2 };
+	struct cp_err err = { 0 };
+	uint8_t *fw = NULL;
+
+	(void)state;
+	make_bzimage(0x020f);
+	for (int p = CC_SNP; p <= CC_TDX; p++) {
+		struct kvm_double *kd = double_new();
+		struct cc_launch_cfg cfg = cfg_for((enum cc_platform)p, (unsigned)o.vcpus);
+		struct cc_vm cvm;
+		uint8_t want[48], got[48];
+
+		cfg.mem_size = o.memory;
+		assert_int_equal(cli_run_cc_boot(&o, kimg, KLEN, NULL, 0, &cfg, &fw, &err), 0);
+		assert_null(fw);
+		assert_null(cfg.firmware);
+		assert_string_equal(cfg.cmdline, CMDLINE);
+		if (cc_launch(&kd_ops, kd, &cfg, &cvm, &err) < 0)
+			fail_msg("launch: %s", err.msg);
+		predict((enum cc_platform)p, 2, o.memory, kimg, KLEN, want);
+		assert_int_equal(p == CC_SNP ? kd_snp_digest(kd, got) : kd_tdx_mrtd(kd, got), 0);
+		assert_memory_equal(got, want, 48);
+		cc_vm_release(&cvm);
+		kd_free(kd);
+	}
+	/* --firmware: the image is read, the kernel goes the fw_cfg way. */
+	o.firmware = "/nonexistent/OVMF.fd";
+	{
+		struct cc_launch_cfg cfg = cfg_for(CC_SNP, 1);
+		assert_true(cli_run_cc_boot(&o, kimg, KLEN, NULL, 0, &cfg, &fw, &err) < 0);
+		assert_non_null(strstr(err.msg, "firmware: "));
+		if (access(OVMF_PATH, R_OK) == 0) {
+			o.firmware = OVMF_PATH;
+			assert_int_equal(cli_run_cc_boot(&o, kimg, KLEN, NULL, 0, &cfg, &fw, &err), 0);
+			assert_non_null(fw);
+			assert_ptr_equal(cfg.firmware, fw);
+			assert_ptr_equal(cfg.kernel, kimg);
+			free(fw);
+		} else {
+			printf("# SKIP the --firmware half: %s is absent\n", OVMF_PATH);
+		}
+	}
+}
+
 /* The real kernel, when given: both platforms to vCPU run with the digest predicted. */
 static void test_real_kernel(void **state)
 {
@@ -230,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_snp_direct),	    cmocka_unit_test(test_tdx_direct),
 		cmocka_unit_test(test_direct_above_4g),	    cmocka_unit_test(test_snp_entry_registers),
 		cmocka_unit_test(test_direct_bad_input),    cmocka_unit_test(test_real_kernel),
+		cmocka_unit_test(test_cli_boot_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
