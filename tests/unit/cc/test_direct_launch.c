@@ -8,6 +8,8 @@
  * $CARAPACE_TEST_BZIMAGE the real kernel is launched too (a visible skip otherwise). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,6 +175,108 @@ static void test_snp_entry_registers(void **state)
 	kd_free(kd);
 }
 
+/* SNP AP creation (the guest starts its APs; KVM handles it: sev.c sev_snp_ap_creation). An AP's
+ * KVM_RUN blocks in the kernel until the BSP creates it, then runs; carapace issues nothing for it. */
+struct ap_run {
+	struct kvm_double *kd;
+	int fd, ret;
+	uint32_t reason;
+	void *run;
+};
+
+static void *ap_thread(void *arg)
+{
+	struct ap_run *a = arg;
+	a->ret = kd_ops.ioctl(a->kd, a->fd, KVM_RUN, NULL);
+	a->reason = ((struct kvm_run *)a->run)->exit_reason;
+	return NULL;
+}
+
+static void snp_launch2(struct kvm_double *kd, struct cc_launch_cfg *cfg, struct cc_vm *cvm)
+{
+	struct cp_err err = { 0 };
+	make_bzimage(0x020f);
+	*cfg = direct_cfg(CC_SNP, 2, 128ull << 20, kimg, KLEN);
+	if (cc_launch(&kd_ops, kd, cfg, cvm, &err) < 0)
+		fail_msg("launch: %s", err.msg);
+}
+
+static void test_snp_ap_creation(void **state)
+{
+	struct kvm_double *kd = double_new();
+	struct cc_launch_cfg cfg;
+	struct cc_vm cvm;
+	struct ap_run a = { .kd = kd };
+	struct kd_record rec;
+	pthread_t t;
+
+	(void)state;
+	snp_launch2(kd, &cfg, &cvm);
+	a.fd = cvm.vcpu_fd[1];
+	a.run = cvm.run[1];
+	assert_int_equal(pthread_create(&t, NULL, ap_thread, &a), 0);
+	/* Wait (no deadline: the test's own timeout bounds it) until the AP is blocked in KVM_RUN. */
+	do {
+		sched_yield();
+		assert_int_equal(kd_record_get(kd, &rec), 0);
+	} while (__atomic_load_n(&rec.ap_blocked_runs, __ATOMIC_SEQ_CST) == 0);
+	assert_int_equal(rec.aps_started, 0);
+	/* The BSP's guest creates AP 1 with a VMSA at 0x10000 and the VM's SEV features; KVM takes it
+	 * in the kernel, so the BSP's KVM_RUN goes on to its next exit (HLT here). */
+	assert_int_equal(kd_script_snp_ap_creation(kd, 0, 1, 1, 0x10000, cfg.vmsa_features | 1), 0);
+	assert_int_equal(kd_ops.ioctl(kd, cvm.vcpu_fd[0], KVM_RUN, NULL), 0);
+	assert_int_equal(((struct kvm_run *)cvm.run[0])->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.ret, 0);
+	assert_int_equal(a.reason, KVM_EXIT_HLT);
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.ap_creations, 1);
+	assert_int_equal(rec.aps_started, 1);
+	assert_int_equal(rec.ap_creations_refused, 0);
+	cc_vm_release(&cvm);
+	kd_free(kd);
+}
+
+/* Requests KVM refuses (back to the guest) leave the AP blocked; carapace's run loop still ends
+ * the VM when the BSP halts: the blocked AP's KVM_RUN is interrupted by the kick (-EINTR). */
+static void test_snp_ap_refused_and_blocked_ap_ended(void **state)
+{
+	struct kvm_double *kd = double_new();
+	struct cc_launch_cfg cfg;
+	struct cc_vm cvm;
+	struct vm *vm = NULL;
+	struct kd_record rec;
+	struct cp_err err = { 0 };
+	int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct run_opts plain = { .timeout_ms = 20000 };
+	struct vm_config vc = cli_run_vm_config(&plain, &(struct run_console){ null_fd, -1, false }, SANDBOX_OFF, NULL,
+						NULL, false);
+
+	(void)state;
+	snp_launch2(kd, &cfg, &cvm);
+	assert_int_equal(kd_script_snp_ap_creation(kd, 0, 1, 1, 0x10000, 0x21), 0); /* other SEV features */
+	assert_int_equal(kd_script_snp_ap_creation(kd, 0, 1, 5, 0x10000, 1), 0);    /* no such APIC ID */
+	assert_int_equal(kd_script_snp_ap_creation(kd, 0, 1, 1, 0x10010, 1), 0);    /* VMSA not a page */
+	assert_int_equal(kd_script_snp_ap_creation(kd, 0, 7, 1, 0x10000, 1), 0);    /* no such request */
+	assert_int_equal(kd_script_wait_ap_blocked(kd, 0, 1), 0); /* the AP is in KVM_RUN, then the BSP halts */
+	if (vm_adopt_cc(&cvm, &vc, &vm, &err) < 0)
+		fail_msg("adopt: %s", err.msg);
+	assert_int_equal(vm_run(vm), CP_EXIT_OK);
+	assert_non_null(strstr(vm->end_msg, "vCPU 0 halted"));
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.ap_creations_refused, 4);
+	assert_int_equal(rec.ap_creations, 0);
+	assert_int_equal(rec.aps_started, 0);
+	/* The AP was blocked in KVM_RUN when the BSP halted; the kick ended it with -EINTR (else
+	 * vm_run would never return). */
+	assert_int_equal(rec.ap_blocked_runs, 1);
+	assert_true(rec.eintr_runs >= 1);
+	vm_destroy(vm);
+	cc_vm_release(&cvm);
+	kd_free(kd);
+	close(null_fd);
+}
+
 /* Bad input: named, before anything is created. */
 static void test_direct_bad_input(void **state)
 {
@@ -280,6 +384,8 @@ int main(void)
 		cmocka_unit_test(test_direct_above_4g),	    cmocka_unit_test(test_snp_entry_registers),
 		cmocka_unit_test(test_direct_bad_input),    cmocka_unit_test(test_real_kernel),
 		cmocka_unit_test(test_cli_boot_source),
+		cmocka_unit_test(test_snp_ap_creation),
+		cmocka_unit_test(test_snp_ap_refused_and_blocked_ap_ended),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
