@@ -1188,10 +1188,12 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 		if (cfg->firmware_len)
 			return cp_err_set(err, EINVAL, "confidential launch: a firmware length (%zu) without a firmware",
 					  cfg->firmware_len);
-	} else if (!cfg->firmware || cfg->firmware_len == 0 || cfg->firmware_len % PG || cfg->firmware_len > (64u << 20)) {
-		return cp_err_set(err, EINVAL, "confidential launch: %s", !cfg->firmware ? "no firmware and no kernel: "
-				  "give a firmware image, or a bzImage for the firmware-less direct boot"
-				  : "firmware of a size that is not whole pages of at most 64 MiB");
+	} else if (!cfg->firmware) {
+		return cp_err_set(err, EINVAL, "confidential launch: no firmware and no kernel: give a firmware image, or a "
+				  "bzImage for the firmware-less direct boot");
+	} else if (cfg->firmware_len == 0 || cfg->firmware_len % PG || cfg->firmware_len > (64u << 20)) {
+		return cp_err_set(err, EINVAL, "confidential launch: firmware of %zu bytes (whole pages, at most 64 MiB)",
+				  cfg->firmware_len);
 	}
 	if (cfg->platform == CC_SNP && (cfg->vmsa_features & 1))
 		return cp_err_set(err, EINVAL, "SEV-SNP: vmsa_features 0x%" PRIx64 " must not contain SNP_ACTIVE (bit 0): "
