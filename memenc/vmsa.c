@@ -108,7 +108,10 @@ void memenc_vmsa_build_long(const struct memenc_vmsa_long *p, uint8_t page[MEMEN
 	seg(page + VMSA_IDTR, 0, 0, 0, 0);
 	seg(page + VMSA_TR, 0, c->tr_attr, 0xffff, 0);
 	cp_put_le64(page + VMSA_EFER, p->efer | 0x1000);
-	cp_put_le64(page + VMSA_CR4, p->cr4);
+	/* KVM adds the host's CR4.MCE to every vCPU's CR4 (arch/x86/kvm/svm/svm.c svm_set_cr4:
+	 * cr4 |= host_cr4_mce), and sev_es_sync_vmsa copies that into the VMSA, as for the reset
+	 * state above. */
+	cp_put_le64(page + VMSA_CR4, p->cr4 | 0x40);
 	cp_put_le64(page + VMSA_CR3, p->cr3);
 	cp_put_le64(page + VMSA_CR0, p->cr0);
 	cp_put_le64(page + VMSA_DR7, 0x400);

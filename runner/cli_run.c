@@ -66,7 +66,8 @@ static void run_usage(FILE *out)
 		"  --confidential MODE  required: SEV-SNP/TDX or refuse; preferred: fall back to a plain VM, loudly;\n"
 		"                       off (default)\n"
 		"  --platform snp|tdx   the confidential platform (default: the one this host offers)\n"
-		"  --firmware FILE      OVMF/TDVF image for a confidential launch (default /usr/share/ovmf/OVMF.fd)\n"
+		"  --firmware FILE      OVMF/TDVF image for a confidential launch (default /usr/share/ovmf/OVMF.fd;\n"
+		"                       --kernel without --firmware: firmware-less measured direct boot)\n"
 		"  --snp-certs FILE     SEV-SNP: the GHCB certificate table (VCEK/VLEK, ASK, ARK) given to the guest with\n"
 		"                       each extended attestation request; re-read under a shared lock each time\n"
 		"  --quote-service SOCK TDX: the quote generation service's UNIX socket (Intel QGS) for GetQuote;\n"
@@ -259,6 +260,28 @@ struct vm_config cli_run_vm_config(const struct run_opts *o, const struct run_co
 	};
 }
 
+int cli_run_cc_boot(const struct run_opts *o, const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd,
+		    size_t initrd_len, struct cc_launch_cfg *cfg, uint8_t **fw, struct cp_err *err)
+{
+	size_t fw_len = 0;
+
+	*fw = NULL;
+	cfg->kernel = kernel;
+	cfg->kernel_len = kernel_len;
+	cfg->initrd = initrd;
+	cfg->initrd_len = initrd_len;
+	cfg->cmdline = kernel ? (o->cmdline ? o->cmdline : "") : NULL;
+	cfg->firmware = NULL;
+	cfg->firmware_len = 0;
+	if (kernel && !o->firmware)
+		return 0; /* firmware-less direct boot: the launch plan is memenc_plan_build_direct's */
+	if (cp_file_read(o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd", 64u << 20, fw, &fw_len, err) < 0)
+		return cp_err_prefix(err, "firmware: ");
+	cfg->firmware = *fw;
+	cfg->firmware_len = fw_len;
+	return 0;
+}
+
 /* Launch SEV-SNP or TDX through runner/cc and run it in the ordinary run loop. */
 static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
 			       uint64_t td_attributes, bool attest, const char *tcti, const struct vdev_spec *specs,
@@ -266,12 +289,10 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			       const uint8_t *initrd, size_t initrd_len, enum sandbox_mode sbx, const char *test_hook,
 			       int control_fd)
 {
-	const char *fw_path = o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd";
 	struct cc_launch_cfg cfg;
 	struct cc_vm cvm;
 	struct cp_err err = { 0 };
 	_cleanup_free_ uint8_t *fw = NULL, *id_block = NULL, *id_auth = NULL;
-	size_t fw_len = 0;
 	int r;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -279,13 +300,6 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	cfg.snp_policy = snp_policy;       /* 0: runner/cc's default (0x30000) */
 	cfg.td_attributes = td_attributes; /* from the launch policy when there is one */
 	cfg.snp_certs = o->snp_certs;
-	/* Measured direct boot: the firmware fetches these through fw_cfg. SEV-SNP measures their
-	 * hashes with the launch; TDX firmware measures them into RTMR[1..2]. */
-	cfg.kernel = kernel;
-	cfg.kernel_len = kernel_len;
-	cfg.initrd = initrd;
-	cfg.initrd_len = initrd_len;
-	cfg.cmdline = kernel ? (o->cmdline ? o->cmdline : "") : NULL;
 	cfg.tsc_khz = o->tsc_khz;
 	{
 		enum policy_isolation only;
@@ -338,16 +352,21 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		cfg.id_auth = id_auth;
 		cfg.snp_cpuid_fixup = o->snp_cpuid_fixup;
 	}
-	if (cp_file_read(fw_path, 64u << 20, &fw, &fw_len, &err) < 0) {
-		fprintf(stderr, "carapace run: firmware: %s\n", err.msg);
+	/* --kernel without --firmware: the firmware-less direct boot; else the firmware (measured
+	 * direct boot through fw_cfg when a kernel is given). docs/CONFIDENTIAL.md. */
+	if (cli_run_cc_boot(o, kernel, kernel_len, initrd, initrd_len, &cfg, &fw, &err) < 0) {
+		fprintf(stderr, "carapace run: %s\n", err.msg);
 		return CP_EXIT_USAGE;
 	}
-	/* Honest about the platform: the firmware gets no QEMU chipset (see docs/CONFIDENTIAL.md). */
-	fprintf(stderr, "carapace: note: this confidential VM has fw_cfg but no PCI host bridge or ACPI tables; "
-			"firmware built for QEMU (such as Debian's OVMF.fd) stops early on it (docs/CONFIDENTIAL.md, "
-			"'Firmware platform')\n");
-	cfg.firmware = fw;
-	cfg.firmware_len = fw_len;
+	if (cfg.firmware)
+		/* Honest about the platform: the firmware gets no QEMU chipset (see docs/CONFIDENTIAL.md). */
+		fprintf(stderr, "carapace: note: this confidential VM has fw_cfg but no PCI host bridge or ACPI tables; "
+				"firmware built for QEMU (such as Debian's OVMF.fd) stops early on it (docs/CONFIDENTIAL.md, "
+				"'Firmware platform')\n");
+	else
+		fprintf(stderr, "carapace: %s firmware-less direct boot of the kernel (no --firmware); `carapace measure "
+				"--platform %s --kernel K [--initrd I] [--append S] --vcpus N --memory M` predicts it\n",
+			cfg.platform == CC_SNP ? "SEV-SNP" : "TDX", cfg.platform == CC_SNP ? "snp" : "tdx");
 	cfg.mem_size = o->memory;
 	cfg.vcpus = o->vcpus;
 	r = cc_launch(&kvm_ops_sys, NULL, &cfg, &cvm, &err);
@@ -379,9 +398,12 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			fprintf(stderr, "carapace run: %s\n", err.msg);
 			status = CP_EXIT_FAILURE;
 		} else {
-			/* Firmware boots the guest, so its kernel command line is not ours to extend. */
+			/* Firmware or the measured layout boots the guest, so its kernel command line
+			 * is not ours to extend: it is measured (direct boot) or the firmware's. */
 			if (vm->ndevs)
-				fprintf(stderr, "carapace: the guest kernel finds its devices with: %s\n", vm->cmdline);
+				fprintf(stderr, "carapace: the guest kernel finds its devices with: %s%s\n", vm->cmdline,
+					cfg.firmware ? "" : " (give these in --cmdline, and the same to `carapace measure "
+					"--append`: the command line is measured)");
 			if (control_fd >= 0 && write(control_fd, "S", 1) != 1) /* tell the API the VM runs */
 				vm_end(vm, CP_EXIT_FAILURE, "the management API's controller went away");
 			status = run_and_report(vm, o->quiet);

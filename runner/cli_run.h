@@ -20,4 +20,14 @@ struct run_console {
 struct vm_config cli_run_vm_config(const struct run_opts *o, const struct run_console *con, enum sandbox_mode sbx,
 				   const char *test_hook, const struct vdev_spec *specs, bool device_failure_continue);
 
+struct cc_launch_cfg;
+struct cp_err;
+/* The boot source of a confidential launch, from --kernel / --firmware / --initrd / --cmdline:
+ * --kernel without --firmware is the firmware-less direct boot (cfg->firmware NULL); otherwise
+ * the firmware image (--firmware, default /usr/share/ovmf/OVMF.fd) is read into *fw (the
+ * caller frees it) and a kernel, if any, goes the measured fw_cfg way. Sets cfg's firmware,
+ * kernel, initrd and cmdline fields. */
+int cli_run_cc_boot(const struct run_opts *o, const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd,
+		    size_t initrd_len, struct cc_launch_cfg *cfg, uint8_t **fw, struct cp_err *err);
+
 #endif

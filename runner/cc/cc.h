@@ -67,14 +67,23 @@ struct cc_launch_cfg {
 	 * re-read under a shared F_OFD_SETLK lock for every request, so an update taken under an
 	 * exclusive lock is never seen half-written. */
 	const char *snp_certs;
-	/* Measured direct boot: the kernel (bzImage), initrd and command line the firmware loads
-	 * through fw_cfg. SEV-SNP: their SHA-256 go into the firmware's kernel-hashes page, which is
-	 * measured (needs a firmware with an SNP_KERNEL_HASHES section, e.g. OVMF AmdSevX64). TDX:
-	 * the firmware measures them into RTMRs; MRTD does not change. NULL kernel: no direct boot. */
+	/* With a firmware: measured direct boot, the kernel (bzImage), initrd and command line the
+	 * firmware loads through fw_cfg. SEV-SNP: their SHA-256 go into the firmware's kernel-hashes
+	 * page, which is measured (needs a firmware with an SNP_KERNEL_HASHES section, e.g. OVMF
+	 * AmdSevX64). TDX: the firmware measures them into RTMRs; MRTD does not change.
+	 * Without a firmware (firmware NULL, firmware_len 0): the firmware-less direct boot of
+	 * memenc_plan_build_direct (memenc/direct_boot.h), the plan `carapace measure --platform
+	 * snp|tdx --kernel K --vcpus N --memory M` predicts: SEV-SNP vCPUs start in long mode at the
+	 * kernel's 64-bit entry (BSP, RSI = boot_params) or parked (APs, which the guest starts with
+	 * SNP AP creation); TDX vCPUs start at the reset vector in carapace's measured stub.
+	 * NULL kernel: no direct boot. */
 	const uint8_t *kernel, *initrd;
 	size_t kernel_len, initrd_len;
 	const char *cmdline;
 };
+
+/* The launch is the firmware-less direct boot of cfg->kernel (no firmware image given). */
+static inline bool cc_cfg_direct(const struct cc_launch_cfg *cfg) { return !cfg->firmware && cfg->kernel; }
 
 struct cc_block {
 	const char *name;             /* "ram-low", "ram-high", "firmware" */

@@ -68,20 +68,31 @@ static uint8_t *shared_ptr(const struct cc_vm *vm, const struct cc_block *b, uin
 	return vm->shared + b->shared_off + (gpa - b->gpa);
 }
 
+/* The private image block that ends at 4 GiB: the firmware; for a firmware-less direct boot the
+ * TDX stub's page (DB_STUB), or nothing on SEV-SNP (its vCPUs start at the kernel's entry). */
+static uint64_t image_len(const struct cc_launch_cfg *cfg)
+{
+	if (cc_cfg_direct(cfg))
+		return cfg->platform == CC_TDX ? FOUR_GIB - DB_STUB : 0;
+	return cfg->firmware_len;
+}
+
 static void layout(struct cc_vm *vm, const struct cc_launch_cfg *cfg)
 {
-	uint64_t low = cfg->mem_size < GP_MMIO_HOLE ? cfg->mem_size : GP_MMIO_HOLE;
+	uint64_t low = cfg->mem_size < GP_MMIO_HOLE ? cfg->mem_size : GP_MMIO_HOLE, img = image_len(cfg);
 	unsigned n = 0;
 
 	vm->blocks[n++] = (struct cc_block){ "ram-low", 0, low, 0, -1, 0, NULL };
 	if (cfg->mem_size > GP_MMIO_HOLE)
 		vm->blocks[n++] = (struct cc_block){ "ram-high", FOUR_GIB, cfg->mem_size - GP_MMIO_HOLE, low, -1, 1, NULL };
-	/* The firmware is private memory of its own, ending at 4 GiB (like a flash device). */
-	vm->blocks[n] = (struct cc_block){ "firmware", FOUR_GIB - cfg->firmware_len, cfg->firmware_len, cfg->mem_size, -1,
-					   n, NULL };
-	n++;
+	/* The firmware (or the TDX stub) is private memory of its own, ending at 4 GiB (like a flash
+	 * device). It is named "firmware" either way: it is not RAM (cc_block_is_ram). */
+	if (img) {
+		vm->blocks[n] = (struct cc_block){ "firmware", FOUR_GIB - img, img, cfg->mem_size, -1, n, NULL };
+		n++;
+	}
 	vm->nblocks = n;
-	vm->shared_size = cfg->mem_size + cfg->firmware_len;
+	vm->shared_size = cfg->mem_size + img;
 }
 
 /* ---- TD HOB (pure): PHIT, one resource descriptor per RAM range, end. Ranges the launch adds
@@ -258,6 +269,23 @@ static unsigned snp_cpuid_page_diff(const uint8_t *want, const uint8_t *got, cha
 
 /* ---- steps: common ---- */
 
+/* The firmware-less direct-boot plan (memenc_plan_build_direct, what `carapace measure --platform
+ * snp|tdx --kernel K --vcpus N --memory M [--initrd I] [--append S]` walks): SNP with the host's
+ * C-bit position (CPUID 0x8000001f EBX[5:0], as vCPU 0 sees it; 51 when the model has no such
+ * leaf), TDX through the measured stub at DB_STUB. */
+static int direct_plan(struct cc_vm *vm, const struct cpuid_table *t, struct cp_err *err)
+{
+	const struct cc_launch_cfg *cfg = vm->cfg;
+	struct db_input in = { .kernel = cfg->kernel, .kernel_len = cfg->kernel_len, .initrd = cfg->initrd,
+			       .initrd_len = cfg->initrd_len, .cmdline = cfg->cmdline, .vcpus = cfg->vcpus,
+			       .mem_size = cfg->mem_size };
+
+	for (unsigned i = 0; vm->platform == CC_SNP && i < t->nent; i++)
+		if (t->e[i].function == 0x8000001f && (t->e[i].ebx & 0x3f) >= 32)
+			in.cbit = t->e[i].ebx & 0x3f;
+	return memenc_plan_build_direct(&vm->plan, &in, &vm->opts, err);
+}
+
 static int step_create_vm(struct cc_vm *vm, struct cp_err *err)
 {
 	const struct cc_launch_cfg *cfg = vm->cfg;
@@ -290,7 +318,10 @@ static int step_create_vm(struct cc_vm *vm, struct cp_err *err)
 		for (unsigned i = 0; i < t->nent; i++)
 			if (t->e[i].function == 1)
 				vm->opts.vcpu_sig = t->e[i].eax;
-	if (vm->platform == CC_TDX) {
+	if (cc_cfg_direct(cfg)) {
+		if ((r = direct_plan(vm, t, err)) < 0)
+			return r;
+	} else if (vm->platform == CC_TDX) {
 		struct memenc_ovmf_table tab;
 		struct memenc_tdvf_metadata md;
 		if ((r = memenc_ovmf_table_parse(cfg->firmware, cfg->firmware_len, &tab, err)) < 0 ||
@@ -303,8 +334,7 @@ static int step_create_vm(struct cc_vm *vm, struct cp_err *err)
 		vm->opts.td_hob = vm->hob;
 		vm->opts.td_hob_len = vm->hob_len;
 	}
-	r = memenc_plan_build(&vm->plan, cfg->firmware, cfg->firmware_len, &vm->opts, err);
-	if (r < 0)
+	if (!cc_cfg_direct(cfg) && (r = memenc_plan_build(&vm->plan, cfg->firmware, cfg->firmware_len, &vm->opts, err)) < 0)
 		return r;
 	r = memenc_plan_measure(&vm->plan, vm->measurement, &vm->measurement_len, NULL, NULL, err);
 	if (r < 0)
@@ -545,7 +575,22 @@ static int snp_vcpu_state(struct cc_vm *vm, unsigned i, const uint8_t *v, struct
 	regs.rip = cp_le64(v + 0x178);
 	regs.rsp = cp_le64(v + 0x1d8);
 	regs.rax = cp_le64(v + 0x1f8);
+	/* The general registers as the VMSA lays them out (RCX at 0x308 .. R15 at 0x378; RSP and
+	 * RAX live apart): a direct boot's BSP has RSI = boot_params. */
+	regs.rcx = cp_le64(v + 0x308);
 	regs.rdx = cp_le64(v + 0x310);
+	regs.rbx = cp_le64(v + 0x318);
+	regs.rbp = cp_le64(v + 0x328);
+	regs.rsi = cp_le64(v + 0x330);
+	regs.rdi = cp_le64(v + 0x338);
+	regs.r8 = cp_le64(v + 0x340);
+	regs.r9 = cp_le64(v + 0x348);
+	regs.r10 = cp_le64(v + 0x350);
+	regs.r11 = cp_le64(v + 0x358);
+	regs.r12 = cp_le64(v + 0x360);
+	regs.r13 = cp_le64(v + 0x368);
+	regs.r14 = cp_le64(v + 0x370);
+	regs.r15 = cp_le64(v + 0x378);
 	if ((r = kio(vm, vm->vcpu_fd[i], KVM_SET_REGS, &regs)) < 0)
 		return cp_err_set(err, -r, "KVM_SET_REGS vCPU %u: %s", i, strerror(-r));
 	memset(&fpu, 0, sizeof(fpu));
@@ -604,8 +649,13 @@ static int snp_update(struct cc_vm *vm, size_t k, const struct memenc_plan_op *o
 		memcpy(cpuid_want, src, PG);
 		break;
 	}
+	case MEMENC_OP_SNP_ZERO:
+		/* KVM reads no source for a ZERO page (sev.c snp_launch_update: src = NULL for
+		 * KVM_SEV_SNP_PAGE_TYPE_ZERO, Linux 6.11): not touching it keeps the shared memfd of a
+		 * direct boot, whose every RAM page is ZERO, unallocated. */
+		break;
 	default:
-		memset(src, 0, op->len); /* ZERO, UNMEASURED, SECRETS: the firmware sees zeros */
+		memset(src, 0, op->len); /* UNMEASURED, SECRETS: the firmware sees zeros */
 		break;
 	}
 	while (u.len) {
@@ -1134,9 +1184,17 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	if (cfg->mem_size < GUEST_MEM_MIN || cfg->mem_size % PG || cfg->mem_size > GUEST_MEM_MAX)
 		return cp_err_set(err, EINVAL, "confidential launch: memory 0x%" PRIx64 " bytes (16 MiB .. 1 TiB, whole pages)",
 				  cfg->mem_size);
-	if (!cfg->firmware || cfg->firmware_len == 0 || cfg->firmware_len % PG || cfg->firmware_len > (64u << 20))
+	if (cc_cfg_direct(cfg)) {
+		if (cfg->firmware_len)
+			return cp_err_set(err, EINVAL, "confidential launch: a firmware length (%zu) without a firmware",
+					  cfg->firmware_len);
+	} else if (!cfg->firmware) {
+		return cp_err_set(err, EINVAL, "confidential launch: no firmware and no kernel: give a firmware image, or a "
+				  "bzImage for the firmware-less direct boot");
+	} else if (cfg->firmware_len == 0 || cfg->firmware_len % PG || cfg->firmware_len > (64u << 20)) {
 		return cp_err_set(err, EINVAL, "confidential launch: firmware of %zu bytes (whole pages, at most 64 MiB)",
 				  cfg->firmware_len);
+	}
 	if (cfg->platform == CC_SNP && (cfg->vmsa_features & 1))
 		return cp_err_set(err, EINVAL, "SEV-SNP: vmsa_features 0x%" PRIx64 " must not contain SNP_ACTIVE (bit 0): "
 				  "KVM sets it", cfg->vmsa_features);
@@ -1174,7 +1232,7 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	vm->opts.vmm = MEMENC_VMM_QEMU;
 	if ((cfg->initrd || cfg->cmdline) && !cfg->kernel)
 		return cp_err_set(err, EINVAL, "direct boot: an initrd or command line needs a kernel");
-	if (cfg->kernel && cfg->platform == CC_SNP) {
+	if (cfg->kernel && cfg->platform == CC_SNP && !cc_cfg_direct(cfg)) {
 		/* What the firmware will check the fw_cfg blobs against, measured with the launch. */
 		int r = memenc_sev_hashes_compute(cfg->kernel, cfg->kernel_len, cfg->initrd, cfg->initrd_len, cfg->cmdline,
 						  &vm->opts.hashes, err);

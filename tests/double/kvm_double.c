@@ -99,6 +99,11 @@
  *   KVM_SIGNAL_MSI without a local APIC, flags ................ -EINVAL  x86.c; a non-APIC address [D]
  *   KVM_RUN completing SNP_REQ_CERTS with ret not 0/ENOSPC/
  *        EAGAIN/EIO ........................................... -EINVAL  sev.c (v7.0), the completion of KVM_EXIT_SNP_REQ_CERTS
+ *   SNP: an AP's KVM_RUN (in-kernel irqchip, vCPU id > 0) before
+ *        the guest's AP creation ............................. blocks; -EINTR on a signal
+ *        x86.c kvm_arch_vcpu_create (UNINITIALIZED), sev.c sev_snp_ap_creation (a request with
+ *        an unknown APIC ID, SEV features other than the VM's or an unaligned VMSA GPA goes back
+ *        to the guest, nothing changes; CREATE makes the target runnable)
  *   KVM_RUN with immediate_exit set: completes a pending exit,
  *        then ................................................. -EINTR   x86.c kvm_arch_vcpu_ioctl_run
  *   KVM_GET_DEVICE_ATTR(/dev/kvm) group SEV: VMSA_FEATURES, and
@@ -116,10 +121,13 @@
 #include "tests/double/kvm_double.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/kvm.h>
 #include <openssl/evp.h>
 
@@ -135,6 +143,8 @@
 #define KD_PAGES (KD_GPA_LIMIT >> 12)
 #define PG 4096ull
 #define KD_SCRIPT_TDX_MAP_GPA 0xffff0001u /* a script entry that is a guest's MapGPA, not an exit */
+#define KD_SCRIPT_SNP_AP_CREATION 0xffff0002u /* a guest's AP-creation VMGEXIT: handled in the kernel */
+#define KD_SCRIPT_WAIT_AP_BLOCKED 0xffff0003u /* the guest spins until an AP's KVM_RUN is blocked */
 
 enum kd_kind { KD_FREE = 0, KD_KVM, KD_SEV, KD_VM, KD_VCPU, KD_GMEM };
 
@@ -159,6 +169,11 @@ struct kd_vcpu {
 	uint64_t map_next, map_end;
 	bool map_private;
 	unsigned map_chunks;
+	/* SNP AP (KVM_MP_STATE_UNINITIALIZED until the guest creates it): KVM_RUN blocks until the
+	 * BSP's AP creation writes to ap_wake[1], or a signal interrupts it. */
+	bool ap_waiting;
+	bool ap_blocked;      /* in the blocking poll (atomic) */
+	int ap_wake[2];
 };
 
 struct kd_slot {
@@ -305,6 +320,10 @@ void kd_free(struct kvm_double *kd)
 		return;
 	for (unsigned i = 0; i < KD_MAX_OBJ; i++)
 		if (kd->obj[i].vcpu) {
+			if (kd->obj[i].vcpu->ap_wake[0] >= 0) {
+				close(kd->obj[i].vcpu->ap_wake[0]);
+				close(kd->obj[i].vcpu->ap_wake[1]);
+			}
 			free(kd->obj[i].vcpu->run);
 			free(kd->obj[i].vcpu);
 		}
@@ -1287,6 +1306,19 @@ static int vm_create_vcpu(struct kvm_double *kd, struct kd_vm *vm, int vmi, unsi
 		return -ENOMEM;
 	}
 	vcpu_reset(v);
+	v->ap_wake[0] = v->ap_wake[1] = -1;
+	/* x86.c kvm_arch_vcpu_create: with an in-kernel LAPIC every vCPU but the BSP starts in
+	 * KVM_MP_STATE_UNINITIALIZED. An SNP guest makes its APs runnable itself (AP creation), so
+	 * their launch VMSAs never run and their KVM_RUN blocks until then. */
+	if (vm->type == KD_KVM_X86_SNP_VM && vm->irqchip && id > 0) {
+		if (pipe(v->ap_wake) < 0) {
+			free(v->run);
+			free(v);
+			kd->obj[o].kind = KD_FREE;
+			return -errno;
+		}
+		v->ap_waiting = true;
+	}
 	kd->obj[o].vm = vmi;
 	kd->obj[o].idx = (unsigned)id;
 	kd->obj[o].vcpu = v;
@@ -1490,6 +1522,35 @@ static int map_gpa_complete(struct kvm_double *kd, struct kd_vm *vm, struct kd_v
 	return 1;
 }
 
+/* The guest's SVM_VMGEXIT_AP_CREATION, as sev.c sev_snp_ap_creation handles it (6.11+, with the
+ * 6.15 checks): exit_info_1 = request (low 32 bits: 0 CREATE_ON_INIT, 1 CREATE, 2 DESTROY) and
+ * the target's APIC ID (high 32); exit_info_2 = the new VMSA's GPA; RAX = its SEV features, which
+ * must be the VM's (INIT2's vmsa_features | SNP_ACTIVE). A bad request goes back to the guest
+ * (GHCB error) and nothing changes; CREATE makes the target runnable (kicks it), CREATE_ON_INIT
+ * only on its next INIT, DESTROY leaves it not runnable. No exit reaches user space. */
+static void snp_ap_creation(struct kvm_double *kd, struct kd_vm *vm, const uint8_t *payload)
+{
+	uint64_t info1, info2, rax;
+	unsigned request, apic_id;
+	struct kd_vcpu *t;
+
+	memcpy(&info1, payload, 8);
+	memcpy(&info2, payload + 8, 8);
+	memcpy(&rax, payload + 16, 8);
+	request = (unsigned)info1;
+	apic_id = (unsigned)(info1 >> 32);
+	(void)kd;
+	if (apic_id >= vm->nvcpus || request > 2 ||
+	    (request < 2 && (rax != (vm->vmsa_features | 1) || info2 % PG || info2 >= KD_GPA_LIMIT))) {
+		vm->rec.ap_creations_refused++;
+		return;
+	}
+	t = kd->obj[vm->vcpu_obj[apic_id]].vcpu;
+	vm->rec.ap_creations++;
+	if (request == 1 && t->ap_waiting && t->ap_wake[1] >= 0 && write(t->ap_wake[1], "", 1) != 1)
+		vm->rec.ap_creations_refused++;
+}
+
 static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 {
 	struct kd_vcpu *v = o->vcpu;
@@ -1516,14 +1577,56 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 			return r < 0 ? r : 0;
 	}
 	if (__atomic_load_n(&run->immediate_exit, __ATOMIC_SEQ_CST)) {
-		vm->rec.eintr_runs++;
+		__atomic_fetch_add(&vm->rec.eintr_runs, 1, __ATOMIC_SEQ_CST);
 		return -EINTR;
 	}
+	if (v->ap_waiting) {
+		/* kvm_vcpu_block in KVM_RUN: out when the AP is made runnable, or -EINTR for a signal
+		 * (x86.c vcpu_run -> kvm_vcpu_check_block / signal_pending). */
+		struct pollfd p = { .fd = v->ap_wake[0], .events = POLLIN };
+		uint8_t b;
+		int r;
+		__atomic_fetch_add(&vm->rec.ap_blocked_runs, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&v->ap_blocked, true, __ATOMIC_SEQ_CST);
+		r = poll(&p, 1, -1);
+		__atomic_store_n(&v->ap_blocked, false, __ATOMIC_SEQ_CST);
+		if (r < 0) {
+			__atomic_fetch_add(&vm->rec.eintr_runs, 1, __ATOMIC_SEQ_CST);
+			return -EINTR;
+		}
+		if (read(v->ap_wake[0], &b, 1) != 1)
+			return -EINTR;
+		v->ap_waiting = false;
+		__atomic_fetch_add(&vm->rec.aps_started, 1, __ATOMIC_SEQ_CST);
+	}
+next:
 	if (v->next_script >= v->n_script) {
 		run->exit_reason = KVM_EXIT_HLT;
 		return 0;
 	}
 	s = &v->script[v->next_script++];
+	if (s->reason == KD_SCRIPT_SNP_AP_CREATION) {
+		snp_ap_creation(kd, vm, s->payload);
+		goto next; /* handled in the kernel: the guest goes on */
+	}
+	if (s->reason == KD_SCRIPT_WAIT_AP_BLOCKED) {
+		/* A guest spinning on a flag its AP would set: lets a test put an AP's KVM_RUN in the
+		 * blocked state before the BSP goes on. Ends early for a kick, as a spinning guest is
+		 * interrupted by one. */
+		unsigned ap;
+		memcpy(&ap, s->payload, sizeof(ap));
+		if (ap >= vm->nvcpus)
+			return refuse(kd, EINVAL, "test script: no vCPU %u", ap);
+		while (!__atomic_load_n(&kd->obj[vm->vcpu_obj[ap]].vcpu->ap_blocked, __ATOMIC_SEQ_CST)) {
+			if (__atomic_load_n(&run->immediate_exit, __ATOMIC_SEQ_CST)) {
+				v->next_script--;
+				__atomic_fetch_add(&vm->rec.eintr_runs, 1, __ATOMIC_SEQ_CST);
+				return -EINTR;
+			}
+			sched_yield();
+		}
+		goto next;
+	}
 	if (s->reason == KD_SCRIPT_TDX_MAP_GPA) {
 		memcpy(&v->map_next, s->payload, 8);
 		memcpy(&v->map_end, s->payload + 8, 8);
@@ -1707,6 +1810,18 @@ int kd_script_exit(struct kvm_double *kd, unsigned vcpu, uint32_t exit_reason, c
 	v->script[v->n_script].ret = ret;
 	v->n_script++;
 	return 0;
+}
+
+int kd_script_snp_ap_creation(struct kvm_double *kd, unsigned vcpu, unsigned request, unsigned apic_id,
+			      uint64_t vmsa_gpa, uint64_t sev_features)
+{
+	uint64_t p[3] = { (uint64_t)apic_id << 32 | request, vmsa_gpa, sev_features };
+	return kd_script_exit(kd, vcpu, KD_SCRIPT_SNP_AP_CREATION, p, sizeof(p), 0);
+}
+
+int kd_script_wait_ap_blocked(struct kvm_double *kd, unsigned vcpu, unsigned ap)
+{
+	return kd_script_exit(kd, vcpu, KD_SCRIPT_WAIT_AP_BLOCKED, &ap, sizeof(ap), 0);
 }
 
 int kd_script_tdx_map_gpa(struct kvm_double *kd, unsigned vcpu, uint64_t gpa, uint64_t size, bool to_private)

@@ -109,7 +109,11 @@ struct kd_record {
 	bool req_certs_enabled;          /* KVM_SEV_SNP_ENABLE_REQ_CERTS succeeded */
 	unsigned certs_completions;      /* KVM_RUNs that completed a KVM_EXIT_SNP_REQ_CERTS */
 	uint64_t certs_ret, certs_npages; /* what user space answered the last one */
-	unsigned eintr_runs;             /* KVM_RUNs refused at once for immediate_exit (-EINTR) */
+	unsigned eintr_runs;             /* KVM_RUNs ended by immediate_exit or a signal (-EINTR) */
+	/* SNP AP creation (sev.c sev_snp_ap_creation) */
+	unsigned ap_creations, ap_creations_refused; /* the guest's requests taken / refused */
+	unsigned ap_blocked_runs;        /* KVM_RUNs of a not-yet-created AP (blocked in the kernel) */
+	unsigned aps_started;            /* APs made runnable by AP creation and run */
 	/* devices */
 	bool irqchip;                    /* KVM_CREATE_IRQCHIP (in-kernel PIC + IOAPIC) */
 	unsigned ioeventfds, irqfds;
@@ -133,6 +137,14 @@ int kd_script_exit(struct kvm_double *kd, unsigned vcpu, uint32_t exit_reason, c
  * KVM_EXIT_HYPERCALL chunks of at most 2 MiB, each completed by the next KVM_RUN from
  * hypercall.ret (tdx.c tdx_map_gpa, tdx_complete_vmcall_map_gpa); the TDVMCALL's result is in
  * kd_record.map_gpa_status / map_gpa_next. */
+/* Script an SEV-SNP guest's AP-creation VMGEXIT on vCPU `vcpu` (request 0 CREATE_ON_INIT, 1
+ * CREATE, 2 DESTROY; the target's APIC ID = vCPU index; the new VMSA's GPA and SEV features). The
+ * kernel handles it (no exit to user space); an SNP AP's KVM_RUN blocks until it is created. */
+int kd_script_snp_ap_creation(struct kvm_double *kd, unsigned vcpu, unsigned request, unsigned apic_id,
+			      uint64_t vmsa_gpa, uint64_t sev_features);
+/* Script vCPU `vcpu`'s guest to spin until vCPU `ap`'s KVM_RUN is blocked (an SNP AP not yet
+ * created), then go on; a kick ends the spin with -EINTR, and the next KVM_RUN spins again. */
+int kd_script_wait_ap_blocked(struct kvm_double *kd, unsigned vcpu, unsigned ap);
 int kd_script_tdx_map_gpa(struct kvm_double *kd, unsigned vcpu, uint64_t gpa, uint64_t size, bool to_private);
 
 #endif

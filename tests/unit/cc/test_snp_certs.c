@@ -187,8 +187,12 @@ static void test_table_served_and_lock_held_until_sent(void **state)
 static void test_two_vcpus_share_the_lock(void **state)
 {
 	struct fixture *f = *state;
+	struct kd_record rec;
 
 	share(f, 0x300000, 4 * PG);
+	/* vCPU 1 is an AP: it runs once the guest has created it (SNP AP creation, on vCPU 0). */
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(kd_script_snp_ap_creation(f->kd, 0, 1, 1, 0x10000, rec.vmsa_features | 1), 0);
 	assert_int_equal(request(f, 0, 0x300000, 2), CC_EXIT_RESUME);
 	assert_int_equal(request(f, 1, 0x302000, 2), CC_EXIT_RESUME);
 	assert_int_equal(answer(f, 1).ret, 0);
