@@ -86,7 +86,6 @@ struct vsock_dev {
 	int listen_fd, dir_fd, ep_fd;
 	const char *base;          /* basename of uds_path */
 	bool listening;
-	bool rx_starved;           /* a packet is owed but the guest gave no receive buffer */
 	uint32_t next_local_port;
 	struct vsock_conn conn[VSOCK_CONN_MAX];
 	unsigned nconn;
@@ -227,14 +226,13 @@ static void hdr_to_guest(struct vsock_dev *d, struct vsock_conn *c, struct vsock
 	}
 }
 
-/* Pop one receive buffer that can hold at least a header; false (rx_starved) when none. */
+/* Pop one receive buffer that can hold at least a header; false when the guest gave none (what
+ * is owed stays pending until its next RX kick). */
 static bool rx_pop(struct vu_backend *be, struct vsock_dev *d, struct vu_chain *ch)
 {
 	for (;;) {
-		if (vu_be_pop(be, VSOCK_RXQ, ch) != 1) {
-			d->rx_starved = true;
+		if (vu_be_pop(be, VSOCK_RXQ, ch) != 1)
 			return false;
-		}
 		if (ch->n_out == 0 && ch->in_bytes >= VSOCK_HDR_SIZE)
 			return true;
 		/* A buffer too small for a header, or with readable parts: give it back unused. */
@@ -336,7 +334,6 @@ static void rx_flush(struct vu_backend *be, struct vsock_dev *d)
 {
 	bool sent = false, progress = true;
 
-	d->rx_starved = false;
 	while (d->norphan > 0) {
 		struct vu_chain *ch = &be->chain;
 		struct vsock_orphan *o = &d->orphan[d->norphan - 1];

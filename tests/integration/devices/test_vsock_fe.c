@@ -284,6 +284,24 @@ static void test_host_to_guest(void **state)
 	guest_send(&v, 52, local, VSOCK_OP_RW, "reply", 5, 0, 9);
 	host_read(fd, "reply");
 	close(fd);
+	assert_int_equal(guest_recv(&v, &pk, 500), 1);
+	assert_int_equal(pk.op, VSOCK_OP_SHUTDOWN);
+	assert_int_equal(pk.dst_port, 52);
+	guest_send(&v, 52, local, VSOCK_OP_RST, NULL, 0, 0, 0);
+	/* Nothing listens on guest port 53: the guest answers RST and the host client is closed. */
+	fd = host_connect(uds);
+	assert_int_equal(write(fd, "CONNECT 53\n", 11), 11);
+	assert_int_equal(guest_recv(&v, &pk, 500), 1);
+	assert_int_equal(pk.op, VSOCK_OP_REQUEST);
+	assert_int_equal(pk.dst_port, 53);
+	guest_send(&v, 53, pk.src_port, VSOCK_OP_RST, NULL, 0, 0, 0);
+	{
+		char c0;
+		struct pollfd p0 = { fd, POLLIN, 0 };
+		assert_int_equal(poll(&p0, 1, 5000), 1);
+		assert_int_equal(read(fd, &c0, 1), 0);
+	}
+	close(fd);
 	/* A client that sends garbage instead of CONNECT is dropped without reaching the guest. */
 	fd = host_connect(uds);
 	assert_int_equal(write(fd, "HELLO\n", 6), 6);
