@@ -2,6 +2,7 @@
 #include "devices/helpers.h"
 
 #include "devices/vhost/proto.h"
+#include "devices/vsock/proto.h"
 
 const struct carapace_helper_desc carapace_helpers[CARAPACE_HELPER_COUNT] = {
 	[CARAPACE_HELPER_BLK] = { "carapace-blk", "blk", &jail_policy_blk, "carapace_blk_t",
@@ -14,4 +15,8 @@ const struct carapace_helper_desc carapace_helpers[CARAPACE_HELPER_COUNT] = {
 				      true, VIRTIO_ID_CONSOLE },
 	[CARAPACE_HELPER_NET] = { "carapace-net", "net", &jail_policy_net, "carapace_net_t",
 				  "--fd: connected vhost-user socket; --tap-fd: the TAP device", false, VIRTIO_ID_NET },
+	[CARAPACE_HELPER_VSOCK] = { "carapace-vsock", "vsock", &jail_policy_vsock, "carapace_vsock_t",
+				    "--fd: connected vhost-user socket; the listening socket on uds_path, an O_PATH fd of its directory "
+				    "and the epoll set are made by the helper before jailing",
+				    true, VSOCK_DEVICE_ID },
 };

@@ -14,6 +14,7 @@ static const struct {
 	[LABEL_HELPER_RNG] = { "carapace_rng_t", "carapace_rng_exec_t" },
 	[LABEL_HELPER_CONSOLE] = { "carapace_console_t", "carapace_console_exec_t" },
 	[LABEL_HELPER_NET] = { "carapace_net_t", "carapace_net_exec_t" },
+	[LABEL_HELPER_VSOCK] = { "carapace_vsock_t", "carapace_vsock_exec_t" },
 };
 
 static const char *const object_types[LABEL_OBJ__COUNT] = {

@@ -22,6 +22,7 @@ const char *jail_arg_describe(enum jail_arg a)
 		[JAIL_ARG_GETRANDOM_FLAGS] = "flags 0 only",
 		[JAIL_ARG_ACCEPT4_CLOEXEC] = "flags SOCK_CLOEXEC only",
 		[JAIL_ARG_FSTAT_FD] = "flags AT_EMPTY_PATH only (an fd, never a path)",
+		[JAIL_ARG_SOCKET_UNIX_STREAM] = "AF_UNIX non-blocking close-on-exec stream sockets only",
 	};
 
 	return (unsigned)a < JAIL_ARG_MAX && text[a] ? text[a] : "?";
@@ -75,6 +76,11 @@ static int jail_rule_add(scmp_filter_ctx ctx, const struct jail_rule *r, struct 
 	case JAIL_ARG_FSTAT_FD:
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, jail_cmp(3, SCMP_CMP_EQ, AT_EMPTY_PATH, 0));
 		break;
+	case JAIL_ARG_SOCKET_UNIX_STREAM:
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 3, jail_cmp(0, SCMP_CMP_EQ, AF_UNIX, 0),
+				       jail_cmp(1, SCMP_CMP_EQ, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0),
+				       jail_cmp(2, SCMP_CMP_EQ, 0, 0));
+		break;
 	default:
 		return cp_err_set(err, EINVAL, "seccomp: %s has an unknown argument filter %d", r->syscall, r->arg);
 	}
@@ -123,7 +129,8 @@ int jail_seccomp_load_only(const struct jail_policy *policy, struct cp_err *err)
 void jail_seccomp_doc(FILE *out)
 {
 	const struct jail_policy *all[] = { &jail_policy_base, &jail_policy_blk, &jail_policy_rng,
-					    &jail_policy_console, &jail_policy_net, &jail_policy_reaper };
+					    &jail_policy_console, &jail_policy_net, &jail_policy_vsock,
+					    &jail_policy_reaper };
 
 	for (size_t p = 0; p < sizeof(all) / sizeof(all[0]); p++) {
 		fprintf(out, "#### %s%s\n\n", all[p]->name,

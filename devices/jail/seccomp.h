@@ -20,6 +20,7 @@ enum jail_arg {
 	JAIL_ARG_GETRANDOM_FLAGS, /* getrandom: arg 2 == 0 (blocking, urandom pool) */
 	JAIL_ARG_ACCEPT4_CLOEXEC, /* accept4: arg 3 == SOCK_CLOEXEC */
 	JAIL_ARG_FSTAT_FD,        /* newfstatat: arg 3 == AT_EMPTY_PATH (an fd, never a path) */
+	JAIL_ARG_SOCKET_UNIX_STREAM, /* socket: AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0 */
 	JAIL_ARG_MAX
 };
 
@@ -40,6 +41,7 @@ extern const struct jail_policy jail_policy_blk;
 extern const struct jail_policy jail_policy_rng;
 extern const struct jail_policy jail_policy_console;
 extern const struct jail_policy jail_policy_net;
+extern const struct jail_policy jail_policy_vsock;
 extern const struct jail_policy jail_policy_reaper; /* the outer process (not combined with base) */
 
 /* Text of an argument filter for docs ("prot without PROT_EXEC"), "" for JAIL_ARG_ANY. */

@@ -1,11 +1,10 @@
-/* virtio-vsock (device ID 19) as the future carapace-vsock back-end will speak it: the packet
+/* virtio-vsock (device ID 19) as carapace-vsock speaks it: the packet
  * header reader, Firecracker's hybrid-vsock CONNECT line, and credit-based flow control. Pure:
  * buffers in, verdicts out. Facts: the virtio 1.2 specification, 5.10 "Socket Device"
  * (struct virtio_vsock_hdr, ops, credit: peer_free = peer_buf_alloc - (tx_cnt - peer_fwd_cnt));
  * Firecracker docs/vsock.md (hybrid vsock: "CONNECT <port>\n" answered "OK <port>\n").
  *
- * Status: the device itself (the jailed vhost-user back-end, its queues and UNIX sockets) is not
- * built yet; see docs/kata.md. */
+ * The device that uses it is devices/vsock/main.c (carapace-vsock). */
 #ifndef CARAPACE_DEVICES_VSOCK_PROTO_H
 #define CARAPACE_DEVICES_VSOCK_PROTO_H
 

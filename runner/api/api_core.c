@@ -580,7 +580,7 @@ static int h_put_vsock(struct req *q)
 		return r;
 	/* Valid, but the device does not exist yet: refuse loudly rather than boot without it. */
 	return policy_jread_fail(&q->r, "carapace has no vsock device in this version (the jailed carapace-vsock "
-					"back-end is not built yet); see docs/kata.md");
+					"back-end exists but carapace run does not start it yet); see docs/kata.md");
 }
 
 static int h_put_entropy(struct req *q)

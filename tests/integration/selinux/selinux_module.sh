@@ -12,7 +12,7 @@ mode=$1 src=$2 scratch=$3 checker=$4
 analyser=$(dirname "$0")/analyse.py
 devel=/usr/share/selinux/devel/Makefile
 base=${CARAPACE_SELINUX_BASE:-/usr/share/selinux/default/base.pp.bz2}  # refpolicy base (selinux-policy-default)
-helpers="blk rng console net"
+helpers="blk rng console net vsock"
 
 skip() { echo "SKIP: $*"; exit 77; }
 
@@ -103,6 +103,7 @@ mutations)
 		"rng executes programs|echo 'corecmd_exec_bin(carapace_rng_t)' >> carapace.te"
 		"console reaches the network|printf 'allow carapace_console_t self:tcp_socket create_socket_perms;\ncorenet_tcp_connect_all_ports(carapace_console_t)\n' >> carapace.te"
 		"blk uses TAP|echo 'corenet_rw_tun_tap_dev(carapace_blk_t)' >> carapace.te"
+		"vsock reaches the network|echo 'allow carapace_vsock_t self:udp_socket create_socket_perms;' >> carapace.te"
 		"blk writes shared images|echo 'allow carapace_blk_t carapace_image_ro_t:file write;' >> carapace.te"
 		"runner cannot open /dev/kvm|sed -i '/^dev_rw_kvm(carapace_t)/d' carapace.te"
 		"runner cannot start blk|sed -i '/domtrans_pattern(carapace_t, carapace_\$1_exec_t/d' carapace.if"
