@@ -18,7 +18,7 @@
 #include "runner/sandbox.h"
 #include "runner/uart.h"
 #include "runner/vdev.h"
-#include "policy/label.h"
+#include "label/label.h"
 
 #define VM_MAX_VCPUS 254
 

@@ -1,6 +1,6 @@
 /* Access analysis of the compiled carapace module (linked with the refpolicy base): libsepol
  * computes each decision exactly as the kernel would (TE rules, RBAC, MCS constraints), for
- * contexts produced by carapace's own labelling code (policy/label.c), so the pure label
+ * contexts produced by carapace's own labelling code (label/label.c), so the pure label
  * decisions and the module are checked against each other. Usage: check-access POLICY.bin */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,7 +11,7 @@
 #include <sepol/policydb/services.h>
 #include <sepol/sepol.h>
 
-#include "policy/label.h"
+#include "label/label.h"
 
 static int failures, checks;
 

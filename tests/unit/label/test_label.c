@@ -1,4 +1,4 @@
-/* Unit tests for policy/label*.c: MCS pair allocation, contexts, and the libselinux layer's
+/* Unit tests for label/label*.c: MCS pair allocation, contexts, and the libselinux layer's
  * decisions, driven through a fake ops table (SELinux is not enabled on the build machines,
  * so label_ops_libselinux itself is not exercised here). */
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "policy/label.h"
+#include "label/label.h"
 
 static void test_alloc_deterministic_and_exhaustion(void **state)
 {

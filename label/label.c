@@ -1,6 +1,6 @@
 /* Pure labelling decisions: MCS category-pair allocation and the contexts of carapace's helpers
  * and files. No libselinux here; label_selinux.c is the shell that applies them. */
-#include "policy/label.h"
+#include "label/label.h"
 
 #include <errno.h>
 #include <stdio.h>

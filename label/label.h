@@ -1,8 +1,8 @@
 /* SELinux labels for carapace's processes and files (the sVirt model, docs/mac.md): per-VM MCS
  * category pairs, the contexts computed from them (pure), and a thin libselinux layer behind an
  * ops table so the decisions are unit-tested with a fake. */
-#ifndef CARAPACE_POLICY_LABEL_H
-#define CARAPACE_POLICY_LABEL_H
+#ifndef CARAPACE_LABEL_LABEL_H
+#define CARAPACE_LABEL_LABEL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,7 +44,7 @@ int label_mcs_reserve(struct label_mcs_alloc *a, const struct label_mcs_pair *p,
 int label_mcs_release(struct label_mcs_alloc *a, const struct label_mcs_pair *p, struct cp_err *err);
 
 /* The runner's claim: one flock()ed file per pair in a directory shared by all runners
- * (policy/label_claim.c). A dead runner's lock vanishes with it. */
+ * (label/label_claim.c). A dead runner's lock vanishes with it. */
 #define LABEL_CLAIMS_MAX 16
 struct label_mcs_claims {
 	int dirfd;

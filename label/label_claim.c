@@ -1,7 +1,7 @@
 /* Category pairs claimed across runner processes: one lock file per pair in a directory
  * (e.g. /run/carapace/mcs), flock()ed for as long as the VM runs. The kernel drops the lock
  * when a runner dies, so a pair is never leaked; plugs into label_mcs_acquire as its claim. */
-#include "policy/label.h"
+#include "label/label.h"
 
 #include <errno.h>
 #include <fcntl.h>

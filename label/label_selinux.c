@@ -1,6 +1,6 @@
 /* The real label_ops: libselinux, nothing else. Kept this thin so everything that decides is
- * tested with a fake (tests/unit/policy/test_label.c); SELinux is off on the build machines. */
-#include "policy/label.h"
+ * tested with a fake (tests/unit/label/test_label.c); SELinux is off on the build machines. */
+#include "label/label.h"
 
 #include <errno.h>
 #include <stdlib.h>

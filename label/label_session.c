@@ -1,7 +1,7 @@
 /* What to do with a labelling result, by SELinux mode: disabled = say so once and go on;
  * permissive = report and go on; enforcing = any failure stops the launch. All OS access
  * goes through struct label_ops, so this logic is tested with a fake. */
-#include "policy/label.h"
+#include "label/label.h"
 
 #include <errno.h>
 #include <stdio.h>
