@@ -561,7 +561,7 @@ static int check_policy(const struct run_opts *o, const char *kernel_real, const
 {
 	struct policy pol;
 	struct policy_launch_request req;
-	struct policy_device_request devs[VDEV_MAX];
+	struct policy_device_request devs[RUN_MAX_DEVICES];
 	struct policy_violation v = { 0 };
 	struct cp_err err = { 0 };
 	int status = CP_EXIT_OK, r;
@@ -694,7 +694,7 @@ int runner_cli_run(int argc, char **argv)
 	int in_fd = -1, idx, c, status;
 	bool interactive;
 	struct vm_config vc;
-	struct vdev_spec specs[VDEV_MAX];
+	struct vdev_spec specs[RUN_MAX_DEVICES];
 	bool device_failure_continue = false;
 	enum policy_isolation iso_requested = POLICY_ISO_NONE, iso_obtained = POLICY_ISO_NONE, cc_only;
 	const char *cc_what;
@@ -872,8 +872,8 @@ int runner_cli_run(int argc, char **argv)
 		}
 		fprintf(stderr, "carapace: WARNING: %s is unused: this VM fell back to plain KVM\n", cc_what);
 	}
-	if (opts.ndevices > VDEV_MAX) {
-		fprintf(stderr, "carapace run: at most %d devices\n", VDEV_MAX);
+	if (opts.ndevices > RUN_MAX_DEVICES) {
+		fprintf(stderr, "carapace run: at most %d devices\n", RUN_MAX_DEVICES);
 		status = CP_EXIT_USAGE;
 		goto out;
 	}

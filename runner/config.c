@@ -310,8 +310,8 @@ int run_opts_validate(const struct run_opts *o, uint64_t host_mem, struct cp_err
 				  (unsigned long long)(o->memory >> 20), (unsigned long long)(max >> 20));
 	if (o->memory % 4096)
 		return cp_err_set(err, EINVAL, "memory: must be a whole number of 4 KiB pages");
-	if (o->vcpus < 1 || o->vcpus > VM_MAX_VCPUS)
-		return cp_err_set(err, EINVAL, "vcpus: %u is out of range 1..%u", o->vcpus, VM_MAX_VCPUS);
+	if (o->vcpus < 1 || o->vcpus > RUN_MAX_VCPUS)
+		return cp_err_set(err, EINVAL, "vcpus: %u is out of range 1..%u", o->vcpus, RUN_MAX_VCPUS);
 	if (o->initrd && !o->kernel)
 		return cp_err_set(err, EINVAL, "initrd: given without a kernel");
 	if (o->seccomp && strcmp(o->seccomp, "on") && strcmp(o->seccomp, "enforce") && strcmp(o->seccomp, "log") &&

@@ -34,7 +34,7 @@
 /* The build tree's devices/ folder, so carapace runs from its build directory. */
 static const char helper_build_dir[] = CARAPACE_HELPER_BUILD_DIR;
 
-static const unsigned vdev_gsis[VDEV_MAX] = { 5, 6, 7, 9, 10, 11, 12, 13 };
+static const unsigned vdev_gsis[RUN_MAX_DEVICES] = { 5, 6, 7, 9, 10, 11, 12, 13 };
 
 enum carapace_helper_id vdev_helper_id(enum vdev_kind k)
 {
@@ -355,8 +355,8 @@ int vdev_create(struct vm *vm, struct vdev *d, unsigned index, const struct vdev
 	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++)
 		d->kick[q] = d->call[q] = -1;
 	snprintf(d->name, sizeof(d->name), "%s%u", vdev_kind_name(spec->kind), index);
-	if (index >= VDEV_MAX)
-		return cp_err_set(err, E2BIG, "at most %d devices", VDEV_MAX);
+	if (index >= RUN_MAX_DEVICES)
+		return cp_err_set(err, E2BIG, "at most %d devices", RUN_MAX_DEVICES);
 	d->base = GP_VIRTIO_MMIO + index * GP_VIRTIO_MMIO_SZ;
 	d->gsi = vdev_gsis[index];
 

@@ -11,11 +11,11 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "runner/run_limits.h"
 #include "devices/helpers.h"
 #include "devices/vhost/frontend.h"
 #include "runner/virtio_mmio.h"
 
-#define VDEV_MAX 8
 
 enum vdev_kind { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE, VDEV_NET };
 

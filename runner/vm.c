@@ -277,8 +277,8 @@ static int vm_devices_start(struct vm *vm, const struct vm_config *cfg, struct c
 	}
 
 	/* Devices before the kernel: the command line announces them, as QEMU microvm does. */
-	if (cfg->ndevices > VDEV_MAX)
-		return cp_err_set(err, E2BIG, "%u devices requested; at most %d", cfg->ndevices, VDEV_MAX);
+	if (cfg->ndevices > RUN_MAX_DEVICES)
+		return cp_err_set(err, E2BIG, "%u devices requested; at most %d", cfg->ndevices, RUN_MAX_DEVICES);
 	{
 		size_t len = (cfg->cmdline ? strlen(cfg->cmdline) : 0) + 64 * cfg->ndevices + 1, off;
 		vm->cmdline = calloc(1, len);
@@ -320,7 +320,7 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	vm->ops_ctx = ops_ctx;
 	vm->cfg = *cfg;
 	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->end_fd = -1;
-	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+	for (unsigned i = 0; i < RUN_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	vm->nvcpus = 0;
 	uart_init(&vm->uart, NULL, NULL, NULL);
@@ -356,9 +356,9 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 		max_vcpus = kioctl(vm, vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_NR_VCPUS);
 	if (max_vcpus <= 0)
 		max_vcpus = 4;
-	if (cfg->ncpus < 1 || cfg->ncpus > VM_MAX_VCPUS || cfg->ncpus > (unsigned)max_vcpus) {
+	if (cfg->ncpus < 1 || cfg->ncpus > RUN_MAX_VCPUS || cfg->ncpus > (unsigned)max_vcpus) {
 		cp_err_set(err, EINVAL, "%u vCPUs requested; this host allows 1..%d", cfg->ncpus,
-			   max_vcpus < VM_MAX_VCPUS ? max_vcpus : VM_MAX_VCPUS);
+			   max_vcpus < RUN_MAX_VCPUS ? max_vcpus : RUN_MAX_VCPUS);
 		goto fail;
 	}
 	vm->nvcpus = cfg->ncpus;
@@ -501,7 +501,7 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	if (cvm->state != CC_ST_FINISHED)
 		return cp_err_set(err, EINVAL, "confidential VM is in state %s, not finished: it cannot run",
 				  cc_state_name(cvm->state));
-	if (cvm->nvcpus == 0 || cvm->nvcpus > VM_MAX_VCPUS)
+	if (cvm->nvcpus == 0 || cvm->nvcpus > RUN_MAX_VCPUS)
 		return cp_err_set(err, EINVAL, "confidential VM has %u vCPUs", cvm->nvcpus);
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
@@ -520,7 +520,7 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	vm->mem.base = cvm->shared;
 	vm->mem.size = cvm->cfg->mem_size; /* RAM only: the firmware block after it is not RAM */
 	vm->nvcpus = cvm->nvcpus;
-	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+	for (unsigned i = 0; i < RUN_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	for (unsigned i = 0; i < cvm->nvcpus; i++) {
 		vm->vcpus[i].vm = vm;
@@ -881,7 +881,7 @@ int vm_run(struct vm *vm)
 	struct sigaction sa = { .sa_handler = kick_handler };
 	sigset_t block, old;
 	_cleanup_close_ int sfd = -1, tfd = -1;
-	struct pollfd pfd[5 + 2 * VDEV_MAX];
+	struct pollfd pfd[5 + 2 * RUN_MAX_DEVICES];
 	int npfd = 0, status;
 
 	vm->uart.out = uart_out;
@@ -1034,7 +1034,7 @@ void vm_destroy(struct vm *vm)
 		vdev_destroy(&vm->devs[i]);
 	if (vm->label_open) {
 		struct cp_err lerr = { 0 };
-		for (unsigned i = 0; i < VDEV_MAX; i++)
+		for (unsigned i = 0; i < RUN_MAX_DEVICES; i++)
 			(void)label_session_file_restore(&vm->label, &vm->saved[i], &lerr);
 		if (vm->have_pair) {
 			(void)label_claims_release(&vm->claims, &vm->pair, &lerr);

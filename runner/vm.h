@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "runner/run_limits.h"
 #include "runner/boot.h"
 #include "runner/e820.h"
 #include "runner/fw_cfg.h"
@@ -20,7 +21,6 @@
 #include "runner/vdev.h"
 #include "label/label.h"
 
-#define VM_MAX_VCPUS 254
 
 struct vm;
 struct cc_vm;
@@ -76,14 +76,14 @@ struct vm {
 	void *stub_page;             /* TDX stub test mode: the page mapped at BOOT_STUB_GPA */
 	struct uart uart;
 	unsigned nvcpus;
-	struct vcpu vcpus[VM_MAX_VCPUS];
+	struct vcpu vcpus[RUN_MAX_VCPUS];
 	atomic_bool stopping;
 	atomic_int ended;          /* 0 until the first vm_end() */
 	int end_status;            /* CP_EXIT_* or the debug-exit status */
 	char end_msg[512];
 	atomic_uint_fast64_t unknown_pio;
 	unsigned ndevs;
-	struct vdev devs[VDEV_MAX];
+	struct vdev devs[RUN_MAX_DEVICES];
 	char *cmdline;             /* the guest's, with the virtio_mmio.device= announcements */
 	/* A confidential VM launched by runner/cc: its fds, kvm_run areas and memory belong to the
 	 * cc_vm (released by cc_vm_release); run-time exits go to its handlers. */
@@ -103,7 +103,7 @@ struct vm {
 	struct label_mcs_alloc mcs;
 	struct label_mcs_claims claims;
 	struct label_mcs_pair pair;
-	struct label_saved saved[VDEV_MAX];
+	struct label_saved saved[RUN_MAX_DEVICES];
 	/* PATCH /vm {"state": "Paused"}: vCPUs park between KVM_RUNs until resumed (or stopped). */
 	atomic_bool paused;
 	pthread_mutex_t pause_mu;

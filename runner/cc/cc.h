@@ -11,12 +11,12 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "runner/run_limits.h"
 #include "memenc/plan.h"
 #include "runner/kvm_ops.h"
 
 struct kvm_cpuid_entry2;
 
-#define CC_MAX_VCPUS 64
 #define CC_MAX_BLOCKS 3
 #define CC_QUOTE_QUEUE 4 /* TDX GetQuote requests waiting for the quote service at most */
 
@@ -46,7 +46,7 @@ struct cc_launch_cfg {
 	const uint8_t *firmware;      /* OVMF/TDVF image; must outlive the launch */
 	size_t firmware_len;
 	uint64_t mem_size;            /* guest RAM bytes (>= 16 MiB, 4 KiB multiple) */
-	unsigned vcpus;               /* 1..CC_MAX_VCPUS */
+	unsigned vcpus;               /* 1..RUN_MAX_CC_VCPUS */
 	uint32_t vcpu_sig;            /* CPUID signature; 0 = vCPU 0's CPUID leaf 1 EAX */
 	/* SNP */
 	uint64_t snp_policy;          /* guest policy; 0 = 0x30000 (SMT allowed, bit 17) */
@@ -108,8 +108,8 @@ struct cc_vm {
 	 * snp_launch_start, snp_launch_update, snp_launch_finish -> sev_issue_cmd_external_user). */
 	int sev_fd;
 	unsigned nvcpus;
-	int vcpu_fd[CC_MAX_VCPUS];
-	void *run[CC_MAX_VCPUS];
+	int vcpu_fd[RUN_MAX_CC_VCPUS];
+	void *run[RUN_MAX_CC_VCPUS];
 	size_t run_size;
 	/* Shared memory: one sealed memfd for all blocks. The ONLY memory a vhost-user back-end may
 	 * ever be given. guest_memfd fds (private) never leave this process. */
@@ -142,7 +142,7 @@ struct cc_vm {
 	int certs_fd;                 /* SNP certificate table file (cfg->snp_certs), -1 when none */
 	pthread_mutex_t certs_mu;     /* guards certs_holders and the file lock */
 	unsigned certs_holders;       /* vCPUs between a served request and their next KVM_RUN return */
-	bool certs_held[CC_MAX_VCPUS];
+	bool certs_held[RUN_MAX_CC_VCPUS];
 	unsigned certs_served, certs_busy, certs_refused; /* requests answered 0 / EAGAIN / ENOSPC or EIO */
 };
 

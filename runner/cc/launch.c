@@ -1174,13 +1174,13 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 	pthread_mutex_init(&vm->certs_mu, NULL);
 	pthread_mutex_init(&vm->mem_mu, NULL);
 	vm->notify_vector = vm->notify_apic_id = -1;
-	for (unsigned i = 0; i < CC_MAX_VCPUS; i++)
+	for (unsigned i = 0; i < RUN_MAX_CC_VCPUS; i++)
 		vm->vcpu_fd[i] = -1;
 	vm->quote_timeout_ms = 30000;
 	if (cfg->platform != CC_SNP && cfg->platform != CC_TDX)
 		return cp_err_set(err, EINVAL, "confidential launch: unknown platform %d", (int)cfg->platform);
-	if (cfg->vcpus < 1 || cfg->vcpus > CC_MAX_VCPUS)
-		return cp_err_set(err, EINVAL, "confidential launch: %u vCPUs (1..%u)", cfg->vcpus, CC_MAX_VCPUS);
+	if (cfg->vcpus < 1 || cfg->vcpus > RUN_MAX_CC_VCPUS)
+		return cp_err_set(err, EINVAL, "confidential launch: %u vCPUs (1..%u)", cfg->vcpus, RUN_MAX_CC_VCPUS);
 	if (cfg->mem_size < GUEST_MEM_MIN || cfg->mem_size % PG || cfg->mem_size > GUEST_MEM_MAX)
 		return cp_err_set(err, EINVAL, "confidential launch: memory 0x%" PRIx64 " bytes (16 MiB .. 1 TiB, whole pages)",
 				  cfg->mem_size);

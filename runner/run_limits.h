@@ -1,0 +1,16 @@
+/* The runner's size limits, in one place: every array and every range check uses these names.
+ * Values are today's; raising one is a one-line change here (and a look at what it sizes). */
+#ifndef CARAPACE_RUNNER_RUN_LIMITS_H
+#define CARAPACE_RUNNER_RUN_LIMITS_H
+
+/* vCPUs of a plain VM: APIC IDs are 8 bits, 255 is the broadcast ID, and the MP table
+ * (runner/mptable.c) gives the IOAPIC the ID after the last vCPU's. */
+#define RUN_MAX_VCPUS 254
+/* vCPUs of a confidential VM (runner/cc): each one's VMSA / TD vCPU state is part of the launch
+ * plan and measured, and the launch keeps a fixed array of their fds and kvm_run areas. */
+#define RUN_MAX_CC_VCPUS 64
+/* virtio devices, each a jailed helper: one virtio-mmio window and one GSI each
+ * (runner/vdev.c vdev_gsis[]), and one --device option each (runner/config.h). */
+#define RUN_MAX_DEVICES 8
+
+#endif
