@@ -310,9 +310,8 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	}
 	args[n] = NULL;
 	/* The image carries this VM's categories; a shared read-only image stays at s0. */
-	if (d->spec.kind == VDEV_BLK &&
-	    (r = label_session_file_apply(&vm->label, d->spec.path, d->spec.readonly ? LABEL_OBJ_IMAGE_RO : LABEL_OBJ_IMAGE,
-					  &vm->pair, &vm->saved[d->index], err)) < 0)
+	/* The label monitor does it (it restores it at teardown, when this process has no paths). */
+	if (d->spec.kind == VDEV_BLK && vm->lmon.sock >= 0 && (r = label_monitor_apply(&vm->lmon, d->index, err)) < 0)
 		return r;
 	/* The socketpair is created in the helper's context so the MCS-constrained helper may use it.
 	 * The child gets that socket and stdio only: every other fd is close-on-exec there. */

@@ -273,6 +273,18 @@ static int vm_devices_start(struct vm *vm, const struct vm_config *cfg, struct c
 			    (r = label_mcs_acquire(&vm->mcs, (uint32_t)getpid(), label_claims_claim, &vm->claims, &vm->pair, err)) < 0)
 				return r;
 			vm->have_pair = true;
+			/* The monitor, before any helper or guest input: it takes the claim and labels
+			 * each device's file when asked by slot (never by a path from this process). */
+			struct label_monitor_slot slots[RUN_MAX_DEVICES];
+			unsigned nslots = cfg->ndevices < RUN_MAX_DEVICES ? cfg->ndevices : RUN_MAX_DEVICES;
+			for (unsigned i = 0; i < nslots; i++) {
+				const struct vdev_spec *sp = &cfg->devices[i];
+				slots[i] = (struct label_monitor_slot){
+					sp->kind == VDEV_BLK ? sp->path : NULL,
+					sp->readonly ? LABEL_OBJ_IMAGE_RO : LABEL_OBJ_IMAGE };
+			}
+			if ((r = label_monitor_start(&vm->lmon, &vm->label, &vm->claims, &vm->pair, slots, nslots, err)) < 0)
+				return r;
 		}
 	}
 
@@ -320,6 +332,7 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	vm->ops_ctx = ops_ctx;
 	vm->cfg = *cfg;
 	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->end_fd = -1;
+	vm->lmon = (struct label_monitor){ -1, -1, -1 };
 	for (unsigned i = 0; i < RUN_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	vm->nvcpus = 0;
@@ -515,6 +528,7 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	vm->cc = cvm;
 	vm->kvm_fd = -1;
 	vm->mem_fd = -1;
+	vm->lmon = (struct label_monitor){ -1, -1, -1 };
 	vm->vm_fd = cvm->vm_fd;
 	vm->run_size = cvm->run_size;
 	vm->mem.base = cvm->shared;
@@ -927,10 +941,17 @@ int vm_run(struct vm *vm)
 		pfd[npfd++] = (struct pollfd){ .fd = vm->cfg.control_fd, .events = POLLIN };
 	}
 
-	/* The host's file system out of reach: everything the VM needs is open by now. Not with
-	 * SELinux labels to restore by path at teardown, nor in an unconfined (log/off) mode, whose
-	 * purpose is diagnosis (and whose sanitizer runtime reads /proc at exit). */
-	if (vm->cfg.sandbox == SANDBOX_ENFORCE && !(vm->label_open && vm->label.mode != LABEL_MODE_DISABLED)) {
+	/* The label monitor labels nothing more from here on: this process may be compromised from
+	 * the guest's first instruction. */
+	if (vm->lmon.sock >= 0) {
+		struct cp_err err = { 0 };
+		if (label_monitor_seal(&vm->lmon, &err) < 0)
+			vm_end(vm, CP_EXIT_FAILURE, "%s", err.msg);
+	}
+	/* The host's file system out of reach: everything the VM needs is open by now, and what must
+	 * touch paths at teardown (SELinux labels) is the label monitor's. Not in an unconfined
+	 * (log/off) mode, whose purpose is diagnosis (and whose sanitizer runtime reads /proc at exit). */
+	if (vm->cfg.sandbox == SANDBOX_ENFORCE) {
 		char why[256];
 		const char *keep = vm->cc ? vm->cc->quote_socket : NULL;
 		if (sandbox_process_isolate(keep, why, sizeof(why)) < 0)
@@ -1032,10 +1053,12 @@ void vm_destroy(struct vm *vm)
 	stop_vcpus(vm);
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		vdev_destroy(&vm->devs[i]);
-	if (vm->label_open) {
+	/* Labels back and the categories released by the monitor, which is then collected. A claim
+	 * never handed to a monitor (its start failed) is released here. */
+	{
 		struct cp_err lerr = { 0 };
-		for (unsigned i = 0; i < RUN_MAX_DEVICES; i++)
-			(void)label_session_file_restore(&vm->label, &vm->saved[i], &lerr);
+		if (label_monitor_finish(&vm->lmon, &lerr) < 0)
+			cp_warn("%s", lerr.msg);
 		if (vm->have_pair) {
 			(void)label_claims_release(&vm->claims, &vm->pair, &lerr);
 			(void)label_mcs_release(&vm->mcs, &vm->pair, &lerr);

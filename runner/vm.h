@@ -20,6 +20,7 @@
 #include "runner/uart.h"
 #include "runner/vdev.h"
 #include "label/label.h"
+#include "label/label_monitor.h"
 
 
 struct vm;
@@ -97,13 +98,15 @@ struct vm {
 	 * kernel; its DMA reaches shared RAM only. NULL for a plain VM. */
 	struct fw_cfg *fw_cfg;
 	pthread_mutex_t fw_cfg_mu;
-	/* sVirt-style MAC: this VM's MCS category pair, its helpers' domains, its files' labels */
+	/* sVirt-style MAC: this VM's MCS category pair and its helpers' domains. Its files' labels
+	 * and the pair's claim belong to the label monitor, a process of its own that keeps the
+	 * right to relabel by path, so this process enters its empty root in every configuration. */
 	struct label_session label;
 	bool label_open, have_pair;
 	struct label_mcs_alloc mcs;
 	struct label_mcs_claims claims;
 	struct label_mcs_pair pair;
-	struct label_saved saved[RUN_MAX_DEVICES];
+	struct label_monitor lmon;
 	/* PATCH /vm {"state": "Paused"}: vCPUs park between KVM_RUNs until resumed (or stopped). */
 	atomic_bool paused;
 	pthread_mutex_t pause_mu;
