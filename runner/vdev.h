@@ -40,6 +40,10 @@ enum carapace_helper_id vdev_helper_id(enum vdev_kind k);
 
 struct vm;
 
+/* What told the event loop a helper was gone: its pidfd (it ended), its socket's hang-up with no
+ * pidfd to wait for, or the grace timer (hung up and still alive after 200 ms). */
+enum vdev_death_source { VDEV_DEATH_NONE, VDEV_DEATH_PIDFD, VDEV_DEATH_SOCKET, VDEV_DEATH_GRACE };
+
 struct vdev {
 	struct vm *vm;
 	unsigned index;
@@ -53,14 +57,15 @@ struct vdev {
 	struct vmmio_dev mmio;
 	int kick[VMMIO_MAX_QUEUES], call[VMMIO_MAX_QUEUES];
 	bool started[VMMIO_MAX_QUEUES];
+	enum vdev_death_source death_by; /* which event told the event loop */
 	atomic_bool dead;         /* set by a vCPU (a failed request) or the event loop (helper gone) */
 	char death[160];         /* why the helper stopped */
 };
 
 /* Start the helper and wire the device into the VM (before any vCPU runs). */
 int vdev_create(struct vm *vm, struct vdev *d, unsigned index, const struct vdev_spec *spec, struct cp_err *err);
-/* The helper ended or hung up: collect its status (waiting up to wait_ms) and mark the device
- * broken; d->death says why. */
+/* The helper ended or hung up: collect its status (waiting up to wait_ms; the event loop passes 0,
+ * having waited for the pidfd) and mark the device broken; d->death says why. */
 void vdev_helper_died(struct vdev *d, int wait_ms);
 void vdev_destroy(struct vdev *d);
 

@@ -890,12 +890,26 @@ static void stop_vcpus(struct vm *vm)
 	}
 }
 
+/* A helper is gone (its pidfd, its hang-up, or the grace timer said so): collect it without
+ * waiting, mark the device broken, and stop the VM or go on as configured. */
+static void vm_device_gone(struct vm *vm, struct vdev *d, enum vdev_death_source by)
+{
+	vdev_helper_died(d, 0);
+	d->death_by = by;
+	if (vm->cfg.device_failure_continue)
+		cp_warn("device %s (%s) %s; it needs a reset, the VM goes on", d->name, vdev_kind_name(d->spec.kind),
+			d->death);
+	else
+		vm_end(vm, CP_EXIT_FAILURE, "device %s: its helper %s", d->name, d->death);
+}
+
 int vm_run(struct vm *vm)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
 	sigset_t block, old;
-	_cleanup_close_ int sfd = -1, tfd = -1;
-	struct pollfd pfd[5 + 2 * RUN_MAX_DEVICES];
+	_cleanup_close_ int sfd = -1, tfd = -1, gfd = -1;
+	struct pollfd pfd[6 + 2 * RUN_MAX_DEVICES];
+	bool hung[RUN_MAX_DEVICES] = { false };
 	int npfd = 0, status;
 
 	vm->uart.out = uart_out;
@@ -935,6 +949,15 @@ int vm_run(struct vm *vm)
 	int pid_pfd0 = npfd;
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		pfd[npfd++] = (struct pollfd){ .fd = vm->devs[i].pidfd, .events = POLLIN };
+	/* A helper's socket can hang up a moment before its process ends: the loop then waits, blocked,
+	 * for the pidfd, or for this one-shot grace timer (a helper that closed its socket and lives on
+	 * is reported when it fires). No spinning, no sleeping. */
+	int grace_pfd = -1;
+	gfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (gfd >= 0) {
+		grace_pfd = npfd;
+		pfd[npfd++] = (struct pollfd){ .fd = gfd, .events = POLLIN };
+	}
 	int ctl_pfd = -1;
 	if (vm->cfg.control_fd > 2) {
 		ctl_pfd = npfd;
@@ -990,6 +1013,7 @@ int vm_run(struct vm *vm)
 
 	while (!atomic_load(&vm->stopping)) {
 		int n = poll(pfd, (nfds_t)npfd, -1);
+		vm->loop_wakeups++;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1009,8 +1033,18 @@ int vm_run(struct vm *vm)
 				       vm->cfg.timeout_ms / 1000, vm->cfg.timeout_ms % 1000);
 			} else if (i == ctl_pfd) {
 				vm_control(vm);
+			} else if (i == grace_pfd) {
+				uint64_t ticks;
+				(void)!read(gfd, &ticks, sizeof(ticks));
+				for (unsigned k = 0; k < vm->ndevs; k++)
+					if (hung[k] && pfd[pid_pfd0 + (int)k].fd >= 0) {
+						hung[k] = false;
+						vm_device_gone(vm, &vm->devs[k], VDEV_DEATH_GRACE);
+						pfd[pid_pfd0 + (int)k].fd = -1;
+					}
 			} else if (i >= dev_pfd0) {
-				unsigned k = (unsigned)(i >= pid_pfd0 ? i - pid_pfd0 : i - dev_pfd0);
+				bool by_pid = i >= pid_pfd0;
+				unsigned k = (unsigned)(by_pid ? i - pid_pfd0 : i - dev_pfd0);
 				struct vdev *d = &vm->devs[k];
 				if (d->dead) {
 					/* Given up on already (a vCPU's request failed): stop polling its hang-up,
@@ -1019,14 +1053,19 @@ int vm_run(struct vm *vm)
 					pfd[pid_pfd0 + (int)k].fd = -1;
 					continue;
 				}
-				vdev_helper_died(d, 200);
 				pfd[dev_pfd0 + (int)k].fd = -1;
+				if (!by_pid && pfd[pid_pfd0 + (int)k].fd >= 0 &&
+				    !(pfd[pid_pfd0 + (int)k].revents & POLLIN) && gfd >= 0) {
+					/* Hung up, not ended yet: wait for its pidfd (or the grace timer). */
+					struct itimerspec its = { .it_value = { 0, 200 * 1000 * 1000 } };
+					hung[k] = true;
+					(void)timerfd_settime(gfd, 0, &its, NULL);
+					continue;
+				}
+				hung[k] = false;
 				pfd[pid_pfd0 + (int)k].fd = -1;
-				if (vm->cfg.device_failure_continue)
-					cp_warn("device %s (%s) %s; it needs a reset, the VM goes on", d->name,
-						vdev_kind_name(d->spec.kind), d->death);
-				else
-					vm_end(vm, CP_EXIT_FAILURE, "device %s: its helper %s", d->name, d->death);
+				vm_device_gone(vm, d, by_pid || (pfd[pid_pfd0 + (int)k].revents & POLLIN) ? VDEV_DEATH_PIDFD
+													 : VDEV_DEATH_SOCKET);
 			} else if (pfd[i].fd == vm->cfg.console_in_fd) {
 				uint8_t buf[UART_RX_FIFO];
 				ssize_t r = read(pfd[i].fd, buf, sizeof(buf));

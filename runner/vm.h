@@ -107,6 +107,7 @@ struct vm {
 	struct label_mcs_claims claims;
 	struct label_mcs_pair pair;
 	struct label_monitor lmon;
+	unsigned loop_wakeups;     /* how often the event loop's poll returned (tests: it blocks) */
 	/* PATCH /vm {"state": "Paused"}: vCPUs park between KVM_RUNs until resumed (or stopped). */
 	atomic_bool paused;
 	pthread_mutex_t pause_mu;

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "helpers.h"
 #include "runner/kvm_cc_uapi.h"
+#include "common/cli.h"
 #include "runner/exits.h"
 #include "runner/vm.h"
 
@@ -231,6 +233,25 @@ static void test_tdx_device_interrupt_routed_by_user_ioapic(void **state)
 	assert_int_equal(kd_refusals(f->kd), 0);
 }
 
+/* The event loop blocks until a helper's process has ended, and learns it from the pidfd: no
+ * spin, no sleep. The guest spins (until kicked) so only the helper's death can end the VM. */
+static void test_helper_death_wakes_loop_by_pidfd(void **state)
+{
+	struct fixture *f = *state;
+	struct vdev *d = &f->vm->devs[0];
+	int status;
+
+	assert_int_equal(kd_script_wait_ap_blocked(f->kd, 0, 0), 0); /* never: spins until kicked */
+	assert_true(d->pid > 0 && d->pidfd >= 0);
+	assert_int_equal(kill(d->pid, SIGKILL), 0);
+	status = vm_run(f->vm);
+	assert_int_equal(status, CP_EXIT_FAILURE);
+	assert_non_null(strstr(f->vm->end_msg, "device rng0: its helper killed by signal 9"));
+	assert_int_equal(d->death_by, VDEV_DEATH_PIDFD);
+	/* The pidfd, perhaps the socket's hang-up before it: never a loop of wake-ups. */
+	assert_true(f->vm->loop_wakeups >= 1 && f->vm->loop_wakeups <= 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +263,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_access_platform_offered_not_forwarded, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_request_served_in_shared_memory, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_gets_only_shared_memory, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_helper_death_wakes_loop_by_pidfd, setup, teardown),
 	};
 	ovmf_load_or_skip();
 	return cmocka_run_group_tests_name("cc-devices", tests, NULL, NULL);
