@@ -311,6 +311,13 @@ static int vm_devices_start(struct vm *vm, const struct vm_config *cfg, struct c
 	return 0;
 }
 
+/* A plain VM made every KVM fd, vCPU and mapping it holds: it owns them all. */
+static void vm_own_all(struct vm *vm)
+{
+	vm->own = (struct vm_owned){ vm->kvm_fd, vm->vm_fd, vm->mem_fd, vm->mem.base, vm->mem.size, vm->stub_page,
+				     vm->nvcpus };
+}
+
 int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,
 	      struct cp_err *err)
 {
@@ -456,9 +463,11 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 		cp_err_set(err, errno, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
+	vm_own_all(vm);
 	*out = vm;
 	return 0;
 fail:
+	vm_own_all(vm);
 	vm_destroy(vm);
 	return -(err && err->code ? err->code : EIO);
 }
@@ -529,6 +538,7 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	vm->kvm_fd = -1;
 	vm->mem_fd = -1;
 	vm->lmon = (struct label_monitor){ -1, -1, -1 };
+	vm->own = (struct vm_owned){ .kvm_fd = -1, .vm_fd = -1, .mem_fd = -1 }; /* all the cc_vm's */
 	vm->vm_fd = cvm->vm_fd;
 	vm->run_size = cvm->run_size;
 	vm->mem.base = cvm->shared;
@@ -1112,31 +1122,26 @@ void vm_destroy(struct vm *vm)
 		fw_cfg_free(vm->fw_cfg);
 		free(vm->fw_cfg);
 	}
-	if (vm->cc) { /* everything below belongs to the cc_vm */
-		if (vm->end_fd >= 0)
-			close(vm->end_fd);
-		uart_destroy(&vm->uart);
-		free(vm);
-		return;
-	}
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
+	/* Exactly what this struct owns (vm->own); an adopted VM's KVM state is the cc_vm's. */
+	for (unsigned i = 0; i < vm->own.nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (v->run)
 			vm->ops->munmap_run(vm->ops_ctx, v->run, vm->run_size);
 		if (v->fd >= 0)
 			vm->ops->close(vm->ops_ctx, v->fd);
 	}
-	if (vm->vm_fd >= 0)
-		vm->ops->close(vm->ops_ctx, vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		vm->ops->close(vm->ops_ctx, vm->kvm_fd);
-	vm_scrub_ram(vm);
-	if (vm->stub_page)
-		munmap(vm->stub_page, sizeof(vm->boot.stub_page));
-	if (vm->mem.base)
-		munmap(vm->mem.base, vm->mem.size);
-	if (vm->mem_fd >= 0)
-		close(vm->mem_fd);
+	if (vm->own.vm_fd >= 0)
+		vm->ops->close(vm->ops_ctx, vm->own.vm_fd);
+	if (vm->own.kvm_fd >= 0)
+		vm->ops->close(vm->ops_ctx, vm->own.kvm_fd);
+	if (vm->own.ram)
+		vm_scrub_ram(vm);
+	if (vm->own.stub_page)
+		munmap(vm->own.stub_page, sizeof(vm->boot.stub_page));
+	if (vm->own.ram)
+		munmap(vm->own.ram, vm->own.ram_size);
+	if (vm->own.mem_fd >= 0)
+		close(vm->own.mem_fd);
 	if (vm->end_fd >= 0)
 		close(vm->end_fd);
 	uart_destroy(&vm->uart);

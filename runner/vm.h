@@ -65,6 +65,18 @@ struct vcpu {
 	int last_run;             /* what the last KVM_RUN returned (a memory fault comes with -EFAULT) */
 };
 
+/* What vm_destroy() releases: each fd and mapping has one owner. A plain VM (vm_create) owns its
+ * KVM fds, vCPU fds and kvm_run areas, guest RAM and the stub page; a VM adopted from a
+ * confidential launch (vm_adopt_cc) owns none of them: the cc_vm does (cc_vm_release), and the
+ * matching fields of struct vm are views only. Both own end_fd, the devices and the monitor. */
+struct vm_owned {
+	int kvm_fd, vm_fd, mem_fd;
+	void *ram;             /* guest RAM mapping (scrubbed, then unmapped) */
+	size_t ram_size;
+	void *stub_page;
+	unsigned nvcpus;       /* vcpus[0..nvcpus): their fds and kvm_run areas */
+};
+
 struct vm {
 	const struct kvm_ops *ops;
 	void *ops_ctx;
@@ -89,6 +101,7 @@ struct vm {
 	/* A confidential VM launched by runner/cc: its fds, kvm_run areas and memory belong to the
 	 * cc_vm (released by cc_vm_release); run-time exits go to its handlers. */
 	struct cc_vm *cc;
+	struct vm_owned own;       /* what this struct releases (above) */
 	/* Split irqchip (TDX): KVM has the local APICs, this IOAPIC is ours. Pins reach the guest as
 	 * MSIs: irqfds through KVM_SET_GSI_ROUTING, the UART through KVM_SIGNAL_MSI. */
 	bool split_irqchip;
