@@ -6,6 +6,9 @@
 #include <json-c/json.h>
 
 #include "attest/hw/policy.h"
+#include "common/json.h"
+
+#define POLICY_DEPTH_MAX 8
 #include "common/util.h"
 
 void attest_hw_policy_init(struct attest_hw_policy *p)
@@ -160,30 +163,21 @@ static int parse_section(struct json_object *obj, const char *ctx, const struct 
 
 int attest_hw_policy_parse(const char *text, size_t len, struct attest_hw_policy *out, struct cp_err *err)
 {
-	struct json_tokener *tok;
-	struct json_object *root;
+	struct json_object *root = NULL;
+	struct cp_json_error e;
 	int rc = 0;
 
 	attest_hw_policy_init(out);
-	if (!text || len == 0 || len > INT_MAX)
-		return cp_err_set(err, EINVAL, "policy: empty or oversized document");
-	tok = json_tokener_new();
-	if (!tok)
-		return cp_err_set(err, ENOMEM, "policy: out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	if (!root) {
-		enum json_tokener_error e = json_tokener_get_error(tok);
-		rc = cp_err_set(err, EINVAL, "policy: JSON error at offset %zu: %s", json_tokener_get_parse_end(tok),
-				json_tokener_error_desc(e == json_tokener_continue ? json_tokener_error_parse_eof : e));
-		goto out;
+	if (!text)
+		return cp_err_set(err, EINVAL, "policy: empty document");
+	/* common/json.c's rules (strict, depth, no NUL, nothing after the value, no key twice). */
+	if ((rc = cp_json_parse(text, len, POLICY_DEPTH_MAX, &root, &e)) < 0)
+{
+		if (e.fault == CP_JSON_DUPLICATE_KEY)
+			return cp_err_set(err, EINVAL, "policy: JSON error at offset %zu: duplicate key \"%s\"", e.offset, e.detail);
+		return cp_err_set(err, -rc, "policy: JSON error at offset %zu: %s", e.offset,
+				  e.fault == CP_JSON_INVALID ? e.detail : cp_json_fault_name(e.fault));
 	}
-	/* Nothing but whitespace may follow the document (a second document is an error). */
-	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-		if (!strchr(" \t\r\n", text[i])) {
-			rc = cp_err_set(err, EINVAL, "policy: unexpected data at offset %zu after the JSON document", i);
-			goto out;
-		}
 	if (!json_object_is_type(root, json_type_object)) {
 		rc = cp_err_set(err, EINVAL, "policy: top level must be an object with 'snp' and/or 'tdx'");
 		goto out;
@@ -203,7 +197,6 @@ int attest_hw_policy_parse(const char *text, size_t len, struct attest_hw_policy
 	}
 out:
 	json_object_put(root);
-	json_tokener_free(tok);
 	if (rc < 0)
 		attest_hw_policy_init(out);
 	return rc;

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "attest/tpm/b64.h"
+#include "common/json.h"
 #include "attest/tpm/hostlog.h"
 #include "attest/tpm/tcglog.h"
 #include "common/cleanup.h"
@@ -179,35 +180,33 @@ static int get_b64(json_object *obj, const char *key, const char *where, size_t 
 	return 0;
 }
 
+/* The one strict reader (common/json.c): RFC 8259 only, depth bounded, no NUL byte, nothing after
+ * the value, no key twice in an object. The wording is this reader's. */
 static int parse_json(const char *json, size_t len, json_object **out, const char *what, struct cp_err *err)
 {
-	json_tokener *tok;
+	struct cp_json_error e;
 	json_object *root;
-	enum json_tokener_error jerr;
-	size_t end;
+	int ret;
 
 	if (len > ATTEST_EVIDENCE_MAX_BYTES)
 		return cp_err_set(err, EFBIG, "%s: %zu bytes exceeds %u", what, len, ATTEST_EVIDENCE_MAX_BYTES);
-	if (memchr(json, '\0', len))
-		return cp_err_set(err, EBADMSG, "%s: contains a NUL byte", what);
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	if (!tok)
-		return cp_err_set(err, ENOMEM, "%s: out of memory", what);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (!root || jerr != json_tokener_success) {
-		json_object_put(root);
-		return cp_err_set(err, EBADMSG, "%s: invalid JSON at byte %zu: %s", what, end,
-				  jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr));
-	}
-	for (; end < len; end++)
-		if (json[end] != ' ' && json[end] != '\n' && json[end] != '\t' && json[end] != '\r') {
-			json_object_put(root);
-			return cp_err_set(err, EBADMSG, "%s: trailing data at byte %zu", what, end);
+	if ((ret = cp_json_parse(json, len, JSON_MAX_DEPTH, &root, &e)) < 0) {
+		if (ret == -ENOMEM)
+			return cp_err_set(err, ENOMEM, "%s: out of memory", what);
+		switch (e.fault) {
+		case CP_JSON_NUL:
+			return cp_err_set(err, EBADMSG, "%s: contains a NUL byte", what);
+		case CP_JSON_EMPTY:
+		case CP_JSON_TRUNCATED:
+			return cp_err_set(err, EBADMSG, "%s: invalid JSON at byte %zu: unexpected end of input", what, e.offset);
+		case CP_JSON_TRAILING:
+			return cp_err_set(err, EBADMSG, "%s: trailing data at byte %zu", what, e.offset);
+		case CP_JSON_DUPLICATE_KEY:
+			return cp_err_set(err, EBADMSG, "%s: duplicate key \"%s\" at byte %zu", what, e.detail, e.offset);
+		default:
+			return cp_err_set(err, EBADMSG, "%s: invalid JSON at byte %zu: %s", what, e.offset, e.detail);
 		}
+	}
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
 		return cp_err_set(err, EBADMSG, "%s: top level is not a JSON object", what);

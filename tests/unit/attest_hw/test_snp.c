@@ -672,10 +672,11 @@ static void test_policy(void **state)
 		"{\"snp\": {}} {}",
 		"[1]",
 		"{\"snp\": ",
+		"{\"snp\": {\"vmpl\": 0, \"vmpl\": 3}}",
 	};
 	static const char *const why[] = { "snp.measurement", "unknown key 'colour'", "unknown top-level key 'sev'",
 					   "snp.vmpl", "snp.bl", "snp.allow_smt", "JSON error", "top level",
-					   "JSON error" };
+					   "JSON error", "duplicate key \"vmpl\"" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cp_err_clear(&err);
 		assert_int_equal(attest_hw_policy_parse(bad[i], strlen(bad[i]), &pol, &err), -EINVAL);

@@ -165,6 +165,9 @@ static void test_policy(void **state)
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1}", 1, NULL);
 	expect_policy("{\"format\":\"carapace-evidence\",\"version\":1}", 0, "must be \"carapace-evidence-policy\"");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"pcrs\":[]}", 0, "unknown key \"pcrs\"");
+	/* the one strict reader: a key given twice is refused, however it is spelled */
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"vers\\u0069on\":1}", 0,
+		      "duplicate key \"version\"");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[]}", 0, "0 entries");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[\"00\"]}", 0,
 		      "1 bytes is not an accepted digest size");
