@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/jread.h"
+#include "common/refvals.h"
 
 static const char *const iso_type_names[] = { "none", "snp", "tdx", "any-confidential" };
 static const char *const conf_names[] = { "required", "preferred", "off" };
@@ -383,134 +384,32 @@ static int parse_attestation(struct cp_jread *r, struct json_object *o, struct p
 	return 0;
 }
 
-static int parse_digest_list(struct cp_jread *r, struct json_object *v,
-			     uint8_t out[][POLICY_DIGEST_LEN], size_t *n_out)
-{
-	size_t n;
-	int ret;
-
-	if ((ret = cp_jread_array(r, v, 0, POLICY_DIGESTS_MAX, &n)))
-		return ret;
-	for (size_t i = 0; i < n; i++) {
-		size_t saved = cp_jread_push_index(r, i);
-
-		ret = cp_jread_hex(r, json_object_array_get_idx(v, i), out[i], POLICY_DIGEST_LEN);
-		cp_jread_pop(r, saved);
-		if (ret)
-			return ret;
-	}
-	*n_out = n;
-	return 0;
-}
-
-static int parse_tcb(struct cp_jread *r, struct json_object *o, struct policy_tcb *t)
-{
-	static const char *const keys[] = { "bootloader", "tee", "snp", "microcode", NULL };
-	uint64_t b = 0, e = 0, s = 0, m = 0;
-	int ret;
-
-	if ((ret = cp_jread_object(r, o, keys)) ||
-	    (ret = cp_jread_opt_uint(r, o, "bootloader", 0, 255, &b)) ||
-	    (ret = cp_jread_opt_uint(r, o, "tee", 0, 255, &e)) ||
-	    (ret = cp_jread_opt_uint(r, o, "snp", 0, 255, &s)) ||
-	    (ret = cp_jread_opt_uint(r, o, "microcode", 0, 255, &m)))
-		return ret;
-	*t = (struct policy_tcb){ (uint8_t)b, (uint8_t)e, (uint8_t)s, (uint8_t)m };
-	return 0;
-}
-
-static int parse_ref_snp(struct cp_jread *r, struct json_object *o, struct policy *p)
-{
-	static const char *const keys[] = { "measurements", "host_data", "min_tcb", "allow_debug",
-					    NULL };
-	struct policy_reference *ref = &p->ref;
-	struct json_object *v;
-	int ret;
-
-	if ((ret = cp_jread_object(r, o, keys)))
-		return ret;
-	if ((v = cp_jread_member(o, "measurements")) &&
-	    (ret = WITH_KEY(r, "measurements",
-			    parse_digest_list(r, v, ref->snp_measurement, &ref->n_snp_measurements))))
-		return ret;
-	if ((v = cp_jread_member(o, "host_data"))) {
-		if ((ret = WITH_KEY(r, "host_data", cp_jread_hex(r, v, ref->host_data, POLICY_HOST_DATA_LEN))))
-			return ret;
-		ref->has_host_data = true;
-	}
-	if ((v = cp_jread_member(o, "min_tcb"))) {
-		if ((ret = WITH_KEY(r, "min_tcb", parse_tcb(r, v, &ref->min_tcb))))
-			return ret;
-		ref->has_min_tcb = true;
-	}
-	if ((ret = cp_jread_opt_bool(r, o, "allow_debug", &ref->snp_allow_debug)))
-		return ret;
-	if (p->snp.flags & POLICY_SNP_DEBUG && cp_jread_member(o, "allow_debug") && !ref->snp_allow_debug)
-		return WITH_KEY(r, "allow_debug",
-				cp_jread_fail(r, "false contradicts snp.debug = true: a verifier would refuse every report of this class"));
-	return 0;
-}
-
-static int parse_ref_tdx(struct cp_jread *r, struct json_object *o, struct policy *p)
-{
-	static const char *const keys[] = { "mrtd", "rtmr", "allow_debug", NULL };
-	struct policy_reference *ref = &p->ref;
-	struct json_object *v;
-	int ret;
-
-	if ((ret = cp_jread_object(r, o, keys)))
-		return ret;
-	if ((v = cp_jread_member(o, "mrtd")) &&
-	    (ret = WITH_KEY(r, "mrtd", parse_digest_list(r, v, ref->mrtd, &ref->n_mrtds))))
-		return ret;
-	if ((v = cp_jread_member(o, "rtmr"))) {
-		size_t n, saved = cp_jread_push_key(r, "rtmr");
-
-		ret = cp_jread_array(r, v, 1, POLICY_TDX_RTMRS, &n);
-		for (size_t i = 0; !ret && i < n; i++) {
-			struct json_object *e = json_object_array_get_idx(v, i);
-			size_t s2 = cp_jread_push_index(r, i);
-
-			if (e) { /* null = no reference value for this RTMR */
-				ret = cp_jread_hex(r, e, ref->rtmr[i], POLICY_DIGEST_LEN);
-				ref->has_rtmr[i] = !ret;
-			}
-			cp_jread_pop(r, s2);
-		}
-		cp_jread_pop(r, saved);
-		if (ret)
-			return ret;
-	}
-	if ((ret = cp_jread_opt_bool(r, o, "allow_debug", &ref->tdx_allow_debug)))
-		return ret;
-	if (p->tdx_attributes & POLICY_TDX_DEBUG && cp_jread_member(o, "allow_debug") && !ref->tdx_allow_debug)
-		return WITH_KEY(r, "allow_debug",
-				cp_jread_fail(r, "false contradicts tdx.debug = true: a verifier would refuse every quote of this class"));
-	return 0;
-}
-
+/* The reference values are common/refvals.c's schema (docs/refvals.md); what is checked here is
+ * only how they fit this class: a section for an isolation the class never launches, and
+ * allow_debug against the class's debug bits. */
 static int parse_reference(struct cp_jread *r, struct json_object *o, struct policy *p)
 {
-	static const char *const keys[] = { "snp", "tdx", NULL };
 	struct json_object *v;
 	int ret;
 
-	if ((ret = cp_jread_object(r, o, keys)))
-		return ret;
-	if ((v = cp_jread_member(o, "snp"))) {
-		if (!iso_admits_snp(p->iso_type))
+	if (json_object_is_type(o, json_type_object)) {
+		if (cp_jread_member(o, "snp") && !iso_admits_snp(p->iso_type))
 			return WITH_KEY(r, "snp", cp_jread_fail(r, "section given but isolation.type \"%s\" never launches SNP",
-							     iso_type_names[p->iso_type]));
-		if ((ret = WITH_KEY(r, "snp", parse_ref_snp(r, v, p))))
-			return ret;
-	}
-	if ((v = cp_jread_member(o, "tdx"))) {
-		if (!iso_admits_tdx(p->iso_type))
+								iso_type_names[p->iso_type]));
+		if (cp_jread_member(o, "tdx") && !iso_admits_tdx(p->iso_type))
 			return WITH_KEY(r, "tdx", cp_jread_fail(r, "section given but isolation.type \"%s\" never launches TDX",
-							     iso_type_names[p->iso_type]));
-		if ((ret = WITH_KEY(r, "tdx", parse_ref_tdx(r, v, p))))
-			return ret;
+								iso_type_names[p->iso_type]));
 	}
+	if ((ret = cp_refvals_read(r, o, &p->ref)))
+		return ret;
+	if ((v = cp_jread_member(o, "snp")) && p->snp.flags & POLICY_SNP_DEBUG && cp_jread_member(v, "allow_debug") &&
+	    !p->ref.snp.allow_debug)
+		return WITH_KEY(r, "snp.allow_debug", (
+				cp_jread_fail(r, "false contradicts snp.debug = true: a verifier would refuse every report of this class")));
+	if ((v = cp_jread_member(o, "tdx")) && p->tdx_attributes & POLICY_TDX_DEBUG && cp_jread_member(v, "allow_debug") &&
+	    !p->ref.tdx.allow_debug)
+		return WITH_KEY(r, "tdx.allow_debug", (
+				cp_jread_fail(r, "false contradicts tdx.debug = true: a verifier would refuse every quote of this class")));
 	return 0;
 }
 
@@ -576,10 +475,10 @@ static int parse_root(struct cp_jread *r, struct json_object *o, struct policy *
 	    (ret = WITH_KEY(r, "reference", parse_reference(r, v, p))))
 		return ret;
 	/* A debug-enabled class needs a reference section that says debug is acceptable. */
-	if (iso_admits_snp(p->iso_type) && p->snp.flags & POLICY_SNP_DEBUG && !p->ref.snp_allow_debug)
+	if (iso_admits_snp(p->iso_type) && p->snp.flags & POLICY_SNP_DEBUG && !p->ref.snp.allow_debug)
 		return WITH_KEY(r, "snp.debug",
 			cp_jread_fail(r, "true needs reference.snp.allow_debug = true: a verifier would refuse every report of this class"));
-	if (iso_admits_tdx(p->iso_type) && p->tdx_attributes & POLICY_TDX_DEBUG && !p->ref.tdx_allow_debug)
+	if (iso_admits_tdx(p->iso_type) && p->tdx_attributes & POLICY_TDX_DEBUG && !p->ref.tdx.allow_debug)
 		return WITH_KEY(r, "tdx.debug",
 			cp_jread_fail(r, "true needs reference.tdx.allow_debug = true: a verifier would refuse every quote of this class"));
 	p->on_device_failure = POLICY_ON_FAILURE_STOP;
@@ -598,6 +497,7 @@ int policy_parse(const char *text, size_t len, struct policy *out, struct cp_err
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	cp_refvals_init(&out->ref);
 	if (len > POLICY_DOC_MAX)
 		return cp_err_set(err, EINVAL, "policy: document of %zu bytes, at most %u allowed", len,
 				  POLICY_DOC_MAX);

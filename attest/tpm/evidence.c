@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "attest/tpm/b64.h"
+#include "common/jread.h"
 #include "common/json.h"
 #include "attest/tpm/hostlog.h"
 #include "attest/tpm/tcglog.h"
@@ -464,6 +465,24 @@ static int parse_boot_pcrs(json_object *root, struct attest_evidence_policy *pol
 	return 0;
 }
 
+/* "platform": the reference-values schema, read by its one reader. */
+static int parse_platform(json_object *root, struct attest_evidence_policy *pol, struct cp_err *err)
+{
+	struct cp_jread r = { .err = err, .what = "policy" };
+	json_object *o;
+	size_t saved;
+	int ret;
+
+	if (!json_object_object_get_ex(root, "platform", &o))
+		return 0;
+	saved = cp_jread_push_key(&r, "platform");
+	ret = cp_refvals_read(&r, o, &pol->platform);
+	cp_jread_pop(&r, saved);
+	if (ret && err && err->code == EINVAL)
+		err->code = EBADMSG;
+	return ret ? -EBADMSG : 0;
+}
+
 int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evidence_policy *pol,
 				 struct cp_err *err)
 {
@@ -475,12 +494,14 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 		{ "ak_names", json_type_array, false },
 		{ "ak_enrolled", json_type_array, false },
 		{ "boot_pcrs", json_type_object, false },
+		{ "platform", json_type_object, false },
 	};
 	static const size_t meas_sizes[] = { 32, 48 }, d32[] = { 32 };
 	json_object *root = NULL;
 	int ret;
 
 	memset(pol, 0, sizeof(*pol));
+	cp_refvals_init(&pol->platform);
 	if ((ret = parse_json(json, len, &root, "policy", err)) < 0)
 		return ret;
 	/* Issue 18 item 7: a pin of the bare public key leaves the attributes open to change. */
@@ -495,8 +516,11 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 				  pol->measurement_len, &pol->n_measurements, err)) < 0 ||
 	    (ret = parse_hex_list(root, "launch_policy_digests", d32, 1, &pol->policy_digests[0][0], 32, NULL,
 				  &pol->n_policy_digests, err)) < 0 ||
-	    (ret = parse_names(root, pol, err)) < 0 || (ret = parse_boot_pcrs(root, pol, err)) < 0)
+	    (ret = parse_names(root, pol, err)) < 0 || (ret = parse_boot_pcrs(root, pol, err)) < 0 ||
+	    (ret = parse_platform(root, pol, err)) < 0) {
 		memset(pol, 0, sizeof(*pol));
+		cp_refvals_init(&pol->platform);
+	}
 	json_object_put(root);
 	return ret;
 }
