@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "attest/cli.h"
+#include "attest/hw/cli.h"
 #include "attest/hw/verify_policy.h"
 #include "attest/hw/result.h"
 #include "attest/hw/snp_report.h"
