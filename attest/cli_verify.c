@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/cli.h"
+#include "attest/cli.h"
 
 #ifndef CARAPACE_VERIFY_BUILD_PATH
 #define CARAPACE_VERIFY_BUILD_PATH ""

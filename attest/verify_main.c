@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "attest/cli.h"
+#include "attest/hw/cli.h"
+#include "attest/tpm/cli.h"
 #include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/log.h"

@@ -1,5 +1,6 @@
-/* Entry points of carapace's subcommands; runner/main.c dispatches to them through one table.
- * Each returns the process exit status. */
+/* Exit statuses every carapace program shares. The subcommands' entry points are declared by
+ * their own modules (runner/cli.h, memenc/cli.h, policy/cli.h, attest/cli.h, attest/tpm/cli.h,
+ * attest/hw/cli.h): common/ names nothing above it (tests/unit/common/check_layers.py). */
 #ifndef CARAPACE_COMMON_CLI_H
 #define CARAPACE_COMMON_CLI_H
 
@@ -12,12 +13,5 @@ enum {
 	CP_EXIT_TIMEOUT = 4,   /* `run`: --timeout expired */
 	CP_EXIT_POLICY = 5,    /* `run`: refused by the launch policy */
 };
-
-int runner_cli_run(int argc, char **argv);       /* runner/cli_run.c */
-int runner_cli_host_info(int argc, char **argv); /* runner/cli_host_info.c */
-int memenc_cli_measure(int argc, char **argv);   /* memenc/cli_measure.c */
-int attest_cli_attest(int argc, char **argv);    /* attest/tpm/cli_attest.c */
-int attest_cli_verify(int argc, char **argv);    /* attest/cli_verify.c */
-int policy_cli(int argc, char **argv);           /* policy/cli_policy.c */
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/cli.h"
+#include "memenc/cli.h"
 #include "common/util.h"
 #include "memenc/ccel.h"
 #include "memenc/hash.h"

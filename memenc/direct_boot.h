@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "runner/acpi.h"
+#include "memenc/acpi.h"
 
 /* Fixed guest-physical addresses of the layout (all below 1 MiB except kernel and initrd). */
 #define DB_GDT        0x00001000ull /* GDT: 0x10 __BOOT_CS (64-bit), 0x18 __BOOT_DS */

@@ -7,6 +7,7 @@
 
 #include "common/cleanup.h"
 #include "common/cli.h"
+#include "policy/cli.h"
 #include "common/util.h"
 #include "policy/policy.h"
 

@@ -322,42 +322,35 @@ static int eval_devices(const struct policy *p, const struct policy_launch_reque
 static int eval_reference(const struct policy *p, const struct policy_launch_request *q,
 			  struct policy_violation *v)
 {
-	const struct policy_reference *r = &p->ref;
+	const struct cp_refvals *r = &p->ref;
 	char hex[2 * POLICY_DIGEST_LEN + 1];
 
+	/* The matcher is common/refvals.c's, the one the verifiers use. */
 	if (q->obtained == POLICY_ISO_SNP) {
-		if (r->n_snp_measurements) {
-			bool found = false;
-
+		if (r->snp.measurements.n) {
 			if (!q->has_launch_digest)
 				return deny(v, "reference.snp.measurements",
 					    "the policy lists accepted measurements but the launch predicts none");
-			for (size_t i = 0; i < r->n_snp_measurements; i++)
-				found |= !memcmp(r->snp_measurement[i], q->launch_digest, POLICY_DIGEST_LEN);
-			if (!found) {
+			if (!cp_refvals_digest_listed(&r->snp.measurements, q->launch_digest)) {
 				cp_hex_encode(q->launch_digest, POLICY_DIGEST_LEN, hex);
 				return deny(v, "reference.snp.measurements",
 					    "predicted launch measurement %s is not among the %zu accepted",
-					    hex, r->n_snp_measurements);
+					    hex, r->snp.measurements.n);
 			}
 		}
-		if (r->has_host_data &&
-		    (!q->has_host_data || memcmp(r->host_data, q->host_data, POLICY_HOST_DATA_LEN)))
+		if (r->snp.host_data.set &&
+		    (!q->has_host_data || !cp_refvals_bytes_match(&r->snp.host_data, q->host_data, POLICY_HOST_DATA_LEN)))
 			return deny(v, "reference.snp.host_data", "%s",
 				    q->has_host_data ? "HOST_DATA differs from the policy's"
 						     : "the policy fixes HOST_DATA but the launch gives none");
 	}
-	if (q->obtained == POLICY_ISO_TDX && r->n_mrtds) {
-		bool found = false;
-
+	if (q->obtained == POLICY_ISO_TDX && r->tdx.mrtd.n) {
 		if (!q->has_launch_digest)
 			return deny(v, "reference.tdx.mrtd", "the policy lists accepted MRTDs but the launch predicts none");
-		for (size_t i = 0; i < r->n_mrtds; i++)
-			found |= !memcmp(r->mrtd[i], q->launch_digest, POLICY_DIGEST_LEN);
-		if (!found) {
+		if (!cp_refvals_digest_listed(&r->tdx.mrtd, q->launch_digest)) {
 			cp_hex_encode(q->launch_digest, POLICY_DIGEST_LEN, hex);
 			return deny(v, "reference.tdx.mrtd", "predicted MRTD %s is not among the %zu accepted",
-				    hex, r->n_mrtds);
+				    hex, r->tdx.mrtd.n);
 		}
 	}
 	return 0;

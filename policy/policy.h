@@ -8,16 +8,15 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/refvals.h"
 
 #define POLICY_SCHEMA_VERSION 1
 #define POLICY_DOC_MAX (1u << 20)   /* a policy larger than 1 MiB is refused unread */
 #define POLICY_NAME_MAX 64
 #define POLICY_GLOBS_MAX 32          /* per list: image, firmware, kernel patterns */
 #define POLICY_PATH_MAX 4096
-#define POLICY_DIGESTS_MAX 16        /* accepted launch measurements / MRTDs */
-#define POLICY_DIGEST_LEN 48         /* SHA-384: SNP measurement, TDX MRTD and RTMRs */
+#define POLICY_DIGEST_LEN CP_REFVALS_DIGEST_LEN /* a launch request's predicted digest */
 #define POLICY_HOST_DATA_LEN 32
-#define POLICY_TDX_RTMRS 4
 #define POLICY_PCR_MAX 23
 
 /* Isolation a VM can obtain; also the index of bits in policy_launch_request.host_caps. */
@@ -100,27 +99,6 @@ struct policy_snp {
 	uint64_t flags;        /* POLICY_SNP_* bits 16..25 the guest policy must carry exactly */
 };
 
-struct policy_tcb {
-	uint8_t bootloader, tee, snp, microcode;
-};
-
-struct policy_reference {
-	/* SNP */
-	size_t n_snp_measurements;
-	uint8_t snp_measurement[POLICY_DIGESTS_MAX][POLICY_DIGEST_LEN];
-	bool has_host_data;
-	uint8_t host_data[POLICY_HOST_DATA_LEN];
-	bool has_min_tcb;
-	struct policy_tcb min_tcb;
-	bool snp_allow_debug;
-	/* TDX */
-	size_t n_mrtds;
-	uint8_t mrtd[POLICY_DIGESTS_MAX][POLICY_DIGEST_LEN];
-	bool has_rtmr[POLICY_TDX_RTMRS];
-	uint8_t rtmr[POLICY_TDX_RTMRS][POLICY_DIGEST_LEN];
-	bool tdx_allow_debug;
-};
-
 /* A parsed, validated policy with every default filled in. Owns its strings. */
 struct policy {
 	char name[POLICY_NAME_MAX + 1];
@@ -142,7 +120,7 @@ struct policy {
 	/* attestation */
 	bool tpm_required;
 	uint32_t pcr;
-	struct policy_reference ref;
+	struct cp_refvals ref;        /* reference values (common/refvals.h, docs/refvals.md) */
 	enum policy_on_failure on_device_failure;
 };
 

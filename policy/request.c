@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/jread.h"
+#include "common/jread.h"
 
 #define REQUEST_DEVICES_MAX 64
 
@@ -21,13 +21,13 @@ static const char *const kind_names[] = { "blk", "rng", "console", "net" };
 
 #define WITH_KEY(r, key, call)                                  \
 	({                                                      \
-		size_t _saved = policy_jread_push_key((r), (key)); \
+		size_t _saved = cp_jread_push_key((r), (key)); \
 		int _ret = (call);                              \
-		policy_jread_pop((r), _saved);                  \
+		cp_jread_pop((r), _saved);                  \
 		_ret;                                           \
 	})
 
-static int keep_string(struct policy_jread *r, struct policy_request_store *st, struct json_object *v,
+static int keep_string(struct cp_jread *r, struct policy_request_store *st, struct json_object *v,
 		       const char **out)
 {
 	const char *s;
@@ -37,31 +37,31 @@ static int keep_string(struct policy_jread *r, struct policy_request_store *st, 
 		*out = NULL;
 		return 0;
 	}
-	if ((ret = policy_jread_string(r, v, POLICY_PATH_MAX, &s)))
+	if ((ret = cp_jread_string(r, v, POLICY_PATH_MAX, &s)))
 		return ret;
 	if (st->n_strings >= sizeof(st->strings) / sizeof(st->strings[0]))
-		return policy_jread_fail(r, "too many strings");
+		return cp_jread_fail(r, "too many strings");
 	if (!(st->strings[st->n_strings] = strdup(s)))
 		return cp_err_set(r->err, ENOMEM, "request: out of memory");
 	*out = st->strings[st->n_strings++];
 	return 0;
 }
 
-static int read_iso(struct policy_jread *r, struct json_object *o, const char *key,
+static int read_iso(struct cp_jread *r, struct json_object *o, const char *key,
 		    enum policy_isolation *out)
 {
-	struct json_object *v = policy_jread_member(o, key);
+	struct json_object *v = cp_jread_member(o, key);
 	int idx, ret;
 
 	if (!v)
 		return 0;
-	if ((ret = WITH_KEY(r, key, policy_jread_enum(r, v, iso_names, 3, &idx))))
+	if ((ret = WITH_KEY(r, key, cp_jread_enum(r, v, iso_names, 3, &idx))))
 		return ret;
 	*out = (enum policy_isolation)idx;
 	return 0;
 }
 
-static int read_device(struct policy_jread *r, struct policy_request_store *st, struct json_object *o,
+static int read_device(struct cp_jread *r, struct policy_request_store *st, struct json_object *o,
 		       struct policy_device_request *d)
 {
 	static const char *const keys[] = { "kind", "image", "read_only", "queues", "queue_size", NULL };
@@ -69,29 +69,29 @@ static int read_device(struct policy_jread *r, struct policy_request_store *st, 
 	uint64_t u;
 	int idx, ret;
 
-	if ((ret = policy_jread_object(r, o, keys)) || (ret = policy_jread_required(r, o, "kind", &v)) ||
-	    (ret = WITH_KEY(r, "kind", policy_jread_enum(r, v, kind_names, 4, &idx))))
+	if ((ret = cp_jread_object(r, o, keys)) || (ret = cp_jread_required(r, o, "kind", &v)) ||
+	    (ret = WITH_KEY(r, "kind", cp_jread_enum(r, v, kind_names, 4, &idx))))
 		return ret;
 	d->kind = (enum policy_dev_kind)idx;
 	d->queues = 1;
 	d->queue_size = 256;
-	if ((v = policy_jread_member(o, "image")) &&
+	if ((v = cp_jread_member(o, "image")) &&
 	    (ret = WITH_KEY(r, "image", keep_string(r, st, v, &d->image))))
 		return ret;
-	if ((ret = policy_jread_opt_bool(r, o, "read_only", &d->read_only)))
+	if ((ret = cp_jread_opt_bool(r, o, "read_only", &d->read_only)))
 		return ret;
 	u = d->queues;
-	if ((ret = policy_jread_opt_uint(r, o, "queues", 0, 1024, &u)))
+	if ((ret = cp_jread_opt_uint(r, o, "queues", 0, 1024, &u)))
 		return ret;
 	d->queues = (uint32_t)u;
 	u = d->queue_size;
-	if ((ret = policy_jread_opt_uint(r, o, "queue_size", 0, 65536, &u)))
+	if ((ret = cp_jread_opt_uint(r, o, "queue_size", 0, 65536, &u)))
 		return ret;
 	d->queue_size = (uint32_t)u;
 	return 0;
 }
 
-static int read_root(struct policy_jread *r, struct policy_request_store *st, struct json_object *o,
+static int read_root(struct cp_jread *r, struct policy_request_store *st, struct json_object *o,
 		     struct policy_launch_request *q)
 {
 	static const char *const keys[] = { "requested", "obtained", "host_caps",
@@ -104,82 +104,82 @@ static int read_root(struct policy_jread *r, struct policy_request_store *st, st
 	size_t n;
 	int ret;
 
-	if ((ret = policy_jread_object(r, o, keys)) || (ret = read_iso(r, o, "requested", &q->requested)) ||
+	if ((ret = cp_jread_object(r, o, keys)) || (ret = read_iso(r, o, "requested", &q->requested)) ||
 	    (ret = read_iso(r, o, "obtained", &q->obtained)))
 		return ret;
-	if ((v = policy_jread_member(o, "host_caps"))) {
-		size_t saved = policy_jread_push_key(r, "host_caps");
+	if ((v = cp_jread_member(o, "host_caps"))) {
+		size_t saved = cp_jread_push_key(r, "host_caps");
 
-		ret = policy_jread_array(r, v, 0, 2, &n);
+		ret = cp_jread_array(r, v, 0, 2, &n);
 		for (size_t i = 0; !ret && i < n; i++) {
-			size_t s2 = policy_jread_push_index(r, i);
+			size_t s2 = cp_jread_push_index(r, i);
 			int idx = 0;
 
-			ret = policy_jread_enum(r, json_object_array_get_idx(v, i), iso_names + 1, 2, &idx);
+			ret = cp_jread_enum(r, json_object_array_get_idx(v, i), iso_names + 1, 2, &idx);
 			if (!ret)
 				q->host_caps |= 1u << (idx + 1);
-			policy_jread_pop(r, s2);
+			cp_jread_pop(r, s2);
 		}
-		policy_jread_pop(r, saved);
+		cp_jread_pop(r, saved);
 		if (ret)
 			return ret;
 	}
-	if ((v = policy_jread_member(o, "snp_guest_policy")) &&
-	    (ret = WITH_KEY(r, "snp_guest_policy", policy_jread_u64(r, v, &q->snp_guest_policy))))
+	if ((v = cp_jread_member(o, "snp_guest_policy")) &&
+	    (ret = WITH_KEY(r, "snp_guest_policy", cp_jread_u64(r, v, &q->snp_guest_policy))))
 		return ret;
-	if ((v = policy_jread_member(o, "tdx_attributes")) &&
-	    (ret = WITH_KEY(r, "tdx_attributes", policy_jread_u64(r, v, &q->tdx_attributes))))
+	if ((v = cp_jread_member(o, "tdx_attributes")) &&
+	    (ret = WITH_KEY(r, "tdx_attributes", cp_jread_u64(r, v, &q->tdx_attributes))))
 		return ret;
-	if ((ret = policy_jread_opt_uint(r, o, "memory_mib", 0, 1ull << 32, &q->memory_mib)) ||
-	    (ret = policy_jread_opt_uint(r, o, "vcpus", 0, 4096, &u)))
+	if ((ret = cp_jread_opt_uint(r, o, "memory_mib", 0, 1ull << 32, &q->memory_mib)) ||
+	    (ret = cp_jread_opt_uint(r, o, "vcpus", 0, 4096, &u)))
 		return ret;
 	q->vcpus = (uint32_t)u;
-	if ((v = policy_jread_member(o, "cgroup"))) {
-		size_t saved = policy_jread_push_key(r, "cgroup");
+	if ((v = cp_jread_member(o, "cgroup"))) {
+		size_t saved = cp_jread_push_key(r, "cgroup");
 
-		if (!(ret = policy_jread_object(r, v, cg_keys)) &&
-		    !(ret = policy_jread_opt_uint(r, v, "cpu_quota_us", 0, 1ull << 40, &q->cg_cpu_quota_us)) &&
-		    !(ret = policy_jread_opt_uint(r, v, "cpu_period_us", 0, 1ull << 40, &q->cg_cpu_period_us)) &&
-		    !(ret = policy_jread_opt_uint(r, v, "memory_max_mib", 0, 1ull << 40, &q->cg_memory_max_mib)))
-			ret = policy_jread_opt_uint(r, v, "pids_max", 0, 1ull << 40, &q->cg_pids_max);
-		policy_jread_pop(r, saved);
+		if (!(ret = cp_jread_object(r, v, cg_keys)) &&
+		    !(ret = cp_jread_opt_uint(r, v, "cpu_quota_us", 0, 1ull << 40, &q->cg_cpu_quota_us)) &&
+		    !(ret = cp_jread_opt_uint(r, v, "cpu_period_us", 0, 1ull << 40, &q->cg_cpu_period_us)) &&
+		    !(ret = cp_jread_opt_uint(r, v, "memory_max_mib", 0, 1ull << 40, &q->cg_memory_max_mib)))
+			ret = cp_jread_opt_uint(r, v, "pids_max", 0, 1ull << 40, &q->cg_pids_max);
+		cp_jread_pop(r, saved);
 		if (ret)
 			return ret;
 	}
-	if ((v = policy_jread_member(o, "firmware")) &&
+	if ((v = cp_jread_member(o, "firmware")) &&
 	    (ret = WITH_KEY(r, "firmware", keep_string(r, st, v, &q->firmware))))
 		return ret;
-	if ((v = policy_jread_member(o, "kernel")) &&
+	if ((v = cp_jread_member(o, "kernel")) &&
 	    (ret = WITH_KEY(r, "kernel", keep_string(r, st, v, &q->kernel))))
 		return ret;
-	if ((v = policy_jread_member(o, "cmdline")) &&
+	if ((v = cp_jread_member(o, "cmdline")) &&
 	    (ret = WITH_KEY(r, "cmdline", keep_string(r, st, v, &q->cmdline))))
 		return ret;
-	if ((v = policy_jread_member(o, "devices"))) {
-		size_t saved = policy_jread_push_key(r, "devices");
+	if ((v = cp_jread_member(o, "devices"))) {
+		size_t saved = cp_jread_push_key(r, "devices");
 
-		ret = policy_jread_array(r, v, 0, REQUEST_DEVICES_MAX, &n);
+		ret = cp_jread_array(r, v, 0, REQUEST_DEVICES_MAX, &n);
 		for (size_t i = 0; !ret && i < n; i++) {
-			size_t s2 = policy_jread_push_index(r, i);
+			size_t s2 = cp_jread_push_index(r, i);
 
 			ret = read_device(r, st, json_object_array_get_idx(v, i), &st->dev[i]);
-			policy_jread_pop(r, s2);
+			cp_jread_pop(r, s2);
 		}
-		policy_jread_pop(r, saved);
+		cp_jread_pop(r, saved);
 		if (ret)
 			return ret;
 		q->devices = st->dev;
 		q->n_devices = n;
 	}
-	if ((ret = policy_jread_opt_bool(r, o, "tpm_present", &q->tpm_present)))
+	if ((ret = cp_jread_opt_bool(r, o, "tpm_present", &q->tpm_present)))
 		return ret;
-	if ((v = policy_jread_member(o, "launch_digest"))) {
-		if ((ret = WITH_KEY(r, "launch_digest", policy_jread_hex(r, v, q->launch_digest, POLICY_DIGEST_LEN))))
+	if ((v = cp_jread_member(o, "launch_digest"))) {
+		if ((ret = WITH_KEY(r, "launch_digest", cp_jread_hex(r, v, q->launch_digest, POLICY_DIGEST_LEN))))
 			return ret;
 		q->has_launch_digest = true;
 	}
-	if ((v = policy_jread_member(o, "host_data"))) {
-		if ((ret = WITH_KEY(r, "host_data", policy_jread_hex(r, v, q->host_data, POLICY_HOST_DATA_LEN))))
+	if ((v = cp_jread_member(o, "host_data"))) {
+		if ((ret = WITH_KEY(r, "host_data", cp_jread_hex(r, v, q->host_data, POLICY_HOST_DATA_LEN))))
 			return ret;
 		q->has_host_data = true;
 	}
@@ -189,7 +189,7 @@ static int read_root(struct policy_jread *r, struct policy_request_store *st, st
 int policy_request_parse(const char *text, size_t len, struct policy_launch_request *out,
 			 struct policy_request_store **store, struct cp_err *err)
 {
-	struct policy_jread r = { .err = err, .what = "request" };
+	struct cp_jread r = { .err = err, .what = "request" };
 	struct policy_request_store *st;
 	struct json_object *root;
 	int ret;
@@ -199,7 +199,7 @@ int policy_request_parse(const char *text, size_t len, struct policy_launch_requ
 	if (len > POLICY_DOC_MAX)
 		return cp_err_set(err, EINVAL, "request: document of %zu bytes, at most %u allowed",
 				  len, POLICY_DOC_MAX);
-	if ((ret = policy_jread_parse_doc(&r, text, len, &root)))
+	if ((ret = cp_jread_parse_doc(&r, text, len, &root)))
 		return ret;
 	if (!(st = calloc(1, sizeof(*st)))) {
 		json_object_put(root);

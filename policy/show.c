@@ -27,14 +27,6 @@ static struct json_object *jhex64(uint64_t v)
 	return json_object_new_string(buf);
 }
 
-static struct json_object *jdigest(const uint8_t *d, size_t len)
-{
-	char hex[2 * POLICY_DIGEST_LEN + 1];
-
-	cp_hex_encode(d, len, hex);
-	return json_object_new_string(hex);
-}
-
 static struct json_object *jglobs(const struct policy_globs *g)
 {
 	struct json_object *a = json_object_new_array();
@@ -103,45 +95,10 @@ static struct json_object *jdevices(const struct policy *p)
 
 static struct json_object *jreference(const struct policy *p)
 {
-	const struct policy_reference *r = &p->ref;
-	struct json_object *o = json_object_new_object(), *s, *a;
 	bool snp = p->iso_type == POLICY_ISOTYPE_SNP || p->iso_type == POLICY_ISOTYPE_ANY_CONFIDENTIAL;
 	bool tdx = p->iso_type == POLICY_ISOTYPE_TDX || p->iso_type == POLICY_ISOTYPE_ANY_CONFIDENTIAL;
 
-	if (snp) {
-		s = json_object_new_object();
-		a = json_object_new_array();
-		for (size_t i = 0; i < r->n_snp_measurements; i++)
-			json_object_array_add(a, jdigest(r->snp_measurement[i], POLICY_DIGEST_LEN));
-		put(s, "measurements", a);
-		if (r->has_host_data)
-			put(s, "host_data", jdigest(r->host_data, POLICY_HOST_DATA_LEN));
-		if (r->has_min_tcb) {
-			struct json_object *t = json_object_new_object();
-
-			put(t, "bootloader", json_object_new_int(r->min_tcb.bootloader));
-			put(t, "tee", json_object_new_int(r->min_tcb.tee));
-			put(t, "snp", json_object_new_int(r->min_tcb.snp));
-			put(t, "microcode", json_object_new_int(r->min_tcb.microcode));
-			put(s, "min_tcb", t);
-		}
-		put(s, "allow_debug", json_object_new_boolean(r->snp_allow_debug));
-		put(o, "snp", s);
-	}
-	if (tdx) {
-		s = json_object_new_object();
-		a = json_object_new_array();
-		for (size_t i = 0; i < r->n_mrtds; i++)
-			json_object_array_add(a, jdigest(r->mrtd[i], POLICY_DIGEST_LEN));
-		put(s, "mrtd", a);
-		a = json_object_new_array();
-		for (size_t i = 0; i < POLICY_TDX_RTMRS; i++)
-			json_object_array_add(a, r->has_rtmr[i] ? jdigest(r->rtmr[i], POLICY_DIGEST_LEN) : NULL);
-		put(s, "rtmr", a);
-		put(s, "allow_debug", json_object_new_boolean(r->tdx_allow_debug));
-		put(o, "tdx", s);
-	}
-	return o;
+	return cp_refvals_to_json(&p->ref, snp, tdx);
 }
 
 char *policy_to_json(const struct policy *p)

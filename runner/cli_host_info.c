@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/cli.h"
+#include "runner/cli.h"
 #include "runner/host_info.h"
 
 static void verdict_json(json_object *o, const char *key, const struct host_verdict *v)

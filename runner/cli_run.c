@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/cli.h"
+#include "runner/cli.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "policy/policy.h"

@@ -11,7 +11,7 @@
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "common/util.h"
-#include "policy/jread.h"
+#include "common/jread.h"
 #include "runner/guest_cpuid.h"
 #include "runner/layout.h"
 #include "runner/vm.h"
@@ -181,7 +181,7 @@ static int json_to_text(const struct opt_def *d, struct json_object *v, char *bu
 	switch (d->type) {
 	case OPT_STRING:
 		if (t != json_type_string)
-			return cp_err_set(err, EINVAL, "key '%s' must be a string, not %s", d->name, policy_jread_type_name(v));
+			return cp_err_set(err, EINVAL, "key '%s' must be a string, not %s", d->name, cp_jread_type_name(v));
 		return 0;
 	case OPT_SIZE:
 	case OPT_BYTES:
@@ -192,29 +192,29 @@ static int json_to_text(const struct opt_def *d, struct json_object *v, char *bu
 			return 1;
 		}
 		return cp_err_set(err, EINVAL, "key '%s' must be a size: a string like \"512M\" or a whole number of %s, "
-				  "not %s", d->name, d->type == OPT_SIZE ? "MiB" : "bytes", policy_jread_type_name(v));
+				  "not %s", d->name, d->type == OPT_SIZE ? "MiB" : "bytes", cp_jread_type_name(v));
 	case OPT_UINT:
 		if (t != json_type_int || json_object_get_int64(v) < 0)
 			return cp_err_set(err, EINVAL, "key '%s' must be a non-negative integer, not %s", d->name,
-					  t == json_type_int ? "a negative number" : policy_jread_type_name(v));
+					  t == json_type_int ? "a negative number" : cp_jread_type_name(v));
 		snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
 		return 1;
 	case OPT_SECONDS:
 		if (t != json_type_int && t != json_type_double)
 			return cp_err_set(err, EINVAL, "key '%s' must be a number of seconds, not %s", d->name,
-					  policy_jread_type_name(v));
+					  cp_jread_type_name(v));
 		snprintf(buf, len, "%.17g", json_object_get_double(v));
 		return 1;
 	case OPT_FLAG:
 		if (t != json_type_boolean)
-			return cp_err_set(err, EINVAL, "key '%s' must be true or false, not %s", d->name, policy_jread_type_name(v));
+			return cp_err_set(err, EINVAL, "key '%s' must be true or false, not %s", d->name, cp_jread_type_name(v));
 		return 0;
 	case OPT_LIST:
 		if (t == json_type_string)
 			return 0;
 		if (t != json_type_array)
 			return cp_err_set(err, EINVAL, "key '%s' must be a string or an array of strings, not %s", d->name,
-					  policy_jread_type_name(v));
+					  cp_jread_type_name(v));
 		for (size_t i = 0; i < json_object_array_length(v); i++)
 			if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_string))
 				return cp_err_set(err, EINVAL, "key '%s': element %zu must be a string", d->name, i);

@@ -2,9 +2,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "attest/cli.h"
+#include "attest/tpm/cli.h"
 #include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/log.h"
+#include "memenc/cli.h"
+#include "policy/cli.h"
+#include "runner/cli.h"
 
 struct subcommand {
 	const char *name;

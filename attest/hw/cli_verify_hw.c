@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "attest/cli.h"
-#include "attest/hw/policy.h"
+#include "attest/hw/cli.h"
+#include "attest/hw/verify_policy.h"
 #include "attest/hw/result.h"
 #include "attest/hw/snp_report.h"
 #include "attest/hw/verify.h"
@@ -41,7 +41,7 @@ static int load(const char *what, const char *path, size_t max, struct file_buf 
 	return 0;
 }
 
-static int load_policy(const char *path, struct attest_hw_policy *pol)
+static int load_policy(const char *path, struct cp_refvals *pol)
 {
 	struct file_buf f = { 0 };
 	struct cp_err err = { 0 };
@@ -123,7 +123,7 @@ int attest_hw_cli_verify_snp(int argc, char **argv)
 	const char *chain_paths[ATTEST_HW_CHAIN_MAX];
 	size_t nchain = 0;
 	struct attest_hw_snp_input in = { .at = time(NULL) };
-	struct attest_hw_policy pol;
+	struct cp_refvals pol;
 	struct file_buf files[3 + ATTEST_HW_CHAIN_MAX] = { { 0 } };
 	_cleanup_free_ struct attest_hw_result *res = NULL;
 	bool json = false;
@@ -246,7 +246,7 @@ int attest_hw_cli_verify_tdx(int argc, char **argv)
 	struct file_buf files[F_COUNT] = { { 0 } };
 	struct attest_hw_blob *blobs[F_COUNT];
 	struct attest_hw_tdx_input in = { .at = time(NULL) };
-	struct attest_hw_policy pol;
+	struct cp_refvals pol;
 	_cleanup_free_ struct attest_hw_result *res = NULL;
 	bool json = false;
 	int c, rc;

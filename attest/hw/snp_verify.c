@@ -242,7 +242,7 @@ static void tcb_str(const struct attest_hw_snp_tcb *t, char *buf, size_t len)
 }
 
 static void check_tcb(const struct attest_hw_snp_report *r, const struct snp_cert_info *info,
-		      enum attest_hw_snp_product product, const struct attest_hw_snp_policy *pol,
+		      enum attest_hw_snp_product product, const struct cp_refvals_snp *pol,
 		      struct attest_hw_result *res)
 {
 	struct attest_hw_snp_tcb reported, current, committed, launch, cert = { 0 };
@@ -294,7 +294,8 @@ static void check_tcb(const struct attest_hw_snp_report *r, const struct snp_cer
 				     pol && pol->allow_provisional_firmware ? "may differ from" : "==");
 
 	if (pol && pol->has_min_tcb) {
-		struct attest_hw_snp_tcb m = pol->min_tcb;
+		struct attest_hw_snp_tcb m = { .bl = pol->min_tcb.bootloader, .tee = pol->min_tcb.tee, .snp = pol->min_tcb.snp,
+						.ucode = pol->min_tcb.microcode, .fmc = pol->min_tcb.fmc };
 		tcb_str(&m, b, sizeof(b));
 		if (!tcb_le(&m, &reported) || !tcb_le(&m, &launch))
 			attest_hw_result_add(res, "policy-min-tcb", FAIL, "reported or launch TCB below minimum %s", b);
@@ -303,14 +304,14 @@ static void check_tcb(const struct attest_hw_snp_report *r, const struct snp_cer
 	}
 }
 
-static void check_bytes(struct attest_hw_result *res, const char *name, const struct attest_hw_bytes *want,
+static void check_bytes(struct attest_hw_result *res, const char *name, const struct cp_refvals_bytes *want,
 			const uint8_t *have, size_t len)
 {
 	char hex[2 * 64 + 1];
 
 	if (!want || !want->set)
 		return;
-	if (want->len != len || memcmp(want->v, have, len)) {
+	if (!cp_refvals_bytes_match(want, have, len)) {
 		cp_hex_encode(have, len, hex);
 		attest_hw_result_add(res, name, FAIL, "mismatch: report has %s", hex);
 	} else {
@@ -321,7 +322,7 @@ static void check_bytes(struct attest_hw_result *res, const char *name, const st
 static void check_guest_policy(const struct attest_hw_snp_input *in, const struct attest_hw_snp_report *r,
 			       struct attest_hw_result *res)
 {
-	const struct attest_hw_snp_policy *pol = in->policy;
+	const struct cp_refvals_snp *pol = in->policy;
 	uint64_t p = r->policy;
 
 	if (!(p & ATTEST_HW_SNP_POLICY_RESERVED1))
@@ -336,11 +337,12 @@ static void check_guest_policy(const struct attest_hw_snp_input *in, const struc
 
 	if (!(p & ATTEST_HW_SNP_POLICY_DEBUG))
 		attest_hw_result_add(res, "debug", PASS, "DEBUG not allowed by the guest policy");
-	else if (in->allow_debug)
-		attest_hw_result_add(res, "debug", PASS, "DEBUG allowed by the guest policy, accepted by --allow-debug");
+	else if (in->allow_debug || (pol && pol->allow_debug))
+		attest_hw_result_add(res, "debug", PASS, "DEBUG allowed by the guest policy, accepted by %s",
+				     in->allow_debug ? "--allow-debug" : "the policy's allow_debug");
 	else
 		attest_hw_result_add(res, "debug", FAIL, "guest policy allows DEBUG (the hypervisor can read guest memory); "
-				     "refused without --allow-debug");
+				     "refused without --allow-debug or allow_debug");
 
 	if (!(p & ATTEST_HW_SNP_POLICY_MIGRATE_MA))
 		attest_hw_result_add(res, "migrate-ma", PASS, "no migration agent allowed");
@@ -362,7 +364,7 @@ static void check_guest_policy(const struct attest_hw_snp_input *in, const struc
 static void check_report_only(const struct attest_hw_snp_input *in, const struct attest_hw_snp_report *r,
 			      struct attest_hw_result *res)
 {
-	const struct attest_hw_snp_policy *pol = in->policy;
+	const struct cp_refvals_snp *pol = in->policy;
 	static const uint8_t zero48[48];
 
 	check_guest_policy(in, r, res);
@@ -390,7 +392,16 @@ static void check_report_only(const struct attest_hw_snp_input *in, const struct
 		attest_hw_result_add(res, "policy", SKIP, "no policy file: measurement, host_data, report_data not compared");
 		return;
 	}
-	check_bytes(res, "policy-measurement", &pol->measurement, r->measurement, 48);
+	if (pol->measurements.n) {
+		char hex[2 * 48 + 1];
+
+		cp_hex_encode(r->measurement, 48, hex);
+		if (cp_refvals_digest_listed(&pol->measurements, r->measurement))
+			attest_hw_result_add(res, "policy-measurement", PASS, "matches the policy");
+		else
+			attest_hw_result_add(res, "policy-measurement", FAIL, "mismatch: report has %s (%zu accepted)", hex,
+					     pol->measurements.n);
+	}
 	check_bytes(res, "policy-host-data", &pol->host_data, r->host_data, 32);
 	check_bytes(res, "policy-report-data", &pol->report_data, r->report_data, 64);
 	check_bytes(res, "policy-id-key-digest", &pol->id_key_digest, r->id_key_digest, 48);

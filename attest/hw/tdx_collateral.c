@@ -11,9 +11,13 @@
 
 #include "attest/hw/result.h"
 #include "attest/hw/tdx_collateral.h"
+#include "common/jread.h"
 #include "common/util.h"
 
 #define SGX_EXT_OID "1.2.840.113741.1.13.1"
+/* TCB info and QE identity are a few KiB and nest about six deep. */
+#define COLLATERAL_MAX_BYTES (1U << 20)
+#define COLLATERAL_DEPTH_MAX 16
 
 static ASN1_SEQUENCE_ANY *seq_of(const ASN1_TYPE *t)
 {
@@ -146,21 +150,18 @@ int attest_hw_pck_info_read(X509 *pck, struct attest_hw_pck_info *out, struct cp
 int attest_hw_collateral_split(const uint8_t *buf, size_t len, const char *key, char **signed_text, uint8_t sig[64],
 			       struct cp_err *err)
 {
-	struct json_tokener *tok = json_tokener_new();
+	struct cp_jread r = { .err = err, .what = "collateral" };
 	struct json_object *root = NULL, *body, *s;
 	const char *text;
 	int rc;
 
 	*signed_text = NULL;
-	if (!tok)
-		return cp_err_set(err, ENOMEM, "collateral: out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	if (len == 0 || len > (1U << 20) || !(root = json_tokener_parse_ex(tok, (const char *)buf, (int)len)) ||
-	    json_tokener_get_parse_end(tok) != len) {
-		rc = cp_err_set(err, EINVAL, "collateral: not one JSON document (error near offset %zu)",
-				json_tokener_get_parse_end(tok));
-		goto out;
-	}
+	if (len > COLLATERAL_MAX_BYTES)
+		return cp_err_set(err, EINVAL, "collateral: %zu bytes, at most %u", len, COLLATERAL_MAX_BYTES);
+	/* The one strict reader: a key given twice is refused, so the text Intel signed and the
+	 * values read from it cannot differ. */
+	if ((rc = cp_jread_parse_doc_depth(&r, (const char *)buf, len, COLLATERAL_DEPTH_MAX, &root)) < 0)
+		return rc;
 	if (!json_object_is_type(root, json_type_object) || json_object_object_length(root) != 2 ||
 	    !json_object_object_get_ex(root, key, &body) || !json_object_is_type(body, json_type_object) ||
 	    !json_object_object_get_ex(root, "signature", &s) || !json_object_is_type(s, json_type_string)) {
@@ -179,7 +180,6 @@ int attest_hw_collateral_split(const uint8_t *buf, size_t len, const char *key, 
 	rc = *signed_text ? 0 : cp_err_set(err, ENOMEM, "collateral: out of memory");
 out:
 	json_object_put(root);
-	json_tokener_free(tok);
 	return rc;
 }
 
@@ -219,9 +219,12 @@ static int window(struct json_object *o, time_t at, struct cp_err *err)
 
 static struct json_object *parse_body(const char *text, struct cp_err *err)
 {
-	struct json_object *o = json_tokener_parse(text);
+	struct cp_jread r = { .err = err, .what = "collateral body" };
+	struct json_object *o = NULL;
 
-	if (!o || !json_object_is_type(o, json_type_object)) {
+	if (cp_jread_parse_doc_depth(&r, text, strlen(text), COLLATERAL_DEPTH_MAX, &o) < 0)
+		return NULL;
+	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		cp_err_set(err, EINVAL, "collateral: body is not a JSON object");
 		return NULL;

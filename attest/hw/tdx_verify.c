@@ -205,14 +205,14 @@ out:
 	free(text);
 }
 
-static void check_bytes(struct attest_hw_result *res, const char *name, const struct attest_hw_bytes *want,
+static void check_bytes(struct attest_hw_result *res, const char *name, const struct cp_refvals_bytes *want,
 			const uint8_t *have, size_t len)
 {
 	char hex[2 * 64 + 1];
 
 	if (!want->set)
 		return;
-	if (want->len != len || memcmp(want->v, have, len)) {
+	if (!cp_refvals_bytes_match(want, have, len)) {
 		cp_hex_encode(have, len, hex);
 		attest_hw_result_add(res, name, FAIL, "mismatch: quote has %s", hex);
 	} else {
@@ -223,15 +223,16 @@ static void check_bytes(struct attest_hw_result *res, const char *name, const st
 static void check_td(const struct attest_hw_tdx_input *in, const struct attest_hw_tdx_quote *q,
 		     struct attest_hw_result *res)
 {
-	const struct attest_hw_tdx_policy *pol = in->policy;
+	const struct cp_refvals_tdx *pol = in->policy;
 	static const char *const rtmr_names[4] = { "policy-rtmr0", "policy-rtmr1", "policy-rtmr2", "policy-rtmr3" };
 	static const uint8_t zero8[8];
 	uint64_t attr = cp_le64(q->body.td_attributes);
 
 	if (!(attr & ATTEST_HW_TDX_TDATTR_DEBUG))
 		attest_hw_result_add(res, "debug", PASS, "TD attributes 0x%016llx: not a debug TD", (unsigned long long)attr);
-	else if (in->allow_debug)
-		attest_hw_result_add(res, "debug", PASS, "debug TD accepted by --allow-debug");
+	else if (in->allow_debug || (pol && pol->allow_debug))
+		attest_hw_result_add(res, "debug", PASS, "debug TD accepted by %s",
+				     in->allow_debug ? "--allow-debug" : "the policy's allow_debug");
 	else
 		attest_hw_result_add(res, "debug", FAIL, "TD attributes 0x%016llx: DEBUG set (the host can read the TD); "
 				     "refused without --allow-debug", (unsigned long long)attr);
@@ -242,7 +243,15 @@ static void check_td(const struct attest_hw_tdx_input *in, const struct attest_h
 		attest_hw_result_add(res, "policy", SKIP, "no policy file: MRTD, RTMRs, REPORTDATA not compared");
 		return;
 	}
-	check_bytes(res, "policy-mrtd", &pol->mrtd, q->body.mrtd, 48);
+	if (pol->mrtd.n) {
+		char hex[2 * 48 + 1];
+
+		cp_hex_encode(q->body.mrtd, 48, hex);
+		if (cp_refvals_digest_listed(&pol->mrtd, q->body.mrtd))
+			attest_hw_result_add(res, "policy-mrtd", PASS, "matches the policy");
+		else
+			attest_hw_result_add(res, "policy-mrtd", FAIL, "mismatch: quote has %s (%zu accepted)", hex, pol->mrtd.n);
+	}
 	for (int i = 0; i < 4; i++)
 		check_bytes(res, rtmr_names[i], &pol->rtmr[i], q->body.rtmr[i], 48);
 	check_bytes(res, "policy-mrconfigid", &pol->mrconfigid, q->body.mrconfigid, 48);

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "attest/hw/policy.h"
+#include "attest/hw/verify_policy.h"
 #include "attest/hw/result.h"
 
 struct attest_hw_blob {
@@ -24,8 +24,8 @@ struct attest_hw_snp_input {
 	struct attest_hw_blob chain[ATTEST_HW_CHAIN_MAX]; /* ASK (or ASVK) and ARK: DER or PEM each */
 	size_t nchain;
 	time_t at;                                /* validity is judged at this time */
-	bool allow_debug;                         /* accept a guest policy with DEBUG set */
-	const struct attest_hw_snp_policy *policy; /* NULL: no relying-party expectations */
+	bool allow_debug;                         /* accept a guest policy with DEBUG set (so does policy->allow_debug) */
+	const struct cp_refvals_snp *policy;     /* NULL: no relying-party expectations */
 };
 
 struct attest_hw_tdx_input {
@@ -35,7 +35,7 @@ struct attest_hw_tdx_input {
 	struct attest_hw_blob tcb_chain;              /* optional TCB signing chain (PEM) for both */
 	time_t at;
 	bool allow_debug;
-	const struct attest_hw_tdx_policy *policy;
+	const struct cp_refvals_tdx *policy;
 };
 
 /* Both return 0 after recording every check (the verdict is attest_hw_result_ok()), or a negative

@@ -9,7 +9,6 @@
 
 #include <openssl/evp.h>
 
-#include "attest/cli.h"
 #include "attest/tpm/credential.h"
 #include "attest/tpm/evidence.h"
 #include "attest/tpm/launch.h"
@@ -19,6 +18,7 @@
 #include "attest/tpm/wire.h"
 #include "common/cleanup.h"
 #include "common/cli.h"
+#include "attest/tpm/cli.h"
 #include "common/util.h"
 
 #define FILE_MAX (1u << 20)

@@ -11,7 +11,6 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "attest/cli.h"
 #include "attest/hw/result.h"
 #include "attest/tpm/credential.h"
 #include "attest/tpm/launch.h"
@@ -19,6 +18,7 @@
 #include "attest/tpm/wire.h"
 #include "common/cleanup.h"
 #include "common/cli.h"
+#include "attest/tpm/cli.h"
 #include "common/util.h"
 
 static void usage(FILE *f)

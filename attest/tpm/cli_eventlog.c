@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attest/cli.h"
 #include "attest/tpm/tcglog.h"
 #include "common/cleanup.h"
 #include "common/cli.h"
+#include "attest/tpm/cli.h"
 #include "common/util.h"
 
 static void usage(FILE *f)

@@ -9,7 +9,6 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "attest/cli.h"
 #include "attest/hw/result.h"
 #include "attest/tpm/eventlog.h"
 #include "attest/tpm/evidence.h"
@@ -17,6 +16,7 @@
 #include "attest/tpm/verify.h"
 #include "common/cleanup.h"
 #include "common/cli.h"
+#include "attest/tpm/cli.h"
 #include "common/util.h"
 
 #define MAX_PINS ATTEST_POLICY_MAX_VALUES

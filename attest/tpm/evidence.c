@@ -11,6 +11,8 @@
 #include <openssl/evp.h>
 
 #include "attest/tpm/b64.h"
+#include "common/jread.h"
+#include "common/json.h"
 #include "attest/tpm/hostlog.h"
 #include "attest/tpm/tcglog.h"
 #include "common/cleanup.h"
@@ -179,35 +181,33 @@ static int get_b64(json_object *obj, const char *key, const char *where, size_t 
 	return 0;
 }
 
+/* The one strict reader (common/json.c): RFC 8259 only, depth bounded, no NUL byte, nothing after
+ * the value, no key twice in an object. The wording is this reader's. */
 static int parse_json(const char *json, size_t len, json_object **out, const char *what, struct cp_err *err)
 {
-	json_tokener *tok;
+	struct cp_json_error e;
 	json_object *root;
-	enum json_tokener_error jerr;
-	size_t end;
+	int ret;
 
 	if (len > ATTEST_EVIDENCE_MAX_BYTES)
 		return cp_err_set(err, EFBIG, "%s: %zu bytes exceeds %u", what, len, ATTEST_EVIDENCE_MAX_BYTES);
-	if (memchr(json, '\0', len))
-		return cp_err_set(err, EBADMSG, "%s: contains a NUL byte", what);
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	if (!tok)
-		return cp_err_set(err, ENOMEM, "%s: out of memory", what);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (!root || jerr != json_tokener_success) {
-		json_object_put(root);
-		return cp_err_set(err, EBADMSG, "%s: invalid JSON at byte %zu: %s", what, end,
-				  jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr));
-	}
-	for (; end < len; end++)
-		if (json[end] != ' ' && json[end] != '\n' && json[end] != '\t' && json[end] != '\r') {
-			json_object_put(root);
-			return cp_err_set(err, EBADMSG, "%s: trailing data at byte %zu", what, end);
+	if ((ret = cp_json_parse(json, len, JSON_MAX_DEPTH, &root, &e)) < 0) {
+		if (ret == -ENOMEM)
+			return cp_err_set(err, ENOMEM, "%s: out of memory", what);
+		switch (e.fault) {
+		case CP_JSON_NUL:
+			return cp_err_set(err, EBADMSG, "%s: contains a NUL byte", what);
+		case CP_JSON_EMPTY:
+		case CP_JSON_TRUNCATED:
+			return cp_err_set(err, EBADMSG, "%s: invalid JSON at byte %zu: unexpected end of input", what, e.offset);
+		case CP_JSON_TRAILING:
+			return cp_err_set(err, EBADMSG, "%s: trailing data at byte %zu", what, e.offset);
+		case CP_JSON_DUPLICATE_KEY:
+			return cp_err_set(err, EBADMSG, "%s: duplicate key \"%s\" at byte %zu", what, e.detail, e.offset);
+		default:
+			return cp_err_set(err, EBADMSG, "%s: invalid JSON at byte %zu: %s", what, e.offset, e.detail);
 		}
+	}
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
 		return cp_err_set(err, EBADMSG, "%s: top level is not a JSON object", what);
@@ -465,6 +465,24 @@ static int parse_boot_pcrs(json_object *root, struct attest_evidence_policy *pol
 	return 0;
 }
 
+/* "platform": the reference-values schema, read by its one reader. */
+static int parse_platform(json_object *root, struct attest_evidence_policy *pol, struct cp_err *err)
+{
+	struct cp_jread r = { .err = err, .what = "policy" };
+	json_object *o;
+	size_t saved;
+	int ret;
+
+	if (!json_object_object_get_ex(root, "platform", &o))
+		return 0;
+	saved = cp_jread_push_key(&r, "platform");
+	ret = cp_refvals_read(&r, o, &pol->platform);
+	cp_jread_pop(&r, saved);
+	if (ret && err && err->code == EINVAL)
+		err->code = EBADMSG;
+	return ret ? -EBADMSG : 0;
+}
+
 int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evidence_policy *pol,
 				 struct cp_err *err)
 {
@@ -476,12 +494,14 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 		{ "ak_names", json_type_array, false },
 		{ "ak_enrolled", json_type_array, false },
 		{ "boot_pcrs", json_type_object, false },
+		{ "platform", json_type_object, false },
 	};
 	static const size_t meas_sizes[] = { 32, 48 }, d32[] = { 32 };
 	json_object *root = NULL;
 	int ret;
 
 	memset(pol, 0, sizeof(*pol));
+	cp_refvals_init(&pol->platform);
 	if ((ret = parse_json(json, len, &root, "policy", err)) < 0)
 		return ret;
 	/* Issue 18 item 7: a pin of the bare public key leaves the attributes open to change. */
@@ -496,8 +516,11 @@ int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evi
 				  pol->measurement_len, &pol->n_measurements, err)) < 0 ||
 	    (ret = parse_hex_list(root, "launch_policy_digests", d32, 1, &pol->policy_digests[0][0], 32, NULL,
 				  &pol->n_policy_digests, err)) < 0 ||
-	    (ret = parse_names(root, pol, err)) < 0 || (ret = parse_boot_pcrs(root, pol, err)) < 0)
+	    (ret = parse_names(root, pol, err)) < 0 || (ret = parse_boot_pcrs(root, pol, err)) < 0 ||
+	    (ret = parse_platform(root, pol, err)) < 0) {
 		memset(pol, 0, sizeof(*pol));
+		cp_refvals_init(&pol->platform);
+	}
 	json_object_put(root);
 	return ret;
 }

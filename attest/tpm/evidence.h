@@ -9,6 +9,7 @@
 
 #include "attest/tpm/eventlog.h"
 #include "common/err.h"
+#include "common/refvals.h"
 
 #define ATTEST_EVIDENCE_FORMAT "carapace-evidence"
 #define ATTEST_EVIDENCE_VERSION 2 /* 2: host launch log (issue 14); 1 (per-VM resettable PCR) is refused */
@@ -67,6 +68,9 @@ struct attest_evidence_policy {
 	/* "boot_pcrs": {"sha256": {"0": HEX, ...}}: the host's expected boot PCR values (0..7). */
 	uint32_t boot_pcr_mask;
 	uint8_t boot_pcrs[8][32];
+	/* "platform": {"snp": {...}, "tdx": {...}}: the reference values (common/refvals.h,
+	 * docs/refvals.md) the platform evidence is verified against. */
+	struct cp_refvals platform;
 };
 int attest_evidence_policy_parse(const char *json, size_t len, struct attest_evidence_policy *pol,
 				 struct cp_err *err);

@@ -764,6 +764,8 @@ static bool verify_hw(struct vstate *v, bool snp)
 		struct attest_hw_snp_certs certs;
 		struct cp_err err = { 0 };
 		struct attest_hw_snp_input in = { .at = at, .allow_debug = v->opts->platform_allow_debug };
+		if (v->opts->policy && v->opts->policy->platform.has_snp)
+			in.policy = &v->opts->policy->platform.snp;
 		if (!v->ev->snp_cert_table.data && v->opts->allow_unverified_platform) {
 			free(hr); /* nothing to verify the report with: the caller's explicit choice decides */
 			return false;
@@ -785,6 +787,8 @@ static bool verify_hw(struct vstate *v, bool snp)
 		r = attest_hw_snp_verify(&in, hr);
 	} else {
 		struct attest_hw_tdx_input in = { .at = at, .allow_debug = v->opts->platform_allow_debug };
+		if (v->opts->policy && v->opts->policy->platform.has_tdx)
+			in.policy = &v->opts->policy->platform.tdx;
 		in.quote = (struct attest_hw_blob){ v->ev->tdx_quote.data, v->ev->tdx_quote.len };
 		r = attest_hw_tdx_verify(&in, hr);
 	}
@@ -816,6 +820,17 @@ static void check_platform(struct vstate *v)
 	uint8_t binding[32], field[48];
 	size_t n;
 
+	const struct cp_refvals *rv = v->opts->policy ? &v->opts->policy->platform : NULL;
+
+	/* Reference values for a platform are a demand for its evidence: fail closed without it. */
+	if (rv && (rv->has_snp || rv->has_tdx) && !(snp && rv->has_snp) && !(tdx && rv->has_tdx)) {
+		set(v->res, ATTEST_CHECK_PLATFORM_EVIDENCE, ATTEST_CHECK_FAIL,
+		    "the policy's platform reference values are for %s, the bundle has %s",
+		    rv->has_snp && rv->has_tdx ? "SNP and TDX" : rv->has_snp ? "SNP" : "TDX",
+		    snp ? "an SNP report" : tdx ? "a TDX quote" : "no SNP report or TDX quote");
+		set(v->res, ATTEST_CHECK_BINDING, ATTEST_CHECK_SKIP, "platform evidence refused");
+		return;
+	}
 	if (!snp && !tdx) {
 		set(v->res, ATTEST_CHECK_PLATFORM_EVIDENCE, ATTEST_CHECK_SKIP, "%s",
 		    v->ev->snp_cert_table.data ? "an SNP certificate table without a report: nothing to check"
@@ -829,6 +844,10 @@ static void check_platform(struct vstate *v)
 	 * the bundle's extended-report table (VCEK/VLEK, ASK/ASVK, ARK to the pinned AMD root). */
 	if (verify_hw(v, snp))
 		; /* recorded */
+	else if (rv && (snp ? rv->has_snp : rv->has_tdx))
+		set(v->res, ATTEST_CHECK_PLATFORM_EVIDENCE, ATTEST_CHECK_FAIL,
+		    "%s present but not verified here, so the policy's platform reference values are not met",
+		    snp ? "SNP report" : "TDX quote");
 	else if (v->opts->allow_unverified_platform)
 		set(v->res, ATTEST_CHECK_PLATFORM_EVIDENCE, ATTEST_CHECK_SKIP,
 		    "%s present but NOT verified here (--allow-unverified-platform); verify it with carapace verify %s",

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "common/cleanup.h"
-#include "policy/jread.h"
+#include "common/jread.h"
 #include "runner/config.h"
 
 static const char *const level_names[] = { "Off", "Error", "Warning", "Info", "Debug", "Trace" };
@@ -123,7 +123,7 @@ void api_txn_free(struct api_txn *txn)
 struct req {
 	struct api_state *s;
 	struct api_txn *txn;
-	struct policy_jread r;
+	struct cp_jread r;
 	struct cp_err err;
 	struct json_object *body; /* NULL for a request without one */
 	const char *id;           /* the {id} path segment */
@@ -143,26 +143,26 @@ static int set_str(struct req *q, char **dst, const char *v)
  * unless required. An empty string is refused: every string field here names something. */
 static int read_str(struct req *q, struct json_object *o, const char *key, size_t max, bool required, char **out)
 {
-	struct json_object *v = policy_jread_member(o, key);
+	struct json_object *v = cp_jread_member(o, key);
 	size_t saved;
 	const char *s;
 	int r;
 
 	if (!v && required) {
-		saved = policy_jread_push_key(&q->r, key);
-		r = policy_jread_fail(&q->r, "required field is missing");
-		policy_jread_pop(&q->r, saved);
+		saved = cp_jread_push_key(&q->r, key);
+		r = cp_jread_fail(&q->r, "required field is missing");
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	if (!v)
 		return 0;
-	saved = policy_jread_push_key(&q->r, key);
-	r = policy_jread_string(&q->r, v, max, &s);
+	saved = cp_jread_push_key(&q->r, key);
+	r = cp_jread_string(&q->r, v, max, &s);
 	if (r == 0 && !*s)
-		r = policy_jread_fail(&q->r, "must not be empty");
+		r = cp_jread_fail(&q->r, "must not be empty");
 	if (r == 0 && out)
 		r = set_str(q, out, s);
-	policy_jread_pop(&q->r, saved);
+	cp_jread_pop(&q->r, saved);
 	return r;
 }
 
@@ -171,28 +171,28 @@ static int read_bool(struct req *q, struct json_object *o, const char *key, bool
 	size_t saved;
 	int r;
 
-	if (!policy_jread_member(o, key) && required) {
-		saved = policy_jread_push_key(&q->r, key);
-		r = policy_jread_fail(&q->r, "required field is missing");
-		policy_jread_pop(&q->r, saved);
+	if (!cp_jread_member(o, key) && required) {
+		saved = cp_jread_push_key(&q->r, key);
+		r = cp_jread_fail(&q->r, "required field is missing");
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
-	return policy_jread_opt_bool(&q->r, o, key, out);
+	return cp_jread_opt_bool(&q->r, o, key, out);
 }
 
 /* One of names[] (exact, as Firecracker's serde enums are); absent leaves *out alone. */
 static int read_enum(struct req *q, struct json_object *o, const char *key, const char *const names[], size_t n,
 		     int *out)
 {
-	struct json_object *v = policy_jread_member(o, key);
+	struct json_object *v = cp_jread_member(o, key);
 	size_t saved;
 	int r;
 
 	if (!v)
 		return 0;
-	saved = policy_jread_push_key(&q->r, key);
-	r = policy_jread_enum(&q->r, v, names, n, out);
-	policy_jread_pop(&q->r, saved);
+	saved = cp_jread_push_key(&q->r, key);
+	r = cp_jread_enum(&q->r, v, names, n, out);
+	cp_jread_pop(&q->r, saved);
 	return r;
 }
 
@@ -206,26 +206,26 @@ static int read_no_limiter(struct req *q, struct json_object *o, const char *key
 
 	if (!json_object_object_get_ex(o, key, &v) || !v)
 		return 0;
-	saved = policy_jread_push_key(&q->r, key);
+	saved = cp_jread_push_key(&q->r, key);
 	if (!json_object_is_type(v, json_type_object))
-		r = policy_jread_fail(&q->r, "expected an object, got %s", policy_jread_type_name(v));
+		r = cp_jread_fail(&q->r, "expected an object, got %s", cp_jread_type_name(v));
 	else if (json_object_object_length(v))
-		r = policy_jread_fail(&q->r, "rate limiters are not supported by carapace (use the cgroup limits of a "
+		r = cp_jread_fail(&q->r, "rate limiters are not supported by carapace (use the cgroup limits of a "
 					     "launch policy); send none");
-	policy_jread_pop(&q->r, saved);
+	cp_jread_pop(&q->r, saved);
 	return r;
 }
 
 static int need_body(struct req *q, const char *const fields[])
 {
 	if (!q->body)
-		return policy_jread_fail(&q->r, "this request needs a JSON body");
-	return policy_jread_object(&q->r, q->body, fields);
+		return cp_jread_fail(&q->r, "this request needs a JSON body");
+	return cp_jread_object(&q->r, q->body, fields);
 }
 
 static int need_no_body(struct req *q)
 {
-	return q->body ? policy_jread_fail(&q->r, "this request takes no body") : 0;
+	return q->body ? cp_jread_fail(&q->r, "this request takes no body") : 0;
 }
 
 /* A path id: what Firecracker accepts (alphanumerics and '_'), bounded. */
@@ -233,11 +233,11 @@ static int check_id(struct req *q, const char *field)
 {
 	size_t n = strlen(q->id);
 	if (!n || n > API_ID_MAX)
-		return policy_jread_fail(&q->r, "%s: must be 1 to %u characters", field, API_ID_MAX);
+		return cp_jread_fail(&q->r, "%s: must be 1 to %u characters", field, API_ID_MAX);
 	for (size_t i = 0; i < n; i++) {
 		char c = q->id[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-			return policy_jread_fail(&q->r, "%s: '%c' is not allowed (letters, digits and '_' only)", field, c);
+			return cp_jread_fail(&q->r, "%s: '%c' is not allowed (letters, digits and '_' only)", field, c);
 	}
 	return 0;
 }
@@ -251,9 +251,9 @@ static int body_id_matches(struct req *q, const char *field)
 	if (r < 0)
 		return r;
 	if (strcmp(bid, q->id)) {
-		size_t saved = policy_jread_push_key(&q->r, field);
-		r = policy_jread_fail(&q->r, "'%s' does not match the id in the path ('%s')", bid, q->id);
-		policy_jread_pop(&q->r, saved);
+		size_t saved = cp_jread_push_key(&q->r, field);
+		r = cp_jread_fail(&q->r, "'%s' does not match the id in the path ('%s')", bid, q->id);
+		cp_jread_pop(&q->r, saved);
 	}
 	return r;
 }
@@ -365,11 +365,11 @@ static int h_put_machine(struct req *q)
 	int e = 0, r;
 
 	if ((r = need_body(q, fields)) < 0 ||
-	    (r = policy_jread_req_uint(&q->r, q->body, "vcpu_count", 1, API_VCPUS_MAX, &v)) < 0)
+	    (r = cp_jread_req_uint(&q->r, q->body, "vcpu_count", 1, API_VCPUS_MAX, &v)) < 0)
 		return r;
 	c->vcpus = (unsigned)v;
 	/* carapace's --memory takes bytes; 1 TiB bounds the product (run_opts_validate judges the host). */
-	if ((r = policy_jread_req_uint(&q->r, q->body, "mem_size_mib", 1, 1u << 20, &c->mem_mib)) < 0 ||
+	if ((r = cp_jread_req_uint(&q->r, q->body, "mem_size_mib", 1, 1u << 20, &c->mem_mib)) < 0 ||
 	    (r = read_bool(q, q->body, "smt", false, &smt)) < 0 ||
 	    (r = read_bool(q, q->body, "track_dirty_pages", false, &dirty)) < 0 ||
 	    (r = read_enum(q, q->body, "cpu_template", templates, 1, &e)) < 0 ||
@@ -377,15 +377,15 @@ static int h_put_machine(struct req *q)
 		return r;
 	/* What carapace cannot do is refused, never silently dropped. */
 	if (smt) {
-		size_t saved = policy_jread_push_key(&q->r, "smt");
-		r = policy_jread_fail(&q->r, "carapace gives the guest no SMT topology; send false");
-		policy_jread_pop(&q->r, saved);
+		size_t saved = cp_jread_push_key(&q->r, "smt");
+		r = cp_jread_fail(&q->r, "carapace gives the guest no SMT topology; send false");
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	if (dirty) {
-		size_t saved = policy_jread_push_key(&q->r, "track_dirty_pages");
-		r = policy_jread_fail(&q->r, "carapace has no snapshots, so no dirty-page tracking; send false");
-		policy_jread_pop(&q->r, saved);
+		size_t saved = cp_jread_push_key(&q->r, "track_dirty_pages");
+		r = cp_jread_fail(&q->r, "carapace has no snapshots, so no dirty-page tracking; send false");
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	return 0;
@@ -402,11 +402,11 @@ static int h_put_boot_source(struct req *q)
 	    (r = read_str(q, q->body, "initrd_path", API_PATH_MAX, false, &i)) < 0)
 		return r;
 	/* boot_args may be empty: an explicit empty command line. */
-	if (policy_jread_member(q->body, "boot_args")) {
+	if (cp_jread_member(q->body, "boot_args")) {
 		const char *s;
-		size_t saved = policy_jread_push_key(&q->r, "boot_args");
-		r = policy_jread_string(&q->r, policy_jread_member(q->body, "boot_args"), 2048, &s);
-		policy_jread_pop(&q->r, saved);
+		size_t saved = cp_jread_push_key(&q->r, "boot_args");
+		r = cp_jread_string(&q->r, cp_jread_member(q->body, "boot_args"), 2048, &s);
+		cp_jread_pop(&q->r, saved);
 		if (r < 0 || (r = set_str(q, &b, s)) < 0)
 			return r;
 	}
@@ -432,11 +432,11 @@ static int h_put_drive(struct req *q)
 
 	if ((r = check_id(q, "drive_id")) < 0 || (r = need_body(q, fields)) < 0 || (r = body_id_matches(q, "drive_id")) < 0)
 		return r;
-	if (policy_jread_member(q->body, "socket")) {
-		size_t saved = policy_jread_push_key(&q->r, "socket");
-		r = policy_jread_fail(&q->r, "an outside vhost-user-blk back-end is not supported: carapace runs its own "
+	if (cp_jread_member(q->body, "socket")) {
+		size_t saved = cp_jread_push_key(&q->r, "socket");
+		r = cp_jread_fail(&q->r, "an outside vhost-user-blk back-end is not supported: carapace runs its own "
 					     "jailed back-end; give path_on_host");
-		policy_jread_pop(&q->r, saved);
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	if ((r = read_bool(q, q->body, "is_root_device", true, &d.root)) < 0 ||
@@ -449,9 +449,9 @@ static int h_put_drive(struct req *q)
 		goto fail;
 	/* carapace's --device blk,path= takes no commas in the path: refuse one here, not at start. */
 	if (strchr(d.path, ',')) {
-		size_t saved = policy_jread_push_key(&q->r, "path_on_host");
-		r = policy_jread_fail(&q->r, "a path with ',' cannot be passed to the block device");
-		policy_jread_pop(&q->r, saved);
+		size_t saved = cp_jread_push_key(&q->r, "path_on_host");
+		r = cp_jread_fail(&q->r, "a path with ',' cannot be passed to the block device");
+		cp_jread_pop(&q->r, saved);
 		goto fail;
 	}
 	d.writeback = cache == 1;
@@ -461,14 +461,14 @@ static int h_put_drive(struct req *q)
 	/* At most one root device (Firecracker: "A root block device already exists!"). */
 	for (unsigned i = 0; d.root && i < c->ndrives; i++)
 		if (i != slot && c->drives[i].root) {
-			size_t saved = policy_jread_push_key(&q->r, "is_root_device");
-			r = policy_jread_fail(&q->r, "drive '%s' is already the root device", c->drives[i].id);
-			policy_jread_pop(&q->r, saved);
+			size_t saved = cp_jread_push_key(&q->r, "is_root_device");
+			r = cp_jread_fail(&q->r, "drive '%s' is already the root device", c->drives[i].id);
+			cp_jread_pop(&q->r, saved);
 			goto fail;
 		}
 	if (slot == c->ndrives) {
 		if (c->ndrives + c->nnets + c->entropy >= 8 || c->ndrives >= API_MAX_DRIVES) {
-			r = policy_jread_fail(&q->r, "too many devices: at most %u drives and 8 devices in all", API_MAX_DRIVES);
+			r = cp_jread_fail(&q->r, "too many devices: at most %u drives and 8 devices in all", API_MAX_DRIVES);
 			goto fail;
 		}
 		c->ndrives++;
@@ -495,14 +495,14 @@ static int h_patch_drive(struct req *q)
 	for (slot = 0; slot < q->s->cfg.ndrives && strcmp(q->s->cfg.drives[slot].id, q->id); slot++)
 		;
 	if (slot == q->s->cfg.ndrives)
-		return policy_jread_fail(&q->r, "no drive with id '%s'", q->id);
+		return cp_jread_fail(&q->r, "no drive with id '%s'", q->id);
 	if ((r = read_no_limiter(q, q->body, "rate_limiter")) < 0)
 		return r;
-	if (policy_jread_member(q->body, "path_on_host")) {
-		size_t saved = policy_jread_push_key(&q->r, "path_on_host");
-		r = policy_jread_fail(&q->r, "a running drive's backing file cannot be swapped: its jailed helper opened "
+	if (cp_jread_member(q->body, "path_on_host")) {
+		size_t saved = cp_jread_push_key(&q->r, "path_on_host");
+		r = cp_jread_fail(&q->r, "a running drive's backing file cannot be swapped: its jailed helper opened "
 					     "it at start and holds no right to open another");
-		policy_jread_pop(&q->r, saved);
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	return 0; /* nothing to change: an empty update, as Firecracker accepts */
@@ -535,29 +535,29 @@ static int h_put_net(struct req *q)
 	    (r = read_no_limiter(q, q->body, "rx_rate_limiter")) < 0 || (r = read_no_limiter(q, q->body, "tx_rate_limiter")) < 0)
 		return r;
 	if (mac && !mac_valid(mac)) {
-		size_t saved = policy_jread_push_key(&q->r, "guest_mac");
-		r = policy_jread_fail(&q->r, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", mac);
-		policy_jread_pop(&q->r, saved);
+		size_t saved = cp_jread_push_key(&q->r, "guest_mac");
+		r = cp_jread_fail(&q->r, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", mac);
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	if (strpbrk(tap, ",=/ ")) {
-		size_t saved = policy_jread_push_key(&q->r, "host_dev_name");
-		r = policy_jread_fail(&q->r, "'%s' is not a network interface name", tap);
-		policy_jread_pop(&q->r, saved);
+		size_t saved = cp_jread_push_key(&q->r, "host_dev_name");
+		r = cp_jread_fail(&q->r, "'%s' is not a network interface name", tap);
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	for (slot = 0; slot < c->nnets && strcmp(c->nets[slot].id, q->id); slot++)
 		;
 	for (unsigned i = 0; i < c->nnets; i++)
 		if (i != slot && !strcmp(c->nets[i].tap, tap)) {
-			size_t saved = policy_jread_push_key(&q->r, "host_dev_name");
-			r = policy_jread_fail(&q->r, "'%s' is already used by interface '%s'", tap, c->nets[i].id);
-			policy_jread_pop(&q->r, saved);
+			size_t saved = cp_jread_push_key(&q->r, "host_dev_name");
+			r = cp_jread_fail(&q->r, "'%s' is already used by interface '%s'", tap, c->nets[i].id);
+			cp_jread_pop(&q->r, saved);
 			return r;
 		}
 	if (slot == c->nnets) {
 		if (c->ndrives + c->nnets + c->entropy >= 8 || c->nnets >= API_MAX_NETS)
-			return policy_jread_fail(&q->r, "too many devices: at most %u interfaces and 8 devices in all",
+			return cp_jread_fail(&q->r, "too many devices: at most %u interfaces and 8 devices in all",
 						 API_MAX_NETS);
 		c->nnets++;
 	}
@@ -575,11 +575,11 @@ static int h_put_vsock(struct req *q)
 	uint64_t cid;
 	int r;
 
-	if ((r = need_body(q, fields)) < 0 || (r = policy_jread_req_uint(&q->r, q->body, "guest_cid", 3, UINT32_MAX, &cid)) < 0 ||
+	if ((r = need_body(q, fields)) < 0 || (r = cp_jread_req_uint(&q->r, q->body, "guest_cid", 3, UINT32_MAX, &cid)) < 0 ||
 	    (r = read_str(q, q->body, "uds_path", API_PATH_MAX, true, NULL)) < 0)
 		return r;
 	/* Valid, but the device does not exist yet: refuse loudly rather than boot without it. */
-	return policy_jread_fail(&q->r, "carapace has no vsock device in this version (the jailed carapace-vsock "
+	return cp_jread_fail(&q->r, "carapace has no vsock device in this version (the jailed carapace-vsock "
 					"back-end exists but carapace run does not start it yet); see docs/kata.md");
 }
 
@@ -592,7 +592,7 @@ static int h_put_entropy(struct req *q)
 	if ((r = need_body(q, fields)) < 0 || (r = read_no_limiter(q, q->body, "rate_limiter")) < 0)
 		return r;
 	if (!c->entropy && c->ndrives + c->nnets >= 8)
-		return policy_jread_fail(&q->r, "too many devices: at most 8 in all");
+		return cp_jread_fail(&q->r, "too many devices: at most 8 in all");
 	c->entropy = true;
 	return 0;
 }
@@ -605,7 +605,7 @@ static int h_put_logger(struct req *q)
 	int r;
 
 	if (q->s->cfg.logger)
-		return policy_jread_fail(&q->r, "the logger is already configured");
+		return cp_jread_fail(&q->r, "the logger is already configured");
 	if ((r = need_body(q, fields)) < 0 || (r = read_str(q, q->body, "log_path", API_PATH_MAX, false, &path)) < 0 ||
 	    (r = read_str(q, q->body, "level", 16, false, &level)) < 0 ||
 	    (r = read_bool(q, q->body, "show_level", false, &c->show_level)) < 0 ||
@@ -613,9 +613,9 @@ static int h_put_logger(struct req *q)
 	    (r = read_str(q, q->body, "module", 256, false, NULL)) < 0)
 		return r;
 	if (level && api_log_level_parse(level, &c->level) < 0) {
-		size_t saved = policy_jread_push_key(&q->r, "level");
-		r = policy_jread_fail(&q->r, "'%s' is not Error, Warning, Info, Debug, Trace or Off", level);
-		policy_jread_pop(&q->r, saved);
+		size_t saved = cp_jread_push_key(&q->r, "level");
+		r = cp_jread_fail(&q->r, "'%s' is not Error, Warning, Info, Debug, Trace or Off", level);
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	c->logger = true;
@@ -632,7 +632,7 @@ static int h_put_metrics(struct req *q)
 	int r;
 
 	if (q->s->cfg.metrics_path)
-		return policy_jread_fail(&q->r, "metrics are already configured");
+		return cp_jread_fail(&q->r, "metrics are already configured");
 	if ((r = need_body(q, fields)) < 0 || (r = read_str(q, q->body, "metrics_path", API_PATH_MAX, true, &c->metrics_path)) < 0)
 		return r;
 	q->txn->action = API_ACT_OPEN_METRICS;
@@ -650,10 +650,10 @@ static int h_put_actions(struct req *q)
 
 	if ((r = need_body(q, fields)) < 0)
 		return r;
-	if (!policy_jread_member(q->body, "action_type")) {
-		size_t saved = policy_jread_push_key(&q->r, "action_type");
-		r = policy_jread_fail(&q->r, "required field is missing");
-		policy_jread_pop(&q->r, saved);
+	if (!cp_jread_member(q->body, "action_type")) {
+		size_t saved = cp_jread_push_key(&q->r, "action_type");
+		r = cp_jread_fail(&q->r, "required field is missing");
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	if ((r = read_enum(q, q->body, "action_type", types, 3, &t)) < 0)
@@ -663,25 +663,25 @@ static int h_put_actions(struct req *q)
 		struct cp_err err = { 0 };
 		char **opts = NULL;
 		if (q->s->st != API_NOT_STARTED)
-			return policy_jread_fail(&q->r, "InstanceStart: %s", not_after);
+			return cp_jread_fail(&q->r, "InstanceStart: %s", not_after);
 		if (!q->s->cfg.kernel)
-			return policy_jread_fail(&q->r, "InstanceStart: cannot start the microVM without a kernel: "
+			return cp_jread_fail(&q->r, "InstanceStart: cannot start the microVM without a kernel: "
 							"PUT /boot-source first");
 		/* The same option checks as the command line, so a bad value is a 400 here. */
 		if (api_config_to_options(&q->s->cfg, &opts, &err) < 0)
-			return policy_jread_fail(&q->r, "InstanceStart: %s", err.msg);
+			return cp_jread_fail(&q->r, "InstanceStart: %s", err.msg);
 		api_options_free(opts);
 		q->txn->action = API_ACT_START;
 		return 0;
 	}
 	case 1:
 		if (q->s->st == API_NOT_STARTED || q->s->st == API_FAILED)
-			return policy_jread_fail(&q->r, "SendCtrlAltDel: %s", not_before);
+			return cp_jread_fail(&q->r, "SendCtrlAltDel: %s", not_before);
 		q->txn->action = API_ACT_CTRL_ALT_DEL;
 		return 0;
 	default:
 		if (!q->s->cfg.metrics_path)
-			return policy_jread_fail(&q->r, "FlushMetrics: the metrics system is not configured (PUT /metrics)");
+			return cp_jread_fail(&q->r, "FlushMetrics: the metrics system is not configured (PUT /metrics)");
 		q->txn->action = API_ACT_FLUSH_METRICS;
 		return 0;
 	}
@@ -695,10 +695,10 @@ static int h_patch_vm(struct req *q)
 
 	if ((r = need_body(q, fields)) < 0)
 		return r;
-	if (!policy_jread_member(q->body, "state")) {
-		size_t saved = policy_jread_push_key(&q->r, "state");
-		r = policy_jread_fail(&q->r, "required field is missing");
-		policy_jread_pop(&q->r, saved);
+	if (!cp_jread_member(q->body, "state")) {
+		size_t saved = cp_jread_push_key(&q->r, "state");
+		r = cp_jread_fail(&q->r, "required field is missing");
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	if ((r = read_enum(q, q->body, "state", states, 2, &t)) < 0)
@@ -718,10 +718,10 @@ static int h_put_confidential(struct req *q)
 
 	if ((r = need_body(q, fields)) < 0)
 		return r;
-	if (!policy_jread_member(q->body, "mode")) {
-		size_t saved = policy_jread_push_key(&q->r, "mode");
-		r = policy_jread_fail(&q->r, "required field is missing");
-		policy_jread_pop(&q->r, saved);
+	if (!cp_jread_member(q->body, "mode")) {
+		size_t saved = cp_jread_push_key(&q->r, "mode");
+		r = cp_jread_fail(&q->r, "required field is missing");
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	if ((r = read_enum(q, q->body, "mode", modes, 3, &m)) < 0 || (r = read_enum(q, q->body, "platform", plats, 2, &p)) < 0)
@@ -748,7 +748,7 @@ static int h_put_policy(struct req *q)
 	int r;
 
 	if (q->s->policy_locked)
-		return policy_jread_fail(&q->r, "the launch policy is fixed by the command line (--policy) and "
+		return cp_jread_fail(&q->r, "the launch policy is fixed by the command line (--policy) and "
 						"cannot be changed through the API");
 	if ((r = need_body(q, fields)) < 0)
 		return r;
@@ -768,12 +768,12 @@ static int h_put_attest_setup(struct req *q)
 	free(c->state_dir), c->state_dir = NULL;
 	if ((r = read_str(q, q->body, "tcti", 256, false, &c->tcti)) < 0 ||
 	    (r = read_str(q, q->body, "state_dir", API_PATH_MAX, false, &c->state_dir)) < 0 ||
-	    (r = policy_jread_opt_uint(&q->r, q->body, "pcr", 0, 23, &pcr)) < 0)
+	    (r = cp_jread_opt_uint(&q->r, q->body, "pcr", 0, 23, &pcr)) < 0)
 		return r;
 	if (pcr && pcr != 16 && pcr != 23) {
-		size_t saved = policy_jread_push_key(&q->r, "pcr");
-		r = policy_jread_fail(&q->r, "%u is not 16 or 23 (resettable from locality 0)", (unsigned)pcr);
-		policy_jread_pop(&q->r, saved);
+		size_t saved = cp_jread_push_key(&q->r, "pcr");
+		r = cp_jread_fail(&q->r, "%u is not 16 or 23 (resettable from locality 0)", (unsigned)pcr);
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	c->pcr = (unsigned)pcr;
@@ -792,13 +792,13 @@ static int h_put_attestation(struct req *q)
 		return r;
 	n = strlen(nonce);
 	if (n % 2 || strspn(nonce, "0123456789abcdefABCDEF") != n) {
-		size_t saved = policy_jread_push_key(&q->r, "nonce");
-		r = policy_jread_fail(&q->r, "must be an even number (2 to 128) of hexadecimal digits");
-		policy_jread_pop(&q->r, saved);
+		size_t saved = cp_jread_push_key(&q->r, "nonce");
+		r = cp_jread_fail(&q->r, "must be an even number (2 to 128) of hexadecimal digits");
+		cp_jread_pop(&q->r, saved);
 		return r;
 	}
 	if (!q->s->cfg.attest)
-		return policy_jread_fail(&q->r, "the launch was not recorded in a TPM: PUT /carapace/attestation-setup "
+		return cp_jread_fail(&q->r, "the launch was not recorded in a TPM: PUT /carapace/attestation-setup "
 						"before InstanceStart");
 	memcpy(q->txn->nonce, nonce, n + 1);
 	q->txn->action = API_ACT_ATTEST;
@@ -891,7 +891,7 @@ void api_request(struct api_state *s, const char *method, const char *path, cons
 	}
 	txn->fail_counter = rt->fail;
 	snprintf(what, sizeof(what), "%s %s%s", rt->method, rt->path, rt->path[strlen(rt->path) - 1] == '/' ? "{id}" : "");
-	q.r = (struct policy_jread){ .err = &q.err, .what = what };
+	q.r = (struct cp_jread){ .err = &q.err, .what = what };
 	if (rt->when == PRE_BOOT && s->st != API_NOT_STARTED) {
 		fault(txn, s->st == API_FAILED ? "The microVM failed to start; it can only be inspected now." : not_after);
 		return;
@@ -901,17 +901,17 @@ void api_request(struct api_state *s, const char *method, const char *path, cons
 		return;
 	}
 	if (len > API_BODY_MAX) {
-		policy_jread_fail(&q.r, "the body of %zu bytes is larger than %u bytes", len, API_BODY_MAX);
+		cp_jread_fail(&q.r, "the body of %zu bytes is larger than %u bytes", len, API_BODY_MAX);
 		fault(txn, q.err.msg);
 		return;
 	}
 	/* An empty body is "no body"; anything else must be one JSON object. */
-	if (len && policy_jread_parse_doc(&q.r, body, len, &q.body) < 0) {
+	if (len && cp_jread_parse_doc(&q.r, body, len, &q.body) < 0) {
 		fault(txn, q.err.msg);
 		return;
 	}
 	if (q.body && !json_object_is_type(q.body, json_type_object)) {
-		policy_jread_fail(&q.r, "expected a JSON object, got %s", policy_jread_type_name(q.body));
+		cp_jread_fail(&q.r, "expected a JSON object, got %s", cp_jread_type_name(q.body));
 		json_object_put(q.body);
 		fault(txn, q.err.msg);
 		return;
@@ -1137,12 +1137,12 @@ int api_config_file(struct api_state *s, const char *json, size_t len, struct cp
 		{ "carapace-launch-policy", "/carapace/launch-policy", NULL },
 		{ "carapace-attestation-setup", "/carapace/attestation-setup", NULL },
 	};
-	struct policy_jread r = { .err = err, .what = "config file" };
+	struct cp_jread r = { .err = err, .what = "config file" };
 	struct json_object *root;
 	struct api_state tmp;
 	int rc = 0;
 
-	if (policy_jread_parse_doc(&r, json, len, &root) < 0)
+	if (cp_jread_parse_doc(&r, json, len, &root) < 0)
 		return -EINVAL;
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);

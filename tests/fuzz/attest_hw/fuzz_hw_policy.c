@@ -2,12 +2,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "attest/hw/policy.h"
+#include "attest/hw/verify_policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct attest_hw_policy p;
+	struct cp_refvals p;
 	struct cp_err err = { 0 };
 
 	(void)attest_hw_policy_parse((const char *)data, size, &p, &err);

@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 
 #include "common/cli.h"
+#include "memenc/cli.h"
 #include "common/util.h"
 #include "memenc/id_block.h"
 #include "memenc/tdx_boot.h"

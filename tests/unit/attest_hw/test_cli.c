@@ -14,7 +14,7 @@
 
 #include <openssl/x509.h>
 
-#include "attest/cli.h"
+#include "attest/hw/cli.h"
 #include "attest/hw/crypto.h"
 #include "common/cli.h"
 #include "vectors.h"

@@ -19,7 +19,7 @@
 #include <openssl/x509.h>
 
 #include "attest/hw/crypto.h"
-#include "attest/hw/policy.h"
+#include "attest/hw/verify_policy.h"
 #include "attest/hw/snp_report.h"
 #include "attest/hw/verify.h"
 #include "vectors.h"
@@ -632,7 +632,7 @@ static void test_policy(void **state)
 		"0000000000000000000000000000000000000000000000000000000000000000\","
 		" \"host_data\": \"0000000000000000000000000000000000000000000000000000000000000000\","
 		" \"vmpl\": 0, \"min_tcb\": {\"bl\": 2, \"snp\": 5, \"ucode\": 68}}}";
-	struct attest_hw_policy pol;
+	struct cp_refvals pol;
 	struct cp_err err = { 0 };
 	struct attest_hw_snp_input in = base_input();
 	struct attest_hw_result r;
@@ -649,10 +649,10 @@ static void test_policy(void **state)
 	assert_int_equal(verdict_of(&r, "policy-measurement"), ATTEST_HW_PASS);
 	assert_int_equal(verdict_of(&r, "policy-report-data"), ATTEST_HW_PASS);
 
-	pol.snp.measurement.v[47] ^= 1;
+	pol.snp.measurements.d[0][47] ^= 1;
 	assert_int_equal(attest_hw_snp_verify(&in, &r), 0);
 	assert_true(only_failures(&r, expect_meas));
-	pol.snp.measurement.v[47] ^= 1;
+	pol.snp.measurements.d[0][47] ^= 1;
 	pol.snp.min_tcb.snp = 6;
 	assert_int_equal(attest_hw_snp_verify(&in, &r), 0);
 	assert_true(only_failures(&r, expect_tcb));
@@ -672,10 +672,11 @@ static void test_policy(void **state)
 		"{\"snp\": {}} {}",
 		"[1]",
 		"{\"snp\": ",
+		"{\"snp\": {\"vmpl\": 0, \"vmpl\": 3}}",
 	};
 	static const char *const why[] = { "snp.measurement", "unknown key 'colour'", "unknown top-level key 'sev'",
-					   "snp.vmpl", "snp.bl", "snp.allow_smt", "JSON error", "top level",
-					   "JSON error" };
+					   "snp.vmpl", "snp.min_tcb.bl", "snp.allow_smt", "JSON error", "top level",
+					   "JSON error", "duplicate key \"vmpl\"" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cp_err_clear(&err);
 		assert_int_equal(attest_hw_policy_parse(bad[i], strlen(bad[i]), &pol, &err), -EINVAL);

@@ -14,7 +14,7 @@
 #include <openssl/x509.h>
 
 #include "attest/hw/crypto.h"
-#include "attest/hw/policy.h"
+#include "attest/hw/verify_policy.h"
 #include "attest/hw/tdx_collateral.h"
 #include "attest/hw/tdx_quote.h"
 #include "attest/hw/verify.h"
@@ -403,7 +403,7 @@ static void test_collateral(void **state)
 static void test_policy(void **state)
 {
 	struct attest_hw_tdx_quote q;
-	struct attest_hw_policy pol;
+	struct cp_refvals pol;
 	struct attest_hw_tdx_input in = base_input();
 	struct attest_hw_result r;
 	char json[1024], mrtd[97], rtmr0[97];
@@ -421,7 +421,7 @@ static void test_policy(void **state)
 	assert_int_equal(verdict_of(&r, "policy-mrtd"), ATTEST_HW_PASS);
 	assert_int_equal(verdict_of(&r, "policy-rtmr0"), ATTEST_HW_PASS);
 	assert_int_equal(verdict_of(&r, "policy-xfam"), ATTEST_HW_PASS);
-	pol.tdx.mrtd.v[0] ^= 1;
+	pol.tdx.mrtd.d[0][0] ^= 1;
 	assert_int_equal(attest_hw_tdx_verify(&in, &r), 0);
 	assert_true(only_failures(&r, expect));
 }

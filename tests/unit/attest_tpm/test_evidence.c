@@ -165,6 +165,25 @@ static void test_policy(void **state)
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1}", 1, NULL);
 	expect_policy("{\"format\":\"carapace-evidence\",\"version\":1}", 0, "must be \"carapace-evidence-policy\"");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"pcrs\":[]}", 0, "unknown key \"pcrs\"");
+	/* "platform": the reference-values schema (common/refvals.c), errors named by path */
+	{
+		const char *pj = "{\"format\":\"carapace-evidence-policy\",\"version\":1,\"platform\":{\"snp\":{\"vmpl\":0,"
+				 "\"measurements\":[\"2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f\"]}}}";
+		struct attest_evidence_policy pp;
+
+		assert_int_equal(attest_evidence_policy_parse(pj, strlen(pj), &pp, NULL), 0);
+		assert_true(pp.platform.has_snp && !pp.platform.has_tdx);
+		assert_true(pp.platform.snp.has_vmpl);
+		assert_int_equal(pp.platform.snp.measurements.n, 1);
+		assert_true(pp.platform.snp.allow_smt);
+	}
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"platform\":{\"snp\":{\"vmpl\":\"0\"}}}", 0,
+		      "policy: platform.snp.vmpl: expected an integer");
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"platform\":{\"sgx\":{}}}", 0,
+		      "platform.sgx: unknown key 'sgx'");
+	/* the one strict reader: a key given twice is refused, however it is spelled */
+	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"vers\\u0069on\":1}", 0,
+		      "duplicate key \"version\"");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[]}", 0, "0 entries");
 	expect_policy("{\"format\":\"carapace-evidence-policy\",\"version\":1,\"ak_names\":[\"00\"]}", 0,
 		      "1 bytes is not an accepted digest size");

@@ -400,6 +400,34 @@ static void test_platform_and_binding(void **state)
 	fx_free(&c.f);
 }
 
+/* Platform reference values (the evidence policy's "platform", common/refvals.h) demand the
+ * platform's evidence, verified: anything less fails closed and says why. */
+static void test_platform_reference_values(void **state)
+{
+	struct ctx c;
+	struct attest_evidence_policy pol = { 0 };
+	uint8_t binding[32];
+
+	setup_ctx(&c, FX_ECDSA);
+	cp_refvals_init(&pol.platform);
+	c.o.policy = &pol;
+	c.o.allow_unverified_platform = true;
+	pol.platform.has_snp = true;
+	want_check(&c, ATTEST_CHECK_PLATFORM_EVIDENCE, ATTEST_CHECK_FAIL, "are for SNP, the bundle has no SNP report or TDX quote");
+	assert_false(c.r.passed);
+	assert_int_equal(attest_binding_digest(c.f.ev.ak_public.data, c.f.ev.ak_public.len, c.f.policy_digest, binding), 0);
+	put_platform(&c.f.ev.snp_report, 0x4A0, 0xC0, binding, 32, 2);
+	want_check(&c, ATTEST_CHECK_PLATFORM_EVIDENCE, ATTEST_CHECK_FAIL, "reference values are not met");
+	assert_false(c.r.passed);
+	pol.platform.has_snp = false;
+	pol.platform.has_tdx = true;
+	want_check(&c, ATTEST_CHECK_PLATFORM_EVIDENCE, ATTEST_CHECK_FAIL, "are for TDX, the bundle has an SNP report");
+	pol.platform.has_tdx = false; /* no platform values: the caller's --allow-unverified-platform decides */
+	want_check(&c, ATTEST_CHECK_PLATFORM_EVIDENCE, ATTEST_CHECK_SKIP, "NOT verified here");
+	assert_true(c.r.passed);
+	fx_free(&c.f);
+}
+
 /* The fixed-prefix SPKI encoding equals OpenSSL's encoder output, for both curves and RSA. */
 static void test_spki_encoding(void **state)
 {
@@ -495,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_key_problems),
 		cmocka_unit_test(test_pin_covers_attributes),
 		cmocka_unit_test(test_platform_and_binding),
+		cmocka_unit_test(test_platform_reference_values),
 		cmocka_unit_test(test_spki_encoding),
 		cmocka_unit_test(test_json_entry),
 	};

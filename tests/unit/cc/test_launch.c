@@ -15,6 +15,7 @@
 
 #include "common/cli.h"
 #include "helpers.h"
+#include "memenc/cli.h"
 #include "memenc/hash.h"
 #include "runner/kvm_cc_uapi.h"
 

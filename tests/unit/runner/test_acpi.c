@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "runner/acpi.h"
+#include "memenc/acpi.h"
 
 #define GPA 0x000e0000ull
 

@@ -1,7 +1,7 @@
 /* ACPI table builder (pure). Layouts: ACPI 6.5 chapter 5 (RSDP 5.2.5, XSDT 5.2.8, FADT 5.2.9,
  * MADT 5.2.12 incl. the multiprocessor wakeup structure 5.2.12.19, AML grammar 20.2, resource
  * descriptors 6.4). Trusts only its configuration, which the caller validated. */
-#include "runner/acpi.h"
+#include "memenc/acpi.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /* ACPI tables for firmware-less boots (pure): RSDP, XSDT, FADT (hardware-reduced), MADT and a
  * DSDT with hand-assembled AML for the virtio-mmio devices. Buffer in, tables out; no files,
- * no ioctls. Built into the memenc library too, because the launch plan measures these bytes. */
-#ifndef CARAPACE_RUNNER_ACPI_H
-#define CARAPACE_RUNNER_ACPI_H
+ * no ioctls. In memenc because the launch plan measures these bytes; the runner loads them. */
+#ifndef CARAPACE_MEMENC_ACPI_H
+#define CARAPACE_MEMENC_ACPI_H
 
 #include <stdbool.h>
 #include <stddef.h>
