@@ -1,6 +1,8 @@
 /* Turning jail_policy tables into a libseccomp filter (default KILL_PROCESS), and into docs. */
 #include "devices/jail/seccomp.h"
 
+#include "devices/devkinds.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -128,11 +130,16 @@ int jail_seccomp_load_only(const struct jail_policy *policy, struct cp_err *err)
 
 void jail_seccomp_doc(FILE *out)
 {
-	const struct jail_policy *all[] = { &jail_policy_base, &jail_policy_blk, &jail_policy_rng,
-					    &jail_policy_console, &jail_policy_net, &jail_policy_vsock,
-					    &jail_policy_reaper };
+	/* The base, every device kind's allowlist in the order of devices/devkinds.c, the reaper. */
+	const struct jail_policy *all[2 + DEVKIND__COUNT];
+	size_t n = 0;
 
-	for (size_t p = 0; p < sizeof(all) / sizeof(all[0]); p++) {
+	all[n++] = &jail_policy_base;
+	for (unsigned k = 0; k < DEVKIND__COUNT; k++)
+		all[n++] = devkinds[k].seccomp;
+	all[n++] = &jail_policy_reaper;
+
+	for (size_t p = 0; p < n; p++) {
 		fprintf(out, "#### %s%s\n\n", all[p]->name,
 			p == 0 ? " (every helper)" : all[p] == &jail_policy_reaper ? " (the outer process; base not included)" : "");
 		fprintf(out, "| system call | argument filter | why |\n|---|---|---|\n");
