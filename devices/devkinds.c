@@ -87,14 +87,14 @@ const struct devkind_arg *devkind_arg_find(const struct devkind *d, const char *
 /* The VM process's threads (runner/sandbox.c) and the jail's outer process: what no row of
  * devkinds[] says. */
 static const struct trust_row fixed_rows[] = {
-	{ "VM process: main thread (event loop, teardown)", "carapace", "main", "carapace_t",
+	{ "VM process: main thread (event loop, teardown)", "carapace", "base + main", "carapace_t",
 	  "what it opened before its filter: /dev/kvm, the VM, guest memory, console, the helpers' sockets and pidfds" },
-	{ "VM process: vCPU thread", "carapace", "vcpu", "carapace_t", "(a thread: the process's fds)" },
-	{ "VM process: vCPU thread of a confidential VM", "carapace", "vcpu + vcpu-cc", "carapace_t",
+	{ "VM process: vCPU thread", "carapace", "base + vcpu", "carapace_t", "(a thread: the process's fds)" },
+	{ "VM process: vCPU thread of a confidential VM", "carapace", "base + vcpu + vcpu-cc", "carapace_t",
 	  "(a thread: the process's fds)" },
-	{ "VM process: TDX quote thread (`cc-quote`)", "carapace", "quote", "carapace_t",
+	{ "VM process: TDX quote thread (`cc-quote`)", "carapace", "base + quote", "carapace_t",
 	  "(a thread) the quote service's socket, bind-mounted into the empty root" },
-	{ "VM process: management API thread (`--api-sock`)", "carapace", "api", "carapace_t",
+	{ "VM process: management API thread (`--api-sock`)", "carapace", "base + api", "carapace_t",
 	  "(a thread) the API's listening socket" },
 	{ "jail reaper (outer process of every helper)", "carapace-<kind>", "reaper", "the helper's", "none" },
 };
@@ -120,7 +120,7 @@ void trust_table_print(FILE *out)
 	for (size_t i = 0; i < n; i++) {
 		bool helper = i >= ARRAY_SIZE(fixed_rows);
 		fprintf(out, "| %s%s | `%s` | %s%s | %s%s%s | %s |\n", helper ? "device helper: " : "", rows[i].process,
-			rows[i].binary, rows[i].seccomp, helper ? " (+ base)" : "",
+			rows[i].binary, helper ? "base + helper-base + " : "", rows[i].seccomp,
 			rows[i].selinux_type[0] == 'c' ? "`" : "", rows[i].selinux_type,
 			rows[i].selinux_type[0] == 'c' ? "`" : "", rows[i].inherited);
 	}

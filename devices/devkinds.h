@@ -57,7 +57,7 @@ struct devkind {
 	unsigned virtio_id;            /* virtio 1.2 section 5 */
 	unsigned config_size;          /* bytes of device configuration space */
 	unsigned queues;               /* virtqueues the helper offers (what the policy judges) */
-	const struct jail_policy *seccomp; /* on top of jail_policy_base (devices/<x>/seccomp.c) */
+	const struct sce_list *seccomp; /* on top of the bases (sce_list_base, jail_policy_base) (devices/<x>/seccomp.c) */
 	const char *selinux_type;      /* the helper's domain (selinux/carapace.te) */
 	const char *selinux_exec_type; /* the type of its executable, the entrypoint */
 	const char *policy_class;      /* "devices.<x>" in a launch policy; NULL: none, the runner refuses it */

@@ -36,7 +36,7 @@ int sandbox_process_lockdown(struct cp_err *err);
 #define SANDBOX_KEPT_SOCKET "/service.sock"
 int sandbox_process_isolate(const char *keep_socket, char *why, size_t why_len);
 
-/* Load the calling thread's filter (only this thread: no TSYNC). */
+/* Load the calling thread's filter (only this thread: no TSYNC), on top of the engine's base. */
 int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, struct cp_err *err);
 
 /* The allowlists as a markdown table, for docs/HARDENING.md (tested to match). */

@@ -191,7 +191,7 @@ static void test_trust_table(void **state)
 				assert_string_equal(rows[i].seccomp, devkinds[k].seccomp->name);
 				helpers++;
 			}
-		main_seen |= !strcmp(rows[i].seccomp, "main");
+		main_seen |= !strcmp(rows[i].seccomp, "base + main");
 		reaper_seen |= !strcmp(rows[i].seccomp, jail_policy_reaper.name);
 	}
 	assert_int_equal(helpers, DEVKIND__COUNT);
