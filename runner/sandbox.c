@@ -1,12 +1,15 @@
 /* Per-thread seccomp allowlists for the VM process, loaded through the one engine
  * (common/seccomp_engine.c) on top of its base. One commented line per system call, with
  * argument filters where a call is dangerous: ioctl only with the listed request numbers, mmap
- * and mprotect never with PROT_EXEC. Default action: kill the process. */
+ * and mprotect never with PROT_EXEC, tgkill only the kick to this process, kill only to the
+ * helpers, fallocate only to punch, vhost-user calls only on the helpers' sockets. Default
+ * action: kill the process. */
 #include "runner/sandbox.h"
 
 #include <cap-ng.h>
 #include <errno.h>
 #include <linux/kvm.h>
+#include <linux/falloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +34,14 @@
 #define ANY(n, w) { n, SCE_F_ANY, w }
 #define ARG1(n, v, w) { n, SCE_F_ARG32(1, "argument 1 = `" #v "`", v), w }
 #define ARG0(n, v, w) { n, SCE_F_ARG32(0, "argument 0 = `" #v "`", v), w }
+/* A call on one of the helpers' vhost-user sockets only (the fds known when the filter loads),
+ * with exactly the flags runner/vdev.c's front-end passes (devices/vhost/io.c). */
+#define ON_HELPER_SOCKET(n, flags_arg, text, w, ...)                                               \
+	{ n, "fd: a helper's vhost-user socket; flags " text,                                      \
+	  { { 0, SCE_TARGET_FDS, { 0 }, 0 },                                                       \
+	    { flags_arg, SCE_EQ32, { __VA_ARGS__ }, sizeof((uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t) } }, \
+	  w }
+
 /* vCPU threads: run the guest and handle its exits (runner/vm.c vcpu_thread, runner/exits.c). */
 static const struct sce_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN, "enter the guest"),
@@ -42,19 +53,29 @@ static const struct sce_rule vcpu_rules[] = {
 	ANY("rt_sigprocmask", "glibc blocks signals while a thread exits"),
 	ANY("madvise", "glibc releases the thread stack's pages at thread exit"),
 	ANY("exit", "thread exit"),
-	ANY("sendmsg", "vhost-user requests when the guest sets a device up (runner/vdev.c)"),
-	ANY("recvmsg", "vhost-user replies (runner/vdev.c)"),
-	ANY("recvfrom", "vhost-user reply payloads (recv)"),
-	ANY("sendto", "vhost-user request payloads (send)"),
+	/* The guest sets a device up from a vCPU (feature and ring registers), so these threads
+	 * speak vhost-user to the helpers; they may not reach any other socket, nor wait without
+	 * the reply deadline's MSG_DONTWAIT. */
+	ON_HELPER_SOCKET("sendmsg", 2, "`MSG_NOSIGNAL`", "vhost-user requests when the guest sets a device up (runner/vdev.c)",
+			 MSG_NOSIGNAL),
+	ON_HELPER_SOCKET("recvmsg", 2, "`MSG_CMSG_CLOEXEC\\|MSG_DONTWAIT` or `MSG_CMSG_CLOEXEC\\|MSG_WAITALL`",
+			 "vhost-user replies (runner/vdev.c)", MSG_CMSG_CLOEXEC | MSG_DONTWAIT,
+			 MSG_CMSG_CLOEXEC | MSG_WAITALL),
+	ON_HELPER_SOCKET("recvfrom", 3, "`MSG_DONTWAIT` or `MSG_WAITALL`", "vhost-user reply payloads (recv)", MSG_DONTWAIT,
+			 MSG_WAITALL),
+	ON_HELPER_SOCKET("sendto", 3, "`MSG_NOSIGNAL`", "vhost-user request payloads (send)", MSG_NOSIGNAL),
 	ANY("clock_gettime", "the absolute deadline of a vhost-user reply when the vDSO is unavailable"),
 	ANY("poll", "wait for a vhost-user reply until its deadline (runner/vdev.c)"),
 	ANY("ppoll", "the same (glibc may use ppoll)"),
 };
 
+/* fallocate only to punch pages out of a memfd / guest_memfd, keeping its size. */
+#define PUNCH(w) { "fallocate", SCE_F_ARG32(1, "mode `PUNCH_HOLE\\|KEEP_SIZE` only", FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE), w }
+
 /* vCPU threads of a confidential VM: the above, plus what runner/cc/runtime.c does on their exits. */
 static const struct sce_rule vcpu_cc_rules[] = {
 	IOCTL(CP_KVM_SET_MEMORY_ATTRIBUTES, "private<->shared conversion (MAP_GPA_RANGE hypercall, memory faults)"),
-	ANY("fallocate", "punch the shared copy of pages that became private"),
+	PUNCH("punch the shared copy of pages that became private"),
 	IOCTL(KVM_SET_GSI_ROUTING, "TDX: the guest programmed the user-space IOAPIC (pins become MSI routes)"),
 	IOCTL(KVM_SIGNAL_MSI, "TDX: the UART's interrupt, and level pins still high at EOI, through the IOAPIC"),
 	ARG1("fcntl", F_OFD_SETLK, "SNP certificate table: shared lock while a request is served, then unlock"),
@@ -90,7 +111,9 @@ static const struct sce_rule main_rules[] = {
 	ANY("write", "console and messages on stderr"),
 	IOCTL(KVM_IRQ_LINE, "console input raises the UART interrupt"),
 	IOCTL(KVM_SIGNAL_MSI, "the same for a TD, whose IOAPIC is in user space (split irqchip)"),
-	ANY("tgkill", "kick a vCPU thread out of KVM_RUN"),
+	{ "tgkill", "thread group: this process; signal `SIGUSR1` (the kick) only",
+	  { { 0, SCE_SELF_TGID, { 0 }, 0 }, { 2, SCE_EQ32, { SANDBOX_KICK_SIGNAL }, 1 } },
+	  "kick a vCPU thread out of KVM_RUN (pthread_kill); no other thread or process, no other signal" },
 	ANY("getpid", "pthread_kill() names the thread group for tgkill"),
 	ANY("rt_sigprocmask", "restore the signal mask after the loop"),
 	ANY("rt_sigreturn", "return from a signal handler"),
@@ -99,11 +122,13 @@ static const struct sce_rule main_rules[] = {
 	ANY("close", "release the VM's file descriptors at teardown"),
 	ANY("madvise", "free()"),
 	ANY("mincore", "find the resident guest pages to wipe"),
-	ANY("fallocate", "punch the wiped guest RAM out of its memfd"),
+	PUNCH("punch the wiped guest RAM out of its memfd"),
 	ANY("wait4", "collect a device helper that died, to report why"),
 	ANY("nanosleep", "give a dying helper a moment to become reapable"),
 	ANY("clock_nanosleep", "the same (glibc's nanosleep)"),
-	ANY("kill", "stop device helpers at teardown"),
+	{ "kill", "pid: a device helper's (known when the filter loads); signal `SIGTERM`, `SIGCONT` or `SIGKILL`",
+	  { { 0, SCE_TARGET_PIDS, { 0 }, 0 }, { 1, SCE_EQ32, { SIGTERM, SIGCONT, SIGKILL }, 3 } },
+	  "stop device helpers at teardown: SIGTERM to the reaper (SIGCONT first wakes a stopped one), SIGKILL after the grace time" },
 	ANY("exit_group", "the end of carapace"),
 	ANY("exit", "the end of a thread"),
 };
@@ -266,18 +291,26 @@ int sandbox_process_isolate(const char *keep_socket, char *why, size_t why_len)
 	return 0;
 }
 
-int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, struct cp_err *err)
+int sandbox_thread_apply_targets(enum sandbox_thread which, enum sandbox_mode mode, const struct sandbox_targets *t,
+				 struct cp_err *err)
 {
 	/* The hot path of a vCPU is ioctl(KVM_RUN) then write(): tested first. */
 	static const char *const hot[] = { "ioctl", "write", NULL };
 	const struct sce_list *lists[3] = { &sce_list_base };
-	const struct sce_load_opts o = { .dflt = mode == SANDBOX_ENFORCE ? SCE_DEFAULT_KILL : SCE_DEFAULT_LOG,
-					 .tsync = false, .hot = hot };
+	struct sce_targets st = { 0 };
+	struct sce_load_opts o = { .dflt = mode == SANDBOX_ENFORCE ? SCE_DEFAULT_KILL : SCE_DEFAULT_LOG,
+				   .tsync = false, .targets = &st, .hot = hot };
 	unsigned n = 1;
 	int rc;
 
 	if (mode == SANDBOX_OFF)
 		return 0;
+	if (t) {
+		st.pids = t->helper_pids;
+		st.npids = t->npids;
+		st.fds = t->helper_socks;
+		st.nfds = t->nsocks;
+	}
 	switch (which) {
 	case SANDBOX_VCPU: lists[n++] = &vcpu_list; break;
 	case SANDBOX_VCPU_CC: lists[n++] = &vcpu_list; lists[n++] = &vcpu_cc_list; break;
@@ -290,6 +323,11 @@ int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, stru
 	if (rc < 0)
 		return cp_err_prefix(err, "loading the %s seccomp filter: ", lists[n - 1]->name);
 	return 0;
+}
+
+int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, struct cp_err *err)
+{
+	return sandbox_thread_apply_targets(which, mode, NULL, err);
 }
 
 static void print_table(FILE *out, const char *title, const struct sce_list *l)
