@@ -60,6 +60,12 @@ static const char *opt_word(enum devkind_opt o)
 	return o == DEVOPT_PATH ? "FILE" : o == DEVOPT_MAC ? "MAC" : "NAME";
 }
 
+/* The same, read-only (the helper's command line). */
+static const char *spec_value_get(const struct vdev_spec *s, enum devkind_opt o)
+{
+	return o == DEVOPT_PATH ? s->path : o == DEVOPT_TAP ? s->tap : o == DEVOPT_MAC ? s->mac : NULL;
+}
+
 static bool spec_bool(const struct vdev_spec *s, enum devkind_opt o)
 {
 	return o == DEVOPT_READONLY && s->readonly;
@@ -137,8 +143,7 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 	if (first)
 		return cp_err_set(err, EINVAL, "device: empty specification");
 	for (const struct devkind_arg *a = dk->args; a->key; a++) {
-		size_t cap;
-		const char *v = a->type == DEVOPT_VALUE ? spec_value(out, a->opt, &cap) : NULL;
+		const char *v = a->type == DEVOPT_VALUE ? spec_value_get(out, a->opt) : NULL;
 		if (a->required && v && !v[0])
 			return cp_err_set(err, EINVAL, "device %s: %s=%s is required%s", dk->name, a->key,
 					  opt_word(a->opt), a->hint ? a->hint : "");
@@ -150,13 +155,11 @@ int vdev_helper_args(const struct vdev_spec *spec, const char **args, unsigned m
 		     size_t image_fd_len, struct cp_err *err)
 {
 	const struct devkind *dk = devkind_get(spec->kind);
-	struct vdev_spec *sp = (struct vdev_spec *)spec; /* spec_value only reads through it here */
 	unsigned n = 0;
 
 	if (!dk || !dk->runner_starts)
 		return cp_err_set(err, EINVAL, "device kind %d is not one carapace starts", (int)spec->kind);
 	for (const struct devkind_arg *a = dk->args; a->key; a++) {
-		size_t cap;
 		const char *v;
 		if (n + 3 > max)
 			return cp_err_set(err, E2BIG, "device %s: too many helper arguments", dk->name);
@@ -165,7 +168,7 @@ int vdev_helper_args(const struct vdev_spec *spec, const char **args, unsigned m
 				args[n++] = a->flag;
 			continue;
 		}
-		v = spec_value(sp, a->opt, &cap);
+		v = spec_value_get(spec, a->opt);
 		if (a->fd_flag && spec->image_fd >= 0) {
 			/* The file the policy judged, opened once: the helper never resolves the name again. */
 			snprintf(image_fd_buf, image_fd_len, "%d", spec->image_fd);
