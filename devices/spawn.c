@@ -14,14 +14,14 @@
 
 #define SPAWN_MAX_ARGS 32
 
-int carapace_helper_spawn(const struct carapace_helper_desc *desc, const char *path,
+int carapace_helper_spawn(const struct devkind *desc, const char *path,
 			  const char *const *args, const int *pass_fds, unsigned npass, int *sock,
 			  pid_t *pid, struct cp_err *err)
 {
 	return carapace_helper_spawn_hook(desc, path, args, pass_fds, npass, NULL, NULL, sock, pid, err);
 }
 
-int carapace_helper_spawn_hook(const struct carapace_helper_desc *desc, const char *path,
+int carapace_helper_spawn_hook(const struct devkind *desc, const char *path,
 			       const char *const *args, const int *pass_fds, unsigned npass,
 			       int (*before_exec)(void *ctx), void *ctx, int *sock, pid_t *pid,
 			       struct cp_err *err)

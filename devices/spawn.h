@@ -6,19 +6,19 @@
 #include <sys/types.h>
 
 #include "common/err.h"
-#include "devices/helpers.h"
+#include "devices/devkinds.h"
 
 /* Exec `path` (the helper's binary, e.g. bindir/desc->binary) with `--fd N` followed by args
  * (NULL-terminated), passing the helper's socket end and pass_fds[0..npass) across exec.
  * Returns 0 with *sock (our end, O_CLOEXEC) and *pid, or -errno. The helper jails itself
  * before reading: its first reply means it is jailed and ready. */
-int carapace_helper_spawn(const struct carapace_helper_desc *desc, const char *path,
+int carapace_helper_spawn(const struct devkind *desc, const char *path,
 			  const char *const *args, const int *pass_fds, unsigned npass, int *sock,
 			  pid_t *pid, struct cp_err *err);
 
 /* The same, with a hook the child runs right before execve (the runner sets the helper's SELinux
  * exec context there); a hook that fails makes the child exit 126 without exec'ing. */
-int carapace_helper_spawn_hook(const struct carapace_helper_desc *desc, const char *path,
+int carapace_helper_spawn_hook(const struct devkind *desc, const char *path,
 			       const char *const *args, const int *pass_fds, unsigned npass,
 			       int (*before_exec)(void *ctx), void *ctx, int *sock, pid_t *pid,
 			       struct cp_err *err);

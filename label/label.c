@@ -7,16 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-	const char *type, *exec_type;
-} helper_types[LABEL_HELPER__COUNT] = {
-	[LABEL_HELPER_BLK] = { "carapace_blk_t", "carapace_blk_exec_t" },
-	[LABEL_HELPER_RNG] = { "carapace_rng_t", "carapace_rng_exec_t" },
-	[LABEL_HELPER_CONSOLE] = { "carapace_console_t", "carapace_console_exec_t" },
-	[LABEL_HELPER_NET] = { "carapace_net_t", "carapace_net_exec_t" },
-	[LABEL_HELPER_VSOCK] = { "carapace_vsock_t", "carapace_vsock_exec_t" },
-};
-
 static const char *const object_types[LABEL_OBJ__COUNT] = {
 	[LABEL_OBJ_IMAGE] = "carapace_image_t",
 	[LABEL_OBJ_IMAGE_RO] = "carapace_image_ro_t",
@@ -25,12 +15,16 @@ static const char *const object_types[LABEL_OBJ__COUNT] = {
 
 const char *label_helper_type(enum label_helper h)
 {
-	return (unsigned)h < LABEL_HELPER__COUNT ? helper_types[h].type : NULL;
+	const struct devkind *dk = devkind_get((enum devkind_id)h);
+
+	return dk ? dk->selinux_type : NULL;
 }
 
 const char *label_helper_exec_type(enum label_helper h)
 {
-	return (unsigned)h < LABEL_HELPER__COUNT ? helper_types[h].exec_type : NULL;
+	const struct devkind *dk = devkind_get((enum devkind_id)h);
+
+	return dk ? dk->selinux_exec_type : NULL;
 }
 
 const char *label_object_type(enum label_object o)
@@ -234,11 +228,11 @@ int label_helper_context(enum label_helper h, const struct label_mcs_pair *p, ch
 {
 	int ret;
 
-	if ((unsigned)h >= LABEL_HELPER__COUNT)
+	if (!label_helper_type(h))
 		return cp_err_set(err, EINVAL, "label: unknown helper %u", (unsigned)h);
 	if ((ret = check_pair(p, err)))
 		return ret;
-	return format_context(buf, len, "system_r", helper_types[h].type, p, err);
+	return format_context(buf, len, "system_r", label_helper_type(h), p, err);
 }
 
 int label_object_context(enum label_object o, const struct label_mcs_pair *p, char *buf,

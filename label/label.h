@@ -68,14 +68,14 @@ void label_mcs_pair_at(const struct label_mcs_alloc *a, uint32_t index, struct l
 /* Parse "s0:c12,c345" (the level part of a context) back into a pair. */
 int label_mcs_pair_parse(const char *level, struct label_mcs_pair *p, struct cp_err *err);
 
-/* Helper domains, one per device class, in the order of enum policy_dev_kind. */
+/* Helper domains, one per device kind: the rows of devices/devkinds.h (their SELinux types). */
 enum label_helper {
-	LABEL_HELPER_BLK = POLICY_DEV_BLK,
-	LABEL_HELPER_RNG = POLICY_DEV_RNG,
-	LABEL_HELPER_CONSOLE = POLICY_DEV_CONSOLE,
-	LABEL_HELPER_NET = POLICY_DEV_NET,
-	LABEL_HELPER_VSOCK, /* no policy device class yet: the runner does not start it (docs/kata.md) */
-	LABEL_HELPER__COUNT,
+	LABEL_HELPER_BLK = DEVKIND_BLK,
+	LABEL_HELPER_RNG = DEVKIND_RNG,
+	LABEL_HELPER_CONSOLE = DEVKIND_CONSOLE,
+	LABEL_HELPER_NET = DEVKIND_NET,
+	LABEL_HELPER_VSOCK = DEVKIND_VSOCK, /* no policy device class yet: the runner does not start it (docs/kata.md) */
+	LABEL_HELPER__COUNT = DEVKIND__COUNT,
 };
 
 /* File objects carapace labels. IMAGE and SOCKET carry the VM's pair; IMAGE_RO is a read-only

@@ -9,6 +9,7 @@
 
 #include "common/err.h"
 #include "common/refvals.h"
+#include "devices/devkinds.h"
 
 #define POLICY_SCHEMA_VERSION 1
 #define POLICY_DOC_MAX (1u << 20)   /* a policy larger than 1 MiB is refused unread */
@@ -44,12 +45,14 @@ enum policy_confidential {
 
 enum policy_on_failure { POLICY_ON_FAILURE_STOP, POLICY_ON_FAILURE_CONTINUE };
 
+/* Device classes of a launch policy: the kinds of devices/devkinds.h that have a policy class
+ * (those come first in enum devkind_id; devices-kinds checks it). */
 enum policy_dev_kind {
-	POLICY_DEV_BLK,
-	POLICY_DEV_RNG,
-	POLICY_DEV_CONSOLE,
-	POLICY_DEV_NET,
-	POLICY_DEV__COUNT,
+	POLICY_DEV_BLK = DEVKIND_BLK,
+	POLICY_DEV_RNG = DEVKIND_RNG,
+	POLICY_DEV_CONSOLE = DEVKIND_CONSOLE,
+	POLICY_DEV_NET = DEVKIND_NET,
+	POLICY_DEV__COUNT = DEVKIND_VSOCK,
 };
 
 /* SNP guest policy bits (u64 passed to SNP_LAUNCH_START). */

@@ -598,12 +598,19 @@ static int check_policy(const struct run_opts *o, const char *kernel_real, const
 	req.cmdline = o->cmdline;
 	for (unsigned i = 0; i < o->ndevices; i++) {
 		memset(&devs[i], 0, sizeof(devs[i]));
-		devs[i].kind = specs[i].kind == VDEV_BLK   ? POLICY_DEV_BLK
-			       : specs[i].kind == VDEV_RNG ? POLICY_DEV_RNG
-			       : specs[i].kind == VDEV_NET ? POLICY_DEV_NET : POLICY_DEV_CONSOLE;
-		devs[i].queues = specs[i].kind == VDEV_NET ? 2 : 1;
+		/* The policy class and the queue count are the kind's row (devices/devkinds.c); a kind
+		 * without a policy class is never judged as some other class. */
+		const struct devkind *dk = devkind_get(specs[i].kind);
+		if (!dk || !dk->policy_class) {
+			fprintf(stderr, "carapace run: device %u: its kind has no launch-policy class\n", i);
+			vm_cgroup_remove(cg);
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+		devs[i].kind = (enum policy_dev_kind)specs[i].kind;
+		devs[i].queues = dk->queues;
 		devs[i].queue_size = 256;
-		if (specs[i].kind == VDEV_BLK) {
+		if (specs[i].kind == DEVKIND_BLK) {
 			/* Judge the file that was opened and is handed to the helper as an fd. */
 			devs[i].image = specs[i].image_real;
 			devs[i].read_only = specs[i].readonly;
@@ -886,7 +893,7 @@ int runner_cli_run(int argc, char **argv)
 		}
 		/* A disk image is opened here, once: the policy judges what was opened and the helper
 		 * gets the fd (a FIFO is refused without blocking). */
-		if (specs[i].kind == VDEV_BLK &&
+		if (specs[i].kind == DEVKIND_BLK &&
 		    cp_file_open_checked(specs[i].path, specs[i].readonly ? O_RDONLY : O_RDWR, true, &specs[i].image_fd,
 					 specs[i].image_real, sizeof(specs[i].image_real), &err) < 0) {
 			fprintf(stderr, "carapace run: device %u (blk%u): %s\n", i, i, err.msg);

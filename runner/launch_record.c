@@ -10,7 +10,7 @@
 #include "attest/tpm/launch.h"
 #include "attest/tpm/tpm.h"
 #include "common/util.h"
-#include "devices/helpers.h"
+#include "devices/devkinds.h"
 #include "memenc/hash.h"
 
 int launch_plain_measurement(const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
@@ -70,10 +70,16 @@ int launch_record(const struct launch_record_in *in, struct cp_err *err)
 	}
 	/* Each device helper by the digest of the executable that will run, then its name. */
 	for (unsigned i = 0; i < in->ndevices; i++) {
-		const struct carapace_helper_desc *h = &carapace_helpers[vdev_helper_id(in->devices[i].kind)];
+		const struct devkind *h = devkind_get(in->devices[i].kind);
 		char path[4096];
 		uint8_t *bin = NULL, ev[32 + 64];
-		size_t len = 0, nlen = strlen(h->binary);
+		size_t len = 0, nlen;
+		if (!h) {
+			r = cp_err_set(err, EINVAL, "device %u: kind %d is not in the device table", i,
+				       (int)in->devices[i].kind);
+			goto out;
+		}
+		nlen = strlen(h->binary);
 		if ((r = vdev_helper_path(h->binary, path, sizeof(path), err)) < 0 ||
 		    (r = cp_file_read(path, 64u << 20, &bin, &len, err)) < 0)
 			goto out;

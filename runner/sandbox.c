@@ -1,12 +1,16 @@
-/* Per-thread seccomp allowlists for the VM process. One commented line per system call, with
+/* Per-thread seccomp allowlists for the VM process, loaded through the one engine
+ * (common/seccomp_engine.c) on top of its base. One commented line per system call, with
  * argument filters where a call is dangerous: ioctl only with the listed request numbers, mmap
- * and mprotect never with PROT_EXEC. Default action: kill the process. */
+ * and mprotect never with PROT_EXEC, tgkill only the kick to this process, kill only to the
+ * helpers, fallocate only to punch, vhost-user calls only on the helpers' sockets. Default
+ * action: kill the process. */
 #include "runner/sandbox.h"
 
 #include <cap-ng.h>
 #include <errno.h>
 #include <linux/kvm.h>
-#include <seccomp.h>
+#include <linux/falloc.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -21,27 +25,25 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/seccomp_engine.h"
 #include "common/util.h"
 #include "runner/kvm_cc_uapi.h"
 
-enum arg_rule { ARG_ANY, ARG_IOCTL_REQ, ARG_NO_PROT_EXEC, ARG_ARG0_EQ, ARG_ARG1_EQ };
-
-struct sc_rule {
-	const char *name;     /* system call */
-	enum arg_rule arg;
-	unsigned long ioctl;  /* ARG_IOCTL_REQ: the request number */
-	const char *ioctl_name;
-	const char *why;
-};
-
-#define ANY(n, w) { n, ARG_ANY, 0, NULL, w }
-#define IOCTL(req, w) { "ioctl", ARG_IOCTL_REQ, req, #req, w }
-#define NOEXEC(n, w) { n, ARG_NO_PROT_EXEC, 0, NULL, w }
-#define ARG0(n, v, w) { n, ARG_ARG0_EQ, v, #v, w }
-#define ARG1(n, v, w) { n, ARG_ARG1_EQ, v, #v, w }
+/* ioctl only with the listed request (its low 32 bits, as the kernel reads an unsigned int). */
+#define IOCTL(req, w) { "ioctl", SCE_F_IOCTL_AS(req, #req), w }
+#define ANY(n, w) { n, SCE_F_ANY, w }
+#define ARG1(n, v, w) { n, SCE_F_ARG32(1, "argument 1 = `" #v "`", v), w }
+#define ARG0(n, v, w) { n, SCE_F_ARG32(0, "argument 0 = `" #v "`", v), w }
+/* A call on one of the helpers' vhost-user sockets only (the fds known when the filter loads),
+ * with exactly the flags runner/vdev.c's front-end passes (devices/vhost/io.c). */
+#define ON_HELPER_SOCKET(n, flags_arg, text, w, ...)                                               \
+	{ n, "fd: a helper's vhost-user socket; flags " text,                                      \
+	  { { 0, SCE_TARGET_FDS, { 0 }, 0 },                                                       \
+	    { flags_arg, SCE_EQ32, { __VA_ARGS__ }, sizeof((uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t) } }, \
+	  w }
 
 /* vCPU threads: run the guest and handle its exits (runner/vm.c vcpu_thread, runner/exits.c). */
-static const struct sc_rule vcpu_rules[] = {
+static const struct sce_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN, "enter the guest"),
 	IOCTL(KVM_GET_REGS, "read RIP for the message that ends a VM"),
 	IOCTL(KVM_IRQ_LINE, "raise or lower the UART interrupt after a port access"),
@@ -51,24 +53,29 @@ static const struct sc_rule vcpu_rules[] = {
 	ANY("rt_sigprocmask", "glibc blocks signals while a thread exits"),
 	ANY("madvise", "glibc releases the thread stack's pages at thread exit"),
 	ANY("exit", "thread exit"),
-	ANY("sendmsg", "vhost-user requests when the guest sets a device up (runner/vdev.c)"),
-	ANY("recvmsg", "vhost-user replies (runner/vdev.c)"),
-	ANY("recvfrom", "vhost-user reply payloads (recv)"),
-	ANY("sendto", "vhost-user request payloads (send)"),
-	NOEXEC("mmap", "malloc() in a thread arena for vhost-user messages (never executable)"),
-	NOEXEC("mprotect", "thread arena growth (never executable)"),
-	ANY("munmap", "free()"),
-	ANY("brk", "malloc() when glibc's arena limit (8 per core) makes a thread share the main arena"),
-	ANY("restart_syscall", "resume a wait with a timeout (futex) after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
+	/* The guest sets a device up from a vCPU (feature and ring registers), so these threads
+	 * speak vhost-user to the helpers; they may not reach any other socket, nor wait without
+	 * the reply deadline's MSG_DONTWAIT. */
+	ON_HELPER_SOCKET("sendmsg", 2, "`MSG_NOSIGNAL`", "vhost-user requests when the guest sets a device up (runner/vdev.c)",
+			 MSG_NOSIGNAL),
+	ON_HELPER_SOCKET("recvmsg", 2, "`MSG_CMSG_CLOEXEC\\|MSG_DONTWAIT` or `MSG_CMSG_CLOEXEC\\|MSG_WAITALL`",
+			 "vhost-user replies (runner/vdev.c)", MSG_CMSG_CLOEXEC | MSG_DONTWAIT,
+			 MSG_CMSG_CLOEXEC | MSG_WAITALL),
+	ON_HELPER_SOCKET("recvfrom", 3, "`MSG_DONTWAIT` or `MSG_WAITALL`", "vhost-user reply payloads (recv)", MSG_DONTWAIT,
+			 MSG_WAITALL),
+	ON_HELPER_SOCKET("sendto", 3, "`MSG_NOSIGNAL`", "vhost-user request payloads (send)", MSG_NOSIGNAL),
 	ANY("clock_gettime", "the absolute deadline of a vhost-user reply when the vDSO is unavailable"),
 	ANY("poll", "wait for a vhost-user reply until its deadline (runner/vdev.c)"),
 	ANY("ppoll", "the same (glibc may use ppoll)"),
 };
 
+/* fallocate only to punch pages out of a memfd / guest_memfd, keeping its size. */
+#define PUNCH(w) { "fallocate", SCE_F_ARG32(1, "mode `PUNCH_HOLE\\|KEEP_SIZE` only", FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE), w }
+
 /* vCPU threads of a confidential VM: the above, plus what runner/cc/runtime.c does on their exits. */
-static const struct sc_rule vcpu_cc_rules[] = {
+static const struct sce_rule vcpu_cc_rules[] = {
 	IOCTL(CP_KVM_SET_MEMORY_ATTRIBUTES, "private<->shared conversion (MAP_GPA_RANGE hypercall, memory faults)"),
-	ANY("fallocate", "punch the shared copy of pages that became private"),
+	PUNCH("punch the shared copy of pages that became private"),
 	IOCTL(KVM_SET_GSI_ROUTING, "TDX: the guest programmed the user-space IOAPIC (pins become MSI routes)"),
 	IOCTL(KVM_SIGNAL_MSI, "TDX: the UART's interrupt, and level pins still high at EOI, through the IOAPIC"),
 	ARG1("fcntl", F_OFD_SETLK, "SNP certificate table: shared lock while a request is served, then unlock"),
@@ -79,22 +86,17 @@ static const struct sc_rule vcpu_cc_rules[] = {
 
 /* The TDX quote thread (runner/cc/runtime.c quote_thread): asks the quote generation service for
  * the guests' quotes, so that no vCPU thread waits on (or may even connect to) a socket. */
-static const struct sc_rule quote_rules[] = {
+static const struct sce_rule quote_rules[] = {
 	ARG0("socket", AF_UNIX, "a connection to the quote generation service (UNIX sockets only)"),
 	ANY("connect", "to the service's socket, bind-mounted into the empty root"),
 	ANY("sendto", "the GET_QUOTE request (send)"),
 	ANY("recvfrom", "the service's reply (recv)"),
 	ANY("poll", "the reply with a time limit, or the VM's end (its stop eventfd)"),
 	ANY("ppoll", "the same (glibc may use ppoll)"),
-	ANY("restart_syscall", "resume that timed poll after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
 	ANY("close", "the connection, once answered"),
 	IOCTL(KVM_SIGNAL_MSI, "the guest's event-notify interrupt when its quote is in the buffer"),
 	ANY("write", "a failed request's reason on stderr"),
 	ANY("futex", "the request queue's lock and condition variable"),
-	NOEXEC("mmap", "malloc() of the request and the quote (never executable)"),
-	NOEXEC("mprotect", "thread arena growth (never executable)"),
-	ANY("munmap", "free()"),
-	ANY("brk", "malloc() in the main arena"),
 	ANY("madvise", "glibc releases the thread stack's pages at thread exit"),
 	ANY("rt_sigprocmask", "glibc blocks signals while a thread exits"),
 	ANY("exit", "thread exit"),
@@ -102,41 +104,40 @@ static const struct sc_rule quote_rules[] = {
 
 /* The main thread once the vCPUs run: the event loop (runner/vm.c vm_run) and teardown
  * (stop_vcpus, vm_destroy, vm_scrub_ram). */
-static const struct sc_rule main_rules[] = {
+static const struct sce_rule main_rules[] = {
 	ANY("poll", "the event loop"),
 	ANY("ppoll", "the event loop (glibc may use ppoll)"),
 	ANY("read", "signalfd, timerfd, eventfd and console input"),
 	ANY("write", "console and messages on stderr"),
 	IOCTL(KVM_IRQ_LINE, "console input raises the UART interrupt"),
 	IOCTL(KVM_SIGNAL_MSI, "the same for a TD, whose IOAPIC is in user space (split irqchip)"),
-	ANY("tgkill", "kick a vCPU thread out of KVM_RUN"),
+	{ "tgkill", "thread group: this process; signal `SIGUSR1` (the kick) only",
+	  { { 0, SCE_SELF_TGID, { 0 }, 0 }, { 2, SCE_EQ32, { SANDBOX_KICK_SIGNAL }, 1 } },
+	  "kick a vCPU thread out of KVM_RUN (pthread_kill); no other thread or process, no other signal" },
 	ANY("getpid", "pthread_kill() names the thread group for tgkill"),
 	ANY("rt_sigprocmask", "restore the signal mask after the loop"),
 	ANY("rt_sigreturn", "return from a signal handler"),
 	ANY("futex", "join vCPU threads; the UART lock"),
 	ANY("clock_gettime", "the join deadline when the vDSO is unavailable"),
 	ANY("close", "release the VM's file descriptors at teardown"),
-	ANY("munmap", "unmap kvm_run areas and guest RAM at teardown; free()"),
-	NOEXEC("mmap", "malloc() of the scrubber's residency vector (never executable)"),
-	NOEXEC("mprotect", "malloc() arena growth (never executable)"),
-	ANY("brk", "malloc()"),
 	ANY("madvise", "free()"),
 	ANY("mincore", "find the resident guest pages to wipe"),
-	ANY("fallocate", "punch the wiped guest RAM out of its memfd"),
+	PUNCH("punch the wiped guest RAM out of its memfd"),
 	ANY("wait4", "collect a device helper that died, to report why; collect the label monitor at teardown"),
 	ANY("timerfd_settime", "arm the grace timer when a helper hangs up before its process ends (no sleeping)"),
 	ANY("sendto", "the label monitor's RESTORE at teardown (send with MSG_NOSIGNAL; its answer is a read)"),
 	ANY("nanosleep", "teardown: a stopped helper's grace period before SIGKILL (carapace_helper_stop)"),
 	ANY("clock_nanosleep", "the same (glibc's nanosleep)"),
-	ANY("kill", "stop device helpers at teardown"),
+	{ "kill", "pid: a device helper's (known when the filter loads); signal `SIGTERM`, `SIGCONT` or `SIGKILL`",
+	  { { 0, SCE_TARGET_PIDS, { 0 }, 0 }, { 1, SCE_EQ32, { SIGTERM, SIGCONT, SIGKILL }, 3 } },
+	  "stop device helpers at teardown: SIGTERM to the reaper (SIGCONT first wakes a stopped one), SIGKILL after the grace time" },
 	ANY("exit_group", "the end of carapace"),
 	ANY("exit", "the end of a thread"),
-	ANY("restart_syscall", "resume poll, a timed futex or nanosleep after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
 };
 
 /* The management API's thread (runner/api/api_main.c api_thread): libmicrohttpd on the API's
  * UNIX socket. It opens no file and starts nothing: every such step is the controller's. */
-static const struct sc_rule api_rules[] = {
+static const struct sce_rule api_rules[] = {
 	ANY("poll", "wait for the epoll set or the stop eventfd"),
 	ANY("ppoll", "the same (glibc may use ppoll)"),
 	ANY("epoll_wait", "libmicrohttpd's event set (MHD_USE_EPOLL)"),
@@ -161,16 +162,17 @@ static const struct sc_rule api_rules[] = {
 	ANY("getsockname", "libmicrohttpd asks for a connection's address family"),
 	ANY("futex", "the API state's lock; waiting for the controller"),
 	ANY("clock_gettime", "connection time-outs and log time stamps (when the vDSO is unavailable)"),
-	NOEXEC("mmap", "malloc() for request bodies and replies (never executable)"),
-	NOEXEC("mprotect", "thread arena growth (never executable)"),
-	ANY("munmap", "free()"),
-	ANY("brk", "malloc()"),
 	ANY("madvise", "free(); glibc releases the thread stack at exit"),
 	ANY("rt_sigprocmask", "glibc blocks signals while the thread exits"),
 	ANY("getrandom", "libmicrohttpd seeds per-connection values"),
-	ANY("restart_syscall", "resume a timed epoll_wait or poll after SIGSTOP/SIGCONT (Ctrl-Z, freezer, debugger)"),
 	ANY("exit", "thread exit"),
 };
+
+static const struct sce_list vcpu_list = { "vcpu", vcpu_rules, ARRAY_SIZE(vcpu_rules) };
+static const struct sce_list vcpu_cc_list = { "vcpu-cc", vcpu_cc_rules, ARRAY_SIZE(vcpu_cc_rules) };
+static const struct sce_list quote_list = { "quote", quote_rules, ARRAY_SIZE(quote_rules) };
+static const struct sce_list main_list = { "main", main_rules, ARRAY_SIZE(main_rules) };
+static const struct sce_list api_list = { "api", api_rules, ARRAY_SIZE(api_rules) };
 
 int sandbox_mode_parse(const char *s, enum sandbox_mode *m)
 {
@@ -291,104 +293,59 @@ int sandbox_process_isolate(const char *keep_socket, char *why, size_t why_len)
 	return 0;
 }
 
-static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, struct cp_err *err)
+int sandbox_thread_apply_targets(enum sandbox_thread which, enum sandbox_mode mode, const struct sandbox_targets *t,
+				 struct cp_err *err)
 {
-	int nr = seccomp_syscall_resolve_name(r->name), rc;
-
-	if (nr == __NR_SCMP_ERROR)
-		return cp_err_set(err, EINVAL, "seccomp: unknown system call '%s'", r->name);
-	switch (r->arg) {
-	case ARG_ANY:
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-		break;
-	case ARG_IOCTL_REQ: /* the request is argument 1 */
-	case ARG_ARG0_EQ:
-	case ARG_ARG1_EQ:
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-				      (struct scmp_arg_cmp){ .arg = r->arg == ARG_ARG0_EQ ? 0 : 1, .op = SCMP_CMP_EQ,
-							     .datum_a = r->ioctl, .datum_b = 0 });
-		break;
-	case ARG_NO_PROT_EXEC:
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-				      (struct scmp_arg_cmp){ .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = PROT_EXEC, .datum_b = 0 });
-		break;
-	default:
-		rc = -EINVAL;
-	}
-	if (rc < 0)
-		return cp_err_set(err, -rc, "seccomp: adding '%s': %s", r->name, strerror(-rc));
-	return 0;
-}
-
-static void table(enum sandbox_thread which, const struct sc_rule **rules, size_t *n)
-{
-	if (which == SANDBOX_QUOTE) {
-		*rules = quote_rules;
-		*n = ARRAY_SIZE(quote_rules);
-	} else if (which == SANDBOX_VCPU || which == SANDBOX_VCPU_CC) {
-		*rules = vcpu_rules;
-		*n = ARRAY_SIZE(vcpu_rules);
-	} else if (which == SANDBOX_API) {
-		*rules = api_rules;
-		*n = ARRAY_SIZE(api_rules);
-	} else {
-		*rules = main_rules;
-		*n = ARRAY_SIZE(main_rules);
-	}
-}
-
-int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, struct cp_err *err)
-{
-	const struct sc_rule *rules;
-	scmp_filter_ctx ctx;
-	size_t n;
+	/* The hot path of a vCPU is ioctl(KVM_RUN) then write(): tested first. */
+	static const char *const hot[] = { "ioctl", "write", NULL };
+	const struct sce_list *lists[3] = { &sce_list_base };
+	struct sce_targets st = { 0 };
+	struct sce_load_opts o = { .dflt = mode == SANDBOX_ENFORCE ? SCE_DEFAULT_KILL : SCE_DEFAULT_LOG,
+				   .tsync = false, .targets = &st, .hot = hot };
+	unsigned n = 1;
 	int rc;
 
 	if (mode == SANDBOX_OFF)
 		return 0;
-	table(which, &rules, &n);
-	ctx = seccomp_init(mode == SANDBOX_ENFORCE ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_LOG);
-	if (!ctx)
-		return cp_err_set(err, ENOMEM, "seccomp_init failed");
-	for (size_t i = 0; i < n; i++)
-		if ((rc = add_rule(ctx, &rules[i], err)) < 0) {
-			seccomp_release(ctx);
-			return rc;
-		}
-	for (size_t i = 0; which == SANDBOX_VCPU_CC && i < ARRAY_SIZE(vcpu_cc_rules); i++)
-		if ((rc = add_rule(ctx, &vcpu_cc_rules[i], err)) < 0) {
-			seccomp_release(ctx);
-			return rc;
-		}
-	/* The hot path of a vCPU is ioctl(KVM_RUN) then write(): test those first. */
-	(void)seccomp_syscall_priority(ctx, SCMP_SYS(ioctl), 255);
-	(void)seccomp_syscall_priority(ctx, SCMP_SYS(write), 254);
-	rc = seccomp_load(ctx);
-	seccomp_release(ctx);
+	if (t) {
+		st.pids = t->helper_pids;
+		st.npids = t->npids;
+		st.fds = t->helper_socks;
+		st.nfds = t->nsocks;
+	}
+	switch (which) {
+	case SANDBOX_VCPU: lists[n++] = &vcpu_list; break;
+	case SANDBOX_VCPU_CC: lists[n++] = &vcpu_list; lists[n++] = &vcpu_cc_list; break;
+	case SANDBOX_MAIN: lists[n++] = &main_list; break;
+	case SANDBOX_QUOTE: lists[n++] = &quote_list; break;
+	case SANDBOX_API: lists[n++] = &api_list; break;
+	default: return cp_err_set(err, EINVAL, "seccomp: no allowlist for thread kind %d", (int)which);
+	}
+	rc = sce_load(lists, n, &o, err);
 	if (rc < 0)
-		return cp_err_set(err, -rc, "loading the %s seccomp filter: %s",
-				  which == SANDBOX_MAIN ? "main-thread" : which == SANDBOX_QUOTE ? "quote-thread" : which == SANDBOX_API ? "API-thread" : "vCPU",
-				  strerror(-rc));
+		return cp_err_prefix(err, "loading the %s seccomp filter: ", lists[n - 1]->name);
 	return 0;
 }
 
-static void print_table(FILE *out, const char *title, const struct sc_rule *r, size_t n)
+int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, struct cp_err *err)
 {
-	fprintf(out, "### %s\n\n| system call | argument filter | why |\n|---|---|---|\n", title);
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "| `%s` | %s%s%s | %s |\n", r[i].name,
-			r[i].arg == ARG_IOCTL_REQ ? "request = `" : r[i].arg == ARG_ARG0_EQ ? "argument 0 = `"
-			: r[i].arg == ARG_ARG1_EQ ? "argument 1 = `" : r[i].arg == ARG_NO_PROT_EXEC ? "no `PROT_EXEC`" : "—",
-			r[i].arg != ARG_ANY && r[i].arg != ARG_NO_PROT_EXEC ? r[i].ioctl_name : "",
-			r[i].arg != ARG_ANY && r[i].arg != ARG_NO_PROT_EXEC ? "`" : "", r[i].why);
+	return sandbox_thread_apply_targets(which, mode, NULL, err);
+}
+
+static void print_table(FILE *out, const char *title, const struct sce_list *l)
+{
+	fprintf(out, "### %s\n\n", title);
+	sce_print_list(out, l);
 	fprintf(out, "\n");
 }
 
 void sandbox_print_policy(FILE *out)
 {
-	print_table(out, "vCPU threads (`vcpu<N>`)", vcpu_rules, ARRAY_SIZE(vcpu_rules));
-	print_table(out, "vCPU threads of a confidential VM: in addition", vcpu_cc_rules, ARRAY_SIZE(vcpu_cc_rules));
-	print_table(out, "main thread (event loop and teardown)", main_rules, ARRAY_SIZE(main_rules));
-	print_table(out, "TDX quote thread (`cc-quote`, only with a quote service)", quote_rules, ARRAY_SIZE(quote_rules));
-	print_table(out, "management API thread (`fc_api`, `carapace run --api-sock`)", api_rules, ARRAY_SIZE(api_rules));
+	print_table(out, "every thread: the engine's base (`common/seccomp_engine.c`, shared with the device helpers)",
+		    &sce_list_base);
+	print_table(out, "vCPU threads (`vcpu<N>`)", &vcpu_list);
+	print_table(out, "vCPU threads of a confidential VM: in addition", &vcpu_cc_list);
+	print_table(out, "main thread (event loop and teardown)", &main_list);
+	print_table(out, "TDX quote thread (`cc-quote`, only with a quote service)", &quote_list);
+	print_table(out, "management API thread (`fc_api`, `carapace run --api-sock`)", &api_list);
 }

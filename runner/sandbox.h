@@ -3,7 +3,9 @@
 #ifndef CARAPACE_RUNNER_SANDBOX_H
 #define CARAPACE_RUNNER_SANDBOX_H
 
+#include <signal.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 
@@ -36,7 +38,23 @@ int sandbox_process_lockdown(struct cp_err *err);
 #define SANDBOX_KEPT_SOCKET "/service.sock"
 int sandbox_process_isolate(const char *keep_socket, char *why, size_t why_len);
 
+/* The one signal the main thread may send its vCPU threads (tgkill): it interrupts KVM_RUN. */
+#define SANDBOX_KICK_SIGNAL SIGUSR1
+
+/* What the filters' argument checks accept, known when a thread loads its filter: the device
+ * helpers' pids (the main thread's kill) and their vhost-user sockets (the vCPU threads'
+ * sendmsg/recvmsg/sendto/recvfrom). With none, those calls are not allowed at all. */
+struct sandbox_targets {
+	const pid_t *helper_pids;
+	unsigned npids;
+	const int *helper_socks;
+	unsigned nsocks;
+};
+
 /* Load the calling thread's filter (only this thread: no TSYNC). */
+int sandbox_thread_apply_targets(enum sandbox_thread which, enum sandbox_mode mode, const struct sandbox_targets *t,
+				 struct cp_err *err);
+/* The same with no helpers (no kill, no vhost-user socket calls). */
 int sandbox_thread_apply(enum sandbox_thread which, enum sandbox_mode mode, struct cp_err *err);
 
 /* The allowlists as a markdown table, for docs/HARDENING.md (tested to match). */

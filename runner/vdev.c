@@ -22,7 +22,7 @@
 #include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/log.h"
-#include "devices/helpers.h"
+#include "devices/devkinds.h"
 #include "devices/spawn.h"
 #include "runner/layout.h"
 #include "runner/vm.h"
@@ -36,84 +36,157 @@ static const char helper_build_dir[] = CARAPACE_HELPER_BUILD_DIR;
 
 static const unsigned vdev_gsis[RUN_MAX_DEVICES] = { 5, 6, 7, 9, 10, 11, 12, 13 };
 
-enum carapace_helper_id vdev_helper_id(enum vdev_kind k)
+const char *vdev_kind_name(enum devkind_id k)
 {
-	return k == VDEV_BLK ? CARAPACE_HELPER_BLK : k == VDEV_RNG ? CARAPACE_HELPER_RNG
-	       : k == VDEV_NET ? CARAPACE_HELPER_NET : CARAPACE_HELPER_CONSOLE;
+	const struct devkind *dk = devkind_get(k);
+
+	return dk ? dk->name : "?";
 }
 
-const char *vdev_kind_name(enum vdev_kind k)
+/* The spec's field for an option of devkinds[] (one field per enum devkind_opt). */
+static char *spec_value(struct vdev_spec *s, enum devkind_opt o, size_t *cap)
 {
-	return k == VDEV_BLK ? "blk" : k == VDEV_RNG ? "rng" : k == VDEV_NET ? "net" : "console";
+	switch (o) {
+	case DEVOPT_PATH: *cap = sizeof(s->path); return s->path;
+	case DEVOPT_TAP: *cap = sizeof(s->tap); return s->tap;
+	case DEVOPT_MAC: *cap = sizeof(s->mac); return s->mac;
+	default: *cap = 0; return NULL;
+	}
+}
+
+/* The placeholder messages use for an option's value. */
+static const char *opt_word(enum devkind_opt o)
+{
+	return o == DEVOPT_PATH ? "FILE" : o == DEVOPT_MAC ? "MAC" : "NAME";
+}
+
+/* The same, read-only (the helper's command line). */
+static const char *spec_value_get(const struct vdev_spec *s, enum devkind_opt o)
+{
+	return o == DEVOPT_PATH ? s->path : o == DEVOPT_TAP ? s->tap : o == DEVOPT_MAC ? s->mac : NULL;
+}
+
+static bool spec_bool(const struct vdev_spec *s, enum devkind_opt o)
+{
+	return o == DEVOPT_READONLY && s->readonly;
+}
+
+static int spec_set(struct vdev_spec *out, const struct devkind *dk, const struct devkind_arg *a, const char *v,
+		    struct cp_err *err)
+{
+	size_t cap, len = strlen(v);
+	char *field;
+
+	if (a->type == DEVOPT_BOOL) {
+		bool on = !strcmp(v, "on") || !strcmp(v, "true");
+		if (!on && strcmp(v, "off") && strcmp(v, "false"))
+			return cp_err_set(err, EINVAL, "device: %s=%s is not on or off", a->key, v);
+		if (a->opt != DEVOPT_READONLY)
+			return cp_err_set(err, EINVAL, "device %s: option '%s' has no field", dk->name, a->key);
+		out->readonly = on;
+		return 0;
+	}
+	field = spec_value(out, a->opt, &cap);
+	if (!field)
+		return cp_err_set(err, EINVAL, "device %s: option '%s' has no field", dk->name, a->key);
+	if (len < a->min_len || len > a->max_len || len >= cap) {
+		if (a->opt == DEVOPT_MAC)
+			return cp_err_set(err, EINVAL, "device %s: %s=%s is not xx:xx:xx:xx:xx:xx", dk->name, a->key, v);
+		return cp_err_set(err, EINVAL, "device %s: %s=%s must be %zu to %zu characters", dk->name, a->key,
+				  opt_word(a->opt), a->min_len, a->max_len);
+	}
+	memcpy(field, v, len + 1);
+	return 0;
 }
 
 int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 {
 	char buf[1024], *save = NULL, *tok;
+	const struct devkind *dk = NULL;
 	bool first = true;
+	int r;
 
 	memset(out, 0, sizeof(*out));
+	out->image_fd = -1;
 	if (strlen(s) >= sizeof(buf))
 		return cp_err_set(err, EINVAL, "device: specification is too long");
 	strcpy(buf, s);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = false) {
 		char *eq = strchr(tok, '=');
+		const struct devkind_arg *a;
+
 		if (first) {
-			if (!strcmp(tok, "blk"))
-				out->kind = VDEV_BLK;
-			else if (!strcmp(tok, "rng"))
-				out->kind = VDEV_RNG;
-			else if (!strcmp(tok, "console"))
-				out->kind = VDEV_CONSOLE;
-			else if (!strcmp(tok, "net"))
-				out->kind = VDEV_NET;
-			else
+			enum devkind_id k;
+			if (devkind_by_name(tok, &k) < 0 || !devkinds[k].runner_starts)
 				return cp_err_set(err, EINVAL, "device: unknown kind '%s' (blk, rng, console, net)", tok);
+			out->kind = k;
+			dk = &devkinds[k];
 			continue;
 		}
 		if (!eq)
 			return cp_err_set(err, EINVAL, "device: '%s' is not key=value", tok);
 		*eq = '\0';
-		if (!strcmp(tok, "tap") && out->kind == VDEV_NET) {
-			if (!eq[1] || strlen(eq + 1) >= sizeof(out->tap))
-				return cp_err_set(err, EINVAL, "device net: tap=NAME must be 1 to 15 characters");
-			strcpy(out->tap, eq + 1);
-		} else if (!strcmp(tok, "mac") && out->kind == VDEV_NET) {
-			if (strlen(eq + 1) != 17)
-				return cp_err_set(err, EINVAL, "device net: mac=%s is not xx:xx:xx:xx:xx:xx", eq + 1);
-			strcpy(out->mac, eq + 1);
-		} else if (!strcmp(tok, "path") && (out->kind == VDEV_BLK || out->kind == VDEV_CONSOLE)) {
-			if (!eq[1] || strlen(eq + 1) >= sizeof(out->path))
-				return cp_err_set(err, EINVAL, "device: bad path");
-			strcpy(out->path, eq + 1);
 #ifdef CARAPACE_TEST_HOOKS
-		} else if (!strcmp(tok, "test-hook")) {
+		if (!strcmp(tok, "test-hook")) {
 			if (strlen(eq + 1) >= sizeof(out->test_hook))
 				return cp_err_set(err, EINVAL, "device: test-hook name too long");
 			strcpy(out->test_hook, eq + 1);
-#endif
-		} else if (!strcmp(tok, "readonly") && out->kind == VDEV_BLK) {
-			if (!strcmp(eq + 1, "on") || !strcmp(eq + 1, "true"))
-				out->readonly = true;
-			else if (!strcmp(eq + 1, "off") || !strcmp(eq + 1, "false"))
-				out->readonly = false;
-			else
-				return cp_err_set(err, EINVAL, "device: readonly=%s is not on or off", eq + 1);
-		} else {
-			return cp_err_set(err, EINVAL, "device %s: unknown option '%s'", vdev_kind_name(out->kind), tok);
+			continue;
 		}
+#endif
+		a = devkind_arg_find(dk, tok);
+		if (!a)
+			return cp_err_set(err, EINVAL, "device %s: unknown option '%s'", dk->name, tok);
+		if ((r = spec_set(out, dk, a, eq + 1, err)) < 0)
+			return r;
 	}
-	out->image_fd = -1;
 	if (first)
 		return cp_err_set(err, EINVAL, "device: empty specification");
-	if (out->kind == VDEV_BLK && !out->path[0])
-		return cp_err_set(err, EINVAL, "device blk: path=FILE is required");
-	if (out->kind == VDEV_NET && !out->tap[0])
-		return cp_err_set(err, EINVAL, "device net: tap=NAME is required (a TAP interface this user may attach to: "
-				  "ip tuntap add dev NAME mode tap user $USER)");
-	if (out->kind == VDEV_CONSOLE && !out->path[0])
-		return cp_err_set(err, EINVAL, "device console: path=FILE is required (where the guest's output goes)");
+	for (const struct devkind_arg *a = dk->args; a->key; a++) {
+		const char *v = a->type == DEVOPT_VALUE ? spec_value_get(out, a->opt) : NULL;
+		if (a->required && v && !v[0])
+			return cp_err_set(err, EINVAL, "device %s: %s=%s is required%s", dk->name, a->key,
+					  opt_word(a->opt), a->hint ? a->hint : "");
+	}
 	return 0;
+}
+
+int vdev_helper_args(const struct vdev_spec *spec, const char **args, unsigned max, char *image_fd_buf,
+		     size_t image_fd_len, struct cp_err *err)
+{
+	const struct devkind *dk = devkind_get(spec->kind);
+	unsigned n = 0;
+
+	if (!dk || !dk->runner_starts)
+		return cp_err_set(err, EINVAL, "device kind %d is not one carapace starts", (int)spec->kind);
+	for (const struct devkind_arg *a = dk->args; a->key; a++) {
+		const char *v;
+		if (n + 3 > max)
+			return cp_err_set(err, E2BIG, "device %s: too many helper arguments", dk->name);
+		if (a->type == DEVOPT_BOOL) {
+			if (spec_bool(spec, a->opt))
+				args[n++] = a->flag;
+			continue;
+		}
+		v = spec_value_get(spec, a->opt);
+		if (a->fd_flag && spec->image_fd >= 0) {
+			/* The file the policy judged, opened once: the helper never resolves the name again. */
+			snprintf(image_fd_buf, image_fd_len, "%d", spec->image_fd);
+			args[n++] = a->fd_flag;
+			args[n++] = image_fd_buf;
+		} else if (v && v[0]) {
+			args[n++] = a->flag;
+			args[n++] = v;
+		}
+	}
+	if (spec->test_hook[0]) {
+		if (n + 3 > max)
+			return cp_err_set(err, E2BIG, "device %s: too many helper arguments", dk->name);
+		args[n++] = "--test-hook";
+		args[n++] = spec->test_hook;
+	}
+	args[n] = NULL;
+	return (int)n;
 }
 
 /* dir + "/" + name into out; false when it does not fit. */
@@ -265,53 +338,24 @@ static int label_before_exec(void *ctx)
 
 static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 {
-	const struct carapace_helper_desc *h = &carapace_helpers[vdev_helper_id(d->spec.kind)];
-	struct spawn_label sl = { d, d->spec.kind == VDEV_BLK   ? LABEL_HELPER_BLK
-				     : d->spec.kind == VDEV_RNG ? LABEL_HELPER_RNG
-				     : d->spec.kind == VDEV_NET ? LABEL_HELPER_NET : LABEL_HELPER_CONSOLE };
+	const struct devkind *h = devkind_get(d->spec.kind);
+	struct spawn_label sl = { d, (enum label_helper)d->spec.kind };
 	struct vm *vm = d->vm;
 	const char *args[12];
 	char path[4096], image_fd[16];
-	unsigned n = 0;
 	struct cp_err rerr = { 0 };
 	int r, rr;
 
+	/* A kind outside the table (or one the runner does not start) is refused before anything
+	 * runs; the helper's arguments are the row's (devices/devkinds.c). */
+	if ((r = vdev_helper_args(&d->spec, args, ARRAY_SIZE(args), image_fd, sizeof(image_fd), err)) < 0)
+		return r;
 	r = vdev_helper_path(h->binary, path, sizeof(path), err);
 	if (r < 0)
 		return r;
-	if (d->spec.kind == VDEV_BLK && d->spec.image_fd >= 0) {
-		/* The file the policy judged, opened once: the helper never resolves the name again. */
-		snprintf(image_fd, sizeof(image_fd), "%d", d->spec.image_fd);
-		args[n++] = "--image-fd";
-		args[n++] = image_fd;
-		if (d->spec.readonly)
-			args[n++] = "--readonly";
-	} else if (d->spec.kind == VDEV_BLK) {
-		args[n++] = "--image";
-		args[n++] = d->spec.path;
-		if (d->spec.readonly)
-			args[n++] = "--readonly";
-	} else if (d->spec.kind == VDEV_CONSOLE) {
-		args[n++] = "--output";
-		args[n++] = d->spec.path;
-	} else if (d->spec.kind == VDEV_NET) {
-		/* The helper attaches to the TAP itself, before it jails itself: no privilege passes
-		 * through the runner, and the interface must already be the user's to open. */
-		args[n++] = "--tap";
-		args[n++] = d->spec.tap;
-		if (d->spec.mac[0]) {
-			args[n++] = "--mac";
-			args[n++] = d->spec.mac;
-		}
-	}
-	if (d->spec.test_hook[0]) {
-		args[n++] = "--test-hook";
-		args[n++] = d->spec.test_hook;
-	}
-	args[n] = NULL;
 	/* The image carries this VM's categories; a shared read-only image stays at s0. */
 	/* The label monitor does it (it restores it at teardown, when this process has no paths). */
-	if (d->spec.kind == VDEV_BLK && vm->lmon.sock >= 0 && (r = label_monitor_apply(&vm->lmon, d->index, err)) < 0)
+	if (d->spec.kind == DEVKIND_BLK && vm->lmon.sock >= 0 && (r = label_monitor_apply(&vm->lmon, d->index, err)) < 0)
 		return r;
 	/* The socketpair is created in the helper's context so the MCS-constrained helper may use it.
 	 * The child gets that socket and stdio only: every other fd is close-on-exec there. */
@@ -374,6 +418,7 @@ int vdev_create(struct vm *vm, struct vdev *d, unsigned index, const struct vdev
 static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *err)
 {
 	const struct vdev_spec *spec = &d->spec;
+	const struct devkind *dk;
 	uint8_t config[VMMIO_CONFIG_MAX];
 	uint32_t config_len = 0, device_id;
 	struct timeval tv = { .tv_sec = 10 };
@@ -401,12 +446,14 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 						     (unsigned long long)regs[i].gpa);
 		}
 	}
-	switch (spec->kind) {
-	case VDEV_BLK: device_id = 2; config_len = 60; break;
-	case VDEV_RNG: device_id = 4; config_len = 0; break;
-	case VDEV_NET: device_id = 1; config_len = 12; break;
-	default: device_id = 3; config_len = 12; break;
-	}
+	/* The row's identity and config size; a kind outside the table is never guessed at. */
+	dk = devkind_get(spec->kind);
+	if (!dk || !dk->runner_starts)
+		return cp_err_set(err, EINVAL, "%s: device kind %d is not one carapace starts", d->name, (int)spec->kind);
+	device_id = dk->virtio_id;
+	config_len = dk->config_size;
+	if (config_len > VMMIO_CONFIG_MAX)
+		return cp_err_set(err, EINVAL, "%s: config space of %u bytes is too large", d->name, config_len);
 	memset(config, 0, sizeof(config));
 	if (config_len && (d->fe.protocol & (1ull << VU_PF_CONFIG)) &&
 	    (r = vu_fe_get_config(&d->fe, 0, config_len, config, err)) < 0)

@@ -12,16 +12,15 @@
 
 #include "common/err.h"
 #include "runner/run_limits.h"
-#include "devices/helpers.h"
+#include "devices/devkinds.h"
 #include "devices/vhost/frontend.h"
 #include "runner/virtio_mmio.h"
 
 
-enum vdev_kind { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE, VDEV_NET };
-
-/* --device blk,path=FILE[,readonly=on] | rng | console,path=FILE | net,tap=NAME[,mac=MAC] (pure parser) */
+/* --device blk,path=FILE[,readonly=on] | rng | console,path=FILE | net,tap=NAME[,mac=MAC] (pure parser;
+ * the kinds, their options and the helper flags they become are rows of devkinds[]) */
 struct vdev_spec {
-	enum vdev_kind kind;
+	enum devkind_id kind;
 	char path[512];
 	bool readonly;
 	char tap[16];            /* net: a TAP interface the user may attach to (IFNAMSIZ) */
@@ -34,9 +33,13 @@ struct vdev_spec {
 	char image_real[4096];
 };
 int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err);
-const char *vdev_kind_name(enum vdev_kind k);
-/* The row of devices/helpers.h for a device kind. */
-enum carapace_helper_id vdev_helper_id(enum vdev_kind k);
+/* The kind's name ("blk"), "?" for a kind outside devkinds[]. */
+const char *vdev_kind_name(enum devkind_id k);
+/* The helper's command line for a parsed spec, from the kind's row (args[] gets at most max-1
+ * strings and a NULL; image_fd_buf holds the --image-fd number). -EINVAL for a kind outside
+ * the table or one the runner does not start. */
+int vdev_helper_args(const struct vdev_spec *spec, const char **args, unsigned max, char *image_fd_buf,
+		     size_t image_fd_len, struct cp_err *err);
 
 struct vm;
 

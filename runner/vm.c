@@ -30,7 +30,7 @@
 #include "runner/kvm_cc_uapi.h"
 #include "runner/layout.h"
 
-#define KICK_SIGNAL SIGUSR1
+#define KICK_SIGNAL SANDBOX_KICK_SIGNAL /* runner/sandbox.h: the one signal tgkill may send */
 
 static int kioctl(struct vm *vm, int fd, unsigned long req, void *arg)
 {
@@ -280,7 +280,7 @@ static int vm_devices_start(struct vm *vm, const struct vm_config *cfg, struct c
 			for (unsigned i = 0; i < nslots; i++) {
 				const struct vdev_spec *sp = &cfg->devices[i];
 				slots[i] = (struct label_monitor_slot){
-					sp->kind == VDEV_BLK ? sp->path : NULL,
+					sp->kind == DEVKIND_BLK ? sp->path : NULL,
 					sp->readonly ? LABEL_OBJ_IMAGE_RO : LABEL_OBJ_IMAGE };
 			}
 			if ((r = label_monitor_start(&vm->lmon, &vm->label, &vm->claims, &vm->pair, slots, nslots, err)) < 0)
@@ -625,6 +625,24 @@ static void vcpu_park(struct vcpu *v)
 		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
+/* Load this thread's filter with what its argument checks accept: the helpers' pids (kill at
+ * teardown) and their vhost-user sockets (vCPU threads set devices up). Every helper exists by
+ * now, and none is started later. */
+static int vm_sandbox_apply(struct vm *vm, enum sandbox_thread which, struct cp_err *err)
+{
+	pid_t pids[RUN_MAX_DEVICES];
+	int socks[RUN_MAX_DEVICES];
+	struct sandbox_targets t = { pids, 0, socks, 0 };
+
+	for (unsigned i = 0; i < vm->ndevs && i < RUN_MAX_DEVICES; i++) {
+		if (vm->devs[i].pid > 0)
+			pids[t.npids++] = vm->devs[i].pid;
+		if (vm->devs[i].fe.sock >= 0)
+			socks[t.nsocks++] = vm->devs[i].fe.sock;
+	}
+	return sandbox_thread_apply_targets(which, vm->cfg.sandbox, &t, err);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -640,7 +658,7 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	/* The filter is in force before the guest runs a single instruction on this vCPU. */
-	if (sandbox_thread_apply(vm->cc ? SANDBOX_VCPU_CC : SANDBOX_VCPU, vm->cfg.sandbox, &err) < 0) {
+	if (vm_sandbox_apply(vm, vm->cc ? SANDBOX_VCPU_CC : SANDBOX_VCPU, &err) < 0) {
 		vm_end(vm, CP_EXIT_FAILURE, "vCPU %u: %s", v->index, err.msg);
 		return NULL;
 	}
@@ -1016,7 +1034,7 @@ int vm_run(struct vm *vm)
 	/* Every thread exists now; the main thread's own filter covers the loop and teardown. */
 	{
 		struct cp_err err = { 0 };
-		if (sandbox_thread_apply(SANDBOX_MAIN, vm->cfg.sandbox, &err) < 0)
+		if (vm_sandbox_apply(vm, SANDBOX_MAIN, &err) < 0)
 			vm_end(vm, CP_EXIT_FAILURE, "%s", err.msg);
 		test_hook_forbidden(vm, "main-forbidden-syscall");
 	}

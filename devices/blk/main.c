@@ -13,7 +13,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "devices/blk/blk.h"
-#include "devices/helper.h"
+#include "devices/helper_serve.h"
 
 static void usage(FILE *f)
 {
@@ -122,5 +122,5 @@ int main(int argc, char **argv)
 				   errno == EINVAL;
 	}
 	blk_dev_setup_ops(&b);
-	return dev_helper_serve(&o, &carapace_helpers[CARAPACE_HELPER_BLK], &b.ops, &b, &b.fd, 1);
+	return dev_helper_serve(&o, &devkinds[DEVKIND_BLK], &b.ops, &b, &b.fd, 1);
 }

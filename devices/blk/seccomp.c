@@ -1,15 +1,19 @@
 /* carapace-blk's system calls beyond the base (devices/jail/seccomp_base.c). */
 #include "devices/jail/seccomp.h"
 
+#include <linux/falloc.h>
+
 #include "common/cleanup.h"
 
-static const struct jail_rule blk_rules[] = {
-	{ "preadv", JAIL_ARG_ANY, "VIRTIO_BLK_T_IN straight into guest buffers" },
-	{ "pwrite64", JAIL_ARG_ANY, "WRITE_ZEROES fallback where fallocate cannot zero" },
-	{ "pwritev", JAIL_ARG_ANY, "VIRTIO_BLK_T_OUT straight from guest buffers" },
-	{ "fdatasync", JAIL_ARG_ANY, "VIRTIO_BLK_T_FLUSH: make acknowledged writes durable" },
-	{ "fallocate", JAIL_ARG_FALLOC_BLK, "DISCARD (punch hole) and WRITE_ZEROES (zero range)" },
-	{ "futex", JAIL_ARG_ANY, "the I/O worker threads' queue lock and condition variables (threads are started before the filter; clone stays forbidden)" },
+static const struct sce_rule blk_rules[] = {
+	{ "preadv", SCE_F_ANY, "VIRTIO_BLK_T_IN straight into guest buffers" },
+	{ "pwrite64", SCE_F_ANY, "WRITE_ZEROES fallback where fallocate cannot zero" },
+	{ "pwritev", SCE_F_ANY, "VIRTIO_BLK_T_OUT straight from guest buffers" },
+	{ "fdatasync", SCE_F_ANY, "VIRTIO_BLK_T_FLUSH: make acknowledged writes durable" },
+	{ "fallocate", SCE_F_ARG32(1, "mode `PUNCH_HOLE+KEEP_SIZE`, `ZERO_RANGE` or `ZERO_RANGE+KEEP_SIZE`",
+					   FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE,
+					   FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE), "DISCARD (punch hole) and WRITE_ZEROES (zero range)" },
+	{ "futex", SCE_F_ANY, "the I/O worker threads' queue lock and condition variables (threads are started before the filter; clone stays forbidden)" },
 };
 
-const struct jail_policy jail_policy_blk = { "blk", blk_rules, ARRAY_SIZE(blk_rules) };
+const struct sce_list jail_policy_blk = { "blk", blk_rules, ARRAY_SIZE(blk_rules) };

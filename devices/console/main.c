@@ -14,11 +14,12 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "devices/helper.h"
+#include "devices/devkinds.h"
+#include "devices/helper_serve.h"
 
 #define CONSOLE_RXQ 0
 #define CONSOLE_TXQ 1
-#define CONSOLE_CONFIG_SIZE 12
+#define CONSOLE_CONFIG_SIZE (devkinds[DEVKIND_CONSOLE].config_size) /* devices/devkinds.c */
 
 struct console_dev {
 	int out_fd;        /* where guest output goes */
@@ -206,12 +207,12 @@ int main(int argc, char **argv)
 		.name = "console",
 		.features = 1ull << VIRTIO_F_INDIRECT_DESC,
 		.protocol_features = VU_PF_IMPLEMENTED,
-		.num_queues = 2,
+		.num_queues = devkinds[DEVKIND_CONSOLE].queues,
 		.config_size = CONSOLE_CONFIG_SIZE,
 		.get_config = console_get_config,
 		.queue_kick = console_kick,
 		.extra_fd = console_extra_fd,
 		.extra_ready = console_input,
 	};
-	return dev_helper_serve(&o, &carapace_helpers[CARAPACE_HELPER_CONSOLE], &d.ops, &d, keep, (unsigned)nkeep);
+	return dev_helper_serve(&o, &devkinds[DEVKIND_CONSOLE], &d.ops, &d, keep, (unsigned)nkeep);
 }

@@ -4,9 +4,9 @@
 
 #include "common/cleanup.h"
 
-static const struct jail_rule console_rules[] = {
-	{ "writev", JAIL_ARG_ANY, "guest output straight from its transmit buffers" },
-	{ "readv", JAIL_ARG_ANY, "host input straight into receive buffers" },
+static const struct sce_rule console_rules[] = {
+	{ "writev", SCE_F_ANY, "guest output straight from its transmit buffers" },
+	{ "readv", SCE_F_ANY, "host input straight into receive buffers" },
 };
 
-const struct jail_policy jail_policy_console = { "console", console_rules, ARRAY_SIZE(console_rules) };
+const struct sce_list jail_policy_console = { "console", console_rules, ARRAY_SIZE(console_rules) };

@@ -12,7 +12,7 @@
 
 struct jail_config {
 	const char *name;                 /* "blk": hostname, cgroup leaf, messages */
-	const struct jail_policy *policy; /* added to the base allowlist */
+	const struct sce_list *policy;    /* added to the bases (common/seccomp_engine.c, seccomp_base.c) */
 	bool keep_network;                /* true only for carapace-net: no new network namespace */
 	bool no_jail;                     /* tests only, loud: skip namespaces/root/cgroup */
 	const int *keep_fds;              /* fds that survive (stdin/stdout/stderr always do) */

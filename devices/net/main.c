@@ -16,14 +16,15 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "devices/helper.h"
+#include "devices/devkinds.h"
+#include "devices/helper_serve.h"
 
 #define NET_RXQ 0
 #define NET_TXQ 1
 #define NET_HDR 12u            /* virtio_net_hdr_v1 (VERSION_1) */
 #define NET_FRAME_MAX 65550u   /* header + 64 KiB frame */
 #define VIRTIO_NET_F_MAC 5
-#define NET_CONFIG_SIZE 12
+#define NET_CONFIG_SIZE (devkinds[DEVKIND_NET].config_size) /* devices/devkinds.c */
 
 struct net_dev {
 	int tap;
@@ -212,12 +213,12 @@ int main(int argc, char **argv)
 		.name = "net",
 		.features = (1ull << VIRTIO_F_INDIRECT_DESC) | (1ull << VIRTIO_NET_F_MAC),
 		.protocol_features = VU_PF_IMPLEMENTED,
-		.num_queues = 2,
+		.num_queues = devkinds[DEVKIND_NET].queues,
 		.config_size = NET_CONFIG_SIZE,
 		.get_config = net_get_config,
 		.queue_kick = net_kick,
 		.extra_fd = net_extra_fd,
 		.extra_ready = net_rx,
 	};
-	return dev_helper_serve(&o, &carapace_helpers[CARAPACE_HELPER_NET], &n.ops, &n, &n.tap, 1);
+	return dev_helper_serve(&o, &devkinds[DEVKIND_NET], &n.ops, &n, &n.tap, 1);
 }

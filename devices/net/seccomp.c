@@ -4,8 +4,8 @@
 
 #include "common/cleanup.h"
 
-static const struct jail_rule net_rules[] = {
-	{ "writev", JAIL_ARG_ANY, "transmit: a guest frame (with its virtio-net header) to the TAP device" },
+static const struct sce_rule net_rules[] = {
+	{ "writev", SCE_F_ANY, "transmit: a guest frame (with its virtio-net header) to the TAP device" },
 };
 
-const struct jail_policy jail_policy_net = { "net", net_rules, ARRAY_SIZE(net_rules) };
+const struct sce_list jail_policy_net = { "net", net_rules, ARRAY_SIZE(net_rules) };

@@ -7,7 +7,7 @@
 
 #include "common/cli.h"
 #include "common/log.h"
-#include "devices/helper.h"
+#include "devices/helper_serve.h"
 
 #define RNG_CHAIN_MAX (64u << 10) /* bytes per request: a guest cannot make us spin on one */
 
@@ -75,5 +75,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CP_EXIT_USAGE;
 	}
-	return dev_helper_serve(&o, &carapace_helpers[CARAPACE_HELPER_RNG], &rng_ops, NULL, NULL, 0);
+	return dev_helper_serve(&o, &devkinds[DEVKIND_RNG], &rng_ops, NULL, NULL, 0);
 }

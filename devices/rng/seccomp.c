@@ -3,8 +3,8 @@
 
 #include "common/cleanup.h"
 
-static const struct jail_rule rng_rules[] = {
-	{ "getrandom", JAIL_ARG_GETRANDOM_FLAGS, "the entropy the device hands to the guest" },
+static const struct sce_rule rng_rules[] = {
+	{ "getrandom", SCE_F_ARG32(2, "flags 0 only", 0), "the entropy the device hands to the guest" },
 };
 
-const struct jail_policy jail_policy_rng = { "rng", rng_rules, ARRAY_SIZE(rng_rules) };
+const struct sce_list jail_policy_rng = { "rng", rng_rules, ARRAY_SIZE(rng_rules) };

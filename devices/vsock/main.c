@@ -31,13 +31,14 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "devices/helper.h"
+#include "devices/devkinds.h"
+#include "devices/helper_serve.h"
 #include "devices/vsock/proto.h"
 
 #define VSOCK_RXQ 0
 #define VSOCK_TXQ 1
 #define VSOCK_EVQ 2
-#define VSOCK_CONFIG_SIZE 8
+#define VSOCK_CONFIG_SIZE (devkinds[DEVKIND_VSOCK].config_size) /* devices/devkinds.c */
 #define VSOCK_CONN_MAX 64
 #define VSOCK_BUF_ALLOC (256u << 10)
 #define VSOCK_ORPHAN_MAX 64
@@ -809,12 +810,12 @@ int main(int argc, char **argv)
 		.name = "vsock",
 		.features = 1ull << VIRTIO_F_INDIRECT_DESC,
 		.protocol_features = VU_PF_IMPLEMENTED,
-		.num_queues = 3,
+		.num_queues = devkinds[DEVKIND_VSOCK].queues,
 		.config_size = VSOCK_CONFIG_SIZE,
 		.get_config = vsock_get_config,
 		.queue_kick = vsock_kick,
 		.extra_fd = vsock_extra_fd,
 		.extra_ready = vsock_ready,
 	};
-	return dev_helper_serve(&o, &carapace_helpers[CARAPACE_HELPER_VSOCK], &d.ops, &d, keep, 3);
+	return dev_helper_serve(&o, &devkinds[DEVKIND_VSOCK], &d.ops, &d, keep, 3);
 }

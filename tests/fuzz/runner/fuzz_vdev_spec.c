@@ -24,17 +24,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r > 0 || (r < 0 && !err.msg[0]))
 		abort();
 	if (r == 0) {
-		if (s.kind != VDEV_BLK && s.kind != VDEV_RNG && s.kind != VDEV_CONSOLE && s.kind != VDEV_NET)
+		if (s.kind != DEVKIND_BLK && s.kind != DEVKIND_RNG && s.kind != DEVKIND_CONSOLE && s.kind != DEVKIND_NET)
 			abort();
 		if (strnlen(s.path, sizeof(s.path)) == sizeof(s.path) || strnlen(s.tap, sizeof(s.tap)) == sizeof(s.tap) ||
 		    strnlen(s.mac, sizeof(s.mac)) == sizeof(s.mac) ||
 		    strnlen(s.test_hook, sizeof(s.test_hook)) == sizeof(s.test_hook))
 			abort();
-		if (s.kind == VDEV_BLK && !s.path[0])
+		if (s.kind == DEVKIND_BLK && !s.path[0])
 			abort();
-		if (s.kind == VDEV_NET && !s.tap[0])
+		if (s.kind == DEVKIND_NET && !s.tap[0])
 			abort();
-		if (s.kind != VDEV_BLK && s.readonly)
+		if (s.kind != DEVKIND_BLK && s.readonly)
 			abort();
 	}
 	free(text);

@@ -329,7 +329,7 @@ static void test_blk_fd_mode(void **state)
 	int fd;
 
 	make_image();
-	assert_int_equal(carapace_helper_spawn(&carapace_helpers[CARAPACE_HELPER_BLK], blk_bin, args, NULL, 0,
+	assert_int_equal(carapace_helper_spawn(&devkinds[DEVKIND_BLK], blk_bin, args, NULL, 0,
 					       &fd, &pid, &err), 0);
 	e.fe.sock = fd;
 	if (fe_env_open(&e, NULL, 1u << 20, 1, 64, ~0ull, ~0ull) < 0)
@@ -360,7 +360,7 @@ static void test_blk_image_fd_after_swap(void **state)
 	img_fd = open(img, O_RDWR | O_CLOEXEC);
 	assert_true(img_fd >= 0);
 	snprintf(fdarg, sizeof(fdarg), "%d", img_fd);
-	assert_int_equal(carapace_helper_spawn(&carapace_helpers[CARAPACE_HELPER_BLK], blk_bin, args, &img_fd, 1,
+	assert_int_equal(carapace_helper_spawn(&devkinds[DEVKIND_BLK], blk_bin, args, &img_fd, 1,
 					       &fd, &pid, &err), 0);
 	close(img_fd);
 	/* The swap: the name now points at a file of zeros. */

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devices/helpers.h"
+#include "devices/devkinds.h"
 #include "devices/jail/jail.h"
 #include "devices/spawn.h"
 #include "fe_util.h"
@@ -41,7 +41,7 @@ static void test_leaf_removed_when_runner_stops_helper(void **state)
 	pid_t pid;
 
 	snprintf(bin, sizeof(bin), "%s/devices/carapace-rng", b ? b : ".");
-	assert_int_equal(carapace_helper_spawn(&carapace_helpers[CARAPACE_HELPER_RNG], bin, NULL, NULL, 0, &sock, &pid, &err), 0);
+	assert_int_equal(carapace_helper_spawn(&devkinds[DEVKIND_RNG], bin, NULL, NULL, 0, &sock, &pid, &err), 0);
 	e.fe.sock = sock;
 	/* Its first reply means it is jailed, so its leaf exists by now. */
 	if (fe_env_open(&e, NULL, 1u << 20, 1, 64, ~0ull, ~0ull) < 0)

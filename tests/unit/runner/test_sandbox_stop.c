@@ -144,8 +144,11 @@ static void test_vcpu_reply_with_fd(void **state)
 		struct vu_msg *m = calloc(1, sizeof(*m));
 		int r;
 
+		/* The vCPU filter lets recvmsg/recvfrom reach the helpers' sockets only: this is one. */
+		const struct sandbox_targets t = { .helper_socks = &sv[0], .nsocks = 1 };
+
 		close(sv[1]);
-		if (!m || sandbox_thread_apply(SANDBOX_VCPU, SANDBOX_ENFORCE, &err) < 0)
+		if (!m || sandbox_thread_apply_targets(SANDBOX_VCPU, SANDBOX_ENFORCE, &t, &err) < 0)
 			syscall(SYS_exit, 3);
 		r = vu_sock_recv_reply(sv[0], VU_REQ_GET_FEATURES, 8, 0, 0, m, &err);
 		syscall(SYS_exit, r == -EPROTO ? 0 : 4);

@@ -1,5 +1,5 @@
-/* Shared main() plumbing for device helpers: socket, jail, serve (see helper.h). */
-#include "devices/helper.h"
+/* Shared main() plumbing for device helpers: socket, jail, serve (see helper_serve.h). */
+#include "devices/helper_serve.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -154,11 +154,11 @@ static int dev_prepare(void *arg, struct cp_err *err)
 	return vu_be_start_workers(p->be, err);
 }
 
-int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc *desc,
+int dev_helper_serve(const struct dev_opts *o, const struct devkind *desc,
 		     const struct vu_dev_ops *ops, void *dev, const int *keep_fds, unsigned nkeep)
 {
 	struct jail_config jc = {
-		.name = ops->name, .policy = desc->policy, .keep_network = !desc->new_netns,
+		.name = ops->name, .policy = desc->seccomp, .keep_network = !desc->new_netns,
 		.no_jail = o->no_jail, .max_files = 128, .max_threads = 1 + ops->workers,
 		.memory_max = 256ull << 20, .pids_max = 2 + ops->workers,
 		.cleanup_path = o->socket_path,

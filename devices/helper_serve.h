@@ -1,12 +1,12 @@
 /* What every device helper's main() shares: common options, the listening/connected socket,
  * entering the jail before the first message, serving one front-end, test hooks. */
-#ifndef CARAPACE_DEVICES_HELPER_H
-#define CARAPACE_DEVICES_HELPER_H
+#ifndef CARAPACE_DEVICES_HELPER_SERVE_H
+#define CARAPACE_DEVICES_HELPER_SERVE_H
 
 #include <getopt.h>
 #include <stdbool.h>
 
-#include "devices/helpers.h"
+#include "devices/devkinds.h"
 #include "devices/vhost/backend.h"
 
 struct dev_opts {
@@ -40,7 +40,7 @@ int dev_opts_check(const struct dev_opts *o, const char *prog);
 
 /* Listen (if --socket-path), jail (keeping keep_fds + the socket), accept, serve one front-end.
  * Returns the process exit status. */
-int dev_helper_serve(const struct dev_opts *o, const struct carapace_helper_desc *desc,
+int dev_helper_serve(const struct dev_opts *o, const struct devkind *desc,
 		     const struct vu_dev_ops *ops, void *dev, const int *keep_fds, unsigned nkeep);
 
 #endif

@@ -1,0 +1,127 @@
+/* The table of device kinds and the trust table (see devkinds.h). */
+#include "devices/devkinds.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "devices/blk/blk.h"
+
+const struct devkind devkinds[DEVKIND__COUNT] = {
+	[DEVKIND_BLK] = {
+		.name = "blk", .binary = "carapace-blk", .virtio_id = 2, .config_size = BLK_CONFIG_SIZE, .queues = 1,
+		.seccomp = &jail_policy_blk, .selinux_type = "carapace_blk_t",
+		.selinux_exec_type = "carapace_blk_exec_t", .policy_class = "devices.blk",
+		.new_netns = true, .runner_starts = true,
+		.args = {
+			{ DEVOPT_PATH, "path", "--image", DEVOPT_VALUE, true, 1, 511, "", "--image-fd" },
+			{ DEVOPT_READONLY, "readonly", "--readonly", DEVOPT_BOOL, false, 0, 0, NULL },
+		},
+		.inherited_fds = "vhost-user socket (`--fd`); the image (`--image-fd`), opened once by the runner: "
+				 "the file the launch policy judged",
+	},
+	[DEVKIND_RNG] = {
+		.name = "rng", .binary = "carapace-rng", .virtio_id = 4, .config_size = 0, .queues = 1,
+		.seccomp = &jail_policy_rng, .selinux_type = "carapace_rng_t",
+		.selinux_exec_type = "carapace_rng_exec_t", .policy_class = "devices.rng",
+		.new_netns = true, .runner_starts = true,
+		.inherited_fds = "vhost-user socket (`--fd`)",
+	},
+	[DEVKIND_CONSOLE] = {
+		.name = "console", .binary = "carapace-console", .virtio_id = 3, .config_size = 12, .queues = 2,
+		.seccomp = &jail_policy_console, .selinux_type = "carapace_console_t",
+		.selinux_exec_type = "carapace_console_exec_t", .policy_class = "devices.console",
+		.new_netns = true, .runner_starts = true,
+		.args = {
+			{ DEVOPT_PATH, "path", "--output", DEVOPT_VALUE, true, 1, 511, " (where the guest's output goes)" },
+		},
+		.inherited_fds = "vhost-user socket (`--fd`); the output file, pty or UNIX socket is opened by the "
+				 "helper before jailing",
+	},
+	[DEVKIND_NET] = {
+		.name = "net", .binary = "carapace-net", .virtio_id = 1, .config_size = 12, .queues = 2,
+		.seccomp = &jail_policy_net, .selinux_type = "carapace_net_t",
+		.selinux_exec_type = "carapace_net_exec_t", .policy_class = "devices.net",
+		.new_netns = false, .runner_starts = true,
+		.args = {
+			{ DEVOPT_TAP, "tap", "--tap", DEVOPT_VALUE, true, 1, 15,
+			  " (a TAP interface this user may attach to: ip tuntap add dev NAME mode tap user $USER)" },
+			{ DEVOPT_MAC, "mac", "--mac", DEVOPT_VALUE, false, 17, 17, NULL },
+		},
+		.inherited_fds = "vhost-user socket (`--fd`); the helper opens the TAP (`--tap NAME`) itself before "
+				 "jailing (`--tap-fd N` when started by hand)",
+	},
+	[DEVKIND_VSOCK] = {
+		.name = "vsock", .binary = "carapace-vsock", .virtio_id = 19, .config_size = 8, .queues = 3,
+		.seccomp = &jail_policy_vsock, .selinux_type = "carapace_vsock_t",
+		.selinux_exec_type = "carapace_vsock_exec_t", .policy_class = NULL,
+		.new_netns = true, .runner_starts = false,
+		.inherited_fds = "vhost-user socket (`--fd`); the listening socket on `uds_path`, an `O_PATH` fd of its "
+				 "directory and the epoll set are made by the helper before jailing",
+	},
+};
+
+const struct devkind *devkind_get(enum devkind_id k)
+{
+	return (unsigned)k < DEVKIND__COUNT ? &devkinds[k] : NULL;
+}
+
+int devkind_by_name(const char *name, enum devkind_id *out)
+{
+	for (unsigned k = 0; k < DEVKIND__COUNT; k++)
+		if (!strcmp(devkinds[k].name, name)) {
+			*out = (enum devkind_id)k;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+const struct devkind_arg *devkind_arg_find(const struct devkind *d, const char *key)
+{
+	for (const struct devkind_arg *a = d->args; a->key; a++)
+		if (!strcmp(a->key, key))
+			return a;
+	return NULL;
+}
+
+/* The VM process's threads (runner/sandbox.c) and the jail's outer process: what no row of
+ * devkinds[] says. */
+static const struct trust_row fixed_rows[] = {
+	{ "VM process: main thread (event loop, teardown)", "carapace", "base + main", "carapace_t",
+	  "what it opened before its filter: /dev/kvm, the VM, guest memory, console, the helpers' sockets and pidfds" },
+	{ "VM process: vCPU thread", "carapace", "base + vcpu", "carapace_t", "(a thread: the process's fds)" },
+	{ "VM process: vCPU thread of a confidential VM", "carapace", "base + vcpu + vcpu-cc", "carapace_t",
+	  "(a thread: the process's fds)" },
+	{ "VM process: TDX quote thread (`cc-quote`)", "carapace", "base + quote", "carapace_t",
+	  "(a thread) the quote service's socket, bind-mounted into the empty root" },
+	{ "VM process: management API thread (`--api-sock`)", "carapace", "base + api", "carapace_t",
+	  "(a thread) the API's listening socket" },
+	{ "jail reaper (outer process of every helper)", "carapace-<kind>", "reaper", "the helper's", "none" },
+};
+
+size_t trust_table_rows(struct trust_row *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixed_rows) && n < max; i++)
+		out[n++] = fixed_rows[i];
+	for (unsigned k = 0; k < DEVKIND__COUNT && n < max; k++)
+		out[n++] = (struct trust_row){ devkinds[k].name, devkinds[k].binary, devkinds[k].seccomp->name,
+					       devkinds[k].selinux_type, devkinds[k].inherited_fds };
+	return n;
+}
+
+void trust_table_print(FILE *out)
+{
+	struct trust_row rows[ARRAY_SIZE(fixed_rows) + DEVKIND__COUNT];
+	size_t n = trust_table_rows(rows, ARRAY_SIZE(rows));
+
+	fprintf(out, "| process | binary | seccomp filter | SELinux type | inherited fds |\n|---|---|---|---|---|\n");
+	for (size_t i = 0; i < n; i++) {
+		bool helper = i >= ARRAY_SIZE(fixed_rows);
+		fprintf(out, "| %s%s | `%s` | %s%s | %s%s%s | %s |\n", helper ? "device helper: " : "", rows[i].process,
+			rows[i].binary, helper ? "base + helper-base + " : "", rows[i].seccomp,
+			rows[i].selinux_type[0] == 'c' ? "`" : "", rows[i].selinux_type,
+			rows[i].selinux_type[0] == 'c' ? "`" : "", rows[i].inherited);
+	}
+}
