@@ -217,6 +217,7 @@ static const struct {
 	{ "--id-auth", offsetof(struct run_opts, id_auth), false, false, POLICY_ISO_SNP },
 	{ "--firmware", offsetof(struct run_opts, firmware), false, false, POLICY_ISO_NONE },
 	{ "--snp-cpuid-fixup", offsetof(struct run_opts, snp_cpuid_fixup), false, true, POLICY_ISO_SNP },
+	{ "--snp-validate", offsetof(struct run_opts, snp_validate), false, false, POLICY_ISO_SNP },
 };
 
 /* The first confidential-only option given that does not fit `iso` (a plain VM: any of them), or
@@ -369,6 +370,10 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			cfg.platform == CC_SNP ? "SEV-SNP" : "TDX", cfg.platform == CC_SNP ? "snp" : "tdx");
 	cfg.mem_size = o->memory;
 	cfg.vcpus = o->vcpus;
+	if (o->snp_validate && db_snp_validate_parse(o->snp_validate, &cfg.snp_validate, &err) < 0) {
+		fprintf(stderr, "carapace run: %s\n", err.msg);
+		return CP_EXIT_USAGE;
+	}
 	r = cc_launch(&kvm_ops_sys, NULL, &cfg, &cvm, &err);
 	if (r < 0) {
 		fprintf(stderr, "carapace run: confidential launch: %s\n", err.msg);
@@ -660,6 +665,7 @@ int runner_cli_run(int argc, char **argv)
 		{ "tsc-khz", required_argument, NULL, 0 },
 		{ "id-block", required_argument, NULL, 0 },
 		{ "id-auth", required_argument, NULL, 0 },   { "snp-cpuid-fixup", no_argument, NULL, 0 },
+		{ "snp-validate", required_argument, NULL, 0 },
 		{ "print-launch-request", no_argument, NULL, 'R' },
 		{ "attest", no_argument, NULL, 'A' },
 		{ "tcti", required_argument, NULL, 't' },

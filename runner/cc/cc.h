@@ -56,6 +56,8 @@ struct cc_launch_cfg {
 	const uint8_t *id_auth;       /* optional 4096-byte ID auth block (needs id_block) */
 	bool snp_cpuid_fixup;         /* accept (once) the CPUID page the firmware corrected when it refused
 				       * carapace's; false: the launch fails naming every changed entry */
+	enum db_snp_validate snp_validate; /* direct boot: RAM as ZERO pages, or validated by the measured
+				       * stub (memenc/direct_boot.h); with a firmware only ZERO */
 	/* TDX */
 	uint64_t td_attributes;       /* checked against KVM_TDX_CAPABILITIES */
 	uint64_t td_xfam;             /* 0 = from the vCPU model's CPUID 0xD (XCR0 and XSS features), as QEMU */

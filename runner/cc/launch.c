@@ -278,7 +278,8 @@ static int direct_plan(struct cc_vm *vm, const struct cpuid_table *t, struct cp_
 	const struct cc_launch_cfg *cfg = vm->cfg;
 	struct db_input in = { .kernel = cfg->kernel, .kernel_len = cfg->kernel_len, .initrd = cfg->initrd,
 			       .initrd_len = cfg->initrd_len, .cmdline = cfg->cmdline, .vcpus = cfg->vcpus,
-			       .mem_size = cfg->mem_size };
+			       .mem_size = cfg->mem_size,
+			       .snp_validate = vm->platform == CC_SNP ? cfg->snp_validate : DB_VALIDATE_ZERO };
 
 	for (unsigned i = 0; vm->platform == CC_SNP && i < t->nent; i++)
 		if (t->e[i].function == 0x8000001f && (t->e[i].ebx & 0x3f) >= 32)
@@ -1207,6 +1208,9 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 								     : "an ID auth block needs an ID block");
 	if (cfg->snp_certs && cfg->platform != CC_SNP)
 		return cp_err_set(err, EINVAL, "a certificate table is for SEV-SNP guests only");
+	if (cfg->snp_validate != DB_VALIDATE_ZERO && (cfg->platform != CC_SNP || !cc_cfg_direct(cfg)))
+		return cp_err_set(err, EINVAL, "--snp-validate %s: only a SEV-SNP firmware-less direct boot (--kernel "
+				  "without --firmware) has a validation stub", db_snp_validate_name(cfg->snp_validate));
 	if (cfg->tsc_khz && cfg->platform != CC_TDX)
 		return cp_err_set(err, EINVAL, "a TSC frequency is for TDX guests only (SEV-SNP Secure TSC is not supported)");
 	if (cfg->tsc_khz) {
