@@ -370,6 +370,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			cfg.platform == CC_SNP ? "SEV-SNP" : "TDX", cfg.platform == CC_SNP ? "snp" : "tdx");
 	cfg.mem_size = o->memory;
 	cfg.vcpus = o->vcpus;
+	cfg.cpu = o->cpu; /* the SNP CPUID page / TDX CPUID configuration derive from the model */
 	if (o->snp_validate && db_snp_validate_parse(o->snp_validate, &cfg.snp_validate, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);
 		return CP_EXIT_USAGE;
@@ -916,12 +917,6 @@ int runner_cli_run(int argc, char **argv)
 		device_failure_continue = !strcmp(opts.on_device_failure, "continue");
 	}
 	if (iso_obtained != POLICY_ISO_NONE) {
-		if (opts.cpu) {
-			/* Not silently ignored: the SNP CPUID page / TDX CPUID configuration do not take it yet. */
-			fprintf(stderr, "carapace run: --cpu is not applied to confidential launches yet\n");
-			status = CP_EXIT_USAGE;
-			goto out;
-		}
 		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti, specs,
 					     device_failure_continue, kernel, kernel_len, initrd, initrd_len, sbx, test_hook,
 					     control_fd);
