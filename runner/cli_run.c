@@ -432,6 +432,7 @@ static char *config_json(const struct run_opts *o, const struct vm *vm)
 	json_object_object_add(j, "cmdline", json_object_new_string(vm->cmdline ? vm->cmdline : ""));
 	json_object_object_add(j, "memory_mib", json_object_new_int64((int64_t)(o->memory >> 20)));
 	json_object_object_add(j, "vcpus", json_object_new_int64(o->vcpus));
+	json_object_object_add(j, "cpu", json_object_new_string(o->cpu ? o->cpu : "host"));
 	/* The isolation actually obtained: a 'preferred' launch that fell back says so here. */
 	json_object_object_add(j, "isolation", json_object_new_string("none"));
 	for (unsigned i = 0; i < o->ndevices; i++)
@@ -542,6 +543,7 @@ static void print_launch_request(const struct policy_launch_request *q)
 		json_object_object_add(o, "kernel", json_object_new_string(q->kernel));
 	if (q->cmdline)
 		json_object_object_add(o, "cmdline", json_object_new_string(q->cmdline));
+	json_object_object_add(o, "cpu", json_object_new_string(q->cpu ? q->cpu : "host"));
 	for (size_t i = 0; i < q->n_devices; i++) {
 		json_object *d = json_object_new_object();
 		json_object_object_add(d, "kind", json_object_new_string(policy_dev_kind_name(q->devices[i].kind)));
@@ -601,6 +603,7 @@ static int check_policy(const struct run_opts *o, const char *kernel_real, const
 	 * the path, which a swapped link could point elsewhere by now. */
 	req.kernel = kernel_real;
 	req.cmdline = o->cmdline;
+	req.cpu = o->cpu;
 	for (unsigned i = 0; i < o->ndevices; i++) {
 		memset(&devs[i], 0, sizeof(devs[i]));
 		devs[i].kind = specs[i].kind == VDEV_BLK   ? POLICY_DEV_BLK

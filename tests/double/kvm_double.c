@@ -169,6 +169,8 @@ struct kd_vcpu {
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
 	bool tdx_init;
+	struct kvm_cpuid_entry2 cpuid[256]; /* the last KVM_SET_CPUID2 */
+	unsigned cpuid_n;
 	uint8_t *run;
 	struct kd_script script[8];
 	unsigned n_script, next_script;
@@ -207,6 +209,7 @@ struct kd_vm {
 	uint32_t tsc_khz;     /* default TSC of vCPUs (VM-scope KVM_SET_TSC_KHZ), the host's at creation */
 	struct kvm_cpuid_entry2 td_cpuid[256]; /* TDX: INIT_VM's CPUID, as GET_CPUID reports it */
 	unsigned td_cpuid_n;
+	uint8_t cpuid_page[4096];   /* SNP: the CPUID page the "firmware" accepted */
 	unsigned nvcpus;
 	int vcpu_obj[KD_MAX_VCPUS];
 	struct kd_slot slots[KD_MAX_SLOTS];
@@ -764,6 +767,7 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct kd_
 					      count, fixed);
 			}
 			vm->rec.cpuid_page_count = count;
+			memcpy(vm->cpuid_page, src, PG);
 		}
 		snp_extend(kd, vm, contents, u->type, (u->gfn_start + done) * PG);
 		bit_set(vm->added_map, u->gfn_start + done, true);
@@ -1742,8 +1746,14 @@ static int vcpu_ioctl(struct kvm_double *kd, struct kd_obj *o, unsigned long req
 	if (vm->finalized && req != KVM_RUN)
 		return refuse(kd, EINVAL, "vCPU ioctl 0x%lx after KVM_TDX_FINALIZE_VM", req);
 	switch (req) {
-	case KVM_SET_CPUID2:
+	case KVM_SET_CPUID2: {
+		const struct kvm_cpuid2 *c = arg;
+		if (c->nent > 256)
+			return refuse(kd, E2BIG, "KVM_SET_CPUID2: %u entries", c->nent);
+		memcpy(v->cpuid, c->entries, c->nent * sizeof(c->entries[0]));
+		v->cpuid_n = c->nent;
 		return 0;
+	}
 	case KVM_GET_SREGS:
 		memcpy(arg, &v->sregs, sizeof(v->sregs));
 		return 0;
@@ -1867,6 +1877,46 @@ int kd_record_get(const struct kvm_double *kd, struct kd_record *out)
 		return -ENOENT;
 	*out = kd->vms[kd->last_vm]->rec;
 	return 0;
+}
+
+int kd_cpuid_seen(const struct kvm_double *kd, enum kd_cpuid_src src, unsigned vcpu, uint32_t leaf, uint32_t sub,
+		  uint32_t out[4])
+{
+	const struct kd_vm *vm;
+
+	if (kd->last_vm < 0 || !(vm = kd->vms[kd->last_vm]))
+		return -ENOENT;
+	if (src == KD_CPUID_SNP_PAGE) {
+		uint32_t n = get32(vm->cpuid_page);
+		for (uint32_t i = 0; i < n && i < 64; i++) {
+			const uint8_t *f = vm->cpuid_page + 16 + 48 * i;
+			if (get32(f) == leaf && get32(f + 4) == sub) {
+				for (int r = 0; r < 4; r++)
+					out[r] = get32(f + 24 + 4 * r);
+				return 0;
+			}
+		}
+		return -ENOENT;
+	}
+	{
+		const struct kvm_cpuid_entry2 *e = src == KD_CPUID_TDX_INIT_VM ? vm->td_cpuid : NULL;
+		unsigned n = src == KD_CPUID_TDX_INIT_VM ? vm->td_cpuid_n : 0;
+		if (src == KD_CPUID_SET_CPUID2) {
+			if (vcpu >= vm->nvcpus)
+				return -ENOENT;
+			e = kd->obj[vm->vcpu_obj[vcpu]].vcpu->cpuid;
+			n = kd->obj[vm->vcpu_obj[vcpu]].vcpu->cpuid_n;
+		}
+		for (unsigned i = 0; e && i < n; i++)
+			if (e[i].function == leaf && e[i].index == sub) {
+				out[0] = e[i].eax;
+				out[1] = e[i].ebx;
+				out[2] = e[i].ecx;
+				out[3] = e[i].edx;
+				return 0;
+			}
+	}
+	return -ENOENT;
 }
 
 bool kd_gpa_private(const struct kvm_double *kd, uint64_t gpa)

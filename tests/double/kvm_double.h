@@ -132,6 +132,14 @@ struct kd_record {
 };
 int kd_record_get(const struct kvm_double *kd, struct kd_record *out);
 
+/* The CPUID the most recent VM was given, by source: a vCPU's last KVM_SET_CPUID2, the SNP CPUID
+ * page the "firmware" accepted (its input leaf/subleaf), TDX INIT_VM's configuration (as
+ * KVM_TDX_GET_CPUID reports it, before the module's fixed bits). out = EAX, EBX, ECX, EDX;
+ * -ENOENT when there is no such entry. */
+enum kd_cpuid_src { KD_CPUID_SET_CPUID2, KD_CPUID_SNP_PAGE, KD_CPUID_TDX_INIT_VM };
+int kd_cpuid_seen(const struct kvm_double *kd, enum kd_cpuid_src src, unsigned vcpu, uint32_t leaf, uint32_t sub,
+		  uint32_t out[4]);
+
 /* Is a guest page private (attribute) in the most recent VM? */
 bool kd_gpa_private(const struct kvm_double *kd, uint64_t gpa);
 
