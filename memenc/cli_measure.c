@@ -565,6 +565,8 @@ static int run_direct(const struct measure_args *a, struct memenc_launch_opts *o
 		in.cbit = (unsigned)v;
 	}
 	/* How SNP RAM is validated changes the plan: ZERO pages, or the measured stub's page. */
+	if (o->platform == MEMENC_PLATFORM_SNP)
+		in.snp_validate = DB_VALIDATE_DEFAULT;
 	if (a->snp_validate && (o->platform != MEMENC_PLATFORM_SNP ||
 				db_snp_validate_parse(a->snp_validate, &in.snp_validate, &err) < 0))
 		return fail(CP_EXIT_USAGE, "--snp-validate: '%s' (snp only: zero or stub)", a->snp_validate);

@@ -57,6 +57,11 @@ enum db_snp_validate {
 			       * and PVALIDATEs it, then enters the kernel */
 };
 
+/* What `carapace run` and `carapace measure` use for an SNP firmware-less boot without
+ * --snp-validate (the figures behind the choice: docs/CONFIDENTIAL.md, "Page validation"). A
+ * zero-initialized struct db_input still means DB_VALIDATE_ZERO: callers pick explicitly. */
+#define DB_VALIDATE_DEFAULT DB_VALIDATE_STUB
+
 /* How a region enters the launch. */
 enum db_kind {
 	DB_DATA = 0,    /* contents given, measured (SNP NORMAL, TDX PAGE.ADD + MR.EXTEND) */

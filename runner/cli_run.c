@@ -45,7 +45,8 @@ static void run_usage(FILE *out)
 		"  --memory SIZE        guest RAM, e.g. 512M or 2G (default 128M; a bare number is MiB)\n"
 		"  --vcpus N            number of vCPUs (default 1)\n"
 		"  --cpu MODEL          guest CPU: host (default) or x86-64-v1..v4, then ,-feature / ,+feature\n"
-		"                       (e.g. host,-xsave,-smap; names as in /proc/cpuinfo)\n"
+		"                       (e.g. host,-xsave,-smap; names as in /proc/cpuinfo); a confidential launch's\n"
+		"                       SNP CPUID page / TDX CPUID configuration come from it too\n"
 		"  --console SPEC       stdout (default), file:PATH, unix:PATH (connect) or none\n"
 		"  --console-limit SIZE stop writing console output after SIZE (bytes, or K/M/G; default: no limit)\n"
 		"  --timeout SECONDS    stop the guest after SECONDS (exit status 4)\n"
@@ -79,6 +80,8 @@ static void run_usage(FILE *out)
 		"  --snp-cpuid-fixup    SEV-SNP: when the firmware refuses the CPUID page, accept its corrected\n"
 		"                       page once (every changed entry is named; the launch digest does not cover\n"
 		"                       the page's contents, so it is unchanged)\n"
+		"  --snp-validate zero|stub  SEV-SNP firmware-less boot: how RAM is validated: stub (default) = carapace's\n"
+		"                       measured stub PVALIDATEs it in the guest; zero = every page a ZERO page of the launch\n"
 		"  --attest             record the launch in a TPM (PCR + event log) for carapace attest --vm NAME\n"
 		"  --tcti STRING        the TPM (default $CARAPACE_TCTI, then device:/dev/tpmrm0)\n"
 		"  --pcr N              PCR of the host launch log: 8..15 (default 13; see carapace-attest(1))\n"
@@ -274,8 +277,16 @@ int cli_run_cc_boot(const struct run_opts *o, const uint8_t *kernel, size_t kern
 	cfg->cmdline = kernel ? (o->cmdline ? o->cmdline : "") : NULL;
 	cfg->firmware = NULL;
 	cfg->firmware_len = 0;
-	if (kernel && !o->firmware)
-		return 0; /* firmware-less direct boot: the launch plan is memenc_plan_build_direct's */
+	cfg->snp_validate = DB_VALIDATE_ZERO;
+	if (o->snp_validate && db_snp_validate_parse(o->snp_validate, &cfg->snp_validate, err) < 0)
+		return -EINVAL;
+	if (kernel && !o->firmware) {
+		/* firmware-less direct boot: the launch plan is memenc_plan_build_direct's; SNP RAM is
+		 * validated as `carapace measure` assumes unless --snp-validate says otherwise */
+		if (!o->snp_validate && cfg->platform == CC_SNP)
+			cfg->snp_validate = DB_VALIDATE_DEFAULT;
+		return 0;
+	}
 	if (cp_file_read(o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd", 64u << 20, fw, &fw_len, err) < 0)
 		return cp_err_prefix(err, "firmware: ");
 	cfg->firmware = *fw;
@@ -371,10 +382,6 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	cfg.mem_size = o->memory;
 	cfg.vcpus = o->vcpus;
 	cfg.cpu = o->cpu; /* the SNP CPUID page / TDX CPUID configuration derive from the model */
-	if (o->snp_validate && db_snp_validate_parse(o->snp_validate, &cfg.snp_validate, &err) < 0) {
-		fprintf(stderr, "carapace run: %s\n", err.msg);
-		return CP_EXIT_USAGE;
-	}
 	r = cc_launch(&kvm_ops_sys, NULL, &cfg, &cvm, &err);
 	if (r < 0) {
 		fprintf(stderr, "carapace run: confidential launch: %s\n", err.msg);

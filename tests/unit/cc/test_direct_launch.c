@@ -339,7 +339,10 @@ static void test_cli_boot_source(void **state)
 		assert_string_equal(cfg.cmdline, CMDLINE);
 		if (cc_launch(&kd_ops, kd, &cfg, &cvm, &err) < 0)
 			fail_msg("launch: %s", err.msg);
-		predict((enum cc_platform)p, 2, o.memory, kimg, KLEN, want);
+		/* The CLI's default validation (DB_VALIDATE_DEFAULT on SNP), as `carapace measure`'s. */
+		assert_int_equal(cfg.snp_validate, p == CC_SNP ? DB_VALIDATE_DEFAULT : DB_VALIDATE_ZERO);
+		predict_v((enum cc_platform)p, 2, o.memory, kimg, KLEN, p == CC_SNP ? DB_VALIDATE_DEFAULT : DB_VALIDATE_ZERO,
+			  want);
 		assert_int_equal(p == CC_SNP ? kd_snp_digest(kd, got) : kd_tdx_mrtd(kd, got), 0);
 		assert_memory_equal(got, want, 48);
 		cc_vm_release(&cvm);
