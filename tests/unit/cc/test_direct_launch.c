@@ -393,15 +393,17 @@ static void test_real_kernel(void **state)
  * names the kernel entry, boot_params and the RAM ranges; the stub's GHCB MSR Page State Change
  * for a page reaches carapace's run loop as KVM_EXIT_HYPERCALL(MAP_GPA_RANGE), which answers it,
  * and its PVALIDATE of that page then succeeds (private, never validated by the launch). */
-static void stub_launch(struct kvm_double *kd, enum db_snp_validate val, uint64_t mem, struct cc_vm *cvm)
+/* cfg must outlive the VM (the launched VM keeps a pointer to it). */
+static void stub_launch(struct kvm_double *kd, enum db_snp_validate val, uint64_t mem, struct cc_launch_cfg *cfg,
+			struct cc_vm *cvm)
 {
-	struct cc_launch_cfg cfg = direct_cfg(CC_SNP, 2, mem, kimg, KLEN);
 	struct cp_err err = { 0 };
 	uint8_t want[48], got[48];
 
-	cfg.snp_validate = val;
+	*cfg = direct_cfg(CC_SNP, 2, mem, kimg, KLEN);
+	cfg->snp_validate = val;
 	assert_int_equal(predict_v(CC_SNP, 2, mem, kimg, KLEN, val, want), 48);
-	if (cc_launch(&kd_ops, kd, &cfg, cvm, &err) < 0)
+	if (cc_launch(&kd_ops, kd, cfg, cvm, &err) < 0)
 		fail_msg("launch: %s", err.msg);
 	assert_int_equal(kd_snp_digest(kd, got), 0);
 	assert_memory_equal(got, want, 48);
@@ -429,6 +431,7 @@ static void test_snp_validate_stub(void **state)
 {
 	const uint64_t mem = 3584ull << 20; /* RAM above 4 GiB too: the stub's 1 GiB mappings */
 	struct kvm_double *kd = double_new();
+	struct cc_launch_cfg cfg;
 	struct cc_vm cvm;
 	struct kd_record rec;
 	const struct db_layout *l;
@@ -439,7 +442,7 @@ static void test_snp_validate_stub(void **state)
 	(void)state;
 	make_bzimage(0x020f);
 	assert_int_equal(predict_v(CC_SNP, 2, mem, kimg, KLEN, DB_VALIDATE_ZERO, zero_digest), 48);
-	stub_launch(kd, DB_VALIDATE_STUB, mem, &cvm);
+	stub_launch(kd, DB_VALIDATE_STUB, mem, &cfg, &cvm);
 	assert_memory_not_equal(cvm.measurement, zero_digest, 48);
 	l = cvm.plan.direct;
 	assert_false(l->ram_in_launch);
@@ -494,13 +497,14 @@ static void test_snp_validate_stub(void **state)
 static void test_snp_psc_refusals(void **state)
 {
 	struct kvm_double *kd = double_new();
+	struct cc_launch_cfg cfg;
 	struct cc_vm cvm;
 	struct kd_record rec;
 	uint64_t ram = 0;
 
 	(void)state;
 	make_bzimage(0x020f);
-	stub_launch(kd, DB_VALIDATE_ZERO, 128ull << 20, &cvm);
+	stub_launch(kd, DB_VALIDATE_ZERO, 128ull << 20, &cfg, &cvm);
 	for (size_t i = 0; i < cvm.plan.n && !ram; i++)
 		if (cvm.plan.ops[i].type == MEMENC_OP_SNP_ZERO)
 			ram = cvm.plan.ops[i].gpa;
