@@ -32,7 +32,7 @@ enum {
 	OPT_VCPU_MODEL, OPT_VCPU_STEPPING, OPT_VMM_TYPE, OPT_GUEST_FEATURES, OPT_KERNEL, OPT_INITRD,
 	OPT_APPEND, OPT_OUTPUT_FORMAT, OPT_JSON, OPT_ID_KEY, OPT_AUTHOR_KEY, OPT_ID_BLOCK_OUT,
 	OPT_ID_AUTH_OUT, OPT_POLICY, OPT_FAMILY_ID, OPT_IMAGE_ID, OPT_GUEST_SVN, OPT_CCEL_LOG, OPT_TD_HOB,
-	OPT_SNP_OVMF_HASH, OPT_MEMORY, OPT_LAYOUT_OUT, OPT_CBIT, OPT_HELP,
+	OPT_SNP_OVMF_HASH, OPT_MEMORY, OPT_LAYOUT_OUT, OPT_CBIT, OPT_SNP_VALIDATE, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -67,6 +67,7 @@ static const struct option options[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "layout-out", required_argument, NULL, OPT_LAYOUT_OUT },
 	{ "cbit", required_argument, NULL, OPT_CBIT },
+	{ "snp-validate", required_argument, NULL, OPT_SNP_VALIDATE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -76,7 +77,7 @@ struct measure_args {
 	const char *output_format, *id_key, *author_key, *id_block_out, *id_auth_out;
 	const char *family_id, *image_id, *ccel_log, *td_hob, *snp_ovmf_hash;
 	const char *vcpus, *vcpu_sig, *vcpu_family, *vcpu_model, *vcpu_stepping, *guest_features;
-	const char *policy, *guest_svn, *memory, *layout_out, *cbit;
+	const char *policy, *guest_svn, *memory, *layout_out, *cbit, *snp_validate;
 	bool json, ovmf_hash_mode;
 };
 
@@ -90,7 +91,7 @@ static void usage(FILE *f)
 	      "          [--policy HEX] [--family-id HEX] [--image-id HEX] [--guest-svn N]]\n"
 	      "       carapace measure --platform tdx [--firmware FILE] [--td-hob F] [--ccel-log FILE]\n"
 	      "       carapace measure --platform snp|tdx --kernel bzImage [--initrd F] [--append STR] --vcpus N\n"
-	      "         --memory SIZE [--cbit N] [--json]   (firmware-less direct boot)\n"
+	      "         --memory SIZE [--cbit N] [--snp-validate zero|stub] [--json]   (firmware-less direct boot)\n"
 	      "--layout-out DIR (with --firmware too) writes the plan: plan.jsonl, pages.bin, acpi/*.dat.\n"
 	      "--mode is an alias of --platform, --ovmf of --firmware (sev-snp-measure's names).\n"
 	      "The last line printed is the measurement. See carapace-measure(1).\n", f);
@@ -378,6 +379,7 @@ static int parse_args(int argc, char **argv, struct measure_args *a)
 		case OPT_MEMORY: a->memory = optarg; break;
 		case OPT_LAYOUT_OUT: a->layout_out = optarg; break;
 		case OPT_CBIT: a->cbit = optarg; break;
+		case OPT_SNP_VALIDATE: a->snp_validate = optarg; break;
 		case 'h':
 		case OPT_HELP: usage(stdout); return 1;
 		default:
@@ -563,6 +565,12 @@ static int run_direct(const struct measure_args *a, struct memenc_launch_opts *o
 			return fail(CP_EXIT_USAGE, "--cbit: '%s' (snp only, 32..63)", a->cbit);
 		in.cbit = (unsigned)v;
 	}
+	/* How SNP RAM is validated changes the plan: ZERO pages, or the measured stub's page. */
+	if (o->platform == MEMENC_PLATFORM_SNP)
+		in.snp_validate = DB_VALIDATE_DEFAULT;
+	if (a->snp_validate && (o->platform != MEMENC_PLATFORM_SNP ||
+				db_snp_validate_parse(a->snp_validate, &in.snp_validate, &err) < 0))
+		return fail(CP_EXIT_USAGE, "--snp-validate: '%s' (snp only: zero or stub)", a->snp_validate);
 	r = cp_file_read(a->kernel, BLOB_MAX, &kernel, &kernel_len, &err);
 	if (r == 0 && a->initrd)
 		r = cp_file_read(a->initrd, BLOB_MAX, &initrd, &initrd_len, &err);
@@ -591,6 +599,8 @@ static int run_direct(const struct measure_args *a, struct memenc_launch_opts *o
 		json_object_object_add(j, "memory", jhex64(in.mem_size));
 		json_object_object_add(j, "kernel_gpa", jhex64(plan.direct->kernel_gpa));
 		json_object_object_add(j, "entry", jhex64(plan.direct->entry.rip));
+		if (o->platform == MEMENC_PLATFORM_SNP)
+			json_object_object_add(j, "snp_validate", json_object_new_string(db_snp_validate_name(in.snp_validate)));
 		json_object_object_add(j, "plan", json_plan(&plan, &st));
 		json_object_object_add(j, "measurement", jhex(out, out_len));
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
@@ -653,9 +663,9 @@ static int run(const struct measure_args *a)
 		json_object_put(j);
 		return rc;
 	}
-	if (a->memory || a->cbit) {
+	if (a->memory || a->cbit || a->snp_validate) {
 		json_object_put(j);
-		return fail(CP_EXIT_USAGE, "%s", "--memory and --cbit describe a firmware-less direct boot "
+		return fail(CP_EXIT_USAGE, "%s", "--memory, --cbit and --snp-validate describe a firmware-less direct boot "
 			    "(--kernel without --firmware)");
 	}
 

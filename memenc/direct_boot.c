@@ -49,9 +49,11 @@
 #define CAN_USE_HEAP 0x80
 #define XLF_KERNEL_64 0x01
 
-/* stub/tdx_stub.S, embedded by stub/meson.build (xxd -i). */
+/* stub/tdx_stub.S and stub/snp_stub.S, embedded by stub/meson.build (xxd -i). */
 extern unsigned char carapace_tdx_stub[];
 extern unsigned int carapace_tdx_stub_len;
+extern unsigned char carapace_snp_stub[];
+extern unsigned int carapace_snp_stub_len;
 
 #define SETUP_CC_BLOB 7
 #define CC_BLOB_MAGIC 0x45444d41u /* "AMDE" */
@@ -74,7 +76,8 @@ void db_layout_free(struct db_layout *l)
 	free(l->kernel);
 	free(l->initrd);
 	free(l->stub);
-	l->low = l->kernel = l->initrd = l->stub = NULL;
+	free(l->snp_stub);
+	l->low = l->kernel = l->initrd = l->stub = l->snp_stub = NULL;
 	l->n = 0;
 }
 
@@ -155,7 +158,26 @@ static int check_input(const struct db_input *in, struct cp_err *err)
 		return cp_err_set(err, EINVAL, "direct boot: C-bit position %u is outside 32..63", in->cbit);
 	if (in->initrd && in->initrd_len == 0)
 		return cp_err_set(err, EINVAL, "direct boot: the initrd is empty");
+	if (in->snp_validate != DB_VALIDATE_ZERO && in->snp_validate != DB_VALIDATE_STUB)
+		return cp_err_set(err, EINVAL, "direct boot: unknown SNP validation %d", (int)in->snp_validate);
+	if (in->snp_validate == DB_VALIDATE_STUB && in->platform != DB_SNP)
+		return cp_err_set(err, EINVAL, "direct boot: --snp-validate stub is for SEV-SNP launches only");
 	return 0;
+}
+
+/* The SNP validation stub PVALIDATEs by virtual address, so it needs every RAM page mapped: the
+ * GiBs above 4 GiB in 1 GiB pages (every SNP-capable CPU has them), in the PDPT of the first
+ * 512 GiB and in DB_PDPT_HI for the next 512 GiB (DB_MEM_MAX is 1 TiB). */
+static void put_high_page_tables(uint8_t *low, uint64_t cmask, uint64_t ram_top)
+{
+	uint8_t *pml4 = low + DB_PML4, *pdpt = pml4 + PAGE, *hi = low + DB_PDPT_HI;
+
+	for (uint64_t g = 4; g < 1024 && (g << 30) < ram_top; g++) {
+		uint8_t *e = g < 512 ? pdpt + 8 * g : hi + 8 * (g - 512);
+		cp_put_le64(e, (g << 30) | cmask | 0x83);
+	}
+	if (ram_top > (512ull << 30))
+		cp_put_le64(pml4 + 8, DB_PDPT_HI | cmask | 0x3);
 }
 
 static void put_page_tables(uint8_t *low, uint64_t cmask)
@@ -223,24 +245,27 @@ static void put_boot_params(const struct db_input *in, const struct bz *b, struc
 
 /* The stub's parameter block (offsets: stub/tdx_stub.S `params`): entry, boot_params, mailbox,
  * CR3 and the RAM ranges the BSP accepts (the layout's ZERO regions). */
-static int put_stub_params(struct db_layout *l, struct cp_err *err)
+static int put_stub_params(struct db_layout *l, uint8_t *page, unsigned built_len, const char *magic,
+			   uint64_t kernel_entry, struct cp_err *err)
 {
-	uint8_t *p = l->stub + DB_STUB_PARAMS;
+	uint8_t *p = page + DB_STUB_PARAMS;
 	uint64_t n = 0;
 
-	if (carapace_tdx_stub_len != PAGE || memcmp(p, "CPTDXSTB", 8))
-		return cp_err_set(err, EINVAL, "direct boot: the built TDX stub is not a page with its parameter "
-				  "block at 0x%x (stub/tdx_stub.S and direct_boot.h disagree)", DB_STUB_PARAMS);
-	cp_put_le64(p + 0x08, l->entry.rip);
-	cp_put_le64(p + 0x10, l->entry.rsi);
-	cp_put_le64(p + 0x18, DB_MAILBOX);
-	cp_put_le64(p + 0x20, l->entry.cr3);
+	if (built_len != PAGE || memcmp(p, magic, 8))
+		return cp_err_set(err, EINVAL, "direct boot: the built stub is not a page with its parameter block "
+				  "%s at 0x%x (stub/*_stub.S and direct_boot.h disagree)", magic, DB_STUB_PARAMS);
+	cp_put_le64(p + 0x08, kernel_entry);
+	cp_put_le64(p + 0x10, DB_ZERO_PAGE);
+	if (page == l->stub) {
+		cp_put_le64(p + 0x18, DB_MAILBOX);
+		cp_put_le64(p + 0x20, l->entry.cr3);
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->r[i].kind != DB_ZERO)
 			continue;
 		if (n == DB_STUB_RANGES)
-			return cp_err_set(err, E2BIG, "direct boot: more than %u RAM ranges for the TDX stub to accept",
-					  DB_STUB_RANGES);
+			return cp_err_set(err, E2BIG, "direct boot: more than %u RAM ranges for the %s stub", DB_STUB_RANGES,
+					  magic);
 		cp_put_le64(p + 0x30 + 16 * n, l->r[i].gpa);
 		cp_put_le64(p + 0x38 + 16 * n, l->r[i].gpa + l->r[i].len);
 		n++;
@@ -252,9 +277,9 @@ static int put_stub_params(struct db_layout *l, struct cp_err *err)
 /* RAM minus the regions already placed, in address order, as ZERO regions. */
 static int add_zero_ram(struct db_layout *l, struct cp_err *err)
 {
-	size_t nd = l->n, order[24];
+	size_t nd = l->n, order[sizeof(l->r) / sizeof(l->r[0])];
 
-	for (size_t i = 0; i < nd; i++) { /* insertion sort by GPA: at most 24 regions */
+	for (size_t i = 0; i < nd; i++) { /* insertion sort by GPA: a few dozen regions at most */
 		size_t j = i;
 		for (; j > 0 && l->r[order[j - 1]].gpa > l->r[i].gpa; j--)
 			order[j] = order[j - 1];
@@ -287,6 +312,7 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 	uint64_t low_end, load, kern_pages, cmask = 0, acpi_pages;
 	size_t cl;
 	bool stub = in->platform == DB_TDX || in->tdx_stub;
+	bool snp_stub = in->platform == DB_SNP && in->snp_validate == DB_VALIDATE_STUB;
 	int r;
 
 	memset(l, 0, sizeof(*l));
@@ -325,7 +351,8 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 	l->kernel = calloc(1, kern_pages);
 	l->initrd = in->initrd ? calloc(1, ALIGN_UP(in->initrd_len, PAGE)) : NULL;
 	l->stub = stub ? calloc(1, PAGE) : NULL;
-	if (!l->low || !l->kernel || (in->initrd && !l->initrd) || (stub && !l->stub)) {
+	l->snp_stub = snp_stub ? calloc(1, PAGE) : NULL;
+	if (!l->low || !l->kernel || (in->initrd && !l->initrd) || (stub && !l->stub) || (snp_stub && !l->snp_stub)) {
 		db_layout_free(l);
 		return cp_err_set(err, ENOMEM, "direct boot: out of memory");
 	}
@@ -366,11 +393,15 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 	for (size_t i = 0; i < sizeof(gdt) / sizeof(gdt[0]); i++)
 		cp_put_le64(l->low + DB_GDT + 8 * i, gdt[i]);
 	put_page_tables(l->low, cmask);
+	if (snp_stub)
+		put_high_page_tables(l->low, cmask, in->mem_size > DB_MMIO_HOLE ? DB_4G + in->mem_size - DB_MMIO_HOLE
+									   : in->mem_size);
 	put_boot_params(in, &b, l);
 	if (in->platform == DB_SNP)
 		memcpy(l->low + DB_AP_PARK, "\xfa\xf4\xeb\xfd", 4); /* cli; 1: hlt; jmp 1b */
 
-	l->entry = (struct db_entry){ .rip = load + 0x200, .rsi = DB_ZERO_PAGE, .cr0 = 0x80000011,
+	l->ram_in_launch = in->platform == DB_SNP && !snp_stub;
+	l->entry = (struct db_entry){ .rip = snp_stub ? DB_SNP_STUB : load + 0x200, .rsi = DB_ZERO_PAGE, .cr0 = 0x80000011,
 				      .cr3 = DB_PML4 | cmask, .cr4 = 0x20, .efer = 0x500, .gdt_base = DB_GDT,
 				      .gdt_limit = sizeof(gdt) - 1, .cs = 0x10, .ds = 0x18,
 				      .ap_rip = in->platform == DB_SNP ? DB_AP_PARK + 1 : 0 };
@@ -387,7 +418,11 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 	if (!r && in->platform == DB_SNP)
 		r = add_region(l, DB_DATA, DB_AP_PARK, PAGE, l->low + DB_AP_PARK, "ap_park", err);
 	if (!r)
-		r = add_region(l, DB_DATA, DB_PML4, 6 * PAGE, l->low + DB_PML4, "page_tables", err);
+		r = add_region(l, DB_DATA, DB_PML4, (snp_stub ? 7 : 6) * PAGE, l->low + DB_PML4, "page_tables", err);
+	if (!r && snp_stub) {
+		memcpy(l->snp_stub, carapace_snp_stub, carapace_snp_stub_len < PAGE ? carapace_snp_stub_len : PAGE);
+		r = add_region(l, DB_DATA, DB_SNP_STUB, PAGE, l->snp_stub, "snp_validate_stub", err);
+	}
 	if (!r)
 		r = add_region(l, DB_DATA, DB_CMDLINE, ALIGN_UP(cl + 1, PAGE), l->low + DB_CMDLINE, "cmdline", err);
 	if (!r)
@@ -407,7 +442,9 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 	if (!r)
 		r = add_zero_ram(l, err);
 	if (!r && stub)
-		r = put_stub_params(l, err);
+		r = put_stub_params(l, l->stub, carapace_tdx_stub_len, "CPTDXSTB", l->entry.rip, err);
+	if (!r && snp_stub)
+		r = put_stub_params(l, l->snp_stub, carapace_snp_stub_len, "CPSNPSTB", load + 0x200, err);
 	if (r < 0)
 		db_layout_free(l);
 	return r;

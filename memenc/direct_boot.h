@@ -6,9 +6,11 @@
 #ifndef CARAPACE_MEMENC_DIRECT_BOOT_H
 #define CARAPACE_MEMENC_DIRECT_BOOT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/err.h"
 #include "memenc/acpi.h"
@@ -22,6 +24,8 @@
 #define DB_ZERO_PAGE  0x00007000ull /* boot_params */
 #define DB_AP_PARK    0x00008000ull /* SNP: where the launch VMSAs of the APs wait (hlt loop) */
 #define DB_PML4       0x00009000ull /* + PDPT at 0xa000, 4 PDs at 0xb000..0xe000: 4 GiB identity */
+#define DB_PDPT_HI    0x0000f000ull /* SNP stub: the PDPT of [512 GiB, 1 TiB) (1 GiB pages) */
+#define DB_SNP_STUB   0x00010000ull /* SNP page-validation stub (--snp-validate stub) */
 #define DB_CMDLINE    0x00020000ull
 #define DB_CMDLINE_MAX 0x00010000ull
 #define DB_BOOT_END   0x00030000ull /* [DB_GDT, DB_BOOT_END) is E820 reserved */
@@ -32,7 +36,7 @@
 #define DB_MMIO_HOLE  0xc0000000ull
 #define DB_4G         0x100000000ull
 #define DB_STUB       0xfffff000ull /* TDX boot stub page (reset vector at 0xfffffff0) */
-#define DB_STUB_PARAMS 0xe00u       /* its parameter block: see stub/tdx_stub.S */
+#define DB_STUB_PARAMS 0xe00u       /* its parameter block: see stub/tdx_stub.S (and snp_stub.S) */
 #define DB_STUB_RANGES 16u
 #define DB_MEM_MIN    (64ull << 20)
 #define DB_MEM_MAX    (1ull << 40)
@@ -45,10 +49,24 @@ enum db_platform {
 	DB_TDX = 2,
 };
 
+/* How an SEV-SNP launch validates the RAM not otherwise in it (--snp-validate). */
+enum db_snp_validate {
+	DB_VALIDATE_ZERO = 0, /* every such page a ZERO page of the launch (measured; the PSP validates) */
+	DB_VALIDATE_STUB = 1, /* not in the launch: the measured stub (stub/snp_stub.S) that the BSP
+			       * enters first asks the host to make each page private (GHCB MSR PSC)
+			       * and PVALIDATEs it, then enters the kernel */
+};
+
+/* What `carapace run` and `carapace measure` use for an SNP firmware-less boot without
+ * --snp-validate (the figures behind the choice: docs/CONFIDENTIAL.md, "Page validation"). A
+ * zero-initialized struct db_input still means DB_VALIDATE_ZERO: callers pick explicitly. */
+#define DB_VALIDATE_DEFAULT DB_VALIDATE_STUB
+
 /* How a region enters the launch. */
 enum db_kind {
 	DB_DATA = 0,    /* contents given, measured (SNP NORMAL, TDX PAGE.ADD + MR.EXTEND) */
-	DB_ZERO = 1,    /* RAM validated as zeros (SNP ZERO); TDX: accepted by the guest, not in the plan */
+	DB_ZERO = 1,    /* RAM validated as zeros (SNP ZERO); TDX, and SNP with DB_VALIDATE_STUB: validated
+			 * (accepted) by the guest's stub, not in the plan */
 	DB_SECRETS_PAGE = 2,
 	DB_CPUID_PAGE = 3,
 };
@@ -75,6 +93,7 @@ struct db_input {
 	unsigned vcpus;
 	uint64_t mem_size;       /* bytes of RAM */
 	unsigned cbit;           /* SNP: C-bit position (CPUID 0x8000001f EBX[5:0]); 0 = 51 */
+	enum db_snp_validate snp_validate; /* SNP only */
 	bool tdx_stub;           /* boot through the TDX stub (forced for DB_TDX; on DB_PLAIN the test
 				  * mode where every vCPU starts at the reset vector) */
 	unsigned ndevs;          /* virtio-mmio devices for the DSDT */
@@ -92,7 +111,7 @@ struct db_entry {
 
 struct db_layout {
 	size_t n;
-	struct db_region r[24];
+	struct db_region r[26];
 	size_t ne820;
 	struct db_e820 e820[DB_E820_MAX];
 	struct db_entry entry;
@@ -101,7 +120,27 @@ struct db_layout {
 	uint8_t *low;            /* [0, 1 MiB) as the guest will see it (boot data, ACPI) */
 	uint8_t *kernel, *initrd; /* page-padded copies */
 	uint8_t *stub;           /* TDX stub page with its parameter block filled in */
+	uint8_t *snp_stub;       /* SNP validation stub page (DB_VALIDATE_STUB), parameters filled in */
+	bool ram_in_launch;      /* the DB_ZERO regions are launch pages (SNP ZERO); false: the stub's */
 };
+
+/* "zero" | "stub" (--snp-validate, the config key and `carapace measure`), and back. Inline, so
+ * the config reader (and its fuzzer) need no layout code to check the value. */
+static inline int db_snp_validate_parse(const char *s, enum db_snp_validate *out, struct cp_err *err)
+{
+	if (s && !strcmp(s, "zero"))
+		*out = DB_VALIDATE_ZERO;
+	else if (s && !strcmp(s, "stub"))
+		*out = DB_VALIDATE_STUB;
+	else
+		return cp_err_set(err, EINVAL, "snp-validate: '%s' is not zero or stub", s ? s : "");
+	return 0;
+}
+
+static inline const char *db_snp_validate_name(enum db_snp_validate v)
+{
+	return v == DB_VALIDATE_STUB ? "stub" : "zero";
+}
 
 /* Build the layout. Errors name the problem: a kernel too old for the 64-bit entry, memory the
  * layout cannot hold, an initrd that would overlap the kernel, too many vCPUs. */

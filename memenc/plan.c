@@ -377,6 +377,8 @@ int memenc_plan_build_direct(struct memenc_plan *plan, const struct db_input *in
 			[DB_SECRETS_PAGE] = MEMENC_OP_SNP_SECRETS, [DB_CPUID_PAGE] = MEMENC_OP_SNP_CPUID,
 		};
 		const struct db_region *d = &l->r[i];
+		if (d->kind == DB_ZERO && !l->ram_in_launch)
+			continue; /* --snp-validate stub: the measured stub validates it in the guest */
 		r = plan_add(plan, snp[d->kind], d->gpa, d->len, d->data, -1, -1, d->what, err);
 	}
 	if (r == 0) {

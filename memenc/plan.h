@@ -93,7 +93,9 @@ void memenc_plan_free(struct memenc_plan *plan);
 /* Firmware-less direct boot (no --firmware): the plan of db_layout_build(in) for o->platform
  * (SNP or TDX; in->platform is set from it). SNP: every data page NORMAL, the secrets and
  * CPUID pages, every other RAM page ZERO (so all RAM is validated before Linux runs), then one
- * long-mode VMSA per vCPU (the BSP at the kernel's 64-bit entry, APs parked). TDX: every data
+ * long-mode VMSA per vCPU (the BSP at the kernel's 64-bit entry, APs parked). With
+ * in->snp_validate = DB_VALIDATE_STUB the other RAM pages are not in the plan: the BSP enters
+ * the measured validation stub (a NORMAL page) first, which validates them and enters the kernel. TDX: every data
  * page, the measured boot stub at 0xfffff000 included, as PAGE.ADD + MR.EXTEND; RAM is left
  * to the stub's TDG.MEM.PAGE.ACCEPT. The kernel and
  * initrd buffers may be freed after the call (the layout copies them). */

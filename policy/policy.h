@@ -151,6 +151,9 @@ struct policy_launch_request {
 	const char *firmware;            /* canonical path or NULL */
 	const char *kernel;              /* canonical path or NULL */
 	const char *cmdline;             /* NULL or "" = none */
+	const char *cpu;                 /* the guest CPU model (--cpu), NULL = host; informational: no
+					  * rule judges it yet (the SNP CPUID page and TDX CPUID are not
+					  * in the launch measurement, so this is where it is recorded) */
 	const struct policy_device_request *devices;
 	size_t n_devices;
 	bool tpm_present;

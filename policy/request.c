@@ -12,7 +12,7 @@
 
 struct policy_request_store {
 	struct policy_device_request dev[REQUEST_DEVICES_MAX];
-	char *strings[REQUEST_DEVICES_MAX + 3];
+	char *strings[REQUEST_DEVICES_MAX + 4];
 	size_t n_strings;
 };
 
@@ -96,7 +96,7 @@ static int read_root(struct cp_jread *r, struct policy_request_store *st, struct
 {
 	static const char *const keys[] = { "requested", "obtained", "host_caps",
 		"snp_guest_policy", "tdx_attributes", "memory_mib", "vcpus", "cgroup", "firmware",
-		"kernel", "cmdline", "devices", "tpm_present", "launch_digest", "host_data", NULL };
+		"kernel", "cmdline", "cpu", "devices", "tpm_present", "launch_digest", "host_data", NULL };
 	static const char *const cg_keys[] = { "cpu_quota_us", "cpu_period_us", "memory_max_mib",
 					       "pids_max", NULL };
 	struct json_object *v;
@@ -154,6 +154,8 @@ static int read_root(struct cp_jread *r, struct policy_request_store *st, struct
 		return ret;
 	if ((v = cp_jread_member(o, "cmdline")) &&
 	    (ret = WITH_KEY(r, "cmdline", keep_string(r, st, v, &q->cmdline))))
+		return ret;
+	if ((v = cp_jread_member(o, "cpu")) && (ret = WITH_KEY(r, "cpu", keep_string(r, st, v, &q->cpu))))
 		return ret;
 	if ((v = cp_jread_member(o, "devices"))) {
 		size_t saved = cp_jread_push_key(r, "devices");

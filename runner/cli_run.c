@@ -46,7 +46,8 @@ static void run_usage(FILE *out)
 		"  --memory SIZE        guest RAM, e.g. 512M or 2G (default 128M; a bare number is MiB)\n"
 		"  --vcpus N            number of vCPUs (default 1)\n"
 		"  --cpu MODEL          guest CPU: host (default) or x86-64-v1..v4, then ,-feature / ,+feature\n"
-		"                       (e.g. host,-xsave,-smap; names as in /proc/cpuinfo)\n"
+		"                       (e.g. host,-xsave,-smap; names as in /proc/cpuinfo); a confidential launch's\n"
+		"                       SNP CPUID page / TDX CPUID configuration come from it too\n"
 		"  --console SPEC       stdout (default), file:PATH, unix:PATH (connect) or none\n"
 		"  --console-limit SIZE stop writing console output after SIZE (bytes, or K/M/G; default: no limit)\n"
 		"  --timeout SECONDS    stop the guest after SECONDS (exit status 4)\n"
@@ -80,6 +81,8 @@ static void run_usage(FILE *out)
 		"  --snp-cpuid-fixup    SEV-SNP: when the firmware refuses the CPUID page, accept its corrected\n"
 		"                       page once (every changed entry is named; the launch digest does not cover\n"
 		"                       the page's contents, so it is unchanged)\n"
+		"  --snp-validate zero|stub  SEV-SNP firmware-less boot: how RAM is validated: stub (default) = carapace's\n"
+		"                       measured stub PVALIDATEs it in the guest; zero = every page a ZERO page of the launch\n"
 		"  --attest             record the launch in a TPM (PCR + event log) for carapace attest --vm NAME\n"
 		"  --tcti STRING        the TPM (default $CARAPACE_TCTI, then device:/dev/tpmrm0)\n"
 		"  --pcr N              PCR of the host launch log: 8..15 (default 13; see carapace-attest(1))\n"
@@ -218,6 +221,7 @@ static const struct {
 	{ "--id-auth", offsetof(struct run_opts, id_auth), false, false, POLICY_ISO_SNP },
 	{ "--firmware", offsetof(struct run_opts, firmware), false, false, POLICY_ISO_NONE },
 	{ "--snp-cpuid-fixup", offsetof(struct run_opts, snp_cpuid_fixup), false, true, POLICY_ISO_SNP },
+	{ "--snp-validate", offsetof(struct run_opts, snp_validate), false, false, POLICY_ISO_SNP },
 };
 
 /* The first confidential-only option given that does not fit `iso` (a plain VM: any of them), or
@@ -274,8 +278,16 @@ int cli_run_cc_boot(const struct run_opts *o, const uint8_t *kernel, size_t kern
 	cfg->cmdline = kernel ? (o->cmdline ? o->cmdline : "") : NULL;
 	cfg->firmware = NULL;
 	cfg->firmware_len = 0;
-	if (kernel && !o->firmware)
-		return 0; /* firmware-less direct boot: the launch plan is memenc_plan_build_direct's */
+	cfg->snp_validate = DB_VALIDATE_ZERO;
+	if (o->snp_validate && db_snp_validate_parse(o->snp_validate, &cfg->snp_validate, err) < 0)
+		return -EINVAL;
+	if (kernel && !o->firmware) {
+		/* firmware-less direct boot: the launch plan is memenc_plan_build_direct's; SNP RAM is
+		 * validated as `carapace measure` assumes unless --snp-validate says otherwise */
+		if (!o->snp_validate && cfg->platform == CC_SNP)
+			cfg->snp_validate = DB_VALIDATE_DEFAULT;
+		return 0;
+	}
 	if (cp_file_read(o->firmware ? o->firmware : "/usr/share/ovmf/OVMF.fd", 64u << 20, fw, &fw_len, err) < 0)
 		return cp_err_prefix(err, "firmware: ");
 	cfg->firmware = *fw;
@@ -370,6 +382,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			cfg.platform == CC_SNP ? "SEV-SNP" : "TDX", cfg.platform == CC_SNP ? "snp" : "tdx");
 	cfg.mem_size = o->memory;
 	cfg.vcpus = o->vcpus;
+	cfg.cpu = o->cpu; /* the SNP CPUID page / TDX CPUID configuration derive from the model */
 	r = cc_launch(&kvm_ops_sys, NULL, &cfg, &cvm, &err);
 	if (r < 0) {
 		fprintf(stderr, "carapace run: confidential launch: %s\n", err.msg);
@@ -427,6 +440,7 @@ static char *config_json(const struct run_opts *o, const struct vm *vm)
 	json_object_object_add(j, "cmdline", json_object_new_string(vm->cmdline ? vm->cmdline : ""));
 	json_object_object_add(j, "memory_mib", json_object_new_int64((int64_t)(o->memory >> 20)));
 	json_object_object_add(j, "vcpus", json_object_new_int64(o->vcpus));
+	json_object_object_add(j, "cpu", json_object_new_string(o->cpu ? o->cpu : "host"));
 	/* The isolation actually obtained: a 'preferred' launch that fell back says so here. */
 	json_object_object_add(j, "isolation", json_object_new_string("none"));
 	for (unsigned i = 0; i < o->ndevices; i++)
@@ -537,6 +551,7 @@ static void print_launch_request(const struct policy_launch_request *q)
 		json_object_object_add(o, "kernel", json_object_new_string(q->kernel));
 	if (q->cmdline)
 		json_object_object_add(o, "cmdline", json_object_new_string(q->cmdline));
+	json_object_object_add(o, "cpu", json_object_new_string(q->cpu ? q->cpu : "host"));
 	for (size_t i = 0; i < q->n_devices; i++) {
 		json_object *d = json_object_new_object();
 		json_object_object_add(d, "kind", json_object_new_string(policy_dev_kind_name(q->devices[i].kind)));
@@ -596,6 +611,7 @@ static int check_policy(const struct run_opts *o, const char *kernel_real, const
 	 * the path, which a swapped link could point elsewhere by now. */
 	req.kernel = kernel_real;
 	req.cmdline = o->cmdline;
+	req.cpu = o->cpu;
 	for (unsigned i = 0; i < o->ndevices; i++) {
 		memset(&devs[i], 0, sizeof(devs[i]));
 		/* The policy class and the queue count are the kind's row (devices/devkinds.c); a kind
@@ -668,6 +684,7 @@ int runner_cli_run(int argc, char **argv)
 		{ "tsc-khz", required_argument, NULL, 0 },
 		{ "id-block", required_argument, NULL, 0 },
 		{ "id-auth", required_argument, NULL, 0 },   { "snp-cpuid-fixup", no_argument, NULL, 0 },
+		{ "snp-validate", required_argument, NULL, 0 },
 		{ "print-launch-request", no_argument, NULL, 'R' },
 		{ "attest", no_argument, NULL, 'A' },
 		{ "tcti", required_argument, NULL, 't' },
@@ -918,12 +935,6 @@ int runner_cli_run(int argc, char **argv)
 		device_failure_continue = !strcmp(opts.on_device_failure, "continue");
 	}
 	if (iso_obtained != POLICY_ISO_NONE) {
-		if (opts.cpu) {
-			/* Not silently ignored: the SNP CPUID page / TDX CPUID configuration do not take it yet. */
-			fprintf(stderr, "carapace run: --cpu is not applied to confidential launches yet\n");
-			status = CP_EXIT_USAGE;
-			goto out;
-		}
 		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti, specs,
 					     device_failure_continue, kernel, kernel_len, initrd, initrd_len, sbx, test_hook,
 					     control_fd);

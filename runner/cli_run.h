@@ -26,7 +26,8 @@ struct cp_err;
  * --kernel without --firmware is the firmware-less direct boot (cfg->firmware NULL); otherwise
  * the firmware image (--firmware, default /usr/share/ovmf/OVMF.fd) is read into *fw (the
  * caller frees it) and a kernel, if any, goes the measured fw_cfg way. Sets cfg's firmware,
- * kernel, initrd and cmdline fields. */
+ * kernel, initrd, cmdline and snp_validate fields (cfg->platform must be set: an SNP direct boot
+ * without --snp-validate gets DB_VALIDATE_DEFAULT, what `carapace measure` assumes). */
 int cli_run_cc_boot(const struct run_opts *o, const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd,
 		    size_t initrd_len, struct cc_launch_cfg *cfg, uint8_t **fw, struct cp_err *err);
 

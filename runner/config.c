@@ -12,6 +12,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "common/jread.h"
+#include "memenc/direct_boot.h"
 #include "runner/guest_cpuid.h"
 #include "runner/layout.h"
 #include "runner/vm.h"
@@ -58,6 +59,7 @@ static const struct opt_def opt_defs[] = {
 	{ "id-block", OPT_STRING, O(id_block) },
 	{ "id-auth", OPT_STRING, O(id_auth) },
 	{ "snp-cpuid-fixup", OPT_FLAG, O(snp_cpuid_fixup) },
+	{ "snp-validate", OPT_STRING, O(snp_validate) },
 };
 
 const char *run_opts_known(void)
@@ -324,6 +326,11 @@ int run_opts_validate(const struct run_opts *o, uint64_t host_mem, struct cp_err
 		return cp_err_set(err, EINVAL, "confidential: '%s' is not required, preferred or off", o->confidential);
 	if (o->platform && strcmp(o->platform, "snp") && strcmp(o->platform, "tdx"))
 		return cp_err_set(err, EINVAL, "platform: '%s' is not snp or tdx", o->platform);
+	if (o->snp_validate) {
+		enum db_snp_validate v;
+		if (db_snp_validate_parse(o->snp_validate, &v, err) < 0)
+			return -EINVAL;
+	}
 	if (o->kernel && !*o->kernel)
 		return cp_err_set(err, EINVAL, "kernel: empty path");
 	if (o->cpu) {

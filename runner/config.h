@@ -17,6 +17,7 @@ struct run_opts {
 	uint64_t timeout_ms;    /* 0 = none */
 	uint64_t console_limit; /* bytes, 0 = unlimited */
 	bool debug_exit, strict_io, quiet;
+	char *snp_validate;     /* SEV-SNP direct boot: zero (default) | stub (memenc/direct_boot.h) */
 	bool snp_cpuid_fixup;   /* SEV-SNP: accept, once, the CPUID page the firmware corrected (each change named) */
 	bool direct_layout;  /* boot through the firmware-less direct-boot layout (memenc/direct_boot.h) */
 	bool tdx_stub_test;  /* ... through the TDX stub, every vCPU at the reset vector (plain KVM) */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
@@ -337,6 +338,31 @@ int guest_cpu_apply(const struct guest_cpu_model *m, struct cpuid_table *t, stru
 		}
 	}
 	return 0;
+}
+
+const char *guest_cpu_forced_removed(const struct guest_cpu_model *m, const struct cpuid_table *supported,
+				     const struct kvm_cpuid_entry2 *got, unsigned ngot)
+{
+	_cleanup_free_ struct cpuid_table *shaped = malloc(sizeof(*shaped));
+	struct cp_err err = { 0 };
+
+	if (!shaped)
+		return NULL;
+	memcpy(shaped, supported, sizeof(*shaped));
+	if (guest_cpu_apply(m, shaped, &err) < 0)
+		return NULL;
+	for (size_t i = 0; i < NFEAT; i++) {
+		const struct feature *f = &features[i];
+		if (!has((struct cpuid_table *)supported, i) || has(shaped, i))
+			continue;
+		for (unsigned k = 0; k < ngot; k++) {
+			const struct kvm_cpuid_entry2 *g = &got[k];
+			uint32_t v = f->reg == R_EAX ? g->eax : f->reg == R_EBX ? g->ebx : f->reg == R_ECX ? g->ecx : g->edx;
+			if (g->function == f->leaf && g->index == f->sub && (v >> f->bit & 1))
+				return f->name;
+		}
+	}
+	return NULL;
 }
 
 int guest_cpuid_build(const struct guest_cpu_model *m, const struct cpuid_table *supported, unsigned index,

@@ -54,6 +54,12 @@ int guest_cpu_apply(const struct guest_cpu_model *m, struct cpuid_table *t, stru
 int guest_cpuid_build(const struct guest_cpu_model *m, const struct cpuid_table *supported, unsigned index,
 		      unsigned ncpus, struct cpuid_table *out, struct cp_err *err);
 
+/* The first feature the model takes away from `supported` that `got` has anyway: what the platform
+ * gives the guest whatever the VMM asks (the TDX module's fixed-1 CPUID bits, read back with
+ * KVM_TDX_GET_CPUID). NULL when there is none (or the model does not apply). Pure. */
+const char *guest_cpu_forced_removed(const struct guest_cpu_model *m, const struct cpuid_table *supported,
+				     const struct kvm_cpuid_entry2 *got, unsigned ngot);
+
 /* Whether the table has feature NAME set (false for an unknown name). */
 bool guest_cpuid_has(const struct cpuid_table *t, const char *name);
 

@@ -1,5 +1,5 @@
 /* The management API's request core: a const route table, one validating reader per body
- * (policy/jread), and the configuration each accepted request leaves behind. Pure. */
+ * (common/jread), and the configuration each accepted request leaves behind. Pure. */
 #include "runner/api/api_core.h"
 
 #include <errno.h>

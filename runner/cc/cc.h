@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "runner/run_limits.h"
 #include "memenc/plan.h"
+#include "runner/guest_cpuid.h"
 #include "runner/kvm_ops.h"
 
 struct kvm_cpuid_entry2;
@@ -56,6 +57,12 @@ struct cc_launch_cfg {
 	const uint8_t *id_auth;       /* optional 4096-byte ID auth block (needs id_block) */
 	bool snp_cpuid_fixup;         /* accept (once) the CPUID page the firmware corrected when it refused
 				       * carapace's; false: the launch fails naming every changed entry */
+	/* --cpu: the guest CPU model (runner/guest_cpuid.h), NULL = host. The SEV-SNP CPUID page, the
+	 * TDX INIT_VM CPUID configuration and every vCPU's KVM_SET_CPUID2 derive from it, as for a
+	 * plain VM (guest_cpuid_build). Neither the SNP launch digest nor MRTD covers it. */
+	const char *cpu;
+	enum db_snp_validate snp_validate; /* direct boot: RAM as ZERO pages, or validated by the measured
+				       * stub (memenc/direct_boot.h); with a firmware only ZERO */
 	/* TDX */
 	uint64_t td_attributes;       /* checked against KVM_TDX_CAPABILITIES */
 	uint64_t td_xfam;             /* 0 = from the vCPU model's CPUID 0xD (XCR0 and XSS features), as QEMU */
@@ -128,6 +135,7 @@ struct cc_vm {
 	size_t hob_len;
 	struct kvm_cpuid_entry2 *tdx_cpuid; /* TDX: the CPUID KVM_TDX_INIT_VM was given (checked per vCPU */
 	unsigned tdx_cpuid_n;               /* against KVM_TDX_GET_CPUID) */
+	struct guest_cpu_model cpu_model;   /* cfg->cpu, parsed by cc_vm_init */
 	uint32_t tsc_khz;             /* TDX: the TSC frequency set with KVM_SET_TSC_KHZ */
 	char cpuid_fixup[1024];       /* SNP: the firmware's CPUID corrections accepted (cfg->snp_cpuid_fixup), "" if none */
 	const struct cc_launch_cfg *cfg;

@@ -181,16 +181,22 @@ static int tdx_build_hob(struct cc_vm *vm, const struct memenc_tdvf_metadata *md
 
 /* ---- CPUID ---- */
 
+/* vCPU `index`'s CPUID: KVM's supported table shaped by the --cpu model and filtered, exactly as
+ * a plain VM's (guest_cpuid_build). The SNP CPUID page, the TDX INIT_VM configuration and
+ * KVM_SET_CPUID2 all come from here. */
 static int vcpu_cpuid(struct cc_vm *vm, unsigned index, struct cpuid_table *t, struct cp_err *err)
 {
+	_cleanup_free_ struct cpuid_table *supported = calloc(1, sizeof(*supported));
 	int r;
 
-	memset(t, 0, sizeof(*t));
-	t->nent = CPUID_MAX_ENTRIES;
-	r = kio(vm, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid_table_kvm(t));
+	if (!supported)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	supported->nent = CPUID_MAX_ENTRIES;
+	r = kio(vm, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid_table_kvm(supported));
 	if (r < 0)
 		return cp_err_set(err, -r, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
-	cpuid_filter(t, index, vm->cfg->vcpus);
+	if ((r = guest_cpuid_build(&vm->cpu_model, supported, index, vm->cfg->vcpus, t, err)) < 0)
+		return r;
 	/* The signature the plan's VMSAs carry in RDX is the one the guest reads from CPUID. */
 	for (unsigned i = 0; i < t->nent; i++)
 		if (t->e[i].function == 1 && vm->opts.vcpu_sig)
@@ -278,7 +284,8 @@ static int direct_plan(struct cc_vm *vm, const struct cpuid_table *t, struct cp_
 	const struct cc_launch_cfg *cfg = vm->cfg;
 	struct db_input in = { .kernel = cfg->kernel, .kernel_len = cfg->kernel_len, .initrd = cfg->initrd,
 			       .initrd_len = cfg->initrd_len, .cmdline = cfg->cmdline, .vcpus = cfg->vcpus,
-			       .mem_size = cfg->mem_size };
+			       .mem_size = cfg->mem_size,
+			       .snp_validate = vm->platform == CC_SNP ? cfg->snp_validate : DB_VALIDATE_ZERO };
 
 	for (unsigned i = 0; vm->platform == CC_SNP && i < t->nent; i++)
 		if (t->e[i].function == 0x8000001f && (t->e[i].ebx & 0x3f) >= 32)
@@ -916,6 +923,29 @@ static int tdx_cpuid_compare(const struct kvm_cpuid_entry2 *asked, unsigned nask
 	return 0;
 }
 
+/* A --cpu model that takes away a feature the TDX module forces on (a fixed-1 bit: INIT_VM cannot
+ * clear it, so KVM_TDX_GET_CPUID shows it whatever was asked) would promise the guest a CPU it
+ * does not get: refused, naming the feature. */
+static int tdx_cpuid_forced(struct cc_vm *vm, const struct kvm_cpuid_entry2 *got, unsigned ngot, unsigned i,
+			    struct cp_err *err)
+{
+	_cleanup_free_ struct cpuid_table *supported = calloc(1, sizeof(*supported));
+	const char *name;
+	int r;
+
+	if (!supported)
+		return cp_err_set(err, ENOMEM, "out of memory");
+	supported->nent = CPUID_MAX_ENTRIES;
+	if ((r = kio(vm, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid_table_kvm(supported))) < 0)
+		return cp_err_set(err, -r, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
+	name = guest_cpu_forced_removed(&vm->cpu_model, supported, got, ngot);
+	if (name)
+		return cp_err_set(err, ENOTSUP, "TDX: --cpu %s removes %s, but the TDX module forces it on for every TD on "
+				  "this host (KVM_TDX_GET_CPUID on vCPU %u): keep %s in the model", vm->cfg->cpu, name, i,
+				  name);
+	return 0;
+}
+
 /* KVM_TDX_GET_CPUID on vCPU i (TD-scope values; KVM allows it between INIT_VM and FINALIZE),
  * growing the buffer when KVM answers -E2BIG with the entries it needs, then the comparison. */
 static int tdx_cpuid_check(struct cc_vm *vm, unsigned i, struct cp_err *err)
@@ -942,6 +972,8 @@ static int tdx_cpuid_check(struct cc_vm *vm, unsigned i, struct cp_err *err)
 					  (uint64_t)cmd.hw_error);
 		if (c->nent > cap)
 			return cp_err_set(err, EIO, "KVM_TDX_GET_CPUID on vCPU %u: %u entries in a buffer of %u", i, c->nent, cap);
+		if (vm->cfg->cpu && (r = tdx_cpuid_forced(vm, c->entries, c->nent, i, err)) < 0)
+			return r;
 		return tdx_cpuid_compare(vm->tdx_cpuid, vm->tdx_cpuid_n, c->entries, c->nent, i, err);
 	}
 	return cp_err_set(err, EIO, "KVM_TDX_GET_CPUID on vCPU %u: the entry count kept growing", i);
@@ -1207,6 +1239,11 @@ int cc_vm_init(struct cc_vm *vm, const struct kvm_ops *ops, void *ctx, const str
 								     : "an ID auth block needs an ID block");
 	if (cfg->snp_certs && cfg->platform != CC_SNP)
 		return cp_err_set(err, EINVAL, "a certificate table is for SEV-SNP guests only");
+	if (guest_cpu_parse(cfg->cpu, &vm->cpu_model, err) < 0)
+		return -EINVAL;
+	if (cfg->snp_validate != DB_VALIDATE_ZERO && (cfg->platform != CC_SNP || !cc_cfg_direct(cfg)))
+		return cp_err_set(err, EINVAL, "--snp-validate %s: only a SEV-SNP firmware-less direct boot (--kernel "
+				  "without --firmware) has a validation stub", db_snp_validate_name(cfg->snp_validate));
 	if (cfg->tsc_khz && cfg->platform != CC_TDX)
 		return cp_err_set(err, EINVAL, "a TSC frequency is for TDX guests only (SEV-SNP Secure TSC is not supported)");
 	if (cfg->tsc_khz) {

@@ -61,6 +61,19 @@ int cc_mem_convert(struct cc_vm *vm, uint64_t gpa, uint64_t len, bool to_private
 		return cp_err_set(err, EINVAL, "conversion before the launch bound memory");
 	/* Serialized with the quote thread's writes into shared guest buffers. */
 	pthread_mutex_lock(&vm->mem_mu);
+	if (to_private) {
+		/* Already private (every conversion goes through here, and the launch left all RAM
+		 * private with the shared copy punched): nothing changes for KVM or the guest. The
+		 * SNP validation stub asks this for each RAM page (GHCB MSR PSC), so it is the
+		 * common case and must stay cheap (docs/PERFORMANCE.md). */
+		uint64_t p = (gpa - b->gpa) / PG, end = (gpa - b->gpa + len) / PG;
+		while (p < end && (b->private_bits[p / 8] & (1u << (p % 8))))
+			p++;
+		if (p == end) {
+			pthread_mutex_unlock(&vm->mem_mu);
+			return 0;
+		}
+	}
 	r = vm->ops->ioctl(vm->ctx, vm->vm_fd, CP_KVM_SET_MEMORY_ATTRIBUTES, &a);
 	if (r < 0) {
 		pthread_mutex_unlock(&vm->mem_mu);

@@ -46,6 +46,16 @@
 #define KD_KVM_MAP_GPA_RANGE_PAGE_SZ_2M 1
 #define KD_KVM_MAP_GPA_RANGE_PAGE_SZ_1G 2
 #define KD_KVM_MAP_GPA_RANGE_ENCRYPTED (1ull << 4)
+#define KD_KVM_MAP_GPA_RANGE_DECRYPTED 0
+/* GHCB MSR protocol, Page State Change (GHCB spec 2.x, section 2.3.1; Linux
+ * arch/x86/include/asm/sev-common.h): request 0x014 with GFN in [51:12] and op in [55:52]
+ * (1 private, 2 shared); response 0x015 with an error code in [63:32]; KVM's generic error is
+ * bit 63 set (GHCB_MSR_PSC_RESP_ERROR). */
+#define KD_GHCB_MSR_PSC_REQ 0x014ull
+#define KD_GHCB_MSR_PSC_RESP 0x015ull
+#define KD_GHCB_MSR_PSC_RESP_ERROR (1ull << 63 | KD_GHCB_MSR_PSC_RESP)
+#define KD_SNP_PAGE_STATE_PRIVATE 1
+#define KD_SNP_PAGE_STATE_SHARED 2
 
 /* include/uapi/linux/kvm.h: struct kvm_create_guest_memfd, kvm_userspace_memory_region2,
  * kvm_memory_attributes (v6.8), GUEST_MEMFD_FLAG_* (v6.18) */

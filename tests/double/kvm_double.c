@@ -74,6 +74,14 @@
  *   TDX: INIT_MEM_REGION busy: the page stays premapped ....... -EAGAIN  tdx.c tdx_vcpu_init_mem_region
  *   TDX: FINALIZE with a premapped page never added ........... -EINVAL  tdx.c tdx_td_finalize (nr_premapped)
  *   TDX: anything but KVM_RUN / attributes after FINALIZE ..... -EINVAL  tdx.c tdx_vm_ioctl, tdx_vcpu_ioctl
+ *   SNP: GHCB MSR Page State Change (request 0x014): op not 1/2,
+ *        or MAP_GPA_RANGE exits not enabled: response
+ *        PSC_RESP_ERROR (bit 63 | 0x015), no exit; else
+ *        KVM_EXIT_HYPERCALL(MAP_GPA_RANGE, gpa, 1, ENCRYPTED or
+ *        DECRYPTED | PAGE_SZ_4K); the next KVM_RUN answers 0x015
+ *        if hypercall.ret is 0, else PSC_RESP_ERROR ............ sev.c snp_begin_psc_msr, snp_complete_psc_msr
+ *        (6.11+); the stub's PVALIDATE after it succeeds on a page that is PRIVATE and was not
+ *        in the launch (an RMP entry the launch validated gives "no update") [FW]
  *   TDX: MapGPA: KVM_EXIT_HYPERCALL chunks of <= 2 MiB; ret 0
  *        goes on, -EBUSY = RETRY, -EINVAL = INVALID_OPERAND,
  *        else KVM_RUN -EINVAL; an interrupt pending = RETRY ... tdx.c __tdx_map_gpa, tdx_complete_vmcall_map_gpa
@@ -145,6 +153,7 @@
 #define KD_SCRIPT_TDX_MAP_GPA 0xffff0001u /* a script entry that is a guest's MapGPA, not an exit */
 #define KD_SCRIPT_SNP_AP_CREATION 0xffff0002u /* a guest's AP-creation VMGEXIT: handled in the kernel */
 #define KD_SCRIPT_WAIT_AP_BLOCKED 0xffff0003u /* the guest spins until an AP's KVM_RUN is blocked */
+#define KD_SCRIPT_SNP_PSC_MSR 0xffff0004u /* the validation stub's PSC + PVALIDATE loop over pages */
 
 enum kd_kind { KD_FREE = 0, KD_KVM, KD_SEV, KD_VM, KD_VCPU, KD_GMEM };
 
@@ -160,6 +169,8 @@ struct kd_vcpu {
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
 	bool tdx_init;
+	struct kvm_cpuid_entry2 cpuid[256]; /* the last KVM_SET_CPUID2 */
+	unsigned cpuid_n;
 	uint8_t *run;
 	struct kd_script script[8];
 	unsigned n_script, next_script;
@@ -169,6 +180,11 @@ struct kd_vcpu {
 	uint64_t map_next, map_end;
 	bool map_private;
 	unsigned map_chunks;
+	/* The SNP stub's GHCB MSR PSC loop in progress: [psc_next, psc_end), op; waiting for user
+	 * space's answer to the page at psc_next. */
+	bool psc_pending;
+	uint64_t psc_next, psc_end;
+	unsigned psc_op;
 	/* SNP AP (KVM_MP_STATE_UNINITIALIZED until the guest creates it): KVM_RUN blocks until the
 	 * BSP's AP creation writes to ap_wake[1], or a signal interrupts it. */
 	bool ap_waiting;
@@ -193,6 +209,7 @@ struct kd_vm {
 	uint32_t tsc_khz;     /* default TSC of vCPUs (VM-scope KVM_SET_TSC_KHZ), the host's at creation */
 	struct kvm_cpuid_entry2 td_cpuid[256]; /* TDX: INIT_VM's CPUID, as GET_CPUID reports it */
 	unsigned td_cpuid_n;
+	uint8_t cpuid_page[4096];   /* SNP: the CPUID page the "firmware" accepted */
 	unsigned nvcpus;
 	int vcpu_obj[KD_MAX_VCPUS];
 	struct kd_slot slots[KD_MAX_SLOTS];
@@ -750,6 +767,7 @@ static int snp_launch_update(struct kvm_double *kd, struct kd_vm *vm, struct kd_
 					      count, fixed);
 			}
 			vm->rec.cpuid_page_count = count;
+			memcpy(vm->cpuid_page, src, PG);
 		}
 		snp_extend(kd, vm, contents, u->type, (u->gfn_start + done) * PG);
 		bit_set(vm->added_map, u->gfn_start + done, true);
@@ -1551,6 +1569,62 @@ static void snp_ap_creation(struct kvm_double *kd, struct kd_vm *vm, const uint8
 		vm->rec.ap_creations_refused++;
 }
 
+/* The next page of the stub's PSC loop: KVM_EXIT_HYPERCALL to user space (returns 1), or, when
+ * the kernel answers by itself (a bad op, MAP_GPA_RANGE exits off), the error response and the
+ * end of the loop (returns 0). sev.c snp_begin_psc_msr. */
+static int psc_msr_begin(struct kd_vm *vm, struct kd_vcpu *v)
+{
+	struct kvm_run *run = (struct kvm_run *)v->run;
+
+	if ((v->psc_op != KD_SNP_PAGE_STATE_PRIVATE && v->psc_op != KD_SNP_PAGE_STATE_SHARED) ||
+	    !(vm->rec.exit_hypercall_mask & (1ull << KD_KVM_HC_MAP_GPA_RANGE))) {
+		vm->rec.psc_msr_last_resp = KD_GHCB_MSR_PSC_RESP_ERROR;
+		vm->rec.psc_msr_errors++;
+		v->psc_pending = false;
+		return 0;
+	}
+	memset(v->run + 8, 0, 256);
+	run->exit_reason = KVM_EXIT_HYPERCALL;
+	run->hypercall.nr = KD_KVM_HC_MAP_GPA_RANGE;
+	run->hypercall.args[0] = v->psc_next;
+	run->hypercall.args[1] = 1;
+	run->hypercall.args[2] = (v->psc_op == KD_SNP_PAGE_STATE_PRIVATE ? KD_KVM_MAP_GPA_RANGE_ENCRYPTED
+									 : KD_KVM_MAP_GPA_RANGE_DECRYPTED) |
+				 KD_KVM_MAP_GPA_RANGE_PAGE_SZ_4K;
+	run->hypercall.ret = 0;
+	run->hypercall.longmode = 1;
+	v->psc_pending = true;
+	vm->rec.psc_msr_exits++;
+	return 1;
+}
+
+/* User space answered the page at psc_next (sev.c snp_complete_psc_msr): any non-zero ret is the
+ * generic error and the stub stops; else the guest reads 0x015 and, making it private, PVALIDATEs
+ * the page [FW]: PRIVATE and not validated by the launch, or the stub stops. Returns 1 when the
+ * next page's exit is set up, 0 when the loop is over. */
+static int psc_msr_complete(struct kd_vm *vm, struct kd_vcpu *v)
+{
+	struct kvm_run *run = (struct kvm_run *)v->run;
+	uint64_t page = v->psc_next / PG;
+
+	v->psc_pending = false;
+	if (run->hypercall.ret) {
+		vm->rec.psc_msr_last_resp = KD_GHCB_MSR_PSC_RESP_ERROR;
+		vm->rec.psc_msr_errors++;
+		return 0;
+	}
+	vm->rec.psc_msr_last_resp = KD_GHCB_MSR_PSC_RESP;
+	if (v->psc_op == KD_SNP_PAGE_STATE_PRIVATE) {
+		if (v->psc_next >= KD_GPA_LIMIT || !bit(vm->private_map, page) || bit(vm->added_map, page)) {
+			vm->rec.pvalidate_failed++;
+			return 0;
+		}
+		vm->rec.pvalidated++;
+	}
+	v->psc_next += PG;
+	return v->psc_next < v->psc_end ? psc_msr_begin(vm, v) : 0;
+}
+
 static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 {
 	struct kd_vcpu *v = o->vcpu;
@@ -1576,6 +1650,8 @@ static int vcpu_run(struct kvm_double *kd, struct kd_vm *vm, struct kd_obj *o)
 		if (r != 0)
 			return r < 0 ? r : 0;
 	}
+	if (v->psc_pending && psc_msr_complete(vm, v))
+		return 0;
 	if (__atomic_load_n(&run->immediate_exit, __ATOMIC_SEQ_CST)) {
 		__atomic_fetch_add(&vm->rec.eintr_runs, 1, __ATOMIC_SEQ_CST);
 		return -EINTR;
@@ -1627,6 +1703,16 @@ next:
 		}
 		goto next;
 	}
+	if (s->reason == KD_SCRIPT_SNP_PSC_MSR) {
+		uint64_t n;
+		memcpy(&v->psc_next, s->payload, 8);
+		memcpy(&n, s->payload + 8, 8);
+		memcpy(&v->psc_op, s->payload + 16, sizeof(v->psc_op));
+		v->psc_end = v->psc_next + n * PG;
+		if (psc_msr_begin(vm, v))
+			return 0;
+		goto next; /* answered in the kernel: the stub stops on the error, the script goes on */
+	}
 	if (s->reason == KD_SCRIPT_TDX_MAP_GPA) {
 		memcpy(&v->map_next, s->payload, 8);
 		memcpy(&v->map_end, s->payload + 8, 8);
@@ -1660,8 +1746,14 @@ static int vcpu_ioctl(struct kvm_double *kd, struct kd_obj *o, unsigned long req
 	if (vm->finalized && req != KVM_RUN)
 		return refuse(kd, EINVAL, "vCPU ioctl 0x%lx after KVM_TDX_FINALIZE_VM", req);
 	switch (req) {
-	case KVM_SET_CPUID2:
+	case KVM_SET_CPUID2: {
+		const struct kvm_cpuid2 *c = arg;
+		if (c->nent > 256)
+			return refuse(kd, E2BIG, "KVM_SET_CPUID2: %u entries", c->nent);
+		memcpy(v->cpuid, c->entries, c->nent * sizeof(c->entries[0]));
+		v->cpuid_n = c->nent;
 		return 0;
+	}
 	case KVM_GET_SREGS:
 		memcpy(arg, &v->sregs, sizeof(v->sregs));
 		return 0;
@@ -1787,6 +1879,46 @@ int kd_record_get(const struct kvm_double *kd, struct kd_record *out)
 	return 0;
 }
 
+int kd_cpuid_seen(const struct kvm_double *kd, enum kd_cpuid_src src, unsigned vcpu, uint32_t leaf, uint32_t sub,
+		  uint32_t out[4])
+{
+	const struct kd_vm *vm;
+
+	if (kd->last_vm < 0 || !(vm = kd->vms[kd->last_vm]))
+		return -ENOENT;
+	if (src == KD_CPUID_SNP_PAGE) {
+		uint32_t n = get32(vm->cpuid_page);
+		for (uint32_t i = 0; i < n && i < 64; i++) {
+			const uint8_t *f = vm->cpuid_page + 16 + 48 * i;
+			if (get32(f) == leaf && get32(f + 4) == sub) {
+				for (int r = 0; r < 4; r++)
+					out[r] = get32(f + 24 + 4 * r);
+				return 0;
+			}
+		}
+		return -ENOENT;
+	}
+	{
+		const struct kvm_cpuid_entry2 *e = src == KD_CPUID_TDX_INIT_VM ? vm->td_cpuid : NULL;
+		unsigned n = src == KD_CPUID_TDX_INIT_VM ? vm->td_cpuid_n : 0;
+		if (src == KD_CPUID_SET_CPUID2) {
+			if (vcpu >= vm->nvcpus)
+				return -ENOENT;
+			e = kd->obj[vm->vcpu_obj[vcpu]].vcpu->cpuid;
+			n = kd->obj[vm->vcpu_obj[vcpu]].vcpu->cpuid_n;
+		}
+		for (unsigned i = 0; e && i < n; i++)
+			if (e[i].function == leaf && e[i].index == sub) {
+				out[0] = e[i].eax;
+				out[1] = e[i].ebx;
+				out[2] = e[i].ecx;
+				out[3] = e[i].edx;
+				return 0;
+			}
+	}
+	return -ENOENT;
+}
+
 bool kd_gpa_private(const struct kvm_double *kd, uint64_t gpa)
 {
 	return kd->last_vm >= 0 && gpa < KD_GPA_LIMIT && bit(kd->vms[kd->last_vm]->private_map, gpa / PG);
@@ -1822,6 +1954,18 @@ int kd_script_snp_ap_creation(struct kvm_double *kd, unsigned vcpu, unsigned req
 int kd_script_wait_ap_blocked(struct kvm_double *kd, unsigned vcpu, unsigned ap)
 {
 	return kd_script_exit(kd, vcpu, KD_SCRIPT_WAIT_AP_BLOCKED, &ap, sizeof(ap), 0);
+}
+
+int kd_script_snp_psc_msr(struct kvm_double *kd, unsigned vcpu, uint64_t gpa, uint64_t npages, unsigned op)
+{
+	uint8_t p[16 + sizeof(unsigned)];
+
+	if (kd->last_vm < 0 || kd->vms[kd->last_vm]->type != KD_KVM_X86_SNP_VM || gpa % PG || !npages)
+		return -EINVAL;
+	memcpy(p, &gpa, 8);
+	memcpy(p + 8, &npages, 8);
+	memcpy(p + 16, &op, sizeof(op));
+	return kd_script_exit(kd, vcpu, KD_SCRIPT_SNP_PSC_MSR, p, sizeof(p), 0);
 }
 
 int kd_script_tdx_map_gpa(struct kvm_double *kd, unsigned vcpu, uint64_t gpa, uint64_t size, bool to_private)

@@ -95,6 +95,14 @@ struct kd_record {
 	uint32_t cpuid_page_count;       /* entries in the CPUID page given to LAUNCH_UPDATE */
 	unsigned cpuid_page_refusals;    /* CPUID pages the "firmware" refused (and corrected) */
 	uint64_t map_gpa_status, map_gpa_next; /* TDX: the last MapGPA TDVMCALL's status and R11 */
+	/* SNP GHCB MSR Page State Change (sev.c snp_begin_psc_msr / snp_complete_psc_msr) and the
+	 * stub's PVALIDATE after it (the double's model of the RMP [FW]) */
+	unsigned psc_msr_exits;          /* KVM_EXIT_HYPERCALL(MAP_GPA_RANGE) exits for PSC requests */
+	unsigned psc_msr_errors;         /* answered GHCB_MSR_PSC_RESP_ERROR */
+	uint64_t psc_msr_last_resp;      /* the GHCB MSR value the guest read back last */
+	unsigned pvalidated;             /* pages the guest validated (private, not in the launch) */
+	unsigned pvalidate_failed;       /* PVALIDATE on a page not private, or already validated by the
+					  * launch (the guest's stub then terminates) */
 	/* TDX */
 	uint64_t td_attributes, td_xfam;
 	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];
@@ -124,6 +132,14 @@ struct kd_record {
 };
 int kd_record_get(const struct kvm_double *kd, struct kd_record *out);
 
+/* The CPUID the most recent VM was given, by source: a vCPU's last KVM_SET_CPUID2, the SNP CPUID
+ * page the "firmware" accepted (its input leaf/subleaf), TDX INIT_VM's configuration (as
+ * KVM_TDX_GET_CPUID reports it, before the module's fixed bits). out = EAX, EBX, ECX, EDX;
+ * -ENOENT when there is no such entry. */
+enum kd_cpuid_src { KD_CPUID_SET_CPUID2, KD_CPUID_SNP_PAGE, KD_CPUID_TDX_INIT_VM };
+int kd_cpuid_seen(const struct kvm_double *kd, enum kd_cpuid_src src, unsigned vcpu, uint32_t leaf, uint32_t sub,
+		  uint32_t out[4]);
+
 /* Is a guest page private (attribute) in the most recent VM? */
 bool kd_gpa_private(const struct kvm_double *kd, uint64_t gpa);
 
@@ -146,5 +162,12 @@ int kd_script_snp_ap_creation(struct kvm_double *kd, unsigned vcpu, unsigned req
  * created), then go on; a kick ends the spin with -EINTR, and the next KVM_RUN spins again. */
 int kd_script_wait_ap_blocked(struct kvm_double *kd, unsigned vcpu, unsigned ap);
 int kd_script_tdx_map_gpa(struct kvm_double *kd, unsigned vcpu, uint64_t gpa, uint64_t size, bool to_private);
+/* Script an SEV-SNP guest's loop over [gpa, gpa + npages pages) as carapace's validation stub runs
+ * it: for each page a GHCB MSR Page State Change request with `op` (1 private, 2 shared; others
+ * are answered with an error in the kernel), which KVM turns into KVM_EXIT_HYPERCALL(MAP_GPA_RANGE,
+ * gpa, 1 page, ENCRYPTED|4K) when user space enabled that exit (else an error response, no exit);
+ * the next KVM_RUN completes it from hypercall.ret; then, for op 1, PVALIDATE of the page. The
+ * loop stops at the first error (the stub would terminate the guest). Results in kd_record. */
+int kd_script_snp_psc_msr(struct kvm_double *kd, unsigned vcpu, uint64_t gpa, uint64_t npages, unsigned op);
 
 #endif

@@ -3,7 +3,8 @@
 # only): the SNP launch digest and TDX MRTD recomputed from plan.jsonl + pages.bin equal the
 # printed measurement, for the firmware-less direct boot of a synthetic bzImage (and of
 # $CARAPACE_TEST_BZIMAGE when present), for Debian's OVMF (--firmware, SNP and TDX), and the
-# ACPI tables land in acpi/*.dat (iasl -d reads them when installed).
+# ACPI tables land in acpi/*.dat (iasl -d reads them when installed); --snp-validate stub has no
+# ZERO page and its own digest.
 # usage: layout_out.sh MEASURE_EXE CHECK_LAYOUT_PY
 set -euo pipefail
 measure=$1 check=$2
@@ -48,6 +49,16 @@ run() { # name platform args...
 run snp-direct snp --kernel "$tmp/bz" --initrd "$tmp/initrd" --append "console=ttyS0" --vcpus 3 --memory 256M
 run tdx-direct tdx --kernel "$tmp/bz" --initrd "$tmp/initrd" --append "console=ttyS0" --vcpus 4 --memory 5G
 run snp-direct-cbit snp --kernel "$tmp/bz" --vcpus 1 --memory 128M --cbit 47
+# --snp-validate stub: the validation stub's page instead of ZERO RAM pages; another digest.
+run snp-direct-stub snp --kernel "$tmp/bz" --append "console=ttyS0" --vcpus 2 --memory 6G --snp-validate stub
+grep -q '"type": "zero"' "$tmp/snp-direct-stub/plan.jsonl" && { echo "FAIL: --snp-validate stub still has ZERO pages"; exit 1; }
+zero=$("$measure" --platform snp --kernel "$tmp/bz" --append "console=ttyS0" --vcpus 2 --memory 6G --snp-validate zero | tail -1)
+stub=$("$measure" --platform snp --kernel "$tmp/bz" --append "console=ttyS0" --vcpus 2 --memory 6G --snp-validate stub | tail -1)
+[ "$zero" != "$stub" ] || { echo "FAIL: --snp-validate zero and stub give one digest"; exit 1; }
+if "$measure" --platform tdx --kernel "$tmp/bz" --vcpus 1 --memory 128M --snp-validate stub 2>"$tmp/err"; then
+	echo "FAIL: --snp-validate accepted for tdx"; exit 1
+fi
+grep -q "snp only" "$tmp/err" || { cat "$tmp/err"; exit 1; }
 if [ -n "${CARAPACE_TEST_BZIMAGE:-}" ] && [ -f "$CARAPACE_TEST_BZIMAGE" ]; then
 	run snp-debian-kernel snp --kernel "$CARAPACE_TEST_BZIMAGE" --vcpus 2 --memory 512M --append "console=ttyS0"
 else

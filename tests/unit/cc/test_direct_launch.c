@@ -67,11 +67,13 @@ static struct cc_launch_cfg direct_cfg(enum cc_platform p, unsigned vcpus, uint6
 
 /* What `carapace measure` computes (memenc/cli_measure.c run_direct): the same plan builder with
  * its defaults (SNP guest features 0x1, the QEMU VMSA conventions, C-bit 51). */
-static size_t predict(enum cc_platform p, unsigned vcpus, uint64_t mem, const uint8_t *k, size_t klen, uint8_t out[48])
+static size_t predict_v(enum cc_platform p, unsigned vcpus, uint64_t mem, const uint8_t *k, size_t klen,
+			enum db_snp_validate val, uint8_t out[48])
 {
 	struct memenc_launch_opts o = { .platform = p == CC_SNP ? MEMENC_PLATFORM_SNP : MEMENC_PLATFORM_TDX,
 					.vcpus = vcpus, .guest_features = 1, .vmm = MEMENC_VMM_QEMU };
-	struct db_input in = { .kernel = k, .kernel_len = klen, .cmdline = CMDLINE, .vcpus = vcpus, .mem_size = mem };
+	struct db_input in = { .kernel = k, .kernel_len = klen, .cmdline = CMDLINE, .vcpus = vcpus, .mem_size = mem,
+			       .snp_validate = val };
 	struct memenc_plan plan;
 	struct cp_err err = { 0 };
 	size_t len = 0;
@@ -80,6 +82,11 @@ static size_t predict(enum cc_platform p, unsigned vcpus, uint64_t mem, const ui
 		fail_msg("memenc: %s", err.msg);
 	memenc_plan_free(&plan);
 	return len;
+}
+
+static size_t predict(enum cc_platform p, unsigned vcpus, uint64_t mem, const uint8_t *k, size_t klen, uint8_t out[48])
+{
+	return predict_v(p, vcpus, mem, k, klen, DB_VALIDATE_ZERO, out);
 }
 
 /* Launch on the double, compare the double's digest with the prediction, then run the VM in
@@ -332,7 +339,10 @@ static void test_cli_boot_source(void **state)
 		assert_string_equal(cfg.cmdline, CMDLINE);
 		if (cc_launch(&kd_ops, kd, &cfg, &cvm, &err) < 0)
 			fail_msg("launch: %s", err.msg);
-		predict((enum cc_platform)p, 2, o.memory, kimg, KLEN, want);
+		/* The CLI's default validation (DB_VALIDATE_DEFAULT on SNP), as `carapace measure`'s. */
+		assert_int_equal(cfg.snp_validate, p == CC_SNP ? DB_VALIDATE_DEFAULT : DB_VALIDATE_ZERO);
+		predict_v((enum cc_platform)p, 2, o.memory, kimg, KLEN, p == CC_SNP ? DB_VALIDATE_DEFAULT : DB_VALIDATE_ZERO,
+			  want);
 		assert_int_equal(p == CC_SNP ? kd_snp_digest(kd, got) : kd_tdx_mrtd(kd, got), 0);
 		assert_memory_equal(got, want, 48);
 		cc_vm_release(&cvm);
@@ -377,6 +387,157 @@ static void test_real_kernel(void **state)
 	free(k);
 }
 
+/* --snp-validate stub (issue 16): the RAM the launch leaves out is validated in the guest by the
+ * measured stub. On the double: the launch digest is memenc's for the stub plan (and differs from
+ * the ZERO plan's); no RAM page is in the launch; the BSP enters the stub, whose parameter block
+ * names the kernel entry, boot_params and the RAM ranges; the stub's GHCB MSR Page State Change
+ * for a page reaches carapace's run loop as KVM_EXIT_HYPERCALL(MAP_GPA_RANGE), which answers it,
+ * and its PVALIDATE of that page then succeeds (private, never validated by the launch). */
+/* cfg must outlive the VM (the launched VM keeps a pointer to it). */
+static void stub_launch(struct kvm_double *kd, enum db_snp_validate val, uint64_t mem, struct cc_launch_cfg *cfg,
+			struct cc_vm *cvm)
+{
+	struct cp_err err = { 0 };
+	uint8_t want[48], got[48];
+
+	*cfg = direct_cfg(CC_SNP, 2, mem, kimg, KLEN);
+	cfg->snp_validate = val;
+	assert_int_equal(predict_v(CC_SNP, 2, mem, kimg, KLEN, val, want), 48);
+	if (cc_launch(&kd_ops, kd, cfg, cvm, &err) < 0)
+		fail_msg("launch: %s", err.msg);
+	assert_int_equal(kd_snp_digest(kd, got), 0);
+	assert_memory_equal(got, want, 48);
+	assert_memory_equal(cvm->measurement, want, 48);
+}
+
+static void run_to_halt(struct cc_vm *cvm)
+{
+	int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct run_opts plain = { .timeout_ms = 20000 };
+	struct vm_config vc = cli_run_vm_config(&plain, &(struct run_console){ null_fd, -1, false }, SANDBOX_OFF, NULL,
+						NULL, false);
+	struct vm *vm = NULL;
+	struct cp_err err = { 0 };
+
+	if (vm_adopt_cc(cvm, &vc, &vm, &err) < 0)
+		fail_msg("adopt: %s", err.msg);
+	assert_int_equal(vm_run(vm), CP_EXIT_OK);
+	assert_non_null(strstr(vm->end_msg, "halted"));
+	vm_destroy(vm);
+	close(null_fd);
+}
+
+static void test_snp_validate_stub(void **state)
+{
+	const uint64_t mem = 3584ull << 20; /* RAM above 4 GiB too: the stub's 1 GiB mappings */
+	struct kvm_double *kd = double_new();
+	struct cc_launch_cfg cfg;
+	struct cc_vm cvm;
+	struct kd_record rec;
+	const struct db_layout *l;
+	const uint8_t *params;
+	uint8_t zero_digest[48];
+	uint64_t n = 0, high = 0, low = 0;
+
+	(void)state;
+	make_bzimage(0x020f);
+	assert_int_equal(predict_v(CC_SNP, 2, mem, kimg, KLEN, DB_VALIDATE_ZERO, zero_digest), 48);
+	stub_launch(kd, DB_VALIDATE_STUB, mem, &cfg, &cvm);
+	assert_memory_not_equal(cvm.measurement, zero_digest, 48);
+	l = cvm.plan.direct;
+	assert_false(l->ram_in_launch);
+	assert_int_equal(l->entry.rip, DB_SNP_STUB);
+	for (size_t i = 0; i < cvm.plan.n; i++)
+		assert_int_not_equal(cvm.plan.ops[i].type, MEMENC_OP_SNP_ZERO);
+	/* The stub page in the plan, with its parameters: kernel entry, boot_params, every RAM range. */
+	params = NULL;
+	for (size_t i = 0; i < cvm.plan.n; i++)
+		if (cvm.plan.ops[i].gpa == DB_SNP_STUB)
+			params = cvm.plan.ops[i].data + DB_STUB_PARAMS;
+	assert_non_null(params);
+	assert_memory_equal(params, "CPSNPSTB", 8);
+	assert_int_equal(cp_le64(params + 8), l->kernel_gpa + 0x200);
+	assert_int_equal(cp_le64(params + 16), DB_ZERO_PAGE);
+	for (size_t i = 0; i < l->n; i++)
+		if (l->r[i].kind == DB_ZERO) {
+			assert_int_equal(cp_le64(params + 0x30 + 16 * n), l->r[i].gpa);
+			assert_int_equal(cp_le64(params + 0x38 + 16 * n), l->r[i].gpa + l->r[i].len);
+			if (l->r[i].gpa >= DB_4G)
+				high = l->r[i].gpa;
+			else if (!low && l->r[i].len >= 8 * 4096)
+				low = l->r[i].gpa;
+			n++;
+		}
+	assert_int_equal(cp_le64(params + 0x28), n);
+	assert_true(n >= 3 && high == DB_4G && low != 0);
+	/* The page tables map the RAM above 4 GiB (1 GiB pages, C-bit 51) for PVALIDATE. */
+	assert_int_equal(cp_le64(l->low + DB_PML4 + 4096 + 8 * 4), DB_4G | 1ull << 51 | 0x83);
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	/* Launch pages: the layout's data pages only (no RAM), plus the 2 VMSAs. */
+	assert_true(rec.pages_measured < 2048);
+
+	/* The stub's loop over 8 pages of a low RAM range and 4 of the high one. */
+	assert_int_equal(kd_script_snp_psc_msr(kd, 0, low, 8, 1), 0);
+	assert_int_equal(kd_script_snp_psc_msr(kd, 0, high, 4, 1), 0);
+	run_to_halt(&cvm);
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.psc_msr_exits, 12);
+	assert_int_equal(rec.psc_msr_errors, 0);
+	assert_int_equal(rec.psc_msr_last_resp, 0x015);
+	assert_int_equal(rec.pvalidated, 12);
+	assert_int_equal(rec.pvalidate_failed, 0);
+	assert_true(kd_gpa_private(kd, high));
+	cc_vm_release(&cvm);
+	kd_free(kd);
+}
+
+/* The double's PSC rules have teeth: under --snp-validate zero a RAM page was validated by the
+ * launch, so the same stub loop's PVALIDATE gets "no update" and stops; an op the kernel does not
+ * know is answered with PSC_RESP_ERROR in the kernel, without an exit. */
+static void test_snp_psc_refusals(void **state)
+{
+	struct kvm_double *kd = double_new();
+	struct cc_launch_cfg cfg;
+	struct cc_vm cvm;
+	struct kd_record rec;
+	uint64_t ram = 0;
+
+	(void)state;
+	make_bzimage(0x020f);
+	stub_launch(kd, DB_VALIDATE_ZERO, 128ull << 20, &cfg, &cvm);
+	for (size_t i = 0; i < cvm.plan.n && !ram; i++)
+		if (cvm.plan.ops[i].type == MEMENC_OP_SNP_ZERO)
+			ram = cvm.plan.ops[i].gpa;
+	assert_true(ram != 0);
+	assert_int_equal(kd_script_snp_psc_msr(kd, 0, ram, 4, 1), 0);
+	assert_int_equal(kd_script_snp_psc_msr(kd, 0, ram, 1, 3), 0);
+	run_to_halt(&cvm);
+	assert_int_equal(kd_record_get(kd, &rec), 0);
+	assert_int_equal(rec.psc_msr_exits, 1);     /* the first page, then the stub stopped */
+	assert_int_equal(rec.pvalidate_failed, 1);
+	assert_int_equal(rec.pvalidated, 0);
+	assert_int_equal(rec.psc_msr_errors, 1);    /* op 3 */
+	assert_int_equal(rec.psc_msr_last_resp, 1ull << 63 | 0x015);
+	cc_vm_release(&cvm);
+	kd_free(kd);
+}
+
+/* --snp-validate stub belongs to the SNP firmware-less boot only. */
+static void test_snp_validate_misuse(void **state)
+{
+	struct kvm_double *kd = double_new();
+	struct cc_launch_cfg cfg = direct_cfg(CC_TDX, 1, 128ull << 20, kimg, KLEN);
+	struct cc_vm cvm;
+	struct cp_err err = { 0 };
+
+	(void)state;
+	make_bzimage(0x020f);
+	cfg.snp_validate = DB_VALIDATE_STUB;
+	assert_true(cc_launch(&kd_ops, kd, &cfg, &cvm, &err) < 0);
+	assert_non_null(strstr(err.msg, "--snp-validate stub"));
+	kd_free(kd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +547,9 @@ int main(void)
 		cmocka_unit_test(test_cli_boot_source),
 		cmocka_unit_test(test_snp_ap_creation),
 		cmocka_unit_test(test_snp_ap_refused_and_blocked_ap_ended),
+		cmocka_unit_test(test_snp_validate_stub),
+		cmocka_unit_test(test_snp_psc_refusals),
+		cmocka_unit_test(test_snp_validate_misuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

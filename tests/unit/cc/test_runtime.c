@@ -94,6 +94,34 @@ static void test_map_gpa_range_shared_and_back(void **state)
 			fail_msg("shared byte %zu survived the conversion to private", i);
 }
 
+/* A request to make private what is private already (the SNP validation stub asks it for every
+ * RAM page) changes nothing and costs no KVM call; a range with one shared page in it converts
+ * (the attribute is set, the shared copy punched). */
+static void test_map_gpa_range_private_already(void **state)
+{
+	struct fixture *f = *state;
+	struct kd_record rec;
+	unsigned calls;
+	uint64_t ret;
+	uint8_t *hva = f->vm.shared + 0x300000;
+
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	calls = rec.n_attr_calls;
+	assert_int_equal(map_gpa(f, 0x300000, 4, CP_KVM_MAP_GPA_RANGE_ENCRYPTED, &ret), CC_EXIT_RESUME);
+	assert_int_equal(ret, 0);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.n_attr_calls, calls);
+	assert_int_equal(map_gpa(f, 0x302000, 1, 0 /* to shared */, &ret), CC_EXIT_RESUME);
+	memset(hva + 0x2000, 0x77, 0x1000);
+	assert_int_equal(map_gpa(f, 0x300000, 4, CP_KVM_MAP_GPA_RANGE_ENCRYPTED, &ret), CC_EXIT_RESUME);
+	assert_int_equal(ret, 0);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.n_attr_calls, calls + 2);
+	assert_true(kd_gpa_private(f->kd, 0x302000));
+	assert_true(cc_mem_is_private(&f->vm, 0x302000));
+	assert_int_equal(hva[0x2000], 0);
+}
+
 static void test_map_gpa_range_bad_requests(void **state)
 {
 	struct fixture *f = *state;
@@ -587,6 +615,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_map_gpa_range_shared_and_back, setup_snp, teardown),
+		cmocka_unit_test_setup_teardown(test_map_gpa_range_private_already, setup_snp, teardown),
 		cmocka_unit_test_setup_teardown(test_map_gpa_range_bad_requests, setup_snp, teardown),
 		cmocka_unit_test_setup_teardown(test_other_hypercall_fails_closed, setup_snp, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_fault_converts, setup_snp, teardown),

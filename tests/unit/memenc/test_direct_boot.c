@@ -319,10 +319,68 @@ static void test_tdx_plan(void **state)
 	memenc_plan_free(&plan);
 }
 
+/* --snp-validate stub: the stub page at DB_SNP_STUB with its parameter block (kernel entry,
+ * boot_params, the RAM ranges), the BSP entering it, RAM out of the plan, and page tables that
+ * map all RAM for PVALIDATE: 1 GiB pages above 4 GiB, the second PDPT beyond 512 GiB. */
+static void test_snp_validate_stub_layout(void **state)
+{
+	struct db_input in = input(DB_SNP, 600ull << 30);
+	struct db_layout l;
+	struct memenc_plan plan;
+	struct memenc_launch_opts o = { .platform = MEMENC_PLATFORM_SNP, .vcpus = 4, .guest_features = 1 };
+	struct cp_err err = { 0 };
+	const uint8_t *pdpt = NULL, *p = NULL;
+	uint64_t ram = 0, top = DB_4G + (600ull << 30) - DB_MMIO_HOLE;
+	(void)state;
+
+	in.snp_validate = DB_VALIDATE_STUB;
+	assert_int_equal(db_layout_build(&in, &l, &err), 0);
+	assert_false(l.ram_in_launch);
+	assert_int_equal(l.entry.rip, DB_SNP_STUB);
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.r[i].gpa == DB_SNP_STUB)
+			p = l.r[i].data + DB_STUB_PARAMS;
+		if (l.r[i].gpa == DB_PML4)
+			assert_int_equal(l.r[i].len, 7 * 4096); /* PML4, PDPT, 4 PDs, the high PDPT */
+		if (l.r[i].kind == DB_ZERO)
+			ram += l.r[i].len;
+	}
+	assert_non_null(p);
+	assert_memory_equal(p, "CPSNPSTB", 8);
+	assert_int_equal(cp_le64(p + 8), l.kernel_gpa + 0x200);
+	assert_int_equal(cp_le64(p + 16), DB_ZERO_PAGE);
+	/* [0, GDT), [boot end, 640K), 1 MiB..kernel, kernel end..3 GiB, 4 GiB..top */
+	assert_int_equal(cp_le64(p + 0x28), 5);
+	pdpt = at(&l, DB_PML4 + 4096);
+	assert_int_equal(cp_le64(pdpt + 8 * 4), DB_4G | 1ull << 51 | 0x83);
+	assert_int_equal(cp_le64(pdpt + 8 * 511), 511ull << 30 | 1ull << 51 | 0x83);
+	assert_int_equal(cp_le64(at(&l, DB_PML4) + 8), DB_PDPT_HI | 1ull << 51 | 0x3);
+	assert_int_equal(cp_le64(at(&l, DB_PDPT_HI)), 512ull << 30 | 1ull << 51 | 0x83);
+	assert_int_equal(cp_le64(at(&l, DB_PDPT_HI) + 8 * ((top - 1) >> 30) - 8 * 512), ((top - 1) >> 30) << 30 | 1ull << 51 | 0x83);
+	assert_int_equal(cp_le64(at(&l, DB_PDPT_HI) + 8 * (top >> 30) - 8 * 512), 0);
+	db_layout_free(&l);
+
+	/* The plan: no ZERO op at all (the ZERO plan of the same VM validates `ram` bytes). */
+	in = input(DB_SNP, 1ull << 30);
+	in.snp_validate = DB_VALIDATE_STUB;
+	assert_int_equal(memenc_plan_build_direct(&plan, &in, &o, &err), 0);
+	for (size_t i = 0; i < plan.n; i++)
+		assert_int_not_equal(plan.ops[i].type, MEMENC_OP_SNP_ZERO);
+	memenc_plan_free(&plan);
+
+	/* Only for SNP. */
+	in = input(DB_TDX, 1ull << 30);
+	in.snp_validate = DB_VALIDATE_STUB;
+	assert_int_equal(db_layout_build(&in, &l, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "SEV-SNP"));
+	assert_true(ram > (590ull << 30));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snp_layout), cmocka_unit_test(test_plain_and_tdx),
+		cmocka_unit_test(test_snp_validate_stub_layout),
 		cmocka_unit_test(test_bad_input), cmocka_unit_test(test_snp_plan), cmocka_unit_test(test_tdx_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

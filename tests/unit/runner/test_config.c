@@ -152,6 +152,24 @@ static void test_snp_cpuid_fixup_option(void **state)
 	run_opts_free(&o);
 }
 
+/* --snp-validate zero|stub: the option and the config key, validated by the one parser. */
+static void test_snp_validate_option(void **state)
+{
+	const char *j = "{\"snp-validate\": \"zero\"}";
+	struct run_opts o;
+	struct cp_err err = { 0 };
+	(void)state;
+	run_opts_init(&o);
+	assert_null(o.snp_validate);
+	assert_int_equal(run_opts_from_json(&o, j, strlen(j), &err), 0);
+	assert_string_equal(o.snp_validate, "zero");
+	assert_int_equal(run_opts_validate(&o, 1ull << 34, &err), 0);
+	assert_int_equal(run_opts_set(&o, "snp-validate", "pvalidate", &err), 0);
+	assert_true(run_opts_validate(&o, 1ull << 34, &err) < 0);
+	assert_non_null(strstr(err.msg, "not zero or stub"));
+	run_opts_free(&o);
+}
+
 static void test_flags(void **state)
 {
 	struct run_opts o;
@@ -180,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_json_ok), cmocka_unit_test(test_json_memory_integer_is_mib),
 		cmocka_unit_test(test_json_errors), cmocka_unit_test(test_json_atomic),
 		cmocka_unit_test(test_validate), cmocka_unit_test(test_cpu_option), cmocka_unit_test(test_snp_cpuid_fixup_option),
+		cmocka_unit_test(test_snp_validate_option),
 		cmocka_unit_test(test_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
