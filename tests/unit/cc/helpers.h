@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/util.h"
 #include "runner/cc/cc.h"
@@ -44,6 +45,29 @@ static inline struct kvm_double *double_new(void)
 	struct kd_config c;
 	kd_config_default(&c);
 	return kd_new(&c);
+}
+
+/* A synthetic bzImage in k[0..len): 4 setup sectors, boot protocol `ver`, LOADED_HIGH,
+ * XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G, init_size 8 MiB, pref_address 16 MiB, and a
+ * patterned payload after the setup sectors. */
+static inline void cc_test_bzimage(uint8_t *k, size_t len, uint16_t ver)
+{
+	memset(k, 0, len);
+	k[0x1f1] = 4;
+	cp_put_le16(k + 0x1fe, 0xaa55);
+	k[0x200] = 0xeb;
+	k[0x201] = 0x6a;
+	memcpy(k + 0x202, "HdrS", 4);
+	cp_put_le16(k + 0x206, ver);
+	k[0x211] = 0x01;
+	cp_put_le32(k + 0x22c, 0x7fffffff);
+	cp_put_le32(k + 0x230, 0x200000);
+	k[0x236] = 0x03;
+	cp_put_le32(k + 0x238, 2047);
+	cp_put_le64(k + 0x258, 0x1000000);
+	cp_put_le32(k + 0x260, 8u << 20);
+	for (size_t i = 5 * 512; i < len; i++)
+		k[i] = (uint8_t)(i * 7);
 }
 
 #endif

@@ -25,21 +25,7 @@ static uint8_t kimg[KLEN];
 
 static void make_bzimage(void)
 {
-	kimg[0x1f1] = 4;
-	cp_put_le16(kimg + 0x1fe, 0xaa55);
-	kimg[0x200] = 0xeb;
-	kimg[0x201] = 0x6a;
-	memcpy(kimg + 0x202, "HdrS", 4);
-	cp_put_le16(kimg + 0x206, 0x020f);
-	kimg[0x211] = 0x01;
-	cp_put_le32(kimg + 0x22c, 0x7fffffff);
-	cp_put_le32(kimg + 0x230, 0x200000);
-	kimg[0x236] = 0x03;
-	cp_put_le32(kimg + 0x238, 2047);
-	cp_put_le64(kimg + 0x258, 0x1000000);
-	cp_put_le32(kimg + 0x260, 8u << 20);
-	for (size_t i = 5 * 512; i < KLEN; i++)
-		kimg[i] = (uint8_t)(i * 7);
+	cc_test_bzimage(kimg, sizeof(kimg), 0x020f);
 }
 
 static struct cc_launch_cfg direct(enum cc_platform p, const char *cpu)

@@ -32,25 +32,9 @@
 
 static uint8_t kimg[KLEN];
 
-/* A bzImage header: 4 setup sectors, protocol 2.15, XLF_KERNEL_64, init_size 8 MiB, pref 16 MiB. */
 static void make_bzimage(uint16_t ver)
 {
-	memset(kimg, 0, sizeof(kimg));
-	kimg[0x1f1] = 4;
-	cp_put_le16(kimg + 0x1fe, 0xaa55);
-	kimg[0x200] = 0xeb;
-	kimg[0x201] = 0x6a;
-	memcpy(kimg + 0x202, "HdrS", 4);
-	cp_put_le16(kimg + 0x206, ver);
-	kimg[0x211] = 0x01; /* LOADED_HIGH */
-	cp_put_le32(kimg + 0x22c, 0x7fffffff);
-	cp_put_le32(kimg + 0x230, 0x200000);
-	kimg[0x236] = 0x03; /* XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G */
-	cp_put_le32(kimg + 0x238, 2047);
-	cp_put_le64(kimg + 0x258, 0x1000000);
-	cp_put_le32(kimg + 0x260, 8u << 20);
-	for (size_t i = 5 * 512; i < KLEN; i++)
-		kimg[i] = (uint8_t)(i * 7);
+	cc_test_bzimage(kimg, sizeof(kimg), ver);
 }
 
 static struct cc_launch_cfg direct_cfg(enum cc_platform p, unsigned vcpus, uint64_t mem, const uint8_t *k, size_t klen)
