@@ -48,18 +48,12 @@ static double now(void)
 static double launch(enum db_snp_validate val, uint64_t mem, double *psc, uint64_t *pages)
 {
 	struct kvm_double *kd = double_new();
-	struct cc_launch_cfg cfg = cfg_for(CC_SNP, 2);
+	struct cc_launch_cfg cfg = cc_test_direct_cfg(CC_SNP, 2, mem, kimg, KLEN, CMDLINE);
 	struct cc_vm cvm;
 	struct cp_err err = { 0 };
 	struct kd_record rec;
 	double t0, t1;
 
-	cfg.firmware = NULL;
-	cfg.firmware_len = 0;
-	cfg.mem_size = mem;
-	cfg.kernel = kimg;
-	cfg.kernel_len = KLEN;
-	cfg.cmdline = CMDLINE;
 	cfg.snp_validate = val;
 	t0 = now();
 	if (cc_launch(&kd_ops, kd, &cfg, &cvm, &err) < 0) {

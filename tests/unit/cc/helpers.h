@@ -70,4 +70,18 @@ static inline void cc_test_bzimage(uint8_t *k, size_t len, uint16_t ver)
 		k[i] = (uint8_t)(i * 7);
 }
 
+/* A firmware-less (direct-boot) launch of kernel k with command line cmdline. */
+static inline struct cc_launch_cfg cc_test_direct_cfg(enum cc_platform p, unsigned vcpus, uint64_t mem,
+						      const uint8_t *k, size_t klen, const char *cmdline)
+{
+	struct cc_launch_cfg c = cfg_for(p, vcpus);
+	c.firmware = NULL;
+	c.firmware_len = 0;
+	c.mem_size = mem;
+	c.kernel = k;
+	c.kernel_len = klen;
+	c.cmdline = cmdline;
+	return c;
+}
+
 #endif

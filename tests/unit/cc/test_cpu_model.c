@@ -30,13 +30,7 @@ static void make_bzimage(void)
 
 static struct cc_launch_cfg direct(enum cc_platform p, const char *cpu)
 {
-	struct cc_launch_cfg c = cfg_for(p, 2);
-	c.firmware = NULL;
-	c.firmware_len = 0;
-	c.mem_size = 128ull << 20;
-	c.kernel = kimg;
-	c.kernel_len = KLEN;
-	c.cmdline = CMDLINE;
+	struct cc_launch_cfg c = cc_test_direct_cfg(p, 2, 128ull << 20, kimg, KLEN, CMDLINE);
 	c.cpu = cpu;
 	return c;
 }

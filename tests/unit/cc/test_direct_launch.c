@@ -39,14 +39,7 @@ static void make_bzimage(uint16_t ver)
 
 static struct cc_launch_cfg direct_cfg(enum cc_platform p, unsigned vcpus, uint64_t mem, const uint8_t *k, size_t klen)
 {
-	struct cc_launch_cfg c = cfg_for(p, vcpus);
-	c.firmware = NULL;
-	c.firmware_len = 0;
-	c.mem_size = mem;
-	c.kernel = k;
-	c.kernel_len = klen;
-	c.cmdline = CMDLINE;
-	return c;
+	return cc_test_direct_cfg(p, vcpus, mem, k, klen, CMDLINE);
 }
 
 /* What `carapace measure` computes (memenc/cli_measure.c run_direct): the same plan builder with
