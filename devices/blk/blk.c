@@ -5,12 +5,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
+#include "devices/blk/swap.h"
+#include "devices/vhost/pool.h"
 
 static void blk_get_config(void *dev, uint8_t *cfg)
 {
@@ -29,6 +34,11 @@ static void blk_get_config(void *dev, uint8_t *cfg)
 	cfg[56] = b->can_punch;                             /* write_zeroes_may_unmap */
 }
 
+static int blk_extra_fd(void *dev)
+{
+	return ((struct blk_dev *)dev)->swap_fd;
+}
+
 void blk_dev_setup_ops(struct blk_dev *b)
 {
 	uint64_t f = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
@@ -44,13 +54,134 @@ void blk_dev_setup_ops(struct blk_dev *b)
 	b->ops = (struct vu_dev_ops){
 		.name = "blk",
 		.features = f,
-		.protocol_features = VU_PF_IMPLEMENTED,
+		/* The back-end channel tells the front-end of a new capacity after a swap. */
+		.protocol_features = VU_PF_IMPLEMENTED | (1ull << VU_PF_BACKEND_REQ),
 		.num_queues = b->num_queues,
 		.config_size = BLK_CONFIG_SIZE,
 		.get_config = blk_get_config,
 		.handle_chain = blk_handle_chain,
+		.extra_fd = blk_extra_fd,
+		.extra_ready = blk_swap_ready,
 		.workers = BLK_WORKERS,
 	};
+}
+
+int blk_image_facts_get(int fd, struct blk_image_facts *f)
+{
+	struct stat st;
+	int fl;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	f->mode = st.st_mode;
+	f->accmode = fl & O_ACCMODE;
+	f->size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode)) {
+		off_t end = lseek(fd, 0, SEEK_END);
+
+		if (end < 0)
+			return -errno;
+		f->size = (uint64_t)end;
+	}
+	return 0;
+}
+
+void blk_dev_probe(struct blk_dev *b)
+{
+	b->can_punch = b->can_zero_range = false;
+	if (b->readonly)
+		return;
+	b->can_punch = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)b->size, 4096) == 0;
+	b->can_zero_range = fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)b->size, 0) == 0 ||
+			    errno == EINVAL;
+}
+
+static void blk_swap_answer(struct blk_dev *b, uint64_t serial, int status, const char *msg)
+{
+	struct blk_swap_reply rep = { .magic = BLK_SWAP_REPLY_MAGIC, .status = status, .serial = serial,
+				      .size = status == 0 ? b->size : 0 };
+
+	snprintf(rep.msg, sizeof(rep.msg), "%s", msg);
+	if (send(b->swap_fd, &rep, sizeof(rep), MSG_NOSIGNAL) != (ssize_t)sizeof(rep))
+		cp_warn("blk: swap channel: answer not sent: %s", strerror(errno));
+}
+
+void blk_swap_ready(struct vu_backend *be)
+{
+	struct blk_dev *b = be->dev;
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t raw[sizeof(struct blk_swap_req) + 1];
+	struct iovec iov = { .iov_base = raw, .iov_len = sizeof(raw) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	struct blk_swap_req req;
+	struct blk_image_facts f;
+	struct cp_err err = { 0 };
+	int fds[2], nfds = 0, fd, r, old;
+	ssize_t n;
+
+	n = recvmsg(b->swap_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n >= 0 && c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (nfds < 2)
+				fds[nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (n <= 0) {
+		/* The VM process closed its end (or the channel failed): no more swaps. */
+		cp_info("blk: swap channel closed%s%s", n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+		close(b->swap_fd);
+		b->swap_fd = -1;
+		return;
+	}
+	r = blk_swap_req_read(raw, (size_t)n, (unsigned)nfds, mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC), &req, &err);
+	if (r < 0) {
+		/* Only the VM process writes here; a request it could not have meant ends the channel. */
+		cp_err("blk: swap channel: %s; no more swaps", err.msg);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		close(b->swap_fd);
+		b->swap_fd = -1;
+		return;
+	}
+	fd = fds[0];
+	r = blk_image_facts_get(fd, &f);
+	if (r < 0)
+		cp_err_set(&err, -r, "cannot inspect the new file: %s", strerror(-r));
+	else
+		r = blk_image_judge(&f, b->readonly, &err);
+	if (r < 0) {
+		close(fd);
+		cp_warn("blk: swap %llu refused: %s; the old file stays", (unsigned long long)req.serial, err.msg);
+		blk_swap_answer(b, req.serial, r, err.msg);
+		return;
+	}
+	/* Between requests: nothing in flight reads the old fd or size while they change. */
+	if (be->pool)
+		vu_pool_drain(be->pool);
+	old = b->fd;
+	b->fd = fd;
+	b->size = f.size;
+	blk_dev_probe(b);
+	close(old);
+	b->swaps++;
+	cp_info("blk: backing file replaced (swap %llu): %llu bytes", (unsigned long long)req.serial,
+		(unsigned long long)b->size);
+	if (vu_be_config_changed(be, &err) < 0)
+		cp_warn("%s", err.msg);
+	blk_swap_answer(b, req.serial, 0, "");
 }
 
 /* [sector, +bytes) inside the image, without overflow. */

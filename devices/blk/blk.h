@@ -40,11 +40,26 @@ struct blk_dev {
 	bool can_zero_range;     /* fallocate(ZERO_RANGE) works */
 	uint16_t num_queues;
 	char serial[BLK_ID_BYTES];
+	int swap_fd;             /* the swap channel from the VM process (--swap-fd), -1 when none */
+	uint64_t swaps;          /* backing files replaced so far */
 	struct vu_dev_ops ops;
 };
 
+struct blk_image_facts;
+
 /* Fill ops for this device (features from readonly / can_punch, queues). */
+
 void blk_dev_setup_ops(struct blk_dev *b);
+/* What an open image is: mode, size (a block device's from its end offset, fstat says 0) and
+ * access mode. 0 or -errno. */
+int blk_image_facts_get(int fd, struct blk_image_facts *f);
+/* Which zeroing operations the file system of a writable image supports (probed beyond its end
+ * with KEEP_SIZE: harmless). */
+void blk_dev_probe(struct blk_dev *b);
+/* The swap channel is readable (vu_dev_ops.extra_ready): take one request, judge the new file,
+ * and between two requests (the worker pool drained) replace the backing file, then tell the
+ * front-end the configuration changed and answer. A refused file leaves the old one in place. */
+void blk_swap_ready(struct vu_backend *be);
 /* Handle one chain (vu_dev_ops.handle_chain). */
 void blk_handle_chain(struct vu_backend *be, unsigned q, struct vu_chain *c, uint32_t *written);
 

@@ -13,12 +13,13 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "devices/blk/blk.h"
+#include "devices/blk/swap.h"
 #include "devices/helper_serve.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: carapace-blk (--socket-path PATH | --fd N) (--image FILE | --image-fd N) [--readonly]\n"
-		   "                    [--num-queues N] [--serial ID] [--no-jail]\n");
+		   "                    [--num-queues N] [--serial ID] [--swap-fd N] [--no-jail]\n");
 }
 
 int main(int argc, char **argv)
@@ -30,11 +31,13 @@ int main(int argc, char **argv)
 		{ "readonly", no_argument, NULL, 'r' },
 		{ "num-queues", required_argument, NULL, 'q' },
 		{ "serial", required_argument, NULL, 's' },
+		{ "swap-fd", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dev_opts o = { .fd = -1 };
-	struct blk_dev b = { .fd = -1, .num_queues = 1 };
+	struct blk_dev b = { .fd = -1, .num_queues = 1, .swap_fd = -1 };
+	struct blk_image_facts facts;
 	const char *image = NULL, *serial = "carapace-blk";
 	int image_fd = -1;
 	struct stat st;
@@ -68,6 +71,16 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			serial = optarg;
+			break;
+		case 'S':
+			/* The VM process's end of the swap channel hands over new backing files
+			 * (PATCH /drives/{id}); this helper never opens one itself. */
+			if (cp_parse_u64(optarg, &v) < 0 || v < 3 || v > INT32_MAX) {
+				cp_err("--swap-fd %s: expected an open file descriptor", optarg);
+				return CP_EXIT_USAGE;
+			}
+			b.swap_fd = (int)v;
+			(void)fcntl(b.swap_fd, F_SETFD, FD_CLOEXEC);
 			break;
 		case 'h':
 			usage(stdout);
@@ -109,18 +122,20 @@ int main(int argc, char **argv)
 		cp_err("--image %s: %s", image, strerror(errno));
 		return CP_EXIT_FAILURE;
 	}
-	if (fstat(b.fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+	if (blk_image_facts_get(b.fd, &facts) < 0 || !(S_ISREG(facts.mode) || S_ISBLK(facts.mode))) {
 		cp_err("--image %s: not a regular file or block device", image);
 		return CP_EXIT_FAILURE;
 	}
-	b.size = ((uint64_t)st.st_size / BLK_SECTOR) * BLK_SECTOR;
-	if (!b.readonly) {
-		/* Probe beyond the end (KEEP_SIZE): harmless, and tells which operations the file
-		 * system supports before the jail removes the chance to ask. */
-		b.can_punch = fallocate(b.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)b.size, 4096) == 0;
-		b.can_zero_range = fallocate(b.fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)b.size, 0) == 0 ||
-				   errno == EINVAL;
-	}
+	/* A block device's size is its end offset (fstat says 0); a file's tail short of a sector
+	 * is not served. */
+	b.size = (facts.size / BLK_SECTOR) * BLK_SECTOR;
+	/* Which zeroing operations the file system supports, asked before the jail removes the chance
+	 * (the swap path asks again for each new file: fallocate beyond the end is allowed). */
+	blk_dev_probe(&b);
 	blk_dev_setup_ops(&b);
-	return dev_helper_serve(&o, &devkinds[DEVKIND_BLK], &b.ops, &b, &b.fd, 1);
+	{
+		int keep[2] = { b.fd, b.swap_fd };
+
+		return dev_helper_serve(&o, &devkinds[DEVKIND_BLK], &b.ops, &b, keep, b.swap_fd >= 0 ? 2 : 1);
+	}
 }

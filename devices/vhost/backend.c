@@ -51,6 +51,7 @@ void vu_be_init(struct vu_backend *be, const struct vu_dev_ops *ops, void *dev, 
 	be->dev = dev;
 	be->sock = sock;
 	be->phase = VU_BE_NEW;
+	be->backend_fd = -1;
 	for (unsigned i = 0; i < VU_QUEUE_MAX; i++)
 		vu_ring_reset(&be->rings[i]);
 }
@@ -69,6 +70,9 @@ void vu_be_free(struct vu_backend *be)
 		vu_ring_reset(r);
 	}
 	vu_mem_unmap_all(&be->mem);
+	if (be->backend_fd >= 0)
+		close(be->backend_fd);
+	be->backend_fd = -1;
 	if (be->inflight_base)
 		munmap(be->inflight_base, be->inflight_size);
 	be->inflight_base = NULL;
@@ -86,7 +90,7 @@ static uint64_t vu_be_offered(const struct vu_backend *be)
 
 static uint64_t vu_be_offered_protocol(const struct vu_backend *be)
 {
-	uint64_t pf = be->ops->protocol_features & VU_PF_IMPLEMENTED;
+	uint64_t pf = be->ops->protocol_features & (VU_PF_IMPLEMENTED | VU_PF_OPTIONAL);
 
 	/* Resubmitting in-flight requests needs a synchronous chain handler. */
 	if (!be->ops->handle_chain)
@@ -591,6 +595,29 @@ static int vu_h_get_status(struct vu_backend *be, struct vu_msg *m, struct vu_re
 	return 0;
 }
 
+static int vu_h_set_backend_req_fd(struct vu_backend *be, struct vu_msg *m, struct vu_reply *rep,
+				   struct cp_err *err)
+{
+	if (!(be->protocol & (1ull << VU_PF_BACKEND_REQ)))
+		return cp_err_set(err, EPROTO, "SET_BACKEND_REQ_FD: BACKEND_REQ was not negotiated");
+	if (be->backend_fd >= 0)
+		close(be->backend_fd);
+	be->backend_fd = vu_be_take_fd(m, 0);
+	return 0;
+}
+
+int vu_be_config_changed(struct vu_backend *be, struct cp_err *err)
+{
+	struct cp_err serr = { 0 };
+
+	if (be->backend_fd < 0 || !(be->protocol & (1ull << VU_PF_BACKEND_REQ)))
+		return cp_err_set(err, ENOTCONN, "%s: the front-end gave no back-end channel: the guest is not told "
+				  "of the new configuration", be->ops->name);
+	if (vu_sock_send(be->backend_fd, VU_BREQ_CONFIG_CHANGE_MSG, VU_FLAG_VERSION, NULL, 0, NULL, 0, &serr) < 0)
+		return cp_err_set(err, serr.code, "%s: BACKEND_CONFIG_CHANGE_MSG: %s", be->ops->name, strerror(serr.code));
+	return 0;
+}
+
 /* Requests absent here are refused by the reader already; this table is the second gate. */
 static const struct vu_handler vu_handlers[VU_REQ_MAX] = {
 	[VU_REQ_GET_FEATURES] = { vu_h_get_features, true },
@@ -618,6 +645,7 @@ static const struct vu_handler vu_handlers[VU_REQ_MAX] = {
 	[VU_REQ_REM_MEM_REG] = { vu_h_rem_mem_reg, false },
 	[VU_REQ_SET_STATUS] = { vu_h_set_status, false },
 	[VU_REQ_GET_STATUS] = { vu_h_get_status, false },
+	[VU_REQ_SET_BACKEND_REQ_FD] = { vu_h_set_backend_req_fd, true }, /* QEMU sends it before SET_OWNER */
 };
 
 int vu_be_handle(struct vu_backend *be, struct vu_msg *m, struct cp_err *err)

@@ -66,6 +66,7 @@ struct vu_backend {
 	uint16_t inflight_queues, inflight_qsize;
 	struct vu_chain chain;      /* scratch for one request */
 	struct vu_pool *pool;       /* worker threads, when ops->workers */
+	int backend_fd;             /* the back-end channel (SET_BACKEND_REQ_FD), -1 when none */
 	/* Test hooks (set only in CARAPACE_TEST_HOOKS builds): act as a stalled or a compromised
 	 * back-end when this request arrives. */
 	uint32_t test_stall_req;    /* stop answering for ever */
@@ -93,9 +94,17 @@ void vu_be_push(struct vu_backend *be, unsigned q, uint16_t head, uint32_t len);
 void vu_be_notify(struct vu_backend *be, unsigned q);
 bool vu_be_has_feature(const struct vu_backend *be, unsigned bit);
 
+/* Tell the front-end the device's configuration space changed (BACKEND_CONFIG_CHANGE_MSG on the
+ * back-end channel, without NEED_REPLY: the front-end reads the new config with GET_CONFIG on the
+ * main channel, which this event loop must stay free to answer). -ENOTCONN when the front-end
+ * gave no back-end channel. */
+int vu_be_config_changed(struct vu_backend *be, struct cp_err *err);
+
 /* The protocol features the library itself implements (a device may offer fewer). */
 #define VU_PF_IMPLEMENTED ((1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK) | (1ull << VU_PF_CONFIG) | \
 			   (1ull << VU_PF_INFLIGHT_SHMFD) | (1ull << VU_PF_CONFIGURE_MEM_SLOTS) | \
 			   (1ull << VU_PF_STATUS))
+/* Implemented too, but offered only by a device that uses it (a channel the front-end must poll). */
+#define VU_PF_OPTIONAL (1ull << VU_PF_BACKEND_REQ)
 
 #endif

@@ -429,3 +429,28 @@ int vu_drvq_wait(struct vu_drvq *q, int timeout_ms)
 	(void)eventfd_read(q->call_fd, &v);
 	return 1;
 }
+
+int vu_fe_set_backend_req_fd(struct vu_fe *fe, int fd, struct cp_err *err)
+{
+	struct vu_msg m;
+
+	if (!(fe->protocol & (1ull << VU_PF_BACKEND_REQ)))
+		return cp_err_set(err, EPROTO, "SET_BACKEND_REQ_FD: BACKEND_REQ was not negotiated");
+	vu_fe_build_empty(&m, VU_REQ_SET_BACKEND_REQ_FD);
+	m.fds[0] = fd;
+	m.nfds = 1;
+	return vu_fe_send(fe, &m, err);
+}
+
+int vu_fe_recv_backend_req(struct vu_fe *fe, int sock, struct vu_msg *m, const struct vu_wait *w, struct cp_err *err)
+{
+	(void)fe;
+	return vu_sock_recv_backend_req(sock, m, w, err);
+}
+
+int vu_fe_backend_ack(struct vu_fe *fe, int sock, const struct vu_msg *m, uint64_t status, struct cp_err *err)
+{
+	if (!(m->hdr.flags & VU_FLAG_NEED_REPLY) || !(fe->protocol & (1ull << VU_PF_REPLY_ACK)))
+		return 0;
+	return vu_sock_send(sock, m->hdr.request, VU_FLAG_VERSION | VU_FLAG_REPLY, &status, sizeof(status), NULL, 0, err);
+}

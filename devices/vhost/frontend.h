@@ -28,7 +28,7 @@ struct vu_fe {
 #define VU_FE_FEATURES_SUPPORTED (((1ull << 24) - 1) | (1ull << VIRTIO_F_VERSION_1))
 #define VU_FE_PROTOCOL_SUPPORTED ((1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK) | (1ull << VU_PF_CONFIG) | \
 				  (1ull << VU_PF_CONFIGURE_MEM_SLOTS) | (1ull << VU_PF_STATUS) | \
-				  (1ull << VU_PF_INFLIGHT_SHMFD))
+				  (1ull << VU_PF_INFLIGHT_SHMFD) | (1ull << VU_PF_BACKEND_REQ))
 
 /* ---- builders (pure): fill *m for one request; no I/O ---- */
 void vu_fe_build_u64(struct vu_msg *m, uint32_t req, uint64_t v);
@@ -63,6 +63,15 @@ int vu_fe_get_inflight(struct vu_fe *fe, uint16_t num_queues, uint16_t queue_siz
 		       struct vu_inflight_msg *info, struct cp_err *err);
 int vu_fe_set_inflight(struct vu_fe *fe, int fd, const struct vu_inflight_msg *info, struct cp_err *err);
 int vu_fe_vring_stop(struct vu_fe *fe, uint32_t idx, uint16_t *base, struct cp_err *err);
+/* BACKEND_REQ negotiated: give the back-end its end of the back-end channel (SET_BACKEND_REQ_FD). */
+int vu_fe_set_backend_req_fd(struct vu_fe *fe, int fd, struct cp_err *err);
+/* Read one back-end request from the back-end channel (at most until w's deadline: a back-end
+ * that sends half a header cannot hold the caller) and check it with vu_msg_check_backend_req
+ * (an fd attached to it is dropped by the kernel and refused). With NEED_REPLY and REPLY_ACK
+ * negotiated, the caller answers with vu_fe_backend_ack. 1 a request, 0 the back-end closed it,
+ * -errno. */
+int vu_fe_recv_backend_req(struct vu_fe *fe, int sock, struct vu_msg *m, const struct vu_wait *w, struct cp_err *err);
+int vu_fe_backend_ack(struct vu_fe *fe, int sock, const struct vu_msg *m, uint64_t status, struct cp_err *err);
 
 /* ---- driver-side split ring over memory the caller shares with the back-end ---- */
 struct vu_drvq {

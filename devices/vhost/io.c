@@ -181,6 +181,20 @@ fail:
 	return r;
 }
 
+int vu_sock_recv_backend_req(int sock, struct vu_msg *m, const struct vu_wait *w, struct cp_err *err)
+{
+	int r = vu_recv_header(sock, m, 0, w, err);
+
+	if (r <= 0)
+		return r;
+	r = vu_msg_check_backend_req(&m->hdr, m->nfds, err);
+	if (r < 0) {
+		vu_msg_close_fds(m);
+		return r;
+	}
+	return 1; /* the one accepted request has no payload */
+}
+
 int vu_sock_recv_reply(int sock, uint32_t request, uint32_t size, int size_is_max, unsigned max_fds,
 		       struct vu_msg *m, struct cp_err *err)
 {

@@ -37,6 +37,11 @@ int vu_sock_recv_reply(int sock, uint32_t request, uint32_t size, int size_is_ma
 int vu_sock_recv_reply_wait(int sock, uint32_t request, uint32_t size, int size_is_max, unsigned max_fds,
 			    const struct vu_wait *w, struct vu_msg *m, struct cp_err *err);
 
+/* One back-end request from the back-end channel (front-end side): no fd may come with it (the
+ * receive buffer has room for none), checked with vu_msg_check_backend_req, within w's deadline.
+ * 1, 0 on orderly close, -errno. */
+int vu_sock_recv_backend_req(int sock, struct vu_msg *m, const struct vu_wait *w, struct cp_err *err);
+
 /* Send header + payload (+ fds) in one sendmsg. */
 int vu_sock_send(int sock, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
 		 const int *fds, unsigned nfds, struct cp_err *err);

@@ -31,7 +31,7 @@ struct vu_req_rule {
 };
 
 /* Every request the back-end library accepts. Empty slots (logging, IOTLB, postcopy, crypto,
- * in-band notifications, back-end channel) are features we never offer: refused. */
+ * in-band notifications) are features we never offer: refused. */
 static const struct vu_req_rule vu_req_rules[VU_REQ_MAX] = {
 	[VU_REQ_GET_FEATURES] = { "GET_FEATURES", VU_SZ_EXACT, 0, VU_FD_NONE, true },
 	[VU_REQ_SET_FEATURES] = { "SET_FEATURES", VU_SZ_EXACT, 8, VU_FD_NONE, false },
@@ -58,6 +58,8 @@ static const struct vu_req_rule vu_req_rules[VU_REQ_MAX] = {
 	[VU_REQ_REM_MEM_REG] = { "REM_MEM_REG", VU_SZ_EXACT, 40, VU_FD_ZERO_OR_ONE, false },
 	[VU_REQ_SET_STATUS] = { "SET_STATUS", VU_SZ_EXACT, 8, VU_FD_NONE, false },
 	[VU_REQ_GET_STATUS] = { "GET_STATUS", VU_SZ_EXACT, 0, VU_FD_NONE, true },
+	/* The back-end channel (a device that offers BACKEND_REQ: carapace-blk's config changes). */
+	[VU_REQ_SET_BACKEND_REQ_FD] = { "SET_BACKEND_REQ_FD", VU_SZ_EXACT, 0, VU_FD_ONE, false },
 };
 
 /* Names of ids we know but refuse, so the refusal names them. */
@@ -66,7 +68,6 @@ static const char *const vu_req_refused_names[VU_REQ_MAX] = {
 	[VU_REQ_SET_LOG_FD] = "SET_LOG_FD",
 	[VU_REQ_SEND_RARP] = "SEND_RARP",
 	[VU_REQ_NET_SET_MTU] = "NET_SET_MTU",
-	[VU_REQ_SET_BACKEND_REQ_FD] = "SET_BACKEND_REQ_FD",
 	[VU_REQ_IOTLB_MSG] = "IOTLB_MSG",
 	[VU_REQ_SET_VRING_ENDIAN] = "SET_VRING_ENDIAN",
 	[VU_REQ_CREATE_CRYPTO_SESSION] = "CREATE_CRYPTO_SESSION",
@@ -194,5 +195,36 @@ int vu_msg_check(const struct vu_hdr *hdr, const void *payload, unsigned nfds, s
 		return cp_err_set(err, EPROTO, "%s: %u fds received, expected %u to %u", rule->name, nfds,
 				  want_min, want_max);
 	}
+	return 0;
+}
+
+/* The back-end's requests a front-end accepts: only the configuration-change notice (no payload,
+ * no fd). IOTLB and host notifiers are features carapace's front-end never negotiates. */
+static const char *const vu_breq_names[VU_BREQ_MAX] = {
+	[VU_BREQ_IOTLB_MSG] = "BACKEND_IOTLB_MSG",
+	[VU_BREQ_CONFIG_CHANGE_MSG] = "BACKEND_CONFIG_CHANGE_MSG",
+	[VU_BREQ_VRING_HOST_NOTIFIER_MSG] = "BACKEND_VRING_HOST_NOTIFIER_MSG",
+};
+
+const char *vu_breq_name(uint32_t request)
+{
+	return request < VU_BREQ_MAX && vu_breq_names[request] ? vu_breq_names[request] : "unknown";
+}
+
+int vu_msg_check_backend_req(const struct vu_hdr *hdr, unsigned nfds, struct cp_err *err)
+{
+	if ((hdr->flags & VU_FLAG_VERSION_MASK) != VU_FLAG_VERSION)
+		return cp_err_set(err, EPROTO, "back-end request: version %u in flags 0x%x, expected 1",
+				  hdr->flags & VU_FLAG_VERSION_MASK, hdr->flags);
+	if (hdr->flags & ~(VU_FLAG_VERSION_MASK | VU_FLAG_NEED_REPLY))
+		return cp_err_set(err, EPROTO, "back-end request: flags 0x%x has bits other than version and NEED_REPLY",
+				  hdr->flags);
+	if (hdr->request != VU_BREQ_CONFIG_CHANGE_MSG)
+		return cp_err_set(err, EPROTO, "back-end request %u (%s) is not accepted: only %s is", hdr->request,
+				  vu_breq_name(hdr->request), vu_breq_names[VU_BREQ_CONFIG_CHANGE_MSG]);
+	if (hdr->size != 0)
+		return cp_err_set(err, EPROTO, "%s: payload size %u, expected 0", vu_breq_names[hdr->request], hdr->size);
+	if (nfds)
+		return cp_err_set(err, EPROTO, "%s: %u fds received, expected none", vu_breq_names[hdr->request], nfds);
 	return 0;
 }

@@ -37,6 +37,12 @@ int vu_msg_check_header(const struct vu_hdr *hdr, struct cp_err *err);
  * region count, GET/SET_CONFIG's size field) and the number of fds received with it. */
 int vu_msg_check(const struct vu_hdr *hdr, const void *payload, unsigned nfds, struct cp_err *err);
 
+/* The back-end channel, front-end side: check a back-end request's header (version, flags, a
+ * request the front-end accepts, its exact payload size) and the fds that came with it. Only
+ * BACKEND_CONFIG_CHANGE_MSG passes. 0 or -EPROTO with a message. */
+int vu_msg_check_backend_req(const struct vu_hdr *hdr, unsigned nfds, struct cp_err *err);
+const char *vu_breq_name(uint32_t request);
+
 /* True if the request asks for a reply of its own (GET_*), independent of NEED_REPLY. */
 bool vu_req_has_reply(uint32_t request);
 

@@ -51,6 +51,15 @@ enum vu_request {
 	VU_REQ_MAX = 41, /* one past the last id the reader knows */
 };
 
+/* Back-end requests (back-end -> front-end, on the channel given by SET_BACKEND_REQ_FD). */
+enum vu_backend_request {
+	VU_BREQ_NONE = 0,
+	VU_BREQ_IOTLB_MSG = 1,
+	VU_BREQ_CONFIG_CHANGE_MSG = 2,
+	VU_BREQ_VRING_HOST_NOTIFIER_MSG = 3,
+	VU_BREQ_MAX = 4, /* one past the last id the front-end's reader knows */
+};
+
 #define VU_FLAG_VERSION_MASK 0x3u
 #define VU_FLAG_VERSION 0x1u
 #define VU_FLAG_REPLY 0x4u

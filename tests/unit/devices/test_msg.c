@@ -27,6 +27,7 @@ static const struct req_case exact[] = {
 	{ VU_REQ_GET_QUEUE_NUM, 0, 0 }, { VU_REQ_SET_VRING_ENABLE, 8, 0 }, { VU_REQ_GET_INFLIGHT_FD, 24, 0 },
 	{ VU_REQ_SET_INFLIGHT_FD, 24, 1 }, { VU_REQ_GET_MAX_MEM_SLOTS, 0, 0 }, { VU_REQ_ADD_MEM_REG, 40, 1 },
 	{ VU_REQ_REM_MEM_REG, 40, 0 }, { VU_REQ_SET_STATUS, 8, 0 }, { VU_REQ_GET_STATUS, 0, 0 },
+	{ VU_REQ_SET_BACKEND_REQ_FD, 0, 1 },
 };
 
 static int check(uint32_t req, uint32_t flags, uint32_t size, const void *payload, unsigned nfds,
@@ -78,6 +79,42 @@ static void test_header_flags(void **state)
 	assert_int_equal(check(VU_REQ_GET_FEATURES, 1 | 0x100, 0, NULL, 0, &err), -EPROTO);
 }
 
+/* The back-end channel's reader (front-end side): only CONFIG_CHANGE_MSG, empty, no fd. */
+static int bcheck(const struct vu_hdr *h, unsigned nfds, struct cp_err *err)
+{
+	cp_err_clear(err);
+	return vu_msg_check_backend_req(h, nfds, err);
+}
+
+static void test_backend_requests(void **state)
+{
+	struct vu_hdr h = { .request = VU_BREQ_CONFIG_CHANGE_MSG, .flags = VU_FLAG_VERSION, .size = 0 };
+	struct cp_err err = { 0 };
+
+	assert_int_equal(bcheck(&h, 0, &err), 0);
+	h.flags |= VU_FLAG_NEED_REPLY;
+	assert_int_equal(bcheck(&h, 0, &err), 0);
+	assert_int_equal(bcheck(&h, 1, &err), -EPROTO);
+	assert_non_null(strstr(err.msg, "fds"));
+	h.size = 8;
+	assert_int_equal(bcheck(&h, 0, &err), -EPROTO);
+	assert_non_null(strstr(err.msg, "payload size 8"));
+	h.size = 0;
+	h.flags = VU_FLAG_VERSION | VU_FLAG_REPLY;
+	assert_int_equal(bcheck(&h, 0, &err), -EPROTO);
+	h.flags = 2;
+	assert_int_equal(bcheck(&h, 0, &err), -EPROTO);
+	assert_non_null(strstr(err.msg, "version"));
+	h.flags = VU_FLAG_VERSION;
+	for (uint32_t r = 0; r < VU_BREQ_MAX + 2; r++) {
+		h.request = r;
+		assert_int_equal(bcheck(&h, 0, &err), r == VU_BREQ_CONFIG_CHANGE_MSG ? 0 : -EPROTO);
+	}
+	h.request = VU_BREQ_IOTLB_MSG;
+	assert_int_equal(bcheck(&h, 0, &err), -EPROTO);
+	assert_non_null(strstr(err.msg, "BACKEND_IOTLB_MSG"));
+}
+
 static void test_unknown_and_refused(void **state)
 {
 	uint8_t zero[64] = { 0 };
@@ -89,7 +126,7 @@ static void test_unknown_and_refused(void **state)
 	assert_int_equal(check(0xffffffffu, 1, 0, zero, 0, &err), -EPROTO);
 	/* Known but never offered: refused by name. */
 	static const uint32_t refused[] = { VU_REQ_SET_LOG_BASE, VU_REQ_SET_LOG_FD, VU_REQ_SEND_RARP,
-					    VU_REQ_NET_SET_MTU, VU_REQ_SET_BACKEND_REQ_FD, VU_REQ_IOTLB_MSG,
+					    VU_REQ_NET_SET_MTU, VU_REQ_IOTLB_MSG,
 					    VU_REQ_SET_VRING_ENDIAN, VU_REQ_POSTCOPY_ADVISE, VU_REQ_RESET_DEVICE,
 					    VU_REQ_VRING_KICK };
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -223,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_vring_fd_bit),
 		cmocka_unit_test(test_mem_table_sizes),
 		cmocka_unit_test(test_config_sizes),
+		cmocka_unit_test(test_backend_requests),
 		cmocka_unit_test(test_region_checks),
 		cmocka_unit_test(test_translation_one_region),
 	};
