@@ -42,6 +42,14 @@
 	    { flags_arg, SCE_EQ32, { __VA_ARGS__ }, sizeof((uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t) } }, \
 	  w }
 
+/* The main thread's channels: the helpers' vhost-user sockets, blk's swap channels, the
+ * back-end channels and the API's control socket (the fds known when the filter loads). */
+#define ON_CHANNEL(n, flags_arg, text, w, ...)                                                      \
+	{ n, "fd: a helper's vhost-user socket, swap or back-end channel, or the API's control socket; flags " text, \
+	  { { 0, SCE_TARGET_FDS, { 0 }, 0 },                                                       \
+	    { flags_arg, SCE_EQ32, { __VA_ARGS__ }, sizeof((uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t) } }, \
+	  w }
+
 /* vCPU threads: run the guest and handle its exits (runner/vm.c vcpu_thread, runner/exits.c). */
 static const struct sce_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN, "enter the guest"),
@@ -126,6 +134,16 @@ static const struct sce_rule main_rules[] = {
 	ANY("wait4", "collect a device helper that died, to report why; collect the label monitor at teardown"),
 	ANY("timerfd_settime", "arm the grace timer when a helper hangs up before its process ends (no sleeping)"),
 	ANY("sendto", "the label monitor's RESTORE at teardown (send with MSG_NOSIGNAL; its answer is a read)"),
+	/* Block hot-plug (PATCH /drives/{id}, runner/vdev_hotplug.c): the controller's fd arrives on
+	 * the control socket, goes to the blk helper's swap channel, and the helper's configuration
+	 * change is read from the back-end channel and answered by GET_CONFIG on its vhost-user socket. */
+	ON_CHANNEL("recvmsg", 2, "`MSG_CMSG_CLOEXEC`, `MSG_CMSG_CLOEXEC\\|MSG_DONTWAIT` or `MSG_CMSG_CLOEXEC\\|MSG_WAITALL`",
+		   "a control request with its fd; a back-end request; the GET_CONFIG reply", MSG_CMSG_CLOEXEC,
+		   MSG_CMSG_CLOEXEC | MSG_DONTWAIT, MSG_CMSG_CLOEXEC | MSG_WAITALL),
+	ON_CHANNEL("sendmsg", 2, "`MSG_NOSIGNAL`", "a new backing file to the blk helper (SCM_RIGHTS); GET_CONFIG; a back-end request's ack",
+		   MSG_NOSIGNAL),
+	ON_CHANNEL("recvfrom", 3, "`MSG_DONTWAIT` or `MSG_WAITALL`", "the swap answer; the GET_CONFIG reply's payload (recv)",
+		   MSG_DONTWAIT, MSG_WAITALL),
 	ANY("nanosleep", "teardown: a stopped helper's grace period before SIGKILL (carapace_helper_stop)"),
 	ANY("clock_nanosleep", "the same (glibc's nanosleep)"),
 	{ "kill", "pid: a device helper's (known when the filter loads); signal `SIGTERM`, `SIGCONT` or `SIGKILL`",

@@ -235,7 +235,7 @@ int vdev_helper_path(const char *binary, char *out, size_t len, struct cp_err *e
 /* The helper failed a request (a bad reply, no reply in time, a closed socket): it is not asked
  * anything again, and it costs its device only (--on-device-failure continue) or ends the VM
  * with a message naming it; never a seccomp kill, never a hang. Runs on a vCPU thread. */
-static int op_failed(struct vdev *d, const char *what, const struct cp_err *err)
+int vdev_op_failed(struct vdev *d, const char *what, const struct cp_err *err)
 {
 	d->dead = true;
 	if (err->code == ECANCELED)
@@ -263,7 +263,7 @@ static int op_set_features(void *ctx, uint64_t features)
 		f |= 1ull << VU_F_PROTOCOL_FEATURES;
 	vu_fe_build_u64(&m, VU_REQ_SET_FEATURES, f);
 	if (vu_fe_send(&d->fe, &m, &err) < 0)
-		return op_failed(d, "SET_FEATURES", &err);
+		return vdev_op_failed(d, "SET_FEATURES", &err);
 	d->fe.acked = f;
 	return 0;
 }
@@ -282,7 +282,7 @@ static int op_queue_start(void *ctx, unsigned q, const struct vmmio_queue *vq)
 		return -EINVAL;
 	if (vu_fe_vring_start(&d->fe, q, vq->num, (uintptr_t)desc, (uintptr_t)avail, (uintptr_t)used, 0, d->kick[q],
 			      d->call[q], &err) < 0)
-		return op_failed(d, "starting a ring", &err);
+		return vdev_op_failed(d, "starting a ring", &err);
 	d->started[q] = true;
 	return 0;
 }
@@ -294,7 +294,7 @@ static void op_reset(void *ctx)
 	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++) {
 		uint16_t base;
 		if (d->started[q] && !d->dead && vu_fe_vring_stop(&d->fe, q, &base, &err) < 0)
-			(void)op_failed(d, "stopping a ring", &err);
+			(void)vdev_op_failed(d, "stopping a ring", &err);
 		d->started[q] = false;
 	}
 }
@@ -341,15 +341,21 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	const struct devkind *h = devkind_get(d->spec.kind);
 	struct spawn_label sl = { d, (enum label_helper)d->spec.kind };
 	struct vm *vm = d->vm;
-	const char *args[12];
-	char path[4096], image_fd[16];
+	const char *args[14];
+	char path[4096], image_fd[16], swap_arg[16] = "";
 	struct cp_err rerr = { 0 };
-	int r, rr;
+	int r, rr, pass[2], npass = 0, sw[2] = { -1, -1 }, bk[2];
 
 	/* A kind outside the table (or one the runner does not start) is refused before anything
 	 * runs; the helper's arguments are the row's (devices/devkinds.c). */
-	if ((r = vdev_helper_args(&d->spec, args, ARRAY_SIZE(args), image_fd, sizeof(image_fd), err)) < 0)
+	if ((r = vdev_helper_args(&d->spec, args, ARRAY_SIZE(args) - 2, image_fd, sizeof(image_fd), err)) < 0)
 		return r;
+	/* blk: the swap channel over which a new backing file arrives (PATCH /drives/{id}). */
+	if (d->spec.kind == DEVKIND_BLK) {
+		args[r++] = "--swap-fd";
+		args[r++] = swap_arg;
+		args[r] = NULL;
+	}
 	r = vdev_helper_path(h->binary, path, sizeof(path), err);
 	if (r < 0)
 		return r;
@@ -361,8 +367,25 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	 * The child gets that socket and stdio only: every other fd is close-on-exec there. */
 	if ((r = label_session_socket_for_helper(&vm->label, sl.lh, &vm->pair, err)) < 0)
 		return r;
-	r = carapace_helper_spawn_hook(h, path, args, d->spec.image_fd >= 0 ? &d->spec.image_fd : NULL,
-				       d->spec.image_fd >= 0 ? 1 : 0, label_before_exec, &sl, sock_out, &d->pid, err);
+	/* The swap and back-end channels too, in the helper's context like its vhost-user socket. */
+	if (d->spec.kind == DEVKIND_BLK && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sw) == 0) {
+		snprintf(swap_arg, sizeof(swap_arg), "%d", sw[1]);
+		pass[npass++] = sw[1];
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, bk) < 0)
+		bk[0] = bk[1] = -1;
+	if (d->spec.image_fd >= 0)
+		pass[npass++] = d->spec.image_fd;
+	if (d->spec.kind == DEVKIND_BLK && sw[0] < 0)
+		r = cp_err_set(err, errno, "%s: swap channel: socketpair: %s", d->name, strerror(errno));
+	else
+		r = carapace_helper_spawn_hook(h, path, args, pass, (unsigned)npass, label_before_exec, &sl, sock_out,
+					       &d->pid, err);
+	if (sw[1] >= 0)
+		close(sw[1]);
+	d->swap_fd = sw[0];
+	d->backend_fd = bk[0];
+	d->backend_peer = bk[1];
 	/* The helper has its own copy now; the VM process keeps no handle on the image. */
 	if (d->spec.image_fd >= 0) {
 		close(d->spec.image_fd);
@@ -395,6 +418,7 @@ int vdev_create(struct vm *vm, struct vdev *d, unsigned index, const struct vdev
 	d->fe.sock = -1;
 	d->pid = -1;
 	d->pidfd = -1;
+	d->swap_fd = d->backend_fd = d->backend_peer = -1;
 	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++)
 		d->kick[q] = d->call[q] = -1;
 	snprintf(d->name, sizeof(d->name), "%s%u", vdev_kind_name(spec->kind), index);
@@ -434,6 +458,19 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((r = vu_fe_negotiate(&d->fe, (1ull << 24) - 1, VU_FE_PROTOCOL_SUPPORTED, err)) < 0)
 		return cp_err_prefix(err, "%s (%s): ", d->name, "vhost-user negotiation");
+	/* The back-end channel, when the helper offers it (carapace-blk: a swapped backing file's
+	 * new capacity); the event loop reads it. */
+	if ((d->fe.protocol & (1ull << VU_PF_BACKEND_REQ)) && d->backend_peer >= 0) {
+		if ((r = vu_fe_set_backend_req_fd(&d->fe, d->backend_peer, err)) < 0)
+			return cp_err_prefix(err, "%s: back-end channel: ", d->name);
+		(void)fcntl(d->backend_fd, F_SETFL, O_NONBLOCK);
+	} else if (d->backend_fd >= 0) {
+		close(d->backend_fd);
+		d->backend_fd = -1;
+	}
+	if (d->backend_peer >= 0)
+		close(d->backend_peer);
+	d->backend_peer = -1;
 	{
 		/* A confidential VM's back-end gets the shared memfd and nothing else. */
 		struct vm_region regs[VM_MAX_REGIONS];
@@ -528,6 +565,14 @@ void vdev_destroy(struct vdev *d)
 	if (d->pidfd >= 0)
 		close(d->pidfd);
 	d->pidfd = -1;
+	{
+		int *fds[] = { &d->swap_fd, &d->backend_fd, &d->backend_peer };
+		for (unsigned i = 0; i < ARRAY_SIZE(fds); i++) {
+			if (*fds[i] >= 0)
+				close(*fds[i]);
+			*fds[i] = -1;
+		}
+	}
 	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++) {
 		if (d->kick[q] >= 0)
 			close(d->kick[q]);

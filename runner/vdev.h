@@ -60,6 +60,11 @@ struct vdev {
 	struct vmmio_dev mmio;
 	int kick[VMMIO_MAX_QUEUES], call[VMMIO_MAX_QUEUES];
 	bool started[VMMIO_MAX_QUEUES];
+	int swap_fd;             /* blk: our end of the swap channel (block hot-plug), -1 otherwise */
+	int backend_fd;          /* our end of the back-end channel (BACKEND_REQ negotiated), -1 otherwise */
+	int backend_peer;        /* its other end until SET_BACKEND_REQ_FD hands it over */
+	uint64_t swap_serial;    /* backing-file swaps asked for */
+	unsigned config_changes; /* configuration re-read from the helper after a change */
 	enum vdev_death_source death_by; /* which event told the event loop */
 	atomic_bool dead;         /* set by a vCPU (a failed request) or the event loop (helper gone) */
 	char death[160];         /* why the helper stopped */
@@ -71,6 +76,26 @@ int vdev_create(struct vm *vm, struct vdev *d, unsigned index, const struct vdev
  * having waited for the pidfd) and mark the device broken; d->death says why. */
 void vdev_helper_died(struct vdev *d, int wait_ms);
 void vdev_destroy(struct vdev *d);
+/* The helper failed a request: mark the device dead, and end the VM or (--on-device-failure
+ * continue) let it go on. Returns -EIO. */
+int vdev_op_failed(struct vdev *d, const char *what, const struct cp_err *err);
+
+/* ---- block hot-plug (runner/vdev_hotplug.c), on the event loop's thread ---- */
+/* The back-end channel is readable: one request (only BACKEND_CONFIG_CHANGE_MSG is accepted);
+ * re-read the configuration and raise the configuration-change interrupt. 0, or -1 when the
+ * channel is done (closed, or the helper broke the protocol: then the device failed). */
+int vdev_backend_ready(struct vdev *d);
+/* Re-read the device's configuration from its helper (GET_CONFIG under the register lock),
+ * bump ConfigGeneration, set InterruptStatus bit 1 and signal the device's interrupt. */
+int vdev_config_refresh(struct vdev *d, struct cp_err *err);
+/* Hand the blk helper a new backing file (fd, already opened and judged by the controller) and
+ * wait for its answer (10 s at most). 0: it serves the new file and the guest was told; -1 with
+ * why: refused (the old file stays) or the helper failed (then the device failed as above). */
+int vdev_swap_image(struct vdev *d, int fd, char *why, size_t why_len);
+/* One swap request from the API's controller on the control socket: "D" + the device index, with
+ * exactly one fd. Writes the answer ("k", or "f" + the reason) into reply; returns its length. */
+size_t vdev_hotplug_control(struct vdev *devs, unsigned ndevs, const uint8_t *msg, size_t len, const int *fds,
+			    unsigned nfds, bool truncated, char *reply, size_t reply_len);
 
 /* Where helper executables are: $CARAPACE_HELPER_DIR, next to /proc/self/exe, or the build tree. */
 int vdev_helper_path(const char *binary, char *out, size_t len, struct cp_err *err);

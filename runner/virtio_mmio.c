@@ -62,6 +62,18 @@ void vmmio_mark_broken(struct vmmio_dev *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
+bool vmmio_config_changed_locked(struct vmmio_dev *d, const uint8_t *cfg, uint32_t len)
+{
+	if (len > d->config_len)
+		len = d->config_len;
+	memcpy(d->config, cfg, len);
+	d->config_generation++;
+	if (d->broken || !(d->status & VMMIO_S_DRIVER_OK))
+		return false;
+	d->int_status |= VMMIO_INT_CONFIG;
+	return true;
+}
+
 static struct vmmio_queue *cur_queue(struct vmmio_dev *d)
 {
 	return d->queue_sel < d->nqueues ? &d->q[d->queue_sel] : NULL;

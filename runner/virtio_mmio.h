@@ -67,6 +67,19 @@ void vmmio_destroy(struct vmmio_dev *d);
 /* A guest access at offset within the 512-byte window; len 1, 2, 4 or 8. Reads fill *data. */
 void vmmio_access(struct vmmio_dev *d, uint64_t offset, bool is_write, uint8_t *data, unsigned len);
 
+/* InterruptStatus bits (virtio 1.2, 4.2.2): used buffer, configuration change. */
+#define VMMIO_INT_VRING 1u
+#define VMMIO_INT_CONFIG 2u
+
+/* The device's configuration space changed (a back-end's BACKEND_CONFIG_CHANGE_MSG, then
+ * GET_CONFIG): replace it (len bytes, at most the length given at init: a back-end cannot
+ * grow it), bump ConfigGeneration so a driver that read across the change reads again, and set
+ * the configuration-change bit of InterruptStatus. Call with d->lock held (the caller holds it
+ * across the GET_CONFIG that fetched cfg, so no vCPU's request interleaves). Returns true when
+ * the interrupt should be raised now: the driver is running (DRIVER_OK) and the device is not
+ * broken; before DRIVER_OK the driver reads the new config when it sets the device up. */
+bool vmmio_config_changed_locked(struct vmmio_dev *d, const uint8_t *cfg, uint32_t len);
+
 /* The back-end failed: DEVICE_NEEDS_RESET and a configuration-change interrupt status. */
 void vmmio_mark_broken(struct vmmio_dev *d);
 

@@ -631,7 +631,7 @@ static void vcpu_park(struct vcpu *v)
 static int vm_sandbox_apply(struct vm *vm, enum sandbox_thread which, struct cp_err *err)
 {
 	pid_t pids[RUN_MAX_DEVICES];
-	int socks[RUN_MAX_DEVICES];
+	int socks[3 * RUN_MAX_DEVICES + 1];
 	struct sandbox_targets t = { pids, 0, socks, 0 };
 
 	for (unsigned i = 0; i < vm->ndevs && i < RUN_MAX_DEVICES; i++) {
@@ -639,7 +639,14 @@ static int vm_sandbox_apply(struct vm *vm, enum sandbox_thread which, struct cp_
 			pids[t.npids++] = vm->devs[i].pid;
 		if (vm->devs[i].fe.sock >= 0)
 			socks[t.nsocks++] = vm->devs[i].fe.sock;
+		/* The main thread also swaps drives and hears configuration changes (block hot-plug). */
+		if (which == SANDBOX_MAIN && vm->devs[i].swap_fd >= 0)
+			socks[t.nsocks++] = vm->devs[i].swap_fd;
+		if (which == SANDBOX_MAIN && vm->devs[i].backend_fd >= 0)
+			socks[t.nsocks++] = vm->devs[i].backend_fd;
 	}
+	if (which == SANDBOX_MAIN && vm->cfg.control_fd > 2)
+		socks[t.nsocks++] = vm->cfg.control_fd; /* a swap's fd arrives with SCM_RIGHTS */
 	return sandbox_thread_apply_targets(which, vm->cfg.sandbox, &t, err);
 }
 
@@ -861,25 +868,56 @@ bool vm_send_ctrl_alt_del(struct vm *vm)
 	return true;
 }
 
-/* One request on the management API's control socket (runner/api/api_main.h). */
+/* One request on the management API's control socket (runner/api/api_main.h): one byte, or a
+ * drive swap ('D', the device index and the new backing file's fd, answered with the reason). */
 static void vm_control(struct vm *vm)
 {
-	char b = 0, ok = 'k';
-	ssize_t r = read(vm->cfg.control_fd, &b, 1);
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t msg[8];
+	char reply[256] = "k";
+	size_t rlen = 1;
+	int fds[2];
+	unsigned nfds = 0;
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	ssize_t r = recvmsg(vm->cfg.control_fd, &mh, MSG_CMSG_CLOEXEC);
 
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); r > 0 && c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (nfds < 2)
+				fds[nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
 	if (r <= 0) {
 		vm_end(vm, CP_EXIT_FAILURE, "the management API's controller went away");
 		return;
 	}
-	if (b == 'P')
-		ok = vm_pause(vm) ? 'k' : 'f';
-	else if (b == 'R')
+	if (msg[0] == 'D') {
+		rlen = vdev_hotplug_control(vm->devs, vm->ndevs, msg, (size_t)r, fds, nfds,
+					    mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC), reply, sizeof(reply));
+	} else if (r != 1 || nfds) {
+		reply[0] = 'f';
+	} else if (msg[0] == 'P') {
+		reply[0] = vm_pause(vm) ? 'k' : 'f';
+	} else if (msg[0] == 'R') {
 		vm_resume(vm);
-	else if (b == 'C')
-		ok = vm_send_ctrl_alt_del(vm) ? 'k' : 'f'; /* 'f': the keyboard buffer is full */
-	else
-		ok = 'f';
-	(void)!write(vm->cfg.control_fd, &ok, 1);
+	} else if (msg[0] == 'C') {
+		reply[0] = vm_send_ctrl_alt_del(vm) ? 'k' : 'f'; /* 'f': the keyboard buffer is full */
+	} else {
+		reply[0] = 'f';
+	}
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]); /* the helper holds its own copy of a swapped file */
+	(void)!write(vm->cfg.control_fd, reply, rlen);
 }
 
 static void stop_vcpus(struct vm *vm)
@@ -936,7 +974,7 @@ int vm_run(struct vm *vm)
 	struct sigaction sa = { .sa_handler = kick_handler };
 	sigset_t block, old;
 	_cleanup_close_ int sfd = -1, tfd = -1, gfd = -1;
-	struct pollfd pfd[6 + 2 * RUN_MAX_DEVICES];
+	struct pollfd pfd[6 + 3 * RUN_MAX_DEVICES];
 	bool hung[RUN_MAX_DEVICES] = { false };
 	int npfd = 0, status;
 
@@ -986,6 +1024,10 @@ int vm_run(struct vm *vm)
 		grace_pfd = npfd;
 		pfd[npfd++] = (struct pollfd){ .fd = gfd, .events = POLLIN };
 	}
+	/* Back-end channels (a helper's configuration change: block hot-plug's new capacity). */
+	int bk_pfd0 = npfd;
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		pfd[npfd++] = (struct pollfd){ .fd = vm->devs[i].backend_fd, .events = POLLIN };
 	int ctl_pfd = -1;
 	if (vm->cfg.control_fd > 2) {
 		ctl_pfd = npfd;
@@ -1061,6 +1103,9 @@ int vm_run(struct vm *vm)
 				       vm->cfg.timeout_ms / 1000, vm->cfg.timeout_ms % 1000);
 			} else if (i == ctl_pfd) {
 				vm_control(vm);
+			} else if (i >= bk_pfd0 && i < bk_pfd0 + (int)vm->ndevs) {
+				if (vdev_backend_ready(&vm->devs[i - bk_pfd0]) < 0)
+					pfd[i].fd = -1;
 			} else if (i == grace_pfd) {
 				uint64_t ticks;
 				(void)!read(gfd, &ticks, sizeof(ticks));

@@ -116,7 +116,9 @@ void blk_swap_ready(struct vu_backend *be)
 		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	uint8_t raw[sizeof(struct blk_swap_req) + 1];
+	/* A stream socket (created in this helper's SELinux context, as its vhost-user socket): one
+	 * request's bytes at most; the fd comes with its first byte. */
+	uint8_t raw[sizeof(struct blk_swap_req)];
 	struct iovec iov = { .iov_base = raw, .iov_len = sizeof(raw) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
 	struct blk_swap_req req;
@@ -146,7 +148,7 @@ void blk_swap_ready(struct vu_backend *be)
 		b->swap_fd = -1;
 		return;
 	}
-	r = blk_swap_req_read(raw, (size_t)n, (unsigned)nfds, mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC), &req, &err);
+	r = blk_swap_req_read(raw, (size_t)n, (unsigned)nfds, mh.msg_flags & MSG_CTRUNC, &req, &err);
 	if (r < 0) {
 		/* Only the VM process writes here; a request it could not have meant ends the channel. */
 		cp_err("blk: swap channel: %s; no more swaps", err.msg);

@@ -52,8 +52,9 @@ static int swap(int fd, struct blk_swap_reply *rep, struct cp_err *err)
 	struct blk_swap_req req = { .magic = BLK_SWAP_MAGIC, .serial = ++serial };
 	struct iovec iov = { &req, sizeof(req) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	uint8_t raw[sizeof(*rep) + 1];
+	uint8_t raw[sizeof(*rep)];
 	struct pollfd p = { .fd = sw[0], .events = POLLIN };
+	size_t got = 0;
 	ssize_t n;
 
 	if (fd >= 0) {
@@ -67,12 +68,15 @@ static int swap(int fd, struct blk_swap_reply *rep, struct cp_err *err)
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
 	assert_int_equal(sendmsg(sw[0], &mh, MSG_NOSIGNAL), (ssize_t)sizeof(req));
-	if (poll(&p, 1, 10000) != 1)
-		return -ETIMEDOUT;
-	n = recv(sw[0], raw, sizeof(raw), 0);
-	if (n <= 0)
-		return -ECONNRESET;
-	return blk_swap_reply_read(raw, (size_t)n, 0, false, serial, rep, err);
+	while (got < sizeof(raw)) {
+		if (poll(&p, 1, 10000) != 1)
+			return -ETIMEDOUT;
+		n = recv(sw[0], raw + got, sizeof(raw) - got, 0);
+		if (n <= 0)
+			return -ECONNRESET;
+		got += (size_t)n;
+	}
+	return blk_swap_reply_read(raw, got, 0, false, serial, rep, err);
 }
 
 static uint64_t capacity(struct fe_env *e)
@@ -134,7 +138,7 @@ static void test_swap(void **state)
 	pid_t pid;
 
 	/* The helper's end of the swap channel crosses exec; ours does not. */
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sw), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sw), 0);
 	assert_int_equal(fcntl(sw[0], F_SETFD, FD_CLOEXEC), 0);
 	snprintf(swap_arg, sizeof(swap_arg), "%d", sw[1]);
 	argv[n++] = blk_bin;

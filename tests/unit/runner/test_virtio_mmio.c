@@ -81,10 +81,54 @@ static void test_misaligned_rings_refused(void **state)
 	vmmio_destroy(&d);
 }
 
+/* A configuration change (block hot-plug's new capacity): the new bytes are read, the
+ * generation moves, InterruptStatus says "configuration" until the driver acknowledges it, and
+ * the interrupt is only asked for once the driver runs. A back-end cannot grow the space. */
+static void test_config_change(void **state)
+{
+	struct vmmio_dev d;
+	uint8_t cfg[8] = { 1, 0, 0, 0, 0, 0, 0, 0 }, big[16];
+	uint32_t gen;
+
+	vmmio_init(&d, 2, 0, 1, 256, cfg, sizeof(cfg), &ops, NULL);
+	gen = rd(&d, 0x0fc);
+	cfg[0] = 9;
+	pthread_mutex_lock(&d.lock);
+	assert_false(vmmio_config_changed_locked(&d, cfg, sizeof(cfg))); /* no driver yet */
+	pthread_mutex_unlock(&d.lock);
+	assert_int_equal(rd(&d, 0x100), 9);
+	assert_int_equal(rd(&d, 0x0fc), gen + 1);
+	assert_int_equal(rd(&d, 0x060) & VMMIO_INT_CONFIG, 0);
+
+	ring_at(&d, 0x1000, 0x2000, 0x3000);
+	wr(&d, 0x070, VMMIO_S_ACK | VMMIO_S_DRIVER | VMMIO_S_FEATURES_OK | VMMIO_S_DRIVER_OK);
+	assert_true(rd(&d, 0x070) & VMMIO_S_DRIVER_OK);
+	memset(big, 7, sizeof(big));
+	pthread_mutex_lock(&d.lock);
+	assert_true(vmmio_config_changed_locked(&d, big, sizeof(big)));
+	pthread_mutex_unlock(&d.lock);
+	assert_int_equal(rd(&d, 0x0fc), gen + 2);
+	assert_int_equal(rd(&d, 0x100), 0x07070707);
+	assert_int_equal(rd(&d, 0x104), 0x07070707);
+	assert_int_equal(rd(&d, 0x108), 0); /* past the 8 bytes given at init: still nothing */
+	assert_int_equal(rd(&d, 0x060) & VMMIO_INT_CONFIG, VMMIO_INT_CONFIG);
+	wr(&d, 0x064, VMMIO_INT_CONFIG); /* InterruptACK */
+	assert_int_equal(rd(&d, 0x060) & VMMIO_INT_CONFIG, 0);
+	/* A broken device (NEEDS_RESET) takes the bytes but asks for no interrupt. */
+	vmmio_mark_broken(&d);
+	wr(&d, 0x064, VMMIO_INT_CONFIG);
+	pthread_mutex_lock(&d.lock);
+	assert_false(vmmio_config_changed_locked(&d, cfg, sizeof(cfg)));
+	pthread_mutex_unlock(&d.lock);
+	assert_int_equal(rd(&d, 0x060) & VMMIO_INT_CONFIG, 0);
+	vmmio_destroy(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_misaligned_rings_refused),
+		cmocka_unit_test(test_config_change),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
