@@ -288,6 +288,7 @@ static int eval_devices(const struct policy *p, const struct policy_launch_reque
 			struct policy_violation *v)
 {
 	uint32_t count[POLICY_DEV__COUNT] = { 0 };
+	int r;
 
 	for (size_t i = 0; i < q->n_devices; i++) {
 		const struct policy_device_request *d = &q->devices[i];
@@ -307,15 +308,30 @@ static int eval_devices(const struct policy *p, const struct policy_launch_reque
 			return deny(v, dev_rules[d->kind].max_queue_size,
 				    "device %zu (%s) has queues of %u entries, 1 to %u allowed", i, kn,
 				    d->queue_size, pd->max_queue_size);
-		if (d->kind != POLICY_DEV_BLK)
-			continue;
-		if (pd->read_only && !d->read_only)
-			return deny(v, "devices.blk.read_only", "device %zu (blk \"%.200s\") is writable, the policy requires read-only disks",
-				    i, d->image);
-		if (!globs_match(&pd->images, d->image))
-			return deny(v, "devices.blk.images", "device %zu: image \"%.200s\" matches no allowed pattern",
-				    i, d->image);
+		if (d->kind == POLICY_DEV_BLK && (r = policy_eval_blk_image(p, i, d->image, d->read_only, v)) < 0)
+			return r;
 	}
+	return 0;
+}
+
+int policy_eval_blk_image(const struct policy *p, size_t i, const char *image, bool read_only,
+			  struct policy_violation *v)
+{
+	const struct policy_device *pd = &p->dev[POLICY_DEV_BLK];
+
+	v->rule = NULL;
+	v->msg[0] = '\0';
+	if (!path_canonical(image))
+		return bad_request(v, "device %zu (blk): image path \"%.200s\" is missing or not canonical", i,
+				   image ? image : "");
+	if (!pd->allowed)
+		return deny(v, dev_rules[POLICY_DEV_BLK].allowed, "device %zu is a blk device; the policy allows none", i);
+	if (pd->read_only && !read_only)
+		return deny(v, "devices.blk.read_only", "device %zu (blk \"%.200s\") is writable, the policy requires read-only disks",
+			    i, image);
+	if (!globs_match(&pd->images, image))
+		return deny(v, "devices.blk.images", "device %zu: image \"%.200s\" matches no allowed pattern",
+			    i, image);
 	return 0;
 }
 

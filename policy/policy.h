@@ -193,6 +193,13 @@ uint64_t policy_snp_guest_policy(const struct policy *p);
 int policy_eval(const struct policy *p, const struct policy_launch_request *req,
 		struct policy_violation *v);
 
+/* The rules a disk image meets, alone: the same judgement policy_eval gives device i of a launch
+ * (devices.blk allowed, read_only, images), for a backing file swapped in after the launch
+ * (PATCH /drives/{id}). image: the canonical name of the opened file. 0, -EPERM or -EINVAL as
+ * policy_eval. Pure. */
+int policy_eval_blk_image(const struct policy *p, size_t i, const char *image, bool read_only,
+			  struct policy_violation *v);
+
 /* Every rule name policy_eval can report, NULL-terminated (tests prove each is reachable). */
 extern const char *const policy_rules[];
 

@@ -215,6 +215,33 @@ static void test_malformed_and_extreme_requests(void **state)
 	policy_free(&p);
 }
 
+/* A disk swapped in after the launch (PATCH /drives/{id}) meets the rules a boot-time disk meets,
+ * with the same messages: the pattern, read-only, a class the policy allows, a canonical name. */
+static void test_blk_image_alone(void **state)
+{
+	static const char text[] =
+		"{\"schema\":1,\"name\":\"d\",\"isolation\":{\"type\":\"none\"},"
+		"\"resources\":{\"memory_max_mib\":128,\"vcpus_max\":2,\"cgroup\":{\"cpu_quota_us\":100000,\"memory_max_mib\":256}},"
+		"\"devices\":{\"blk\":{\"max\":2,\"read_only\":true,\"images\":[\"/srv/img/*.img\"]}}}";
+	struct policy p;
+	struct policy_violation v;
+
+	parse_ok(text, &p);
+	assert_int_equal(policy_eval_blk_image(&p, 1, "/srv/img/a.img", true, &v), 0);
+	assert_int_equal(policy_eval_blk_image(&p, 1, "/srv/other/a.img", true, &v), -EPERM);
+	assert_string_equal(v.rule, "devices.blk.images");
+	assert_string_equal(v.msg, "devices.blk.images: device 1: image \"/srv/other/a.img\" matches no allowed pattern");
+	assert_int_equal(policy_eval_blk_image(&p, 0, "/srv/img/a.img", false, &v), -EPERM);
+	assert_string_equal(v.rule, "devices.blk.read_only");
+	assert_int_equal(policy_eval_blk_image(&p, 0, "/srv/img/../img/a.img", true, &v), -EINVAL);
+	assert_int_equal(policy_eval_blk_image(&p, 0, NULL, true, &v), -EINVAL);
+	policy_free(&p);
+	parse_ok(minimal, &p); /* no devices section: no disk at all */
+	assert_int_equal(policy_eval_blk_image(&p, 0, "/srv/img/a.img", true, &v), -EPERM);
+	assert_string_equal(v.rule, "devices.blk");
+	policy_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_tdx_bit63_roundtrip),
 		cmocka_unit_test(test_isolation_matrix),
 		cmocka_unit_test(test_malformed_and_extreme_requests),
+		cmocka_unit_test(test_blk_image_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
