@@ -487,6 +487,8 @@ fail:
 static int h_patch_drive(struct req *q)
 {
 	static const char *const fields[] = { "drive_id", "path_on_host", "rate_limiter", NULL };
+	struct api_drive *d;
+	char *path = NULL;
 	unsigned slot;
 	int r;
 
@@ -496,16 +498,20 @@ static int h_patch_drive(struct req *q)
 		;
 	if (slot == q->s->cfg.ndrives)
 		return cp_jread_fail(&q->r, "no drive with id '%s'", q->id);
-	if ((r = read_no_limiter(q, q->body, "rate_limiter")) < 0)
+	if ((r = read_no_limiter(q, q->body, "rate_limiter")) < 0 ||
+	    (r = read_str(q, q->body, "path_on_host", API_PATH_MAX, false, &path)) < 0)
 		return r;
-	if (cp_jread_member(q->body, "path_on_host")) {
-		size_t saved = cp_jread_push_key(&q->r, "path_on_host");
-		r = cp_jread_fail(&q->r, "a running drive's backing file cannot be swapped: its jailed helper opened "
-					     "it at start and holds no right to open another");
-		cp_jread_pop(&q->r, saved);
-		return r;
-	}
-	return 0; /* nothing to change: an empty update, as Firecracker accepts */
+	if (!path)
+		return 0; /* nothing to change: an empty update, as Firecracker accepts */
+	/* Block hot-plug (Kata's placeholder drives): the controller opens the file as the drive's
+	 * is_read_only says, the launch policy judges it, and the drive's jailed helper swaps it in;
+	 * the copy below becomes the configuration only once all of that succeeded. */
+	d = &q->txn->cfg.drives[slot];
+	free(d->path);
+	d->path = path;
+	q->txn->drive = slot;
+	q->txn->action = API_ACT_SWAP_DRIVE;
+	return 0;
 }
 
 static bool mac_valid(const char *s)
@@ -1012,6 +1018,23 @@ void api_options_free(char **opts)
 	free(opts);
 }
 
+unsigned api_drive_device_index(const struct api_config *c, unsigned slot)
+{
+	unsigned root = c->ndrives, idx = 1;
+
+	for (unsigned i = 0; i < c->ndrives; i++)
+		if (c->drives[i].root)
+			root = i;
+	if (root == c->ndrives)
+		return slot;
+	if (slot == root)
+		return 0;
+	for (unsigned i = 0; i < slot; i++)
+		if (i != root)
+			idx++;
+	return idx;
+}
+
 int api_config_to_options(const struct api_config *c, char ***out, struct cp_err *err)
 {
 	struct optv o = { 0 };
@@ -1029,7 +1052,8 @@ int api_config_to_options(const struct api_config *c, char ***out, struct cp_err
 		push(&o, "kernel", c->kernel);
 	if (c->initrd)
 		push(&o, "initrd", c->initrd);
-	/* Drives in Firecracker's order: the root device first (vda), then the others as added. */
+	/* Drives in Firecracker's order: the root device first (vda), then the others as added
+	 * (api_drive_device_index says the same of one drive). */
 	for (unsigned i = 0; i < c->ndrives; i++)
 		if (c->drives[i].root)
 			root = i;

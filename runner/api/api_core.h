@@ -98,6 +98,7 @@ enum api_action {
 	API_ACT_OPEN_LOGGER,    /* open txn.cfg.log_path (file or FIFO) */
 	API_ACT_OPEN_METRICS,   /* open txn.cfg.metrics_path */
 	API_ACT_ATTEST,         /* evidence for txn.nonce (carapace attest); the shell sets the 200 body */
+	API_ACT_SWAP_DRIVE,     /* open txn.cfg.drives[txn.drive].path, judge it, hand it to the running drive */
 };
 
 /* One request in flight: the configuration it would leave behind and what the shell must do. */
@@ -107,6 +108,7 @@ struct api_txn {
 	enum api_counter fail_counter; /* API_M_COUNT: none */
 	int status;             /* 200 / 204 / 400 */
 	char nonce[129];        /* API_ACT_ATTEST: hex, 2..128 digits */
+	unsigned drive;         /* API_ACT_SWAP_DRIVE: the drive's slot in cfg.drives */
 	char *body;             /* JSON reply (malloc'd), NULL for 204 */
 };
 
@@ -122,6 +124,10 @@ void api_request(struct api_state *s, const char *method, const char *path, cons
 		 struct api_txn *txn);
 void api_txn_finish(struct api_state *s, struct api_txn *txn, const char *failure);
 void api_txn_free(struct api_txn *txn);
+
+/* The index among the VM's devices (carapace run's --device order) of drive slot `slot`: the
+ * root device first, then the others as they were added (api_config_to_options' order). */
+unsigned api_drive_device_index(const struct api_config *c, unsigned slot);
 
 /* carapace run's own flags a configuration adds beyond the option table (--attest, --tcti,
  * --state-dir, --pcr): alternating name/value as api_config_to_options. */

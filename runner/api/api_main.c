@@ -33,6 +33,7 @@
 #include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/util.h"
+#include "policy/policy.h"
 #include "runner/api/api_core.h"
 #include "runner/sandbox.h"
 
@@ -62,6 +63,9 @@ struct srv {
 	char last_err[512];
 	int start_status;          /* the exit status of a VM process that ended before it ran */
 	char *attest_body;         /* the evidence an API_ACT_ATTEST produced, for its 200 reply */
+	struct policy pol;         /* the launch policy as InstanceStart found it: it judges swapped drives */
+	bool have_pol;
+	char pol_err[CP_ERR_MSG_MAX];
 	int sig_fd;                /* SIGINT/TERM/HUP, also while a start is awaited */
 	int stop_sig;              /* such a signal came during a start: carapace ends after it */
 	pthread_mutex_t log_mu;
@@ -447,6 +451,61 @@ static int vm_control(struct srv *s, char cmd, const char *what, char *why, size
 	return 0;
 }
 
+/* PATCH /drives/{id} with path_on_host (block hot-plug): open the file as the drive's
+ * is_read_only says (a FIFO is refused without blocking), let the launch policy judge the file
+ * that was opened, and hand the fd to the VM process, which gives it to the drive's jailed helper.
+ * The helper validates it too and answers; a refusal anywhere leaves the old file serving. */
+static int swap_drive(struct srv *s, const struct api_txn *t, char *why, size_t why_len)
+{
+	const struct api_drive *d = &t->cfg.drives[t->drive];
+	unsigned idx = api_drive_device_index(&t->cfg, t->drive);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t msg[2] = { 'D', (uint8_t)idx };
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	char real[4096], reply[256];
+	struct policy_violation v;
+	struct cp_err err = { 0 };
+	struct cmsghdr *c;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (cp_file_open_checked(d->path, d->read_only ? O_RDONLY : O_RDWR, true, &fd, real, sizeof(real), &err) < 0) {
+		snprintf(why, why_len, "PATCH /drives/%s: path_on_host: %s", d->id, err.msg);
+		return -EINVAL;
+	}
+	if (t->cfg.policy && !s->have_pol) {
+		snprintf(why, why_len, "PATCH /drives/%s: path_on_host: the launch policy cannot judge it: %s", d->id,
+			 s->pol_err[0] ? s->pol_err : "not read");
+		return -EPERM;
+	}
+	if (t->cfg.policy && policy_eval_blk_image(&s->pol, idx, real, d->read_only, &v) < 0) {
+		snprintf(why, why_len, "PATCH /drives/%s: path_on_host: refused by launch policy '%s': %s", d->id,
+			 s->pol.name, v.msg);
+		return -EPERM;
+	}
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (s->ctl_fd < 0 || sendmsg(s->ctl_fd, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(msg) ||
+	    (n = read(s->ctl_fd, reply, sizeof(reply) - 1)) <= 0) {
+		snprintf(why, why_len, "PATCH /drives/%s: the VM process is gone", d->id);
+		return -EPIPE;
+	}
+	reply[n] = '\0';
+	if (reply[0] != 'k') {
+		snprintf(why, why_len, "PATCH /drives/%s: path_on_host: %.200s: %.240s", d->id, real, reply + 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void do_work(struct srv *s, struct api_txn *t)
 {
 	char why[sizeof(s->failure)];
@@ -486,6 +545,16 @@ static void do_work(struct srv *s, struct api_txn *t)
 		break;
 	case API_ACT_START:
 		r = start_vm(s, &t->cfg, why, sizeof(why));
+		/* The policy the VM was judged by judges the drives swapped in later (its file as it
+		 * was when the VM started). */
+		if (r == 0 && t->cfg.policy) {
+			struct cp_err perr = { 0 };
+			s->have_pol = policy_load_file(t->cfg.policy, &s->pol, &perr) == 0;
+			snprintf(s->pol_err, sizeof(s->pol_err), "%s", s->have_pol ? "" : perr.msg);
+		}
+		break;
+	case API_ACT_SWAP_DRIVE:
+		r = swap_drive(s, t, why, sizeof(why));
 		break;
 	case API_ACT_PAUSE:
 		r = vm_control(s, 'P', "Paused", why, sizeof(why));
@@ -924,6 +993,8 @@ out:
 				close(fds[i]);
 	}
 	api_state_free(&s.st);
+	if (s.have_pol)
+		policy_free(&s.pol);
 	free(s.attest_body);
 	return status;
 }

@@ -329,6 +329,54 @@ static void test_config_file(void **state)
 	assert_non_null(strstr(err.msg, "mmds-config"));
 }
 
+/* PATCH /drives/{id} with path_on_host (block hot-plug, Kata's placeholder drives): the shell is
+ * asked to swap the drive's file; its failure changes nothing, its success is the new path. The
+ * drive's device index follows carapace run's --device order: the root first. */
+static void test_patch_drive(void **state)
+{
+	const char *patch = "{\"drive_id\": \"drive_1\", \"path_on_host\": \"/new.img\"}";
+	struct api_txn t;
+	char *b = NULL;
+
+	expect_status("PUT", "/drives/drive_0", "{\"drive_id\": \"drive_0\", \"is_root_device\": false, \"path_on_host\": \"/p0\"}", 204);
+	expect_status("PUT", "/drives/drive_1", "{\"drive_id\": \"drive_1\", \"is_root_device\": false, \"is_read_only\": true, \"path_on_host\": \"/p1\"}", 204);
+	expect_status("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"is_root_device\": true, \"path_on_host\": \"/r\"}", 204);
+	assert_int_equal(api_drive_device_index(&S.cfg, 2), 0); /* rootfs */
+	assert_int_equal(api_drive_device_index(&S.cfg, 0), 1);
+	assert_int_equal(api_drive_device_index(&S.cfg, 1), 2);
+	expect_fault("PATCH", "/drives/drive_1", patch, "not supported before starting");
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
+	expect_status("PUT", "/actions", START, 204);
+
+	/* The shell refuses (the helper said why): nothing changes, the counter counts a failure. */
+	api_request(&S, "PATCH", "/drives/drive_1", patch, strlen(patch), &t);
+	assert_int_equal(t.status, 204);
+	assert_int_equal(t.action, API_ACT_SWAP_DRIVE);
+	assert_int_equal(t.drive, 1);
+	assert_string_equal(t.cfg.drives[1].path, "/new.img");
+	assert_true(t.cfg.drives[1].read_only);
+	api_txn_finish(&S, &t, "PATCH /drives/drive_1: path_on_host: /new.img: size 1000 bytes is not a multiple of 512");
+	assert_int_equal(t.status, 400);
+	assert_non_null(strstr(t.body, "not a multiple of 512"));
+	api_txn_free(&t);
+	assert_string_equal(S.cfg.drives[1].path, "/p1");
+	assert_int_equal(S.counters[API_M_PATCH_DRIVE_FAILS], 1);
+	/* Accepted: GET /vm/config shows the new file. */
+	expect_status("PATCH", "/drives/drive_1", patch, 204);
+	assert_string_equal(S.cfg.drives[1].path, "/new.img");
+	assert_int_equal(req("GET", "/vm/config", NULL, &b), 200);
+	assert_non_null(strstr(b, "\"\\/new.img\"") ? strstr(b, "\"\\/new.img\"") : strstr(b, "\"/new.img\""));
+	free(b);
+	/* An update without path_on_host changes nothing and needs no shell. */
+	api_request(&S, "PATCH", "/drives/drive_0", "{\"drive_id\": \"drive_0\"}", 23, &t);
+	assert_int_equal(t.status, 204);
+	assert_int_equal(t.action, API_ACT_NONE);
+	api_txn_free(&t);
+	expect_fault("PATCH", "/drives/drive_0", "{\"drive_id\": \"drive_0\", \"path_on_host\": 7}", "path_on_host");
+	expect_fault("PATCH", "/drives/drive_0", "{\"drive_id\": \"drive_0\", \"is_read_only\": true}", "is_read_only");
+	expect_fault("PATCH", "/drives/drive_0", "{\"drive_id\": \"drive_1\", \"path_on_host\": \"/x\"}", "does not match");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +391,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attestation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attestation_not_set_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_patch_drive, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
