@@ -18,7 +18,8 @@ const struct devkind devkinds[DEVKIND__COUNT] = {
 			{ DEVOPT_READONLY, "readonly", "--readonly", DEVOPT_BOOL, false, 0, 0, NULL },
 		},
 		.inherited_fds = "vhost-user socket (`--fd`); the image (`--image-fd`), opened once by the runner: "
-				 "the file the launch policy judged",
+				 "the file the launch policy judged; the swap channel (`--swap-fd`), over which a new image "
+				 "arrives as an fd (`PATCH /drives/{id}`)",
 	},
 	[DEVKIND_RNG] = {
 		.name = "rng", .binary = "carapace-rng", .virtio_id = 4, .config_size = 0, .queues = 1,
