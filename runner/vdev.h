@@ -65,6 +65,7 @@ struct vdev {
 	int backend_peer;        /* its other end until SET_BACKEND_REQ_FD hands it over */
 	uint64_t swap_serial;    /* backing-file swaps asked for */
 	unsigned config_changes; /* configuration re-read from the helper after a change */
+	unsigned backend_reqs;   /* back-end requests accepted (BACKEND_CONFIG_CHANGE_MSG) */
 	enum vdev_death_source death_by; /* which event told the event loop */
 	atomic_bool dead;         /* set by a vCPU (a failed request) or the event loop (helper gone) */
 	char death[160];         /* why the helper stopped */

@@ -73,6 +73,7 @@ int vdev_backend_ready(struct vdev *d)
 		(void)vdev_op_failed(d, "a back-end request", &err);
 		return -1;
 	}
+	d->backend_reqs++;
 	r = vdev_config_refresh(d, &err);
 	if (vu_fe_backend_ack(&d->fe, d->backend_fd, &m, r == 0 ? 0 : 1, &aerr) < 0 && r == 0) {
 		err = aerr;

@@ -3,7 +3,8 @@
  * child loads the real filter, then makes the allowed form (it must go on) or a forbidden form
  * (it must die of SIGSYS): tgkill only the kick to its own thread group, kill only the helpers'
  * pids with SIGTERM/SIGCONT/SIGKILL, fallocate only to punch, vhost-user socket calls of vCPU
- * threads only on the helpers' sockets with the front-end's flags; ioctl requests compared on
+ * threads only on the helpers' sockets with the front-end's flags, the main thread's only on its
+ * channels (block hot-plug); carapace-blk's fcntl only F_GETFL and lseek only SEEK_END; ioctl requests compared on
  * their low 32 bits (what the kernel reads) by both the VM process's and the helpers' filters.
  * Runs without KVM: the ioctls fail with EBADF/ENOTTY once allowed. */
 #include <errno.h>
@@ -33,7 +34,8 @@
 /* What a child does after its filter: returns normally (exit 0) or dies. */
 struct probe {
 	enum sandbox_thread thread;
-	bool helper_filter;      /* the rng helper's filter (devices/jail) instead of a VM thread's */
+	bool helper_filter;      /* a helper's filter (devices/jail) instead of a VM thread's */
+	const struct sce_list *helper_policy; /* which helper's: NULL for rng */
 	const struct sandbox_targets *targets;
 	void (*act)(const void *ctx);
 	const void *ctx;
@@ -55,7 +57,7 @@ static int run_probe(const struct probe *p)
 
 		signal(SANDBOX_KICK_SIGNAL, on_kick);
 		if (p->helper_filter) {
-			r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : jail_seccomp_load(&jail_policy_rng, &err);
+			r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : jail_seccomp_load(p->helper_policy ? p->helper_policy : &jail_policy_rng, &err);
 		} else {
 			r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
 				    ? -errno
@@ -297,6 +299,73 @@ static void test_vcpu_sockets(void **state)
 	close(other[1]);
 }
 
+/* ---- the main thread's channels (block hot-plug): control socket, swap and back-end channels ---- */
+
+static void test_main_channels(void **state)
+{
+	int chan[2], other[2];
+	struct sm s;
+	const struct sandbox_targets t = { .helper_socks = &chan[0], .nsocks = 1 };
+	struct probe p = { .thread = SANDBOX_MAIN, .targets = &t, .act = do_sock, .ctx = &s };
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, other), 0);
+	assert_int_equal(write(chan[1], "abcd", 4), 4); /* something to read without blocking */
+	s = (struct sm){ chan[0], MSG_CMSG_CLOEXEC, true, true };
+	expect_allowed(&p, "main recvmsg(channel, MSG_CMSG_CLOEXEC): a control request with its fd");
+	s = (struct sm){ chan[0], MSG_CMSG_CLOEXEC | MSG_DONTWAIT, true, true };
+	expect_allowed(&p, "main recvmsg(channel, MSG_CMSG_CLOEXEC|MSG_DONTWAIT): a back-end request");
+	s = (struct sm){ chan[0], MSG_DONTWAIT, true, false };
+	expect_allowed(&p, "main recv(channel, MSG_DONTWAIT): the swap answer");
+	s = (struct sm){ chan[0], MSG_NOSIGNAL, false, true };
+	expect_allowed(&p, "main sendmsg(channel, MSG_NOSIGNAL): a file to the blk helper");
+
+	s = (struct sm){ other[0], MSG_CMSG_CLOEXEC | MSG_DONTWAIT, true, true };
+	expect_killed(&p, "main recvmsg on a socket that is no channel");
+	s = (struct sm){ other[0], MSG_NOSIGNAL, false, true };
+	expect_killed(&p, "main sendmsg on a socket that is no channel");
+	s = (struct sm){ chan[0], MSG_DONTWAIT, true, true };
+	expect_killed(&p, "main recvmsg without MSG_CMSG_CLOEXEC");
+	s = (struct sm){ chan[0], 0, false, true };
+	expect_killed(&p, "main sendmsg without MSG_NOSIGNAL");
+	close(chan[0]);
+	close(chan[1]);
+	close(other[0]);
+	close(other[1]);
+}
+
+/* carapace-blk's additions for a handed-over file: fcntl only F_GETFL, lseek only SEEK_END. */
+struct fl { int cmd; int whence; bool seek; };
+
+static void do_fcntl_lseek(const void *ctx)
+{
+	const struct fl *f = ctx;
+	int fd = 2; /* stderr: open in every probe; dup is not in the list */
+
+	if (f->seek ? syscall(SYS_lseek, fd, 0, f->whence) < 0 && errno != ESPIPE
+		    : syscall(SYS_fcntl, fd, f->cmd, 0) < 0)
+		syscall(SYS_exit_group, 5);
+}
+
+static void test_blk_swap_calls(void **state)
+{
+	struct fl f;
+	struct probe blk = { .helper_filter = true, .helper_policy = &jail_policy_blk, .act = do_fcntl_lseek, .ctx = &f };
+
+	(void)state;
+	f = (struct fl){ .cmd = F_GETFL };
+	expect_allowed(&blk, "blk fcntl(F_GETFL)");
+	f = (struct fl){ .cmd = F_SETFL };
+	expect_killed(&blk, "blk fcntl(F_SETFL)");
+	f = (struct fl){ .cmd = F_DUPFD };
+	expect_killed(&blk, "blk fcntl(F_DUPFD)");
+	f = (struct fl){ .seek = true, .whence = SEEK_END };
+	expect_allowed(&blk, "blk lseek(SEEK_END)");
+	f = (struct fl){ .seek = true, .whence = SEEK_SET };
+	expect_killed(&blk, "blk lseek(SEEK_SET)");
+}
+
 /* ---- ioctl: the low 32 bits, in both kinds of filter ---- */
 
 struct io { unsigned long req; };
@@ -343,6 +412,8 @@ int main(void)
 		cmocka_unit_test(test_kill),
 		cmocka_unit_test(test_fallocate),
 		cmocka_unit_test(test_vcpu_sockets),
+		cmocka_unit_test(test_main_channels),
+		cmocka_unit_test(test_blk_swap_calls),
 		cmocka_unit_test(test_ioctl_low_32_bits),
 	};
 	signal(SIGPIPE, SIG_IGN);
