@@ -159,6 +159,7 @@ void scenario_spin(const struct guest_boot *boot);
 void scenario_io_loop(const struct guest_boot *boot);
 void scenario_hlt(const struct guest_boot *boot);
 void scenario_virtio_blk(const struct guest_boot *boot);
+void scenario_virtio_blk_hotplug(const struct guest_boot *boot);
 void scenario_virtio_rng(const struct guest_boot *boot);
 void scenario_virtio_console(const struct guest_boot *boot);
 /* The demo's use of whatever virtio devices were given (none: nothing printed). */

@@ -24,6 +24,7 @@ static const struct guest_scenario scenarios[] = {
 	{ "io-loop", scenario_io_loop, "N OUTs to the UART scratch register (count=)" },
 	{ "hlt", scenario_hlt, "cli; hlt forever" },
 	{ "virtio-blk", scenario_virtio_blk, "virtio-mmio block: read, write, chain, flush, IOERR" },
+	{ "virtio-blk-hotplug", scenario_virtio_blk_hotplug, "virtio-mmio block: wait for a new backing file (configuration interrupt), read it" },
 	{ "virtio-rng", scenario_virtio_rng, "virtio-mmio entropy: 64 bytes, not all zero" },
 	{ "virtio-console", scenario_virtio_console, "virtio-mmio console: write a line" },
 };

@@ -69,6 +69,29 @@ if [ "$n" = 3 ]; then echo "ok   the helpers replaced their files 3 times"; pass
 else echo "FAIL expected 3 replacements in the helpers' log, saw $n"; cat "$TMP/out"; fails=$((fails + 1)); fi
 stop
 
+# -- the guest sees it: the test guest waits for the configuration interrupt, then re-reads the
+#    capacity (ConfigGeneration moved) and reads the new disk's first and last sectors
+start
+api g-machine PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' 204 ""
+api g-boot PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"virtio-blk-hotplug\"}" 204 ""
+api g-drive PUT /drives/drive_0 "$(drive drive_0 "$TMP/ok/placeholder0.img" false)" 204 ""
+api g-start PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+while ! grep -q "waiting for a configuration change" "$TMP/out"; do
+	kill -0 "$PID" 2>/dev/null || break
+	sleep 0.1
+done
+api g-hotplug PATCH /drives/drive_0 "$(patch drive_0 "$TMP/ok/container.img")" 204 ""
+# The guest parks after its PASS line (no debug-exit port through the API); meson's time-out
+# bounds a guest that never sees the change.
+while ! grep -q "carapace-test-guest: \(PASS\|FAIL\)" "$TMP/out"; do
+	kill -0 "$PID" 2>/dev/null || break
+	sleep 0.1
+done
+if grep -q "virtio-blk-hotplug: capacity 2048 -> 8192 sectors, sector 0 starts 42, last sector read" "$TMP/out"; then
+	echo "ok   the guest took the configuration interrupt and reads the new disk"; passes=$((passes + 1))
+else echo "FAIL the guest did not see the new disk"; cat "$TMP/out"; fails=$((fails + 1)); fi
+stop
+
 # -- with the node's launch policy: only images under $TMP/ok
 cat >"$TMP/p.json" <<JSON
 {
