@@ -16,6 +16,7 @@ head -c 1048576 /dev/zero >"$TMP/ok/placeholder0.img"
 head -c 1048576 /dev/zero >"$TMP/ok/placeholder1.img"
 head -c 4194304 /dev/zero | tr '\0' 'B' >"$TMP/ok/container.img"
 head -c 1000 /dev/zero >"$TMP/ok/odd.img"
+: >"$TMP/ok/empty.img" # Kata's placeholders are empty raw files (fc.go createJailedDrive)
 head -c 1048576 /dev/zero >"$TMP/other/elsewhere.img"
 mkfifo "$TMP/ok/fifo.img"
 drive() { # drive ID PATH READ_ONLY
@@ -57,7 +58,7 @@ api still-old GET /vm/config "" 200 "placeholder0.img"
 api hotplug PATCH /drives/drive_0 "$(patch drive_0 "$TMP/ok/container.img")" 204 ""
 api config-new GET /vm/config "" 200 "container.img"
 api hotplug-read-only PATCH /drives/drive_1 "$(patch drive_1 "$TMP/ok/container.img")" 204 ""
-api unplug PATCH /drives/drive_0 "$(patch drive_0 "$TMP/ok/placeholder0.img")" 204 ""
+api unplug PATCH /drives/drive_0 "$(patch drive_0 "$TMP/ok/empty.img")" 204 ""
 api running GET / "" 200 '"state":"Running"'
 api flush PUT /actions '{"action_type": "FlushMetrics"}' 204 ""
 m=$(grep -o '"patch_api_requests":{[^}]*}' "$TMP/metrics" | tail -1)
