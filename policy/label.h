@@ -74,7 +74,7 @@ enum label_helper {
 	LABEL_HELPER_RNG = POLICY_DEV_RNG,
 	LABEL_HELPER_CONSOLE = POLICY_DEV_CONSOLE,
 	LABEL_HELPER_NET = POLICY_DEV_NET,
-	LABEL_HELPER_VSOCK, /* no policy device class yet: the runner does not start it (docs/kata.md) */
+	LABEL_HELPER_VSOCK = POLICY_DEV_VSOCK,
 	LABEL_HELPER__COUNT,
 };
 

@@ -12,7 +12,7 @@
 static const char *const iso_type_names[] = { "none", "snp", "tdx", "any-confidential" };
 static const char *const conf_names[] = { "required", "preferred", "off" };
 static const char *const on_failure_names[] = { "stop", "continue" };
-static const char *const dev_names[POLICY_DEV__COUNT] = { "blk", "rng", "console", "net" };
+static const char *const dev_names[POLICY_DEV__COUNT] = { "blk", "rng", "console", "net", "vsock" };
 
 const char *policy_dev_kind_name(enum policy_dev_kind k)
 {
@@ -247,15 +247,19 @@ static int parse_device(struct policy_jread *r, struct json_object *o, enum poli
 {
 	static const char *const blk_keys[] = { "max", "max_queues", "max_queue_size", "read_only",
 						"images", NULL };
+	static const char *const vsock_keys[] = { "max", "max_queues", "max_queue_size", "uds_paths", NULL };
 	static const char *const other_keys[] = { "max", "max_queues", "max_queue_size", NULL };
 	uint64_t u;
 	int ret;
 
-	if ((ret = policy_jread_object(r, o, k == POLICY_DEV_BLK ? blk_keys : other_keys)))
+	if ((ret = policy_jread_object(r, o, k == POLICY_DEV_BLK     ? blk_keys
+						: k == POLICY_DEV_VSOCK ? vsock_keys
+									: other_keys)))
 		return ret;
 	d->allowed = true;
 	d->max = 1;
-	d->max_queues = 1;
+	/* A vsock device always has its three queues (rx, tx, event). */
+	d->max_queues = k == POLICY_DEV_VSOCK ? 3 : 1;
 	d->max_queue_size = 256;
 	d->read_only = true;
 	u = d->max;
@@ -284,6 +288,14 @@ static int parse_device(struct policy_jread *r, struct json_object *o, enum poli
 		if ((ret = WITH_KEY(r, "images", parse_globs(r, v, 1, &d->images))))
 			return ret;
 	}
+	if (k == POLICY_DEV_VSOCK) {
+		struct json_object *v;
+
+		if ((ret = policy_jread_required(r, o, "uds_paths", &v)))
+			return ret;
+		if ((ret = WITH_KEY(r, "uds_paths", parse_globs(r, v, 1, &d->uds_paths))))
+			return ret;
+	}
 	return 0;
 }
 
@@ -291,7 +303,7 @@ static int parse_devices(struct policy_jread *r, struct json_object *o, struct p
 {
 	int ret;
 
-	if ((ret = policy_jread_object(r, o, (const char *const[]){ "blk", "rng", "console", "net", NULL })))
+	if ((ret = policy_jread_object(r, o, (const char *const[]){ "blk", "rng", "console", "net", "vsock", NULL })))
 		return ret;
 	for (int k = 0; k < POLICY_DEV__COUNT; k++) {
 		struct json_object *v = policy_jread_member(o, dev_names[k]);
@@ -624,8 +636,10 @@ void policy_free(struct policy *p)
 	free(p->description);
 	globs_free(&p->firmware);
 	globs_free(&p->kernel);
-	for (int k = 0; k < POLICY_DEV__COUNT; k++)
+	for (int k = 0; k < POLICY_DEV__COUNT; k++) {
 		globs_free(&p->dev[k].images);
+		globs_free(&p->dev[k].uds_paths);
+	}
 	memset(p, 0, sizeof(*p));
 }
 

@@ -50,6 +50,7 @@ enum policy_dev_kind {
 	POLICY_DEV_RNG,
 	POLICY_DEV_CONSOLE,
 	POLICY_DEV_NET,
+	POLICY_DEV_VSOCK,
 	POLICY_DEV__COUNT,
 };
 
@@ -93,6 +94,9 @@ struct policy_device {
 	/* blk only */
 	bool read_only;        /* every disk must be read-only */
 	struct policy_globs images;
+	/* vsock only: where its hybrid-vsock socket (uds_path) may be; the guest reaches the
+	 * host's <uds_path>_P listeners beside it */
+	struct policy_globs uds_paths;
 };
 
 struct policy_snp {
@@ -151,6 +155,7 @@ struct policy_device_request {
 	enum policy_dev_kind kind;
 	const char *image;     /* blk: canonical absolute path (the runner resolves it first) */
 	bool read_only;        /* blk */
+	const char *uds_path;  /* vsock: canonical absolute path of its hybrid-vsock socket */
 	uint32_t queues;
 	uint32_t queue_size;
 };

@@ -17,7 +17,7 @@ struct policy_request_store {
 };
 
 static const char *const iso_names[] = { "none", "snp", "tdx" };
-static const char *const kind_names[] = { "blk", "rng", "console", "net" };
+static const char *const kind_names[] = { "blk", "rng", "console", "net", "vsock" };
 
 #define WITH_KEY(r, key, call)                                  \
 	({                                                      \
@@ -64,19 +64,22 @@ static int read_iso(struct policy_jread *r, struct json_object *o, const char *k
 static int read_device(struct policy_jread *r, struct policy_request_store *st, struct json_object *o,
 		       struct policy_device_request *d)
 {
-	static const char *const keys[] = { "kind", "image", "read_only", "queues", "queue_size", NULL };
+	static const char *const keys[] = { "kind", "image", "read_only", "uds_path", "queues", "queue_size", NULL };
 	struct json_object *v;
 	uint64_t u;
 	int idx, ret;
 
 	if ((ret = policy_jread_object(r, o, keys)) || (ret = policy_jread_required(r, o, "kind", &v)) ||
-	    (ret = WITH_KEY(r, "kind", policy_jread_enum(r, v, kind_names, 4, &idx))))
+	    (ret = WITH_KEY(r, "kind", policy_jread_enum(r, v, kind_names, 5, &idx))))
 		return ret;
 	d->kind = (enum policy_dev_kind)idx;
-	d->queues = 1;
+	d->queues = idx == POLICY_DEV_VSOCK ? 3 : 1;
 	d->queue_size = 256;
 	if ((v = policy_jread_member(o, "image")) &&
 	    (ret = WITH_KEY(r, "image", keep_string(r, st, v, &d->image))))
+		return ret;
+	if ((v = policy_jread_member(o, "uds_path")) &&
+	    (ret = WITH_KEY(r, "uds_path", keep_string(r, st, v, &d->uds_path))))
 		return ret;
 	if ((ret = policy_jread_opt_bool(r, o, "read_only", &d->read_only)))
 		return ret;

@@ -59,7 +59,7 @@ static void run_usage(FILE *out)
 		"                       vector as in a TD (test mode: accept is skipped visibly)\n"
 		"  --device SPEC        a virtio device in its own jailed helper, repeatable:\n"
 		"                       blk,path=FILE[,readonly=on] | rng | console,path=FILE |\n"
-		"                       net,tap=NAME[,mac=MAC]\n"
+		"                       net,tap=NAME[,mac=MAC] | vsock,cid=N,uds=PATH (hybrid vsock)\n"
 		"  --on-device-failure stop|continue  when a device helper dies (default: the policy's, else stop)\n"
 		"  --policy FILE        refuse to launch anything the launch policy does not allow (see carapace-policy(1))\n"
 		"  --print-launch-request  with --policy: print what the policy would judge, launch nothing\n"
@@ -543,6 +543,8 @@ static void print_launch_request(const struct policy_launch_request *q)
 			json_object_object_add(d, "image", json_object_new_string(q->devices[i].image));
 		if (q->devices[i].kind == POLICY_DEV_BLK)
 			json_object_object_add(d, "read_only", json_object_new_boolean(q->devices[i].read_only));
+		if (q->devices[i].uds_path)
+			json_object_object_add(d, "uds_path", json_object_new_string(q->devices[i].uds_path));
 		json_object_object_add(d, "queues", json_object_new_int64(q->devices[i].queues));
 		json_object_object_add(d, "queue_size", json_object_new_int64(q->devices[i].queue_size));
 		json_object_array_add(devs, d);
@@ -597,16 +599,17 @@ static int check_policy(const struct run_opts *o, const char *kernel_real, const
 	req.cmdline = o->cmdline;
 	for (unsigned i = 0; i < o->ndevices; i++) {
 		memset(&devs[i], 0, sizeof(devs[i]));
-		devs[i].kind = specs[i].kind == VDEV_BLK   ? POLICY_DEV_BLK
-			       : specs[i].kind == VDEV_RNG ? POLICY_DEV_RNG
-			       : specs[i].kind == VDEV_NET ? POLICY_DEV_NET : POLICY_DEV_CONSOLE;
-		devs[i].queues = specs[i].kind == VDEV_NET ? 2 : 1;
+		const struct vdev_kind_desc *kd = vdev_kind_desc(specs[i].kind);
+		devs[i].kind = kd->policy;
+		devs[i].queues = kd->queues;
 		devs[i].queue_size = 256;
 		if (specs[i].kind == VDEV_BLK) {
 			/* Judge the file that was opened and is handed to the helper as an fd. */
 			devs[i].image = specs[i].image_real;
 			devs[i].read_only = specs[i].readonly;
 		}
+		if (specs[i].kind == VDEV_VSOCK)
+			devs[i].uds_path = specs[i].uds_real;
 	}
 	req.devices = devs;
 	req.n_devices = o->ndevices;
@@ -889,6 +892,11 @@ int runner_cli_run(int argc, char **argv)
 		    cp_file_open_checked(specs[i].path, specs[i].readonly ? O_RDONLY : O_RDWR, true, &specs[i].image_fd,
 					 specs[i].image_real, sizeof(specs[i].image_real), &err) < 0) {
 			fprintf(stderr, "carapace run: device %u (blk%u): %s\n", i, i, err.msg);
+			status = CP_EXIT_FAILURE;
+			goto out;
+		}
+		if (specs[i].kind == VDEV_VSOCK && vdev_spec_resolve_uds(&specs[i], &err) < 0) {
+			fprintf(stderr, "carapace run: device %u (vsock%u): %s\n", i, i, err.msg);
 			status = CP_EXIT_FAILURE;
 			goto out;
 		}

@@ -70,7 +70,7 @@ int launch_record(const struct launch_record_in *in, struct cp_err *err)
 	}
 	/* Each device helper by the digest of the executable that will run, then its name. */
 	for (unsigned i = 0; i < in->ndevices; i++) {
-		const struct carapace_helper_desc *h = &carapace_helpers[vdev_helper_id(in->devices[i].kind)];
+		const struct carapace_helper_desc *h = &carapace_helpers[vdev_kind_desc(in->devices[i].kind)->helper];
 		char path[4096];
 		uint8_t *bin = NULL, ev[32 + 64];
 		size_t len = 0, nlen = strlen(h->binary);

@@ -22,6 +22,7 @@
 #include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "devices/helpers.h"
 #include "devices/spawn.h"
 #include "runner/layout.h"
@@ -36,15 +37,26 @@ static const char helper_build_dir[] = CARAPACE_HELPER_BUILD_DIR;
 
 static const unsigned vdev_gsis[VDEV_MAX] = { 5, 6, 7, 9, 10, 11, 12, 13 };
 
-enum carapace_helper_id vdev_helper_id(enum vdev_kind k)
+/* One row per device kind; every per-kind fact the runner uses is here (virtio IDs and
+ * configuration sizes from virtio 1.2, 5.x). */
+static const struct vdev_kind_desc vdev_kinds[VDEV__COUNT] = {
+	[VDEV_BLK] = { "blk", CARAPACE_HELPER_BLK, LABEL_HELPER_BLK, POLICY_DEV_BLK, 2, 60, 1 },
+	[VDEV_RNG] = { "rng", CARAPACE_HELPER_RNG, LABEL_HELPER_RNG, POLICY_DEV_RNG, 4, 0, 1 },
+	[VDEV_CONSOLE] = { "console", CARAPACE_HELPER_CONSOLE, LABEL_HELPER_CONSOLE, POLICY_DEV_CONSOLE, 3, 12, 1 },
+	[VDEV_NET] = { "net", CARAPACE_HELPER_NET, LABEL_HELPER_NET, POLICY_DEV_NET, 1, 12, 2 },
+	/* rx, tx, event; the configuration is the guest's CID (le64) */
+	[VDEV_VSOCK] = { "vsock", CARAPACE_HELPER_VSOCK, LABEL_HELPER_VSOCK, POLICY_DEV_VSOCK, 19, 8, 3 },
+};
+
+const struct vdev_kind_desc *vdev_kind_desc(enum vdev_kind k)
 {
-	return k == VDEV_BLK ? CARAPACE_HELPER_BLK : k == VDEV_RNG ? CARAPACE_HELPER_RNG
-	       : k == VDEV_NET ? CARAPACE_HELPER_NET : CARAPACE_HELPER_CONSOLE;
+	return (unsigned)k < VDEV__COUNT && vdev_kinds[k].name ? &vdev_kinds[k] : NULL;
 }
 
 const char *vdev_kind_name(enum vdev_kind k)
 {
-	return k == VDEV_BLK ? "blk" : k == VDEV_RNG ? "rng" : k == VDEV_NET ? "net" : "console";
+	const struct vdev_kind_desc *kd = vdev_kind_desc(k);
+	return kd ? kd->name : "?";
 }
 
 int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
@@ -59,16 +71,12 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = false) {
 		char *eq = strchr(tok, '=');
 		if (first) {
-			if (!strcmp(tok, "blk"))
-				out->kind = VDEV_BLK;
-			else if (!strcmp(tok, "rng"))
-				out->kind = VDEV_RNG;
-			else if (!strcmp(tok, "console"))
-				out->kind = VDEV_CONSOLE;
-			else if (!strcmp(tok, "net"))
-				out->kind = VDEV_NET;
-			else
-				return cp_err_set(err, EINVAL, "device: unknown kind '%s' (blk, rng, console, net)", tok);
+			unsigned k;
+			for (k = 0; k < VDEV__COUNT && strcmp(tok, vdev_kinds[k].name); k++)
+				;
+			if (k == VDEV__COUNT)
+				return cp_err_set(err, EINVAL, "device: unknown kind '%s' (blk, rng, console, net, vsock)", tok);
+			out->kind = (enum vdev_kind)k;
 			continue;
 		}
 		if (!eq)
@@ -82,6 +90,18 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 			if (strlen(eq + 1) != 17)
 				return cp_err_set(err, EINVAL, "device net: mac=%s is not xx:xx:xx:xx:xx:xx", eq + 1);
 			strcpy(out->mac, eq + 1);
+		} else if (!strcmp(tok, "cid") && out->kind == VDEV_VSOCK) {
+			uint64_t v;
+			/* 0-2 are reserved (hypervisor, local, host); U32_MAX is VMADDR_CID_ANY. */
+			if (cp_parse_u64(eq + 1, &v) < 0 || v < 3 || v >= UINT32_MAX)
+				return cp_err_set(err, EINVAL, "device vsock: cid=%s: expected a number from 3 to 4294967294", eq + 1);
+			out->cid = (uint32_t)v;
+		} else if (!strcmp(tok, "uds") && out->kind == VDEV_VSOCK) {
+			/* Relative names are taken from the working directory, as Firecracker does. */
+			if (!eq[1] || strlen(eq + 1) >= sizeof(out->uds))
+				return cp_err_set(err, EINVAL, "device vsock: uds=%s: expected a path of 1 to %d bytes",
+						  eq + 1, VDEV_UDS_MAX - 1);
+			strcpy(out->uds, eq + 1);
 		} else if (!strcmp(tok, "path") && (out->kind == VDEV_BLK || out->kind == VDEV_CONSOLE)) {
 			if (!eq[1] || strlen(eq + 1) >= sizeof(out->path))
 				return cp_err_set(err, EINVAL, "device: bad path");
@@ -113,6 +133,30 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 				  "ip tuntap add dev NAME mode tap user $USER)");
 	if (out->kind == VDEV_CONSOLE && !out->path[0])
 		return cp_err_set(err, EINVAL, "device console: path=FILE is required (where the guest's output goes)");
+	if (out->kind == VDEV_VSOCK && (!out->cid || !out->uds[0]))
+		return cp_err_set(err, EINVAL, "device vsock: cid=N and uds=PATH are required (the guest's CID, and the "
+				  "hybrid-vsock socket the host connects to)");
+	return 0;
+}
+
+int vdev_spec_resolve_uds(struct vdev_spec *s, struct cp_err *err)
+{
+	char dir[VDEV_UDS_MAX], real[4096];
+	const char *slash = strrchr(s->uds, '/'), *base = slash ? slash + 1 : s->uds;
+	size_t dlen = slash ? (size_t)(slash - s->uds) : 0;
+
+	/* The socket is (re)created by the helper; its directory must exist and is named once,
+	 * here, so the policy and the helper see the same name. */
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		return cp_err_set(err, EINVAL, "device vsock: uds=%s does not name a socket", s->uds);
+	memcpy(dir, s->uds, dlen);
+	dir[dlen] = '\0';
+	if (!realpath(!slash ? "." : dlen ? dir : "/", real))
+		return cp_err_set(err, errno, "device vsock: uds=%s: directory: %s", s->uds, strerror(errno));
+	if (snprintf(s->uds_real, sizeof(s->uds_real), "%s/%s", strcmp(real, "/") ? real : "", base) >=
+	    (int)sizeof(s->uds_real))
+		return cp_err_set(err, ENAMETOOLONG, "device vsock: uds=%s: %s/%s is longer than a UNIX socket name",
+				  s->uds, real, base);
 	return 0;
 }
 
@@ -265,17 +309,20 @@ static int label_before_exec(void *ctx)
 
 static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 {
-	const struct carapace_helper_desc *h = &carapace_helpers[vdev_helper_id(d->spec.kind)];
-	struct spawn_label sl = { d, d->spec.kind == VDEV_BLK   ? LABEL_HELPER_BLK
-				     : d->spec.kind == VDEV_RNG ? LABEL_HELPER_RNG
-				     : d->spec.kind == VDEV_NET ? LABEL_HELPER_NET : LABEL_HELPER_CONSOLE };
+	const struct vdev_kind_desc *kd = vdev_kind_desc(d->spec.kind);
+	const struct carapace_helper_desc *h;
+	struct spawn_label sl = { d, 0 };
 	struct vm *vm = d->vm;
 	const char *args[12];
-	char path[4096], image_fd[16];
+	char path[4096], image_fd[16], cid[16];
 	unsigned n = 0;
 	struct cp_err rerr = { 0 };
 	int r, rr;
 
+	if (!kd)
+		return cp_err_set(err, EINVAL, "%s: unknown device kind %u", d->name, (unsigned)d->spec.kind);
+	h = &carapace_helpers[kd->helper];
+	sl.lh = kd->label;
 	r = vdev_helper_path(h->binary, path, sizeof(path), err);
 	if (r < 0)
 		return r;
@@ -303,6 +350,14 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 			args[n++] = "--mac";
 			args[n++] = d->spec.mac;
 		}
+	} else if (d->spec.kind == VDEV_VSOCK) {
+		/* The helper makes its listener on uds_path and keeps an O_PATH fd of its directory
+		 * for the guest's <uds_path>_P connects, both before it jails itself (devices/vsock). */
+		snprintf(cid, sizeof(cid), "%u", d->spec.cid);
+		args[n++] = "--cid";
+		args[n++] = cid;
+		args[n++] = "--uds-path";
+		args[n++] = d->spec.uds_real[0] ? d->spec.uds_real : d->spec.uds;
 	}
 	if (d->spec.test_hook[0]) {
 		args[n++] = "--test-hook";
@@ -402,11 +457,12 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 						     (unsigned long long)regs[i].gpa);
 		}
 	}
-	switch (spec->kind) {
-	case VDEV_BLK: device_id = 2; config_len = 60; break;
-	case VDEV_RNG: device_id = 4; config_len = 0; break;
-	case VDEV_NET: device_id = 1; config_len = 12; break;
-	default: device_id = 3; config_len = 12; break;
+	{
+		const struct vdev_kind_desc *kd = vdev_kind_desc(spec->kind);
+		if (!kd)
+			return cp_err_set(err, EINVAL, "%s: unknown device kind %u", d->name, (unsigned)spec->kind);
+		device_id = kd->virtio_id;
+		config_len = kd->config_len;
 	}
 	memset(config, 0, sizeof(config));
 	if (config_len && (d->fe.protocol & (1ull << VU_PF_CONFIG)) &&

@@ -13,19 +13,43 @@
 #include "common/err.h"
 #include "devices/helpers.h"
 #include "devices/vhost/frontend.h"
+#include "policy/label.h"
+#include "policy/policy.h"
 #include "runner/virtio_mmio.h"
 
 #define VDEV_MAX 8
 
-enum vdev_kind { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE, VDEV_NET };
+enum vdev_kind { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE, VDEV_NET, VDEV_VSOCK, VDEV__COUNT };
 
-/* --device blk,path=FILE[,readonly=on] | rng | console,path=FILE | net,tap=NAME[,mac=MAC] (pure parser) */
+/* Everything that differs between device kinds, in one row per kind (runner/vdev.c): the
+ * helper it starts, its SELinux domain, its launch-policy class, and what the guest sees. */
+struct vdev_kind_desc {
+	const char *name;             /* "blk": --device's first word, and the device names blk0.. */
+	enum carapace_helper_id helper;
+	enum label_helper label;
+	enum policy_dev_kind policy;
+	unsigned virtio_id;
+	uint32_t config_len;          /* bytes of device configuration read from the helper */
+	uint32_t queues;              /* virtqueues the device has (what the policy judges) */
+};
+/* NULL for a kind outside the table: callers fail closed. */
+const struct vdev_kind_desc *vdev_kind_desc(enum vdev_kind k);
+
+/* sockaddr_un.sun_path: the longest uds_path a vsock device can listen on. */
+#define VDEV_UDS_MAX 108
+
+/* --device blk,path=FILE[,readonly=on] | rng | console,path=FILE | net,tap=NAME[,mac=MAC]
+ * | vsock,cid=N,uds=PATH (pure parser) */
 struct vdev_spec {
 	enum vdev_kind kind;
 	char path[512];
 	bool readonly;
 	char tap[16];            /* net: a TAP interface the user may attach to (IFNAMSIZ) */
 	char mac[18];            /* net: optional xx:xx:xx:xx:xx:xx */
+	uint32_t cid;            /* vsock: the guest's CID, 3..0xfffffffe */
+	char uds[VDEV_UDS_MAX];  /* vsock: hybrid-vsock socket path (the helper listens there) */
+	/* vsock: uds with its directory resolved (what the policy judges and the helper gets) */
+	char uds_real[VDEV_UDS_MAX];
 	char test_hook[32];      /* test builds only: passed to the helper as --test-hook */
 	/* blk: the image, opened once by the runner (-1 until then). The policy judges image_real,
 	 * the name of what was opened; the helper is given this fd, never the path (issue 18
@@ -35,8 +59,9 @@ struct vdev_spec {
 };
 int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err);
 const char *vdev_kind_name(enum vdev_kind k);
-/* The row of devices/helpers.h for a device kind. */
-enum carapace_helper_id vdev_helper_id(enum vdev_kind k);
+/* vsock: resolve uds's directory (it must exist; the socket itself need not) into uds_real,
+ * the canonical name the policy judges and the helper is given. */
+int vdev_spec_resolve_uds(struct vdev_spec *s, struct cp_err *err);
 
 struct vm;
 

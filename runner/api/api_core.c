@@ -45,6 +45,7 @@ void api_config_free(struct api_config *c)
 		free(c->drives[i].path);
 		free(c->drives[i].partuuid);
 	}
+	free(c->vsock_uds);
 	free(c->log_path);
 	free(c->metrics_path);
 	free(c->confidential);
@@ -56,6 +57,11 @@ void api_config_free(struct api_config *c)
 	free(c->tcti);
 	free(c->state_dir);
 	memset(c, 0, sizeof(*c));
+}
+
+unsigned api_device_count(const struct api_config *c)
+{
+	return c->ndrives + c->nnets + (c->entropy ? 1 : 0) + (c->vsock_uds ? 1 : 0);
 }
 
 static int dup_str(char **dst, const char *src)
@@ -79,6 +85,7 @@ int api_config_copy(struct api_config *dst, const struct api_config *src)
 		r |= dup_str(&dst->drives[i].path, src->drives[i].path);
 		r |= dup_str(&dst->drives[i].partuuid, src->drives[i].partuuid);
 	}
+	r |= dup_str(&dst->vsock_uds, src->vsock_uds);
 	r |= dup_str(&dst->log_path, src->log_path);
 	r |= dup_str(&dst->metrics_path, src->metrics_path);
 	r |= dup_str(&dst->confidential, src->confidential);
@@ -337,6 +344,12 @@ static int h_get_vm_config(struct req *q)
 	json_object_object_add(o, "network-interfaces", nets);
 	if (c->entropy)
 		json_object_object_add(o, "entropy", json_object_new_object());
+	if (c->vsock_uds) {
+		json_object *v = json_object_new_object();
+		json_object_object_add(v, "guest_cid", json_object_new_int64(c->vsock_cid));
+		json_object_object_add(v, "uds_path", json_object_new_string(c->vsock_uds));
+		json_object_object_add(o, "vsock", v);
+	}
 	if (c->logger) {
 		json_object *l = json_object_new_object();
 		add_opt_str(l, "log_path", c->log_path);
@@ -467,8 +480,9 @@ static int h_put_drive(struct req *q)
 			goto fail;
 		}
 	if (slot == c->ndrives) {
-		if (c->ndrives + c->nnets + c->entropy >= 8 || c->ndrives >= API_MAX_DRIVES) {
-			r = policy_jread_fail(&q->r, "too many devices: at most %u drives and 8 devices in all", API_MAX_DRIVES);
+		if (api_device_count(c) >= API_DEVICES_MAX || c->ndrives >= API_MAX_DRIVES) {
+			r = policy_jread_fail(&q->r, "too many devices: at most %u drives and %u devices in all", API_MAX_DRIVES,
+					      API_DEVICES_MAX);
 			goto fail;
 		}
 		c->ndrives++;
@@ -556,9 +570,9 @@ static int h_put_net(struct req *q)
 			return r;
 		}
 	if (slot == c->nnets) {
-		if (c->ndrives + c->nnets + c->entropy >= 8 || c->nnets >= API_MAX_NETS)
-			return policy_jread_fail(&q->r, "too many devices: at most %u interfaces and 8 devices in all",
-						 API_MAX_NETS);
+		if (api_device_count(c) >= API_DEVICES_MAX || c->nnets >= API_MAX_NETS)
+			return policy_jread_fail(&q->r, "too many devices: at most %u interfaces and %u devices in all",
+						 API_MAX_NETS, API_DEVICES_MAX);
 		c->nnets++;
 	}
 	memset(&c->nets[slot], 0, sizeof(c->nets[slot]));
@@ -569,18 +583,34 @@ static int h_put_net(struct req *q)
 	return 0;
 }
 
+/* Firecracker's Vsock: guest_cid (>= 3, required), uds_path (required), vsock_id (deprecated,
+ * accepted and not used). One device per VM: a second PUT replaces the first. */
 static int h_put_vsock(struct req *q)
 {
 	static const char *const fields[] = { "guest_cid", "uds_path", "vsock_id", NULL };
+	struct api_config *c = &q->txn->cfg;
+	_cleanup_free_ char *uds = NULL;
 	uint64_t cid;
 	int r;
 
-	if ((r = need_body(q, fields)) < 0 || (r = policy_jread_req_uint(&q->r, q->body, "guest_cid", 3, UINT32_MAX, &cid)) < 0 ||
-	    (r = read_str(q, q->body, "uds_path", API_PATH_MAX, true, NULL)) < 0)
+	/* U32_MAX is VMADDR_CID_ANY: no guest can have it. */
+	if ((r = need_body(q, fields)) < 0 ||
+	    (r = policy_jread_req_uint(&q->r, q->body, "guest_cid", 3, UINT32_MAX - 1, &cid)) < 0 ||
+	    (r = read_str(q, q->body, "uds_path", API_UDS_MAX, true, &uds)) < 0 ||
+	    (r = read_str(q, q->body, "vsock_id", API_ID_MAX, false, NULL)) < 0)
 		return r;
-	/* Valid, but the device does not exist yet: refuse loudly rather than boot without it. */
-	return policy_jread_fail(&q->r, "carapace has no vsock device in this version (the jailed carapace-vsock "
-					"back-end exists but carapace run does not start it yet); see docs/kata.md");
+	if (strchr(uds, ',')) {
+		size_t saved = policy_jread_push_key(&q->r, "uds_path");
+		r = policy_jread_fail(&q->r, "'%s' contains a comma, which carapace's device option cannot carry", uds);
+		policy_jread_pop(&q->r, saved);
+		return r;
+	}
+	if (!c->vsock_uds && api_device_count(c) >= API_DEVICES_MAX)
+		return policy_jread_fail(&q->r, "too many devices: at most %u in all", API_DEVICES_MAX);
+	free(c->vsock_uds);
+	c->vsock_uds = TAKE_PTR(uds);
+	c->vsock_cid = (uint32_t)cid;
+	return 0;
 }
 
 static int h_put_entropy(struct req *q)
@@ -591,8 +621,8 @@ static int h_put_entropy(struct req *q)
 
 	if ((r = need_body(q, fields)) < 0 || (r = read_no_limiter(q, q->body, "rate_limiter")) < 0)
 		return r;
-	if (!c->entropy && c->ndrives + c->nnets >= 8)
-		return policy_jread_fail(&q->r, "too many devices: at most 8 in all");
+	if (!c->entropy && api_device_count(c) >= API_DEVICES_MAX)
+		return policy_jread_fail(&q->r, "too many devices: at most %u in all", API_DEVICES_MAX);
 	c->entropy = true;
 	return 0;
 }
@@ -1062,6 +1092,10 @@ int api_config_to_options(const struct api_config *c, char ***out, struct cp_err
 	}
 	if (c->entropy)
 		push(&o, "device", "rng");
+	if (c->vsock_uds) {
+		snprintf(buf, sizeof(buf), "vsock,cid=%u,uds=%s", c->vsock_cid, c->vsock_uds);
+		push(&o, "device", buf);
+	}
 	if (c->confidential)
 		push(&o, "confidential", c->confidential);
 	if (c->platform)

@@ -24,17 +24,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r > 0 || (r < 0 && !err.msg[0]))
 		abort();
 	if (r == 0) {
-		if (s.kind != VDEV_BLK && s.kind != VDEV_RNG && s.kind != VDEV_CONSOLE && s.kind != VDEV_NET)
+		if (!vdev_kind_desc(s.kind))
 			abort();
 		if (strnlen(s.path, sizeof(s.path)) == sizeof(s.path) || strnlen(s.tap, sizeof(s.tap)) == sizeof(s.tap) ||
 		    strnlen(s.mac, sizeof(s.mac)) == sizeof(s.mac) ||
-		    strnlen(s.test_hook, sizeof(s.test_hook)) == sizeof(s.test_hook))
+		    strnlen(s.test_hook, sizeof(s.test_hook)) == sizeof(s.test_hook) ||
+		    strnlen(s.uds, sizeof(s.uds)) == sizeof(s.uds))
 			abort();
 		if (s.kind == VDEV_BLK && !s.path[0])
 			abort();
 		if (s.kind == VDEV_NET && !s.tap[0])
 			abort();
 		if (s.kind != VDEV_BLK && s.readonly)
+			abort();
+		/* a vsock device has a guest CID outside 0-2 and U32_MAX, and a socket path */
+		if (s.kind == VDEV_VSOCK && (s.cid < 3 || s.cid == UINT32_MAX || !s.uds[0]))
+			abort();
+		if (s.kind != VDEV_VSOCK && (s.cid || s.uds[0]))
 			abort();
 	}
 	free(text);

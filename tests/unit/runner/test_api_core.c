@@ -149,15 +149,20 @@ static void test_drives_and_options(void **state)
 		     "guest_mac");
 	expect_status("PUT", "/entropy", "{}", 204);
 	expect_fault("PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/v\"}", "guest_cid");
-	expect_fault("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\"}", "no vsock device");
+	expect_fault("PUT", "/vsock", "{\"guest_cid\": 4294967295, \"uds_path\": \"/v\"}", "guest_cid");
+	expect_fault("PUT", "/vsock", "{\"guest_cid\": 3}", "uds_path: required field is missing");
+	expect_fault("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/a,b\"}", "contains a comma");
+	expect_status("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"vsock_id\": \"root\"}", 204);
+	expect_status("PUT", "/vsock", "{\"guest_cid\": 7, \"uds_path\": \"/run/vm/kata.hvsock\"}", 204);
 	expect_fault("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", "without a kernel");
 	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\", \"boot_args\": \"console=ttyS0\"}", 204);
 
 	assert_int_equal(api_config_to_options(&S.cfg, &o, &err), 0);
 	for (i = 0; o[i]; i += 2) {
 		if (!strcmp(o[i], "device")) {
-			/* the root device first, then the others; then the net and rng devices */
-			const char *want[] = { "blk,path=/img/root,readonly=on", "blk,path=/d", "net,tap=tap0,mac=02:00:00:00:00:01", "rng" };
+			/* the root device first, then the others; then the net, rng and vsock devices */
+			const char *want[] = { "blk,path=/img/root,readonly=on", "blk,path=/d", "net,tap=tap0,mac=02:00:00:00:00:01", "rng",
+					       "vsock,cid=7,uds=/run/vm/kata.hvsock" };
 			assert_string_equal(o[i + 1], want[ndev]);
 			ndev++;
 		}
@@ -166,7 +171,7 @@ static void test_drives_and_options(void **state)
 		if (!strcmp(o[i], "memory"))
 			assert_string_equal(o[i + 1], "128M");
 	}
-	assert_int_equal(ndev, 4);
+	assert_int_equal(ndev, 5);
 	assert_non_null(cmd);
 	assert_string_equal(cmd, "console=ttyS0 root=/dev/vda ro");
 	api_options_free(o);
@@ -175,6 +180,7 @@ static void test_drives_and_options(void **state)
 	assert_non_null(strstr(b, "\"kernel_image_path\":\"/k\""));
 	assert_non_null(strstr(b, "\"drive_id\":\"data\""));
 	assert_non_null(strstr(b, "\"host_dev_name\":\"tap0\""));
+	assert_non_null(strstr(b, "\"vsock\":{\"guest_cid\":7,\"uds_path\":\"/run/vm/kata.hvsock\"}"));
 	free(b);
 }
 
