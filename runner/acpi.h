@@ -9,10 +9,11 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "runner/layout.h"
 
 /* Upper bound of vCPUs the MADT describes; the same bound the launch plan accepts. */
 #define ACPI_MAX_CPUS 4096u
-#define ACPI_MAX_DEVICES 8u
+#define ACPI_MAX_DEVICES ((unsigned)GP_VIRTIO_MMIO_COUNT)
 #define ACPI_MAX_TABLES 5u /* XSDT, FADT, DSDT, MADT + the RSDP */
 
 struct acpi_mmio_dev {

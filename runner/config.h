@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "runner/layout.h"
 
 struct run_opts {
 	char *kernel, *initrd, *cmdline, *console, *name, *seccomp;
@@ -19,7 +20,7 @@ struct run_opts {
 	bool snp_cpuid_fixup;   /* SEV-SNP: accept, once, the CPUID page the firmware corrected (each change named) */
 	bool direct_layout;  /* boot through the firmware-less direct-boot layout (memenc/direct_boot.h) */
 	bool tdx_stub_test;  /* ... through the TDX stub, every vCPU at the reset vector (plain KVM) */
-	char *devices[8];       /* --device specs, in order */
+	char *devices[GP_VIRTIO_MMIO_COUNT]; /* --device specs, in order */
 	unsigned ndevices;
 	char *on_device_failure; /* stop (default) | continue */
 	char *policy;           /* launch policy file */

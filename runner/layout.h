@@ -20,6 +20,11 @@
 #define GP_4G             0x100000000ull
 #define GP_VIRTIO_MMIO    0xfeb00000ull /* as QEMU microvm: 512-byte windows */
 #define GP_VIRTIO_MMIO_SZ 0x200ull
+/* The one limit on virtio devices per VM: windows here, GSIs (runner/vdev.c), DSDT devices
+ * (runner/acpi.h), --device options (runner/config.h) and the API's devices (runner/api) all
+ * follow it. 16: Kata's Firecracker driver attaches a root drive, 8 placeholder drives, a
+ * network interface, vsock and entropy. */
+#define GP_VIRTIO_MMIO_COUNT 16
 #define GP_IOAPIC         0xfec00000ull
 #define GP_LAPIC          0xfee00000ull
 #define GP_TSS            0xfffbd000ull /* KVM_SET_TSS_ADDR: 3 pages below the BIOS ROM alias */

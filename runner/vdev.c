@@ -35,7 +35,11 @@
 /* The build tree's devices/ folder, so carapace runs from its build directory. */
 static const char helper_build_dir[] = CARAPACE_HELPER_BUILD_DIR;
 
-static const unsigned vdev_gsis[VDEV_MAX] = { 5, 6, 7, 9, 10, 11, 12, 13 };
+/* ISA IRQs no carapace device uses (0-2 timer/cascade, 3-4 the UARTs, 8 RTC, 14-15 legacy
+ * IDE are left alone), then the IOAPIC's pins above the ISA range: the MP table describes all
+ * 24 (runner/mptable.c), the DSDT names each device's GSI (runner/acpi.c). */
+static const unsigned vdev_gsis[] = { 5, 6, 7, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23 };
+_Static_assert(sizeof(vdev_gsis) / sizeof(vdev_gsis[0]) == VDEV_MAX, "one GSI per virtio-mmio window");
 
 /* One row per device kind; every per-kind fact the runner uses is here (virtio IDs and
  * configuration sizes from virtio 1.2, 5.x). */

@@ -15,9 +15,10 @@
 #include "devices/vhost/frontend.h"
 #include "policy/label.h"
 #include "policy/policy.h"
+#include "runner/layout.h"
 #include "runner/virtio_mmio.h"
 
-#define VDEV_MAX 8
+#define VDEV_MAX GP_VIRTIO_MMIO_COUNT
 
 enum vdev_kind { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE, VDEV_NET, VDEV_VSOCK, VDEV__COUNT };
 

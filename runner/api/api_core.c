@@ -481,8 +481,7 @@ static int h_put_drive(struct req *q)
 		}
 	if (slot == c->ndrives) {
 		if (api_device_count(c) >= API_DEVICES_MAX || c->ndrives >= API_MAX_DRIVES) {
-			r = policy_jread_fail(&q->r, "too many devices: at most %u drives and %u devices in all", API_MAX_DRIVES,
-					      API_DEVICES_MAX);
+			r = policy_jread_fail(&q->r, "too many devices: at most %u in all", API_DEVICES_MAX);
 			goto fail;
 		}
 		c->ndrives++;
@@ -571,8 +570,7 @@ static int h_put_net(struct req *q)
 		}
 	if (slot == c->nnets) {
 		if (api_device_count(c) >= API_DEVICES_MAX || c->nnets >= API_MAX_NETS)
-			return policy_jread_fail(&q->r, "too many devices: at most %u interfaces and %u devices in all",
-						 API_MAX_NETS, API_DEVICES_MAX);
+			return policy_jread_fail(&q->r, "too many devices: at most %u in all", API_DEVICES_MAX);
 		c->nnets++;
 	}
 	memset(&c->nets[slot], 0, sizeof(c->nets[slot]));

@@ -10,15 +10,17 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "runner/layout.h"
 
 /* Firecracker's default --http-api-max-payload-size. */
 #define API_BODY_MAX 51200u
 #define API_ID_MAX 64u
 #define API_PATH_MAX 4096u
-#define API_MAX_DRIVES 6u
-#define API_MAX_NETS 4u
-/* Every virtio device of a VM (drives, interfaces, entropy, vsock): carapace run's limit. */
-#define API_DEVICES_MAX 8u
+/* Every virtio device of a VM (drives, interfaces, entropy, vsock): carapace run's limit. Any
+ * mix is allowed within it, as in Firecracker (Kata: a root drive and 8 placeholders). */
+#define API_DEVICES_MAX ((unsigned)GP_VIRTIO_MMIO_COUNT)
+#define API_MAX_DRIVES API_DEVICES_MAX
+#define API_MAX_NETS API_DEVICES_MAX
 /* A hybrid-vsock socket name must fit sockaddr_un.sun_path (108 bytes with its NUL). */
 #define API_UDS_MAX 107u
 /* Firecracker's MachineConfiguration range. */
