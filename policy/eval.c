@@ -53,6 +53,8 @@ static const struct {
 				 "devices.console.max_queues", "devices.console.max_queue_size" },
 	[POLICY_DEV_NET] = { "devices.net", "devices.net.max", "devices.net.max_queues",
 			     "devices.net.max_queue_size" },
+	[POLICY_DEV_VSOCK] = { "devices.vsock", "devices.vsock.max", "devices.vsock.max_queues",
+			       "devices.vsock.max_queue_size" },
 };
 
 const char *const policy_rules[] = {
@@ -72,6 +74,8 @@ const char *const policy_rules[] = {
 	"devices.console", "devices.console.max", "devices.console.max_queues",
 	"devices.console.max_queue_size",
 	"devices.net", "devices.net.max", "devices.net.max_queues", "devices.net.max_queue_size",
+	"devices.vsock", "devices.vsock.max", "devices.vsock.max_queues", "devices.vsock.max_queue_size",
+	"devices.vsock.uds_paths",
 	"attestation.tpm_required",
 	"reference.snp.measurements", "reference.snp.host_data", "reference.tdx.mrtd",
 	NULL,
@@ -307,6 +311,9 @@ static int eval_devices(const struct policy *p, const struct policy_launch_reque
 			return deny(v, dev_rules[d->kind].max_queue_size,
 				    "device %zu (%s) has queues of %u entries, 1 to %u allowed", i, kn,
 				    d->queue_size, pd->max_queue_size);
+		if (d->kind == POLICY_DEV_VSOCK && !globs_match(&pd->uds_paths, d->uds_path))
+			return deny(v, "devices.vsock.uds_paths",
+				    "device %zu: vsock socket \"%.200s\" matches no allowed pattern", i, d->uds_path);
 		if (d->kind != POLICY_DEV_BLK)
 			continue;
 		if (pd->read_only && !d->read_only)
@@ -377,6 +384,9 @@ static int eval_request_wellformed(const struct policy_launch_request *q, struct
 		if (d->kind == POLICY_DEV_BLK && !path_canonical(d->image))
 			return bad_request(v, "device %zu (blk): image path \"%.200s\" is missing or not canonical",
 					   i, d->image ? d->image : "");
+		if (d->kind == POLICY_DEV_VSOCK && !path_canonical(d->uds_path))
+			return bad_request(v, "device %zu (vsock): uds_path \"%.200s\" is missing or not canonical",
+					   i, d->uds_path ? d->uds_path : "");
 	}
 	return 0;
 }
