@@ -170,8 +170,10 @@ struct policy_launch_request {
 
 /* The first rule a launch request breaks. rule is a static string naming the policy field
  * ("devices.blk.read_only"); msg says what was found and what the rule wants. */
+#define POLICY_RULE_MAX 64
 struct policy_violation {
-	const char *rule;
+	const char *rule;               /* a constant, or rule_buf (a device class's rule) */
+	char rule_buf[POLICY_RULE_MAX];
 	char msg[CP_ERR_MSG_MAX];
 };
 
@@ -198,8 +200,10 @@ uint64_t policy_snp_guest_policy(const struct policy *p);
 int policy_eval(const struct policy *p, const struct policy_launch_request *req,
 		struct policy_violation *v);
 
-/* Every rule name policy_eval can report, NULL-terminated (tests prove each is reachable). */
-extern const char *const policy_rules[];
+/* Every rule name policy_eval can report (tests prove each is reachable and documented): the
+ * i-th into buf, 0; -ENOENT past the last. A device class's rules are named after its policy
+ * class in devices/devkinds.c ("devices.net.max_queues"). */
+int policy_rule_name(size_t i, char *buf, size_t len);
 
 /* Parse a launch request written as JSON (for `carapace policy eval` and the golden tests).
  * Strings inside *out point into storage owned by *store; release with
