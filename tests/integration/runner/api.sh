@@ -133,7 +133,7 @@ check config-file-vsock 1 "uds=/nonexistent/v.sock: directory" -- "$C" run --con
 # (the runner's own request, printed; its cgroup limits filled in as a host with cgroups has them).
 cat >"$TMP/vsock-policy.json" <<JSON
 { "schema": 1, "name": "vsock-tenant", "isolation": { "type": "none" },
-  "devices": { "vsock": { "uds_paths": [ "$TMP/allowed/*" ] } },
+  "devices": { "vsock": { "uds_paths": [ "$TMP/allowed/*" ] }, "net": {}, "console": {} },
   "resources": { "memory_max_mib": 64, "vcpus_max": 1,
                  "cgroup": { "cpu_quota_us": 100000, "memory_max_mib": 256, "pids_max": 64 } },
   "boot": { "kernel": [ "$G" ], "allow_cmdline": true } }
@@ -153,6 +153,13 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["devices"]; assert d
 	{ echo "ok   vsock request: canonical uds_path, 3 queues"; passes=$((passes + 1)); } ||
 	{ echo "FAIL vsock request: $(cat "$TMP/req.json")"; fails=$((fails + 1)); }
 judge vsock-policy-uds "$TMP/v.sock" 1 "devices.vsock.uds_paths: device 0: vsock socket \"$TMP/v.sock\" matches no allowed pattern"
+# A class allowed with its defaults allows a plain --device of it: net and console have 2 queues
+# (devices/devkinds.c) and the default max_queues is the kind's.
+"$C" run --kernel "$G" --memory 32M --device net,tap=tap0 --device "console,path=$TMP/con.out" \
+	--policy "$TMP/vsock-policy.json" --print-launch-request 2>/dev/null >"$TMP/req.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["cgroup"]={"cpu_quota_us":100000,"cpu_period_us":100000,"memory_max_mib":256,"pids_max":64}; assert [d["queues"] for d in r["devices"]]==[2,2], r; json.dump(r,open(sys.argv[1],"w"))' "$TMP/req.json" &&
+	check plain-net-console-default-policy 0 "" -- "$C" policy eval "$TMP/vsock-policy.json" "$TMP/req.json" ||
+	{ echo "FAIL plain-net-console-default-policy: $(cat "$TMP/req.json")"; fails=$((fails + 1)); }
 
 # A launch policy that is a FIFO nobody writes: the VM process refuses it at once instead of
 # blocking in open() (issue 18 item 9), and the start fails with that reason. (This test used the
