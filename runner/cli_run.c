@@ -61,7 +61,7 @@ static void run_usage(FILE *out)
 		"                       vector as in a TD (test mode: accept is skipped visibly)\n"
 		"  --device SPEC        a virtio device in its own jailed helper, repeatable:\n"
 		"                       blk,path=FILE[,readonly=on] | rng | console,path=FILE |\n"
-		"                       net,tap=NAME[,mac=MAC]\n"
+		"                       net,tap=NAME[,mac=MAC] | vsock,cid=N,uds=PATH (hybrid vsock)\n"
 		"  --on-device-failure stop|continue  when a device helper dies (default: the policy's, else stop)\n"
 		"  --policy FILE        refuse to launch anything the launch policy does not allow (see carapace-policy(1))\n"
 		"  --print-launch-request  with --policy: print what the policy would judge, launch nothing\n"
@@ -559,6 +559,8 @@ static void print_launch_request(const struct policy_launch_request *q)
 			json_object_object_add(d, "image", json_object_new_string(q->devices[i].image));
 		if (q->devices[i].kind == POLICY_DEV_BLK)
 			json_object_object_add(d, "read_only", json_object_new_boolean(q->devices[i].read_only));
+		if (q->devices[i].uds_path)
+			json_object_object_add(d, "uds_path", json_object_new_string(q->devices[i].uds_path));
 		json_object_object_add(d, "queues", json_object_new_int64(q->devices[i].queues));
 		json_object_object_add(d, "queue_size", json_object_new_int64(q->devices[i].queue_size));
 		json_object_array_add(devs, d);
@@ -631,6 +633,8 @@ static int check_policy(const struct run_opts *o, const char *kernel_real, const
 			devs[i].image = specs[i].image_real;
 			devs[i].read_only = specs[i].readonly;
 		}
+		if (specs[i].kind == DEVKIND_VSOCK)
+			devs[i].uds_path = specs[i].uds; /* canonical since vdev_spec_resolve */
 	}
 	req.devices = devs;
 	req.n_devices = o->ndevices;
@@ -914,6 +918,11 @@ int runner_cli_run(int argc, char **argv)
 		    cp_file_open_checked(specs[i].path, specs[i].readonly ? O_RDONLY : O_RDWR, true, &specs[i].image_fd,
 					 specs[i].image_real, sizeof(specs[i].image_real), &err) < 0) {
 			fprintf(stderr, "carapace run: device %u (blk%u): %s\n", i, i, err.msg);
+			status = CP_EXIT_FAILURE;
+			goto out;
+		}
+		if (vdev_spec_resolve(&specs[i], &err) < 0) {
+			fprintf(stderr, "carapace run: device %u (%s%u): %s\n", i, vdev_kind_name(specs[i].kind), i, err.msg);
 			status = CP_EXIT_FAILURE;
 			goto out;
 		}

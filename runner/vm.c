@@ -652,7 +652,13 @@ static void *vcpu_thread(void *arg)
 
 	struct cp_err err = { 0 };
 
-	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	/* Under the management API, Firecracker's names ("fc_vcpu N"): tools that find Firecracker's
+	 * vCPU threads by name (Kata's GetThreadIDs, per-vCPU monitors) find carapace's. Those
+	 * tools look in the API process, though: docs/kata.md says what that means. */
+	if (vm->cfg.control_fd > 2)
+		snprintf(name, sizeof(name), "fc_vcpu %u", v->index);
+	else
+		snprintf(name, sizeof(name), "vcpu%u", v->index);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);

@@ -26,6 +26,7 @@ static const struct guest_scenario scenarios[] = {
 	{ "virtio-blk", scenario_virtio_blk, "virtio-mmio block: read, write, chain, flush, IOERR" },
 	{ "virtio-rng", scenario_virtio_rng, "virtio-mmio entropy: 64 bytes, not all zero" },
 	{ "virtio-console", scenario_virtio_console, "virtio-mmio console: write a line" },
+	{ "virtio-vsock", scenario_virtio_vsock, "virtio-mmio vsock: connect out (port=), accept (listen=), data and credit" },
 };
 
 void guest_debug_exit_write(uint32_t status)

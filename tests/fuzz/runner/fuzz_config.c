@@ -1,7 +1,7 @@
 /* libFuzzer target: the --config JSON reader (runner/config.c run_opts_from_json) on any
  * bytes, applied over options already set, then validated. A refused document must leave the
  * options exactly as they were ("nothing is applied unless the whole document is valid"); an
- * accepted one gives NUL-terminated strings and at most 8 devices. */
+ * accepted one gives NUL-terminated strings and at most RUN_MAX_DEVICES devices. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    o.memory != 64ull << 20 || o.vcpus != 1 || o.cmdline || o.seccomp || o.debug_exit)
 			abort();
 	} else {
-		if (o.ndevices < 1 || o.ndevices > 8)
+		if (o.ndevices < 1 || o.ndevices > RUN_MAX_DEVICES)
 			abort();
 		for (unsigned i = 0; i < o.ndevices; i++)
 			if (!o.devices[i] || !o.devices[i][0])
