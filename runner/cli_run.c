@@ -297,7 +297,7 @@ int cli_run_cc_boot(const struct run_opts *o, const uint8_t *kernel, size_t kern
 
 /* Launch SEV-SNP or TDX through runner/cc and run it in the ordinary run loop. */
 static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
-			       uint64_t td_attributes, bool attest, const char *tcti, const struct vdev_spec *specs,
+			       uint64_t td_attributes, const struct vdev_spec *specs,
 			       bool device_failure_continue, const uint8_t *kernel, size_t kernel_len,
 			       const uint8_t *initrd, size_t initrd_len, enum sandbox_mode sbx, const char *test_hook,
 			       int control_fd)
@@ -323,13 +323,13 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			return CP_EXIT_USAGE;
 		}
 	}
-	if (attest) {
+	if (o->attest) {
 		/* Bind the hardware evidence to this host's AK and this launch policy. */
 		uint8_t binding[32], *pol = NULL;
 		size_t pol_len = 0;
 		char hex[65];
 		if ((o->policy && cp_file_read(o->policy, 1u << 20, &pol, &pol_len, &err) < 0) ||
-		    launch_binding(tcti, pol, pol_len, binding, &err) < 0) {
+		    launch_binding(o->tcti, pol, pol_len, binding, &err) < 0) {
 			free(pol);
 			fprintf(stderr, "carapace run: %s\n", err.msg);
 			return CP_EXIT_FAILURE;
@@ -451,11 +451,10 @@ static char *config_json(const struct run_opts *o, const struct vm *vm)
 	return s;
 }
 
-static int record_launch(const struct run_opts *o, const struct vm *vm, const char *tcti, const char *state_dir,
-			 uint32_t pcr, bool allow_resettable)
+static int record_launch(const struct run_opts *o, const struct vm *vm)
 {
-	struct launch_record_in in = { .tcti = tcti, .state_dir = state_dir, .vm_name = o->name ? o->name : "vm",
-				       .pcr = pcr, .allow_resettable_pcr = allow_resettable,
+	struct launch_record_in in = { .tcti = o->tcti, .state_dir = o->state_dir, .vm_name = o->name ? o->name : "vm",
+				       .pcr = o->pcr, .allow_resettable_pcr = o->allow_resettable_pcr,
 				       .devices = vm->cfg.devices, .ndevices = vm->cfg.ndevices };
 	struct cp_err err = { 0 };
 	uint8_t *pol = NULL;
@@ -481,7 +480,7 @@ static int record_launch(const struct run_opts *o, const struct vm *vm, const ch
 	}
 	cp_hex_encode(in.measurement, 48, hex);
 	fprintf(stderr, "carapace: launch of '%s' recorded in the host launch log (PCR %u): launch measurement %s\n",
-		in.vm_name, pcr, hex);
+		in.vm_name, o->pcr, hex);
 	return CP_EXIT_OK;
 }
 
@@ -663,60 +662,15 @@ out:
 
 int runner_cli_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "kernel", required_argument, NULL, 0 },  { "initrd", required_argument, NULL, 0 },
-		{ "cmdline", required_argument, NULL, 0 }, { "memory", required_argument, NULL, 0 },
-		{ "vcpus", required_argument, NULL, 0 },   { "console", required_argument, NULL, 0 },
-		{ "cpu", required_argument, NULL, 0 },
-		{ "console-limit", required_argument, NULL, 0 },
-		{ "timeout", required_argument, NULL, 0 }, { "name", required_argument, NULL, 0 },
-		{ "debug-exit", no_argument, NULL, 0 },    { "strict-io", no_argument, NULL, 0 },
-		{ "direct-layout", no_argument, NULL, 0 }, { "tdx-stub-test", no_argument, NULL, 0 },
-		{ "seccomp", required_argument, NULL, 0 },
-		{ "device", required_argument, NULL, 0 },
-		{ "on-device-failure", required_argument, NULL, 0 },
-		{ "policy", required_argument, NULL, 0 },
-		{ "confidential", required_argument, NULL, 0 },
-		{ "platform", required_argument, NULL, 0 },
-		{ "firmware", required_argument, NULL, 0 },
-		{ "snp-certs", required_argument, NULL, 0 },
-		{ "quote-service", required_argument, NULL, 0 },
-		{ "tsc-khz", required_argument, NULL, 0 },
-		{ "id-block", required_argument, NULL, 0 },
-		{ "id-auth", required_argument, NULL, 0 },   { "snp-cpuid-fixup", no_argument, NULL, 0 },
-		{ "snp-validate", required_argument, NULL, 0 },
-		{ "print-launch-request", no_argument, NULL, 'R' },
-		{ "attest", no_argument, NULL, 'A' },
-		{ "tcti", required_argument, NULL, 't' },
-		{ "pcr", required_argument, NULL, 'p' },
-		{ "allow-resettable-pcr", no_argument, NULL, 'r' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "print-seccomp-policy", no_argument, NULL, 'P' },
-#ifdef CARAPACE_TEST_HOOKS
-		{ "test-hook", required_argument, NULL, 'T' },
-#endif
-		{ "api-sock", required_argument, NULL, 'a' },
-		{ "config-file", required_argument, NULL, 'F' },
-		{ "id", required_argument, NULL, 'I' },
-		{ "level", required_argument, NULL, 'L' },
-		{ "log-path", required_argument, NULL, 'G' },
-		{ "no-seccomp", no_argument, NULL, 'N' },
-		{ "api-control-fd", required_argument, NULL, 'C' }, /* internal: set by the API's controller */
-		{ "config", required_argument, NULL, 'c' }, { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
-	};
 	struct run_opts opts;
+	struct run_cli cli;
 	struct cp_err err = { 0 };
-	const char *config_path = NULL, *test_hook = NULL;
-	bool print_request = false, attest = false, allow_resettable_pcr = false;
-	const char *tcti = NULL, *state_dir = NULL;
-	uint64_t pcr = ATTEST_HOSTLOG_PCR_DEFAULT;
 	enum sandbox_mode sbx = sandbox_mode_default();
 	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL, *cfgtext = NULL;
 	_cleanup_free_ char *kernel_real = NULL;
 	size_t kernel_len = 0, initrd_len = 0, cfglen = 0;
 	_cleanup_close_ int out_fd = -1;
-	int in_fd = -1, idx, c, status;
+	int in_fd = -1, status;
 	bool interactive;
 	struct vm_config vc;
 	struct vdev_spec specs[RUN_MAX_DEVICES];
@@ -727,104 +681,62 @@ int runner_cli_run(int argc, char **argv)
 	uint64_t snp_policy = 0, td_attributes = 0;
 	struct vm_cgroup cg = { 0 };
 	struct vm *vm = NULL;
-	char **flags = calloc((size_t)argc + 1, sizeof(char *));
-	char **values = calloc((size_t)argc + 1, sizeof(char *));
-	int nflags = 0;
+	struct run_arg *args = calloc((size_t)argc + 1, sizeof(*args));
+	unsigned nargs = 0;
 	struct api_main_opts fc = { 0 };
-	bool fc_mode = false;
+	const char *test_hook = NULL;
 	int control_fd = -1;
 
 	run_opts_init(&opts);
-	if (!flags || !values) {
+	run_cli_init(&cli);
+	if (!args) {
 		fprintf(stderr, "carapace run: out of memory\n");
 		status = CP_EXIT_FAILURE;
 		goto out;
 	}
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hq", longopts, &idx)) != -1) {
-		switch (c) {
-		case 0:
-			/* Command-line options win over the config file: apply them after it. */
-			flags[nflags] = (char *)longopts[idx].name;
-			values[nflags++] = optarg;
-			break;
-		case 'c': config_path = optarg; break;
-		case 'a': fc.api_sock = optarg, fc_mode = true; break;
-		case 'F': fc.config_file = optarg, fc_mode = true; break;
-		case 'I': fc.id = optarg, fc_mode = true; break;
-		case 'L': fc.level = optarg, fc_mode = true; break;
-		case 'G': fc.log_path = optarg, fc_mode = true; break;
-		case 'N': fc.no_seccomp = true, fc_mode = true; break;
-		case 'C': {
-			uint64_t v;
-			if (cp_parse_u64(optarg, &v) < 0 || v < 3 || v > 1024 || fcntl((int)v, F_SETFD, FD_CLOEXEC) < 0) {
-				fprintf(stderr, "carapace run: --api-control-fd: '%s' is not an open descriptor\n", optarg);
-				status = CP_EXIT_USAGE;
-				goto out;
-			}
-			control_fd = (int)v; /* close-on-exec now: device helpers must not inherit it */
-			break;
-		}
-		case 'q': opts.quiet = true; break;
-		case 'P':
-			sandbox_print_policy(stdout);
-			status = CP_EXIT_OK;
-			goto out;
-		case 'T': test_hook = optarg; break;
-		case 'R': print_request = true; break;
-		case 'A': attest = true; break;
-		case 't': tcti = optarg; break;
-		case 'S': state_dir = optarg; break;
-		case 'p':
-			if (cp_parse_u64(optarg, &pcr) < 0 || pcr > 23) {
-				fprintf(stderr, "carapace run: --pcr: '%s' is not a PCR number 0..23\n", optarg);
-				status = CP_EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'r': allow_resettable_pcr = true; break;
-		case 'h':
-			run_usage(stdout);
-			status = CP_EXIT_OK;
-			goto out;
-		case ':':
-			fprintf(stderr, "carapace run: option '%s' needs a value\n", argv[optind - 1]);
-			status = CP_EXIT_USAGE;
-			goto out;
-		default:
-			fprintf(stderr, "carapace run: unknown option '%s' (see carapace run --help)\n", argv[optind - 1]);
-			status = CP_EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "carapace run: unexpected argument '%s' (see carapace run --help)\n", argv[optind]);
+	/* getopt's tables come from the option table (runner/config.c run_opt_defs[]). */
+	if (run_args_parse(argc, argv, &cli, args, &nargs, &err) < 0) {
+		fprintf(stderr, "carapace run: %s\n", err.msg);
 		status = CP_EXIT_USAGE;
 		goto out;
 	}
-	if (attest_hostlog_pcr_check((uint32_t)pcr, allow_resettable_pcr, &err) < 0) {
-		fprintf(stderr, "carapace run: --pcr: %s (--allow-resettable-pcr)\n", err.msg);
-		status = CP_EXIT_USAGE;
+	if (cli.help) {
+		run_usage(stdout);
+		status = CP_EXIT_OK;
 		goto out;
 	}
-	if (fc_mode) {
+	if (cli.print_seccomp_policy) {
+		sandbox_print_policy(stdout);
+		status = CP_EXIT_OK;
+		goto out;
+	}
+	test_hook = cli.test_hook;
+	if (cli.api_control_fd >= 0) {
+		if (fcntl(cli.api_control_fd, F_SETFD, FD_CLOEXEC) < 0) {
+			fprintf(stderr, "carapace run: --api-control-fd: '%d' is not an open descriptor\n", cli.api_control_fd);
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+		control_fd = cli.api_control_fd; /* close-on-exec now: device helpers must not inherit it */
+	}
+	if (cli.firecracker) {
+		fc = (struct api_main_opts){ .api_sock = cli.api_sock, .config_file = cli.config_file, .id = cli.id,
+					     .level = cli.level, .log_path = cli.log_path, .no_seccomp = cli.no_seccomp };
 		/* Firecracker's front end: the VM is described through the API or its config file. */
 		/* --policy is the one carapace option kept: the host's launch policy over the API's launches. */
-		int kept = 0;
-		for (int i = 0; i < nflags; i++) {
-			if (!strcmp(flags[i], "policy")) {
-				fc.policy = values[i];
+		unsigned kept = 0;
+		for (unsigned i = 0; i < nargs; i++) {
+			if (!strcmp(args[i].name, "policy")) {
+				fc.policy = args[i].value;
 				continue;
 			}
-			flags[kept] = flags[i];
-			values[kept++] = values[i];
+			args[kept++] = args[i];
 		}
-		nflags = kept;
-		if (nflags || config_path || control_fd >= 0) {
+		nargs = kept;
+		if (nargs || cli.config || control_fd >= 0) {
 			fprintf(stderr, "carapace run: --%s cannot be combined with --api-sock/--config-file: configure the VM "
 					"through the API (see docs/kata.md)\n",
-				nflags ? flags[0] : config_path ? "config" : "api-control-fd");
+				nargs ? args[0].name : cli.config ? "config" : "api-control-fd");
 			status = CP_EXIT_USAGE;
 			goto out;
 		}
@@ -838,20 +750,24 @@ int runner_cli_run(int argc, char **argv)
 		status = api_main(&fc);
 		goto out;
 	}
-	if (config_path) {
-		if (cp_file_read(config_path, 1u << 20, &cfgtext, &cfglen, &err) < 0 ||
+	if (cli.config) {
+		if (cp_file_read(cli.config, 1u << 20, &cfgtext, &cfglen, &err) < 0 ||
 		    run_opts_from_json(&opts, (const char *)cfgtext, cfglen, &err) < 0) {
-			fprintf(stderr, "carapace run: config %s: %s\n", config_path, err.msg);
+			fprintf(stderr, "carapace run: config %s: %s\n", cli.config, err.msg);
 			status = CP_EXIT_USAGE;
 			goto out;
 		}
 	}
-	for (int i = 0; i < nflags; i++) {
-		if (run_opts_set(&opts, flags[i], values[i], &err) < 0) {
-			fprintf(stderr, "carapace run: --%s\n", err.msg);
-			status = CP_EXIT_USAGE;
-			goto out;
-		}
+	if (run_opts_apply_args(&opts, args, nargs, &err) < 0) {
+		fprintf(stderr, "carapace run: %s\n", err.msg);
+		status = CP_EXIT_USAGE;
+		goto out;
+	}
+	/* The host launch log's PCR, judged by the log's own rule (attest/tpm/hostlog.c). */
+	if (attest_hostlog_pcr_check(opts.pcr, opts.allow_resettable_pcr, &err) < 0) {
+		fprintf(stderr, "carapace run: --pcr: %s (--allow-resettable-pcr)\n", err.msg);
+		status = CP_EXIT_USAGE;
+		goto out;
 	}
 	if (run_opts_validate(&opts, host_memory(), &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);
@@ -919,7 +835,7 @@ int runner_cli_run(int argc, char **argv)
 		}
 	}
 	if (opts.policy) {
-		int pr = check_policy(&opts, kernel_real, specs, &device_failure_continue, &cg, print_request, &host, iso_requested,
+		int pr = check_policy(&opts, kernel_real, specs, &device_failure_continue, &cg, cli.print_launch_request, &host, iso_requested,
 				      iso_obtained, &snp_policy, &td_attributes);
 		if (pr < 0) {
 			status = CP_EXIT_OK;
@@ -935,7 +851,7 @@ int runner_cli_run(int argc, char **argv)
 		device_failure_continue = !strcmp(opts.on_device_failure, "continue");
 	}
 	if (iso_obtained != POLICY_ISO_NONE) {
-		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti, specs,
+		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, specs,
 					     device_failure_continue, kernel, kernel_len, initrd, initrd_len, sbx, test_hook,
 					     control_fd);
 		goto out;
@@ -961,8 +877,7 @@ int runner_cli_run(int argc, char **argv)
 											       : CP_EXIT_FAILURE;
 		goto out;
 	}
-	if (attest && (status = record_launch(&opts, vm, tcti, state_dir, (uint32_t)pcr, allow_resettable_pcr)) !=
-			      CP_EXIT_OK) {
+	if (opts.attest && (status = record_launch(&opts, vm)) != CP_EXIT_OK) {
 		vm_destroy(vm);
 		goto out;
 	}
@@ -973,14 +888,14 @@ int runner_cli_run(int argc, char **argv)
 	}
 	status = run_and_report(vm, opts.quiet);
 	/* The host launch log says when an attested VM ended (a relaunch is a new launch). */
-	if (attest && launch_record_stop(tcti, state_dir, opts.name ? opts.name : "vm", &err) < 0) {
+	if (opts.attest && launch_record_stop(opts.tcti, opts.state_dir, opts.name ? opts.name : "vm", &err) < 0) {
 		fprintf(stderr, "carapace run: recording the stop: %s\n", err.msg);
 		if (status == CP_EXIT_OK)
 			status = CP_EXIT_FAILURE;
 	}
 out:
-	free(flags);
-	free(values);
+	free(args);
 	run_opts_free(&opts);
+	run_cli_free(&cli);
 	return status;
 }
