@@ -25,6 +25,7 @@
 #include "runner/cli_run.h"
 #include "runner/config.h"
 #include "attest/tpm/hostlog.h"
+#include "runner/launch_plan.h"
 #include "runner/launch_record.h"
 #include "runner/host_info.h"
 #include "runner/kvm_ops.h"
@@ -171,76 +172,6 @@ static int run_and_report(struct vm *vm, bool quiet)
 	return status;
 }
 
-/* --confidential: which isolation this launch asks for and which it will get. required and
- * unavailable: refused here with host-info's reason; preferred and unavailable: a loud warning,
- * and a plain VM follows. The launch policy then judges both values. */
-static int plan_isolation(const struct run_opts *o, const struct host_assessment *ha,
-			  enum policy_isolation *requested, enum policy_isolation *obtained)
-{
-	bool conf = o->confidential && strcmp(o->confidential, "off");
-	bool required = conf && !strcmp(o->confidential, "required");
-	bool want_snp = !o->platform || !strcmp(o->platform, "snp"), want_tdx = !o->platform || !strcmp(o->platform, "tdx");
-
-	*requested = *obtained = POLICY_ISO_NONE;
-	if (!conf)
-		return CP_EXIT_OK;
-	if (want_snp && ha->snp.available) {
-		*requested = *obtained = POLICY_ISO_SNP;
-	} else if (want_tdx && ha->tdx.available) {
-		*requested = *obtained = POLICY_ISO_TDX;
-	} else {
-		*requested = want_snp ? POLICY_ISO_SNP : POLICY_ISO_TDX;
-		char why[1100];
-		snprintf(why, sizeof(why), "%s%s%s", want_snp ? ha->snp.reason : "", want_snp && want_tdx ? "; " : "",
-			 want_tdx ? ha->tdx.reason : "");
-		if (required) {
-			fprintf(stderr, "carapace run: --confidential required: no confidential platform on this host: %s\n",
-				why);
-			return CP_EXIT_FAILURE;
-		}
-		fprintf(stderr, "carapace: WARNING: --confidential preferred, but this host offers none (%s).\n"
-				"carapace: WARNING: running a PLAIN VM: the host can read and change its memory.\n",
-			why);
-	}
-	return CP_EXIT_OK;
-}
-
-/* Options that only mean something for a confidential guest, and the platform each is for
- * (POLICY_ISO_NONE: either; --tsc-khz's platform is checked by runner/cc). One table serves the
- * refusal without --confidential, the warning on a fallback and the wrong-platform refusal. */
-static const struct {
-	const char *flag;
-	size_t offset;
-	bool is_uint, is_flag;
-	enum policy_isolation only;
-} cc_only_opts[] = {
-	{ "--snp-certs", offsetof(struct run_opts, snp_certs), false, false, POLICY_ISO_SNP },
-	{ "--quote-service", offsetof(struct run_opts, quote_service), false, false, POLICY_ISO_TDX },
-	{ "--tsc-khz", offsetof(struct run_opts, tsc_khz), true, false, POLICY_ISO_NONE },
-	{ "--id-block", offsetof(struct run_opts, id_block), false, false, POLICY_ISO_SNP },
-	{ "--id-auth", offsetof(struct run_opts, id_auth), false, false, POLICY_ISO_SNP },
-	{ "--firmware", offsetof(struct run_opts, firmware), false, false, POLICY_ISO_NONE },
-	{ "--snp-cpuid-fixup", offsetof(struct run_opts, snp_cpuid_fixup), false, true, POLICY_ISO_SNP },
-	{ "--snp-validate", offsetof(struct run_opts, snp_validate), false, false, POLICY_ISO_SNP },
-};
-
-/* The first confidential-only option given that does not fit `iso` (a plain VM: any of them), or
- * NULL; *only gets the platform it is for. */
-static const char *cc_only_misfit(const struct run_opts *o, enum policy_isolation iso, enum policy_isolation *only)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(cc_only_opts); i++) {
-		const uint8_t *f = (const uint8_t *)o + cc_only_opts[i].offset;
-		bool set = cc_only_opts[i].is_flag   ? *(const bool *)f
-			   : cc_only_opts[i].is_uint ? *(const unsigned *)f != 0
-						     : *(char *const *)f != NULL;
-		if (set && (iso == POLICY_ISO_NONE || (cc_only_opts[i].only != POLICY_ISO_NONE && cc_only_opts[i].only != iso))) {
-			*only = cc_only_opts[i].only;
-			return cc_only_opts[i].flag;
-		}
-	}
-	return NULL;
-}
-
 struct vm_config cli_run_vm_config(const struct run_opts *o, const struct run_console *con, enum sandbox_mode sbx,
 				   const char *test_hook, const struct vdev_spec *specs, bool device_failure_continue)
 {
@@ -314,15 +245,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	cfg.td_attributes = td_attributes; /* from the launch policy when there is one */
 	cfg.snp_certs = o->snp_certs;
 	cfg.tsc_khz = o->tsc_khz;
-	{
-		enum policy_isolation only;
-		const char *what = cc_only_misfit(o, iso, &only);
-		if (what) {
-			fprintf(stderr, "carapace run: %s is for %s guests; this launch is %s\n", what,
-				only == POLICY_ISO_SNP ? "SEV-SNP" : "TDX", iso == POLICY_ISO_SNP ? "SEV-SNP" : "TDX");
-			return CP_EXIT_USAGE;
-		}
-	}
+	/* Every confidential-only option fits this platform: the launch plan checked. */
 	if (o->attest) {
 		/* Bind the hardware evidence to this host's AK and this launch policy. */
 		uint8_t binding[32], *pol = NULL;
@@ -568,96 +491,49 @@ static void print_launch_request(const struct policy_launch_request *q)
 	json_object_put(o);
 }
 
-static int check_policy(const struct run_opts *o, const char *kernel_real, const struct vdev_spec *specs,
-			bool *device_failure_continue,
-			struct vm_cgroup *cg, bool print_request, const struct host_assessment *ha,
-			enum policy_isolation requested, enum policy_isolation obtained, uint64_t *snp_policy,
-			uint64_t *td_attributes)
+/* The shell around the pure launch plan (runner/launch_plan.c): gather the host facts it needs
+ * (the platforms, the launch policy, whether a cgroup leaf can be made, a TPM), make the plan,
+ * say its notes and its refusal. Creates nothing. Returns the exit status to stop with, or
+ * CP_EXIT_OK to carry the plan out (with --print-launch-request and a judged plan: the request
+ * was printed, nothing is to be launched). */
+static int plan_launch(const struct run_opts *o, const char *kernel_real, const struct vdev_spec *specs,
+		       bool print_request, struct launch_plan *plan)
 {
+	struct host_assessment host = { 0 };
+	struct vm_cgroup_host cgh = { 0 };
 	struct policy pol;
-	struct policy_launch_request req;
-	struct policy_device_request devs[RUN_MAX_DEVICES];
-	struct policy_violation v = { 0 };
 	struct cp_err err = { 0 };
-	int status = CP_EXIT_OK, r;
+	struct launch_plan_in in = { .o = o, .host = &host, .kernel_real = kernel_real, .specs = specs };
 
-	if (policy_load_file(o->policy, &pol, &err) < 0) {
-		fprintf(stderr, "carapace run: policy %s: %s\n", o->policy, err.msg);
-		return CP_EXIT_USAGE;
+	/* What the host offers, probed once for the isolation plan and the policy's request. */
+	if (o->policy || (o->confidential && strcmp(o->confidential, "off"))) {
+		struct host_facts hf;
+		host_info_probe(&kvm_ops_sys, NULL, &hf);
+		host_info_assess(&hf, &host);
 	}
-	memset(&req, 0, sizeof(req));
-	req.requested = requested;
-	req.obtained = obtained;
-	/* What a confidential launch would pass: the policy's own guest policy / TD attributes. */
-	*snp_policy = policy_snp_guest_policy(&pol);
-	*td_attributes = pol.tdx_attributes;
-	req.snp_guest_policy = *snp_policy;
-	req.tdx_attributes = *td_attributes;
-	req.host_caps = (ha->snp.available ? 1u << POLICY_ISO_SNP : 0) | (ha->tdx.available ? 1u << POLICY_ISO_TDX : 0);
-	req.memory_mib = o->memory >> 20;
-	req.vcpus = o->vcpus;
-	/* The limits are the policy's ceilings; what counts is what the host actually applied. */
-	if (vm_cgroup_create(cg, o->name ? o->name : "vm", pol.cg_cpu_quota_us, pol.cg_cpu_period_us,
-			     pol.cg_memory_max_mib, pol.cg_pids_max) == 0) {
-		req.cg_cpu_quota_us = cg->cpu_quota_us;
-		req.cg_cpu_period_us = cg->cpu_period_us;
-		req.cg_memory_max_mib = cg->memory_max_mib;
-		req.cg_pids_max = cg->pids_max;
-	} else {
-		fprintf(stderr, "carapace: cgroup limits cannot be applied: %s\n", cg->why);
-	}
-	/* The name of the file whose bytes were read (issue 18 item 10), not a fresh resolution of
-	 * the path, which a swapped link could point elsewhere by now. */
-	req.kernel = kernel_real;
-	req.cmdline = o->cmdline;
-	req.cpu = o->cpu;
-	for (unsigned i = 0; i < o->ndevices; i++) {
-		memset(&devs[i], 0, sizeof(devs[i]));
-		/* The policy class and the queue count are the kind's row (devices/devkinds.c); a kind
-		 * without a policy class is never judged as some other class. */
-		const struct devkind *dk = devkind_get(specs[i].kind);
-		if (!dk || !dk->policy_class) {
-			fprintf(stderr, "carapace run: device %u: its kind has no launch-policy class\n", i);
-			vm_cgroup_remove(cg);
-			status = CP_EXIT_USAGE;
-			goto out;
+	if (o->policy) {
+		if (policy_load_file(o->policy, &pol, &err) < 0) {
+			fprintf(stderr, "carapace run: policy %s: %s\n", o->policy, err.msg);
+			return CP_EXIT_USAGE;
 		}
-		devs[i].kind = (enum policy_dev_kind)specs[i].kind;
-		devs[i].queues = dk->queues;
-		devs[i].queue_size = 256;
-		if (specs[i].kind == DEVKIND_BLK) {
-			/* Judge the file that was opened and is handed to the helper as an fd. */
-			devs[i].image = specs[i].image_real;
-			devs[i].read_only = specs[i].readonly;
-		}
+		in.policy = &pol;
+		vm_cgroup_probe(&cgh);
+		in.cgroup_usable = cgh.usable;
+		in.cgroup_why = cgh.why;
+		in.tpm_present = getenv("CARAPACE_TCTI") || access("/dev/tpmrm0", R_OK | W_OK) == 0;
 	}
-	req.devices = devs;
-	req.n_devices = o->ndevices;
-	req.tpm_present = getenv("CARAPACE_TCTI") || access("/dev/tpmrm0", R_OK | W_OK) == 0;
-	if (print_request) {
-		print_launch_request(&req);
-		vm_cgroup_remove(cg);
-		status = -1; /* printed, nothing launched */
-		goto out;
-	}
-	r = policy_eval(&pol, &req, &v);
-	if (r < 0)
-		vm_cgroup_remove(cg);
-	if (r == -EPERM) {
-		fprintf(stderr, "carapace run: refused by launch policy '%s': %s\n", pol.name, v.msg);
-		status = CP_EXIT_POLICY;
-	} else if (r < 0) {
-		fprintf(stderr, "carapace run: launch policy '%s' cannot judge this launch: %s\n", pol.name, v.msg);
-		status = CP_EXIT_USAGE;
-	} else {
-		*device_failure_continue = o->on_device_failure ? !strcmp(o->on_device_failure, "continue")
-								: pol.on_device_failure == POLICY_ON_FAILURE_CONTINUE;
-		if (!o->quiet)
-			fprintf(stderr, "carapace: launch policy '%s' allows this VM\n", pol.name);
-	}
-out:
-	policy_free(&pol);
-	return status;
+	launch_plan_make(&in, plan);
+	for (unsigned i = 0; i < plan->nnotes; i++)
+		fprintf(stderr, "carapace: %s\n", plan->notes[i]);
+	if (print_request && plan->judged)
+		print_launch_request(&plan->req);
+	else if (plan->status != CP_EXIT_OK)
+		fprintf(stderr, "carapace run: %s\n", plan->why);
+	else if (o->policy && !o->quiet)
+		fprintf(stderr, "carapace: launch policy '%s' allows this VM\n", pol.name);
+	if (o->policy)
+		policy_free(&pol);
+	return print_request && plan->judged ? CP_EXIT_OK : plan->status;
 }
 
 int runner_cli_run(int argc, char **argv)
@@ -675,9 +551,8 @@ int runner_cli_run(int argc, char **argv)
 	struct vm_config vc;
 	struct vdev_spec specs[RUN_MAX_DEVICES];
 	bool device_failure_continue = false;
-	enum policy_isolation iso_requested = POLICY_ISO_NONE, iso_obtained = POLICY_ISO_NONE, cc_only;
-	const char *cc_what;
-	struct host_assessment host = { 0 };
+	enum policy_isolation iso_obtained = POLICY_ISO_NONE;
+	struct launch_plan plan;
 	uint64_t snp_policy = 0, td_attributes = 0;
 	struct vm_cgroup cg = { 0 };
 	struct vm *vm = NULL;
@@ -797,22 +672,6 @@ int runner_cli_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* What the host offers, probed once for the isolation plan and the policy's request. */
-	if (opts.policy || (opts.confidential && strcmp(opts.confidential, "off"))) {
-		struct host_facts hf;
-		host_info_probe(&kvm_ops_sys, NULL, &hf);
-		host_info_assess(&hf, &host);
-	}
-	if ((status = plan_isolation(&opts, &host, &iso_requested, &iso_obtained)) != CP_EXIT_OK)
-		goto out;
-	if (iso_obtained == POLICY_ISO_NONE && (cc_what = cc_only_misfit(&opts, POLICY_ISO_NONE, &cc_only))) {
-		if (iso_requested == POLICY_ISO_NONE) {
-			fprintf(stderr, "carapace run: %s needs --confidential (it is for confidential guests)\n", cc_what);
-			status = CP_EXIT_USAGE;
-			goto out;
-		}
-		fprintf(stderr, "carapace: WARNING: %s is unused: this VM fell back to plain KVM\n", cc_what);
-	}
 	if (opts.ndevices > RUN_MAX_DEVICES) {
 		fprintf(stderr, "carapace run: at most %d devices\n", RUN_MAX_DEVICES);
 		status = CP_EXIT_USAGE;
@@ -834,22 +693,27 @@ int runner_cli_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (opts.policy) {
-		int pr = check_policy(&opts, kernel_real, specs, &device_failure_continue, &cg, cli.print_launch_request, &host, iso_requested,
-				      iso_obtained, &snp_policy, &td_attributes);
-		if (pr < 0) {
-			status = CP_EXIT_OK;
+	status = plan_launch(&opts, kernel_real, specs, cli.print_launch_request, &plan);
+	if (status != CP_EXIT_OK)
+		goto out;
+	if (cli.print_launch_request && plan.judged)
+		goto out; /* printed, nothing launched */
+	if (plan.cgroup) {
+		/* The limits the policy judged are the ones the leaf gets, or nothing is launched. */
+		if (vm_cgroup_create(&cg, opts.name ? opts.name : "vm", plan.cg_cpu_quota_us, plan.cg_cpu_period_us,
+				     plan.cg_memory_max_mib, plan.cg_pids_max) < 0) {
+			fprintf(stderr, "carapace run: the cgroup limits the launch policy judged cannot be applied: %s\n",
+				cg.why);
+			status = CP_EXIT_FAILURE;
 			goto out;
 		}
-		if (pr != CP_EXIT_OK) {
-			status = pr;
-			goto out;
-		}
-		if (cg.active && (status = supervise_in_cgroup(&cg)) >= 0)
+		if ((status = supervise_in_cgroup(&cg)) >= 0)
 			goto out; /* the parent: the child ran the VM, its status is ours */
-	} else if (opts.on_device_failure) {
-		device_failure_continue = !strcmp(opts.on_device_failure, "continue");
 	}
+	iso_obtained = plan.obtained;
+	device_failure_continue = plan.device_failure_continue;
+	snp_policy = plan.snp_policy;
+	td_attributes = plan.td_attributes;
 	if (iso_obtained != POLICY_ISO_NONE) {
 		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, specs,
 					     device_failure_continue, kernel, kernel_len, initrd, initrd_len, sbx, test_hook,
