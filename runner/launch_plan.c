@@ -146,7 +146,7 @@ static bool plan_request(const struct launch_plan_in *in, struct launch_plan *p)
 		}
 		p->devs[i].kind = (enum policy_dev_kind)in->specs[i].kind;
 		p->devs[i].queues = dk->queues;
-		p->devs[i].queue_size = 256;
+		p->devs[i].queue_size = RUN_QUEUE_SIZE;
 		if (in->specs[i].kind == DEVKIND_BLK) {
 			/* Judge the file that was opened and is handed to the helper as an fd. */
 			p->devs[i].image = in->specs[i].image_real;

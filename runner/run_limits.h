@@ -12,5 +12,8 @@
 /* virtio devices, each a jailed helper: one virtio-mmio window and one GSI each
  * (runner/vdev.c vdev_gsis[]), and one --device option each (runner/config.h). */
 #define RUN_MAX_DEVICES 8
+/* descriptors per virtqueue a device offers the guest (virtio-mmio QueueNumMax, runner/vdev.c),
+ * and so the queue size the launch policy judges (runner/launch_plan.c) */
+#define RUN_QUEUE_SIZE 256
 
 #endif
