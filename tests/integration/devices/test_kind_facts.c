@@ -2,67 +2,42 @@
  * device and the launch policy judges from that row): its queue count (GET_QUEUE_NUM) and a
  * config space (VHOST_USER_PROTOCOL_F_CONFIG) exactly when the row gives it one. Real helpers,
  * jailed, over their vhost-user socket. */
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <cmocka.h>
 
 #include "devices/devkinds.h"
 #include "fe_util.h"
 
-static char dir[256], sock[300], img[300], out[300], logpath[300];
+static struct fe_scratch scratch;
 
 static int setup(void **state)
 {
-	int fd;
-
-	strcpy(dir, "/tmp/carapace-kinds.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(sock, sizeof(sock), "%s/dev.sock", dir);
-	snprintf(img, sizeof(img), "%s/disk.img", dir);
-	snprintf(out, sizeof(out), "%s/console.out", dir);
-	snprintf(logpath, sizeof(logpath), "%s/helper.log", dir);
-	fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, 1 << 20), 0);
-	close(fd);
+	assert_int_equal(fe_scratch_open(&scratch, "kinds"), 0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	unlink(sock);
-	unlink(img);
-	unlink(out);
-	unlink(logpath);
-	rmdir(dir);
+	fe_scratch_close(&scratch);
 	return 0;
 }
 
 /* Start the kind's helper as the runner would (its one required option), ask, stop it. */
-static void check_kind(enum devkind_id k, const char *opt, const char *val)
+static void check_kind(enum devkind_id k)
 {
 	const struct devkind *dk = devkind_get(k);
-	const char *build = getenv("CARAPACE_BUILD_ROOT");
-	char bin[512];
-	char *argv[] = { bin, "--socket-path", sock, (char *)opt, (char *)val, NULL };
 	struct fe_env e;
 	uint64_t n = 0;
 	pid_t pid;
 
 	assert_non_null(dk);
-	snprintf(bin, sizeof(bin), "%s/devices/%s", build ? build : ".", dk->binary);
-	unlink(sock);
-	pid = fe_spawn_log(argv, sock, logpath);
+	pid = fe_spawn_kind(dk, &scratch);
 	assert_true(pid > 0);
-	if (fe_env_open(&e, sock, 1u << 20, 0, 64, ~0ull, ~0ull) < 0)
+	if (fe_env_open(&e, scratch.sock, 1u << 20, 0, 64, ~0ull, ~0ull) < 0)
 		fail_msg("%s: %s", dk->name, e.err.msg);
 	assert_int_equal(vu_fe_get_u64(&e.fe, VU_REQ_GET_QUEUE_NUM, &n, &e.err), 0);
 	if (n != dk->queues)
@@ -76,17 +51,17 @@ static void check_kind(enum devkind_id k, const char *opt, const char *val)
 
 static void test_rng(void **state)
 {
-	check_kind(DEVKIND_RNG, NULL, NULL);
+	check_kind(DEVKIND_RNG);
 }
 
 static void test_blk(void **state)
 {
-	check_kind(DEVKIND_BLK, "--image", img);
+	check_kind(DEVKIND_BLK);
 }
 
 static void test_console(void **state)
 {
-	check_kind(DEVKIND_CONSOLE, "--output", out);
+	check_kind(DEVKIND_CONSOLE);
 }
 
 int main(void)
