@@ -36,7 +36,7 @@ extern unsigned int carapace_demo_guest_len;
 
 #define KERNEL_MAX (512ull << 20)
 
-static void run_usage(FILE *out)
+void cli_run_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: carapace run [OPTIONS]\n\n"
@@ -91,7 +91,7 @@ static void run_usage(FILE *out)
 		"  --state-dir DIR      where event logs live (default $CARAPACE_STATE_DIR, then /var/lib/carapace)\n"
 		"  --seccomp MODE       on (default), log (diagnose a denied call: NOT confined), off (NOT confined)\n"
 		"  --print-seccomp-policy  print each thread's system-call allowlist and exit\n"
-		"  --quiet              do not print the outcome line when the guest ends normally\n"
+		"  -q, --quiet          do not print the outcome line when the guest ends normally\n"
 		"\nFirecracker-compatible front end (see docs/kata.md; these replace the options above):\n"
 		"  --api-sock PATH      serve Firecracker's REST API on a UNIX socket; no VM until InstanceStart\n"
 		"  --config-file FILE   Firecracker's whole-VM JSON document: boot at once\n"
@@ -576,7 +576,7 @@ int runner_cli_run(int argc, char **argv)
 		goto out;
 	}
 	if (cli.help) {
-		run_usage(stdout);
+		cli_run_usage(stdout);
 		status = CP_EXIT_OK;
 		goto out;
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "runner/cli_run.h"
 #include "runner/config.h"
 
 #define HOST (8ull << 30)
@@ -388,6 +389,31 @@ static void test_args_parse(void **state)
 	run_cli_free(&cli);
 }
 
+/* --help names every option of the table (the internal ones aside). */
+static void test_usage_lists_every_option(void **state)
+{
+	char *text = NULL, needle[80];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	(void)state;
+
+	assert_non_null(f);
+	cli_run_usage(f);
+	fclose(f);
+	for (size_t i = 0; i < run_opt_count; i++) {
+		const struct run_opt_def *d = &run_opt_defs[i];
+		if (!strcmp(d->name, "api-control-fd") || !strcmp(d->name, "test-hook"))
+			continue;
+		snprintf(needle, sizeof(needle), "--%s ", d->name);
+		if (!strstr(text, needle))
+			fail_msg("carapace run --help does not list --%s", d->name);
+		snprintf(needle, sizeof(needle), "-%c, --%s", d->short_name, d->name);
+		if (d->short_name && !strstr(text, needle))
+			fail_msg("carapace run --help does not list %s", needle);
+	}
+	free(text);
+}
+
 /* The man page documents every option of the table (argv[1]: docs/man/carapace-run.1). */
 static const char *man_path;
 static void test_man_page_lists_every_option(void **state)
@@ -430,7 +456,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_snp_validate_option),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_every_option_both_ways), cmocka_unit_test(test_args_parse),
-		cmocka_unit_test(test_man_page_lists_every_option),
+		cmocka_unit_test(test_usage_lists_every_option), cmocka_unit_test(test_man_page_lists_every_option),
 	};
 	man_path = argc > 1 ? argv[1] : NULL;
 	return cmocka_run_group_tests(tests, NULL, NULL);
