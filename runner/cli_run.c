@@ -251,7 +251,7 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 		uint8_t binding[32], *pol = NULL;
 		size_t pol_len = 0;
 		char hex[65];
-		if ((o->policy && cp_file_read(o->policy, 1u << 20, &pol, &pol_len, &err) < 0) ||
+		if ((o->policy && cp_file_read(o->policy, POLICY_DOC_MAX, &pol, &pol_len, &err) < 0) ||
 		    launch_binding(o->tcti, pol, pol_len, binding, &err) < 0) {
 			free(pol);
 			fprintf(stderr, "carapace run: %s\n", err.msg);
@@ -387,7 +387,7 @@ static int record_launch(const struct run_opts *o, const struct vm *vm)
 
 	if (launch_plain_measurement(vm->cfg.kernel, vm->cfg.kernel_len, vm->cfg.initrd, vm->cfg.initrd_len, vm->cmdline,
 				     in.measurement, &err) < 0 ||
-	    (o->policy && cp_file_read(o->policy, 1u << 20, &pol, &pol_len, &err) < 0)) {
+	    (o->policy && cp_file_read(o->policy, POLICY_DOC_MAX, &pol, &pol_len, &err) < 0)) {
 		fprintf(stderr, "carapace run: --attest: %s\n", err.msg);
 		return CP_EXIT_FAILURE;
 	}
@@ -626,7 +626,7 @@ int runner_cli_run(int argc, char **argv)
 		goto out;
 	}
 	if (cli.config) {
-		if (cp_file_read(cli.config, 1u << 20, &cfgtext, &cfglen, &err) < 0 ||
+		if (cp_file_read(cli.config, RUN_CONFIG_MAX, &cfgtext, &cfglen, &err) < 0 ||
 		    run_opts_from_json(&opts, (const char *)cfgtext, cfglen, &err) < 0) {
 			fprintf(stderr, "carapace run: config %s: %s\n", cli.config, err.msg);
 			status = CP_EXIT_USAGE;

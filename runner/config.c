@@ -385,8 +385,8 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 	struct run_opts tmp;
 	int r = 0;
 
-	if (len > 1u << 20)
-		return cp_err_set(err, EFBIG, "config is larger than 1 MiB");
+	if (len > RUN_CONFIG_MAX)
+		return cp_err_set(err, EFBIG, "config is larger than %u MiB", RUN_CONFIG_MAX >> 20);
 	/* common/json.c's rules: strict JSON, depth, no NUL, no repeated key. */
 	r = cp_json_parse(json, len, RUN_CONFIG_DEPTH_MAX, &root, &jerr);
 	if (r == -ENOMEM)

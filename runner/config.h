@@ -89,6 +89,7 @@ const struct run_opt_def *run_opt_find(const char *name);
 const char *run_opt_scope_why(enum run_opt_scope scope);
 
 #define RUN_DEFAULT_MEMORY (128ull << 20)
+#define RUN_CONFIG_MAX (1u << 20) /* bytes of a --config file; a larger one is refused unread */
 
 void run_opts_init(struct run_opts *o);
 void run_opts_free(struct run_opts *o);
