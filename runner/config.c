@@ -47,14 +47,14 @@ const struct run_opt_def run_opt_defs[] = {
 	{ "print-launch-request", OPT_FLAG, RUN_OPT_ACTION, 0, C(print_launch_request) },
 	{ "confidential", OPT_STRING, RUN_OPT_VM, 0, O(confidential) },
 	{ "platform", OPT_STRING, RUN_OPT_VM, 0, O(platform) },
-	{ "firmware", OPT_STRING, RUN_OPT_VM, 0, O(firmware) },
-	{ "snp-certs", OPT_STRING, RUN_OPT_VM, 0, O(snp_certs) },
-	{ "quote-service", OPT_STRING, RUN_OPT_VM, 0, O(quote_service) },
-	{ "tsc-khz", OPT_UINT, RUN_OPT_VM, 0, O(tsc_khz) },
-	{ "id-block", OPT_STRING, RUN_OPT_VM, 0, O(id_block) },
-	{ "id-auth", OPT_STRING, RUN_OPT_VM, 0, O(id_auth) },
-	{ "snp-cpuid-fixup", OPT_FLAG, RUN_OPT_VM, 0, O(snp_cpuid_fixup) },
-	{ "snp-validate", OPT_STRING, RUN_OPT_VM, 0, O(snp_validate) },
+	{ "firmware", OPT_STRING, RUN_OPT_VM, 0, O(firmware), RUN_CC_EITHER },
+	{ "snp-certs", OPT_STRING, RUN_OPT_VM, 0, O(snp_certs), RUN_CC_SNP },
+	{ "quote-service", OPT_STRING, RUN_OPT_VM, 0, O(quote_service), RUN_CC_TDX },
+	{ "tsc-khz", OPT_UINT, RUN_OPT_VM, 0, O(tsc_khz), RUN_CC_EITHER },
+	{ "id-block", OPT_STRING, RUN_OPT_VM, 0, O(id_block), RUN_CC_SNP },
+	{ "id-auth", OPT_STRING, RUN_OPT_VM, 0, O(id_auth), RUN_CC_SNP },
+	{ "snp-cpuid-fixup", OPT_FLAG, RUN_OPT_VM, 0, O(snp_cpuid_fixup), RUN_CC_SNP },
+	{ "snp-validate", OPT_STRING, RUN_OPT_VM, 0, O(snp_validate), RUN_CC_SNP },
 	{ "attest", OPT_FLAG, RUN_OPT_VM, 0, O(attest) },
 	{ "tcti", OPT_STRING, RUN_OPT_VM, 0, O(tcti) },
 	{ "pcr", OPT_UINT, RUN_OPT_VM, 0, O(pcr) },
@@ -84,6 +84,31 @@ static const char *const scope_why[RUN_OPT__SCOPES] = {
 	[RUN_OPT_INVOCATION] = "it says how this one invocation is driven, not what the VM is",
 	[RUN_OPT_FIRECRACKER] = "the Firecracker-compatible front end replaces the VM's configuration (docs/kata.md)",
 };
+
+bool run_opts_is_set(const struct run_opts *o, const struct run_opt_def *d)
+{
+	const uint8_t *f = (const uint8_t *)o + d->offset;
+
+	if (d->scope != RUN_OPT_VM)
+		return false;
+	switch (d->type) {
+	case OPT_STRING:
+		return *(char *const *)f != NULL;
+	case OPT_FLAG:
+		return *(const bool *)f;
+	case OPT_UINT:
+		return *(const unsigned *)f != 0;
+	case OPT_SIZE:
+	case OPT_BYTES:
+	case OPT_SECONDS:
+		return *(const uint64_t *)f != 0;
+	case OPT_LIST:
+		return o->ndevices != 0;
+	case OPT_FD:
+		break;
+	}
+	return false;
+}
 
 const char *run_opt_scope_why(enum run_opt_scope scope)
 {

@@ -72,12 +72,23 @@ enum run_opt_scope {
 	RUN_OPT__SCOPES,
 };
 
+/* Options that only mean something for a confidential guest, and the platform each is for: the
+ * launch plan refuses them without --confidential, warns on a fallback to plain KVM, and refuses
+ * them on the other platform (runner/launch_plan.c). */
+enum run_opt_cc {
+	RUN_CC_NO,     /* any VM */
+	RUN_CC_EITHER, /* a confidential guest, SEV-SNP or TDX */
+	RUN_CC_SNP,    /* an SEV-SNP guest */
+	RUN_CC_TDX,    /* a TDX guest */
+};
+
 struct run_opt_def {
 	const char *name;        /* long option (without "--"); for RUN_OPT_VM also the config key */
 	enum run_opt_type type;  /* OPT_FLAG takes no argument, every other type one */
 	enum run_opt_scope scope;
 	char short_name;         /* -h, -q; 0: none */
 	size_t offset;           /* the field it sets: in struct run_opts (RUN_OPT_VM) or struct run_cli */
+	enum run_opt_cc cc;      /* RUN_OPT_VM rows: which guests it is for */
 };
 
 extern const struct run_opt_def run_opt_defs[];
@@ -85,6 +96,8 @@ extern const size_t run_opt_count;
 
 /* The row of an option by its long name; NULL for anything outside the table. */
 const struct run_opt_def *run_opt_find(const char *name);
+/* Whether a RUN_OPT_VM option holds something in o: a string, a nonzero number, a true flag. */
+bool run_opts_is_set(const struct run_opts *o, const struct run_opt_def *d);
 /* Why a config file cannot hold an option of this scope; NULL for RUN_OPT_VM. */
 const char *run_opt_scope_why(enum run_opt_scope scope);
 

@@ -12,35 +12,27 @@
 #include "common/util.h"
 #include "devices/devkinds.h"
 
-/* Options that only mean something for a confidential guest, and the platform each is for
- * (POLICY_ISO_NONE: either; --tsc-khz's platform is checked by runner/cc). One table serves the
- * refusal without --confidential, the warning on a fallback and the wrong-platform refusal. */
-static const struct {
-	const char *flag;
-	size_t offset;
-	bool is_uint, is_flag;
-	enum policy_isolation only;
-} cc_only_opts[] = {
-	{ "--snp-certs", offsetof(struct run_opts, snp_certs), false, false, POLICY_ISO_SNP },
-	{ "--quote-service", offsetof(struct run_opts, quote_service), false, false, POLICY_ISO_TDX },
-	{ "--tsc-khz", offsetof(struct run_opts, tsc_khz), true, false, POLICY_ISO_NONE },
-	{ "--id-block", offsetof(struct run_opts, id_block), false, false, POLICY_ISO_SNP },
-	{ "--id-auth", offsetof(struct run_opts, id_auth), false, false, POLICY_ISO_SNP },
-	{ "--firmware", offsetof(struct run_opts, firmware), false, false, POLICY_ISO_NONE },
-	{ "--snp-cpuid-fixup", offsetof(struct run_opts, snp_cpuid_fixup), false, true, POLICY_ISO_SNP },
-	{ "--snp-validate", offsetof(struct run_opts, snp_validate), false, false, POLICY_ISO_SNP },
-};
-
-const char *launch_plan_cc_misfit(const struct run_opts *o, enum policy_isolation iso, enum policy_isolation *only)
+/* The platform a confidential-only option is for (the option table's cc column);
+ * POLICY_ISO_NONE: either. */
+static enum policy_isolation cc_platform(enum run_opt_cc cc)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(cc_only_opts); i++) {
-		const uint8_t *f = (const uint8_t *)o + cc_only_opts[i].offset;
-		bool set = cc_only_opts[i].is_flag   ? *(const bool *)f
-			   : cc_only_opts[i].is_uint ? *(const unsigned *)f != 0
-						     : *(char *const *)f != NULL;
-		if (set && (iso == POLICY_ISO_NONE || (cc_only_opts[i].only != POLICY_ISO_NONE && cc_only_opts[i].only != iso))) {
-			*only = cc_only_opts[i].only;
-			return cc_only_opts[i].flag;
+	return cc == RUN_CC_SNP ? POLICY_ISO_SNP : cc == RUN_CC_TDX ? POLICY_ISO_TDX : POLICY_ISO_NONE;
+}
+
+const struct run_opt_def *launch_plan_cc_misfit(const struct run_opts *o, enum policy_isolation iso,
+						enum policy_isolation *only)
+{
+	/* The option table says which options are for confidential guests and for which platform:
+	 * one table serves the refusal without --confidential, the warning on a fallback and the
+	 * wrong-platform refusal. */
+	for (size_t i = 0; i < run_opt_count; i++) {
+		const struct run_opt_def *d = &run_opt_defs[i];
+		enum policy_isolation p = cc_platform(d->cc);
+		if (d->cc == RUN_CC_NO || !run_opts_is_set(o, d))
+			continue;
+		if (iso == POLICY_ISO_NONE || (p != POLICY_ISO_NONE && p != iso)) {
+			*only = p;
+			return d;
 		}
 	}
 	return NULL;
@@ -165,7 +157,7 @@ int launch_plan_make(const struct launch_plan_in *in, struct launch_plan *p)
 	const struct run_opts *o = in->o;
 	enum policy_isolation only;
 	struct policy_violation v = { 0 };
-	const char *what;
+	const struct run_opt_def *what;
 	int r;
 
 	memset(p, 0, sizeof(*p));
@@ -177,8 +169,8 @@ int launch_plan_make(const struct launch_plan_in *in, struct launch_plan *p)
 		return 0;
 	if (p->obtained == POLICY_ISO_NONE && (what = launch_plan_cc_misfit(o, POLICY_ISO_NONE, &only))) {
 		if (p->requested == POLICY_ISO_NONE)
-			return refuse(p, CP_EXIT_USAGE, "%s needs --confidential (it is for confidential guests)", what);
-		note(p, "WARNING: %s is unused: this VM fell back to plain KVM", what);
+			return refuse(p, CP_EXIT_USAGE, "--%s needs --confidential (it is for confidential guests)", what->name);
+		note(p, "WARNING: --%s is unused: this VM fell back to plain KVM", what->name);
 	}
 	if (in->policy) {
 		if (!plan_request(in, p))
@@ -196,7 +188,7 @@ int launch_plan_make(const struct launch_plan_in *in, struct launch_plan *p)
 	}
 	/* A confidential launch: every confidential-only option must be for this platform. */
 	if (p->obtained != POLICY_ISO_NONE && (what = launch_plan_cc_misfit(o, p->obtained, &only)))
-		return refuse(p, CP_EXIT_USAGE, "%s is for %s guests; this launch is %s", what,
+		return refuse(p, CP_EXIT_USAGE, "--%s is for %s guests; this launch is %s", what->name,
 			      only == POLICY_ISO_SNP ? "SEV-SNP" : "TDX", p->obtained == POLICY_ISO_SNP ? "SEV-SNP" : "TDX");
 	return 0;
 }

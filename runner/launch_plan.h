@@ -49,8 +49,9 @@ struct launch_plan {
  * never half made: every field is set either way. */
 int launch_plan_make(const struct launch_plan_in *in, struct launch_plan *p);
 
-/* The first confidential-only option given that does not fit `iso` (a plain VM: any of them),
- * or NULL; *only gets the platform it is for. */
-const char *launch_plan_cc_misfit(const struct run_opts *o, enum policy_isolation iso, enum policy_isolation *only);
+/* The first confidential-only option given (the option table's cc column) that does not fit
+ * `iso` (a plain VM: any of them), or NULL; *only gets the platform it is for. */
+const struct run_opt_def *launch_plan_cc_misfit(const struct run_opts *o, enum policy_isolation iso,
+						enum policy_isolation *only);
 
 #endif

@@ -150,6 +150,35 @@ static void test_confidential_only_option_needs_confidential(void **state)
 	assert_int_equal(f->plan.status, CP_EXIT_USAGE);
 }
 
+/* Every option the table marks confidential-only is refused on a plain VM, by name; and the
+ * column says what the review listed. */
+static void test_every_confidential_only_option(void **state)
+{
+	struct fixture *f = *state;
+	unsigned n = 0;
+	char want[128];
+
+	for (size_t i = 0; i < run_opt_count; i++) {
+		const struct run_opt_def *d = &run_opt_defs[i];
+		if (d->cc == RUN_CC_NO)
+			continue;
+		assert_int_equal(d->scope, RUN_OPT_VM);
+		n++;
+		run_opts_free(&f->o);
+		run_opts_init(&f->o);
+		set(f, d->name, d->type == OPT_FLAG ? NULL : d->type == OPT_UINT ? "100000" : "x");
+		make(f);
+		snprintf(want, sizeof(want), "--%s needs --confidential (it is for confidential guests)", d->name);
+		assert_string_equal(f->plan.why, want);
+		assert_int_equal(f->plan.status, CP_EXIT_USAGE);
+	}
+	assert_int_equal(n, 8);
+	assert_int_equal(run_opt_find("snp-certs")->cc, RUN_CC_SNP);
+	assert_int_equal(run_opt_find("quote-service")->cc, RUN_CC_TDX);
+	assert_int_equal(run_opt_find("firmware")->cc, RUN_CC_EITHER);
+	assert_int_equal(run_opt_find("memory")->cc, RUN_CC_NO);
+}
+
 static void test_option_for_the_other_platform(void **state)
 {
 	struct fixture *f = *state;
@@ -248,6 +277,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_confidential_required_without_platform, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_preferred_falls_back_loudly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_confidential_only_option_needs_confidential, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_confidential_only_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_option_for_the_other_platform, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_plans_the_cgroup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_without_cgroup_refuses, setup, teardown),
