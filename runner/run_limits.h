@@ -16,5 +16,8 @@
  * (runner/config.h) and the management API's devices (runner/api). 16: Kata's Firecracker
  * driver attaches a root drive, 8 placeholder drives, a network interface, vsock and entropy. */
 #define RUN_MAX_DEVICES 16
+/* descriptors per virtqueue a device offers the guest (virtio-mmio QueueNumMax, runner/vdev.c),
+ * and so the queue size the launch policy judges (runner/launch_plan.c) */
+#define RUN_QUEUE_SIZE 256
 
 #endif

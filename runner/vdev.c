@@ -540,7 +540,7 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	 * the bit works unchanged: op_set_features strips it, as QEMU does. */
 	vmmio_init(&d->mmio, device_id,
 		   (d->fe.features & ((1ull << 24) - 1)) | (vm->cc ? 1ull << VIRTIO_F_ACCESS_PLATFORM_BIT : 0),
-		   d->fe.queue_num, 256, config, config_len, &vdev_mmio_ops, d);
+		   d->fe.queue_num, RUN_QUEUE_SIZE, config, config_len, &vdev_mmio_ops, d);
 	return 0;
 }
 

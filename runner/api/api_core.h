@@ -131,8 +131,9 @@ void api_request(struct api_state *s, const char *method, const char *path, cons
 void api_txn_finish(struct api_state *s, struct api_txn *txn, const char *failure);
 void api_txn_free(struct api_txn *txn);
 
-/* carapace run's own flags a configuration adds beyond the option table (--attest, --tcti,
- * --state-dir, --pcr): alternating name/value as api_config_to_options. */
+/* The attestation options a configuration adds (--attest, --tcti, --state-dir, --pcr; rows of
+ * runner/config.c's option table like the others): alternating name/value as
+ * api_config_to_options. */
 int api_config_to_flags(const struct api_config *c, char ***out, struct cp_err *err);
 
 /* The `carapace run` options a configuration maps to: alternating name/value strings (value
