@@ -28,6 +28,7 @@
 #include "common/cleanup.h"
 #include "common/seccomp_engine.h"
 #include "common/util.h"
+#include "label/label_monitor.h"
 #include "runner/kvm_cc_uapi.h"
 
 /* ioctl only with the listed request (its low 32 bits, as the kernel reads an unsigned int). */
@@ -354,4 +355,8 @@ void sandbox_print_policy(FILE *out)
 	print_table(out, "main thread (event loop and teardown)", &main_list);
 	print_table(out, "TDX quote thread (`cc-quote`, only with a quote service)", &quote_list);
 	print_table(out, "management API thread (`fc_api`, `carapace run --api-sock`)", &api_list);
+	print_table(out,
+		    "label monitor (a process of its own, `label/label_monitor_filter.c`): the engine's base and this, "
+		    "fd arguments bound to the fds it was forked with",
+		    &lmon_seccomp_list);
 }

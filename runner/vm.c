@@ -283,7 +283,11 @@ static int vm_devices_start(struct vm *vm, const struct vm_config *cfg, struct c
 					sp->kind == DEVKIND_BLK ? sp->path : NULL,
 					sp->readonly ? LABEL_OBJ_IMAGE_RO : LABEL_OBJ_IMAGE };
 			}
-			if ((r = label_monitor_start(&vm->lmon, &vm->label, &vm->claims, &vm->pair, slots, nslots, err)) < 0)
+			/* Its filter follows this process's mode (log in sanitizer builds, none when off). */
+			enum lmon_filter lf = cfg->sandbox == SANDBOX_ENFORCE ? LMON_FILTER_KILL
+					      : cfg->sandbox == SANDBOX_LOG   ? LMON_FILTER_LOG
+									      : LMON_FILTER_OFF;
+			if ((r = label_monitor_start(&vm->lmon, &vm->label, &vm->claims, &vm->pair, slots, nslots, lf, err)) < 0)
 				return r;
 		}
 	}
