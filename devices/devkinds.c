@@ -172,6 +172,9 @@ static const struct trust_row fixed_rows[] = {
 	  "(a thread) the quote service's socket, bind-mounted into the empty root" },
 	{ "VM process: management API thread (`--api-sock`)", "carapace", "base + api", "carapace_t",
 	  "(a thread) the API's listening socket" },
+	{ "label monitor (SELinux on and a device configured; forked, no exec)", "carapace", "base + label-monitor",
+	  "carapace_t",
+	  "its end of the request socketpair, the category claim's directory and lock file; every other fd closed" },
 	{ "jail reaper (outer process of every helper)", "carapace-<kind>", "reaper", "the helper's", "none" },
 };
 
