@@ -22,10 +22,13 @@ enum sce_op {
 	SCE_SELF_TGID, /* low 32 bits == the caller's thread-group id, given when the filter is loaded */
 	SCE_TARGET_PIDS, /* low 32 bits == one of the pids given when the filter is loaded */
 	SCE_TARGET_FDS,  /* low 32 bits == one of the fds given when the filter is loaded */
+	SCE_TARGET_CHILDREN, /* low 32 bits == one of the child pids the caller may wait for, given
+			      * when the filter is loaded (a set apart from SCE_TARGET_PIDS: a thread
+			      * may collect a process it may not signal) */
 };
 
 #define SCE_MAX_CMP 3
-#define SCE_MAX_VALUES 4
+#define SCE_MAX_VALUES 8
 
 struct sce_cmp {
 	unsigned arg;            /* 0..5 */
@@ -49,14 +52,16 @@ struct sce_list {
 	size_t n;
 };
 
-/* What the SCE_SELF_TGID, SCE_TARGET_PIDS and SCE_TARGET_FDS comparisons match, known when the
- * filter is loaded. A rule that needs a set that is empty is left out: nothing matches it. */
+/* What the SCE_SELF_TGID and SCE_TARGET_* comparisons match, known when the filter is loaded.
+ * A rule that needs a set that is empty is left out: nothing matches it. */
 struct sce_targets {
 	pid_t tgid;              /* 0: the caller's (getpid()) */
-	const pid_t *pids;
+	const pid_t *pids;       /* SCE_TARGET_PIDS: whom it may signal */
 	unsigned npids;
-	const int *fds;
+	const int *fds;          /* SCE_TARGET_FDS */
 	unsigned nfds;
+	const pid_t *children;   /* SCE_TARGET_CHILDREN: whom it may wait for */
+	unsigned nchildren;
 };
 
 enum sce_default { SCE_DEFAULT_KILL, SCE_DEFAULT_LOG };

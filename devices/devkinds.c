@@ -2,9 +2,11 @@
 #include "devices/devkinds.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/util.h"
 #include "devices/blk/blk.h"
 
 const struct devkind devkinds[DEVKIND__COUNT] = {
@@ -55,8 +57,17 @@ const struct devkind devkinds[DEVKIND__COUNT] = {
 	[DEVKIND_VSOCK] = {
 		.name = "vsock", .binary = "carapace-vsock", .virtio_id = 19, .config_size = 8, .queues = 3,
 		.seccomp = &jail_policy_vsock, .selinux_type = "carapace_vsock_t",
-		.selinux_exec_type = "carapace_vsock_exec_t", .policy_class = NULL,
-		.new_netns = true, .runner_starts = false,
+		.selinux_exec_type = "carapace_vsock_exec_t", .policy_class = "devices.vsock",
+		.new_netns = true, .runner_starts = true,
+		.args = {
+			/* 0-2 are reserved (hypervisor, local, host); U32_MAX is VMADDR_CID_ANY. */
+			{ .opt = DEVOPT_CID, .key = "cid", .flag = "--cid", .type = DEVOPT_UINT, .required = true,
+			  .min_val = 3, .max_val = UINT32_MAX - 1, .hint = " (the guest's context ID)" },
+			/* sockaddr_un.sun_path holds 108 bytes with the NUL; the helper also needs room for
+			 * <uds>_<port> and says so itself. */
+			{ .opt = DEVOPT_UDS, .key = "uds", .flag = "--uds-path", .type = DEVOPT_ABSPATH, .required = true,
+			  .min_len = 2, .max_len = 107, .hint = " (the hybrid-vsock socket the host connects to)" },
+		},
 		.inherited_fds = "vhost-user socket (`--fd`); the listening socket on `uds_path`, an `O_PATH` fd of its "
 				 "directory and the epoll set are made by the helper before jailing",
 	},
@@ -85,6 +96,71 @@ const struct devkind_arg *devkind_arg_find(const struct devkind *d, const char *
 	return NULL;
 }
 
+const char *devkind_opt_word(enum devkind_opt o)
+{
+	switch (o) {
+	case DEVOPT_PATH: return "FILE";
+	case DEVOPT_MAC: return "MAC";
+	case DEVOPT_CID: return "N";
+	case DEVOPT_UDS: return "PATH";
+	default: return "NAME";
+	}
+}
+
+int devkind_arg_check(const struct devkind_arg *a, const char *v, char *out, size_t out_len, char *why,
+		      size_t why_len)
+{
+	size_t len = strlen(v);
+	uint64_t n;
+
+	switch (a->type) {
+	case DEVOPT_BOOL:
+		if (strcmp(v, "on") && strcmp(v, "true") && strcmp(v, "off") && strcmp(v, "false")) {
+			snprintf(why, why_len, "%s=%.64s is not on or off", a->key, v);
+			return -EINVAL;
+		}
+		snprintf(out, out_len, "%s", !strcmp(v, "on") || !strcmp(v, "true") ? "on" : "off");
+		return 0;
+	case DEVOPT_UINT:
+		/* Digits only (no sign, space or suffix); written back in plain decimal. */
+		if (!(v[0] >= '0' && v[0] <= '9') || cp_parse_u64(v, &n) < 0 || n < a->min_val || n > a->max_val) {
+			snprintf(why, why_len, "%s=%.64s: expected a number from %llu to %llu", a->key, v,
+				 (unsigned long long)a->min_val, (unsigned long long)a->max_val);
+			return -EINVAL;
+		}
+		if ((size_t)snprintf(out, out_len, "%llu", (unsigned long long)n) >= out_len)
+			goto too_long;
+		return 0;
+	case DEVOPT_ABSPATH:
+		if (v[0] != '/' || len < a->min_len || len > a->max_len) {
+			snprintf(why, why_len, "%s=%.128s: expected an absolute path of %zu to %zu bytes", a->key, v,
+				 a->min_len, a->max_len);
+			return -EINVAL;
+		}
+		break;
+	case DEVOPT_VALUE:
+		if (len < a->min_len || len > a->max_len) {
+			if (a->opt == DEVOPT_MAC)
+				snprintf(why, why_len, "%s=%.64s is not xx:xx:xx:xx:xx:xx", a->key, v);
+			else
+				snprintf(why, why_len, "%s=%s must be %zu to %zu characters", a->key,
+					 devkind_opt_word(a->opt), a->min_len, a->max_len);
+			return -EINVAL;
+		}
+		break;
+	default:
+		snprintf(why, why_len, "%s: option of an unknown type", a->key);
+		return -EINVAL;
+	}
+	if (len >= out_len)
+		goto too_long;
+	memcpy(out, v, len + 1);
+	return 0;
+too_long:
+	snprintf(why, why_len, "%s: value too long", a->key);
+	return -EINVAL;
+}
+
 /* The VM process's threads (runner/sandbox.c) and the jail's outer process: what no row of
  * devkinds[] says. */
 static const struct trust_row fixed_rows[] = {
@@ -97,6 +173,9 @@ static const struct trust_row fixed_rows[] = {
 	  "(a thread) the quote service's socket, bind-mounted into the empty root" },
 	{ "VM process: management API thread (`--api-sock`)", "carapace", "base + api", "carapace_t",
 	  "(a thread) the API's listening socket" },
+	{ "label monitor (SELinux on and a device configured; forked, no exec)", "carapace", "base + label-monitor",
+	  "carapace_t",
+	  "its end of the request socketpair, the category claim's directory and lock file; every other fd closed" },
 	{ "jail reaper (outer process of every helper)", "carapace-<kind>", "reaper", "the helper's", "none" },
 };
 

@@ -8,12 +8,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "devices/jail/seccomp.h"
 
 /* The order is the launch policy's device classes (policy/policy.h aliases it): kinds with a
- * policy class come first, vsock (none yet) last. */
+ * policy class come first (today every kind has one). */
 enum devkind_id {
 	DEVKIND_BLK,
 	DEVKIND_RNG,
@@ -30,12 +31,18 @@ enum devkind_opt {
 	DEVOPT_READONLY, /* blk: on/off */
 	DEVOPT_TAP,      /* net: the TAP interface */
 	DEVOPT_MAC,      /* net: xx:xx:xx:xx:xx:xx */
+	DEVOPT_CID,      /* vsock: the guest's context ID */
+	DEVOPT_UDS,      /* vsock: the hybrid-vsock socket the helper listens on */
 	DEVOPT__COUNT,
 };
 
 enum devkind_opt_type {
-	DEVOPT_VALUE, /* key=value -> flag value */
-	DEVOPT_BOOL,  /* key=on|off|true|false -> flag alone when on */
+	DEVOPT_VALUE,   /* key=value -> flag value */
+	DEVOPT_BOOL,    /* key=on|off|true|false -> flag alone when on */
+	DEVOPT_UINT,    /* key=N, decimal, min_val..max_val -> flag N (canonical decimal) */
+	DEVOPT_ABSPATH, /* key=/absolute/path of a file the helper creates (a socket): its directory
+			 * must exist and the runner names it canonically once (vdev_spec_resolve),
+			 * so the policy judges the name the helper gets */
 };
 
 #define DEVKIND_MAX_OPTS 3
@@ -46,9 +53,10 @@ struct devkind_arg {
 	const char *flag;  /* on the helper's command line */
 	enum devkind_opt_type type;
 	bool required;
-	size_t min_len, max_len; /* DEVOPT_VALUE: accepted length of the value (inclusive) */
+	size_t min_len, max_len; /* DEVOPT_VALUE, DEVOPT_ABSPATH: accepted length of the value (inclusive) */
 	const char *hint;        /* added to the "required" message */
 	const char *fd_flag;     /* when the runner opened the file itself: the flag for its fd */
+	uint64_t min_val, max_val; /* DEVOPT_UINT: accepted range (inclusive) */
 };
 
 struct devkind {
@@ -75,6 +83,14 @@ const struct devkind *devkind_get(enum devkind_id k);
 int devkind_by_name(const char *name, enum devkind_id *out);
 /* The kind's argument for an option, NULL when the kind does not take it. */
 const struct devkind_arg *devkind_arg_find(const struct devkind *d, const char *key);
+/* The one check of an option's value (`--device` and the management API both use it): 0 and
+ * the canonical form in out (DEVOPT_UINT: plain decimal; others: the value), or -EINVAL with
+ * why (no kind or key in it: "must be 1 to 15 characters"). DEVOPT_BOOL values are on, off,
+ * true, false; out gets "on" or "off". */
+/* The placeholder messages use for an option's value ("FILE", "N", ...). */
+const char *devkind_opt_word(enum devkind_opt o);
+int devkind_arg_check(const struct devkind_arg *a, const char *v, char *out, size_t out_len, char *why,
+		      size_t why_len);
 
 /* ---- the trust table: every process and thread carapace runs ---- */
 

@@ -74,7 +74,7 @@ enum label_helper {
 	LABEL_HELPER_RNG = DEVKIND_RNG,
 	LABEL_HELPER_CONSOLE = DEVKIND_CONSOLE,
 	LABEL_HELPER_NET = DEVKIND_NET,
-	LABEL_HELPER_VSOCK = DEVKIND_VSOCK, /* no policy device class yet: the runner does not start it (docs/kata.md) */
+	LABEL_HELPER_VSOCK = DEVKIND_VSOCK,
 	LABEL_HELPER__COUNT = DEVKIND__COUNT,
 };
 

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "common/seccomp_engine.h"
 #include "label/label.h"
 
 /* ---- the wire: one fixed-size message per SOCK_SEQPACKET datagram ---- */
@@ -92,12 +93,27 @@ struct label_monitor {
 	int exit_status; /* after label_monitor_finish: what label_monitor_serve returned, -1 if unknown */
 };
 
+/* ---- its confinement (label/label_monitor_filter.c) ---- */
+
+/* The monitor's seccomp filter follows the VM process's mode (runner/sandbox.h): kill on a call
+ * outside its list, log it (diagnosis, sanitizer builds), or none (--seccomp off). */
+enum lmon_filter { LMON_FILTER_KILL, LMON_FILTER_LOG, LMON_FILTER_OFF };
+
+/* Its allowlist, on top of the engine's base (docs/HARDENING.md prints it). */
+extern const struct sce_list lmon_seccomp_list;
+
+/* Load the monitor's filter in the calling (single-threaded) process: no_new_privs, then the
+ * engine's base + lmon_seccomp_list with every fd argument bound to fds[] (what it was forked
+ * with). The monitor calls it after closing every other fd and before its first request. */
+int label_monitor_confine(const int *fds, unsigned nfds, enum lmon_filter f, struct cp_err *err);
+
 /* Fork the monitor. It takes over the category claims (claims: the VM process's copies are
  * closed, without releasing, when this returns) and the session's file-labelling work. Every
- * other fd of the caller is closed in the monitor. */
+ * other fd of the caller is closed in the monitor, which then confines itself (filter) before
+ * it reads a request; if it cannot, it exits and every request to it fails. */
 int label_monitor_start(struct label_monitor *m, const struct label_session *s, struct label_mcs_claims *claims,
 			const struct label_mcs_pair *pair, const struct label_monitor_slot *slots, unsigned nslots,
-			struct cp_err *err);
+			enum lmon_filter filter, struct cp_err *err);
 int label_monitor_apply(struct label_monitor *m, unsigned slot, struct cp_err *err);
 int label_monitor_seal(struct label_monitor *m, struct cp_err *err);
 /* Teardown: RESTORE, then collect the monitor (waitpid). Safe on a monitor never started. */

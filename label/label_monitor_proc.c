@@ -116,7 +116,7 @@ static void lmon_keep_only(int *keep, unsigned n)
 
 int label_monitor_start(struct label_monitor *m, const struct label_session *s, struct label_mcs_claims *claims,
 			const struct label_mcs_pair *pair, const struct label_monitor_slot *slots, unsigned nslots,
-			struct cp_err *err)
+			enum lmon_filter filter, struct cp_err *err)
 {
 	int sv[2];
 	pid_t pid;
@@ -156,6 +156,14 @@ int label_monitor_start(struct label_monitor *m, const struct label_session *s, 
 				keep[nk++] = claims->held[i].fd;
 		}
 		lmon_keep_only(keep, nk);
+		/* Confined before the first request: from here on it can only answer its table. */
+		{
+			struct cp_err cerr = { 0 };
+			if (label_monitor_confine(keep, nk, filter, &cerr) < 0) {
+				fprintf(stderr, "carapace: %s: the label monitor does not serve\n", cerr.msg);
+				_exit(3);
+			}
+		}
 		p.session = *s;
 		p.claims = claims;
 		p.have_pair = claims && claims->dirfd >= 0;

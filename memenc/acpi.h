@@ -12,7 +12,9 @@
 
 /* Upper bound of vCPUs the MADT describes; the same bound the launch plan accepts. */
 #define ACPI_MAX_CPUS 4096u
-#define ACPI_MAX_DEVICES 8u
+/* virtio-mmio devices the DSDT describes: the runner's RUN_MAX_DEVICES (runner/vdev.c asserts
+ * they are equal; memenc may not include runner/). */
+#define ACPI_MAX_DEVICES 16u
 #define ACPI_MAX_TABLES 5u /* XSDT, FADT, DSDT, MADT + the RSDP */
 
 struct acpi_mmio_dev {

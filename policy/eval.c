@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/util.h"
 
 #define POLICY_REQUEST_DEVICES_MAX 256
@@ -41,21 +42,10 @@ static const struct flag_rule tdx_flag_rules[] = {
 	{ "tdx.perfmon", "PERFMON (bit 63)", POLICY_TDX_PERFMON },
 };
 
-/* Rule names per device class, indexed by enum policy_dev_kind. */
-static const struct {
-	const char *allowed, *max, *max_queues, *max_queue_size;
-} dev_rules[POLICY_DEV__COUNT] = {
-	[POLICY_DEV_BLK] = { "devices.blk", "devices.blk.max", "devices.blk.max_queues",
-			     "devices.blk.max_queue_size" },
-	[POLICY_DEV_RNG] = { "devices.rng", "devices.rng.max", "devices.rng.max_queues",
-			     "devices.rng.max_queue_size" },
-	[POLICY_DEV_CONSOLE] = { "devices.console", "devices.console.max",
-				 "devices.console.max_queues", "devices.console.max_queue_size" },
-	[POLICY_DEV_NET] = { "devices.net", "devices.net.max", "devices.net.max_queues",
-			     "devices.net.max_queue_size" },
-};
-
-const char *const policy_rules[] = {
+/* Rule names: the fixed ones, with every device class's rules between them. A class's rules are
+ * named after its policy class (devices/devkinds.c): "devices.<kind>" and the suffixes below;
+ * this file keeps no list of device kinds. */
+static const char *const rules_before_devices[] = {
 	"isolation.type", "isolation.confidential",
 	"snp.abi_min", "snp.reserved", "snp.smt", "snp.migrate_ma", "snp.debug",
 	"snp.single_socket", "snp.cxl_allow", "snp.mem_aes_256_xts", "snp.rapl_dis",
@@ -66,16 +56,64 @@ const char *const policy_rules[] = {
 	"resources.cgroup.cpu_quota_us", "resources.cgroup.memory_max_mib",
 	"resources.cgroup.pids_max",
 	"boot.firmware", "boot.kernel", "boot.allow_cmdline",
-	"devices.blk", "devices.blk.max", "devices.blk.max_queues", "devices.blk.max_queue_size",
-	"devices.blk.read_only", "devices.blk.images",
-	"devices.rng", "devices.rng.max", "devices.rng.max_queues", "devices.rng.max_queue_size",
-	"devices.console", "devices.console.max", "devices.console.max_queues",
-	"devices.console.max_queue_size",
-	"devices.net", "devices.net.max", "devices.net.max_queues", "devices.net.max_queue_size",
+};
+
+static const char *const rules_after_devices[] = {
 	"attestation.tpm_required",
 	"reference.snp.measurements", "reference.snp.host_data", "reference.tdx.mrtd",
-	NULL,
 };
+
+/* Every class's rules (NULL: the class itself, "a device of this class at all"), then the rules
+ * of one class's own keys. */
+static const char *const dev_rule_suffixes[] = { NULL, "max", "max_queues", "max_queue_size" };
+static const struct {
+	enum policy_dev_kind kind;
+	const char *suffix;
+} dev_class_rules[] = {
+	{ POLICY_DEV_BLK, "read_only" },
+	{ POLICY_DEV_BLK, "images" },
+	{ POLICY_DEV_VSOCK, "uds_paths" },
+};
+
+/* "devices.<kind>[.suffix]" into buf. */
+static const char *dev_rule(char *buf, size_t len, enum policy_dev_kind k, const char *suffix)
+{
+	const struct devkind *dk = devkind_get((enum devkind_id)k);
+	const char *cls = dk && dk->policy_class ? dk->policy_class : "devices.?";
+
+	snprintf(buf, len, "%s%s%s", cls, suffix ? "." : "", suffix ? suffix : "");
+	return buf;
+}
+
+int policy_rule_name(size_t i, char *buf, size_t len)
+{
+	if (i < ARRAY_SIZE(rules_before_devices)) {
+		snprintf(buf, len, "%s", rules_before_devices[i]);
+		return 0;
+	}
+	i -= ARRAY_SIZE(rules_before_devices);
+	for (unsigned k = 0; k < POLICY_DEV__COUNT; k++) {
+		if (i < ARRAY_SIZE(dev_rule_suffixes)) {
+			dev_rule(buf, len, (enum policy_dev_kind)k, dev_rule_suffixes[i]);
+			return 0;
+		}
+		i -= ARRAY_SIZE(dev_rule_suffixes);
+		for (size_t j = 0; j < ARRAY_SIZE(dev_class_rules); j++) {
+			if (dev_class_rules[j].kind != (enum policy_dev_kind)k)
+				continue;
+			if (i == 0) {
+				dev_rule(buf, len, (enum policy_dev_kind)k, dev_class_rules[j].suffix);
+				return 0;
+			}
+			i--;
+		}
+	}
+	if (i < ARRAY_SIZE(rules_after_devices)) {
+		snprintf(buf, len, "%s", rules_after_devices[i]);
+		return 0;
+	}
+	return -ENOENT;
+}
 
 static int deny(struct policy_violation *v, const char *rule, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -92,6 +130,10 @@ static int deny(struct policy_violation *v, const char *rule, const char *fmt, .
 	snprintf(v->msg, sizeof(v->msg), "%.60s: %s", rule, detail);
 	return -EPERM;
 }
+
+/* deny() for a device class's rule, named in v->rule_buf. */
+#define deny_dev(v, kind, suffix, ...) \
+	deny((v), dev_rule((v)->rule_buf, sizeof((v)->rule_buf), (kind), (suffix)), __VA_ARGS__)
 
 static int bad_request(struct policy_violation *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -296,18 +338,21 @@ static int eval_devices(const struct policy *p, const struct policy_launch_reque
 		const char *kn = policy_dev_kind_name(d->kind);
 
 		if (!pd->allowed)
-			return deny(v, dev_rules[d->kind].allowed, "device %zu is a %s device; the policy allows none",
+			return deny_dev(v, d->kind, NULL, "device %zu is a %s device; the policy allows none",
 				    i, kn);
 		if (++count[d->kind] > pd->max)
-			return deny(v, dev_rules[d->kind].max, "device %zu is %s device number %u, at most %u allowed",
+			return deny_dev(v, d->kind, "max", "device %zu is %s device number %u, at most %u allowed",
 				    i, kn, count[d->kind], pd->max);
 		if (d->queues == 0 || d->queues > pd->max_queues)
-			return deny(v, dev_rules[d->kind].max_queues, "device %zu (%s) has %u queues, 1 to %u allowed",
+			return deny_dev(v, d->kind, "max_queues", "device %zu (%s) has %u queues, 1 to %u allowed",
 				    i, kn, d->queues, pd->max_queues);
 		if (d->queue_size == 0 || d->queue_size > pd->max_queue_size)
-			return deny(v, dev_rules[d->kind].max_queue_size,
+			return deny_dev(v, d->kind, "max_queue_size",
 				    "device %zu (%s) has queues of %u entries, 1 to %u allowed", i, kn,
 				    d->queue_size, pd->max_queue_size);
+		if (d->kind == POLICY_DEV_VSOCK && !globs_match(&pd->uds_paths, d->uds_path))
+			return deny_dev(v, d->kind, "uds_paths",
+				    "device %zu: vsock socket \"%.200s\" matches no allowed pattern", i, d->uds_path);
 		if (d->kind == POLICY_DEV_BLK && (r = policy_eval_blk_image(p, i, d->image, d->read_only, v)) < 0)
 			return r;
 	}
@@ -325,12 +370,12 @@ int policy_eval_blk_image(const struct policy *p, size_t i, const char *image, b
 		return bad_request(v, "device %zu (blk): image path \"%.200s\" is missing or not canonical", i,
 				   image ? image : "");
 	if (!pd->allowed)
-		return deny(v, dev_rules[POLICY_DEV_BLK].allowed, "device %zu is a blk device; the policy allows none", i);
+		return deny_dev(v, POLICY_DEV_BLK, NULL, "device %zu is a blk device; the policy allows none", i);
 	if (pd->read_only && !read_only)
-		return deny(v, "devices.blk.read_only", "device %zu (blk \"%.200s\") is writable, the policy requires read-only disks",
+		return deny_dev(v, POLICY_DEV_BLK, "read_only", "device %zu (blk \"%.200s\") is writable, the policy requires read-only disks",
 			    i, image);
 	if (!globs_match(&pd->images, image))
-		return deny(v, "devices.blk.images", "device %zu: image \"%.200s\" matches no allowed pattern",
+		return deny_dev(v, POLICY_DEV_BLK, "images", "device %zu: image \"%.200s\" matches no allowed pattern",
 			    i, image);
 	return 0;
 }
@@ -393,6 +438,9 @@ static int eval_request_wellformed(const struct policy_launch_request *q, struct
 		if (d->kind == POLICY_DEV_BLK && !path_canonical(d->image))
 			return bad_request(v, "device %zu (blk): image path \"%.200s\" is missing or not canonical",
 					   i, d->image ? d->image : "");
+		if (d->kind == POLICY_DEV_VSOCK && !path_canonical(d->uds_path))
+			return bad_request(v, "device %zu (vsock): uds_path \"%.200s\" is missing or not canonical",
+					   i, d->uds_path ? d->uds_path : "");
 	}
 	return 0;
 }

@@ -13,11 +13,20 @@
 static const char *const iso_type_names[] = { "none", "snp", "tdx", "any-confidential" };
 static const char *const conf_names[] = { "required", "preferred", "off" };
 static const char *const on_failure_names[] = { "stop", "continue" };
-static const char *const dev_names[POLICY_DEV__COUNT] = { "blk", "rng", "console", "net" };
 
+/* The device classes' names are the kinds' (devices/devkinds.c): policy keeps no list of its own. */
 const char *policy_dev_kind_name(enum policy_dev_kind k)
 {
-	return (unsigned)k < POLICY_DEV__COUNT ? dev_names[k] : "?";
+	const struct devkind *dk = (unsigned)k < POLICY_DEV__COUNT ? devkind_get((enum devkind_id)k) : NULL;
+
+	return dk ? dk->name : "?";
+}
+
+void policy_dev_kind_names(const char *out[POLICY_DEV__COUNT + 1])
+{
+	for (unsigned k = 0; k < POLICY_DEV__COUNT; k++)
+		out[k] = policy_dev_kind_name((enum policy_dev_kind)k);
+	out[POLICY_DEV__COUNT] = NULL;
 }
 
 const char *policy_isolation_name(enum policy_isolation i)
@@ -248,15 +257,20 @@ static int parse_device(struct cp_jread *r, struct json_object *o, enum policy_d
 {
 	static const char *const blk_keys[] = { "max", "max_queues", "max_queue_size", "read_only",
 						"images", NULL };
+	static const char *const vsock_keys[] = { "max", "max_queues", "max_queue_size", "uds_paths", NULL };
 	static const char *const other_keys[] = { "max", "max_queues", "max_queue_size", NULL };
 	uint64_t u;
 	int ret;
 
-	if ((ret = cp_jread_object(r, o, k == POLICY_DEV_BLK ? blk_keys : other_keys)))
+	if ((ret = cp_jread_object(r, o, k == POLICY_DEV_BLK     ? blk_keys
+						: k == POLICY_DEV_VSOCK ? vsock_keys
+									: other_keys)))
 		return ret;
 	d->allowed = true;
 	d->max = 1;
-	d->max_queues = 1;
+	/* By default a device may have the queues its kind has (devices/devkinds.c: net and console
+	 * 2, vsock 3), so that allowing a class allows a plain --device of it. */
+	d->max_queues = devkind_get((enum devkind_id)k)->queues;
 	d->max_queue_size = 256;
 	d->read_only = true;
 	u = d->max;
@@ -285,19 +299,29 @@ static int parse_device(struct cp_jread *r, struct json_object *o, enum policy_d
 		if ((ret = WITH_KEY(r, "images", parse_globs(r, v, 1, &d->images))))
 			return ret;
 	}
+	if (k == POLICY_DEV_VSOCK) {
+		struct json_object *v;
+
+		if ((ret = cp_jread_required(r, o, "uds_paths", &v)))
+			return ret;
+		if ((ret = WITH_KEY(r, "uds_paths", parse_globs(r, v, 1, &d->uds_paths))))
+			return ret;
+	}
 	return 0;
 }
 
 static int parse_devices(struct cp_jread *r, struct json_object *o, struct policy *p)
 {
+	const char *names[POLICY_DEV__COUNT + 1];
 	int ret;
 
-	if ((ret = cp_jread_object(r, o, (const char *const[]){ "blk", "rng", "console", "net", NULL })))
+	policy_dev_kind_names(names);
+	if ((ret = cp_jread_object(r, o, names)))
 		return ret;
 	for (int k = 0; k < POLICY_DEV__COUNT; k++) {
-		struct json_object *v = cp_jread_member(o, dev_names[k]);
+		struct json_object *v = cp_jread_member(o, names[k]);
 
-		if (v && (ret = WITH_KEY(r, dev_names[k],
+		if (v && (ret = WITH_KEY(r, names[k],
 					 parse_device(r, v, (enum policy_dev_kind)k, &p->dev[k]))))
 			return ret;
 	}
@@ -524,8 +548,10 @@ void policy_free(struct policy *p)
 	free(p->description);
 	globs_free(&p->firmware);
 	globs_free(&p->kernel);
-	for (int k = 0; k < POLICY_DEV__COUNT; k++)
+	for (int k = 0; k < POLICY_DEV__COUNT; k++) {
 		globs_free(&p->dev[k].images);
+		globs_free(&p->dev[k].uds_paths);
+	}
 	memset(p, 0, sizeof(*p));
 }
 

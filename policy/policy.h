@@ -52,7 +52,8 @@ enum policy_dev_kind {
 	POLICY_DEV_RNG = DEVKIND_RNG,
 	POLICY_DEV_CONSOLE = DEVKIND_CONSOLE,
 	POLICY_DEV_NET = DEVKIND_NET,
-	POLICY_DEV__COUNT = DEVKIND_VSOCK,
+	POLICY_DEV_VSOCK = DEVKIND_VSOCK,
+	POLICY_DEV__COUNT = DEVKIND__COUNT,
 };
 
 /* SNP guest policy bits (u64 passed to SNP_LAUNCH_START). */
@@ -95,6 +96,9 @@ struct policy_device {
 	/* blk only */
 	bool read_only;        /* every disk must be read-only */
 	struct policy_globs images;
+	/* vsock only: where its hybrid-vsock socket (uds_path) may be; the guest reaches the
+	 * host's <uds_path>_P listeners beside it */
+	struct policy_globs uds_paths;
 };
 
 struct policy_snp {
@@ -132,6 +136,7 @@ struct policy_device_request {
 	enum policy_dev_kind kind;
 	const char *image;     /* blk: canonical absolute path (the runner resolves it first) */
 	bool read_only;        /* blk */
+	const char *uds_path;  /* vsock: canonical absolute path of its hybrid-vsock socket */
 	uint32_t queues;
 	uint32_t queue_size;
 };
@@ -165,8 +170,10 @@ struct policy_launch_request {
 
 /* The first rule a launch request breaks. rule is a static string naming the policy field
  * ("devices.blk.read_only"); msg says what was found and what the rule wants. */
+#define POLICY_RULE_MAX 64
 struct policy_violation {
-	const char *rule;
+	const char *rule;               /* a constant, or rule_buf (a device class's rule) */
+	char rule_buf[POLICY_RULE_MAX];
 	char msg[CP_ERR_MSG_MAX];
 };
 
@@ -200,8 +207,10 @@ int policy_eval(const struct policy *p, const struct policy_launch_request *req,
 int policy_eval_blk_image(const struct policy *p, size_t i, const char *image, bool read_only,
 			  struct policy_violation *v);
 
-/* Every rule name policy_eval can report, NULL-terminated (tests prove each is reachable). */
-extern const char *const policy_rules[];
+/* Every rule name policy_eval can report (tests prove each is reachable and documented): the
+ * i-th into buf, 0; -ENOENT past the last. A device class's rules are named after its policy
+ * class in devices/devkinds.c ("devices.net.max_queues"). */
+int policy_rule_name(size_t i, char *buf, size_t len);
 
 /* Parse a launch request written as JSON (for `carapace policy eval` and the golden tests).
  * Strings inside *out point into storage owned by *store; release with
@@ -212,6 +221,8 @@ int policy_request_parse(const char *text, size_t len, struct policy_launch_requ
 void policy_request_free(struct policy_request_store *store);
 
 const char *policy_dev_kind_name(enum policy_dev_kind k);
+/* Every class's name in order, then NULL (the devices object's keys, a request's kinds). */
+void policy_dev_kind_names(const char *out[POLICY_DEV__COUNT + 1]);
 const char *policy_isolation_name(enum policy_isolation i);
 
 #endif

@@ -17,7 +17,6 @@ struct policy_request_store {
 };
 
 static const char *const iso_names[] = { "none", "snp", "tdx" };
-static const char *const kind_names[] = { "blk", "rng", "console", "net" };
 
 #define WITH_KEY(r, key, call)                                  \
 	({                                                      \
@@ -64,19 +63,25 @@ static int read_iso(struct cp_jread *r, struct json_object *o, const char *key,
 static int read_device(struct cp_jread *r, struct policy_request_store *st, struct json_object *o,
 		       struct policy_device_request *d)
 {
-	static const char *const keys[] = { "kind", "image", "read_only", "queues", "queue_size", NULL };
+	static const char *const keys[] = { "kind", "image", "read_only", "uds_path", "queues", "queue_size", NULL };
+	const char *kind_names[POLICY_DEV__COUNT + 1];
 	struct json_object *v;
 	uint64_t u;
 	int idx, ret;
 
+	policy_dev_kind_names(kind_names);
 	if ((ret = cp_jread_object(r, o, keys)) || (ret = cp_jread_required(r, o, "kind", &v)) ||
-	    (ret = WITH_KEY(r, "kind", cp_jread_enum(r, v, kind_names, 4, &idx))))
+	    (ret = WITH_KEY(r, "kind", cp_jread_enum(r, v, kind_names, POLICY_DEV__COUNT, &idx))))
 		return ret;
 	d->kind = (enum policy_dev_kind)idx;
-	d->queues = 1;
+	/* What the runner asks for unless told otherwise: the kind's queues (devices/devkinds.c). */
+	d->queues = devkind_get((enum devkind_id)idx)->queues;
 	d->queue_size = 256;
 	if ((v = cp_jread_member(o, "image")) &&
 	    (ret = WITH_KEY(r, "image", keep_string(r, st, v, &d->image))))
+		return ret;
+	if ((v = cp_jread_member(o, "uds_path")) &&
+	    (ret = WITH_KEY(r, "uds_path", keep_string(r, st, v, &d->uds_path))))
 		return ret;
 	if ((ret = cp_jread_opt_bool(r, o, "read_only", &d->read_only)))
 		return ret;

@@ -88,6 +88,8 @@ static struct json_object *jdevices(const struct policy *p)
 			put(e, "read_only", json_object_new_boolean(d->read_only));
 			put(e, "images", jglobs(&d->images));
 		}
+		if (k == POLICY_DEV_VSOCK)
+			put(e, "uds_paths", jglobs(&d->uds_paths));
 		put(o, policy_dev_kind_name((enum policy_dev_kind)k), e);
 	}
 	return o;

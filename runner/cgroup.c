@@ -35,33 +35,84 @@ static int read_line(const char *path, char *out, size_t len)
 }
 
 
+/* The parent of our leaves: the cgroup v2 mount and our place in it. */
+static int cgroup_parent(char *out, size_t len, char *why, size_t why_len)
+{
+	char mnt[PATH_MAX], self[PATH_MAX];
+	int r;
+
+	if ((r = jail_cgroup_root(mnt, sizeof(mnt))) < 0 || (r = jail_cgroup_self(self, sizeof(self))) < 0) {
+		snprintf(why, why_len, "no cgroup v2 (unified) hierarchy is mounted, or this process's place in it is "
+			 "unknown (%s)", strerror(-r));
+		return r;
+	}
+	r = snprintf(out, len, "%s%s", mnt, strcmp(self, "/") ? self : "");
+	if (r < 0 || (size_t)r >= len) {
+		snprintf(why, why_len, "the cgroup path under %s is too long", mnt);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* The controllers a leaf would get: cpu, memory and pids, or why not (no cgroup v1/v2 hybrid). */
+static bool controllers_ok(const char *ctrl)
+{
+	return strstr(ctrl, "cpu") && strstr(ctrl, "memory") && strstr(ctrl, "pids");
+}
+
+static void controllers_why(char *why, size_t len, const char *where, const char *ctrl)
+{
+	snprintf(why, len, "cgroup v2 at %s offers the controllers \"%s\", not cpu, memory and pids (a hybrid "
+		 "cgroup v1/v2 host, or they are not enabled in the parent's cgroup.subtree_control)", where, ctrl);
+}
+
+static void not_writable_why(char *why, size_t len, const char *where, int e)
+{
+	snprintf(why, len, "cannot create %s (%s): cgroup v2 is not writable for this user; delegate a subtree to it "
+		 "(systemd: Delegate=yes) or run under a writable one", where, strerror(e));
+}
+
+void vm_cgroup_probe(struct vm_cgroup_host *h)
+{
+	char parent[PATH_MAX], path[PATH_MAX + 32], ctrl[256] = "";
+
+	memset(h, 0, sizeof(*h));
+	if (cgroup_parent(parent, sizeof(parent), h->why, sizeof(h->why)) < 0)
+		return;
+	if (access(parent, W_OK) < 0) {
+		not_writable_why(h->why, sizeof(h->why), parent, errno);
+		return;
+	}
+	/* A new leaf's cgroup.controllers is its parent's cgroup.subtree_control. */
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", parent);
+	read_line(path, ctrl, sizeof(ctrl));
+	if (!controllers_ok(ctrl)) {
+		controllers_why(h->why, sizeof(h->why), parent, ctrl);
+		return;
+	}
+	h->usable = true;
+}
+
 int vm_cgroup_create(struct vm_cgroup *cg, const char *name, uint64_t cpu_quota_us, uint64_t cpu_period_us,
 		     uint64_t memory_max_mib, uint64_t pids_max)
 {
-	char mnt[PATH_MAX], self[PATH_MAX], ctrl[256] = "", val[64];
+	char parent[PATH_MAX], ctrl[256] = "", val[64];
 	int r;
 
 	memset(cg, 0, sizeof(*cg));
-	if ((r = jail_cgroup_root(mnt, sizeof(mnt))) < 0 || (r = jail_cgroup_self(self, sizeof(self))) < 0) {
-		snprintf(cg->why, sizeof(cg->why), "no cgroup v2 (unified) hierarchy is mounted, or this process's "
-			 "place in it is unknown (%s)", strerror(-r));
+	if ((r = cgroup_parent(parent, sizeof(parent), cg->why, sizeof(cg->why))) < 0)
 		return r;
-	}
 	/* Leaves of VMs (and helpers) that crashed before removing theirs (issue 18 item 11). */
-	r = snprintf(cg->leaf, sizeof(cg->leaf), "%s%s", mnt, strcmp(self, "/") ? self : "");
-	if (r > 0 && (size_t)r < sizeof(cg->leaf))
-		(void)jail_cgroup_clean_stale(cg->leaf);
-	r = snprintf(cg->leaf, sizeof(cg->leaf), "%s%s/carapace-%.64s.%d", mnt, strcmp(self, "/") ? self : "", name,
-		     (int)getpid());
+	(void)jail_cgroup_clean_stale(parent);
+	r = snprintf(cg->leaf, sizeof(cg->leaf), "%s/carapace-%.64s.%d", parent, name, (int)getpid());
 	if (r < 0 || (size_t)r >= sizeof(cg->leaf)) {
-		snprintf(cg->why, sizeof(cg->why), "the cgroup path under %s is too long", mnt);
+		snprintf(cg->why, sizeof(cg->why), "the cgroup path under %s is too long", parent);
 		cg->leaf[0] = '\0';
 		return -ENAMETOOLONG;
 	}
 	if (mkdir(cg->leaf, 0755) < 0) {
 		r = -errno;
-		snprintf(cg->why, sizeof(cg->why), "cannot create %s (%s): cgroup v2 is not writable for this user; "
-			 "delegate a subtree to it (systemd: Delegate=yes) or run under a writable one", cg->leaf, strerror(errno));
+		not_writable_why(cg->why, sizeof(cg->why), cg->leaf, -r);
 		cg->leaf[0] = '\0';
 		return r;
 	}
@@ -70,10 +121,8 @@ int vm_cgroup_create(struct vm_cgroup *cg, const char *name, uint64_t cpu_quota_
 		snprintf(path, sizeof(path), "%s/cgroup.controllers", cg->leaf);
 		read_line(path, ctrl, sizeof(ctrl));
 	}
-	if (!strstr(ctrl, "cpu") || !strstr(ctrl, "memory") || !strstr(ctrl, "pids")) {
-		snprintf(cg->why, sizeof(cg->why), "cgroup v2 at %s offers the controllers \"%s\", not cpu, memory and "
-			 "pids (a hybrid cgroup v1/v2 host, or they are not enabled in the parent's cgroup.subtree_control)",
-			 mnt, ctrl);
+	if (!controllers_ok(ctrl)) {
+		controllers_why(cg->why, sizeof(cg->why), parent, ctrl);
 		vm_cgroup_remove(cg);
 		return -ENOTSUP;
 	}

@@ -25,6 +25,7 @@
 #include "runner/cli_run.h"
 #include "runner/config.h"
 #include "attest/tpm/hostlog.h"
+#include "runner/launch_plan.h"
 #include "runner/launch_record.h"
 #include "runner/host_info.h"
 #include "runner/kvm_ops.h"
@@ -35,7 +36,7 @@ extern unsigned int carapace_demo_guest_len;
 
 #define KERNEL_MAX (512ull << 20)
 
-static void run_usage(FILE *out)
+void cli_run_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: carapace run [OPTIONS]\n\n"
@@ -61,7 +62,7 @@ static void run_usage(FILE *out)
 		"                       vector as in a TD (test mode: accept is skipped visibly)\n"
 		"  --device SPEC        a virtio device in its own jailed helper, repeatable:\n"
 		"                       blk,path=FILE[,readonly=on] | rng | console,path=FILE |\n"
-		"                       net,tap=NAME[,mac=MAC]\n"
+		"                       net,tap=NAME[,mac=MAC] | vsock,cid=N,uds=PATH (hybrid vsock)\n"
 		"  --on-device-failure stop|continue  when a device helper dies (default: the policy's, else stop)\n"
 		"  --policy FILE        refuse to launch anything the launch policy does not allow (see carapace-policy(1))\n"
 		"  --print-launch-request  with --policy: print what the policy would judge, launch nothing\n"
@@ -90,7 +91,7 @@ static void run_usage(FILE *out)
 		"  --state-dir DIR      where event logs live (default $CARAPACE_STATE_DIR, then /var/lib/carapace)\n"
 		"  --seccomp MODE       on (default), log (diagnose a denied call: NOT confined), off (NOT confined)\n"
 		"  --print-seccomp-policy  print each thread's system-call allowlist and exit\n"
-		"  --quiet              do not print the outcome line when the guest ends normally\n"
+		"  -q, --quiet          do not print the outcome line when the guest ends normally\n"
 		"\nFirecracker-compatible front end (see docs/kata.md; these replace the options above):\n"
 		"  --api-sock PATH      serve Firecracker's REST API on a UNIX socket; no VM until InstanceStart\n"
 		"  --config-file FILE   Firecracker's whole-VM JSON document: boot at once\n"
@@ -171,76 +172,6 @@ static int run_and_report(struct vm *vm, bool quiet)
 	return status;
 }
 
-/* --confidential: which isolation this launch asks for and which it will get. required and
- * unavailable: refused here with host-info's reason; preferred and unavailable: a loud warning,
- * and a plain VM follows. The launch policy then judges both values. */
-static int plan_isolation(const struct run_opts *o, const struct host_assessment *ha,
-			  enum policy_isolation *requested, enum policy_isolation *obtained)
-{
-	bool conf = o->confidential && strcmp(o->confidential, "off");
-	bool required = conf && !strcmp(o->confidential, "required");
-	bool want_snp = !o->platform || !strcmp(o->platform, "snp"), want_tdx = !o->platform || !strcmp(o->platform, "tdx");
-
-	*requested = *obtained = POLICY_ISO_NONE;
-	if (!conf)
-		return CP_EXIT_OK;
-	if (want_snp && ha->snp.available) {
-		*requested = *obtained = POLICY_ISO_SNP;
-	} else if (want_tdx && ha->tdx.available) {
-		*requested = *obtained = POLICY_ISO_TDX;
-	} else {
-		*requested = want_snp ? POLICY_ISO_SNP : POLICY_ISO_TDX;
-		char why[1100];
-		snprintf(why, sizeof(why), "%s%s%s", want_snp ? ha->snp.reason : "", want_snp && want_tdx ? "; " : "",
-			 want_tdx ? ha->tdx.reason : "");
-		if (required) {
-			fprintf(stderr, "carapace run: --confidential required: no confidential platform on this host: %s\n",
-				why);
-			return CP_EXIT_FAILURE;
-		}
-		fprintf(stderr, "carapace: WARNING: --confidential preferred, but this host offers none (%s).\n"
-				"carapace: WARNING: running a PLAIN VM: the host can read and change its memory.\n",
-			why);
-	}
-	return CP_EXIT_OK;
-}
-
-/* Options that only mean something for a confidential guest, and the platform each is for
- * (POLICY_ISO_NONE: either; --tsc-khz's platform is checked by runner/cc). One table serves the
- * refusal without --confidential, the warning on a fallback and the wrong-platform refusal. */
-static const struct {
-	const char *flag;
-	size_t offset;
-	bool is_uint, is_flag;
-	enum policy_isolation only;
-} cc_only_opts[] = {
-	{ "--snp-certs", offsetof(struct run_opts, snp_certs), false, false, POLICY_ISO_SNP },
-	{ "--quote-service", offsetof(struct run_opts, quote_service), false, false, POLICY_ISO_TDX },
-	{ "--tsc-khz", offsetof(struct run_opts, tsc_khz), true, false, POLICY_ISO_NONE },
-	{ "--id-block", offsetof(struct run_opts, id_block), false, false, POLICY_ISO_SNP },
-	{ "--id-auth", offsetof(struct run_opts, id_auth), false, false, POLICY_ISO_SNP },
-	{ "--firmware", offsetof(struct run_opts, firmware), false, false, POLICY_ISO_NONE },
-	{ "--snp-cpuid-fixup", offsetof(struct run_opts, snp_cpuid_fixup), false, true, POLICY_ISO_SNP },
-	{ "--snp-validate", offsetof(struct run_opts, snp_validate), false, false, POLICY_ISO_SNP },
-};
-
-/* The first confidential-only option given that does not fit `iso` (a plain VM: any of them), or
- * NULL; *only gets the platform it is for. */
-static const char *cc_only_misfit(const struct run_opts *o, enum policy_isolation iso, enum policy_isolation *only)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(cc_only_opts); i++) {
-		const uint8_t *f = (const uint8_t *)o + cc_only_opts[i].offset;
-		bool set = cc_only_opts[i].is_flag   ? *(const bool *)f
-			   : cc_only_opts[i].is_uint ? *(const unsigned *)f != 0
-						     : *(char *const *)f != NULL;
-		if (set && (iso == POLICY_ISO_NONE || (cc_only_opts[i].only != POLICY_ISO_NONE && cc_only_opts[i].only != iso))) {
-			*only = cc_only_opts[i].only;
-			return cc_only_opts[i].flag;
-		}
-	}
-	return NULL;
-}
-
 struct vm_config cli_run_vm_config(const struct run_opts *o, const struct run_console *con, enum sandbox_mode sbx,
 				   const char *test_hook, const struct vdev_spec *specs, bool device_failure_continue)
 {
@@ -297,7 +228,7 @@ int cli_run_cc_boot(const struct run_opts *o, const uint8_t *kernel, size_t kern
 
 /* Launch SEV-SNP or TDX through runner/cc and run it in the ordinary run loop. */
 static int confidential_launch(const struct run_opts *o, enum policy_isolation iso, uint64_t snp_policy,
-			       uint64_t td_attributes, bool attest, const char *tcti, const struct vdev_spec *specs,
+			       uint64_t td_attributes, const struct vdev_spec *specs,
 			       bool device_failure_continue, const uint8_t *kernel, size_t kernel_len,
 			       const uint8_t *initrd, size_t initrd_len, enum sandbox_mode sbx, const char *test_hook,
 			       int control_fd)
@@ -314,22 +245,14 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 	cfg.td_attributes = td_attributes; /* from the launch policy when there is one */
 	cfg.snp_certs = o->snp_certs;
 	cfg.tsc_khz = o->tsc_khz;
-	{
-		enum policy_isolation only;
-		const char *what = cc_only_misfit(o, iso, &only);
-		if (what) {
-			fprintf(stderr, "carapace run: %s is for %s guests; this launch is %s\n", what,
-				only == POLICY_ISO_SNP ? "SEV-SNP" : "TDX", iso == POLICY_ISO_SNP ? "SEV-SNP" : "TDX");
-			return CP_EXIT_USAGE;
-		}
-	}
-	if (attest) {
+	/* Every confidential-only option fits this platform: the launch plan checked. */
+	if (o->attest) {
 		/* Bind the hardware evidence to this host's AK and this launch policy. */
 		uint8_t binding[32], *pol = NULL;
 		size_t pol_len = 0;
 		char hex[65];
-		if ((o->policy && cp_file_read(o->policy, 1u << 20, &pol, &pol_len, &err) < 0) ||
-		    launch_binding(tcti, pol, pol_len, binding, &err) < 0) {
+		if ((o->policy && cp_file_read(o->policy, POLICY_DOC_MAX, &pol, &pol_len, &err) < 0) ||
+		    launch_binding(o->tcti, pol, pol_len, binding, &err) < 0) {
 			free(pol);
 			fprintf(stderr, "carapace run: %s\n", err.msg);
 			return CP_EXIT_FAILURE;
@@ -451,11 +374,10 @@ static char *config_json(const struct run_opts *o, const struct vm *vm)
 	return s;
 }
 
-static int record_launch(const struct run_opts *o, const struct vm *vm, const char *tcti, const char *state_dir,
-			 uint32_t pcr, bool allow_resettable)
+static int record_launch(const struct run_opts *o, const struct vm *vm)
 {
-	struct launch_record_in in = { .tcti = tcti, .state_dir = state_dir, .vm_name = o->name ? o->name : "vm",
-				       .pcr = pcr, .allow_resettable_pcr = allow_resettable,
+	struct launch_record_in in = { .tcti = o->tcti, .state_dir = o->state_dir, .vm_name = o->name ? o->name : "vm",
+				       .pcr = o->pcr, .allow_resettable_pcr = o->allow_resettable_pcr,
 				       .devices = vm->cfg.devices, .ndevices = vm->cfg.ndevices };
 	struct cp_err err = { 0 };
 	uint8_t *pol = NULL;
@@ -465,7 +387,7 @@ static int record_launch(const struct run_opts *o, const struct vm *vm, const ch
 
 	if (launch_plain_measurement(vm->cfg.kernel, vm->cfg.kernel_len, vm->cfg.initrd, vm->cfg.initrd_len, vm->cmdline,
 				     in.measurement, &err) < 0 ||
-	    (o->policy && cp_file_read(o->policy, 1u << 20, &pol, &pol_len, &err) < 0)) {
+	    (o->policy && cp_file_read(o->policy, POLICY_DOC_MAX, &pol, &pol_len, &err) < 0)) {
 		fprintf(stderr, "carapace run: --attest: %s\n", err.msg);
 		return CP_EXIT_FAILURE;
 	}
@@ -481,7 +403,7 @@ static int record_launch(const struct run_opts *o, const struct vm *vm, const ch
 	}
 	cp_hex_encode(in.measurement, 48, hex);
 	fprintf(stderr, "carapace: launch of '%s' recorded in the host launch log (PCR %u): launch measurement %s\n",
-		in.vm_name, pcr, hex);
+		in.vm_name, o->pcr, hex);
 	return CP_EXIT_OK;
 }
 
@@ -559,6 +481,8 @@ static void print_launch_request(const struct policy_launch_request *q)
 			json_object_object_add(d, "image", json_object_new_string(q->devices[i].image));
 		if (q->devices[i].kind == POLICY_DEV_BLK)
 			json_object_object_add(d, "read_only", json_object_new_boolean(q->devices[i].read_only));
+		if (q->devices[i].uds_path)
+			json_object_object_add(d, "uds_path", json_object_new_string(q->devices[i].uds_path));
 		json_object_object_add(d, "queues", json_object_new_int64(q->devices[i].queues));
 		json_object_object_add(d, "queue_size", json_object_new_int64(q->devices[i].queue_size));
 		json_object_array_add(devs, d);
@@ -569,262 +493,127 @@ static void print_launch_request(const struct policy_launch_request *q)
 	json_object_put(o);
 }
 
-static int check_policy(const struct run_opts *o, const char *kernel_real, const struct vdev_spec *specs,
-			bool *device_failure_continue,
-			struct vm_cgroup *cg, bool print_request, const struct host_assessment *ha,
-			enum policy_isolation requested, enum policy_isolation obtained, uint64_t *snp_policy,
-			uint64_t *td_attributes)
+/* The shell around the pure launch plan (runner/launch_plan.c): gather the host facts it needs
+ * (the platforms, the launch policy, whether a cgroup leaf can be made, a TPM), make the plan,
+ * say its notes and its refusal. Creates nothing. Returns the exit status to stop with, or
+ * CP_EXIT_OK to carry the plan out (with --print-launch-request and a judged plan: the request
+ * was printed, nothing is to be launched). */
+static int plan_launch(const struct run_opts *o, const char *kernel_real, const struct vdev_spec *specs,
+		       bool print_request, struct launch_plan *plan)
 {
+	struct host_assessment host = { 0 };
+	struct vm_cgroup_host cgh = { 0 };
 	struct policy pol;
-	struct policy_launch_request req;
-	struct policy_device_request devs[RUN_MAX_DEVICES];
-	struct policy_violation v = { 0 };
 	struct cp_err err = { 0 };
-	int status = CP_EXIT_OK, r;
+	struct launch_plan_in in = { .o = o, .host = &host, .kernel_real = kernel_real, .specs = specs };
 
-	if (policy_load_file(o->policy, &pol, &err) < 0) {
-		fprintf(stderr, "carapace run: policy %s: %s\n", o->policy, err.msg);
-		return CP_EXIT_USAGE;
+	/* What the host offers, probed once for the isolation plan and the policy's request. */
+	if (o->policy || (o->confidential && strcmp(o->confidential, "off"))) {
+		struct host_facts hf;
+		host_info_probe(&kvm_ops_sys, NULL, &hf);
+		host_info_assess(&hf, &host);
 	}
-	memset(&req, 0, sizeof(req));
-	req.requested = requested;
-	req.obtained = obtained;
-	/* What a confidential launch would pass: the policy's own guest policy / TD attributes. */
-	*snp_policy = policy_snp_guest_policy(&pol);
-	*td_attributes = pol.tdx_attributes;
-	req.snp_guest_policy = *snp_policy;
-	req.tdx_attributes = *td_attributes;
-	req.host_caps = (ha->snp.available ? 1u << POLICY_ISO_SNP : 0) | (ha->tdx.available ? 1u << POLICY_ISO_TDX : 0);
-	req.memory_mib = o->memory >> 20;
-	req.vcpus = o->vcpus;
-	/* The limits are the policy's ceilings; what counts is what the host actually applied. */
-	if (vm_cgroup_create(cg, o->name ? o->name : "vm", pol.cg_cpu_quota_us, pol.cg_cpu_period_us,
-			     pol.cg_memory_max_mib, pol.cg_pids_max) == 0) {
-		req.cg_cpu_quota_us = cg->cpu_quota_us;
-		req.cg_cpu_period_us = cg->cpu_period_us;
-		req.cg_memory_max_mib = cg->memory_max_mib;
-		req.cg_pids_max = cg->pids_max;
-	} else {
-		fprintf(stderr, "carapace: cgroup limits cannot be applied: %s\n", cg->why);
-	}
-	/* The name of the file whose bytes were read (issue 18 item 10), not a fresh resolution of
-	 * the path, which a swapped link could point elsewhere by now. */
-	req.kernel = kernel_real;
-	req.cmdline = o->cmdline;
-	req.cpu = o->cpu;
-	for (unsigned i = 0; i < o->ndevices; i++) {
-		memset(&devs[i], 0, sizeof(devs[i]));
-		/* The policy class and the queue count are the kind's row (devices/devkinds.c); a kind
-		 * without a policy class is never judged as some other class. */
-		const struct devkind *dk = devkind_get(specs[i].kind);
-		if (!dk || !dk->policy_class) {
-			fprintf(stderr, "carapace run: device %u: its kind has no launch-policy class\n", i);
-			vm_cgroup_remove(cg);
-			status = CP_EXIT_USAGE;
-			goto out;
+	if (o->policy) {
+		if (policy_load_file(o->policy, &pol, &err) < 0) {
+			fprintf(stderr, "carapace run: policy %s: %s\n", o->policy, err.msg);
+			return CP_EXIT_USAGE;
 		}
-		devs[i].kind = (enum policy_dev_kind)specs[i].kind;
-		devs[i].queues = dk->queues;
-		devs[i].queue_size = 256;
-		if (specs[i].kind == DEVKIND_BLK) {
-			/* Judge the file that was opened and is handed to the helper as an fd. */
-			devs[i].image = specs[i].image_real;
-			devs[i].read_only = specs[i].readonly;
-		}
+		in.policy = &pol;
+		vm_cgroup_probe(&cgh);
+		in.cgroup_usable = cgh.usable;
+		in.cgroup_why = cgh.why;
+		in.tpm_present = getenv("CARAPACE_TCTI") || access("/dev/tpmrm0", R_OK | W_OK) == 0;
 	}
-	req.devices = devs;
-	req.n_devices = o->ndevices;
-	req.tpm_present = getenv("CARAPACE_TCTI") || access("/dev/tpmrm0", R_OK | W_OK) == 0;
-	if (print_request) {
-		print_launch_request(&req);
-		vm_cgroup_remove(cg);
-		status = -1; /* printed, nothing launched */
-		goto out;
-	}
-	r = policy_eval(&pol, &req, &v);
-	if (r < 0)
-		vm_cgroup_remove(cg);
-	if (r == -EPERM) {
-		fprintf(stderr, "carapace run: refused by launch policy '%s': %s\n", pol.name, v.msg);
-		status = CP_EXIT_POLICY;
-	} else if (r < 0) {
-		fprintf(stderr, "carapace run: launch policy '%s' cannot judge this launch: %s\n", pol.name, v.msg);
-		status = CP_EXIT_USAGE;
-	} else {
-		*device_failure_continue = o->on_device_failure ? !strcmp(o->on_device_failure, "continue")
-								: pol.on_device_failure == POLICY_ON_FAILURE_CONTINUE;
-		if (!o->quiet)
-			fprintf(stderr, "carapace: launch policy '%s' allows this VM\n", pol.name);
-	}
-out:
-	policy_free(&pol);
-	return status;
+	launch_plan_make(&in, plan);
+	for (unsigned i = 0; i < plan->nnotes; i++)
+		fprintf(stderr, "carapace: %s\n", plan->notes[i]);
+	if (print_request && plan->judged)
+		print_launch_request(&plan->req);
+	else if (plan->status != CP_EXIT_OK)
+		fprintf(stderr, "carapace run: %s\n", plan->why);
+	else if (o->policy && !o->quiet)
+		fprintf(stderr, "carapace: launch policy '%s' allows this VM\n", pol.name);
+	if (o->policy)
+		policy_free(&pol);
+	return print_request && plan->judged ? CP_EXIT_OK : plan->status;
 }
 
 int runner_cli_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "kernel", required_argument, NULL, 0 },  { "initrd", required_argument, NULL, 0 },
-		{ "cmdline", required_argument, NULL, 0 }, { "memory", required_argument, NULL, 0 },
-		{ "vcpus", required_argument, NULL, 0 },   { "console", required_argument, NULL, 0 },
-		{ "cpu", required_argument, NULL, 0 },
-		{ "console-limit", required_argument, NULL, 0 },
-		{ "timeout", required_argument, NULL, 0 }, { "name", required_argument, NULL, 0 },
-		{ "debug-exit", no_argument, NULL, 0 },    { "strict-io", no_argument, NULL, 0 },
-		{ "direct-layout", no_argument, NULL, 0 }, { "tdx-stub-test", no_argument, NULL, 0 },
-		{ "seccomp", required_argument, NULL, 0 },
-		{ "device", required_argument, NULL, 0 },
-		{ "on-device-failure", required_argument, NULL, 0 },
-		{ "policy", required_argument, NULL, 0 },
-		{ "confidential", required_argument, NULL, 0 },
-		{ "platform", required_argument, NULL, 0 },
-		{ "firmware", required_argument, NULL, 0 },
-		{ "snp-certs", required_argument, NULL, 0 },
-		{ "quote-service", required_argument, NULL, 0 },
-		{ "tsc-khz", required_argument, NULL, 0 },
-		{ "id-block", required_argument, NULL, 0 },
-		{ "id-auth", required_argument, NULL, 0 },   { "snp-cpuid-fixup", no_argument, NULL, 0 },
-		{ "snp-validate", required_argument, NULL, 0 },
-		{ "print-launch-request", no_argument, NULL, 'R' },
-		{ "attest", no_argument, NULL, 'A' },
-		{ "tcti", required_argument, NULL, 't' },
-		{ "pcr", required_argument, NULL, 'p' },
-		{ "allow-resettable-pcr", no_argument, NULL, 'r' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "print-seccomp-policy", no_argument, NULL, 'P' },
-#ifdef CARAPACE_TEST_HOOKS
-		{ "test-hook", required_argument, NULL, 'T' },
-#endif
-		{ "api-sock", required_argument, NULL, 'a' },
-		{ "config-file", required_argument, NULL, 'F' },
-		{ "id", required_argument, NULL, 'I' },
-		{ "level", required_argument, NULL, 'L' },
-		{ "log-path", required_argument, NULL, 'G' },
-		{ "no-seccomp", no_argument, NULL, 'N' },
-		{ "api-control-fd", required_argument, NULL, 'C' }, /* internal: set by the API's controller */
-		{ "config", required_argument, NULL, 'c' }, { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
-	};
 	struct run_opts opts;
+	struct run_cli cli;
 	struct cp_err err = { 0 };
-	const char *config_path = NULL, *test_hook = NULL;
-	bool print_request = false, attest = false, allow_resettable_pcr = false;
-	const char *tcti = NULL, *state_dir = NULL;
-	uint64_t pcr = ATTEST_HOSTLOG_PCR_DEFAULT;
 	enum sandbox_mode sbx = sandbox_mode_default();
 	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL, *cfgtext = NULL;
 	_cleanup_free_ char *kernel_real = NULL;
 	size_t kernel_len = 0, initrd_len = 0, cfglen = 0;
 	_cleanup_close_ int out_fd = -1;
-	int in_fd = -1, idx, c, status;
+	int in_fd = -1, status;
 	bool interactive;
 	struct vm_config vc;
 	struct vdev_spec specs[RUN_MAX_DEVICES];
 	bool device_failure_continue = false;
-	enum policy_isolation iso_requested = POLICY_ISO_NONE, iso_obtained = POLICY_ISO_NONE, cc_only;
-	const char *cc_what;
-	struct host_assessment host = { 0 };
+	enum policy_isolation iso_obtained = POLICY_ISO_NONE;
+	struct launch_plan plan;
 	uint64_t snp_policy = 0, td_attributes = 0;
 	struct vm_cgroup cg = { 0 };
 	struct vm *vm = NULL;
-	char **flags = calloc((size_t)argc + 1, sizeof(char *));
-	char **values = calloc((size_t)argc + 1, sizeof(char *));
-	int nflags = 0;
+	struct run_arg *args = calloc((size_t)argc + 1, sizeof(*args));
+	unsigned nargs = 0;
 	struct api_main_opts fc = { 0 };
-	bool fc_mode = false;
+	const char *test_hook = NULL;
 	int control_fd = -1;
 
 	run_opts_init(&opts);
-	if (!flags || !values) {
+	run_cli_init(&cli);
+	if (!args) {
 		fprintf(stderr, "carapace run: out of memory\n");
 		status = CP_EXIT_FAILURE;
 		goto out;
 	}
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hq", longopts, &idx)) != -1) {
-		switch (c) {
-		case 0:
-			/* Command-line options win over the config file: apply them after it. */
-			flags[nflags] = (char *)longopts[idx].name;
-			values[nflags++] = optarg;
-			break;
-		case 'c': config_path = optarg; break;
-		case 'a': fc.api_sock = optarg, fc_mode = true; break;
-		case 'F': fc.config_file = optarg, fc_mode = true; break;
-		case 'I': fc.id = optarg, fc_mode = true; break;
-		case 'L': fc.level = optarg, fc_mode = true; break;
-		case 'G': fc.log_path = optarg, fc_mode = true; break;
-		case 'N': fc.no_seccomp = true, fc_mode = true; break;
-		case 'C': {
-			uint64_t v;
-			if (cp_parse_u64(optarg, &v) < 0 || v < 3 || v > 1024 || fcntl((int)v, F_SETFD, FD_CLOEXEC) < 0) {
-				fprintf(stderr, "carapace run: --api-control-fd: '%s' is not an open descriptor\n", optarg);
-				status = CP_EXIT_USAGE;
-				goto out;
-			}
-			control_fd = (int)v; /* close-on-exec now: device helpers must not inherit it */
-			break;
-		}
-		case 'q': opts.quiet = true; break;
-		case 'P':
-			sandbox_print_policy(stdout);
-			status = CP_EXIT_OK;
-			goto out;
-		case 'T': test_hook = optarg; break;
-		case 'R': print_request = true; break;
-		case 'A': attest = true; break;
-		case 't': tcti = optarg; break;
-		case 'S': state_dir = optarg; break;
-		case 'p':
-			if (cp_parse_u64(optarg, &pcr) < 0 || pcr > 23) {
-				fprintf(stderr, "carapace run: --pcr: '%s' is not a PCR number 0..23\n", optarg);
-				status = CP_EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'r': allow_resettable_pcr = true; break;
-		case 'h':
-			run_usage(stdout);
-			status = CP_EXIT_OK;
-			goto out;
-		case ':':
-			fprintf(stderr, "carapace run: option '%s' needs a value\n", argv[optind - 1]);
-			status = CP_EXIT_USAGE;
-			goto out;
-		default:
-			fprintf(stderr, "carapace run: unknown option '%s' (see carapace run --help)\n", argv[optind - 1]);
-			status = CP_EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "carapace run: unexpected argument '%s' (see carapace run --help)\n", argv[optind]);
+	/* getopt's tables come from the option table (runner/config.c run_opt_defs[]). */
+	if (run_args_parse(argc, argv, &cli, args, &nargs, &err) < 0) {
+		fprintf(stderr, "carapace run: %s\n", err.msg);
 		status = CP_EXIT_USAGE;
 		goto out;
 	}
-	if (attest_hostlog_pcr_check((uint32_t)pcr, allow_resettable_pcr, &err) < 0) {
-		fprintf(stderr, "carapace run: --pcr: %s (--allow-resettable-pcr)\n", err.msg);
-		status = CP_EXIT_USAGE;
+	if (cli.help) {
+		cli_run_usage(stdout);
+		status = CP_EXIT_OK;
 		goto out;
 	}
-	if (fc_mode) {
+	if (cli.print_seccomp_policy) {
+		sandbox_print_policy(stdout);
+		status = CP_EXIT_OK;
+		goto out;
+	}
+	test_hook = cli.test_hook;
+	if (cli.api_control_fd >= 0) {
+		if (fcntl(cli.api_control_fd, F_SETFD, FD_CLOEXEC) < 0) {
+			fprintf(stderr, "carapace run: --api-control-fd: '%d' is not an open descriptor\n", cli.api_control_fd);
+			status = CP_EXIT_USAGE;
+			goto out;
+		}
+		control_fd = cli.api_control_fd; /* close-on-exec now: device helpers must not inherit it */
+	}
+	if (cli.firecracker) {
+		fc = (struct api_main_opts){ .api_sock = cli.api_sock, .config_file = cli.config_file, .id = cli.id,
+					     .level = cli.level, .log_path = cli.log_path, .no_seccomp = cli.no_seccomp };
 		/* Firecracker's front end: the VM is described through the API or its config file. */
 		/* --policy is the one carapace option kept: the host's launch policy over the API's launches. */
-		int kept = 0;
-		for (int i = 0; i < nflags; i++) {
-			if (!strcmp(flags[i], "policy")) {
-				fc.policy = values[i];
+		unsigned kept = 0;
+		for (unsigned i = 0; i < nargs; i++) {
+			if (!strcmp(args[i].name, "policy")) {
+				fc.policy = args[i].value;
 				continue;
 			}
-			flags[kept] = flags[i];
-			values[kept++] = values[i];
+			args[kept++] = args[i];
 		}
-		nflags = kept;
-		if (nflags || config_path || control_fd >= 0) {
+		nargs = kept;
+		if (nargs || cli.config || control_fd >= 0) {
 			fprintf(stderr, "carapace run: --%s cannot be combined with --api-sock/--config-file: configure the VM "
 					"through the API (see docs/kata.md)\n",
-				nflags ? flags[0] : config_path ? "config" : "api-control-fd");
+				nargs ? args[0].name : cli.config ? "config" : "api-control-fd");
 			status = CP_EXIT_USAGE;
 			goto out;
 		}
@@ -838,20 +627,24 @@ int runner_cli_run(int argc, char **argv)
 		status = api_main(&fc);
 		goto out;
 	}
-	if (config_path) {
-		if (cp_file_read(config_path, 1u << 20, &cfgtext, &cfglen, &err) < 0 ||
+	if (cli.config) {
+		if (cp_file_read(cli.config, RUN_CONFIG_MAX, &cfgtext, &cfglen, &err) < 0 ||
 		    run_opts_from_json(&opts, (const char *)cfgtext, cfglen, &err) < 0) {
-			fprintf(stderr, "carapace run: config %s: %s\n", config_path, err.msg);
+			fprintf(stderr, "carapace run: config %s: %s\n", cli.config, err.msg);
 			status = CP_EXIT_USAGE;
 			goto out;
 		}
 	}
-	for (int i = 0; i < nflags; i++) {
-		if (run_opts_set(&opts, flags[i], values[i], &err) < 0) {
-			fprintf(stderr, "carapace run: --%s\n", err.msg);
-			status = CP_EXIT_USAGE;
-			goto out;
-		}
+	if (run_opts_apply_args(&opts, args, nargs, &err) < 0) {
+		fprintf(stderr, "carapace run: %s\n", err.msg);
+		status = CP_EXIT_USAGE;
+		goto out;
+	}
+	/* The host launch log's PCR, judged by the log's own rule (attest/tpm/hostlog.c). */
+	if (attest_hostlog_pcr_check(opts.pcr, opts.allow_resettable_pcr, &err) < 0) {
+		fprintf(stderr, "carapace run: --pcr: %s (--allow-resettable-pcr)\n", err.msg);
+		status = CP_EXIT_USAGE;
+		goto out;
 	}
 	if (run_opts_validate(&opts, host_memory(), &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);
@@ -881,22 +674,6 @@ int runner_cli_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* What the host offers, probed once for the isolation plan and the policy's request. */
-	if (opts.policy || (opts.confidential && strcmp(opts.confidential, "off"))) {
-		struct host_facts hf;
-		host_info_probe(&kvm_ops_sys, NULL, &hf);
-		host_info_assess(&hf, &host);
-	}
-	if ((status = plan_isolation(&opts, &host, &iso_requested, &iso_obtained)) != CP_EXIT_OK)
-		goto out;
-	if (iso_obtained == POLICY_ISO_NONE && (cc_what = cc_only_misfit(&opts, POLICY_ISO_NONE, &cc_only))) {
-		if (iso_requested == POLICY_ISO_NONE) {
-			fprintf(stderr, "carapace run: %s needs --confidential (it is for confidential guests)\n", cc_what);
-			status = CP_EXIT_USAGE;
-			goto out;
-		}
-		fprintf(stderr, "carapace: WARNING: %s is unused: this VM fell back to plain KVM\n", cc_what);
-	}
 	if (opts.ndevices > RUN_MAX_DEVICES) {
 		fprintf(stderr, "carapace run: at most %d devices\n", RUN_MAX_DEVICES);
 		status = CP_EXIT_USAGE;
@@ -917,25 +694,35 @@ int runner_cli_run(int argc, char **argv)
 			status = CP_EXIT_FAILURE;
 			goto out;
 		}
+		if (vdev_spec_resolve(&specs[i], &err) < 0) {
+			fprintf(stderr, "carapace run: device %u (%s%u): %s\n", i, vdev_kind_name(specs[i].kind), i, err.msg);
+			status = CP_EXIT_FAILURE;
+			goto out;
+		}
 	}
-	if (opts.policy) {
-		int pr = check_policy(&opts, kernel_real, specs, &device_failure_continue, &cg, print_request, &host, iso_requested,
-				      iso_obtained, &snp_policy, &td_attributes);
-		if (pr < 0) {
-			status = CP_EXIT_OK;
+	status = plan_launch(&opts, kernel_real, specs, cli.print_launch_request, &plan);
+	if (status != CP_EXIT_OK)
+		goto out;
+	if (cli.print_launch_request && plan.judged)
+		goto out; /* printed, nothing launched */
+	if (plan.cgroup) {
+		/* The limits the policy judged are the ones the leaf gets, or nothing is launched. */
+		if (vm_cgroup_create(&cg, opts.name ? opts.name : "vm", plan.cg_cpu_quota_us, plan.cg_cpu_period_us,
+				     plan.cg_memory_max_mib, plan.cg_pids_max) < 0) {
+			fprintf(stderr, "carapace run: the cgroup limits the launch policy judged cannot be applied: %s\n",
+				cg.why);
+			status = CP_EXIT_FAILURE;
 			goto out;
 		}
-		if (pr != CP_EXIT_OK) {
-			status = pr;
-			goto out;
-		}
-		if (cg.active && (status = supervise_in_cgroup(&cg)) >= 0)
+		if ((status = supervise_in_cgroup(&cg)) >= 0)
 			goto out; /* the parent: the child ran the VM, its status is ours */
-	} else if (opts.on_device_failure) {
-		device_failure_continue = !strcmp(opts.on_device_failure, "continue");
 	}
+	iso_obtained = plan.obtained;
+	device_failure_continue = plan.device_failure_continue;
+	snp_policy = plan.snp_policy;
+	td_attributes = plan.td_attributes;
 	if (iso_obtained != POLICY_ISO_NONE) {
-		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, attest, tcti, specs,
+		status = confidential_launch(&opts, iso_obtained, snp_policy, td_attributes, specs,
 					     device_failure_continue, kernel, kernel_len, initrd, initrd_len, sbx, test_hook,
 					     control_fd);
 		goto out;
@@ -961,8 +748,7 @@ int runner_cli_run(int argc, char **argv)
 											       : CP_EXIT_FAILURE;
 		goto out;
 	}
-	if (attest && (status = record_launch(&opts, vm, tcti, state_dir, (uint32_t)pcr, allow_resettable_pcr)) !=
-			      CP_EXIT_OK) {
+	if (opts.attest && (status = record_launch(&opts, vm)) != CP_EXIT_OK) {
 		vm_destroy(vm);
 		goto out;
 	}
@@ -973,14 +759,14 @@ int runner_cli_run(int argc, char **argv)
 	}
 	status = run_and_report(vm, opts.quiet);
 	/* The host launch log says when an attested VM ended (a relaunch is a new launch). */
-	if (attest && launch_record_stop(tcti, state_dir, opts.name ? opts.name : "vm", &err) < 0) {
+	if (opts.attest && launch_record_stop(opts.tcti, opts.state_dir, opts.name ? opts.name : "vm", &err) < 0) {
 		fprintf(stderr, "carapace run: recording the stop: %s\n", err.msg);
 		if (status == CP_EXIT_OK)
 			status = CP_EXIT_FAILURE;
 	}
 out:
-	free(flags);
-	free(values);
+	free(args);
 	run_opts_free(&opts);
+	run_cli_free(&cli);
 	return status;
 }

@@ -4,10 +4,14 @@
 #define CARAPACE_RUNNER_CLI_RUN_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "runner/config.h"
 #include "runner/vdev.h"
 #include "runner/vm.h"
+
+/* `carapace run --help`: every option of runner/config.c's table (runner-config checks). */
+void cli_run_usage(FILE *out);
 
 struct run_console {
 	int out_fd, in_fd;        /* from open_console() */

@@ -2,6 +2,7 @@
 #include "runner/config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,72 +13,136 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "common/jread.h"
+#include "attest/tpm/hostlog.h"
 #include "memenc/direct_boot.h"
 #include "runner/guest_cpuid.h"
 #include "runner/layout.h"
 #include "runner/vm.h"
 
-/* OPT_SIZE: a bare number is MiB (like --memory elsewhere); OPT_BYTES: a bare number is bytes. */
-/* OPT_LIST: repeatable; on the command line once per value, in JSON a string or an array. */
-enum opt_type { OPT_STRING, OPT_SIZE, OPT_BYTES, OPT_UINT, OPT_SECONDS, OPT_FLAG, OPT_LIST };
-
-struct opt_def {
-	const char *name;
-	enum opt_type type;
-	size_t offset;
-};
-
 /* A config is one flat object whose values are at most arrays of strings. */
 #define RUN_CONFIG_DEPTH_MAX 4
 
 #define O(field) offsetof(struct run_opts, field)
-static const struct opt_def opt_defs[] = {
-	{ "kernel", OPT_STRING, O(kernel) },
-	{ "initrd", OPT_STRING, O(initrd) },
-	{ "cmdline", OPT_STRING, O(cmdline) },
-	{ "memory", OPT_SIZE, O(memory) },
-	{ "vcpus", OPT_UINT, O(vcpus) },
-	{ "cpu", OPT_STRING, O(cpu) },
-	{ "console", OPT_STRING, O(console) },
-	{ "console-limit", OPT_BYTES, O(console_limit) },
-	{ "timeout", OPT_SECONDS, O(timeout_ms) },
-	{ "name", OPT_STRING, O(name) },
-	{ "debug-exit", OPT_FLAG, O(debug_exit) },
-	{ "strict-io", OPT_FLAG, O(strict_io) },
-	{ "direct-layout", OPT_FLAG, O(direct_layout) },
-	{ "tdx-stub-test", OPT_FLAG, O(tdx_stub_test) },
-	{ "seccomp", OPT_STRING, O(seccomp) },
-	{ "device", OPT_LIST, O(devices) },
-	{ "on-device-failure", OPT_STRING, O(on_device_failure) },
-	{ "policy", OPT_STRING, O(policy) },
-	{ "confidential", OPT_STRING, O(confidential) },
-	{ "platform", OPT_STRING, O(platform) },
-	{ "firmware", OPT_STRING, O(firmware) },
-	{ "snp-certs", OPT_STRING, O(snp_certs) },
-	{ "quote-service", OPT_STRING, O(quote_service) },
-	{ "tsc-khz", OPT_UINT, O(tsc_khz) },
-	{ "id-block", OPT_STRING, O(id_block) },
-	{ "id-auth", OPT_STRING, O(id_auth) },
-	{ "snp-cpuid-fixup", OPT_FLAG, O(snp_cpuid_fixup) },
-	{ "snp-validate", OPT_STRING, O(snp_validate) },
+#define C(field) offsetof(struct run_cli, field)
+/* Every `carapace run` option, in --help's order. */
+const struct run_opt_def run_opt_defs[] = {
+	{ "kernel", OPT_STRING, RUN_OPT_VM, 0, O(kernel) },
+	{ "initrd", OPT_STRING, RUN_OPT_VM, 0, O(initrd) },
+	{ "cmdline", OPT_STRING, RUN_OPT_VM, 0, O(cmdline) },
+	{ "memory", OPT_SIZE, RUN_OPT_VM, 0, O(memory) },
+	{ "vcpus", OPT_UINT, RUN_OPT_VM, 0, O(vcpus) },
+	{ "cpu", OPT_STRING, RUN_OPT_VM, 0, O(cpu) },
+	{ "console", OPT_STRING, RUN_OPT_VM, 0, O(console) },
+	{ "console-limit", OPT_BYTES, RUN_OPT_VM, 0, O(console_limit) },
+	{ "timeout", OPT_SECONDS, RUN_OPT_VM, 0, O(timeout_ms) },
+	{ "name", OPT_STRING, RUN_OPT_VM, 0, O(name) },
+	{ "config", OPT_STRING, RUN_OPT_INVOCATION, 0, C(config) },
+	{ "debug-exit", OPT_FLAG, RUN_OPT_VM, 0, O(debug_exit) },
+	{ "strict-io", OPT_FLAG, RUN_OPT_VM, 0, O(strict_io) },
+	{ "direct-layout", OPT_FLAG, RUN_OPT_VM, 0, O(direct_layout) },
+	{ "tdx-stub-test", OPT_FLAG, RUN_OPT_VM, 0, O(tdx_stub_test) },
+	{ "device", OPT_LIST, RUN_OPT_VM, 0, O(devices) },
+	{ "on-device-failure", OPT_STRING, RUN_OPT_VM, 0, O(on_device_failure) },
+	{ "policy", OPT_STRING, RUN_OPT_VM, 0, O(policy) },
+	{ "print-launch-request", OPT_FLAG, RUN_OPT_ACTION, 0, C(print_launch_request) },
+	{ "confidential", OPT_STRING, RUN_OPT_VM, 0, O(confidential) },
+	{ "platform", OPT_STRING, RUN_OPT_VM, 0, O(platform) },
+	{ "firmware", OPT_STRING, RUN_OPT_VM, 0, O(firmware), RUN_CC_EITHER },
+	{ "snp-certs", OPT_STRING, RUN_OPT_VM, 0, O(snp_certs), RUN_CC_SNP },
+	{ "quote-service", OPT_STRING, RUN_OPT_VM, 0, O(quote_service), RUN_CC_TDX },
+	{ "tsc-khz", OPT_UINT, RUN_OPT_VM, 0, O(tsc_khz), RUN_CC_EITHER },
+	{ "id-block", OPT_STRING, RUN_OPT_VM, 0, O(id_block), RUN_CC_SNP },
+	{ "id-auth", OPT_STRING, RUN_OPT_VM, 0, O(id_auth), RUN_CC_SNP },
+	{ "snp-cpuid-fixup", OPT_FLAG, RUN_OPT_VM, 0, O(snp_cpuid_fixup), RUN_CC_SNP },
+	{ "snp-validate", OPT_STRING, RUN_OPT_VM, 0, O(snp_validate), RUN_CC_SNP },
+	{ "attest", OPT_FLAG, RUN_OPT_VM, 0, O(attest) },
+	{ "tcti", OPT_STRING, RUN_OPT_VM, 0, O(tcti) },
+	{ "pcr", OPT_UINT, RUN_OPT_VM, 0, O(pcr) },
+	{ "allow-resettable-pcr", OPT_FLAG, RUN_OPT_VM, 0, O(allow_resettable_pcr) },
+	{ "state-dir", OPT_STRING, RUN_OPT_VM, 0, O(state_dir) },
+	{ "seccomp", OPT_STRING, RUN_OPT_VM, 0, O(seccomp) },
+	{ "print-seccomp-policy", OPT_FLAG, RUN_OPT_ACTION, 0, C(print_seccomp_policy) },
+	{ "quiet", OPT_FLAG, RUN_OPT_VM, 'q', O(quiet) },
+	{ "api-sock", OPT_STRING, RUN_OPT_FIRECRACKER, 0, C(api_sock) },
+	{ "config-file", OPT_STRING, RUN_OPT_FIRECRACKER, 0, C(config_file) },
+	{ "id", OPT_STRING, RUN_OPT_FIRECRACKER, 0, C(id) },
+	{ "level", OPT_STRING, RUN_OPT_FIRECRACKER, 0, C(level) },
+	{ "log-path", OPT_STRING, RUN_OPT_FIRECRACKER, 0, C(log_path) },
+	{ "no-seccomp", OPT_FLAG, RUN_OPT_FIRECRACKER, 0, C(no_seccomp) },
+	{ "api-control-fd", OPT_FD, RUN_OPT_INVOCATION, 0, C(api_control_fd) }, /* set by the API's controller */
+#ifdef CARAPACE_TEST_HOOKS
+	{ "test-hook", OPT_STRING, RUN_OPT_INVOCATION, 0, C(test_hook) },
+#endif
+	{ "help", OPT_FLAG, RUN_OPT_ACTION, 'h', C(help) },
 };
+const size_t run_opt_count = ARRAY_SIZE(run_opt_defs);
+
+/* Why the config file refuses each command-line-only scope; RUN_OPT_VM has none. */
+static const char *const scope_why[RUN_OPT__SCOPES] = {
+	[RUN_OPT_VM] = NULL,
+	[RUN_OPT_ACTION] = "a one-shot action that launches nothing, not part of a VM's configuration",
+	[RUN_OPT_INVOCATION] = "it says how this one invocation is driven, not what the VM is",
+	[RUN_OPT_FIRECRACKER] = "the Firecracker-compatible front end replaces the VM's configuration (docs/kata.md)",
+};
+
+bool run_opts_is_set(const struct run_opts *o, const struct run_opt_def *d)
+{
+	const uint8_t *f = (const uint8_t *)o + d->offset;
+
+	if (d->scope != RUN_OPT_VM)
+		return false;
+	switch (d->type) {
+	case OPT_STRING:
+		return *(char *const *)f != NULL;
+	case OPT_FLAG:
+		return *(const bool *)f;
+	case OPT_UINT:
+		return *(const unsigned *)f != 0;
+	case OPT_SIZE:
+	case OPT_BYTES:
+	case OPT_SECONDS:
+		return *(const uint64_t *)f != 0;
+	case OPT_LIST:
+		return o->ndevices != 0;
+	case OPT_FD:
+		break;
+	}
+	return false;
+}
+
+const char *run_opt_scope_why(enum run_opt_scope scope)
+{
+	return (unsigned)scope < RUN_OPT__SCOPES ? scope_why[scope] : "unknown scope";
+}
 
 const char *run_opts_known(void)
 {
 	static char known[1024];
 
-	/* Derived from the table, so a new option cannot be missing from the error messages. The
-	 * loop stops at the buffer's end (a table grown past it is cut short, never overrun). */
+	/* Derived from the table, so a new key cannot be missing from the error messages. The loop
+	 * stops at the buffer's end (a table grown past it is cut short, never overrun). */
 	if (!known[0])
-		for (size_t i = 0, n = 0; i < ARRAY_SIZE(opt_defs) && n < sizeof(known); i++)
-			n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "", opt_defs[i].name);
+		for (size_t i = 0, n = 0; i < run_opt_count && n < sizeof(known); i++)
+			if (run_opt_defs[i].scope == RUN_OPT_VM)
+				n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", n ? ", " : "",
+						      run_opt_defs[i].name);
 	return known;
 }
 
-/* The char * behind a string option. */
-static char **string_field(struct run_opts *o, const struct opt_def *d)
+/* The char * behind a string option, in the struct the row's scope names. */
+static char **string_field(void *base, const struct run_opt_def *d)
 {
-	return (char **)((uint8_t *)o + d->offset);
+	return (char **)((uint8_t *)base + d->offset);
+}
+
+/* Free (and NULL) every string field of one scope group: the VM's or the command line's. */
+static void free_strings(void *base, bool vm)
+{
+	for (size_t i = 0; i < run_opt_count; i++)
+		if (run_opt_defs[i].type == OPT_STRING && (run_opt_defs[i].scope == RUN_OPT_VM) == vm) {
+			free(*string_field(base, &run_opt_defs[i]));
+			*string_field(base, &run_opt_defs[i]) = NULL;
+		}
 }
 
 void run_opts_init(struct run_opts *o)
@@ -85,23 +150,34 @@ void run_opts_init(struct run_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->memory = RUN_DEFAULT_MEMORY;
 	o->vcpus = 1;
+	o->pcr = ATTEST_HOSTLOG_PCR_DEFAULT;
 }
 
 void run_opts_free(struct run_opts *o)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(opt_defs); i++)
-		if (opt_defs[i].type == OPT_STRING)
-			free(*string_field(o, &opt_defs[i]));
+	free_strings(o, true);
 	for (unsigned i = 0; i < o->ndevices; i++)
 		free(o->devices[i]);
 	memset(o, 0, sizeof(*o));
 }
 
-static const struct opt_def *find_opt(const char *name)
+void run_cli_init(struct run_cli *c)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(opt_defs); i++)
-		if (!strcmp(opt_defs[i].name, name))
-			return &opt_defs[i];
+	memset(c, 0, sizeof(*c));
+	c->api_control_fd = -1;
+}
+
+void run_cli_free(struct run_cli *c)
+{
+	free_strings(c, false);
+	run_cli_init(c);
+}
+
+const struct run_opt_def *run_opt_find(const char *name)
+{
+	for (size_t i = 0; i < run_opt_count; i++)
+		if (!strcmp(run_opt_defs[i].name, name))
+			return &run_opt_defs[i];
 	return NULL;
 }
 
@@ -120,15 +196,14 @@ static int parse_seconds(const char *s, uint64_t *ms)
 	return *ms ? 0 : -EINVAL;
 }
 
-int run_opts_set(struct run_opts *o, const char *name, const char *value, struct cp_err *err)
+/* Set the field a row names in base (a struct run_opts for RUN_OPT_VM rows, else a struct
+ * run_cli). One setter for both, so an option parses the same wherever it is given. */
+static int opt_apply(void *base, const struct run_opt_def *d, const char *value, struct cp_err *err)
 {
-	const struct opt_def *d = find_opt(name);
-	uint8_t *field;
+	const char *name = d->name;
+	uint8_t *field = (uint8_t *)base + d->offset;
 	uint64_t v;
 
-	if (!d)
-		return cp_err_set(err, EINVAL, "unknown option '%s' (known: %s)", name, run_opts_known());
-	field = (uint8_t *)o + d->offset;
 	switch (d->type) {
 	case OPT_STRING: {
 		char *copy = strdup(value ? value : "");
@@ -150,6 +225,12 @@ int run_opts_set(struct run_opts *o, const char *name, const char *value, struct
 			return cp_err_set(err, EINVAL, "%s: '%s' is not a whole number", name, value ? value : "");
 		*(unsigned *)field = (unsigned)v;
 		return 0;
+	case OPT_FD:
+		if (cp_parse_u64(value, &v) < 0 || v < 3 || v > 1024)
+			return cp_err_set(err, EINVAL, "%s: '%s' is not a descriptor number from 3 to 1024", name,
+					  value ? value : "");
+		*(int *)field = (int)v;
+		return 0;
 	case OPT_SECONDS:
 		if (parse_seconds(value, &v) < 0)
 			return cp_err_set(err, EINVAL, "%s: '%s' is not a number of seconds (greater than 0, at most a year)",
@@ -160,7 +241,11 @@ int run_opts_set(struct run_opts *o, const char *name, const char *value, struct
 		*(bool *)field = true;
 		return 0;
 	case OPT_LIST: {
+		/* The one list is --device (a table row of another struct is refused: fail closed). */
+		struct run_opts *o = base;
 		char *copy;
+		if (d->scope != RUN_OPT_VM || d->offset != offsetof(struct run_opts, devices))
+			break;
 		if (o->ndevices >= ARRAY_SIZE(o->devices))
 			return cp_err_set(err, E2BIG, "%s: at most %zu", name, ARRAY_SIZE(o->devices));
 		if (!value || !*value)
@@ -175,8 +260,99 @@ int run_opts_set(struct run_opts *o, const char *name, const char *value, struct
 	return cp_err_set(err, EINVAL, "%s: internal error", name);
 }
 
+int run_opts_set(struct run_opts *o, const char *name, const char *value, struct cp_err *err)
+{
+	const struct run_opt_def *d = run_opt_find(name);
+
+	if (!d)
+		return cp_err_set(err, EINVAL, "unknown option '%s' (known: %s)", name, run_opts_known());
+	if (d->scope != RUN_OPT_VM)
+		return cp_err_set(err, EINVAL, "%s: not part of a VM's configuration: %s", name, run_opt_scope_why(d->scope));
+	return opt_apply(o, d, value, err);
+}
+
+int run_cli_set(struct run_cli *c, const char *name, const char *value, struct cp_err *err)
+{
+	const struct run_opt_def *d = run_opt_find(name);
+
+	if (!d || d->scope == RUN_OPT_VM)
+		return cp_err_set(err, EINVAL, "'%s' is not a command-line-only option", name);
+	if (d->scope == RUN_OPT_FIRECRACKER)
+		c->firecracker = true;
+	return opt_apply(c, d, value, err);
+}
+
+/* getopt_long's tables, generated: longopts[i] is run_opt_defs[i]; shortopts starts with ':'
+ * so a missing value is told apart from an unknown option. */
+static void getopt_tables(struct option *longopts, char *shortopts, size_t short_len)
+{
+	size_t n = 0;
+
+	shortopts[n++] = ':';
+	for (size_t i = 0; i < run_opt_count; i++) {
+		const struct run_opt_def *d = &run_opt_defs[i];
+		longopts[i] = (struct option){ d->name, d->type == OPT_FLAG ? no_argument : required_argument, NULL, 0 };
+		if (d->short_name && n + 3 < short_len) {
+			shortopts[n++] = d->short_name;
+			if (d->type != OPT_FLAG)
+				shortopts[n++] = ':';
+		}
+	}
+	longopts[run_opt_count] = (struct option){ NULL, 0, NULL, 0 };
+	shortopts[n] = '\0';
+}
+
+static const struct run_opt_def *find_short(int c)
+{
+	for (size_t i = 0; i < run_opt_count; i++)
+		if (run_opt_defs[i].short_name && run_opt_defs[i].short_name == c)
+			return &run_opt_defs[i];
+	return NULL;
+}
+
+int run_args_parse(int argc, char **argv, struct run_cli *cli, struct run_arg *vm_args, unsigned *n_vm_args,
+		   struct cp_err *err)
+{
+	struct option longopts[ARRAY_SIZE(run_opt_defs) + 1];
+	char shortopts[2 * ARRAY_SIZE(run_opt_defs) + 2];
+	int c, idx;
+
+	*n_vm_args = 0;
+	getopt_tables(longopts, shortopts, sizeof(shortopts));
+	optind = 0; /* glibc: a full restart, whatever an earlier parse left */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
+		const struct run_opt_def *d = c == 0 ? &run_opt_defs[idx] : find_short(c);
+
+		if (c == ':')
+			return cp_err_set(err, EINVAL, "option '%s' needs a value", argv[optind - 1]);
+		if (!d)
+			return cp_err_set(err, EINVAL, "unknown option '%s' (see carapace run --help)", argv[optind - 1]);
+		if (d->scope == RUN_OPT_VM) {
+			/* Command-line options win over the config file: they are applied after it. */
+			vm_args[(*n_vm_args)++] = (struct run_arg){ d->name, d->type == OPT_FLAG ? NULL : optarg };
+			continue;
+		}
+		if (run_cli_set(cli, d->name, optarg, err) < 0)
+			return cp_err_prefix(err, "--");
+		if (cli->help || cli->print_seccomp_policy)
+			return 0; /* the action is all this run does */
+	}
+	if (optind < argc)
+		return cp_err_set(err, EINVAL, "unexpected argument '%s' (see carapace run --help)", argv[optind]);
+	return 0;
+}
+
+int run_opts_apply_args(struct run_opts *o, const struct run_arg *args, unsigned n, struct cp_err *err)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (run_opts_set(o, args[i].name, args[i].value, err) < 0)
+			return cp_err_prefix(err, "--");
+	return 0;
+}
+
 /* Convert one JSON value to the option's text form, checking its JSON type. */
-static int json_to_text(const struct opt_def *d, struct json_object *v, char *buf, size_t len, struct cp_err *err)
+static int json_to_text(const struct run_opt_def *d, struct json_object *v, char *buf, size_t len, struct cp_err *err)
 {
 	enum json_type t = json_object_get_type(v);
 
@@ -221,6 +397,8 @@ static int json_to_text(const struct opt_def *d, struct json_object *v, char *bu
 			if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_string))
 				return cp_err_set(err, EINVAL, "key '%s': element %zu must be a string", d->name, i);
 		return 2;
+	case OPT_FD: /* no config key takes one */
+		break;
 	}
 	return cp_err_set(err, EINVAL, "key '%s': internal error", d->name);
 }
@@ -232,8 +410,8 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 	struct run_opts tmp;
 	int r = 0;
 
-	if (len > 1u << 20)
-		return cp_err_set(err, EFBIG, "config is larger than 1 MiB");
+	if (len > RUN_CONFIG_MAX)
+		return cp_err_set(err, EFBIG, "config is larger than %u MiB", RUN_CONFIG_MAX >> 20);
 	/* common/json.c's rules: strict JSON, depth, no NUL, no repeated key. */
 	r = cp_json_parse(json, len, RUN_CONFIG_DEPTH_MAX, &root, &jerr);
 	if (r == -ENOMEM)
@@ -252,18 +430,23 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 
 	/* Apply to a copy first: a bad document changes nothing. */
 	tmp = *o;
-	for (size_t i = 0; i < ARRAY_SIZE(opt_defs); i++)
-		if (opt_defs[i].type == OPT_STRING) {
-			char **f = string_field(&tmp, &opt_defs[i]);
+	for (size_t i = 0; i < run_opt_count; i++)
+		if (run_opt_defs[i].type == OPT_STRING && run_opt_defs[i].scope == RUN_OPT_VM) {
+			char **f = string_field(&tmp, &run_opt_defs[i]);
 			*f = *f ? strdup(*f) : NULL;
 		}
 	for (unsigned i = 0; i < o->ndevices; i++)
 		tmp.devices[i] = strdup(o->devices[i]);
 	json_object_object_foreach(root, key, val) {
-		const struct opt_def *d = find_opt(key);
+		const struct run_opt_def *d = run_opt_find(key);
 		char buf[64];
 		if (!d) {
 			r = cp_err_set(err, EINVAL, "unknown key '%s' (known keys: %s)", key, run_opts_known());
+			break;
+		}
+		if (d->scope != RUN_OPT_VM) {
+			r = cp_err_set(err, EINVAL, "key '%s' is for the command line only (--%s): %s", key, key,
+				       run_opt_scope_why(d->scope));
 			break;
 		}
 		r = json_to_text(d, val, buf, sizeof(buf), err);

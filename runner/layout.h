@@ -18,7 +18,7 @@
 #define GP_HIGH_START     0x00100000ull /* kernels load at 1 MiB */
 #define GP_MMIO_HOLE      0xc0000000ull /* RAM above 3 GiB moves above 4 GiB */
 #define GP_4G             0x100000000ull
-#define GP_VIRTIO_MMIO    0xfeb00000ull /* as QEMU microvm: 512-byte windows */
+#define GP_VIRTIO_MMIO    0xfeb00000ull /* as QEMU microvm: 512-byte windows, RUN_MAX_DEVICES of them */
 #define GP_VIRTIO_MMIO_SZ 0x200ull
 #define GP_IOAPIC         0xfec00000ull
 #define GP_LAPIC          0xfee00000ull

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "runner/ioapic.h"
 #include "runner/layout.h"
 
 #define MPF_SIZE 16
@@ -13,7 +14,9 @@
 #define MP_BUS_SIZE 8
 #define MP_IOAPIC_SIZE 8
 #define MP_INTSRC_SIZE 8
-#define MP_ISA_IRQS 16
+/* Every IOAPIC pin gets an assignment, ISA IRQ n -> pin n as KVM routes them by default
+ * (kvm_setup_default_irq_routing): pins 16-23 carry virtio devices (runner/vdev.c). */
+#define MP_IRQS IOAPIC_PINS
 
 static uint8_t checksum(const uint8_t *p, size_t n)
 {
@@ -26,7 +29,7 @@ static uint8_t checksum(const uint8_t *p, size_t n)
 int mptable_build(uint8_t *buf, size_t buf_len, uint64_t gpa, unsigned ncpus, struct cp_err *err)
 {
 	size_t cfg_len = MPC_HDR_SIZE + ncpus * MP_PROC_SIZE + MP_BUS_SIZE + MP_IOAPIC_SIZE +
-			 (MP_ISA_IRQS + 2) * MP_INTSRC_SIZE;
+			 (MP_IRQS + 2) * MP_INTSRC_SIZE;
 	size_t total = MPF_SIZE + cfg_len;
 	uint8_t *mpf = buf, *mpc = buf + MPF_SIZE, *p;
 	uint8_t ioapic_id = (uint8_t)ncpus;
@@ -68,7 +71,7 @@ int mptable_build(uint8_t *buf, size_t buf_len, uint64_t gpa, unsigned ncpus, st
 	p[0] = 2; p[1] = ioapic_id; p[2] = 0x11; p[3] = 1; /* IOAPIC, enabled */
 	cp_put_le32(p + 4, (uint32_t)GP_IOAPIC);
 	p += MP_IOAPIC_SIZE; entries++;
-	for (unsigned irq = 0; irq < MP_ISA_IRQS; irq++, entries++) {
+	for (unsigned irq = 0; irq < MP_IRQS; irq++, entries++) {
 		p[0] = 3;                  /* I/O interrupt assignment */
 		p[1] = 0;                  /* vectored interrupt (INT) */
 		cp_put_le16(p + 2, 0);     /* conforming polarity/trigger (ISA: edge, high) */

@@ -9,8 +9,15 @@
 /* vCPUs of a confidential VM (runner/cc): each one's VMSA / TD vCPU state is part of the launch
  * plan and measured, and the launch keeps a fixed array of their fds and kvm_run areas. */
 #define RUN_MAX_CC_VCPUS 64
-/* virtio devices, each a jailed helper: one virtio-mmio window and one GSI each
- * (runner/vdev.c vdev_gsis[]), and one --device option each (runner/config.h). */
-#define RUN_MAX_DEVICES 8
+/* virtio devices, each a jailed helper: the one limit. Every list of devices follows it: one
+ * virtio-mmio window (runner/layout.h GP_VIRTIO_MMIO) and one GSI each (runner/vdev.c
+ * vdev_gsis[]: 5, 6, 7, 9-13, then IOAPIC pins 16-23, all 24 pins in the MP table), the DSDT
+ * (memenc/acpi.h ACPI_MAX_DEVICES, asserted equal in runner/vdev.c), --device options
+ * (runner/config.h) and the management API's devices (runner/api). 16: Kata's Firecracker
+ * driver attaches a root drive, 8 placeholder drives, a network interface, vsock and entropy. */
+#define RUN_MAX_DEVICES 16
+/* descriptors per virtqueue a device offers the guest (virtio-mmio QueueNumMax, runner/vdev.c),
+ * and so the queue size the launch policy judges (runner/launch_plan.c) */
+#define RUN_QUEUE_SIZE 256
 
 #endif

@@ -2,7 +2,7 @@
  * (common/seccomp_engine.c) on top of its base. One commented line per system call, with
  * argument filters where a call is dangerous: ioctl only with the listed request numbers, mmap
  * and mprotect never with PROT_EXEC, tgkill only the kick to this process, kill only to the
- * helpers, fallocate only to punch, vhost-user calls only on the helpers' sockets. Default
+ * helpers, wait4 only for the helpers and the label monitor, fallocate only to punch, vhost-user calls only on the helpers' sockets. Default
  * action: kill the process. */
 #include "runner/sandbox.h"
 
@@ -22,11 +22,13 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/seccomp_engine.h"
 #include "common/util.h"
+#include "label/label_monitor.h"
 #include "runner/kvm_cc_uapi.h"
 
 /* ioctl only with the listed request (its low 32 bits, as the kernel reads an unsigned int). */
@@ -131,7 +133,10 @@ static const struct sce_rule main_rules[] = {
 	ANY("madvise", "free()"),
 	ANY("mincore", "find the resident guest pages to wipe"),
 	PUNCH("punch the wiped guest RAM out of its memfd"),
-	ANY("wait4", "collect a device helper that died, to report why; collect the label monitor at teardown"),
+	{ "wait4",
+	  "pid: a device helper's or the label monitor's (known when the filter loads); options 0 or `WNOHANG`; no rusage",
+	  { { 0, SCE_TARGET_CHILDREN, { 0 }, 0 }, { 2, SCE_EQ32, { 0, WNOHANG }, 2 }, { 3, SCE_EQ, { 0 }, 1 } },
+	  "collect a device helper that died, to report why; collect the label monitor at teardown; never any other child (-1, 0, a group)" },
 	ANY("timerfd_settime", "arm the grace timer when a helper hangs up before its process ends (no sleeping)"),
 	ANY("sendto", "the label monitor's RESTORE at teardown (send with MSG_NOSIGNAL; its answer is a read)"),
 	/* Block hot-plug (PATCH /drives/{id}, runner/vdev_hotplug.c): the controller's fd arrives on
@@ -330,6 +335,8 @@ int sandbox_thread_apply_targets(enum sandbox_thread which, enum sandbox_mode mo
 		st.npids = t->npids;
 		st.fds = t->helper_socks;
 		st.nfds = t->nsocks;
+		st.children = t->children;
+		st.nchildren = t->nchildren;
 	}
 	switch (which) {
 	case SANDBOX_VCPU: lists[n++] = &vcpu_list; break;
@@ -366,4 +373,8 @@ void sandbox_print_policy(FILE *out)
 	print_table(out, "main thread (event loop and teardown)", &main_list);
 	print_table(out, "TDX quote thread (`cc-quote`, only with a quote service)", &quote_list);
 	print_table(out, "management API thread (`fc_api`, `carapace run --api-sock`)", &api_list);
+	print_table(out,
+		    "label monitor (a process of its own, `label/label_monitor_filter.c`): the engine's base and this, "
+		    "fd arguments bound to the fds it was forked with",
+		    &lmon_seccomp_list);
 }

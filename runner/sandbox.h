@@ -42,13 +42,16 @@ int sandbox_process_isolate(const char *keep_socket, char *why, size_t why_len);
 #define SANDBOX_KICK_SIGNAL SIGUSR1
 
 /* What the filters' argument checks accept, known when a thread loads its filter: the device
- * helpers' pids (the main thread's kill) and their vhost-user sockets (the vCPU threads'
- * sendmsg/recvmsg/sendto/recvfrom). With none, those calls are not allowed at all. */
+ * helpers' pids (the main thread's kill), their vhost-user sockets (the vCPU threads'
+ * sendmsg/recvmsg/sendto/recvfrom) and the children the main thread may collect (wait4: the
+ * helpers and the label monitor). With none, those calls are not allowed at all. */
 struct sandbox_targets {
 	const pid_t *helper_pids;
 	unsigned npids;
 	const int *helper_socks;
 	unsigned nsocks;
+	const pid_t *children;
+	unsigned nchildren;
 };
 
 /* Load the calling thread's filter (only this thread: no TSYNC). */

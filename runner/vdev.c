@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "devices/devkinds.h"
 #include "devices/spawn.h"
+#include "memenc/acpi.h"
 #include "runner/layout.h"
 #include "runner/vm.h"
 
@@ -34,7 +35,14 @@
 /* The build tree's devices/ folder, so carapace runs from its build directory. */
 static const char helper_build_dir[] = CARAPACE_HELPER_BUILD_DIR;
 
-static const unsigned vdev_gsis[RUN_MAX_DEVICES] = { 5, 6, 7, 9, 10, 11, 12, 13 };
+/* ISA IRQs no carapace device uses (0-2 timer/cascade, 3-4 the UARTs, 8 RTC, 14-15 legacy
+ * IDE are left alone), then the IOAPIC's pins above the ISA range: the MP table describes all
+ * 24 (runner/mptable.c), the DSDT names each device's GSI (memenc/acpi.c). */
+static const unsigned vdev_gsis[] = { 5, 6, 7, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23 };
+/* Every other list of devices follows RUN_MAX_DEVICES (runner/run_limits.h) or is checked here. */
+_Static_assert(ARRAY_SIZE(vdev_gsis) == RUN_MAX_DEVICES, "one GSI per device");
+_Static_assert(GP_VIRTIO_MMIO + RUN_MAX_DEVICES * GP_VIRTIO_MMIO_SZ <= GP_IOAPIC, "the windows end below the IOAPIC");
+_Static_assert(ACPI_MAX_DEVICES == RUN_MAX_DEVICES, "the DSDT (memenc/acpi.h) names every device");
 
 const char *vdev_kind_name(enum devkind_id k)
 {
@@ -50,20 +58,23 @@ static char *spec_value(struct vdev_spec *s, enum devkind_opt o, size_t *cap)
 	case DEVOPT_PATH: *cap = sizeof(s->path); return s->path;
 	case DEVOPT_TAP: *cap = sizeof(s->tap); return s->tap;
 	case DEVOPT_MAC: *cap = sizeof(s->mac); return s->mac;
+	case DEVOPT_CID: *cap = sizeof(s->cid); return s->cid;
+	case DEVOPT_UDS: *cap = sizeof(s->uds); return s->uds;
 	default: *cap = 0; return NULL;
 	}
-}
-
-/* The placeholder messages use for an option's value. */
-static const char *opt_word(enum devkind_opt o)
-{
-	return o == DEVOPT_PATH ? "FILE" : o == DEVOPT_MAC ? "MAC" : "NAME";
 }
 
 /* The same, read-only (the helper's command line). */
 static const char *spec_value_get(const struct vdev_spec *s, enum devkind_opt o)
 {
-	return o == DEVOPT_PATH ? s->path : o == DEVOPT_TAP ? s->tap : o == DEVOPT_MAC ? s->mac : NULL;
+	switch (o) {
+	case DEVOPT_PATH: return s->path;
+	case DEVOPT_TAP: return s->tap;
+	case DEVOPT_MAC: return s->mac;
+	case DEVOPT_CID: return s->cid;
+	case DEVOPT_UDS: return s->uds;
+	default: return NULL;
+	}
 }
 
 static bool spec_bool(const struct vdev_spec *s, enum devkind_opt o)
@@ -74,29 +85,38 @@ static bool spec_bool(const struct vdev_spec *s, enum devkind_opt o)
 static int spec_set(struct vdev_spec *out, const struct devkind *dk, const struct devkind_arg *a, const char *v,
 		    struct cp_err *err)
 {
-	size_t cap, len = strlen(v);
+	char onoff[4], why[256];
+	size_t cap;
 	char *field;
 
 	if (a->type == DEVOPT_BOOL) {
-		bool on = !strcmp(v, "on") || !strcmp(v, "true");
-		if (!on && strcmp(v, "off") && strcmp(v, "false"))
-			return cp_err_set(err, EINVAL, "device: %s=%s is not on or off", a->key, v);
+		if (devkind_arg_check(a, v, onoff, sizeof(onoff), why, sizeof(why)) < 0)
+			return cp_err_set(err, EINVAL, "device: %s", why);
 		if (a->opt != DEVOPT_READONLY)
 			return cp_err_set(err, EINVAL, "device %s: option '%s' has no field", dk->name, a->key);
-		out->readonly = on;
+		out->readonly = !strcmp(onoff, "on");
 		return 0;
 	}
 	field = spec_value(out, a->opt, &cap);
 	if (!field)
 		return cp_err_set(err, EINVAL, "device %s: option '%s' has no field", dk->name, a->key);
-	if (len < a->min_len || len > a->max_len || len >= cap) {
-		if (a->opt == DEVOPT_MAC)
-			return cp_err_set(err, EINVAL, "device %s: %s=%s is not xx:xx:xx:xx:xx:xx", dk->name, a->key, v);
-		return cp_err_set(err, EINVAL, "device %s: %s=%s must be %zu to %zu characters", dk->name, a->key,
-				  opt_word(a->opt), a->min_len, a->max_len);
+	/* The one check of the value (devices/devkinds.c), written in its canonical form. */
+	if (devkind_arg_check(a, v, field, cap, why, sizeof(why)) < 0) {
+		field[0] = '\0';
+		return cp_err_set(err, EINVAL, "device %s: %s", dk->name, why);
 	}
-	memcpy(field, v, len + 1);
 	return 0;
+}
+
+/* "blk, rng, ..." : the kinds carapace run starts, for messages. */
+static void kinds_list(char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (unsigned k = 0; k < DEVKIND__COUNT && n < len; k++)
+		if (devkinds[k].runner_starts)
+			n += (size_t)snprintf(out + n, len - n, "%s%s", n ? ", " : "", devkinds[k].name);
 }
 
 int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
@@ -117,8 +137,11 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 
 		if (first) {
 			enum devkind_id k;
-			if (devkind_by_name(tok, &k) < 0 || !devkinds[k].runner_starts)
-				return cp_err_set(err, EINVAL, "device: unknown kind '%s' (blk, rng, console, net)", tok);
+			if (devkind_by_name(tok, &k) < 0 || !devkinds[k].runner_starts) {
+				char kinds[128];
+				kinds_list(kinds, sizeof(kinds));
+				return cp_err_set(err, EINVAL, "device: unknown kind '%s' (%s)", tok, kinds);
+			}
 			out->kind = k;
 			dk = &devkinds[k];
 			continue;
@@ -143,10 +166,42 @@ int vdev_spec_parse(const char *s, struct vdev_spec *out, struct cp_err *err)
 	if (first)
 		return cp_err_set(err, EINVAL, "device: empty specification");
 	for (const struct devkind_arg *a = dk->args; a->key; a++) {
-		const char *v = a->type == DEVOPT_VALUE ? spec_value_get(out, a->opt) : NULL;
+		const char *v = a->type != DEVOPT_BOOL ? spec_value_get(out, a->opt) : NULL;
 		if (a->required && v && !v[0])
 			return cp_err_set(err, EINVAL, "device %s: %s=%s is required%s", dk->name, a->key,
-					  opt_word(a->opt), a->hint ? a->hint : "");
+					  devkind_opt_word(a->opt), a->hint ? a->hint : "");
+	}
+	return 0;
+}
+
+int vdev_spec_resolve(struct vdev_spec *s, struct cp_err *err)
+{
+	const struct devkind *dk = devkind_get(s->kind);
+
+	if (!dk)
+		return cp_err_set(err, EINVAL, "device kind %d is not in the device table", (int)s->kind);
+	for (const struct devkind_arg *a = dk->args; a->key; a++) {
+		char dir[4096], real[4096], *v, *slash;
+		const char *base;
+		size_t cap;
+
+		if (a->type != DEVOPT_ABSPATH || !(v = spec_value(s, a->opt, &cap)) || !v[0])
+			continue;
+		/* The file is (re)created by the helper; its directory must exist and is named once,
+		 * here, so the policy and the helper see the same name. */
+		slash = strrchr(v, '/');
+		base = slash ? slash + 1 : v;
+		if (!slash || !*base || !strcmp(base, ".") || !strcmp(base, ".."))
+			return cp_err_set(err, EINVAL, "device %s: %s=%s does not name a file", dk->name, a->key, v);
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - v), v);
+		if (!realpath(dir[0] ? dir : "/", real))
+			return cp_err_set(err, errno, "device %s: %s=%s: directory: %s", dk->name, a->key, v,
+					  strerror(errno));
+		if (snprintf(dir, sizeof(dir), "%s/%s", strcmp(real, "/") ? real : "", base) >= (int)sizeof(dir) ||
+		    strlen(dir) > a->max_len || strlen(dir) >= cap)
+			return cp_err_set(err, ENAMETOOLONG, "device %s: %s=%s: %s is longer than %zu bytes", dk->name,
+					  a->key, v, dir, a->max_len);
+		strcpy(v, dir);
 	}
 	return 0;
 }
@@ -522,7 +577,7 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	 * the bit works unchanged: op_set_features strips it, as QEMU does. */
 	vmmio_init(&d->mmio, device_id,
 		   (d->fe.features & ((1ull << 24) - 1)) | (vm->cc ? 1ull << VIRTIO_F_ACCESS_PLATFORM_BIT : 0),
-		   d->fe.queue_num, 256, config, config_len, &vdev_mmio_ops, d);
+		   d->fe.queue_num, RUN_QUEUE_SIZE, config, config_len, &vdev_mmio_ops, d);
 	return 0;
 }
 

@@ -16,15 +16,19 @@
 #include "devices/vhost/frontend.h"
 #include "runner/virtio_mmio.h"
 
-
-/* --device blk,path=FILE[,readonly=on] | rng | console,path=FILE | net,tap=NAME[,mac=MAC] (pure parser;
- * the kinds, their options and the helper flags they become are rows of devkinds[]) */
+/* --device blk,path=FILE[,readonly=on] | rng | console,path=FILE | net,tap=NAME[,mac=MAC]
+ * | vsock,cid=N,uds=PATH (pure parser; the kinds, their options and the helper flags they become
+ * are rows of devkinds[]) */
 struct vdev_spec {
 	enum devkind_id kind;
 	char path[512];
 	bool readonly;
 	char tap[16];            /* net: a TAP interface the user may attach to (IFNAMSIZ) */
 	char mac[18];            /* net: optional xx:xx:xx:xx:xx:xx */
+	char cid[11];            /* vsock: the guest's CID, 3..4294967294, in plain decimal */
+	/* vsock: the hybrid-vsock socket (the helper listens there); after vdev_spec_resolve, with
+	 * its directory named canonically: what the policy judges and the helper gets */
+	char uds[108];           /* sockaddr_un.sun_path */
 	char test_hook[32];      /* test builds only: passed to the helper as --test-hook */
 	/* blk: the image, opened once by the runner (-1 until then). The policy judges image_real,
 	 * the name of what was opened; the helper is given this fd, never the path (issue 18
@@ -40,6 +44,10 @@ const char *vdev_kind_name(enum devkind_id k);
  * the table or one the runner does not start. */
 int vdev_helper_args(const struct vdev_spec *spec, const char **args, unsigned max, char *image_fd_buf,
 		     size_t image_fd_len, struct cp_err *err);
+/* The runner's side of a parsed spec, before the policy judges it: every DEVOPT_ABSPATH option
+ * (vsock's uds) gets its directory resolved (it must exist; the file itself need not) and is
+ * rewritten as that canonical name. Touches the file system; vdev_spec_parse does not. */
+int vdev_spec_resolve(struct vdev_spec *s, struct cp_err *err);
 
 struct vm;
 

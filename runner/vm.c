@@ -283,7 +283,11 @@ static int vm_devices_start(struct vm *vm, const struct vm_config *cfg, struct c
 					sp->kind == DEVKIND_BLK ? sp->path : NULL,
 					sp->readonly ? LABEL_OBJ_IMAGE_RO : LABEL_OBJ_IMAGE };
 			}
-			if ((r = label_monitor_start(&vm->lmon, &vm->label, &vm->claims, &vm->pair, slots, nslots, err)) < 0)
+			/* Its filter follows this process's mode (log in sanitizer builds, none when off). */
+			enum lmon_filter lf = cfg->sandbox == SANDBOX_ENFORCE ? LMON_FILTER_KILL
+					      : cfg->sandbox == SANDBOX_LOG   ? LMON_FILTER_LOG
+									      : LMON_FILTER_OFF;
+			if ((r = label_monitor_start(&vm->lmon, &vm->label, &vm->claims, &vm->pair, slots, nslots, lf, err)) < 0)
 				return r;
 		}
 	}
@@ -626,17 +630,18 @@ static void vcpu_park(struct vcpu *v)
 }
 
 /* Load this thread's filter with what its argument checks accept: the helpers' pids (kill at
- * teardown) and their vhost-user sockets (vCPU threads set devices up). Every helper exists by
- * now, and none is started later. */
+ * teardown), their vhost-user sockets (vCPU threads set devices up), and the children the main
+ * thread collects (the helpers, the label monitor). Every helper and the monitor exist by now,
+ * and none is started later. */
 static int vm_sandbox_apply(struct vm *vm, enum sandbox_thread which, struct cp_err *err)
 {
-	pid_t pids[RUN_MAX_DEVICES];
+	pid_t pids[RUN_MAX_DEVICES], children[RUN_MAX_DEVICES + 1];
 	int socks[3 * RUN_MAX_DEVICES + 1];
-	struct sandbox_targets t = { pids, 0, socks, 0 };
+	struct sandbox_targets t = { pids, 0, socks, 0, children, 0 };
 
 	for (unsigned i = 0; i < vm->ndevs && i < RUN_MAX_DEVICES; i++) {
 		if (vm->devs[i].pid > 0)
-			pids[t.npids++] = vm->devs[i].pid;
+			pids[t.npids++] = children[t.nchildren++] = vm->devs[i].pid;
 		if (vm->devs[i].fe.sock >= 0)
 			socks[t.nsocks++] = vm->devs[i].fe.sock;
 		/* The main thread also swaps drives and hears configuration changes (block hot-plug). */
@@ -647,6 +652,9 @@ static int vm_sandbox_apply(struct vm *vm, enum sandbox_thread which, struct cp_
 	}
 	if (which == SANDBOX_MAIN && vm->cfg.control_fd > 2)
 		socks[t.nsocks++] = vm->cfg.control_fd; /* a swap's fd arrives with SCM_RIGHTS */
+	/* The label monitor is collected at teardown, never signalled. */
+	if (vm->lmon.pid > 0)
+		children[t.nchildren++] = vm->lmon.pid;
 	return sandbox_thread_apply_targets(which, vm->cfg.sandbox, &t, err);
 }
 
@@ -659,7 +667,13 @@ static void *vcpu_thread(void *arg)
 
 	struct cp_err err = { 0 };
 
-	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	/* Under the management API, Firecracker's names ("fc_vcpu N"): tools that find Firecracker's
+	 * vCPU threads by name (Kata's GetThreadIDs, per-vCPU monitors) find carapace's. Those
+	 * tools look in the API process, though: docs/kata.md says what that means. */
+	if (vm->cfg.control_fd > 2)
+		snprintf(name, sizeof(name), "fc_vcpu %u", v->index);
+	else
+		snprintf(name, sizeof(name), "vcpu%u", v->index);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);

@@ -36,7 +36,10 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dev_opts o = { .fd = -1 };
-	struct blk_dev b = { .fd = -1, .num_queues = 1, .swap_fd = -1 };
+	/* One queue unless --num-queues says otherwise: the kind's row (devices/devkinds.c), what
+	 * the runner starts it with and the launch policy judges. */
+	struct blk_dev b = { .fd = -1, .num_queues = (uint16_t)devkinds[DEVKIND_BLK].queues,
+			     .swap_fd = -1 };
 	struct blk_image_facts facts;
 	const char *image = NULL, *serial = "carapace-blk";
 	int image_fd = -1;

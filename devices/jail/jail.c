@@ -248,7 +248,7 @@ static void jail_reap(pid_t child, const char *leaf, const char *cleanup)
 		if (capng_apply(CAPNG_SELECT_BOTH) < 0)
 			cp_warn("jail: the reaper could not drop its capabilities");
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || jail_seccomp_load_only(&jail_policy_reaper, &err) < 0)
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || jail_seccomp_load_reaper(child, &err) < 0)
 		cp_warn("jail: reaper allowlist not loaded: %s", err.msg[0] ? err.msg : strerror(errno));
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
@@ -264,6 +264,8 @@ static void jail_reap(pid_t child, const char *leaf, const char *cleanup)
 		unlink(cleanup);
 	if (WIFEXITED(status))
 		jail_exit_now(WEXITSTATUS(status));
+	if (WIFSIGNALED(status) && !jail_reaper_may_raise(WTERMSIG(status)))
+		jail_exit_now(128 + WTERMSIG(status)); /* not a way a jailed helper can end: never seen */
 	if (WIFSIGNALED(status)) {
 		struct rlimit no_core = { 0, 0 };
 		int sig = WTERMSIG(status);

@@ -13,9 +13,11 @@ int jail_seccomp_load(const struct sce_list *policy, struct cp_err *err)
 	return sce_load(set, ARRAY_SIZE(set), &o, err);
 }
 
-int jail_seccomp_load_only(const struct sce_list *policy, struct cp_err *err)
+int jail_seccomp_load_reaper(pid_t child, struct cp_err *err)
 {
-	const struct sce_load_opts o = { .dflt = SCE_DEFAULT_KILL, .tsync = true };
+	const struct sce_list *policy = &jail_policy_reaper;
+	const struct sce_targets t = { .pids = &child, .npids = 1, .children = &child, .nchildren = 1 };
+	const struct sce_load_opts o = { .dflt = SCE_DEFAULT_KILL, .tsync = true, .targets = &t };
 
 	return sce_load(&policy, 1, &o, err);
 }

@@ -6,8 +6,10 @@
 #ifndef CARAPACE_DEVICES_JAIL_SECCOMP_H
 #define CARAPACE_DEVICES_JAIL_SECCOMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 #include "common/seccomp_engine.h"
@@ -24,8 +26,12 @@ extern const struct sce_list jail_policy_reaper; /* the outer process (no base o
  * KILL_PROCESS for every thread (TSYNC) and load it (needs PR_SET_NO_NEW_PRIVS first). Unknown
  * syscall names fail closed. */
 int jail_seccomp_load(const struct sce_list *policy, struct cp_err *err);
-/* Load `policy` alone (the reaper's). */
-int jail_seccomp_load_only(const struct sce_list *policy, struct cp_err *err);
+/* Load the reaper's list alone, its wait4 and kill bound to `child` (the jailed helper), its
+ * tgkill to itself. */
+int jail_seccomp_load_reaper(pid_t child, struct cp_err *err);
+/* Whether the reaper's filter lets it re-raise `sig` (what can end a jailed helper); for any
+ * other signal the reaper exits with 128 + sig instead. */
+bool jail_reaper_may_raise(int sig);
 
 /* Markdown tables of the bases + every helper's rules + the reaper's (docs/devices.md is
  * checked against it). */

@@ -205,11 +205,7 @@ static inline uint64_t vu_ring_desc_size(uint32_t n) { return 16ull * n; }
 static inline uint64_t vu_ring_avail_size(uint32_t n) { return 6ull + 2ull * n; }
 static inline uint64_t vu_ring_used_size(uint32_t n) { return 6ull + 8ull * n; }
 
-/* Device ids. */
-#define VIRTIO_ID_NET 1
-#define VIRTIO_ID_BLOCK 2
-#define VIRTIO_ID_CONSOLE 3
-#define VIRTIO_ID_RNG 4
+/* Virtio device IDs are not vhost-user's: they are the kinds' rows (devices/devkinds.c). */
 
 _Static_assert(sizeof(struct vu_hdr) == 12, "vhost-user header");
 _Static_assert(sizeof(struct vu_vring_addr) == 40, "vring addr");

@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/jread.h"
+#include "devices/devkinds.h"
 #include "runner/config.h"
 
 static const char *const level_names[] = { "Off", "Error", "Warning", "Info", "Debug", "Trace" };
@@ -45,6 +46,7 @@ void api_config_free(struct api_config *c)
 		free(c->drives[i].path);
 		free(c->drives[i].partuuid);
 	}
+	free(c->vsock_uds);
 	free(c->log_path);
 	free(c->metrics_path);
 	free(c->confidential);
@@ -56,6 +58,11 @@ void api_config_free(struct api_config *c)
 	free(c->tcti);
 	free(c->state_dir);
 	memset(c, 0, sizeof(*c));
+}
+
+unsigned api_device_count(const struct api_config *c)
+{
+	return c->ndrives + c->nnets + (c->entropy ? 1 : 0) + (c->vsock_uds ? 1 : 0);
 }
 
 static int dup_str(char **dst, const char *src)
@@ -79,6 +86,7 @@ int api_config_copy(struct api_config *dst, const struct api_config *src)
 		r |= dup_str(&dst->drives[i].path, src->drives[i].path);
 		r |= dup_str(&dst->drives[i].partuuid, src->drives[i].partuuid);
 	}
+	r |= dup_str(&dst->vsock_uds, src->vsock_uds);
 	r |= dup_str(&dst->log_path, src->log_path);
 	r |= dup_str(&dst->metrics_path, src->metrics_path);
 	r |= dup_str(&dst->confidential, src->confidential);
@@ -337,6 +345,12 @@ static int h_get_vm_config(struct req *q)
 	json_object_object_add(o, "network-interfaces", nets);
 	if (c->entropy)
 		json_object_object_add(o, "entropy", json_object_new_object());
+	if (c->vsock_uds) {
+		json_object *v = json_object_new_object();
+		json_object_object_add(v, "guest_cid", json_object_new_int64(c->vsock_cid));
+		json_object_object_add(v, "uds_path", json_object_new_string(c->vsock_uds));
+		json_object_object_add(o, "vsock", v);
+	}
 	if (c->logger) {
 		json_object *l = json_object_new_object();
 		add_opt_str(l, "log_path", c->log_path);
@@ -467,8 +481,8 @@ static int h_put_drive(struct req *q)
 			goto fail;
 		}
 	if (slot == c->ndrives) {
-		if (c->ndrives + c->nnets + c->entropy >= 8 || c->ndrives >= API_MAX_DRIVES) {
-			r = cp_jread_fail(&q->r, "too many devices: at most %u drives and 8 devices in all", API_MAX_DRIVES);
+		if (api_device_count(c) >= API_DEVICES_MAX || c->ndrives >= API_MAX_DRIVES) {
+			r = cp_jread_fail(&q->r, "too many devices: at most %u in all", API_DEVICES_MAX);
 			goto fail;
 		}
 		c->ndrives++;
@@ -562,9 +576,8 @@ static int h_put_net(struct req *q)
 			return r;
 		}
 	if (slot == c->nnets) {
-		if (c->ndrives + c->nnets + c->entropy >= 8 || c->nnets >= API_MAX_NETS)
-			return cp_jread_fail(&q->r, "too many devices: at most %u interfaces and 8 devices in all",
-						 API_MAX_NETS);
+		if (api_device_count(c) >= API_DEVICES_MAX || c->nnets >= API_MAX_NETS)
+			return cp_jread_fail(&q->r, "too many devices: at most %u in all", API_DEVICES_MAX);
 		c->nnets++;
 	}
 	memset(&c->nets[slot], 0, sizeof(c->nets[slot]));
@@ -575,18 +588,44 @@ static int h_put_net(struct req *q)
 	return 0;
 }
 
+/* Firecracker's Vsock: guest_cid (>= 3, required), uds_path (required), vsock_id (deprecated,
+ * accepted and not used). One device per VM: a second PUT replaces the first. */
 static int h_put_vsock(struct req *q)
 {
 	static const char *const fields[] = { "guest_cid", "uds_path", "vsock_id", NULL };
+	struct api_config *c = &q->txn->cfg;
+	/* The ranges are the --device vsock options' (devices/devkinds.c), checked by their one
+	 * checker: what is accepted here is what carapace run accepts at InstanceStart. */
+	const struct devkind *vk = devkind_get(DEVKIND_VSOCK);
+	const struct devkind_arg *acid = devkind_arg_find(vk, "cid"), *auds = devkind_arg_find(vk, "uds");
+	_cleanup_free_ char *uds = NULL;
+	char canon[128], why[256];
 	uint64_t cid;
 	int r;
 
-	if ((r = need_body(q, fields)) < 0 || (r = cp_jread_req_uint(&q->r, q->body, "guest_cid", 3, UINT32_MAX, &cid)) < 0 ||
-	    (r = read_str(q, q->body, "uds_path", API_PATH_MAX, true, NULL)) < 0)
+	if ((r = need_body(q, fields)) < 0 ||
+	    (r = cp_jread_req_uint(&q->r, q->body, "guest_cid", acid->min_val, acid->max_val, &cid)) < 0 ||
+	    (r = read_str(q, q->body, "uds_path", auds->max_len, true, &uds)) < 0 ||
+	    (r = read_str(q, q->body, "vsock_id", API_ID_MAX, false, NULL)) < 0)
 		return r;
-	/* Valid, but the device does not exist yet: refuse loudly rather than boot without it. */
-	return cp_jread_fail(&q->r, "carapace has no vsock device in this version (the jailed carapace-vsock "
-					"back-end exists but carapace run does not start it yet); see docs/kata.md");
+	if (devkind_arg_check(auds, uds, canon, sizeof(canon), why, sizeof(why)) < 0) {
+		size_t saved = cp_jread_push_key(&q->r, "uds_path");
+		r = cp_jread_fail(&q->r, "%s", why);
+		cp_jread_pop(&q->r, saved);
+		return r;
+	}
+	if (strchr(uds, ',')) {
+		size_t saved = cp_jread_push_key(&q->r, "uds_path");
+		r = cp_jread_fail(&q->r, "'%s' contains a comma, which carapace's device option cannot carry", uds);
+		cp_jread_pop(&q->r, saved);
+		return r;
+	}
+	if (!c->vsock_uds && api_device_count(c) >= API_DEVICES_MAX)
+		return cp_jread_fail(&q->r, "too many devices: at most %u in all", API_DEVICES_MAX);
+	free(c->vsock_uds);
+	c->vsock_uds = TAKE_PTR(uds);
+	c->vsock_cid = (uint32_t)cid;
+	return 0;
 }
 
 static int h_put_entropy(struct req *q)
@@ -597,8 +636,8 @@ static int h_put_entropy(struct req *q)
 
 	if ((r = need_body(q, fields)) < 0 || (r = read_no_limiter(q, q->body, "rate_limiter")) < 0)
 		return r;
-	if (!c->entropy && c->ndrives + c->nnets >= 8)
-		return cp_jread_fail(&q->r, "too many devices: at most 8 in all");
+	if (!c->entropy && api_device_count(c) >= API_DEVICES_MAX)
+		return cp_jread_fail(&q->r, "too many devices: at most %u in all", API_DEVICES_MAX);
 	c->entropy = true;
 	return 0;
 }
@@ -1086,6 +1125,10 @@ int api_config_to_options(const struct api_config *c, char ***out, struct cp_err
 	}
 	if (c->entropy)
 		push(&o, "device", "rng");
+	if (c->vsock_uds) {
+		snprintf(buf, sizeof(buf), "vsock,cid=%u,uds=%s", c->vsock_cid, c->vsock_uds);
+		push(&o, "device", buf);
+	}
 	if (c->confidential)
 		push(&o, "confidential", c->confidential);
 	if (c->platform)

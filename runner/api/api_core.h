@@ -10,13 +10,17 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "runner/run_limits.h"
 
 /* Firecracker's default --http-api-max-payload-size. */
 #define API_BODY_MAX 51200u
 #define API_ID_MAX 64u
 #define API_PATH_MAX 4096u
-#define API_MAX_DRIVES 6u
-#define API_MAX_NETS 4u
+/* Every virtio device of a VM (drives, interfaces, entropy, vsock): carapace run's limit. Any
+ * mix is allowed within it, as in Firecracker (Kata: a root drive and 8 placeholders). */
+#define API_DEVICES_MAX ((unsigned)RUN_MAX_DEVICES)
+#define API_MAX_DRIVES API_DEVICES_MAX
+#define API_MAX_NETS API_DEVICES_MAX
 /* Firecracker's MachineConfiguration range. */
 #define API_VCPUS_MAX 32u
 
@@ -52,6 +56,8 @@ struct api_config {
 	struct api_net nets[API_MAX_NETS];
 	unsigned nnets;
 	bool entropy;
+	uint32_t vsock_cid;     /* PUT /vsock: guest_cid (0: no vsock device) */
+	char *vsock_uds;        /* PUT /vsock: uds_path */
 	bool logger;
 	char *log_path;
 	enum api_log_level level;
@@ -115,6 +121,8 @@ struct api_txn {
 void api_state_init(struct api_state *s, const char *id, const char *version);
 void api_state_free(struct api_state *s);
 void api_config_free(struct api_config *c);
+/* How many virtio devices a configuration has (at most API_DEVICES_MAX). */
+unsigned api_device_count(const struct api_config *c);
 int api_config_copy(struct api_config *dst, const struct api_config *src);
 
 /* Judge one request. On a refusal txn->status is 400 with {"fault_message": ...} naming the
@@ -129,8 +137,9 @@ void api_txn_free(struct api_txn *txn);
  * root device first, then the others as they were added (api_config_to_options' order). */
 unsigned api_drive_device_index(const struct api_config *c, unsigned slot);
 
-/* carapace run's own flags a configuration adds beyond the option table (--attest, --tcti,
- * --state-dir, --pcr): alternating name/value as api_config_to_options. */
+/* The attestation options a configuration adds (--attest, --tcti, --state-dir, --pcr; rows of
+ * runner/config.c's option table like the others): alternating name/value as
+ * api_config_to_options. */
 int api_config_to_flags(const struct api_config *c, char ***out, struct cp_err *err);
 
 /* The `carapace run` options a configuration maps to: alternating name/value strings (value

@@ -162,6 +162,7 @@ void scenario_virtio_blk(const struct guest_boot *boot);
 void scenario_virtio_blk_hotplug(const struct guest_boot *boot);
 void scenario_virtio_rng(const struct guest_boot *boot);
 void scenario_virtio_console(const struct guest_boot *boot);
+void scenario_virtio_vsock(const struct guest_boot *boot);
 /* The demo's use of whatever virtio devices were given (none: nothing printed). */
 void demo_virtio(const struct guest_boot *boot);
 

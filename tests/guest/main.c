@@ -27,6 +27,7 @@ static const struct guest_scenario scenarios[] = {
 	{ "virtio-blk-hotplug", scenario_virtio_blk_hotplug, "virtio-mmio block: wait for a new backing file (configuration interrupt), read it" },
 	{ "virtio-rng", scenario_virtio_rng, "virtio-mmio entropy: 64 bytes, not all zero" },
 	{ "virtio-console", scenario_virtio_console, "virtio-mmio console: write a line" },
+	{ "virtio-vsock", scenario_virtio_vsock, "virtio-mmio vsock: connect out (port=), accept (listen=), data and credit" },
 };
 
 void guest_debug_exit_write(uint32_t status)

@@ -1,89 +1,11 @@
 /* Polling virtio-mmio (version 2) drivers for the virtio scenarios: blk, rng and console. The
  * device is found from the kernel-style argument virtio_mmio.device=<size>@<base>:<irq>; each
  * request is one descriptor chain on a split ring, completion is polled with a bounded wait. */
-#include "guest.h"
-
-#define VIRTIO_MAGIC 0x74726976u /* "virt" */
-#define VM_VERSION        0x004
-#define VM_DEVICE_ID      0x008
-#define VM_DEV_FEATURES   0x010
-#define VM_DEV_FEAT_SEL   0x014
-#define VM_DRV_FEATURES   0x020
-#define VM_DRV_FEAT_SEL   0x024
-#define VM_QUEUE_SEL      0x030
-#define VM_QUEUE_NUM_MAX  0x034
-#define VM_QUEUE_NUM      0x038
-#define VM_QUEUE_READY    0x044
-#define VM_QUEUE_NOTIFY   0x050
-#define VM_INT_STATUS     0x060
-#define VM_INT_ACK        0x064
-#define VM_STATUS         0x070
-#define VM_QUEUE_DESC     0x080
-#define VM_QUEUE_DRIVER   0x090
-#define VM_QUEUE_DEVICE   0x0a0
-#define VM_CONFIG_GEN     0x0fc
-#define VM_CONFIG         0x100
-#define INT_CONFIG        2u /* InterruptStatus: the configuration changed */
-
-#define ST_ACK 1
-#define ST_DRIVER 2
-#define ST_DRIVER_OK 4
-#define ST_FEATURES_OK 8
-#define ST_FAILED 0x80
-
-#define F_VERSION_1_HI (1u << 0) /* feature bit 32 */
-#define BLK_F_RO (1u << 5)
-#define BLK_F_FLUSH (1u << 9)
-
-#define DESC_NEXT 1
-#define DESC_WRITE 2
-#define VQ_SIZE 8
-/* About 1 s at 3 GHz: QEMU and carapace complete a request long before, even when emulated. */
-#define VQ_WAIT_CYCLES (1ull << 32)
-
-struct vdesc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct vq_mem {
-	struct vdesc desc[VQ_SIZE];
-	struct {
-		uint16_t flags, idx, ring[VQ_SIZE], used_event;
-	} avail;
-	struct {
-		uint16_t flags, idx;
-		struct {
-			uint32_t id, len;
-		} ring[VQ_SIZE];
-		uint16_t avail_event;
-	} used __attribute__((aligned(4)));
-} __attribute__((aligned(4096)));
-
-struct vdev {
-	uint32_t base;
-	uint32_t device_id;
-	uint32_t features_lo;
-	uint32_t queue;
-	uint16_t last_used;
-	struct vq_mem *vq;
-};
-
-struct vbuf {
-	void *addr;
-	uint32_t len;
-	bool device_writes;
-};
+#include "virtio.h"
 
 static struct vq_mem vq_mem;
 
-static volatile uint32_t *vreg(const struct vdev *d, uint32_t off) { return phys32(d->base + off); }
-static void vbarrier(void) { __asm__ volatile("" ::: "memory"); }
-
-__attribute__((noreturn, format(printf, 2, 3)))
-static void virtio_fail(const struct vdev *d, const char *fmt, ...)
+void virtio_fail(const struct vdev *d, const char *fmt, ...)
 {
 	va_list ap;
 	if (d && d->base)
@@ -124,7 +46,7 @@ static bool virtio_parse_device_arg(const char *s, size_t len, uint32_t *base, u
 
 /* Finds the first listed device with the wanted id; a window that overlaps RAM is refused
  * (probing it would scribble over memory, not talk to a device). */
-static void virtio_find(const struct guest_boot *boot, uint32_t want, struct vdev *d)
+void virtio_find(const struct guest_boot *boot, uint32_t want, struct vdev *d)
 {
 	unsigned i, seen = 0;
 
@@ -161,11 +83,9 @@ static void virtio_find(const struct guest_boot *boot, uint32_t want, struct vde
 	            seen);
 }
 
-/* Reset, feature negotiation (VERSION_1 plus the wanted low bits the device offers) and one
- * queue of VQ_SIZE entries; the device owns vq_mem from QueueReady on. */
-static void virtio_init(struct vdev *d, uint32_t want_lo, uint32_t queue)
+void virtio_negotiate(struct vdev *d, uint32_t want_lo)
 {
-	uint32_t hi, max;
+	uint32_t hi;
 
 	*vreg(d, VM_STATUS) = 0;
 	if (*vreg(d, VM_STATUS) != 0)
@@ -188,26 +108,43 @@ static void virtio_init(struct vdev *d, uint32_t want_lo, uint32_t queue)
 	if (!(*vreg(d, VM_STATUS) & ST_FEATURES_OK))
 		virtio_fail(d, "virtio: device at 0x%x refused features 0x1%08x", d->base,
 		            d->features_lo);
+}
+
+void virtio_queue_setup(struct vdev *d, uint32_t queue, struct vq_mem *m)
+{
+	uint32_t max;
 
 	*vreg(d, VM_QUEUE_SEL) = queue;
 	max = *vreg(d, VM_QUEUE_NUM_MAX);
 	if (max < VQ_SIZE || *vreg(d, VM_QUEUE_READY))
 		virtio_fail(d, "virtio: queue %u at 0x%x: QueueNumMax %u < %u or already ready", queue,
 		            d->base, max, VQ_SIZE);
-	mem_set(&vq_mem, 0, sizeof(vq_mem));
+	mem_set(m, 0, sizeof(*m));
+	*vreg(d, VM_QUEUE_NUM) = VQ_SIZE;
+	*vreg(d, VM_QUEUE_DESC) = (uint32_t)(uintptr_t)&m->desc;
+	*vreg(d, VM_QUEUE_DESC + 4) = 0;
+	*vreg(d, VM_QUEUE_DRIVER) = (uint32_t)(uintptr_t)&m->avail;
+	*vreg(d, VM_QUEUE_DRIVER + 4) = 0;
+	*vreg(d, VM_QUEUE_DEVICE) = (uint32_t)(uintptr_t)&m->used;
+	*vreg(d, VM_QUEUE_DEVICE + 4) = 0;
+	m->avail.flags = 1; /* NO_INTERRUPT: this driver polls */
+	*vreg(d, VM_QUEUE_READY) = 1;
+}
+
+void virtio_driver_ok(struct vdev *d)
+{
+	*vreg(d, VM_STATUS) = ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK;
+}
+
+/* Negotiation and one queue; the device owns vq_mem from QueueReady on. */
+static void virtio_init(struct vdev *d, uint32_t want_lo, uint32_t queue)
+{
+	virtio_negotiate(d, want_lo);
+	virtio_queue_setup(d, queue, &vq_mem);
 	d->vq = &vq_mem;
 	d->queue = queue;
 	d->last_used = 0;
-	*vreg(d, VM_QUEUE_NUM) = VQ_SIZE;
-	*vreg(d, VM_QUEUE_DESC) = (uint32_t)(uintptr_t)&vq_mem.desc;
-	*vreg(d, VM_QUEUE_DESC + 4) = 0;
-	*vreg(d, VM_QUEUE_DRIVER) = (uint32_t)(uintptr_t)&vq_mem.avail;
-	*vreg(d, VM_QUEUE_DRIVER + 4) = 0;
-	*vreg(d, VM_QUEUE_DEVICE) = (uint32_t)(uintptr_t)&vq_mem.used;
-	*vreg(d, VM_QUEUE_DEVICE + 4) = 0;
-	vq_mem.avail.flags = 1; /* NO_INTERRUPT: this driver polls */
-	*vreg(d, VM_QUEUE_READY) = 1;
-	*vreg(d, VM_STATUS) = ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK;
+	virtio_driver_ok(d);
 }
 
 /* Posts one chain, notifies, polls the used ring; returns the length the device wrote. */

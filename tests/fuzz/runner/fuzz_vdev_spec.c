@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "runner/vdev.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,17 +25,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r > 0 || (r < 0 && !err.msg[0]))
 		abort();
 	if (r == 0) {
-		if (s.kind != DEVKIND_BLK && s.kind != DEVKIND_RNG && s.kind != DEVKIND_CONSOLE && s.kind != DEVKIND_NET)
+		if (!devkind_get(s.kind) || !devkind_get(s.kind)->runner_starts)
 			abort();
 		if (strnlen(s.path, sizeof(s.path)) == sizeof(s.path) || strnlen(s.tap, sizeof(s.tap)) == sizeof(s.tap) ||
 		    strnlen(s.mac, sizeof(s.mac)) == sizeof(s.mac) ||
-		    strnlen(s.test_hook, sizeof(s.test_hook)) == sizeof(s.test_hook))
+		    strnlen(s.test_hook, sizeof(s.test_hook)) == sizeof(s.test_hook) ||
+		    strnlen(s.uds, sizeof(s.uds)) == sizeof(s.uds))
 			abort();
 		if (s.kind == DEVKIND_BLK && !s.path[0])
 			abort();
 		if (s.kind == DEVKIND_NET && !s.tap[0])
 			abort();
 		if (s.kind != DEVKIND_BLK && s.readonly)
+			abort();
+		/* a vsock device has a guest CID outside 0-2 and U32_MAX, and a socket path */
+		if (s.kind == DEVKIND_VSOCK) {
+			uint64_t cid;
+			if (strnlen(s.cid, sizeof(s.cid)) == sizeof(s.cid) || cp_parse_u64(s.cid, &cid) < 0 || cid < 3 ||
+			    cid >= UINT32_MAX || s.uds[0] != '/')
+				abort();
+		}
+		if (s.kind != DEVKIND_VSOCK && (s.cid[0] || s.uds[0]))
 			abort();
 	}
 	free(text);

@@ -19,6 +19,56 @@
 
 #include "common/util.h"
 
+int fe_scratch_open(struct fe_scratch *s, const char *tag)
+{
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/carapace-%.32s.XXXXXX", tag);
+	if (!mkdtemp(s->dir))
+		return -errno;
+	snprintf(s->img, sizeof(s->img), "%s/disk.img", s->dir);
+	snprintf(s->sock, sizeof(s->sock), "%s/dev.sock", s->dir);
+	snprintf(s->out, sizeof(s->out), "%s/console.out", s->dir);
+	snprintf(s->log, sizeof(s->log), "%s/helper.log", s->dir);
+	fd = open(s->img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, 1 << 20) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+void fe_scratch_close(struct fe_scratch *s)
+{
+	unlink(s->img);
+	unlink(s->sock);
+	unlink(s->out);
+	unlink(s->log);
+	rmdir(s->dir);
+}
+
+pid_t fe_spawn_kind(const struct devkind *dk, const struct fe_scratch *s)
+{
+	const char *build = getenv("CARAPACE_BUILD_ROOT");
+	char bin[512];
+	char *argv[] = { bin, "--socket-path", (char *)s->sock, NULL, NULL, NULL };
+
+	snprintf(bin, sizeof(bin), "%s/devices/%s", build ? build : ".", dk->binary);
+	if (!strcmp(dk->name, "blk")) {
+		argv[3] = "--image";
+		argv[4] = (char *)s->img;
+	} else if (!strcmp(dk->name, "console")) {
+		argv[3] = "--output";
+		argv[4] = (char *)s->out;
+	}
+	unlink(s->sock);
+	return fe_spawn_log(argv, s->sock, s->log);
+}
+
 pid_t fe_spawn_log(char *const argv[], const char *sock, const char *log)
 {
 	pid_t pid = fork();

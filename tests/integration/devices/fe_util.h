@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "devices/devkinds.h"
 #include "devices/vhost/frontend.h"
 
 #define FE_GPA_BASE 0x40000000ull /* not 0, so gpa/uva mix-ups show */
@@ -37,6 +38,18 @@ char fe_proc_state(pid_t pid);
 void fe_stop_continue(pid_t pid);
 /* Wait for pid; returns the raw wait status. */
 int fe_wait(pid_t pid);
+
+/* A scratch directory for a helper under test: a 1 MiB disk image, the vhost-user socket's
+ * path, a console output file and the helper's log. */
+struct fe_scratch {
+	char dir[256], img[300], sock[300], out[300], log[300];
+};
+/* Make it under /tmp (tag names the test). -errno on failure. */
+int fe_scratch_open(struct fe_scratch *s, const char *tag);
+void fe_scratch_close(struct fe_scratch *s);
+/* Start a kind's helper from $CARAPACE_BUILD_ROOT/devices on s->sock, with the one file it
+ * needs from s (blk: --image, console: --output), its stderr in s->log. Returns pid. */
+pid_t fe_spawn_kind(const struct devkind *dk, const struct fe_scratch *s);
 
 /* Connect (or, with sock NULL, use the connected socket already in e->fe.sock), negotiate,
  * give memory, start nq rings of qsize. -errno with env->err. */

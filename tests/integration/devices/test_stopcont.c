@@ -21,41 +21,24 @@
 #include "devices/blk/blk.h"
 #include "fe_util.h"
 
-static char dir[256], img[300], sock[300], out[300], logpath[300], build[512];
+static struct fe_scratch scratch;
 
 static int setup(void **state)
 {
-	const char *b = getenv("CARAPACE_BUILD_ROOT");
-	int fd;
-
-	snprintf(build, sizeof(build), "%s/devices", b ? b : ".");
-	strcpy(dir, "/tmp/carapace-stopcont.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(img, sizeof(img), "%s/disk.img", dir);
-	snprintf(sock, sizeof(sock), "%s/dev.sock", dir);
-	snprintf(out, sizeof(out), "%s/console.out", dir);
-	snprintf(logpath, sizeof(logpath), "%s/helper.log", dir);
-	fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, 1 << 20), 0);
-	close(fd);
+	assert_int_equal(fe_scratch_open(&scratch, "stopcont"), 0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	unlink(img);
-	unlink(sock);
-	unlink(out);
-	unlink(logpath);
-	rmdir(dir);
+	fe_scratch_close(&scratch);
 	return 0;
 }
 
 static void log_dump(void)
 {
 	char buf[4096] = "";
-	int fd = open(logpath, O_RDONLY | O_CLOEXEC);
+	int fd = open(scratch.log, O_RDONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
 		ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -94,24 +77,15 @@ static void one_request(const char *kind, struct fe_env *e)
 
 static void stop_continue_helper(const char *kind)
 {
-	char bin[600];
-	char *argv[8] = { bin, "--socket-path", sock, NULL };
+	enum devkind_id k;
 	struct fe_env e;
 	pid_t pid, jailed;
 	int status;
 
-	snprintf(bin, sizeof(bin), "%s/carapace-%s", build, kind);
-	if (!strcmp(kind, "blk")) {
-		argv[3] = "--image";
-		argv[4] = img;
-	} else if (!strcmp(kind, "console")) {
-		argv[3] = "--output";
-		argv[4] = out;
-	}
-	unlink(sock);
-	pid = fe_spawn_log(argv, sock, logpath);
+	assert_int_equal(devkind_by_name(kind, &k), 0);
+	pid = fe_spawn_kind(devkind_get(k), &scratch);
 	assert_true(pid > 0);
-	if (fe_env_open(&e, sock, 1u << 20, !strcmp(kind, "console") ? 2 : 1, 64, ~0ull, ~0ull) < 0)
+	if (fe_env_open(&e, scratch.sock, 1u << 20, devkind_get(k)->queues, 64, ~0ull, ~0ull) < 0)
 		fail_msg("%s: %s", kind, e.err.msg);
 	jailed = fe_jailed_pid(pid);
 	assert_true(jailed > 0);

@@ -29,7 +29,26 @@ api oversized-body PUT /boot-source "{\"kernel_image_path\": \"/k\"$big}" 400 "l
 api id-mismatch PUT /drives/rootfs '{"drive_id": "other", "is_root_device": true, "path_on_host": "/x"}' 400 "does not match the id in the path"
 api bad-id PUT '/drives/a-b' '{"drive_id": "a-b", "is_root_device": true, "path_on_host": "/x"}' 400 "drive_id"
 api rate-limiter PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "rx_rate_limiter": {"ops": {"size": 1, "refill_time": 100}}}' 400 "rate limiters are not supported"
-api vsock-not-yet PUT /vsock '{"guest_cid": 3, "uds_path": "/tmp/v.sock"}' 400 "no vsock device"
+# PUT /vsock, as Firecracker's Vsock: guest_cid >= 3 and uds_path required, vsock_id accepted.
+api vsock-cid-reserved PUT /vsock '{"guest_cid": 2, "uds_path": "/tmp/v.sock"}' 400 "PUT /vsock: guest_cid"
+api vsock-cid-any PUT /vsock '{"guest_cid": 4294967295, "uds_path": "/tmp/v.sock"}' 400 "guest_cid"
+api vsock-cid-type PUT /vsock '{"guest_cid": "3", "uds_path": "/tmp/v.sock"}' 400 "guest_cid: expected an integer"
+api vsock-no-uds PUT /vsock '{"guest_cid": 3}' 400 "uds_path: required field is missing"
+api vsock-no-cid PUT /vsock '{"uds_path": "/tmp/v.sock"}' 400 "guest_cid: required key is missing"
+api vsock-empty-uds PUT /vsock '{"guest_cid": 3, "uds_path": ""}' 400 "uds_path: must not be empty"
+long=/tmp/$(printf 'v%.0s' $(seq 1 110))
+api vsock-long-uds PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$long\"}" 400 "uds_path"
+api vsock-relative-uds PUT /vsock '{"guest_cid": 3, "uds_path": "v.sock"}' 400 "uds_path: uds=v.sock: expected an absolute path"
+api vsock-comma-uds PUT /vsock '{"guest_cid": 3, "uds_path": "/tmp/a,b"}' 400 "uds_path: '/tmp/a,b' contains a comma"
+api vsock-unknown-field PUT /vsock '{"guest_cid": 3, "uds_path": "/tmp/v.sock", "port": 52}' 400 "port: unknown key"
+api vsock-id-type PUT /vsock '{"guest_cid": 3, "uds_path": "/tmp/v.sock", "vsock_id": 1}' 400 "vsock_id"
+api vsock-none-yet GET /vm/config "" 200 '"drives":[]'
+if curl -s --unix-socket "$S" http://localhost/vm/config | grep -q '"vsock"'; then
+	echo "FAIL a refused PUT /vsock left a vsock device behind"; fails=$((fails + 1))
+else echo "ok   refused PUT /vsock requests left nothing behind"; passes=$((passes + 1)); fi
+api vsock PUT /vsock "{\"vsock_id\": \"root\", \"guest_cid\": 3, \"uds_path\": \"$TMP/old.vsock\"}" 204 ""
+api vsock-replaced PUT /vsock "{\"guest_cid\": 52, \"uds_path\": \"$TMP/kata.hvsock\"}" 204 ""
+api vsock-in-config GET /vm/config "" 200 "\"vsock\":{\"guest_cid\":52,\"uds_path\":\"$TMP/kata.hvsock\"}"
 api pause-before-boot PATCH /vm '{"state": "Paused"}' 400 "not supported before starting the microVM"
 api cad-before-boot PUT /actions '{"action_type": "SendCtrlAltDel"}' 400 "not supported before starting"
 api patch-drive-before-boot PATCH /drives/rootfs '{"drive_id": "rootfs"}' 400 "not supported before starting"
@@ -100,6 +119,47 @@ api policy-locked PUT /carapace/launch-policy '{"path": "/tmp/laxer.json"}' 400 
 api boot-source-locked PUT /boot-source "{\"kernel_image_path\": \"$G\"}" 204 ""
 api policy-judges PUT /actions '{"action_type": "InstanceStart"}' 400 "refused by launch policy 'api-tenant': resources.memory_max_mib: 128 MiB"
 stop
+
+# The vsock device reaches carapace run as --device vsock,cid=N,uds=PATH: the VM process names
+# the directory of uds_path once (it must exist), before the policy judges it.
+start
+api vsock-boot PUT /boot-source "{\"kernel_image_path\": \"$G\"}" 204 ""
+api vsock-put PUT /vsock '{"guest_cid": 3, "uds_path": "/nonexistent/dir/v.sock"}' 204 ""
+api vsock-no-dir PUT /actions '{"action_type": "InstanceStart"}' 400 "device 0 (vsock0): device vsock: uds=/nonexistent/dir/v.sock: directory: No such file or directory"
+stop
+echo "{\"boot-source\": {\"kernel_image_path\": \"$G\"}, \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/nonexistent/v.sock\"}}" >"$TMP/vsock.json"
+check config-file-vsock 1 "uds=/nonexistent/v.sock: directory" -- "$C" run --config-file "$TMP/vsock.json"
+# What the launch policy judges: the device class, its three queues and the resolved uds_path
+# (the runner's own request, printed; its cgroup limits filled in as a host with cgroups has them).
+cat >"$TMP/vsock-policy.json" <<JSON
+{ "schema": 1, "name": "vsock-tenant", "isolation": { "type": "none" },
+  "devices": { "vsock": { "uds_paths": [ "$TMP/allowed/*" ] }, "net": {}, "console": {} },
+  "resources": { "memory_max_mib": 64, "vcpus_max": 1,
+                 "cgroup": { "cpu_quota_us": 100000, "memory_max_mib": 256, "pids_max": 64 } },
+  "boot": { "kernel": [ "$G" ], "allow_cmdline": true } }
+JSON
+mkdir -p "$TMP/allowed"
+judge() { # judge NAME UDS WANT_STATUS NEEDLE
+	"$C" run --kernel "$G" --memory 32M --device "vsock,cid=3,uds=$2" --policy "$TMP/vsock-policy.json" \
+		--print-launch-request 2>/dev/null >"$TMP/req.json"
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["cgroup"]={"cpu_quota_us":100000,"cpu_period_us":100000,"memory_max_mib":256,"pids_max":64}; json.dump(r,open(sys.argv[1],"w"))' "$TMP/req.json"
+	check "$1" "$3" "$4" -- "$C" policy eval "$TMP/vsock-policy.json" "$TMP/req.json"
+}
+check vsock-cid-2 2 "device vsock: cid=2: expected a number from 3 to 4294967294" -- "$C" run --kernel "$G" --device vsock,cid=2,uds=/tmp/v.sock
+check vsock-needs-uds 2 "device vsock: uds=PATH is required" -- "$C" run --kernel "$G" --device vsock,cid=3
+check vsock-no-path 2 "device vsock: unknown option 'path'" -- "$C" run --kernel "$G" --device vsock,cid=3,uds=/tmp/v.sock,path=/x
+judge vsock-policy-allows "$TMP/allowed/../allowed/v.sock" 0 ""
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["devices"]; assert d==[{"kind":"vsock","uds_path":sys.argv[2],"queues":3,"queue_size":256}], d' "$TMP/req.json" "$TMP/allowed/v.sock" &&
+	{ echo "ok   vsock request: canonical uds_path, 3 queues"; passes=$((passes + 1)); } ||
+	{ echo "FAIL vsock request: $(cat "$TMP/req.json")"; fails=$((fails + 1)); }
+judge vsock-policy-uds "$TMP/v.sock" 1 "devices.vsock.uds_paths: device 0: vsock socket \"$TMP/v.sock\" matches no allowed pattern"
+# A class allowed with its defaults allows a plain --device of it: net and console have 2 queues
+# (devices/devkinds.c) and the default max_queues is the kind's.
+"$C" run --kernel "$G" --memory 32M --device net,tap=tap0 --device "console,path=$TMP/con.out" \
+	--policy "$TMP/vsock-policy.json" --print-launch-request 2>/dev/null >"$TMP/req.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["cgroup"]={"cpu_quota_us":100000,"cpu_period_us":100000,"memory_max_mib":256,"pids_max":64}; assert [d["queues"] for d in r["devices"]]==[2,2], r; json.dump(r,open(sys.argv[1],"w"))' "$TMP/req.json" &&
+	check plain-net-console-default-policy 0 "" -- "$C" policy eval "$TMP/vsock-policy.json" "$TMP/req.json" ||
+	{ echo "FAIL plain-net-console-default-policy: $(cat "$TMP/req.json")"; fails=$((fails + 1)); }
 
 # A launch policy that is a FIFO nobody writes: the VM process refuses it at once instead of
 # blocking in open() (issue 18 item 9), and the start fails with that reason. (This test used the

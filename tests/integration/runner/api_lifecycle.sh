@@ -15,6 +15,14 @@ api machine-config PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' 2
 api boot-source PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"spin\"}" 204 ""
 api instance-start PUT /actions '{"action_type": "InstanceStart"}' 204 ""
 api running GET / "" 200 '"state":"Running"'
+# Under the API the vCPU threads have Firecracker's names, in the VM process (the API's child);
+# the API process itself has none (docs/kata.md: what Kata's GetThreadIDs sees).
+vmpid=$(cat /proc/"$PID"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -m1 .)
+vm_names=$(cat /proc/"$vmpid"/task/*/comm 2>/dev/null | tr '\n' ',')
+api_names=$(cat /proc/"$PID"/task/*/comm 2>/dev/null | tr '\n' ',')
+if [ -n "$vmpid" ] && grep -q ',fc_vcpu 0,\|^fc_vcpu 0,' <<<"$vm_names" && ! grep -q 'vcpu' <<<"$api_names" && grep -q fc_api <<<"$api_names"; then
+	echo "ok   vCPU thread 'fc_vcpu 0' in the VM process $vmpid; the API process has none"; passes=$((passes + 1))
+else echo "FAIL thread names: VM process '$vmpid' [$vm_names], API process [$api_names]"; fails=$((fails + 1)); fi
 api pause PATCH /vm '{"state": "Paused"}' 204 ""
 api paused GET / "" 200 '"state":"Paused"'
 api pause-again PATCH /vm '{"state": "Paused"}' 204 ""

@@ -9,6 +9,8 @@ printf '{"memory": "64M", "vcpus": 1, "debug-exit": true, "cmdline": "hello", "k
 echo '{"kernal": "x"}' > "$TMP/unknown.json"
 echo '{"vcpus": "2"}' > "$TMP/type.json"
 echo '{"vcpus": 2' > "$TMP/broken.json"
+echo '{"vcpus": 1, "print-launch-request": true}' > "$TMP/cli-only.json"
+echo '{"quiet": true, "pcr": 3}' > "$TMP/pcr.json"
 head -c 8192 /dev/urandom > "$TMP/random.bin"
 printf 'not a kernel\n' > "$TMP/text.txt"
 
@@ -26,6 +28,8 @@ check config-broken     2 "not valid JSON"                   -- "$C" run --confi
 check config-missing    2 "$TMP/nope.json: cannot open: No such file or directory" -- "$C" run --config "$TMP/nope.json"
 check config-dir        2 "is a directory"                   -- "$C" run --config "$TMP"
 check flag-overrides    2 "vcpus: 0 is out of range"         -- "$C" run --config "$TMP/ok.json" --vcpus 0
+check config-cli-only   2 "key 'print-launch-request' is for the command line only (--print-launch-request): a one-shot action" -- "$C" run --config "$TMP/cli-only.json"
+check config-pcr        2 "--pcr: PCR 3 belongs to the firmware's boot measurements" -- "$C" run --config "$TMP/pcr.json"
 check kernel-missing    2 "kernel: $TMP/none: cannot open: No such file or directory" -- "$C" run --kernel "$TMP/none"
 check kernel-random     2 "not a kernel carapace can boot"   -- "$C" run --kernel "$TMP/random.bin"
 check kernel-text       2 "not a kernel carapace can boot"   -- "$C" run --kernel "$TMP/text.txt"

@@ -66,17 +66,19 @@ build)
 	cat >"$scratch/carapace_iftest.te" <<-'EOF'
 	policy_module(carapace_iftest, 1.0)
 	gen_require(`
-		type sysadm_t;
+		type sysadm_t, tmp_t;
 		role sysadm_r;
 	')
 	carapace_run(sysadm_t, sysadm_r)
 	carapace_domtrans(sysadm_t)
 	carapace_manage_images(sysadm_t)
+	carapace_vsock_peer(sysadm_t)
+	carapace_vsock_uds_dir(tmp_t)
 	EOF
 	if ! (cd "$scratch" && make -f "$devel" carapace_iftest.pp) >"$scratch/iftest.log" 2>&1 ||
 		grep -q '^m4:' "$scratch/iftest.log"; then
 		cat "$scratch/iftest.log"
-		echo "FAIL: a module using carapace_run/carapace_domtrans/carapace_manage_images does not build"
+		echo "FAIL: a module using carapace_run/carapace_domtrans/carapace_manage_images/carapace_vsock_* does not build"
 		exit 1
 	fi
 	echo "ok: the interfaces of carapace.if build when used"

@@ -25,11 +25,11 @@ struct fixture {
 	struct kvm_double *kd;
 	struct cc_vm cvm;
 	struct cc_launch_cfg cfg;
-	struct vdev_spec spec;
+	struct vdev_spec spec[RUN_MAX_DEVICES + 1];
 	struct vm *vm;
 };
 
-static int setup_for(void **state, enum cc_platform p)
+static int setup_n(void **state, enum cc_platform p, unsigned ndev)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct cp_err err = { 0 };
@@ -41,13 +41,14 @@ static int setup_for(void **state, enum cc_platform p)
 		print_error("launch: %s\n", err.msg);
 		return -1;
 	}
-	if (vdev_spec_parse("rng", &f->spec, &err) < 0)
-		return -1;
+	for (unsigned i = 0; i < ndev; i++)
+		if (vdev_spec_parse("rng", &f->spec[i], &err) < 0)
+			return -1;
 	memset(&vc, 0, sizeof(vc));
 	vc.console_out_fd = vc.console_in_fd = -1;
 	vc.sandbox = SANDBOX_OFF;
-	vc.devices = &f->spec;
-	vc.ndevices = 1;
+	vc.devices = f->spec;
+	vc.ndevices = ndev;
 	if (vm_adopt_cc(&f->cvm, &vc, &f->vm, &err) < 0) {
 		print_error("adopt: %s\n", err.msg);
 		return -1;
@@ -55,8 +56,10 @@ static int setup_for(void **state, enum cc_platform p)
 	*state = f;
 	return 0;
 }
-static int setup(void **state) { return setup_for(state, CC_SNP); }
-static int setup_tdx(void **state) { return setup_for(state, CC_TDX); }
+static int setup(void **state) { return setup_n(state, CC_SNP, 1); }
+static int setup_tdx(void **state) { return setup_n(state, CC_TDX, 1); }
+static int setup_16(void **state) { return setup_n(state, CC_SNP, RUN_MAX_DEVICES); }
+static int setup_16_tdx(void **state) { return setup_n(state, CC_TDX, RUN_MAX_DEVICES); }
 
 static int teardown(void **state)
 {
@@ -252,6 +255,78 @@ static void test_helper_death_wakes_loop_by_pidfd(void **state)
 	assert_true(f->vm->loop_wakeups >= 1 && f->vm->loop_wakeups <= 3);
 }
 
+/* Sixteen devices (Kata's Firecracker driver: a root drive, 8 placeholders, net, vsock, rng):
+ * each its own window, its own GSI on the IOAPIC's 24 pins (none an ISA IRQ a legacy device
+ * uses), one ioeventfd and irqfd each, and one virtio_mmio.device= announcement each. */
+static void test_sixteen_devices(void **state)
+{
+	struct fixture *f = *state;
+	struct kd_record rec;
+	uint32_t seen = 0;
+	char want[64];
+
+	assert_int_equal(RUN_MAX_DEVICES, 16);
+	assert_int_equal(f->vm->ndevs, 16);
+	for (unsigned i = 0; i < 16; i++) {
+		const struct vdev *d = &f->vm->devs[i];
+		assert_int_equal(d->base, 0xfeb00000ull + 0x200ull * i);
+		assert_true(d->gsi < 24);
+		assert_true(d->gsi >= 5 && d->gsi != 8 && d->gsi != 14 && d->gsi != 15);
+		assert_false(seen & (1u << d->gsi));
+		seen |= 1u << d->gsi;
+		snprintf(want, sizeof(want), "virtio_mmio.device=512@0x%llx:%u", (unsigned long long)d->base, d->gsi);
+		assert_non_null(strstr(f->vm->cmdline, want));
+	}
+	assert_non_null(strstr(f->vm->cmdline, "virtio_mmio.device=512@0xfeb01e00:23"));
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.ioeventfds, 16);
+	assert_int_equal(rec.irqfds, 16);
+	assert_int_equal(kd_refusals(f->kd), 0);
+}
+
+/* The last device's pin (23) is routed by the user-space IOAPIC of a TD like any other. */
+static void test_sixteenth_device_routed_tdx(void **state)
+{
+	struct fixture *f = *state;
+	struct kd_record rec;
+	unsigned gsi = f->vm->devs[15].gsi;
+
+	assert_int_equal(gsi, 23);
+	ioapic_write(f, 0x10 + 2 * gsi + 1, 1u << 24);
+	ioapic_write(f, 0x10 + 2 * gsi, 0x32);
+	assert_int_equal(kd_record_get(f->kd, &rec), 0);
+	assert_int_equal(rec.gsi_routes, 1);
+	assert_int_equal(rec.route_data[gsi], 0x32);
+	assert_int_equal(kd_refusals(f->kd), 0);
+}
+
+/* A seventeenth device is refused before any helper starts. */
+static void test_seventeen_refused(void **state)
+{
+	struct fixture f = { 0 };
+	struct cp_err err = { 0 };
+	struct vm_config vc;
+	struct vm *vm = NULL;
+
+	(void)state;
+	f.cfg = cfg_for(CC_SNP, 1);
+	f.kd = double_new();
+	assert_true(cc_launch(&kd_ops, f.kd, &f.cfg, &f.cvm, &err) >= 0);
+	for (unsigned i = 0; i <= RUN_MAX_DEVICES; i++)
+		assert_int_equal(vdev_spec_parse("rng", &f.spec[i], &err), 0);
+	memset(&vc, 0, sizeof(vc));
+	vc.console_out_fd = vc.console_in_fd = -1;
+	vc.sandbox = SANDBOX_OFF;
+	vc.devices = f.spec;
+	vc.ndevices = RUN_MAX_DEVICES + 1;
+	assert_true(vm_adopt_cc(&f.cvm, &vc, &vm, &err) < 0);
+	assert_non_null(strstr(err.msg, "at most 16"));
+	if (vm)
+		vm_destroy(vm);
+	cc_vm_release(&f.cvm);
+	kd_free(f.kd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +338,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_access_platform_offered_not_forwarded, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_request_served_in_shared_memory, setup_tdx, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_gets_only_shared_memory, setup_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_sixteen_devices, setup_16, teardown),
+		cmocka_unit_test_setup_teardown(test_sixteen_devices, setup_16_tdx, teardown),
+		cmocka_unit_test_setup_teardown(test_sixteenth_device_routed_tdx, setup_16_tdx, teardown),
+		cmocka_unit_test(test_seventeen_refused),
+		/* Last: vm_run leaves this process in the VM process's namespaces and empty root
+		 * (runner/sandbox.c), where no further helper can be jailed. */
 		cmocka_unit_test_setup_teardown(test_helper_death_wakes_loop_by_pidfd, setup, teardown),
 	};
 	ovmf_load_or_skip();

@@ -157,6 +157,54 @@ static void test_policy_and_labels(void **state)
 	assert_null(label_helper_type(LABEL_HELPER__COUNT));
 }
 
+/* The one check of an option's value, per option type (--device and PUT /vsock use it). */
+static void test_arg_check(void **state)
+{
+	const struct devkind_arg *cid = devkind_arg_find(&devkinds[DEVKIND_VSOCK], "cid");
+	const struct devkind_arg *uds = devkind_arg_find(&devkinds[DEVKIND_VSOCK], "uds");
+	const struct devkind_arg *ro = devkind_arg_find(&devkinds[DEVKIND_BLK], "readonly");
+	const struct devkind_arg *tap = devkind_arg_find(&devkinds[DEVKIND_NET], "tap");
+	char out[128], why[256], long_path[120];
+
+	(void)state;
+	assert_non_null(cid);
+	assert_non_null(uds);
+	assert_int_equal(cid->type, DEVOPT_UINT);
+	assert_int_equal(uds->type, DEVOPT_ABSPATH);
+	/* the guest CID: 3 .. 2^32-2, written back in plain decimal */
+	assert_int_equal(devkind_arg_check(cid, "3", out, sizeof(out), why, sizeof(why)), 0);
+	assert_string_equal(out, "3");
+	assert_int_equal(devkind_arg_check(cid, "0x20", out, sizeof(out), why, sizeof(why)), 0);
+	assert_string_equal(out, "32");
+	assert_int_equal(devkind_arg_check(cid, "4294967294", out, sizeof(out), why, sizeof(why)), 0);
+	for (unsigned i = 0; i < 6; i++) {
+		static const char *const bad[] = { "2", "4294967295", "18446744073709551616", "+3", "3 ", "" };
+		assert_int_equal(devkind_arg_check(cid, bad[i], out, sizeof(out), why, sizeof(why)), -EINVAL);
+		assert_non_null(strstr(why, "expected a number from 3 to 4294967294"));
+	}
+	/* a canonical form that does not fit is refused, not cut */
+	assert_int_equal(devkind_arg_check(cid, "4294967294", out, 10, why, sizeof(why)), -EINVAL);
+	/* the socket path: absolute, 2..107 bytes */
+	assert_int_equal(devkind_arg_check(uds, "/run/v.sock", out, sizeof(out), why, sizeof(why)), 0);
+	assert_string_equal(out, "/run/v.sock");
+	assert_int_equal(devkind_arg_check(uds, "run/v.sock", out, sizeof(out), why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "expected an absolute path of 2 to 107 bytes"));
+	assert_int_equal(devkind_arg_check(uds, "/", out, sizeof(out), why, sizeof(why)), -EINVAL);
+	memset(long_path, 'a', 108);
+	long_path[0] = '/';
+	long_path[108] = '\0'; /* 108 bytes: no room for sun_path's NUL */
+	assert_int_equal(devkind_arg_check(uds, long_path, out, sizeof(out), why, sizeof(why)), -EINVAL);
+	long_path[107] = '\0';
+	assert_int_equal(devkind_arg_check(uds, long_path, out, sizeof(out), why, sizeof(why)), 0);
+	/* on/off */
+	assert_int_equal(devkind_arg_check(ro, "true", out, sizeof(out), why, sizeof(why)), 0);
+	assert_string_equal(out, "on");
+	assert_int_equal(devkind_arg_check(ro, "maybe", out, sizeof(out), why, sizeof(why)), -EINVAL);
+	/* a plain value: length only */
+	assert_int_equal(devkind_arg_check(tap, "0123456789abcdef", out, sizeof(out), why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "tap=NAME must be 1 to 15 characters");
+}
+
 static void test_fails_closed(void **state)
 {
 	enum devkind_id k = DEVKIND__COUNT;
@@ -209,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_helpers_built),
 		cmocka_unit_test(test_selinux_module),
 		cmocka_unit_test(test_policy_and_labels),
+		cmocka_unit_test(test_arg_check),
 		cmocka_unit_test(test_fails_closed),
 		cmocka_unit_test(test_trust_table),
 	};

@@ -15,9 +15,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "devices/devkinds.h"
 #include "label/label_monitor.h"
 
 /* ---- the pure core ---- */
@@ -196,7 +202,8 @@ static void proc_start(struct proc_fixture *p)
 	assert_int_equal(label_claims_open(&p->claims, p->dir, &err), 0);
 	p->pair = (struct label_mcs_pair){ 12, 345 };
 	assert_int_equal(label_claims_claim(&p->claims, &p->pair), 0);
-	assert_int_equal(label_monitor_start(&p->m, &p->s, &p->claims, &p->pair, slots, 2, &err), 0);
+	/* Every process test runs the monitor under its real filter, kill on anything else. */
+	assert_int_equal(label_monitor_start(&p->m, &p->s, &p->claims, &p->pair, slots, 2, LMON_FILTER_KILL, &err), 0);
 	assert_true(p->m.pid > 0);
 	/* The claim is the monitor's: this process holds no copy of it any more. */
 	assert_int_equal(p->claims.n, 0);
@@ -300,6 +307,205 @@ static void test_process_vm_gone_restores(void **state)
 	proc_end(&p);
 }
 
+/* ---- the monitor's seccomp filter (label/label_monitor_filter.c) ---- */
+
+/* What a confined child does; it returns normally (then leaves with exit_group 0) or dies. */
+struct confined {
+	int sock, dirfd;   /* the fds it is bound to */
+	int other_sock;    /* a socket it was not forked with */
+	const char *file;  /* a file to label */
+	int act;
+};
+
+enum { C_SERVE, C_LIBSELINUX, C_RELEASE, C_OPEN, C_SOCKET, C_RECV_OTHER, C_SEND_FLAGS, C_WRITE_STDOUT,
+       C_SETXATTR_CREATE, C_RMDIR_AT, C_KILL, C_EXEC, C_WAIT };
+
+static void confined_act(const struct confined *c)
+{
+	char buf[16] = "x", *con = NULL;
+	int st;
+
+	switch (c->act) {
+	case C_SERVE: /* a request in, an answer out, a message on stderr */
+		if (recv(c->sock, buf, sizeof(buf), MSG_TRUNC) != 1 || send(c->sock, "y", 1, MSG_NOSIGNAL) != 1 ||
+		    write(2, "confined: stderr\n", 17) != 17)
+			_exit(5);
+		break;
+	case C_LIBSELINUX: /* the real label_ops, as the monitor calls them: the calls pass the filter;
+			    * their results (SELinux is off here, or the caller may not set the
+			    * attribute) do not matter */
+		(void)label_ops_libselinux.set_file(NULL, c->file, "system_u:object_r:carapace_image_t:s0:c1,c2");
+		(void)label_ops_libselinux.get_file(NULL, c->file, &con);
+		free(con);
+		(void)label_ops_libselinux.set_file(NULL, "/nonexistent/carapace", "system_u:object_r:carapace_image_t:s0");
+		break;
+	case C_RELEASE: /* the claim's release: unlink the lock file, close the fds */
+		if (unlinkat(c->dirfd, "c1,c2", 0) < 0 || close(c->dirfd) < 0 || close(c->sock) < 0)
+			_exit(5);
+		break;
+	case C_OPEN: (void)open("/etc/passwd", O_RDONLY); break;
+	case C_SOCKET: (void)socket(AF_UNIX, SOCK_STREAM, 0); break;
+	case C_RECV_OTHER: (void)recv(c->other_sock, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT); break;
+	case C_SEND_FLAGS: (void)send(c->sock, "y", 1, 0); break;
+	case C_WRITE_STDOUT: (void)!write(1, "x", 1); break;
+	case C_SETXATTR_CREATE: (void)lsetxattr(c->file, "security.selinux", "x", 2, XATTR_CREATE); break;
+	case C_RMDIR_AT: (void)unlinkat(c->dirfd, "c1,c2", AT_REMOVEDIR); break;
+	case C_KILL: (void)kill(getppid(), 0); break;
+	case C_EXEC: execl("/bin/true", "true", (char *)NULL); break;
+	case C_WAIT: (void)waitpid(-1, &st, WNOHANG); break;
+	}
+}
+
+static int run_confined(struct confined *c, int act)
+{
+	int st = 0;
+	pid_t pid;
+
+	c->act = act;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct cp_err err = { 0 };
+		const int fds[] = { c->sock, c->dirfd };
+		if (label_monitor_confine(fds, 2, LMON_FILTER_KILL, &err) < 0) {
+			fprintf(stderr, "confine: %s\n", err.msg);
+			syscall(SYS_exit_group, 3);
+		}
+		confined_act(c);
+		syscall(SYS_exit_group, 0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+static void test_filter(void **state)
+{
+	static const struct { int act; const char *what; } allowed[] = {
+		{ C_SERVE, "recv/send on its socket, write to stderr" },
+		{ C_LIBSELINUX, "lgetfilecon_raw/lsetfilecon_raw through the real label_ops" },
+		{ C_RELEASE, "unlinkat on the claims directory, close" },
+	}, killed[] = {
+		{ C_OPEN, "open(/etc/passwd)" },
+		{ C_SOCKET, "socket()" },
+		{ C_RECV_OTHER, "recv on a socket it was not forked with" },
+		{ C_SEND_FLAGS, "send without MSG_NOSIGNAL" },
+		{ C_WRITE_STDOUT, "write to stdout" },
+		{ C_SETXATTR_CREATE, "lsetxattr with XATTR_CREATE" },
+		{ C_RMDIR_AT, "unlinkat(AT_REMOVEDIR)" },
+		{ C_KILL, "kill()" },
+		{ C_EXEC, "execve()" },
+		{ C_WAIT, "wait4()" },
+	};
+	char dir[64] = "/tmp/carapace-lmon-filter-XXXXXX", file[96], lock[96];
+	int sv[2], other[2];
+	struct confined c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/image", dir);
+	snprintf(lock, sizeof(lock), "%s/c1,c2", dir);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, other), 0);
+	c = (struct confined){ .sock = sv[1], .other_sock = other[1], .file = file };
+	c.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(c.dirfd >= 0);
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		int st, fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		char b;
+
+		assert_true(fd >= 0);
+		close(fd);
+		fd = open(lock, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+		assert_int_equal(send(sv[0], "r", 1, 0), 1);
+		st = run_confined(&c, allowed[i].act);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail_msg("%s: %s %d", allowed[i].what, WIFSIGNALED(st) ? "killed by signal" : "exit status",
+				 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		while (recv(sv[0], &b, 1, MSG_DONTWAIT) > 0)
+			;
+		while (recv(sv[1], &b, 1, MSG_DONTWAIT) > 0)
+			;
+	}
+	assert_int_equal(access(lock, F_OK), -1); /* the release really unlinked it */
+	for (size_t i = 0; i < sizeof(killed) / sizeof(killed[0]); i++) {
+		int st = run_confined(&c, killed[i].act);
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
+			fail_msg("%s: not killed by SIGSYS (%s %d)", killed[i].what, WIFSIGNALED(st) ? "signal" : "exit status",
+				 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	}
+	/* Off: no filter at all (--seccomp off), the same forbidden call goes through. */
+	{
+		pid_t pid = fork();
+		int st;
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct cp_err err = { 0 };
+			if (label_monitor_confine(&sv[1], 1, LMON_FILTER_OFF, &err) < 0 || socket(AF_UNIX, SOCK_STREAM, 0) < 0)
+				_exit(5);
+			_exit(0);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	unlink(file);
+	unlink(lock);
+	rmdir(dir);
+	close(c.dirfd);
+	close(sv[0]);
+	close(sv[1]);
+	close(other[0]);
+	close(other[1]);
+}
+
+/* The trust table (devices/devkinds.c) names the filter this file loads. */
+static void test_trust_row(void **state)
+{
+	struct trust_row rows[32];
+	size_t n = trust_table_rows(rows, 32);
+	char want[64];
+	bool seen = false;
+
+	(void)state;
+	snprintf(want, sizeof(want), "base + %s", lmon_seccomp_list.name);
+	for (size_t i = 0; i < n; i++)
+		seen |= !strcmp(rows[i].seccomp, want) && !strncmp(rows[i].process, "label monitor", 13);
+	assert_true(seen);
+}
+
+/* The monitor runs under its filter (and no_new_privs) before it answers its first request. */
+static void test_process_is_confined(void **state)
+{
+	struct proc_fixture p;
+	struct cp_err err = { 0 };
+	char path[64];
+
+	(void)state;
+	proc_start(&p);
+	/* Its filter is in place before the first request: /proc says so. */
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)p.m.pid);
+	{
+		FILE *f = fopen(path, "re");
+		char line[128];
+		bool filtered = false, nnp = false;
+		assert_non_null(f);
+		/* The fork returned before the child loaded its filter: one request makes sure it has. */
+		assert_int_equal(label_monitor_apply(&p.m, 0, &err), 0);
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			filtered |= !strncmp(line, "Seccomp:\t2", 10);
+			nnp |= !strncmp(line, "NoNewPrivs:\t1", 13);
+		}
+		fclose(f);
+		assert_true(filtered);
+		assert_true(nnp);
+	}
+	assert_int_equal(label_monitor_finish(&p.m, &err), 0);
+	assert_int_equal(p.m.exit_status, 0);
+	proc_end(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +516,9 @@ int main(void)
 		cmocka_unit_test(test_process_out_of_state_cuts_off),
 		cmocka_unit_test(test_process_malformed_cuts_off),
 		cmocka_unit_test(test_process_vm_gone_restores),
+		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_process_is_confined),
+		cmocka_unit_test(test_trust_row),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,9 +69,16 @@ static void test_parse_failure_leaves_nothing(void **state)
 
 static void test_rules_unique(void **state)
 {
-	for (size_t i = 0; policy_rules[i]; i++)
-		for (size_t j = i + 1; policy_rules[j]; j++)
-			assert_string_not_equal(policy_rules[i], policy_rules[j]);
+	char a[POLICY_RULE_MAX], b[POLICY_RULE_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; policy_rule_name(i, a, sizeof(a)) == 0; i++, n++)
+		for (size_t j = i + 1; policy_rule_name(j, b, sizeof(b)) == 0; j++)
+			assert_string_not_equal(a, b);
+	/* each class's four rules, blk's and vsock's own, and the fixed ones */
+	assert_true(n > 4 * POLICY_DEV__COUNT + 3);
+	assert_int_equal(policy_rule_name(n, a, sizeof(a)), -ENOENT);
+	assert_int_equal(policy_rule_name(SIZE_MAX, a, sizeof(a)), -ENOENT);
 }
 
 static void test_tdx_bit63_roundtrip(void **state)

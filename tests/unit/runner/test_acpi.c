@@ -238,16 +238,16 @@ static void acpiexec_crs(const struct acpi_tables *t)
 	assert_non_null(f);
 	assert_int_equal(fwrite(buf + d->off, 1, d->len, f), d->len);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "cd %s && %s -b 'Evaluate \\_SB.VR07._CRS' DSDT.dat 2>&1", dir, exe);
+	snprintf(cmd, sizeof(cmd), "cd %s && %s -b 'Evaluate \\_SB.VR15._CRS' DSDT.dat 2>&1", dir, exe);
 	f = popen(cmd, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
-		/* Memory32Fixed RW 0xfeb00e00 len 0x200, then the extended IRQ: consumer, edge, GSI 12 */
-		if (strstr(line, "0000: 86 09 00 01 00 0E B0 FE 00 02 00 00 89 06 00 03"))
+		/* Memory32Fixed RW 0xfeb01e00 len 0x200, then the extended IRQ: consumer, edge, GSI 23 */
+		if (strstr(line, "0000: 86 09 00 01 00 1E B0 FE 00 02 00 00 89 06 00 03"))
 			found |= 1;
-		if (strstr(line, "0010: 01 0C 00 00 00 79 00"))
+		if (strstr(line, "0010: 01 17 00 00 00 79 00"))
 			found |= 2;
-		if (strstr(line, "Evaluation of \\_SB.VR07._CRS returned object"))
+		if (strstr(line, "Evaluation of \\_SB.VR15._CRS returned object"))
 			found |= 4;
 	}
 	assert_int_equal(pclose(f), 0);
@@ -258,11 +258,14 @@ static void acpiexec_crs(const struct acpi_tables *t)
 
 static void test_iasl(void **state)
 {
-	struct acpi_config c = { .ncpus = 4, .legacy_pic = true, .ndevs = 8 };
+	/* The most devices a VM has, on carapace's GSIs (runner/vdev.c): VR15 is pin 23. */
+	static const uint32_t gsi[16] = { 5, 6, 7, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23 };
+	struct acpi_config c = { .ncpus = 4, .legacy_pic = true, .ndevs = 16 };
 	struct acpi_tables t;
 	(void)state;
-	for (unsigned i = 0; i < 8; i++)
-		c.devs[i] = (struct acpi_mmio_dev){ 0xfeb00000 + 0x200 * i, 0x200, 5 + i };
+	assert_int_equal(ACPI_MAX_DEVICES, 16);
+	for (unsigned i = 0; i < 16; i++)
+		c.devs[i] = (struct acpi_mmio_dev){ 0xfeb00000 + 0x200 * i, 0x200, gsi[i] };
 	build(&c, &t);
 	iasl_check(&t, 0);
 	acpiexec_crs(&t);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -149,15 +150,22 @@ static void test_drives_and_options(void **state)
 		     "guest_mac");
 	expect_status("PUT", "/entropy", "{}", 204);
 	expect_fault("PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/v\"}", "guest_cid");
-	expect_fault("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\"}", "no vsock device");
+	expect_fault("PUT", "/vsock", "{\"guest_cid\": 4294967295, \"uds_path\": \"/v\"}", "guest_cid");
+	expect_fault("PUT", "/vsock", "{\"guest_cid\": 3}", "uds_path: required field is missing");
+	expect_fault("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/a,b\"}", "contains a comma");
+	/* the --device vsock option's own check (devices/devkinds.c), so InstanceStart cannot refuse it later */
+	expect_fault("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"run/v\"}", "uds_path: uds=run/v: expected an absolute path");
+	expect_status("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"vsock_id\": \"root\"}", 204);
+	expect_status("PUT", "/vsock", "{\"guest_cid\": 7, \"uds_path\": \"/run/vm/kata.hvsock\"}", 204);
 	expect_fault("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", "without a kernel");
 	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\", \"boot_args\": \"console=ttyS0\"}", 204);
 
 	assert_int_equal(api_config_to_options(&S.cfg, &o, &err), 0);
 	for (i = 0; o[i]; i += 2) {
 		if (!strcmp(o[i], "device")) {
-			/* the root device first, then the others; then the net and rng devices */
-			const char *want[] = { "blk,path=/img/root,readonly=on", "blk,path=/d", "net,tap=tap0,mac=02:00:00:00:00:01", "rng" };
+			/* the root device first, then the others; then the net, rng and vsock devices */
+			const char *want[] = { "blk,path=/img/root,readonly=on", "blk,path=/d", "net,tap=tap0,mac=02:00:00:00:00:01", "rng",
+					       "vsock,cid=7,uds=/run/vm/kata.hvsock" };
 			assert_string_equal(o[i + 1], want[ndev]);
 			ndev++;
 		}
@@ -166,7 +174,7 @@ static void test_drives_and_options(void **state)
 		if (!strcmp(o[i], "memory"))
 			assert_string_equal(o[i + 1], "128M");
 	}
-	assert_int_equal(ndev, 4);
+	assert_int_equal(ndev, 5);
 	assert_non_null(cmd);
 	assert_string_equal(cmd, "console=ttyS0 root=/dev/vda ro");
 	api_options_free(o);
@@ -175,7 +183,48 @@ static void test_drives_and_options(void **state)
 	assert_non_null(strstr(b, "\"kernel_image_path\":\"/k\""));
 	assert_non_null(strstr(b, "\"drive_id\":\"data\""));
 	assert_non_null(strstr(b, "\"host_dev_name\":\"tap0\""));
+	assert_non_null(strstr(b, "\"vsock\":{\"guest_cid\":7,\"uds_path\":\"/run/vm/kata.hvsock\"}"));
 	free(b);
+}
+
+/* Kata's Firecracker driver: the rootfs drive, a pool of 8 placeholder drives (createDiskPool),
+ * an interface, vsock and entropy: 12 devices, within the 16 a VM may have; the 17th is refused
+ * and changes nothing. Every device reaches carapace run as a --device option. */
+static void test_kata_device_set(void **state)
+{
+	char **o = NULL, body[256], path[64];
+	struct cp_err err = { 0 };
+	int ndev = 0;
+
+	expect_status("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"is_root_device\": false, \"is_read_only\": true, "
+		      "\"path_on_host\": \"/kata/rootfs.img\"}", 204);
+	for (int i = 0; i < 8; i++) {
+		snprintf(path, sizeof(path), "/drives/drive_%d", i);
+		snprintf(body, sizeof(body), "{\"drive_id\": \"drive_%d\", \"is_root_device\": false, \"path_on_host\": \"/kata/p%d\"}", i, i);
+		expect_status("PUT", path, body, 204);
+	}
+	expect_status("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}", 204);
+	expect_status("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/kata/kata.hvsock\"}", 204);
+	expect_status("PUT", "/entropy", "{}", 204);
+	for (int i = 8; i < 12; i++) {
+		snprintf(path, sizeof(path), "/drives/drive_%d", i);
+		snprintf(body, sizeof(body), "{\"drive_id\": \"drive_%d\", \"is_root_device\": false, \"path_on_host\": \"/kata/p%d\"}", i, i);
+		expect_status("PUT", path, body, 204);
+	}
+	assert_int_equal(api_device_count(&S.cfg), 16);
+	expect_fault("PUT", "/drives/drive_12", "{\"drive_id\": \"drive_12\", \"is_root_device\": false, \"path_on_host\": \"/x\"}",
+		     "too many devices: at most 16 in all");
+	expect_fault("PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\"}", "at most 16");
+	/* Replacing an existing device is not a new one. */
+	expect_status("PUT", "/drives/drive_0", "{\"drive_id\": \"drive_0\", \"is_root_device\": false, \"path_on_host\": \"/kata/q\"}", 204);
+	expect_status("PUT", "/vsock", "{\"guest_cid\": 4, \"uds_path\": \"/kata/kata.hvsock\"}", 204);
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
+	assert_int_equal(api_config_to_options(&S.cfg, &o, &err), 0);
+	for (size_t i = 0; o[i]; i += 2)
+		if (!strcmp(o[i], "device"))
+			ndev++;
+	assert_int_equal(ndev, 16);
+	api_options_free(o);
 }
 
 static void test_lifecycle(void **state)
@@ -385,6 +434,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drives_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kata_device_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_option_checks, setup, teardown),

@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,10 +37,32 @@ struct probe {
 	enum sandbox_thread thread;
 	bool helper_filter;      /* a helper's filter (devices/jail) instead of a VM thread's */
 	const struct sce_list *helper_policy; /* which helper's: NULL for rng */
+	bool reaper_filter;      /* the jail reaper's, bound to a child the probe starts first */
 	const struct sandbox_targets *targets;
 	void (*act)(const void *ctx);
 	const void *ctx;
 };
+
+/* The reaper probe's own child (what the reaper's filter is bound to), and another child of the
+ * probe that is not it (a zombie). */
+static pid_t reaper_child, reaper_other;
+static volatile sig_atomic_t trapped;
+static void on_trap(int sig) { (void)sig; trapped = 1; }
+
+/* A child of the calling process that waits to be killed, and dies with it (the probe may be
+ * killed by its filter before it could collect it). */
+static pid_t pausing_child(void)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+			_exit(0);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
 
 static volatile sig_atomic_t kicked;
 static void on_kick(int sig) { (void)sig; kicked = 1; }
@@ -56,7 +79,20 @@ static int run_probe(const struct probe *p)
 		int r;
 
 		signal(SANDBOX_KICK_SIGNAL, on_kick);
-		if (p->helper_filter) {
+		if (p->reaper_filter) {
+			/* The reaper re-raises a fatal signal on itself; a handler lets the probe see
+			 * that the call passed the filter, and go on. */
+			signal(SIGTRAP, on_trap);
+			signal(SIGUSR2, on_trap);
+			reaper_child = pausing_child();
+			/* Another child, already ended: a wait4 for it that the filter wrongly lets
+			 * through returns at once instead of hanging the test. */
+			if ((reaper_other = fork()) == 0)
+				_exit(0);
+			if (reaper_child < 0 || reaper_other < 0)
+				syscall(SYS_exit_group, 4);
+			r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : jail_seccomp_load_reaper(reaper_child, &err);
+		} else if (p->helper_filter) {
 			r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : jail_seccomp_load(p->helper_policy ? p->helper_policy : &jail_policy_rng, &err);
 		} else {
 			r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
@@ -70,7 +106,7 @@ static int run_probe(const struct probe *p)
 		p->act(p->ctx);
 		/* exit for the VM threads' lists (single-threaded: the process ends), exit_group for
 		 * the helper's */
-		syscall(p->helper_filter ? SYS_exit_group : SYS_exit, 0);
+		syscall(p->helper_filter || p->reaper_filter ? SYS_exit_group : SYS_exit, 0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return status;
@@ -102,6 +138,8 @@ static pid_t sleeper(void)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		/* Dies with the test, even when a failed assertion skips its reap(). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		signal(SIGUSR1, SIG_IGN);
 		signal(SIGUSR2, SIG_IGN);
 		for (;;)
@@ -200,6 +238,126 @@ static void test_kill(void **state)
 		assert_int_equal(waitpid(other, &st, 0), other);
 		assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	}
+}
+
+/* ---- wait4 (main thread): only the helpers and the label monitor ---- */
+
+struct wt { pid_t pid; int options; bool rusage; };
+
+static void do_wait4(const void *ctx)
+{
+	const struct wt *w = ctx;
+	struct rusage ru;
+	int st;
+
+	/* A waitable child that has not ended: WNOHANG returns 0, a blocking wait is not tried. */
+	if (syscall(SYS_wait4, w->pid, &st, w->options, w->rusage ? &ru : NULL) < 0 && errno != ECHILD)
+		syscall(SYS_exit, 5);
+}
+
+static void test_main_wait4(void **state)
+{
+	pid_t helper = sleeper(), monitor = sleeper(), other = sleeper();
+	const pid_t children[] = { helper, monitor };
+	const struct sandbox_targets t = { .helper_pids = &helper, .npids = 1, .children = children, .nchildren = 2 };
+	struct wt w = { helper, WNOHANG, false };
+	struct probe p = { .thread = SANDBOX_MAIN, .targets = &t, .act = do_wait4, .ctx = &w };
+
+	(void)state;
+	/* The probe is not these processes' parent: the kernel answers ECHILD once the filter
+	 * let the call through, which is all this checks. */
+	expect_allowed(&p, "wait4(helper, WNOHANG)");
+	w = (struct wt){ monitor, WNOHANG, false };
+	expect_allowed(&p, "wait4(label monitor, WNOHANG)");
+	w = (struct wt){ monitor, 0, false };
+	expect_allowed(&p, "wait4(label monitor, 0)");
+	w = (struct wt){ other, WNOHANG, false };
+	expect_killed(&p, "wait4 for a pid that is neither a helper nor the monitor");
+	w = (struct wt){ -1, WNOHANG, false };
+	expect_killed(&p, "wait4(-1): any child");
+	w = (struct wt){ 0, WNOHANG, false };
+	expect_killed(&p, "wait4(0): the process group");
+	w = (struct wt){ -helper, WNOHANG, false };
+	expect_killed(&p, "wait4(-pgid)");
+	w = (struct wt){ helper, WNOHANG | __WALL, false };
+	expect_killed(&p, "wait4(helper, WNOHANG|__WALL)");
+	w = (struct wt){ helper, WNOHANG, true };
+	expect_killed(&p, "wait4(helper) with a rusage");
+	w = (struct wt){ helper, WNOHANG, false };
+	expect_killed(&(struct probe){ .thread = SANDBOX_MAIN, .act = do_wait4, .ctx = &w }, "wait4 with no children known");
+	/* kill stays bound to the helpers: the monitor is collected, never signalled. */
+	{
+		struct kl k = { monitor, SIGTERM };
+		expect_killed(&(struct probe){ .thread = SANDBOX_MAIN, .targets = &t, .act = do_kill, .ctx = &k },
+			      "kill(label monitor, SIGTERM)");
+	}
+	reap(helper);
+	reap(monitor);
+	reap(other);
+}
+
+/* ---- the jail reaper: wait4, kill and tgkill bound to its helper and itself ---- */
+
+enum reaper_act { R_WAIT_CHILD, R_WAIT_CHILD_NOHANG, R_WAIT_OTHER, R_WAIT_ANY, R_KILL_CHILD, R_KILL_CHILD_TERM,
+		  R_KILL_OTHER, R_KILL_GROUP, R_TGKILL_SELF_TRAP, R_TGKILL_SELF_USR2, R_TGKILL_OTHER };
+
+static void do_reaper(const void *ctx)
+{
+	enum reaper_act a = *(const enum reaper_act *)ctx;
+	pid_t self = getpid();
+	int st = 0;
+	long r = 0;
+
+	switch (a) {
+	case R_WAIT_CHILD: /* what jail_reap does once the helper is gone */
+		kill(reaper_child, SIGKILL);
+		r = waitpid(reaper_child, &st, 0) == reaper_child && WIFSIGNALED(st) ? 0 : -1;
+		break;
+	case R_WAIT_CHILD_NOHANG: r = waitpid(reaper_child, &st, WNOHANG); break;
+	case R_WAIT_OTHER: r = waitpid(reaper_other, &st, 0); break;
+	case R_WAIT_ANY: r = waitpid(-1, &st, 0); break;
+	case R_KILL_CHILD: r = kill(reaper_child, SIGKILL); break;
+	case R_KILL_CHILD_TERM: r = kill(reaper_child, SIGTERM); break;
+	case R_KILL_OTHER: r = kill(reaper_other, SIGKILL); break;
+	case R_KILL_GROUP: r = kill(0, SIGKILL); break;
+	case R_TGKILL_SELF_TRAP: trapped = 0; r = syscall(SYS_tgkill, self, self, SIGTRAP); r = r == 0 && trapped ? 0 : -1; break;
+	case R_TGKILL_SELF_USR2: r = syscall(SYS_tgkill, self, self, SIGUSR2); break;
+	case R_TGKILL_OTHER: r = syscall(SYS_tgkill, reaper_other, reaper_other, SIGKILL); break;
+	}
+	if (r < 0)
+		syscall(SYS_exit_group, 5);
+	/* Both children die with the probe (PR_SET_PDEATHSIG). */
+}
+
+static void reaper_expect(enum reaper_act a, bool allowed, const char *what)
+{
+	struct probe p = { .reaper_filter = true, .act = do_reaper, .ctx = &a };
+
+	if (allowed)
+		expect_allowed(&p, what);
+	else
+		expect_killed(&p, what);
+}
+
+static void test_reaper(void **state)
+{
+	(void)state;
+	reaper_expect(R_WAIT_CHILD, true, "reaper: kill(helper, SIGKILL) and wait4(helper, 0)");
+	reaper_expect(R_KILL_CHILD, true, "reaper: kill(helper, SIGKILL)");
+	reaper_expect(R_TGKILL_SELF_TRAP, true, "reaper: tgkill(itself, SIGTRAP) (a re-raised fatal signal)");
+	reaper_expect(R_WAIT_CHILD_NOHANG, false, "reaper: wait4(helper, WNOHANG)");
+	reaper_expect(R_WAIT_OTHER, false, "reaper: wait4 for another child");
+	reaper_expect(R_WAIT_ANY, false, "reaper: wait4(-1)");
+	reaper_expect(R_KILL_CHILD_TERM, false, "reaper: kill(helper, SIGTERM)");
+	reaper_expect(R_KILL_OTHER, false, "reaper: kill(another process, SIGKILL)");
+	reaper_expect(R_KILL_GROUP, false, "reaper: kill(0, SIGKILL): its process group");
+	reaper_expect(R_TGKILL_SELF_USR2, false, "reaper: tgkill(itself, SIGUSR2): no helper ends of it");
+	reaper_expect(R_TGKILL_OTHER, false, "reaper: tgkill(another process)");
+	/* What jail_reap re-raises and what the filter lets through are one list. */
+	assert_true(jail_reaper_may_raise(SIGSYS));
+	assert_true(jail_reaper_may_raise(SIGKILL));
+	assert_false(jail_reaper_may_raise(SIGUSR2));
+	assert_false(jail_reaper_may_raise(SIGTERM));
 }
 
 /* ---- fallocate ---- */
@@ -410,6 +568,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tgkill),
 		cmocka_unit_test(test_kill),
+		cmocka_unit_test(test_main_wait4),
+		cmocka_unit_test(test_reaper),
 		cmocka_unit_test(test_fallocate),
 		cmocka_unit_test(test_vcpu_sockets),
 		cmocka_unit_test(test_main_channels),

@@ -61,6 +61,22 @@ static void test_mptable(void **state)
 		assert_int_equal(p[1], i);
 		assert_int_equal(p[3] & 2, i == 0 ? 2 : 0);
 	}
+	/* After the CPUs, the ISA bus and the IOAPIC: one I/O interrupt assignment per IOAPIC pin,
+	 * all 24 (IRQ n -> pin n; pins 16-23 carry virtio devices 8-15), then the two local ones. */
+	{
+		uint8_t *e = c + 44 + 20 * 4 + 8 + 8;
+		assert_int_equal(cp_le16(c + 34), 4 + 1 + 1 + 24 + 2);
+		for (int irq = 0; irq < 24; irq++, e += 8) {
+			assert_int_equal(e[0], 3);
+			assert_int_equal(e[5], irq);
+			assert_int_equal(e[6], 4); /* the IOAPIC's id */
+			assert_int_equal(e[7], irq);
+		}
+		assert_int_equal(e[0], 4);
+		assert_int_equal(len, e + 16 - c);
+	}
+	/* The largest vCPU count the API offers (32) still fits the EBDA. */
+	assert_true(mptable_build(buf, GP_EBDA_END - GP_EBDA, GP_EBDA, 32, &err) > 0);
 	assert_int_equal(mptable_build(buf, sizeof(buf), GP_EBDA, 0, &err), -EINVAL);
 	assert_int_equal(mptable_build(buf, 64, GP_EBDA, 4, &err), -ENOSPC);
 }

@@ -49,6 +49,80 @@ static void test_args_from_table(void **state)
 	expect_args(&s, (const char *const[]){ "--output", "/out", NULL });
 	assert_int_equal(vdev_spec_parse("rng", &s, &err), 0);
 	expect_args(&s, (const char *const[]){ NULL });
+	/* numbers reach the helper in plain decimal */
+	assert_int_equal(vdev_spec_parse("vsock,uds=/run/vm/kata.hvsock,cid=0x10", &s, &err), 0);
+	assert_int_equal(s.kind, DEVKIND_VSOCK);
+	expect_args(&s, (const char *const[]){ "--cid", "16", "--uds-path", "/run/vm/kata.hvsock", NULL });
+	assert_int_equal(vdev_spec_parse("vsock,cid=4294967294,uds=/v", &s, &err), 0);
+	expect_args(&s, (const char *const[]){ "--cid", "4294967294", "--uds-path", "/v", NULL });
+}
+
+/* The numeric and absolute-path options (DEVOPT_UINT, DEVOPT_ABSPATH), through vsock's row. */
+static void test_number_and_path_options(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "vsock,cid=2,uds=/v", "device vsock: cid=2: expected a number from 3 to 4294967294" },
+		{ "vsock,cid=4294967295,uds=/v", "cid=4294967295: expected a number from 3 to 4294967294" },
+		{ "vsock,cid=-3,uds=/v", "expected a number" },
+		{ "vsock,cid= 3,uds=/v", "expected a number" },
+		{ "vsock,cid=3x,uds=/v", "expected a number" },
+		{ "vsock,cid=,uds=/v", "expected a number" },
+		{ "vsock,cid=3,uds=v.sock", "uds=v.sock: expected an absolute path of 2 to 107 bytes" },
+		{ "vsock,cid=3,uds=/", "expected an absolute path" },
+		{ "vsock,cid=3", "device vsock: uds=PATH is required" },
+		{ "vsock,uds=/v", "device vsock: cid=N is required" },
+		{ "vsock,cid=3,uds=/v,path=/x", "device vsock: unknown option 'path'" },
+		{ "blk,path=/i,cid=3", "device blk: unknown option 'cid'" },
+	};
+	char long_uds[160];
+	struct vdev_spec s;
+	struct cp_err err;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(vdev_spec_parse(bad[i][0], &s, &err), -EINVAL);
+		if (!strstr(err.msg, bad[i][1]))
+			fail_msg("%s: got \"%s\", want \"%s\"", bad[i][0], err.msg, bad[i][1]);
+	}
+	/* 107 bytes fit sockaddr_un.sun_path with its NUL; 108 do not. */
+	memset(long_uds, 'a', sizeof(long_uds));
+	memcpy(long_uds, "vsock,cid=3,uds=/", 17);
+	long_uds[16 + 107] = '\0';
+	assert_int_equal(vdev_spec_parse(long_uds, &s, &err), 0);
+	assert_int_equal(strlen(s.uds), 107);
+	long_uds[16 + 107] = 'a';
+	long_uds[16 + 108] = '\0';
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vdev_spec_parse(long_uds, &s, &err), -EINVAL);
+	assert_string_equal(s.uds, "");
+}
+
+/* vdev_spec_resolve names the socket's directory canonically (what the policy judges and the
+ * helper gets) and refuses a directory that does not exist. */
+static void test_resolve(void **state)
+{
+	struct vdev_spec s;
+	struct cp_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(vdev_spec_parse("vsock,cid=3,uds=/tmp/../tmp/./v.sock", &s, &err), 0);
+	assert_int_equal(vdev_spec_resolve(&s, &err), 0);
+	assert_string_equal(s.uds, "/tmp/v.sock");
+	assert_int_equal(vdev_spec_parse("vsock,cid=3,uds=/v.sock", &s, &err), 0);
+	assert_int_equal(vdev_spec_resolve(&s, &err), 0);
+	assert_string_equal(s.uds, "/v.sock");
+	assert_int_equal(vdev_spec_parse("vsock,cid=3,uds=/nonexistent-carapace/v.sock", &s, &err), 0);
+	assert_int_equal(vdev_spec_resolve(&s, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "device vsock: uds=/nonexistent-carapace/v.sock: directory: "));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vdev_spec_parse("vsock,cid=3,uds=/tmp/..", &s, &err), 0);
+	assert_int_equal(vdev_spec_resolve(&s, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "does not name a file"));
+	/* kinds without such an option are left alone */
+	assert_int_equal(vdev_spec_parse("console,path=rel/out", &s, &err), 0);
+	assert_int_equal(vdev_spec_resolve(&s, &err), 0);
+	assert_string_equal(s.path, "rel/out");
 }
 
 static void test_spec_refusals(void **state)
@@ -60,9 +134,7 @@ static void test_spec_refusals(void **state)
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(vdev_spec_parse("floppy", &s, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "unknown kind 'floppy'"));
-	/* In the table, but not started by carapace run (no launch-policy class to judge it). */
-	memset(&err, 0, sizeof(err));
-	assert_int_equal(vdev_spec_parse("vsock", &s, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "(blk, rng, console, net, vsock)")); /* the table's kinds */
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(vdev_spec_parse("rng,path=/x", &s, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "unknown option 'path'"));
@@ -93,8 +165,7 @@ static void test_unknown_kind_fails_closed(void **state)
 	s.image_fd = -1;
 	s.kind = (enum devkind_id)DEVKIND__COUNT;
 	assert_int_equal(vdev_helper_args(&s, args, ARRAY_SIZE(args), fdbuf, sizeof(fdbuf), &err), -EINVAL);
-	s.kind = DEVKIND_VSOCK;
-	assert_int_equal(vdev_helper_args(&s, args, ARRAY_SIZE(args), fdbuf, sizeof(fdbuf), &err), -EINVAL);
+	assert_int_equal(vdev_spec_resolve(&s, &err), -EINVAL);
 	assert_string_equal(vdev_kind_name((enum devkind_id)42), "?");
 
 	s.kind = (enum devkind_id)42;
@@ -110,6 +181,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_args_from_table),
 		cmocka_unit_test(test_spec_refusals),
+		cmocka_unit_test(test_number_and_path_options),
+		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_unknown_kind_fails_closed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
