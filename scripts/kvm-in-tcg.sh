@@ -64,8 +64,8 @@ if ! [ -x "$cache/busybox" ]; then
 fi
 bb=$cache/busybox
 
-# The initramfs: busybox, the modules, and an init that loads them (order = dependencies; a
-# module already built in just fails to load), mounts this machine's root and the build
+# The initramfs: busybox, the modules, and an init that loads them (three passes, so a module
+# whose dependency comes later in the list loads on the next; one already loaded just fails), mounts this machine's root and the build
 # directory, and switches to that root (a chroot would forbid the helpers' user namespaces).
 ir=$(mktemp -d)
 trap 'rm -rf "$ir"' EXIT
@@ -78,8 +78,8 @@ cat >"$ir/init" <<EOF
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache \\
-	9pnet 9pnet_virtio 9p irqbypass kvm ccp kvm-amd; do insmod /mods/\$m.ko 2>/dev/null; done
+for pass in 1 2 3; do for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \\
+	fscache netfs 9pnet 9pnet_virtio 9p irqbypass kvm ccp kvm-amd; do insmod /mods/\$m.ko 2>/dev/null; done; done
 [ -c /dev/kvm ] || echo "kvm-in-tcg: kvm_amd did not load: no /dev/kvm in the VM"
 o=trans=virtio,version=9p2000.L,msize=262144
 mount -t 9p -o \$o hostroot /mnt || { echo "kvm-in-tcg: cannot mount the host root"; poweroff -f; }
