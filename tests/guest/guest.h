@@ -88,7 +88,7 @@ struct guest_memmap_entry {
 #define GUEST_E820_RAM 1
 #define GUEST_MAX_MEMMAP 64
 #define GUEST_MAX_CMDLINE 1024
-#define GUEST_MAX_ARGS 16
+#define GUEST_MAX_ARGS 32 /* 16 virtio-mmio devices on the command line plus the scenario's own */
 
 struct guest_arg {
 	const char *key;
