@@ -2,6 +2,7 @@
 #include "common/seccomp_engine.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,19 @@ static const struct sce_rule base_rules[] = {
 };
 
 const struct sce_list sce_list_base = { "base", base_rules, ARRAY_SIZE(base_rules) };
+
+/* glibc's allocator makes two calls on its own that no allowlist holds, both only for a thread's
+ * own arena (a heap beside the main one): the first trim of such a heap in a process opens
+ * /proc/sys/vm/overcommit_memory (check_may_shrink_heap), and creating arenas past the eighth
+ * asks the kernel for the CPU count. A filtered thread that frees enough, or simply ends (its cache is freed at exit),
+ * would die of SIGSYS: the VM process with 16 devices did, after its guest had passed. One arena
+ * per process avoids both; the main arena grows and trims with brk and mmap (the base list).
+ * Every process that loads one of the engine's filters links this file, so this runs before its
+ * main() starts a thread. tests/unit/runner/test_sandbox_exit.c fails without it. */
+__attribute__((constructor)) static void sce_one_malloc_arena(void)
+{
+	(void)mallopt(M_ARENA_MAX, 1);
+}
 
 /* A comparison of the low 32 bits: what the kernel reads of an int parameter. */
 static struct scmp_arg_cmp cmp32(unsigned arg, uint64_t v)

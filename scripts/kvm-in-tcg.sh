@@ -8,6 +8,9 @@
 #   scripts/kvm-in-tcg.sh BUILD_DIR [meson test arguments...]
 #     e.g. scripts/kvm-in-tcg.sh build --suite kvm
 #          scripts/kvm-in-tcg.sh build runner-direct-layout-boot -v
+#   scripts/kvm-in-tcg.sh BUILD_DIR --exec SCRIPT [arguments...]
+#     runs `bash SCRIPT arguments...` in the VM instead (from the source directory), for
+#     investigations: strace, a single carapace run, QEMU with KVM.
 #
 # The VM sees this machine's root file system read-only (9p) and BUILD_DIR read-write at the
 # same path, so the build's absolute paths hold. It gets its own /tmp, /run, /dev, a cgroup2
@@ -20,7 +23,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-[ $# -ge 1 ] || { sed -n '8,10p' "$0" >&2; exit 125; }
+[ $# -ge 1 ] || { sed -n '8,13p' "$0" >&2; exit 125; }
 build=$(cd "$1" && pwd) || exit 125
 shift
 [ -f "$build/build.ninja" ] || { echo "kvm-in-tcg: $build is not a meson build directory" >&2; exit 125; }
@@ -99,7 +102,13 @@ rm -f "$build/meson-logs/kvm-in-tcg.rc"
 {
 	echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root'
 	printf 'cd %q || exit 1\n' "$here"
-	printf 'meson test -C %q' "$build"
+	if [ "${1:-}" = --exec ]; then
+		shift
+		[ $# -ge 1 ] || { echo "kvm-in-tcg: --exec needs a script" >&2; exit 125; }
+		printf 'bash %q' "$(realpath "$1")"; shift
+	else
+		printf 'meson test -C %q' "$build"
+	fi
 	printf ' %q' "$@"
 	echo
 	printf 'echo $? > %q\n' "$build/meson-logs/kvm-in-tcg.rc"
@@ -113,5 +122,5 @@ timeout "${L1_TIMEOUT:-7200}" qemu-system-x86_64 -accel tcg,thread=multi -cpu ma
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$build,mount_tag=build,security_model=none,multidevs=remap" </dev/null || true
 rc=$(cat "$build/meson-logs/kvm-in-tcg.rc" 2>/dev/null || echo 125)
-echo "kvm-in-tcg: meson test in the VM exited with status $rc"
+echo "kvm-in-tcg: the command in the VM exited with status $rc"
 exit "$rc"
