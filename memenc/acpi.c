@@ -133,6 +133,16 @@ static void aml_name_int(struct aml *a, const char seg[4], uint32_t v)
 	}
 }
 
+static const uint32_t virtio_gsis[ACPI_MAX_DEVICES] = { 5, 6, 7, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23 };
+
+struct acpi_mmio_dev acpi_virtio_window(unsigned idx)
+{
+	if (idx >= ACPI_MAX_DEVICES)
+		return (struct acpi_mmio_dev){ 0, 0, 0 };
+	return (struct acpi_mmio_dev){ ACPI_VIRTIO_BASE + (uint64_t)idx * ACPI_VIRTIO_SIZE, ACPI_VIRTIO_SIZE,
+				       virtio_gsis[idx] };
+}
+
 /* Device (VRnn) { _HID "LNRO0005", _UID n, _CCA 1, _CRS { Memory32Fixed, Interrupt } }: what
  * QEMU's microvm declares (hw/virtio/virtio-acpi.c) and Linux's virtio_mmio binds through its
  * ACPI match table. The interrupt is edge-triggered, active high: carapace signals it through

@@ -23,6 +23,15 @@ struct acpi_mmio_dev {
 	uint32_t gsi;
 };
 
+/* carapace's virtio-mmio windows, the one place of their geometry (the runner's devices, the MP
+ * table's pins and `carapace measure` follow it): window i at ACPI_VIRTIO_BASE + i *
+ * ACPI_VIRTIO_SIZE, as QEMU microvm, on the i-th GSI of 5, 6, 7, 9-13, 16-23 (ISA IRQs no
+ * carapace device uses, then the IOAPIC's pins above the ISA range). */
+#define ACPI_VIRTIO_BASE 0xfeb00000ull
+#define ACPI_VIRTIO_SIZE 0x200u
+/* Window idx (< ACPI_MAX_DEVICES; a larger one yields size 0). */
+struct acpi_mmio_dev acpi_virtio_window(unsigned idx);
+
 struct acpi_config {
 	unsigned ncpus;           /* one LAPIC (ID < 255) or x2APIC (ID >= 255) entry each; IDs 0..n-1 */
 	bool legacy_pic;          /* MADT PCAT_COMPAT: KVM's in-kernel 8259 pair exists (not on TDX) */

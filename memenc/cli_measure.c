@@ -32,7 +32,7 @@ enum {
 	OPT_VCPU_MODEL, OPT_VCPU_STEPPING, OPT_VMM_TYPE, OPT_GUEST_FEATURES, OPT_KERNEL, OPT_INITRD,
 	OPT_APPEND, OPT_OUTPUT_FORMAT, OPT_JSON, OPT_ID_KEY, OPT_AUTHOR_KEY, OPT_ID_BLOCK_OUT,
 	OPT_ID_AUTH_OUT, OPT_POLICY, OPT_FAMILY_ID, OPT_IMAGE_ID, OPT_GUEST_SVN, OPT_CCEL_LOG, OPT_TD_HOB,
-	OPT_SNP_OVMF_HASH, OPT_MEMORY, OPT_LAYOUT_OUT, OPT_CBIT, OPT_SNP_VALIDATE, OPT_HELP,
+	OPT_SNP_OVMF_HASH, OPT_MEMORY, OPT_LAYOUT_OUT, OPT_CBIT, OPT_SNP_VALIDATE, OPT_VIRTIO_DEVICES, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -68,6 +68,7 @@ static const struct option options[] = {
 	{ "layout-out", required_argument, NULL, OPT_LAYOUT_OUT },
 	{ "cbit", required_argument, NULL, OPT_CBIT },
 	{ "snp-validate", required_argument, NULL, OPT_SNP_VALIDATE },
+	{ "virtio-devices", required_argument, NULL, OPT_VIRTIO_DEVICES },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -77,7 +78,7 @@ struct measure_args {
 	const char *output_format, *id_key, *author_key, *id_block_out, *id_auth_out;
 	const char *family_id, *image_id, *ccel_log, *td_hob, *snp_ovmf_hash;
 	const char *vcpus, *vcpu_sig, *vcpu_family, *vcpu_model, *vcpu_stepping, *guest_features;
-	const char *policy, *guest_svn, *memory, *layout_out, *cbit, *snp_validate;
+	const char *policy, *guest_svn, *memory, *layout_out, *cbit, *snp_validate, *virtio_devices;
 	bool json, ovmf_hash_mode;
 };
 
@@ -91,7 +92,8 @@ static void usage(FILE *f)
 	      "          [--policy HEX] [--family-id HEX] [--image-id HEX] [--guest-svn N]]\n"
 	      "       carapace measure --platform tdx [--firmware FILE] [--td-hob F] [--ccel-log FILE]\n"
 	      "       carapace measure --platform snp|tdx --kernel bzImage [--initrd F] [--append STR] --vcpus N\n"
-	      "         --memory SIZE [--cbit N] [--snp-validate zero|stub] [--json]   (firmware-less direct boot)\n"
+	      "         --memory SIZE [--cbit N] [--snp-validate zero|stub] [--virtio-devices N] [--json]\n"
+	      "         (firmware-less direct boot; N: the VM's --device count, which the measured DSDT describes)\n"
 	      "--layout-out DIR (with --firmware too) writes the plan: plan.jsonl, pages.bin, acpi/*.dat.\n"
 	      "--mode is an alias of --platform, --ovmf of --firmware (sev-snp-measure's names).\n"
 	      "The last line printed is the measurement. See carapace-measure(1).\n", f);
@@ -379,6 +381,7 @@ static int parse_args(int argc, char **argv, struct measure_args *a)
 		case OPT_MEMORY: a->memory = optarg; break;
 		case OPT_LAYOUT_OUT: a->layout_out = optarg; break;
 		case OPT_CBIT: a->cbit = optarg; break;
+		case OPT_VIRTIO_DEVICES: a->virtio_devices = optarg; break;
 		case OPT_SNP_VALIDATE: a->snp_validate = optarg; break;
 		case 'h':
 		case OPT_HELP: usage(stdout); return 1;
@@ -560,6 +563,12 @@ static int run_direct(const struct measure_args *a, struct memenc_launch_opts *o
 	o->vcpus = in.vcpus = (unsigned)v;
 	if (!a->memory || cp_parse_size(a->memory, 1ull << 20, &in.mem_size) < 0)
 		return fail(CP_EXIT_USAGE, "%s", "--memory SIZE (e.g. 512M, 16G) is required for a direct boot");
+	if (a->virtio_devices) {
+		if (cp_parse_u64(a->virtio_devices, &v) < 0 || v > ACPI_MAX_DEVICES)
+			return fail(CP_EXIT_USAGE, "--virtio-devices: '%s' is not a number in 0..%u", a->virtio_devices,
+				    ACPI_MAX_DEVICES);
+		in.ndevs = (unsigned)v;
+	}
 	if (a->cbit) {
 		if (o->platform != MEMENC_PLATFORM_SNP || cp_parse_u64(a->cbit, &v) < 0 || v < 32 || v > 63)
 			return fail(CP_EXIT_USAGE, "--cbit: '%s' (snp only, 32..63)", a->cbit);
@@ -596,6 +605,7 @@ static int run_direct(const struct measure_args *a, struct memenc_launch_opts *o
 		json_object_object_add(j, "platform", json_object_new_string(memenc_platform_name(o->platform)));
 		json_object_object_add(j, "boot", json_object_new_string("direct (no firmware)"));
 		json_object_object_add(j, "vcpus", json_object_new_int((int)o->vcpus));
+		json_object_object_add(j, "virtio_devices", json_object_new_int((int)in.ndevs));
 		json_object_object_add(j, "memory", jhex64(in.mem_size));
 		json_object_object_add(j, "kernel_gpa", jhex64(plan.direct->kernel_gpa));
 		json_object_object_add(j, "entry", jhex64(plan.direct->entry.rip));
@@ -663,9 +673,9 @@ static int run(const struct measure_args *a)
 		json_object_put(j);
 		return rc;
 	}
-	if (a->memory || a->cbit || a->snp_validate) {
+	if (a->memory || a->cbit || a->snp_validate || a->virtio_devices) {
 		json_object_put(j);
-		return fail(CP_EXIT_USAGE, "%s", "--memory, --cbit and --snp-validate describe a firmware-less direct boot "
+		return fail(CP_EXIT_USAGE, "%s", "--memory, --cbit, --snp-validate and --virtio-devices describe a firmware-less direct boot "
 			    "(--kernel without --firmware)");
 	}
 

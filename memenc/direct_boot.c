@@ -154,6 +154,9 @@ static int check_input(const struct db_input *in, struct cp_err *err)
 		return cp_err_set(err, EINVAL, "direct boot: --memory %llu MiB; the layout holds %llu MiB..%llu GiB "
 				  "in whole 4 KiB pages", (unsigned long long)(in->mem_size >> 20),
 				  (unsigned long long)(DB_MEM_MIN >> 20), (unsigned long long)(DB_MEM_MAX >> 30));
+	if (in->ndevs > ACPI_MAX_DEVICES)
+		return cp_err_set(err, E2BIG, "direct boot: %u virtio-mmio devices; the DSDT holds at most %u", in->ndevs,
+				  ACPI_MAX_DEVICES);
 	if (in->cbit > 63 || (in->platform == DB_SNP && in->cbit && in->cbit < 32))
 		return cp_err_set(err, EINVAL, "direct boot: C-bit position %u is outside 32..63", in->cbit);
 	if (in->initrd && in->initrd_len == 0)
@@ -366,7 +369,8 @@ int db_layout_build(const struct db_input *in, struct db_layout *l, struct cp_er
 	ac.mp_wakeup = stub;
 	ac.mp_mailbox_gpa = DB_MAILBOX;
 	ac.ndevs = in->ndevs;
-	memcpy(ac.devs, in->devs, sizeof(ac.devs));
+	for (unsigned i = 0; i < in->ndevs && i < ACPI_MAX_DEVICES; i++)
+		ac.devs[i] = acpi_virtio_window(i);
 	if (acpi_size(&ac) > DB_ACPI_MAX)
 		r = cp_err_set(err, E2BIG, "direct boot: %u vCPUs need %zu bytes of ACPI tables; the layout has %llu",
 			       in->vcpus, acpi_size(&ac), (unsigned long long)DB_ACPI_MAX);

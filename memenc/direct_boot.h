@@ -96,8 +96,11 @@ struct db_input {
 	enum db_snp_validate snp_validate; /* SNP only */
 	bool tdx_stub;           /* boot through the TDX stub (forced for DB_TDX; on DB_PLAIN the test
 				  * mode where every vCPU starts at the reset vector) */
-	unsigned ndevs;          /* virtio-mmio devices for the DSDT */
-	struct acpi_mmio_dev devs[ACPI_MAX_DEVICES];
+	/* virtio-mmio devices: the DSDT describes windows 0..ndevs-1 (acpi_virtio_window), which is
+	 * how a guest finds them. The FADT is hardware-reduced, so Linux has no legacy PIC and maps a
+	 * GSI only for a device ACPI describes: `virtio_mmio.device=` on the command line does not
+	 * work with this layout (probe fails with -EINVAL), and must not be given as well. */
+	unsigned ndevs;          /* 0..ACPI_MAX_DEVICES */
 };
 
 /* The entry state of the boot vCPU (64-bit boot protocol) and of the SNP APs. With the TDX stub

@@ -513,7 +513,8 @@ int boot_load_direct(const struct gmem *g, const struct boot_input *in, struct b
 {
 	struct db_input din = { .platform = DB_PLAIN, .kernel = in->kernel, .kernel_len = in->kernel_len,
 				.initrd = in->initrd, .initrd_len = in->initrd_len, .cmdline = in->cmdline,
-				.vcpus = in->ncpus, .mem_size = g->size, .tdx_stub = in->tdx_stub_test };
+				.vcpus = in->ncpus, .mem_size = g->size, .tdx_stub = in->tdx_stub_test,
+				.ndevs = in->ndevs };
 	struct db_layout l;
 	int r;
 

@@ -37,6 +37,7 @@ struct boot_input {
 	const char *cmdline;   /* may be NULL */
 	unsigned ncpus;
 	bool tdx_stub_test;    /* boot_load_direct: boot through the TDX stub, every vCPU at the reset vector */
+	unsigned ndevs;        /* boot_load_direct: virtio-mmio devices the DSDT describes (windows 0..n-1) */
 };
 
 struct boot_result {

@@ -207,6 +207,7 @@ int cli_run_cc_boot(const struct run_opts *o, const uint8_t *kernel, size_t kern
 	cfg->initrd = initrd;
 	cfg->initrd_len = initrd_len;
 	cfg->cmdline = kernel ? (o->cmdline ? o->cmdline : "") : NULL;
+	cfg->ndevs = kernel && !o->firmware ? o->ndevices : 0;
 	cfg->firmware = NULL;
 	cfg->firmware_len = 0;
 	cfg->snp_validate = DB_VALIDATE_ZERO;

@@ -35,12 +35,12 @@
 /* The build tree's devices/ folder, so carapace runs from its build directory. */
 static const char helper_build_dir[] = CARAPACE_HELPER_BUILD_DIR;
 
-/* ISA IRQs no carapace device uses (0-2 timer/cascade, 3-4 the UARTs, 8 RTC, 14-15 legacy
- * IDE are left alone), then the IOAPIC's pins above the ISA range: the MP table describes all
- * 24 (runner/mptable.c), the DSDT names each device's GSI (memenc/acpi.c). */
-static const unsigned vdev_gsis[] = { 5, 6, 7, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23 };
-/* Every other list of devices follows RUN_MAX_DEVICES (runner/run_limits.h) or is checked here. */
-_Static_assert(ARRAY_SIZE(vdev_gsis) == RUN_MAX_DEVICES, "one GSI per device");
+/* Each device's window and GSI: acpi_virtio_window (memenc/acpi.c), the one place of their
+ * geometry, so the DSDT a direct boot gets and the windows the exits serve cannot differ. The MP
+ * table describes all 24 IOAPIC pins (runner/mptable.c). Every other list of devices follows
+ * RUN_MAX_DEVICES (runner/run_limits.h) or is checked here. */
+_Static_assert(GP_VIRTIO_MMIO == ACPI_VIRTIO_BASE && GP_VIRTIO_MMIO_SZ == ACPI_VIRTIO_SIZE,
+	       "runner/layout.h and memenc/acpi.h name the same windows");
 _Static_assert(GP_VIRTIO_MMIO + RUN_MAX_DEVICES * GP_VIRTIO_MMIO_SZ <= GP_IOAPIC, "the windows end below the IOAPIC");
 _Static_assert(ACPI_MAX_DEVICES == RUN_MAX_DEVICES, "the DSDT (memenc/acpi.h) names every device");
 
@@ -479,8 +479,8 @@ int vdev_create(struct vm *vm, struct vdev *d, unsigned index, const struct vdev
 	snprintf(d->name, sizeof(d->name), "%s%u", vdev_kind_name(spec->kind), index);
 	if (index >= RUN_MAX_DEVICES)
 		return cp_err_set(err, E2BIG, "at most %d devices", RUN_MAX_DEVICES);
-	d->base = GP_VIRTIO_MMIO + index * GP_VIRTIO_MMIO_SZ;
-	d->gsi = vdev_gsis[index];
+	d->base = acpi_virtio_window(index).base;
+	d->gsi = acpi_virtio_window(index).gsi;
 
 	if ((r = spawn_helper(d, &sock, err)) < 0)
 		return r;

@@ -292,7 +292,10 @@ static int vm_devices_start(struct vm *vm, const struct vm_config *cfg, struct c
 		}
 	}
 
-	/* Devices before the kernel: the command line announces them, as QEMU microvm does. */
+	/* Devices before the kernel. The command line announces them, as QEMU microvm without ACPI
+	 * does; the firmware-less direct layout describes them in its DSDT instead (its FADT is
+	 * hardware-reduced: Linux then maps a GSI only for a device ACPI names, and a command-line
+	 * device fails to probe), so there the command line stays as given. */
 	if (cfg->ndevices > RUN_MAX_DEVICES)
 		return cp_err_set(err, E2BIG, "%u devices requested; at most %d", cfg->ndevices, RUN_MAX_DEVICES);
 	{
@@ -307,6 +310,8 @@ static int vm_devices_start(struct vm *vm, const struct vm_config *cfg, struct c
 				return r;
 			}
 			vm->ndevs = i + 1;
+			if (cfg->direct_layout || cfg->tdx_stub_test)
+				continue;
 			off += (size_t)snprintf(vm->cmdline + off, len - off, "%svirtio_mmio.device=512@0x%llx:%u",
 						off ? " " : "", (unsigned long long)vm->devs[i].base, vm->devs[i].gsi);
 		}
@@ -419,7 +424,7 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 
 	e820_build(vm->mem.size, &vm->e820);
 	bin = (struct boot_input){ cfg->kernel, cfg->kernel_len, cfg->initrd, cfg->initrd_len, vm->cmdline,
-				   cfg->ncpus, cfg->tdx_stub_test };
+				   cfg->ncpus, cfg->tdx_stub_test, vm->ndevs };
 	if ((r = cfg->direct_layout || cfg->tdx_stub_test ? boot_load_direct(&vm->mem, &bin, &vm->boot, err)
 							   : boot_load(&vm->mem, &vm->e820, &bin, &vm->boot, err)) < 0)
 		goto fail;

@@ -87,6 +87,10 @@ struct cc_launch_cfg {
 	const uint8_t *kernel, *initrd;
 	size_t kernel_len, initrd_len;
 	const char *cmdline;
+	/* Firmware-less direct boot: the virtio-mmio devices, which the measured DSDT describes
+	 * (windows 0..ndevs-1, memenc/acpi.h acpi_virtio_window); `carapace measure --virtio-devices`
+	 * takes the same count. */
+	unsigned ndevs;
 };
 
 /* The launch is the firmware-less direct boot of cfg->kernel (no firmware image given). */

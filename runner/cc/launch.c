@@ -284,7 +284,7 @@ static int direct_plan(struct cc_vm *vm, const struct cpuid_table *t, struct cp_
 	const struct cc_launch_cfg *cfg = vm->cfg;
 	struct db_input in = { .kernel = cfg->kernel, .kernel_len = cfg->kernel_len, .initrd = cfg->initrd,
 			       .initrd_len = cfg->initrd_len, .cmdline = cfg->cmdline, .vcpus = cfg->vcpus,
-			       .mem_size = cfg->mem_size,
+			       .mem_size = cfg->mem_size, .ndevs = cfg->ndevs,
 			       .snp_validate = vm->platform == CC_SNP ? cfg->snp_validate : DB_VALIDATE_ZERO };
 
 	for (unsigned i = 0; vm->platform == CC_SNP && i < t->nent; i++)

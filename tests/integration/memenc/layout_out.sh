@@ -49,6 +49,23 @@ run() { # name platform args...
 run snp-direct snp --kernel "$tmp/bz" --initrd "$tmp/initrd" --append "console=ttyS0" --vcpus 3 --memory 256M
 run tdx-direct tdx --kernel "$tmp/bz" --initrd "$tmp/initrd" --append "console=ttyS0" --vcpus 4 --memory 5G
 run snp-direct-cbit snp --kernel "$tmp/bz" --vcpus 1 --memory 128M --cbit 47
+# --virtio-devices N: the measured DSDT describes N virtio-mmio devices (iasl reads it back above);
+# another digest than without them, and more than 16 is refused.
+run snp-direct-devs snp --kernel "$tmp/bz" --append "console=ttyS0" --vcpus 3 --memory 256M --virtio-devices 16
+run tdx-direct-devs tdx --kernel "$tmp/bz" --vcpus 2 --memory 256M --virtio-devices 2
+[ "$(grep -ao LNRO0005 "$tmp/snp-direct-devs/acpi/DSDT.dat" | wc -l)" = 16 ] ||
+	{ echo "FAIL: --virtio-devices 16 did not put 16 LNRO0005 devices in the DSDT"; exit 1; }
+if command -v iasl >/dev/null; then
+	grep -q '0xFEB01E00' "$tmp/snp-direct-devs/acpi/DSDT.dsl" ||
+		{ echo "FAIL: iasl's DSDT lacks the 16th window 0xFEB01E00"; exit 1; }
+fi
+d0=$("$measure" --platform snp --kernel "$tmp/bz" --vcpus 1 --memory 128M | tail -1)
+d2=$("$measure" --platform snp --kernel "$tmp/bz" --vcpus 1 --memory 128M --virtio-devices 2 | tail -1)
+[ "$d0" != "$d2" ] || { echo "FAIL: the devices are not in the digest"; exit 1; }
+if "$measure" --platform snp --kernel "$tmp/bz" --vcpus 1 --memory 128M --virtio-devices 17 2>"$tmp/err"; then
+	echo "FAIL: --virtio-devices 17 accepted"; exit 1
+fi
+grep -q "0..16" "$tmp/err" || { cat "$tmp/err"; exit 1; }
 # --snp-validate stub: the validation stub's page instead of ZERO RAM pages; another digest.
 run snp-direct-stub snp --kernel "$tmp/bz" --append "console=ttyS0" --vcpus 2 --memory 6G --snp-validate stub
 grep -q '"type": "zero"' "$tmp/snp-direct-stub/plan.jsonl" && { echo "FAIL: --snp-validate stub still has ZERO pages"; exit 1; }

@@ -44,13 +44,13 @@ static struct cc_launch_cfg direct_cfg(enum cc_platform p, unsigned vcpus, uint6
 
 /* What `carapace measure` computes (memenc/cli_measure.c run_direct): the same plan builder with
  * its defaults (SNP guest features 0x1, the QEMU VMSA conventions, C-bit 51). */
-static size_t predict_v(enum cc_platform p, unsigned vcpus, uint64_t mem, const uint8_t *k, size_t klen,
-			enum db_snp_validate val, uint8_t out[48])
+static size_t predict_d(enum cc_platform p, unsigned vcpus, uint64_t mem, const uint8_t *k, size_t klen,
+			enum db_snp_validate val, unsigned ndevs, uint8_t out[48])
 {
 	struct memenc_launch_opts o = { .platform = p == CC_SNP ? MEMENC_PLATFORM_SNP : MEMENC_PLATFORM_TDX,
 					.vcpus = vcpus, .guest_features = 1, .vmm = MEMENC_VMM_QEMU };
 	struct db_input in = { .kernel = k, .kernel_len = klen, .cmdline = CMDLINE, .vcpus = vcpus, .mem_size = mem,
-			       .snp_validate = val };
+			       .snp_validate = val, .ndevs = ndevs };
 	struct memenc_plan plan;
 	struct cp_err err = { 0 };
 	size_t len = 0;
@@ -59,6 +59,43 @@ static size_t predict_v(enum cc_platform p, unsigned vcpus, uint64_t mem, const 
 		fail_msg("memenc: %s", err.msg);
 	memenc_plan_free(&plan);
 	return len;
+}
+
+static size_t predict_v(enum cc_platform p, unsigned vcpus, uint64_t mem, const uint8_t *k, size_t klen,
+			enum db_snp_validate val, uint8_t out[48])
+{
+	return predict_d(p, vcpus, mem, k, klen, val, 0, out);
+}
+
+/* How many virtio-mmio devices (LNRO0005) the plan's DSDT describes, each checked to sit in its
+ * window of memenc/acpi.h. */
+static unsigned dsdt_devices(const struct db_layout *l)
+{
+	const uint8_t *acpi = l->low + DB_ACPI;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < l->acpi.n; i++) {
+		const struct acpi_table_ref *t = &l->acpi.t[i];
+		if (memcmp(t->sig, "DSDT", 4))
+			continue;
+		for (uint32_t o = 0; o + 9 <= t->len; o++) {
+			const uint8_t *h = acpi + t->off + o;
+			if (memcmp(h, "LNRO0005", 9))
+				continue;
+			/* the _CRS that follows: Memory32Fixed base, then the interrupt's GSI */
+			for (uint32_t c = o; c + 12 <= t->len; c++) {
+				const uint8_t *m = acpi + t->off + c;
+				if (m[0] == 0x86 && m[1] == 9 && m[2] == 0) {
+					uint32_t base = (uint32_t)m[4] | (uint32_t)m[5] << 8 | (uint32_t)m[6] << 16 |
+							(uint32_t)m[7] << 24;
+					assert_int_equal(base, acpi_virtio_window(n).base);
+					break;
+				}
+			}
+			n++;
+		}
+	}
+	return n;
 }
 
 static size_t predict(enum cc_platform p, unsigned vcpus, uint64_t mem, const uint8_t *k, size_t klen, uint8_t out[48])
@@ -297,7 +334,7 @@ static void test_direct_bad_input(void **state)
  * the predicted digest; with --firmware the OVMF measured-direct-boot path stays reachable. */
 static void test_cli_boot_source(void **state)
 {
-	struct run_opts o = { .kernel = "k", .cmdline = CMDLINE, .memory = 128ull << 20, .vcpus = 2 };
+	struct run_opts o = { .kernel = "k", .cmdline = CMDLINE, .memory = 128ull << 20, .vcpus = 2, .ndevices = 3 };
 	struct cp_err err = { 0 };
 	uint8_t *fw = NULL;
 
@@ -318,10 +355,17 @@ static void test_cli_boot_source(void **state)
 			fail_msg("launch: %s", err.msg);
 		/* The CLI's default validation (DB_VALIDATE_DEFAULT on SNP), as `carapace measure`'s. */
 		assert_int_equal(cfg.snp_validate, p == CC_SNP ? DB_VALIDATE_DEFAULT : DB_VALIDATE_ZERO);
-		predict_v((enum cc_platform)p, 2, o.memory, kimg, KLEN, p == CC_SNP ? DB_VALIDATE_DEFAULT : DB_VALIDATE_ZERO,
-			  want);
+		/* The devices are in the measured DSDT (a hardware-reduced FADT leaves the command line's
+		 * virtio_mmio.device= unusable), counted as `carapace measure --virtio-devices 3`. */
+		assert_int_equal(cfg.ndevs, 3);
+		assert_int_equal(dsdt_devices(cvm.plan.direct), 3);
+		predict_d((enum cc_platform)p, 2, o.memory, kimg, KLEN, p == CC_SNP ? DB_VALIDATE_DEFAULT : DB_VALIDATE_ZERO,
+			  3, want);
 		assert_int_equal(p == CC_SNP ? kd_snp_digest(kd, got) : kd_tdx_mrtd(kd, got), 0);
 		assert_memory_equal(got, want, 48);
+		predict_d((enum cc_platform)p, 2, o.memory, kimg, KLEN, p == CC_SNP ? DB_VALIDATE_DEFAULT : DB_VALIDATE_ZERO,
+			  0, want);
+		assert_memory_not_equal(got, want, 48);
 		cc_vm_release(&cvm);
 		kd_free(kd);
 	}

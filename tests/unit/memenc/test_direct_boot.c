@@ -202,6 +202,13 @@ static void test_bad_input(void **state)
 	assert_int_equal(db_layout_build(&in, &l, &err), -E2BIG);
 	assert_non_null(strstr(err.msg, "overlap the kernel"));
 
+	/* More virtio-mmio devices than windows (and DSDT entries) exist. */
+	in = input(DB_SNP, 256ull << 20);
+	in.ndevs = ACPI_MAX_DEVICES + 1;
+	err = (struct cp_err){ 0 };
+	assert_int_equal(db_layout_build(&in, &l, &err), -E2BIG);
+	assert_non_null(strstr(err.msg, "virtio-mmio devices"));
+
 	in = input(DB_SNP, 1ull << 30);
 	in.vcpus = ACPI_MAX_CPUS + 1;
 	err = (struct cp_err){ 0 };
