@@ -19,7 +19,9 @@
 # `apt-get download` into .cache/l1/ and unpacked there, never installed.
 #
 # Environment: L1_MEM (MiB, default 6144), L1_SMP (default 2), L1_TIMEOUT (seconds, default 7200).
-# Exit status: meson test's, or 125 when the VM could not be prepared or never reported.
+# Exit status: meson test's (or the --exec script's); 125 when this machine cannot do it (no QEMU,
+# a download failed, kvm_amd did not load in the VM: nothing was tested); 124 when the VM never
+# reported a status (it hung past L1_TIMEOUT or crashed): a failure.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -101,6 +103,8 @@ mkdir -p "$build/meson-logs"
 rm -f "$build/meson-logs/kvm-in-tcg.rc"
 {
 	echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root'
+	printf '[ -c /dev/kvm ] || { echo "kvm-in-tcg: no /dev/kvm in the VM (kvm_amd did not load)"; echo 125 > %q; sync; echo o > /proc/sysrq-trigger; sleep 60; }\n' \
+		"$build/meson-logs/kvm-in-tcg.rc"
 	printf 'cd %q || exit 1\n' "$here"
 	if [ "${1:-}" = --exec ]; then
 		shift
@@ -121,6 +125,6 @@ timeout "${L1_TIMEOUT:-7200}" qemu-system-x86_64 -accel tcg,thread=multi -cpu ma
 	-kernel "$kernel" -initrd "$cache/initramfs.gz" -append "console=ttyS0 quiet panic=-1" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$build,mount_tag=build,security_model=none,multidevs=remap" </dev/null || true
-rc=$(cat "$build/meson-logs/kvm-in-tcg.rc" 2>/dev/null || echo 125)
+rc=$(cat "$build/meson-logs/kvm-in-tcg.rc" 2>/dev/null || echo 124)
 echo "kvm-in-tcg: the command in the VM exited with status $rc"
 exit "$rc"

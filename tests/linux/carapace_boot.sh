@@ -12,13 +12,24 @@
 #                  default policy stops the VM naming the device (status 1); with
 #                  --on-device-failure continue the rng helper's death is reported and the kernel
 #                  runs on to /init (status 0)
-# usage: carapace_boot.sh CASE CARAPACE KERNEL_DIR   (CARAPACE_TEST_LINUX overrides KERNEL_DIR)
+#   direct-acpi    KERNEL_DIR is the acpi+smp build: the bzImage through the firmware-less direct
+#                  layout (--direct-layout, what SEV-SNP and TDX boot), 2 vCPUs: the kernel parses
+#                  carapace's RSDP, XSDT, FACP, DSDT and MADT without an ACPI error, brings up both
+#                  CPUs from the MADT, finds the virtio-mmio devices through the DSDT alone (no
+#                  virtio_mmio.device= on its command line) and mounts its root from carapace-blk
+#   smp            KERNEL_DIR is the acpi+smp build, booted the ordinary way with 2 vCPUs: the APs
+#                  start through INIT/SIPI from the MP table. Needs hardware virtualization
+#                  (svm/vmx in /proc/cpuinfo): the instruction emulator behind the development
+#                  machines' /dev/kvm stalls at "x86: Booting SMP configuration" (docs/TESTING.md)
+# usage: carapace_boot.sh CASE CARAPACE KERNEL_DIR   (CARAPACE_TEST_LINUX overrides KERNEL_DIR;
+#        CARAPACE_TEST_LINUX_ACPI for direct-acpi and smp)
 set -u
 CASE=$1 C=$2 K=${CARAPACE_TEST_LINUX:-$3}
+case $CASE in direct-acpi|smp) K=${CARAPACE_TEST_LINUX_ACPI:-$3} ;; esac
 . "$(dirname "$0")/../integration/runner/lib.sh"
 need_kvm
 if ! [ -f "$K/vmlinux" ] || ! [ -f "$K/bzImage" ]; then
-	echo "SKIP: no test kernel in $K: scripts/build-test-kernel.sh builds it (scripts/setup.sh test does)"
+	echo "SKIP: no test kernel in $K: scripts/build-test-kernel.sh builds it (\"acpi smp\" for direct-acpi and smp; scripts/setup.sh test does)"
 	exit 77
 fi
 command -v mkfs.ext2 >/dev/null || { echo "SKIP: mkfs.ext2 (e2fsprogs) is not installed"; exit 77; }
@@ -138,6 +149,40 @@ helper-killed)
 		grep -iE 'virtio|hwrng|random' "$TMP/killed-continue.log" | sed 's/^/    | /' | tail -8
 	else fails=$((fails + 1)); fi
 	;;
-*) echo "usage: carapace_boot.sh pvh|bzimage|helper-killed CARAPACE KERNEL_DIR"; exit 2 ;;
+direct-acpi)
+	if run_vm direct-acpi 0 --kernel "$K/bzImage" --direct-layout --vcpus 2 --cpu "$CPU" --cmdline "$BASE ro" \
+		--device "blk,path=$TMP/root.img,readonly=on" --device rng; then
+		L=$TMP/direct-acpi.log
+		for t in RSDP XSDT FACP DSDT APIC; do
+			has "$L" "ACPI: $t 0x[0-9A-F]+ .*CRPACE" "the kernel found carapace's $t"
+		done
+		if grep -qE 'ACPI (BIOS )?Error|Unable to load the System Description Tables' "$L"; then
+			bad "the kernel reported an ACPI error:"; grep -E 'ACPI.*(Error|Unable)' "$L" | sed 's/^/    | /'
+		else ok "no ACPI error: the namespace (the DSDT) loaded"; fi
+		has "$L" 'ACPI: Using ACPI \(MADT\) for SMP configuration information' "the CPUs come from the MADT"
+		has "$L" 'smp: Brought up 1 node, 2 CPUs' "both vCPUs are up"
+		if grep -q 'virtio_mmio.device=' "$L"; then bad "the command line names devices: the DSDT alone must"
+		else ok "no virtio_mmio.device= on the command line"; fi
+		has "$L" 'virtio_blk virtio[0-9]+: \[vda\]' "carapace-blk's disk, found through the DSDT, is vda"
+		has "$L" 'VFS: Mounted root \(ext2 filesystem\) readonly on device 254:0' "the root is mounted from it"
+		has "$L" 'random: crng init done' "carapace-rng, found through the DSDT, seeds the RNG"
+		has "$L" 'Run /init as init process' "the kernel reaches /init"
+	fi
+	;;
+smp)
+	if ! grep -qwE 'svm|vmx' /proc/cpuinfo; then
+		echo "SKIP: no svm/vmx in /proc/cpuinfo: this /dev/kvm is an instruction emulator, whose AP start stalls (docs/TESTING.md); scripts/kvm-in-tcg.sh runs this case"
+		exit 77
+	fi
+	if run_vm smp 0 --kernel "$K/bzImage" --vcpus 2 --cpu "$CPU" --cmdline "$BASE ro" \
+		--device "blk,path=$TMP/root.img,readonly=on"; then
+		L=$TMP/smp.log
+		has "$L" 'found SMP MP-table at' "the kernel reads carapace's MP table"
+		has "$L" 'x86: Booting SMP configuration' "it starts the AP (INIT/SIPI)"
+		has "$L" 'smp: Brought up 1 node, 2 CPUs' "both vCPUs are up"
+		has "$L" 'Run /init as init process' "the kernel reaches /init"
+	fi
+	;;
+*) echo "usage: carapace_boot.sh pvh|bzimage|helper-killed|direct-acpi|smp CARAPACE KERNEL_DIR"; exit 2 ;;
 esac
 finish
