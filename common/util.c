@@ -261,6 +261,30 @@ int cp_parse_size(const char *s, uint64_t default_unit, uint64_t *out)
 	return 0;
 }
 
+int cp_close_fds_except(int *keep, unsigned n)
+{
+	unsigned from = 3;
+
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (unsigned i = 0; i <= n; i++) {
+		unsigned to = i < n ? (unsigned)keep[i] : UINT_MAX;
+
+		if (i < n && keep[i] < 3)
+			continue;
+		if (to > from && close_range(from, to - 1, 0) < 0)
+			return -errno;
+		if (to == UINT_MAX)
+			break;
+		from = to + 1;
+	}
+	return 0;
+}
+
 void cp_wipe(void *p, size_t len)
 {
 	if (!p || !len)

@@ -42,6 +42,10 @@ int cp_parse_size(const char *s, uint64_t default_unit, uint64_t *out);
 /* Zero memory in a way the compiler cannot elide. */
 void cp_wipe(void *p, size_t len);
 
+/* Close every fd from 3 up except those in keep[] (sorted in place; entries below 3 are
+ * ignored): what a forked helper process keeps. 0 or -errno of the failing close_range(). */
+int cp_close_fds_except(int *keep, unsigned n);
+
 /* Little/big-endian loads and stores on byte buffers (no alignment assumptions). */
 static inline uint16_t cp_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t cp_le32(const uint8_t *p)

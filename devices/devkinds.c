@@ -176,6 +176,10 @@ static const struct trust_row fixed_rows[] = {
 	{ "label monitor (SELinux on and a device configured; forked, no exec)", "carapace", "base + label-monitor",
 	  "carapace_t",
 	  "its end of the request socketpair, the category claim's directory and lock file; every other fd closed" },
+	{ "stop recorder (`--attest`; forked before the VM exists, no exec)", "carapace",
+	  "none: it keeps the launching user's access to the TPM and the state directory to record the VM's stop, "
+	  "and reads one byte at a time from the VM process ('A', 'S' or the end of file; runner/launch_record.h)",
+	  "carapace_t", "its ends of two pipes; every other fd closed" },
 	{ "jail reaper (outer process of every helper)", "carapace-<kind>", "reaper", "the helper's", "none" },
 };
 

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 /* The monitor's own state, in the forked copy of the runner's memory. */
 struct lmon_proc {
 	struct label_session session;
@@ -93,27 +95,6 @@ int label_monitor_serve(int sock, struct lmon_core *c)
 	}
 }
 
-/* Close every fd of the monitor but the ones in keep[] (sorted here) and stdio. */
-static void lmon_keep_only(int *keep, unsigned n)
-{
-	unsigned lo = 3;
-
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int t = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	for (unsigned i = 0; i < n; i++) {
-		if (keep[i] < (int)lo)
-			continue;
-		if ((unsigned)keep[i] > lo)
-			close_range(lo, (unsigned)keep[i] - 1, 0);
-		lo = (unsigned)keep[i] + 1;
-	}
-	close_range(lo, ~0u, 0);
-}
-
 int label_monitor_start(struct label_monitor *m, const struct label_session *s, struct label_mcs_claims *claims,
 			const struct label_mcs_pair *pair, const struct label_monitor_slot *slots, unsigned nslots,
 			enum lmon_filter filter, struct cp_err *err)
@@ -155,7 +136,7 @@ int label_monitor_start(struct label_monitor *m, const struct label_session *s, 
 			for (size_t i = 0; i < claims->n; i++)
 				keep[nk++] = claims->held[i].fd;
 		}
-		lmon_keep_only(keep, nk);
+		cp_close_fds_except(keep, nk);
 		/* Confined before the first request: from here on it can only answer its table. */
 		{
 			struct cp_err cerr = { 0 };

@@ -559,6 +559,7 @@ int runner_cli_run(int argc, char **argv)
 	uint64_t snp_policy = 0, td_attributes = 0;
 	struct vm_cgroup cg = { 0 };
 	struct vm *vm = NULL;
+	struct launch_stop_recorder stop_rec = { .pid = 0, .req_fd = -1, .ans_fd = -1, .req_rd = -1 };
 	struct run_arg *args = calloc((size_t)argc + 1, sizeof(*args));
 	unsigned nargs = 0;
 	struct api_main_opts fc = { 0 };
@@ -742,6 +743,14 @@ int runner_cli_run(int argc, char **argv)
 	vc.initrd_len = initrd_len;
 	vc.cmdline = opts.cmdline ? opts.cmdline : (kernel ? "" : "demo");
 	vc.control_fd = control_fd;
+	/* An attested VM's stop is recorded by a process forked now, before the VM exists: the VM
+	 * process cannot reach the TPM or the state directory once it is confined. */
+	if (opts.attest && launch_stop_recorder_start(opts.tcti, opts.state_dir, opts.name ? opts.name : "vm", &stop_rec,
+						      &err) < 0) {
+		fprintf(stderr, "carapace run: --attest: %s\n", err.msg);
+		status = CP_EXIT_FAILURE;
+		goto out;
+	}
 	if (vm_create(&kvm_ops_sys, NULL, &vc, &vm, &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);
 		/* A kernel we cannot load, or a size the host refuses, is the user's input. */
@@ -753,6 +762,12 @@ int runner_cli_run(int argc, char **argv)
 		vm_destroy(vm);
 		goto out;
 	}
+	if (opts.attest && launch_stop_recorder_arm(&stop_rec, &err) < 0) {
+		fprintf(stderr, "carapace run: --attest: %s\n", err.msg);
+		vm_destroy(vm);
+		status = CP_EXIT_FAILURE;
+		goto out;
+	}
 	if (control_fd >= 0 && write(control_fd, "S", 1) != 1) { /* tell the API the VM runs */
 		vm_destroy(vm);
 		status = CP_EXIT_FAILURE;
@@ -760,12 +775,13 @@ int runner_cli_run(int argc, char **argv)
 	}
 	status = run_and_report(vm, opts.quiet);
 	/* The host launch log says when an attested VM ended (a relaunch is a new launch). */
-	if (opts.attest && launch_record_stop(opts.tcti, opts.state_dir, opts.name ? opts.name : "vm", &err) < 0) {
+	if (opts.attest && launch_stop_recorder_stop(&stop_rec, &err) < 0) {
 		fprintf(stderr, "carapace run: recording the stop: %s\n", err.msg);
 		if (status == CP_EXIT_OK)
 			status = CP_EXIT_FAILURE;
 	}
 out:
+	launch_stop_recorder_close(&stop_rec);
 	free(args);
 	run_opts_free(&opts);
 	run_cli_free(&cli);

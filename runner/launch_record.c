@@ -2,9 +2,13 @@
 #include "runner/launch_record.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "attest/tpm/evidence.h"
 #include "attest/tpm/launch.h"
@@ -113,4 +117,143 @@ int launch_record_stop(const char *tcti, const char *state_dir, const char *vm_n
 	if (recovered)
 		fprintf(stderr, "carapace: repaired the host launch log after an earlier crash\n");
 	return r;
+}
+
+/* ---- the stop recorder (launch_record.h) ---- */
+
+static ssize_t read_byte(int fd, unsigned char *c)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, c, 1);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static int write_byte(int fd, unsigned char c)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1 ? 0 : -EPIPE;
+}
+
+/* The recorder's whole life: the state machine of launch_record.h. Returns its exit status. */
+static int stop_recorder_main(int req, int ans, const char *tcti, const char *state_dir, const char *vm_name)
+{
+	enum { WAIT_ARM, ARMED, VIOLATED } st = WAIT_ARM;
+	struct cp_err err = { 0 };
+	unsigned char c;
+	ssize_t n;
+
+	for (;;) {
+		n = read_byte(req, &c);
+		if (n < 0) {
+			fprintf(stderr, "carapace: stop recorder: read: %s\n", strerror(errno));
+			return 1;
+		}
+		if (n == 0) { /* the VM process has ended */
+			if (st == WAIT_ARM)
+				return 0;
+			if (launch_record_stop(tcti, state_dir, vm_name, &err) < 0) {
+				fprintf(stderr, "carapace: recording the stop of '%s': %s\n", vm_name, err.msg);
+				return 1;
+			}
+			return 0;
+		}
+		if (st == VIOLATED)
+			continue; /* nothing more is answered; the end of file still records the stop */
+		if (st == WAIT_ARM && c == 'A') {
+			st = ARMED;
+			continue;
+		}
+		if (st == ARMED && c == 'S') {
+			int r = launch_record_stop(tcti, state_dir, vm_name, &err);
+
+			if (r < 0)
+				fprintf(stderr, "carapace: recording the stop of '%s': %s\n", vm_name, err.msg);
+			write_byte(ans, r < 0 ? 1 : 0);
+			return r < 0 ? 1 : 0;
+		}
+		fprintf(stderr, "carapace: stop recorder: byte 0x%02x in state %s is not in its table; "
+				"the stop is recorded when the VM process ends\n",
+			c, st == WAIT_ARM ? "wait-arm" : "armed");
+		if (st == WAIT_ARM)
+			return 1; /* nothing was launched: nothing to record */
+		st = VIOLATED;
+	}
+}
+
+int launch_stop_recorder_start(const char *tcti, const char *state_dir, const char *vm_name,
+			       struct launch_stop_recorder *r, struct cp_err *err)
+{
+	int req[2], ans[2];
+	pid_t pid;
+
+	*r = (struct launch_stop_recorder){ .pid = 0, .req_fd = -1, .ans_fd = -1, .req_rd = -1 };
+	if (pipe2(req, O_CLOEXEC) < 0)
+		return cp_err_set(err, errno, "stop recorder: pipe: %s", strerror(errno));
+	if (pipe2(ans, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(req[0]);
+		close(req[1]);
+		return cp_err_set(err, e, "stop recorder: pipe: %s", strerror(e));
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(req[0]);
+		close(req[1]);
+		close(ans[0]);
+		close(ans[1]);
+		return cp_err_set(err, e, "stop recorder: fork: %s", strerror(e));
+	}
+	if (pid == 0) {
+		int keep[2] = { req[0], ans[1] };
+
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		prctl(PR_SET_NAME, "stop-recorder", 0, 0, 0);
+		if (cp_close_fds_except(keep, 2) < 0)
+			_exit(1);
+		_exit(stop_recorder_main(req[0], ans[1], tcti, state_dir, vm_name));
+	}
+	close(ans[1]);
+	*r = (struct launch_stop_recorder){ .pid = pid, .req_fd = req[1], .ans_fd = ans[0], .req_rd = req[0] };
+	return 0;
+}
+
+int launch_stop_recorder_arm(struct launch_stop_recorder *r, struct cp_err *err)
+{
+	if (r->req_fd < 0 || write_byte(r->req_fd, 'A') < 0)
+		return cp_err_set(err, EPIPE, "the stop recorder has ended: the VM's stop could not be recorded");
+	return 0;
+}
+
+int launch_stop_recorder_stop(struct launch_stop_recorder *r, struct cp_err *err)
+{
+	unsigned char c = 1;
+
+	if (r->req_fd < 0 || write_byte(r->req_fd, 'S') < 0 || read_byte(r->ans_fd, &c) != 1)
+		return cp_err_set(err, EPIPE, "the stop recorder has ended without an answer");
+	if (c != 0)
+		return cp_err_set(err, EIO, "the stop recorder could not record the stop (above)");
+	return 0;
+}
+
+void launch_stop_recorder_close(struct launch_stop_recorder *r)
+{
+	if (r->req_fd >= 0)
+		close(r->req_fd);
+	if (r->ans_fd >= 0)
+		close(r->ans_fd);
+	if (r->req_rd >= 0)
+		close(r->req_rd);
+	r->req_fd = r->ans_fd = r->req_rd = -1;
 }

@@ -24,6 +24,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/util.h"
 
 static int jail_write_file(const char *path, const char *text, struct cp_err *err)
 {
@@ -327,24 +328,14 @@ static int jail_root(const char *name, struct cp_err *err)
 
 static int jail_close_fds(const struct jail_config *cfg, struct cp_err *err)
 {
-	unsigned keep[64], n = 0, from = 3;
+	int keep[64];
+	int r;
 
-	for (unsigned i = 0; i < cfg->nkeep && n < 64; i++)
-		if (cfg->keep_fds[i] >= 3)
-			keep[n++] = (unsigned)cfg->keep_fds[i];
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			unsigned t = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	for (unsigned i = 0; i <= n; i++) {
-		unsigned to = i < n ? keep[i] : UINT_MAX;
-
-		if (to > from && close_range(from, to - 1, 0) < 0)
-			return cp_err_set(err, errno, "jail: close_range: %s", strerror(errno));
-		from = to + 1;
-	}
+	if (cfg->nkeep > ARRAY_SIZE(keep))
+		return cp_err_set(err, E2BIG, "jail: %u fds to keep, at most %zu", cfg->nkeep, ARRAY_SIZE(keep));
+	memcpy(keep, cfg->keep_fds, cfg->nkeep * sizeof(keep[0]));
+	if ((r = cp_close_fds_except(keep, cfg->nkeep)) < 0)
+		return cp_err_set(err, -r, "jail: close_range: %s", strerror(-r));
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /* Integration: the whole produce -> verify path against a real TPM 2.0 simulator (swtpm,
  * started here): launch records in one host launch log (three VMs, stop and relaunch, forged,
  * missing and duplicated entries, crash recovery), persistent AK (ECC and RSA), quote, bundle,
- * verifier, and tampering with the TPM's own output. */
+ * verifier, and tampering with the TPM's own output; the VM process's stop recorder
+ * (runner/launch_record.c) under the VM main thread's seccomp filter. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +27,8 @@
 #include "attest/tpm/verify.h"
 #include "attest/tpm/wire.h"
 #include "common/util.h"
+#include "runner/launch_record.h"
+#include "runner/sandbox.h"
 #include "swtpm_fixture.h"
 
 static struct swtpm sw;
@@ -480,6 +485,151 @@ static void test_tpm_errors(void **state)
 	}
 }
 
+/* ---- the stop recorder (runner/launch_record.h) ----
+ * A child plays `carapace run --attest`: it forks the recorder, records a launch, arms the
+ * recorder, loads the VM main thread's seccomp filter (kill mode in the plain build: it holds
+ * neither openat nor connect, so recording the stop from the VM process itself dies by SIGSYS, as
+ * it did on KVM) and then ends in one of four ways. The test process is the subreaper of the
+ * orphaned recorder and collects it. swtpm serves one client at a time: the test's own TPM
+ * connection is closed meanwhile. */
+enum rec_end { REC_ASK, REC_KILLED, REC_BAD_BYTE, REC_NOT_ARMED };
+
+static void recorder_run(const char *vm_name, enum rec_end how, int *child_status, int *rec_status)
+{
+	struct cp_err err = { 0 };
+	int pfd[2];
+	pid_t child, rec = 0;
+
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	attest_tpm_close(tpm);
+	tpm = NULL;
+	assert_int_equal(pipe(pfd), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct launch_stop_recorder r;
+
+		close(pfd[0]);
+		if (launch_stop_recorder_start(sw.tcti, state_dir, vm_name, &r, &err) < 0)
+			_exit(10);
+		if (write(pfd[1], &r.pid, sizeof(r.pid)) != sizeof(r.pid))
+			_exit(11);
+		if (how != REC_NOT_ARMED) {
+			if (attest_tpm_open(sw.tcti, &tpm, &err) < 0)
+				_exit(12);
+			launch(vm_name);
+			attest_tpm_close(tpm);
+			if (launch_stop_recorder_arm(&r, &err) < 0)
+				_exit(13);
+		}
+		if (sandbox_thread_apply(SANDBOX_MAIN, sandbox_mode_default(), &err) < 0)
+			_exit(14);
+		switch (how) {
+		case REC_ASK:
+			_exit(launch_stop_recorder_stop(&r, &err) == 0 ? 0 : 15);
+		case REC_KILLED: { /* its filter refuses it SIGKILL to itself: the test kills it */
+			char c;
+			if (write(pfd[1], "k", 1) != 1)
+				_exit(16);
+			while (read(r.ans_fd, &c, 1) != 0) /* no answer comes: blocks until killed */
+				;
+			_exit(16);
+		}
+		case REC_BAD_BYTE:
+			_exit(write(r.req_fd, "X", 1) == 1 ? 0 : 17);
+		case REC_NOT_ARMED:
+			_exit(0);
+		}
+		_exit(18);
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], &rec, sizeof(rec)), sizeof(rec));
+	if (how == REC_KILLED) {
+		char c;
+		assert_int_equal(read(pfd[0], &c, 1), 1); /* armed and confined */
+		assert_int_equal(kill(child, SIGKILL), 0);
+	}
+	close(pfd[0]);
+	assert_int_equal(waitpid(child, child_status, 0), child);
+	/* the child is gone: its recorder is ours now (subreaper) */
+	assert_int_equal(waitpid(rec, rec_status, 0), rec);
+	if (attest_tpm_open(sw.tcti, &tpm, &err) < 0)
+		fail_msg("%s", err.msg);
+}
+
+static void assert_lifecycle(const char *vm_name, const char *want_state)
+{
+	static const uint8_t nonce[16] = { 0x52 };
+	struct attest_evidence ev;
+	struct attest_verify_result r;
+	uint8_t pin[32];
+
+	produce(vm_name, ATTEST_AK_ECC_P256, nonce, sizeof(nonce), &ev, pin);
+	verify(&ev, nonce, sizeof(nonce), pin, &r);
+	assert_all_pass(&r);
+	want(&r, ATTEST_CHECK_VM_LIFECYCLE, ATTEST_CHECK_PASS, want_state);
+	attest_evidence_free(&ev);
+}
+
+static void test_stop_recorder_asked(void **state)
+{
+	int cs = 0, rs = 0;
+
+	recorder_run("it-rec-ask", REC_ASK, &cs, &rs);
+	if (WIFSIGNALED(cs))
+		fail_msg("the confined VM process died by signal %d%s", WTERMSIG(cs),
+			 WTERMSIG(cs) == SIGSYS ? " (SIGSYS: a call outside the main thread's filter)" : "");
+	assert_int_equal(WEXITSTATUS(cs), 0);
+	assert_true(WIFEXITED(rs));
+	assert_int_equal(WEXITSTATUS(rs), 0);
+	assert_lifecycle("it-rec-ask", "STOPPED");
+}
+
+static void test_stop_recorder_killed(void **state)
+{
+	int cs = 0, rs = 0;
+
+	recorder_run("it-rec-kill", REC_KILLED, &cs, &rs);
+	assert_true(WIFSIGNALED(cs));
+	assert_int_equal(WTERMSIG(cs), SIGKILL);
+	assert_true(WIFEXITED(rs));
+	assert_int_equal(WEXITSTATUS(rs), 0);
+	assert_lifecycle("it-rec-kill", "STOPPED"); /* a killed VM has stopped all the same */
+}
+
+static void test_stop_recorder_bad_byte(void **state)
+{
+	int cs = 0, rs = 0;
+
+	recorder_run("it-rec-bad", REC_BAD_BYTE, &cs, &rs);
+	assert_true(WIFEXITED(cs));
+	assert_int_equal(WEXITSTATUS(cs), 0);
+	assert_true(WIFEXITED(rs));
+	assert_int_equal(WEXITSTATUS(rs), 0);
+	assert_lifecycle("it-rec-bad", "STOPPED"); /* recorded at the process's end, not at the byte */
+}
+
+static void test_stop_recorder_not_armed(void **state)
+{
+	struct attest_hostlog_handle h;
+	struct cp_err err = { 0 };
+	size_t before, after;
+	int cs = 0, rs = 0;
+
+	assert_int_equal(attest_hostlog_open(tpm, state_dir, 0, false, &h, &err), 0);
+	before = h.len;
+	attest_hostlog_close(&h);
+	recorder_run("it-rec-none", REC_NOT_ARMED, &cs, &rs);
+	assert_true(WIFEXITED(cs));
+	assert_int_equal(WEXITSTATUS(cs), 0);
+	assert_true(WIFEXITED(rs));
+	assert_int_equal(WEXITSTATUS(rs), 0);
+	assert_int_equal(attest_hostlog_open(tpm, state_dir, 0, false, &h, &err), 0);
+	after = h.len;
+	attest_hostlog_close(&h);
+	assert_int_equal(after, before); /* no launch, no stop */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +640,10 @@ int main(void)
 		cmocka_unit_test(test_forged_missing_duplicated),
 		cmocka_unit_test(test_produce_verify_rsa),
 		cmocka_unit_test(test_tpm_errors),
+		cmocka_unit_test(test_stop_recorder_asked),
+		cmocka_unit_test(test_stop_recorder_killed),
+		cmocka_unit_test(test_stop_recorder_bad_byte),
+		cmocka_unit_test(test_stop_recorder_not_armed),
 		cmocka_unit_test(test_crash_recovery), /* last: it leaves PCR 13 unexplained */
 	};
 	int r = swtpm_start(&sw);

@@ -61,7 +61,7 @@ else echo "FAIL SendCtrlAltDel: status $rc"; cat "$TMP/out"; fails=$((fails + 1)
 if command -v swtpm >/dev/null; then
 	mkdir -p "$TMP/tpm" "$TMP/state"
 	swtpm socket --tpmstate dir="$TMP/tpm" --tpm2 --server type=unixio,path="$TMP/tpm.s" \
-		--ctrl type=unixio,path="$TMP/tpm.ctrl" --flags not-need-init,startup-clear --daemon --pid file="$TMP/tpm.pid"
+		--ctrl type=unixio,path="$TMP/tpm.s.ctrl" --flags not-need-init,startup-clear --daemon --pid file="$TMP/tpm.pid"
 	start
 	api attest-setup PUT /carapace/attestation-setup "{\"tcti\": \"swtpm:path=$TMP/tpm.s\", \"state_dir\": \"$TMP/state\"}" 204 ""
 	api attest-boot PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"spin\"}" 204 ""

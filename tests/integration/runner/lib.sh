@@ -34,6 +34,19 @@ have_test_hooks() {
 	esac
 }
 
+# wait_for PID FILE PATTERN [SECONDS]: until FILE holds PATTERN (grep -E), PID has ended, or
+# SECONDS (default 300) of wall clock have passed. Never a count of iterations: on KVM inside an
+# emulator (scripts/kvm-in-tcg.sh) starting a process takes seconds. True when PATTERN was seen.
+wait_for() {
+	local pid=$1 file=$2 pat=$3 end=$((SECONDS + ${4:-300}))
+	while [ $SECONDS -lt $end ]; do
+		grep -qE -- "$pat" "$file" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || { grep -qE -- "$pat" "$file" 2>/dev/null; return; }
+		sleep 0.05
+	done
+	return 1
+}
+
 finish() {
 	echo "$passes passed, $fails failed"
 	[ "$fails" -eq 0 ]
