@@ -2,6 +2,7 @@
 #include "devices/helper_serve.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,45 +19,26 @@
 #include "devices/jail/jail.h"
 #include "devices/vhost/pool.h"
 
-int dev_opts_handle(struct dev_opts *o, int opt, const char *arg)
+bool dev_cli_read(enum devkind_id kind, int argc, char *const argv[], struct dev_cli *out, int *status)
 {
-	uint64_t v;
+	const struct dev_cli_spec *spec = (unsigned)kind < DEVKIND__COUNT ? &dev_cli_specs[kind] : NULL;
+	char why[256];
+	int r = dev_cli_parse(spec, argc, argv, out, why, sizeof(why));
 
-	switch (opt - DEV_OPT_BASE) {
-	case 0:
-		o->socket_path = arg;
-		return 0;
-	case 1:
-		if (cp_parse_u64(arg, &v) < 0 || v < 3 || v > 1024) {
-			cp_err("--fd %s: expected a descriptor number >= 3", arg);
-			return -1;
-		}
-		o->fd = (int)v;
-		return 0;
-	case 2:
-		o->no_jail = true;
-		return 0;
-	case 4:
-		o->verbose = true;
-		cp_log_set_level(CP_LOG_DEBUG);
-		return 0;
-#ifdef CARAPACE_TEST_HOOKS
-	case 3:
-		o->test_hook = arg;
-		return 0;
-#endif
+	if (r == 0) {
+		if (out->common.verbose)
+			cp_log_set_level(CP_LOG_DEBUG);
+		return true;
 	}
-	cp_err("unknown option");
-	return -1;
-}
-
-int dev_opts_check(const struct dev_opts *o, const char *prog)
-{
-	if ((o->socket_path != NULL) == (o->fd >= 0)) {
-		cp_err("exactly one of --socket-path PATH or --fd N is needed");
-		return -1;
+	if (r == DEV_CLI_HELP) {
+		dev_cli_usage(spec, stdout);
+		*status = CP_EXIT_OK;
+		return false;
 	}
-	return 0;
+	cp_err("%s", why);
+	dev_cli_usage(spec, stderr);
+	*status = CP_EXIT_USAGE;
+	return false;
 }
 
 static int dev_listen(const char *path, struct cp_err *err)
@@ -169,6 +151,11 @@ int dev_helper_serve(const struct dev_opts *o, const struct devkind *desc,
 	int keep[16], n = 0, sock = o->fd, conn, r;
 
 	cp_log_set_prog(desc->binary);
+	/* A number the reader accepted is not yet an open descriptor: say so before the jail. */
+	if (!o->socket_path && fcntl(o->fd, F_GETFD) < 0) {
+		cp_err("--fd %d: %s", o->fd, strerror(errno));
+		return CP_EXIT_FAILURE;
+	}
 	if (o->socket_path) {
 		sock = dev_listen(o->socket_path, &err);
 		if (sock < 0) {

@@ -642,12 +642,7 @@ int runner_cli_run(int argc, char **argv)
 		status = CP_EXIT_USAGE;
 		goto out;
 	}
-	/* The host launch log's PCR, judged by the log's own rule (attest/tpm/hostlog.c). */
-	if (attest_hostlog_pcr_check(opts.pcr, opts.allow_resettable_pcr, &err) < 0) {
-		fprintf(stderr, "carapace run: --pcr: %s (--allow-resettable-pcr)\n", err.msg);
-		status = CP_EXIT_USAGE;
-		goto out;
-	}
+	/* run_opts_validate judges --pcr first (the launch log's own rule), as the API's options are. */
 	if (run_opts_validate(&opts, host_memory(), &err) < 0) {
 		fprintf(stderr, "carapace run: %s\n", err.msg);
 		status = CP_EXIT_USAGE;

@@ -486,7 +486,13 @@ int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct 
 int run_opts_validate(const struct run_opts *o, uint64_t host_mem, struct cp_err *err)
 {
 	uint64_t max = host_mem < GUEST_MEM_MAX ? host_mem : GUEST_MEM_MAX;
+	struct cp_err pe = { 0 };
 
+	/* The host launch log's PCR, judged by the log's own rule (attest/tpm/hostlog.c): a PCR
+	 * the host can reset only with --allow-resettable-pcr, whoever gives it (command line,
+	 * config file, management API). */
+	if (attest_hostlog_pcr_check(o->pcr, o->allow_resettable_pcr, &pe) < 0)
+		return cp_err_set(err, EINVAL, "--pcr: %s (--allow-resettable-pcr)", pe.msg);
 	if (o->memory < GUEST_MEM_MIN)
 		return cp_err_set(err, EINVAL, "memory: %llu KiB is too small; a guest needs at least %llu MiB",
 				  (unsigned long long)(o->memory >> 10), (unsigned long long)(GUEST_MEM_MIN >> 20));

@@ -139,7 +139,9 @@ int run_opts_apply_args(struct run_opts *o, const struct run_arg *args, unsigned
  * unless the whole document is valid. */
 int run_opts_from_json(struct run_opts *o, const char *json, size_t len, struct cp_err *err);
 
-/* Final checks that need the host's limits (host_mem bytes of RAM). */
+/* Final checks, some needing the host's limits (host_mem bytes of RAM). The first is the host
+ * launch log's PCR (attest/tpm/hostlog.c's rule: 8..15, or 16..23 with allow_resettable_pcr):
+ * the command line, the config file and the management API's options all meet it here. */
 int run_opts_validate(const struct run_opts *o, uint64_t host_mem, struct cp_err *err);
 
 /* Names of every config key (the RUN_OPT_VM rows) for error messages. */

@@ -1,7 +1,6 @@
 /* carapace-blk: a jailed vhost-user virtio-blk back-end on a raw image file. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,26 +15,9 @@
 #include "devices/blk/swap.h"
 #include "devices/helper_serve.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: carapace-blk (--socket-path PATH | --fd N) (--image FILE | --image-fd N) [--readonly]\n"
-		   "                    [--num-queues N] [--serial ID] [--swap-fd N] [--no-jail]\n");
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		DEV_COMMON_LONGOPTS,
-		{ "image", required_argument, NULL, 'i' },
-		{ "image-fd", required_argument, NULL, 'I' },
-		{ "readonly", no_argument, NULL, 'r' },
-		{ "num-queues", required_argument, NULL, 'q' },
-		{ "serial", required_argument, NULL, 's' },
-		{ "swap-fd", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct dev_opts o = { .fd = -1 };
+	struct dev_cli cli;
 	/* One queue unless --num-queues says otherwise: the kind's row (devices/devkinds.c), what
 	 * the runner starts it with and the launch policy judges. */
 	struct blk_dev b = { .fd = -1, .num_queues = (uint16_t)devkinds[DEVKIND_BLK].queues,
@@ -44,60 +26,32 @@ int main(int argc, char **argv)
 	const char *image = NULL, *serial = "carapace-blk";
 	int image_fd = -1;
 	struct stat st;
-	uint64_t v;
-	int opt;
+	int status;
 
 	cp_log_set_prog("carapace-blk");
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			image = optarg;
-			break;
-		case 'I':
-			/* The runner opened the image and had the launch policy judge that very file. */
-			if (cp_parse_u64(optarg, &v) < 0 || v < 3 || v > INT32_MAX) {
-				cp_err("--image-fd %s: expected an open file descriptor", optarg);
-				return CP_EXIT_USAGE;
-			}
-			image_fd = (int)v;
-			image = "(--image-fd)";
-			break;
-		case 'r':
-			b.readonly = true;
-			break;
-		case 'q':
-			if (cp_parse_u64(optarg, &v) < 0 || v < 1 || v > VU_QUEUE_MAX) {
-				cp_err("--num-queues %s: expected 1 to %u", optarg, VU_QUEUE_MAX);
-				return CP_EXIT_USAGE;
-			}
-			b.num_queues = (uint16_t)v;
-			break;
-		case 's':
-			serial = optarg;
-			break;
-		case 'S':
-			/* The VM process's end of the swap channel hands over new backing files
-			 * (PATCH /drives/{id}); this helper never opens one itself. */
-			if (cp_parse_u64(optarg, &v) < 0 || v < 3 || v > INT32_MAX) {
-				cp_err("--swap-fd %s: expected an open file descriptor", optarg);
-				return CP_EXIT_USAGE;
-			}
-			b.swap_fd = (int)v;
-			(void)fcntl(b.swap_fd, F_SETFD, FD_CLOEXEC);
-			break;
-		case 'h':
-			usage(stdout);
-			return CP_EXIT_OK;
-		default:
-			if (opt >= DEV_OPT_BASE && dev_opts_handle(&o, opt, optarg) == 0)
-				break;
-			usage(stderr);
-			return CP_EXIT_USAGE;
-		}
+	/* Exactly one of --image FILE and --image-fd N; --num-queues 1..16; --serial of at most the
+	 * 20 bytes GET_ID returns (devices/helper_cli.c). */
+	if (!dev_cli_read(DEVKIND_BLK, argc, argv, &cli, &status))
+		return status;
+	image = cli.str[BLK_CLI_IMAGE];
+	if (cli.set[BLK_CLI_IMAGE_FD]) {
+		/* The runner opened the image and had the launch policy judge that very file. */
+		image_fd = (int)cli.num[BLK_CLI_IMAGE_FD];
+		image = "(--image-fd)";
 	}
-	if (optind != argc || !image || (image_fd >= 0 && strcmp(image, "(--image-fd)")) || dev_opts_check(&o, argv[0]) < 0) {
-		usage(stderr);
-		return CP_EXIT_USAGE;
+	b.readonly = cli.set[BLK_CLI_READONLY];
+	if (cli.set[BLK_CLI_NUM_QUEUES])
+		b.num_queues = (uint16_t)cli.num[BLK_CLI_NUM_QUEUES];
+	if (cli.set[BLK_CLI_SERIAL])
+		serial = cli.str[BLK_CLI_SERIAL];
+	if (cli.set[BLK_CLI_SWAP_FD]) {
+		/* The VM process's end of the swap channel hands over new backing files
+		 * (PATCH /drives/{id}); this helper never opens one itself. */
+		b.swap_fd = (int)cli.num[BLK_CLI_SWAP_FD];
+		if (fcntl(b.swap_fd, F_SETFD, FD_CLOEXEC) < 0) {
+			cp_err("--swap-fd %d: %s", b.swap_fd, strerror(errno));
+			return CP_EXIT_FAILURE;
+		}
 	}
 	strncpy(b.serial, serial, sizeof(b.serial)); /* virtio-blk ids are not NUL-terminated at 20 */
 	if (image_fd >= 0) {
@@ -139,6 +93,6 @@ int main(int argc, char **argv)
 	{
 		int keep[2] = { b.fd, b.swap_fd };
 
-		return dev_helper_serve(&o, &devkinds[DEVKIND_BLK], &b.ops, &b, keep, b.swap_fd >= 0 ? 2 : 1);
+		return dev_helper_serve(&cli.common, &devkinds[DEVKIND_BLK], &b.ops, &b, keep, b.swap_fd >= 0 ? 2 : 1);
 	}
 }

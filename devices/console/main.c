@@ -2,7 +2,6 @@
  * guest output to a file, a pty or a UNIX socket; input from the pty or socket. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,12 +98,6 @@ static void console_input(struct vu_backend *be)
 	vu_be_notify(be, CONSOLE_RXQ);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: carapace-console (--socket-path PATH | --fd N)\n"
-		   "                        (--output FILE | --pty | --unix PATH) [--no-jail]\n");
-}
-
 static int console_open_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -126,46 +119,19 @@ static int console_open_unix(const char *path)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		DEV_COMMON_LONGOPTS,
-		{ "output", required_argument, NULL, 'o' },
-		{ "pty", no_argument, NULL, 'p' },
-		{ "unix", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct dev_opts o = { .fd = -1 };
+	struct dev_cli cli;
 	struct console_dev d = { .out_fd = -1, .in_fd = -1, .pty_slave = -1 };
 	const char *output = NULL, *unix_path = NULL;
 	bool pty = false;
-	int opt, keep[3], nkeep = 0;
+	int status, keep[3], nkeep = 0;
 
 	cp_log_set_prog("carapace-console");
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'o':
-			output = optarg;
-			break;
-		case 'p':
-			pty = true;
-			break;
-		case 'u':
-			unix_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CP_EXIT_OK;
-		default:
-			if (opt >= DEV_OPT_BASE && dev_opts_handle(&o, opt, optarg) == 0)
-				break;
-			usage(stderr);
-			return CP_EXIT_USAGE;
-		}
-	}
-	if (optind != argc || (!!output + pty + !!unix_path) != 1 || dev_opts_check(&o, argv[0]) < 0) {
-		usage(stderr);
-		return CP_EXIT_USAGE;
-	}
+	/* Exactly one of --output, --pty, --unix (devices/helper_cli.c). */
+	if (!dev_cli_read(DEVKIND_CONSOLE, argc, argv, &cli, &status))
+		return status;
+	output = cli.str[CONSOLE_CLI_OUTPUT];
+	pty = cli.set[CONSOLE_CLI_PTY];
+	unix_path = cli.str[CONSOLE_CLI_UNIX];
 	/* Everything the device will touch is opened here, before the jail takes open() away. */
 	if (output) {
 		/* O_NONBLOCK for the open only: a FIFO nobody reads fails (ENXIO) instead of blocking. */
@@ -214,5 +180,5 @@ int main(int argc, char **argv)
 		.extra_fd = console_extra_fd,
 		.extra_ready = console_input,
 	};
-	return dev_helper_serve(&o, &devkinds[DEVKIND_CONSOLE], &d.ops, &d, keep, (unsigned)nkeep);
+	return dev_helper_serve(&cli.common, &devkinds[DEVKIND_CONSOLE], &d.ops, &d, keep, (unsigned)nkeep);
 }

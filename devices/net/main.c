@@ -1,9 +1,9 @@
 /* carapace-net: a jailed vhost-user virtio-net back-end on a TAP device handed over by the
  * runner (--tap-fd) or opened by name before jailing (--tap). Frames keep their virtio-net
  * header: the TAP is put in IFF_VNET_HDR mode with a 12-byte header and no offloads. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -134,70 +134,46 @@ static int net_tap_setup(int fd, const char *name)
 	return 0;
 }
 
+/* Exactly xx:xx:xx:xx:xx:xx in hex (the reader checked the length): no spaces, signs or
+ * short fields that sscanf would let through. */
 static int net_parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned v[6];
+	static const char hex[] = "0123456789abcdef";
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+	if (strlen(s) != 17)
 		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return (mac[0] & 1) ? -1 : 0; /* a multicast address cannot be a NIC's */
-}
+	for (int i = 0; i < 6; i++) {
+		const char *hi = strchr(hex, tolower((unsigned char)s[3 * i]));
+		const char *lo = strchr(hex, tolower((unsigned char)s[3 * i + 1]));
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: carapace-net (--socket-path PATH | --fd N) (--tap NAME | --tap-fd N)\n"
-		   "                    [--mac 52:54:00:xx:xx:xx] [--no-jail]\n");
+		if (!s[3 * i] || !s[3 * i + 1] || !hi || !lo || (i < 5 && s[3 * i + 2] != ':'))
+			return -1;
+		mac[i] = (uint8_t)(((hi - hex) << 4) | (lo - hex));
+	}
+	return (mac[0] & 1) ? -1 : 0; /* a multicast address cannot be a NIC's */
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		DEV_COMMON_LONGOPTS,
-		{ "tap", required_argument, NULL, 't' },
-		{ "tap-fd", required_argument, NULL, 'T' },
-		{ "mac", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct dev_opts o = { .fd = -1 };
+	struct dev_cli cli;
 	static struct net_dev n = { .tap = -1, .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 } };
 	const char *tap = NULL;
-	uint64_t v;
-	int opt;
+	int status;
 
 	cp_log_set_prog("carapace-net");
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 't':
-			tap = optarg;
-			break;
-		case 'T':
-			if (cp_parse_u64(optarg, &v) < 0 || v < 3 || v > 1024) {
-				cp_err("--tap-fd %s: expected a descriptor number >= 3", optarg);
-				return CP_EXIT_USAGE;
-			}
-			n.tap = (int)v;
-			break;
-		case 'm':
-			if (net_parse_mac(optarg, n.mac) < 0) {
-				cp_err("--mac %s: expected a unicast xx:xx:xx:xx:xx:xx", optarg);
-				return CP_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return CP_EXIT_OK;
-		default:
-			if (opt >= DEV_OPT_BASE && dev_opts_handle(&o, opt, optarg) == 0)
-				break;
-			usage(stderr);
-			return CP_EXIT_USAGE;
+	/* Exactly one of --tap NAME (15 bytes at most) and --tap-fd N (devices/helper_cli.c). */
+	if (!dev_cli_read(DEVKIND_NET, argc, argv, &cli, &status))
+		return status;
+	tap = cli.str[NET_CLI_TAP];
+	if (cli.set[NET_CLI_TAP_FD]) {
+		n.tap = (int)cli.num[NET_CLI_TAP_FD];
+		if (fcntl(n.tap, F_GETFD) < 0) {
+			cp_err("--tap-fd %d: %s", n.tap, strerror(errno));
+			return CP_EXIT_FAILURE;
 		}
 	}
-	if (optind != argc || (!!tap + (n.tap >= 0)) != 1 || dev_opts_check(&o, argv[0]) < 0) {
-		usage(stderr);
+	if (cli.set[NET_CLI_MAC] && net_parse_mac(cli.str[NET_CLI_MAC], n.mac) < 0) {
+		cp_err("--mac %s: expected a unicast xx:xx:xx:xx:xx:xx", cli.str[NET_CLI_MAC]);
 		return CP_EXIT_USAGE;
 	}
 	if (tap) {
@@ -220,5 +196,5 @@ int main(int argc, char **argv)
 		.extra_fd = net_extra_fd,
 		.extra_ready = net_rx,
 	};
-	return dev_helper_serve(&o, &devkinds[DEVKIND_NET], &n.ops, &n, &n.tap, 1);
+	return dev_helper_serve(&cli.common, &devkinds[DEVKIND_NET], &n.ops, &n, &n.tap, 1);
 }

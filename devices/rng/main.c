@@ -1,6 +1,5 @@
 /* carapace-rng: a jailed vhost-user virtio-rng back-end fed by getrandom(). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -37,18 +36,8 @@ static void rng_handle_chain(struct vu_backend *be, unsigned q, struct vu_chain 
 	*written = (uint32_t)total;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: carapace-rng (--socket-path PATH | --fd N) [--no-jail]\n");
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		DEV_COMMON_LONGOPTS,
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	/* The queue count and config size are the kind's row (devices/devkinds.c): none of either
 	 * is written here, so the runner, the policy and this helper cannot disagree. */
 	const struct devkind *dk = &devkinds[DEVKIND_RNG];
@@ -60,23 +49,12 @@ int main(int argc, char **argv)
 		.config_size = dk->config_size,
 		.handle_chain = rng_handle_chain,
 	};
-	struct dev_opts o = { .fd = -1 };
-	int opt;
+	struct dev_cli cli;
+	int status;
 
 	cp_log_set_prog("carapace-rng");
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			return CP_EXIT_OK;
-		}
-		if (opt >= DEV_OPT_BASE && dev_opts_handle(&o, opt, optarg) == 0)
-			continue;
-		usage(stderr);
-		return CP_EXIT_USAGE;
-	}
-	if (optind != argc || dev_opts_check(&o, argv[0]) < 0) {
-		usage(stderr);
-		return CP_EXIT_USAGE;
-	}
-	return dev_helper_serve(&o, dk, &rng_ops, NULL, NULL, 0);
+	/* Only the common options (devices/helper_cli.c). */
+	if (!dev_cli_read(DEVKIND_RNG, argc, argv, &cli, &status))
+		return status;
+	return dev_helper_serve(&cli.common, dk, &rng_ops, NULL, NULL, 0);
 }

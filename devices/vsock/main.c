@@ -15,7 +15,6 @@
  * streams at VSOCK_ORPHAN_MAX: a flooding or lying guest cannot grow our memory. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -721,59 +720,24 @@ static int vsock_listen(const char *path, struct cp_err *err)
 	return TAKE_FD(fd);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: carapace-vsock (--socket-path PATH | --fd N) --cid N --uds-path PATH [--no-jail]\n");
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		DEV_COMMON_LONGOPTS,
-		{ "cid", required_argument, NULL, 'c' },
-		{ "uds-path", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct vsock_dev d = { .listen_fd = -1, .dir_fd = -1, .ep_fd = -1,
 				      .next_local_port = VSOCK_LOCAL_PORT_BASE };
-	struct dev_opts o = { .fd = -1 };
+	struct dev_cli cli;
 	struct cp_err err = { 0 };
 	const char *uds = NULL;
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], name[sizeof(dir)], probe[sizeof(dir) + 32];
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = VSOCK_LISTENER_TAG };
-	uint64_t cid = 0;
-	int opt, keep[3];
+	int status, keep[3];
 
 	cp_log_set_prog("carapace-vsock");
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			/* 0-2 are reserved (hypervisor, local, host); Linux CIDs are 32-bit and
-			 * U32_MAX is VMADDR_CID_ANY. */
-			if (cp_parse_u64(optarg, &cid) < 0 || cid < 3 || cid >= UINT32_MAX) {
-				cp_err("--cid %s: expected a number from 3 to 4294967294", optarg);
-				return CP_EXIT_USAGE;
-			}
-			break;
-		case 'u':
-			uds = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CP_EXIT_OK;
-		default:
-			if (opt >= DEV_OPT_BASE && dev_opts_handle(&o, opt, optarg) == 0)
-				break;
-			usage(stderr);
-			return CP_EXIT_USAGE;
-		}
-	}
-	if (optind != argc || !uds || !cid || dev_opts_check(&o, argv[0]) < 0) {
-		usage(stderr);
-		return CP_EXIT_USAGE;
-	}
-	d.cid = cid;
+	/* --cid 3..2^32-2 (0-2 are reserved, U32_MAX is VMADDR_CID_ANY) and --uds-path: the rows
+	 * of devices/helper_cli.c. */
+	if (!dev_cli_read(DEVKIND_VSOCK, argc, argv, &cli, &status))
+		return status;
+	uds = cli.str[VSOCK_CLI_UDS_PATH];
+	d.cid = cli.num[VSOCK_CLI_CID];
 	if (strlen(uds) >= sizeof(dir)) {
 		cp_err("--uds-path %s is too long", uds);
 		return CP_EXIT_USAGE;
@@ -817,5 +781,5 @@ int main(int argc, char **argv)
 		.extra_fd = vsock_extra_fd,
 		.extra_ready = vsock_ready,
 	};
-	return dev_helper_serve(&o, &devkinds[DEVKIND_VSOCK], &d.ops, &d, keep, 3);
+	return dev_helper_serve(&cli.common, &devkinds[DEVKIND_VSOCK], &d.ops, &d, keep, 3);
 }

@@ -1141,6 +1141,22 @@ int api_config_to_options(const struct api_config *c, char ***out, struct cp_err
 		push(&o, "id-auth", c->id_auth);
 	if (c->policy)
 		push(&o, "policy", c->policy);
+	/* PUT /carapace/attestation-setup: --attest and its settings, rows of the same table. */
+	if (c->attest) {
+		push(&o, "attest", NULL);
+		if (c->tcti)
+			push(&o, "tcti", c->tcti);
+		if (c->state_dir)
+			push(&o, "state-dir", c->state_dir);
+		if (c->pcr) {
+			snprintf(buf, sizeof(buf), "%u", c->pcr);
+			push(&o, "pcr", buf);
+			/* The API's pcr names only a PCR the host can reset (16 or 23): choosing one is
+			 * the explicit allowance the command line asks for, and it says so the same way. */
+			if (c->pcr >= 16)
+				push(&o, "allow-resettable-pcr", NULL);
+		}
+	}
 	if (o.err) {
 		api_options_free(o.v);
 		return cp_err_set(err, ENOMEM, "out of memory");
@@ -1156,31 +1172,6 @@ int api_config_to_options(const struct api_config *c, char ***out, struct cp_err
 	if (r < 0) {
 		api_options_free(o.v);
 		return r;
-	}
-	*out = o.v;
-	return 0;
-}
-
-int api_config_to_flags(const struct api_config *c, char ***out, struct cp_err *err)
-{
-	struct optv o = { 0 };
-	char buf[16];
-
-	*out = NULL;
-	if (c->attest) {
-		push(&o, "attest", NULL);
-		if (c->tcti)
-			push(&o, "tcti", c->tcti);
-		if (c->state_dir)
-			push(&o, "state-dir", c->state_dir);
-		if (c->pcr) {
-			snprintf(buf, sizeof(buf), "%u", c->pcr);
-			push(&o, "pcr", buf);
-		}
-	}
-	if (o.err) {
-		api_options_free(o.v);
-		return cp_err_set(err, ENOMEM, "out of memory");
 	}
 	*out = o.v;
 	return 0;

@@ -137,14 +137,13 @@ void api_txn_free(struct api_txn *txn);
  * root device first, then the others as they were added (api_config_to_options' order). */
 unsigned api_drive_device_index(const struct api_config *c, unsigned slot);
 
-/* The attestation options a configuration adds (--attest, --tcti, --state-dir, --pcr; rows of
- * runner/config.c's option table like the others): alternating name/value as
- * api_config_to_options. */
-int api_config_to_flags(const struct api_config *c, char ***out, struct cp_err *err);
-
-/* The `carapace run` options a configuration maps to: alternating name/value strings (value
- * NULL for a flag), NULL-terminated, malloc'd. Checked by run_opts_set/run_opts_validate so a
- * bad value is refused as a 400 before anything starts. */
+/* The one conversion of the API's configuration into `carapace run` options: Firecracker's
+ * settings and every carapace extension (confidential launch, launch policy, attestation setup:
+ * --attest, --tcti, --state-dir, --pcr with --allow-resettable-pcr), as alternating name/value
+ * strings (value NULL for a flag), NULL-terminated, malloc'd. Each is a row of runner/config.c's
+ * option table, applied with run_opts_set and judged by run_opts_validate, the command line's
+ * own checks, so a bad value is refused as a 400 before anything starts; the VM process gets
+ * exactly these as its command line. */
 int api_config_to_options(const struct api_config *c, char ***out, struct cp_err *err);
 void api_options_free(char **opts);
 

@@ -172,30 +172,24 @@ static void drain_child_stderr(struct srv *s, bool final)
 
 static char **child_argv(struct srv *s, const struct api_config *c, struct cp_err *err)
 {
-	char **opts = NULL, **flags = NULL, **argv;
-	size_t n = 0, nf = 0, k = 0;
+	char **opts = NULL, **argv;
+	size_t n = 0, k = 0;
 
+	/* Every setting, extensions included, through the one conversion (api_config_to_options). */
 	if (api_config_to_options(c, &opts, err) < 0)
 		return NULL;
-	if (api_config_to_flags(c, &flags, err) < 0) {
-		api_options_free(opts);
-		return NULL;
-	}
 	while (opts[n])
 		n += 2;
-	while (flags && flags[nf])
-		nf += 2;
-	argv = calloc(n + nf + 8, sizeof(char *));
+	argv = calloc(n + 8, sizeof(char *));
 	if (!argv) {
 		api_options_free(opts);
-		api_options_free(flags);
 		cp_err_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	argv[k++] = strdup("carapace");
 	argv[k++] = strdup("run");
-	for (size_t i = 0; i < n + nf; i += 2) {
-		char **o = i < n ? opts + i : flags + (i - n);
+	for (size_t i = 0; i < n; i += 2) {
+		char **o = opts + i;
 		size_t len = strlen(o[0]) + 3;
 		argv[k] = malloc(len);
 		if (argv[k])
@@ -209,7 +203,6 @@ static char **child_argv(struct srv *s, const struct api_config *c, struct cp_er
 	argv[k++] = strdup("--api-control-fd");
 	argv[k++] = strdup("3");
 	api_options_free(opts);
-	api_options_free(flags);
 	for (size_t i = 0; i < k; i++)
 		if (!argv[i]) {
 			for (size_t j = 0; j < k; j++)

@@ -1,6 +1,7 @@
 /* The management API's request core, request by request as Firecracker's API document states
  * them: status codes, fault messages naming the field, pre-/post-boot rules, nothing half-applied,
  * and the mapping onto carapace's run options. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "runner/api/api_core.h"
+#include "runner/config.h"
 
 static struct api_state S;
 #define START "{\"action_type\": \"InstanceStart\"}"
@@ -60,6 +62,15 @@ static void expect_status(const char *method, const char *path, const char *body
 	if (st != want)
 		fail_msg("%s %s %s: status %d (%s), wanted %d", method, path, body ? body : "", st, b ? b : "", want);
 	free(b);
+}
+
+/* Where option name starts in an api_config_to_options() vector (NULL: not there). */
+static char **find_opt(char **o, const char *name)
+{
+	for (size_t i = 0; o && o[i]; i += 2)
+		if (!strcmp(o[i], name))
+			return o + i;
+	return NULL;
 }
 
 static void test_instance_info(void **state)
@@ -317,25 +328,34 @@ static void test_option_checks(void **state)
 static void test_attestation(void **state)
 {
 	struct api_txn t;
-	char **f = NULL;
+	char **f = NULL, **o = NULL;
 	struct cp_err err = { 0 };
 	const char *ask = "{\"nonce\": \"00aaBB\"}";
 
 	expect_fault("PUT", "/carapace/attestation", ask, "not supported before starting");
 	expect_fault("PUT", "/carapace/attestation-setup", "{\"pcr\": 7}", "pcr: 7 is not 16 or 23");
 	expect_fault("PUT", "/carapace/attestation-setup", "{\"tcti\": 1}", "tcti");
-	assert_int_equal(api_config_to_flags(&S.cfg, &f, &err), 0);
+	/* The attestation options are among the run options (api_config_to_options, the one
+	 * conversion); the test reads them from where --attest starts. */
+	assert_int_equal(api_config_to_options(&S.cfg, &o, &err), 0);
+	f = find_opt(o, "attest");
 	assert_null(f); /* nothing asked: no flags */
+	api_options_free(o);
 	expect_status("PUT", "/carapace/attestation-setup", "{\"tcti\": \"swtpm:port=2321\", \"pcr\": 16}", 204);
-	assert_int_equal(api_config_to_flags(&S.cfg, &f, &err), 0);
+	assert_int_equal(api_config_to_options(&S.cfg, &o, &err), 0);
+	f = find_opt(o, "attest");
+	assert_non_null(f);
 	assert_string_equal(f[0], "attest");
 	assert_null(f[1]);
 	assert_string_equal(f[2], "tcti");
 	assert_string_equal(f[3], "swtpm:port=2321");
 	assert_string_equal(f[4], "pcr");
 	assert_string_equal(f[5], "16");
-	assert_null(f[6]);
-	api_options_free(f);
+	/* a resettable PCR, as the command line takes it: with --allow-resettable-pcr */
+	assert_string_equal(f[6], "allow-resettable-pcr");
+	assert_null(f[7]);
+	assert_null(f[8]);
+	api_options_free(o);
 	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
 	expect_status("PUT", "/actions", START, 204);
 	expect_fault("PUT", "/carapace/attestation", "{\"nonce\": \"abc\"}", "nonce: must be an even number");
@@ -346,6 +366,132 @@ static void test_attestation(void **state)
 	assert_string_equal(t.nonce, "00aaBB");
 	api_txn_finish(&S, &t, NULL);
 	api_txn_free(&t);
+}
+
+/* ---- every extension setting becomes the option value the command line yields ---- */
+
+/* The API's configuration through its one conversion, applied row by row (run_opts_set). */
+static void api_run_opts(struct run_opts *ro)
+{
+	struct cp_err err = { 0 };
+	char **o = NULL;
+
+	assert_int_equal(api_config_to_options(&S.cfg, &o, &err), 0);
+	run_opts_init(ro);
+	for (size_t i = 0; o[i]; i += 2)
+		if (run_opts_set(ro, o[i], o[i + 1], &err) < 0)
+			fail_msg("--%s %s: %s", o[i], o[i + 1] ? o[i + 1] : "", err.msg);
+	api_options_free(o);
+}
+
+/* A `carapace run` command line through the command line's own reader. */
+static void cli_run_opts(struct run_opts *ro, const char *const *args)
+{
+	char *argv[64];
+	struct run_arg vm_args[64];
+	struct run_cli cli;
+	struct cp_err err = { 0 };
+	unsigned n = 0;
+	int argc = 0;
+
+	argv[argc++] = "run";
+	while (*args && argc < 63)
+		argv[argc++] = (char *)*args++;
+	argv[argc] = NULL;
+	run_cli_init(&cli);
+	run_opts_init(ro);
+	if (run_args_parse(argc, argv, &cli, vm_args, &n, &err) < 0 || run_opts_apply_args(ro, vm_args, n, &err) < 0)
+		fail_msg("command line: %s", err.msg);
+	run_cli_free(&cli);
+}
+
+static void same_str(const char *what, const char *api, const char *cli)
+{
+	if ((api == NULL) != (cli == NULL) || (api && strcmp(api, cli)))
+		fail_msg("%s: the API gives '%s', the command line '%s'", what, api ? api : "(none)", cli ? cli : "(none)");
+}
+
+/* Field by field: what the API set and what the command line set are the same run options. */
+static void same_run_opts(const struct run_opts *a, const struct run_opts *c)
+{
+	same_str("kernel", a->kernel, c->kernel);
+	assert_int_equal(a->memory, c->memory);
+	assert_int_equal(a->vcpus, c->vcpus);
+	same_str("confidential", a->confidential, c->confidential);
+	same_str("platform", a->platform, c->platform);
+	same_str("firmware", a->firmware, c->firmware);
+	same_str("id-block", a->id_block, c->id_block);
+	same_str("id-auth", a->id_auth, c->id_auth);
+	same_str("policy", a->policy, c->policy);
+	assert_int_equal(a->attest, c->attest);
+	same_str("tcti", a->tcti, c->tcti);
+	same_str("state-dir", a->state_dir, c->state_dir);
+	assert_int_equal(a->pcr, c->pcr);
+	assert_int_equal(a->allow_resettable_pcr, c->allow_resettable_pcr);
+}
+
+static void test_extensions_as_command_line(void **state)
+{
+	struct run_opts a, c, bare;
+	struct cp_err err = { 0 };
+	char **o = NULL;
+
+	expect_status("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", 204);
+	expect_status("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256}", 204);
+	expect_status("PUT", "/carapace/confidential", "{\"mode\": \"required\", \"platform\": \"snp\", \"firmware\": "
+		      "\"/fw.fd\", \"id_block\": \"/id.bin\", \"id_auth\": \"/auth.bin\"}", 204);
+	expect_status("PUT", "/carapace/launch-policy", "{\"path\": \"/p.json\"}", 204);
+	expect_status("PUT", "/carapace/attestation-setup", "{\"tcti\": \"swtpm:port=2321\", \"state_dir\": \"/var/lib/c\", "
+		      "\"pcr\": 23}", 204);
+	api_run_opts(&a);
+	cli_run_opts(&c, (const char *const[]){ "--kernel", "/k", "--vcpus", "2", "--memory", "256M", "--confidential",
+						"required", "--platform", "snp", "--firmware", "/fw.fd", "--id-block",
+						"/id.bin", "--id-auth", "/auth.bin", "--policy", "/p.json", "--attest",
+						"--tcti", "swtpm:port=2321", "--state-dir", "/var/lib/c", "--pcr", "23",
+						"--allow-resettable-pcr", NULL });
+	same_run_opts(&a, &c);
+	assert_int_equal(run_opts_validate(&a, UINT64_MAX, &err), 0);
+	assert_int_equal(run_opts_validate(&c, UINT64_MAX, &err), 0);
+	run_opts_free(&c);
+	/* PCR 23 without the allowance is what the command line refuses; the API's is not that. */
+	cli_run_opts(&bare, (const char *const[]){ "--kernel", "/k", "--attest", "--pcr", "23", NULL });
+	err = (struct cp_err){ 0 };
+	assert_int_equal(run_opts_validate(&bare, UINT64_MAX, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "--pcr: PCR 23 can be reset after boot"));
+	assert_non_null(strstr(err.msg, "(--allow-resettable-pcr)"));
+	run_opts_free(&bare);
+	run_opts_free(&a);
+
+	/* Each setting replaced: PUT replaces the whole extension, and so do the options. */
+	expect_status("PUT", "/carapace/confidential", "{\"mode\": \"preferred\"}", 204);
+	expect_status("PUT", "/carapace/attestation-setup", "{}", 204);
+	api_run_opts(&a);
+	cli_run_opts(&c, (const char *const[]){ "--kernel", "/k", "--vcpus", "2", "--memory", "256M", "--confidential",
+						"preferred", "--policy", "/p.json", "--attest", NULL });
+	same_run_opts(&a, &c);
+	assert_int_equal(a.pcr, 13); /* the launch log's default PCR, not resettable */
+	assert_false(a.allow_resettable_pcr);
+	run_opts_free(&a);
+	run_opts_free(&c);
+
+	/* The table's check is the last word, even on a configuration the request reader did not
+	 * make: a PCR of the firmware's boot log is refused with the command line's message. */
+	S.cfg.pcr = 7;
+	err = (struct cp_err){ 0 }; /* the first error is kept: start afresh */
+	assert_int_equal(api_config_to_options(&S.cfg, &o, &err), -EINVAL);
+	assert_null(o);
+	if (!strstr(err.msg, "--pcr: PCR 7 belongs to the firmware's boot measurements"))
+		fail_msg("%s", err.msg);
+	S.cfg.pcr = 16;
+	api_run_opts(&a);
+	assert_int_equal(a.pcr, 16);
+	assert_true(a.allow_resettable_pcr);
+	run_opts_free(&a);
+	/* and InstanceStart, which runs the same conversion, refuses it as a 400 */
+	S.cfg.pcr = 3;
+	expect_fault("PUT", "/actions", START, "InstanceStart: --pcr: PCR 3 belongs to the firmware's boot measurements");
+	S.cfg.pcr = 0;
+	expect_status("PUT", "/actions", START, 204);
 }
 
 static void test_attestation_not_set_up(void **state)
@@ -441,6 +587,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attestation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attestation_not_set_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extensions_as_command_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_patch_drive, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
