@@ -327,7 +327,7 @@ static int op_queue_start(void *ctx, unsigned q, const struct vmmio_queue *vq)
 {
 	struct vdev *d = ctx;
 	struct cp_err err = { 0 };
-	const struct gmem *g = &d->vm->mem;
+	const struct gmem ram = vm_ram(d->vm), *g = &ram;
 	void *desc = gmem_ptr(g, vq->desc, 16ull * vq->num);
 	void *avail = gmem_ptr(g, vq->driver, 6 + 2ull * vq->num);
 	void *used = gmem_ptr(g, vq->device, 6 + 8ull * vq->num);
@@ -564,11 +564,11 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 		io.datamatch = q;
 		io.fd = d->kick[q];
 		io.flags = KVM_IOEVENTFD_FLAG_DATAMATCH;
-		if ((r = vm->ops->ioctl(vm->ops_ctx, vm->vm_fd, KVM_IOEVENTFD, &io)) < 0)
+		if ((r = vm->ops->ioctl(vm->ops_ctx, vm_vm_fd(vm), KVM_IOEVENTFD, &io)) < 0)
 			return cp_err_set(err, -r, "%s: KVM_IOEVENTFD: %s", d->name, strerror(-r));
 		irq.fd = (uint32_t)d->call[q];
 		irq.gsi = d->gsi;
-		if ((r = vm->ops->ioctl(vm->ops_ctx, vm->vm_fd, KVM_IRQFD, &irq)) < 0)
+		if ((r = vm->ops->ioctl(vm->ops_ctx, vm_vm_fd(vm), KVM_IRQFD, &irq)) < 0)
 			return cp_err_set(err, -r, "%s: KVM_IRQFD: %s", d->name, strerror(-r));
 	}
 	/* A confidential guest can only share bounce buffers: it must be told that the device reaches
