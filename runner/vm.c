@@ -655,7 +655,7 @@ static int vm_sandbox_apply(struct vm *vm, enum sandbox_thread which, struct cp_
 {
 	pid_t pids[RUN_MAX_DEVICES], children[RUN_MAX_DEVICES + 1];
 	int socks[3 * RUN_MAX_DEVICES + 1];
-	struct sandbox_targets t = { pids, 0, socks, 0, children, 0 };
+	struct sandbox_targets t = { pids, 0, socks, 0, children, 0, NULL, 0 };
 
 	for (unsigned i = 0; i < vm->ndevs && i < RUN_MAX_DEVICES; i++) {
 		if (vm->devs[i].pid > 0)
@@ -670,9 +670,14 @@ static int vm_sandbox_apply(struct vm *vm, enum sandbox_thread which, struct cp_
 	}
 	if (which == SANDBOX_MAIN && vm->cfg.control_fd > 2)
 		socks[t.nsocks++] = vm->cfg.control_fd; /* a swap's fd arrives with SCM_RIGHTS */
-	/* The label monitor is collected at teardown, never signalled. */
+	/* The label monitor is collected at teardown, never signalled; the main thread sends it
+	 * RESTORE. */
 	if (vm->lmon.pid > 0)
 		children[t.nchildren++] = vm->lmon.pid;
+	if (which == SANDBOX_MAIN && vm->lmon.sock >= 0) {
+		t.monitor_socks = &vm->lmon.sock;
+		t.nmonitor_socks = 1;
+	}
 	return sandbox_thread_apply_targets(which, vm->cfg.sandbox, &t, err);
 }
 
