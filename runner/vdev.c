@@ -546,6 +546,9 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	config_len = dk->config_size;
 	if (config_len > VMMIO_CONFIG_MAX)
 		return cp_err_set(err, EINVAL, "%s: config space of %u bytes is too large", d->name, config_len);
+	if (dk->queue_size == 0 || dk->queue_size > VU_QUEUE_SIZE_MAX || (dk->queue_size & (dk->queue_size - 1)))
+		return cp_err_set(err, EINVAL, "%s: queue size %u is not a power of two up to %u", d->name,
+				  dk->queue_size, VU_QUEUE_SIZE_MAX);
 	memset(config, 0, sizeof(config));
 	if (config_len && (d->fe.protocol & (1ull << VU_PF_CONFIG)) &&
 	    (r = vu_fe_get_config(&d->fe, 0, config_len, config, err)) < 0)
@@ -577,7 +580,7 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	 * the bit works unchanged: op_set_features strips it, as QEMU does. */
 	vmmio_init(&d->mmio, device_id,
 		   (d->fe.features & ((1ull << 24) - 1)) | (vm->cc ? 1ull << VIRTIO_F_ACCESS_PLATFORM_BIT : 0),
-		   d->fe.queue_num, RUN_QUEUE_SIZE, config, config_len, &vdev_mmio_ops, d);
+		   d->fe.queue_num, dk->queue_size, config, config_len, &vdev_mmio_ops, d);
 	return 0;
 }
 
