@@ -183,7 +183,9 @@ uint8_t vm_i8042_read(struct vm *vm, uint16_t port);
  * decides what to do (Linux reboots, which ends the VM). Returns false if the buffer is full. */
 bool vm_send_ctrl_alt_del(struct vm *vm);
 
-/* Wipe every resident page of guest RAM (exposed for tests). */
+/* Wipe every resident page of a plain VM's guest RAM and punch it out of the memfd (exposed for
+ * tests; vm_destroy calls it). An adopted VM has none of its own: cc_vm_release punches the
+ * shared memfd. */
 void vm_scrub_ram(struct vm *vm);
 
 #endif
