@@ -70,6 +70,10 @@ static unsigned cmp_values(const struct sce_cmp *c, const struct sce_targets *t,
 		for (unsigned i = 0; t && i < t->nchildren && n < max; i++)
 			out[n++] = (uint64_t)(uint32_t)t->children[i];
 		break;
+	case SCE_TARGET_MONITOR_FDS:
+		for (unsigned i = 0; t && i < t->nmonitor_fds && n < max; i++)
+			out[n++] = (uint64_t)(uint32_t)t->monitor_fds[i];
+		break;
 	default:
 		break;
 	}
@@ -101,7 +105,7 @@ static int rule_add(scmp_filter_ctx ctx, const struct sce_list *l, const struct 
 		return cp_err_set(err, EINVAL, "seccomp (%s): unknown system call \"%s\"", l->name, r->syscall);
 	for (; ncmp < SCE_MAX_CMP && r->cmp[ncmp].op != SCE_NONE; ncmp++) {
 		const struct sce_cmp *c = &r->cmp[ncmp];
-		if (c->arg > 5 || c->op > SCE_TARGET_CHILDREN ||
+		if (c->arg > 5 || c->op > SCE_TARGET_MONITOR_FDS ||
 		    ((c->op == SCE_EQ || c->op == SCE_EQ32) && (c->nv == 0 || c->nv > SCE_MAX_VALUES)))
 			return cp_err_set(err, EINVAL, "seccomp (%s): %s has a malformed argument filter", l->name,
 					  r->syscall);

@@ -25,6 +25,9 @@ enum sce_op {
 	SCE_TARGET_CHILDREN, /* low 32 bits == one of the child pids the caller may wait for, given
 			      * when the filter is loaded (a set apart from SCE_TARGET_PIDS: a thread
 			      * may collect a process it may not signal) */
+	SCE_TARGET_MONITOR_FDS, /* low 32 bits == one of the sockets to a monitor process, given when
+				 * the filter is loaded (a set apart from SCE_TARGET_FDS: the calls
+				 * that may reach a monitor are fewer than those reaching helpers) */
 };
 
 #define SCE_MAX_CMP 3
@@ -62,6 +65,8 @@ struct sce_targets {
 	unsigned nfds;
 	const pid_t *children;   /* SCE_TARGET_CHILDREN: whom it may wait for */
 	unsigned nchildren;
+	const int *monitor_fds;  /* SCE_TARGET_MONITOR_FDS */
+	unsigned nmonitor_fds;
 };
 
 enum sce_default { SCE_DEFAULT_KILL, SCE_DEFAULT_LOG };

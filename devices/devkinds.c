@@ -11,7 +11,7 @@
 
 const struct devkind devkinds[DEVKIND__COUNT] = {
 	[DEVKIND_BLK] = {
-		.name = "blk", .binary = "carapace-blk", .virtio_id = 2, .config_size = BLK_CONFIG_SIZE, .queues = 1,
+		.name = "blk", .binary = "carapace-blk", .virtio_id = 2, .config_size = BLK_CONFIG_SIZE, .queues = 1, .queue_size = 256,
 		.seccomp = &jail_policy_blk, .selinux_type = "carapace_blk_t",
 		.selinux_exec_type = "carapace_blk_exec_t", .policy_class = "devices.blk",
 		.new_netns = true, .runner_starts = true,
@@ -24,14 +24,14 @@ const struct devkind devkinds[DEVKIND__COUNT] = {
 				 "arrives as an fd (`PATCH /drives/{id}`)",
 	},
 	[DEVKIND_RNG] = {
-		.name = "rng", .binary = "carapace-rng", .virtio_id = 4, .config_size = 0, .queues = 1,
+		.name = "rng", .binary = "carapace-rng", .virtio_id = 4, .config_size = 0, .queues = 1, .queue_size = 256,
 		.seccomp = &jail_policy_rng, .selinux_type = "carapace_rng_t",
 		.selinux_exec_type = "carapace_rng_exec_t", .policy_class = "devices.rng",
 		.new_netns = true, .runner_starts = true,
 		.inherited_fds = "vhost-user socket (`--fd`)",
 	},
 	[DEVKIND_CONSOLE] = {
-		.name = "console", .binary = "carapace-console", .virtio_id = 3, .config_size = 12, .queues = 2,
+		.name = "console", .binary = "carapace-console", .virtio_id = 3, .config_size = 12, .queues = 2, .queue_size = 256,
 		.seccomp = &jail_policy_console, .selinux_type = "carapace_console_t",
 		.selinux_exec_type = "carapace_console_exec_t", .policy_class = "devices.console",
 		.new_netns = true, .runner_starts = true,
@@ -42,7 +42,7 @@ const struct devkind devkinds[DEVKIND__COUNT] = {
 				 "helper before jailing",
 	},
 	[DEVKIND_NET] = {
-		.name = "net", .binary = "carapace-net", .virtio_id = 1, .config_size = 12, .queues = 2,
+		.name = "net", .binary = "carapace-net", .virtio_id = 1, .config_size = 12, .queues = 2, .queue_size = 256,
 		.seccomp = &jail_policy_net, .selinux_type = "carapace_net_t",
 		.selinux_exec_type = "carapace_net_exec_t", .policy_class = "devices.net",
 		.new_netns = false, .runner_starts = true,
@@ -55,7 +55,7 @@ const struct devkind devkinds[DEVKIND__COUNT] = {
 				 "jailing (`--tap-fd N` when started by hand)",
 	},
 	[DEVKIND_VSOCK] = {
-		.name = "vsock", .binary = "carapace-vsock", .virtio_id = 19, .config_size = 8, .queues = 3,
+		.name = "vsock", .binary = "carapace-vsock", .virtio_id = 19, .config_size = 8, .queues = 3, .queue_size = 256,
 		.seccomp = &jail_policy_vsock, .selinux_type = "carapace_vsock_t",
 		.selinux_exec_type = "carapace_vsock_exec_t", .policy_class = "devices.vsock",
 		.new_netns = true, .runner_starts = true,

@@ -1,5 +1,5 @@
 /* The one table of device kinds (every fact about blk, rng, console, net and vsock: helper,
- * virtio ID, config size, queues, argv, inherited fds, SELinux type, policy class, seccomp
+ * virtio ID, config size, queues and their size, argv, inherited fds, SELinux type, policy class, seccomp
  * allowlist) and the trust table of every carapace process built from it. Pure data: the
  * runner, the policy, the labelling, the helpers and the docs all read these rows, and an
  * index outside the table is refused (fails closed), never defaulted. */
@@ -65,6 +65,9 @@ struct devkind {
 	unsigned virtio_id;            /* virtio 1.2 section 5 */
 	unsigned config_size;          /* bytes of device configuration space */
 	unsigned queues;               /* virtqueues the helper offers (what the policy judges) */
+	unsigned queue_size;           /* descriptors per virtqueue offered to the guest (virtio-mmio
+					* QueueNumMax, runner/vdev.c) and so the size the launch policy
+					* judges (runner/launch_plan.c); a power of two <= VU_QUEUE_SIZE_MAX */
 	const struct sce_list *seccomp; /* on top of the bases (sce_list_base, jail_policy_base) (devices/<x>/seccomp.c) */
 	const char *selinux_type;      /* the helper's domain (selinux/carapace.te) */
 	const char *selinux_exec_type; /* the type of its executable, the entrypoint */

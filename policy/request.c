@@ -74,9 +74,10 @@ static int read_device(struct cp_jread *r, struct policy_request_store *st, stru
 	    (ret = WITH_KEY(r, "kind", cp_jread_enum(r, v, kind_names, POLICY_DEV__COUNT, &idx))))
 		return ret;
 	d->kind = (enum policy_dev_kind)idx;
-	/* What the runner asks for unless told otherwise: the kind's queues (devices/devkinds.c). */
+	/* What the runner asks for unless told otherwise: the kind's queues and their size
+	 * (devices/devkinds.c). */
 	d->queues = devkind_get((enum devkind_id)idx)->queues;
-	d->queue_size = 256;
+	d->queue_size = devkind_get((enum devkind_id)idx)->queue_size;
 	if ((v = cp_jread_member(o, "image")) &&
 	    (ret = WITH_KEY(r, "image", keep_string(r, st, v, &d->image))))
 		return ret;

@@ -332,6 +332,8 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 				       device_failure_continue);
 		vc.control_fd = control_fd;
 		cvm.quote_socket = o->quote_service;
+		/* From here the VM owns what cvm holds: vm_destroy (in run_and_report) or a failed
+		 * adoption releases it. */
 		if (vm_adopt_cc(&cvm, &vc, &vm, &err) < 0) {
 			fprintf(stderr, "carapace run: %s\n", err.msg);
 			status = CP_EXIT_FAILURE;
@@ -347,7 +349,6 @@ static int confidential_launch(const struct run_opts *o, enum policy_isolation i
 			status = run_and_report(vm, o->quiet);
 		}
 		close(out_fd);
-		cc_vm_release(&cvm);
 		return status;
 	}
 }

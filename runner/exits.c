@@ -118,21 +118,21 @@ static const struct pio_dev *pio_find(uint16_t port)
 static uint64_t vcpu_rip(struct vcpu *v)
 {
 	struct kvm_regs regs;
-	if (v->vm->ops->ioctl(v->vm->ops_ctx, v->fd, KVM_GET_REGS, &regs) < 0)
+	if (v->vm->ops->ioctl(v->vm->ops_ctx, vcpu_fd(v), KVM_GET_REGS, &regs) < 0)
 		return UINT64_MAX;
 	return regs.rip;
 }
 
 static enum exit_action exit_io(struct vcpu *v)
 {
-	struct kvm_run *run = v->run;
+	struct kvm_run *run = vcpu_run(v);
 	unsigned size = run->io.size, count = run->io.count;
 	uint64_t off = run->io.data_offset;
 	int write = run->io.direction == KVM_EXIT_IO_OUT;
 	uint8_t *base = (uint8_t *)run;
 
 	if ((size != 1 && size != 2 && size != 4) || count == 0 ||
-	    off < sizeof(*run) || off > v->vm->run_size || (uint64_t)size * count > v->vm->run_size - off) {
+	    off < sizeof(*run) || off > vm_run_size(v->vm) || (uint64_t)size * count > vm_run_size(v->vm) - off) {
 		vm_end(v->vm, CP_EXIT_GUEST, "vCPU %u: malformed port I/O exit (port 0x%x size %u count %u)", v->index,
 		       run->io.port, size, count);
 		return EXIT_STOP;
@@ -160,7 +160,7 @@ static enum exit_action exit_io(struct vcpu *v)
 
 static enum exit_action exit_mmio(struct vcpu *v)
 {
-	struct kvm_run *run = v->run;
+	struct kvm_run *run = vcpu_run(v);
 	uint64_t a = run->mmio.phys_addr;
 	unsigned len = run->mmio.len;
 
@@ -192,7 +192,7 @@ static enum exit_action exit_cc(struct vcpu *v)
 
 	if (!v->vm->cc) {
 		vm_end(v->vm, CP_EXIT_GUEST, "vCPU %u: exit %u (%s) from a VM that is not confidential", v->index,
-		       v->run->exit_reason, exits_reason_name(v->run->exit_reason));
+		       vcpu_run(v)->exit_reason, exits_reason_name(vcpu_run(v)->exit_reason));
 		return EXIT_STOP;
 	}
 	switch (cc_exit_dispatch(v->vm->cc, v->index, v->last_run, &e)) {
@@ -214,7 +214,7 @@ static enum exit_action exit_ioapic_eoi(struct vcpu *v)
 		vm_end(v->vm, CP_EXIT_FAILURE, "vCPU %u: IOAPIC EOI exit without a split irqchip", v->index);
 		return EXIT_STOP;
 	}
-	vm_ioapic_eoi(v->vm, v->run->eoi.vector);
+	vm_ioapic_eoi(v->vm, vcpu_run(v)->eoi.vector);
 	return EXIT_CONTINUE;
 }
 
@@ -232,7 +232,7 @@ static enum exit_action exit_shutdown(struct vcpu *v)
 
 static enum exit_action exit_system_event(struct vcpu *v)
 {
-	switch (v->run->system_event.type) {
+	switch (vcpu_run(v)->system_event.type) {
 	case CP_KVM_SYSTEM_EVENT_SEV_TERM:
 	case CP_KVM_SYSTEM_EVENT_TDX_FATAL:
 		return exit_cc(v);
@@ -247,7 +247,7 @@ static enum exit_action exit_system_event(struct vcpu *v)
 		break;
 	default:
 		vm_end(v->vm, CP_EXIT_GUEST, "vCPU %u: unknown system event type %u", v->index,
-		       v->run->system_event.type);
+		       vcpu_run(v)->system_event.type);
 		break;
 	}
 	return EXIT_STOP;
@@ -255,7 +255,7 @@ static enum exit_action exit_system_event(struct vcpu *v)
 
 static enum exit_action exit_internal_error(struct vcpu *v)
 {
-	struct kvm_run *run = v->run;
+	struct kvm_run *run = vcpu_run(v);
 	char data[256] = "";
 	size_t n = 0;
 	unsigned nd = run->internal.ndata;
@@ -274,8 +274,8 @@ static enum exit_action exit_internal_error(struct vcpu *v)
 static enum exit_action exit_fail_entry(struct vcpu *v)
 {
 	vm_end(v->vm, CP_EXIT_GUEST, "vCPU %u: VM entry failed (hardware reason 0x%llx on CPU %u) at RIP 0x%" PRIx64,
-	       v->index, (unsigned long long)v->run->fail_entry.hardware_entry_failure_reason,
-	       v->run->fail_entry.cpu, vcpu_rip(v));
+	       v->index, (unsigned long long)vcpu_run(v)->fail_entry.hardware_entry_failure_reason,
+	       vcpu_run(v)->fail_entry.cpu, vcpu_rip(v));
 	return EXIT_STOP;
 }
 
@@ -320,7 +320,7 @@ const char *exits_reason_name(unsigned reason)
 
 enum exit_action exits_dispatch(struct vcpu *v)
 {
-	unsigned reason = v->run->exit_reason;
+	unsigned reason = vcpu_run(v)->exit_reason;
 
 	if (reason < ARRAY_SIZE(exit_handlers) && exit_handlers[reason].fn)
 		return exit_handlers[reason].fn(v);

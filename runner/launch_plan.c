@@ -129,7 +129,7 @@ static bool plan_request(const struct launch_plan_in *in, struct launch_plan *p)
 	req->cmdline = o->cmdline;
 	req->cpu = o->cpu;
 	for (unsigned i = 0; i < o->ndevices; i++) {
-		/* The policy class and the queue count are the kind's row (devices/devkinds.c); a kind
+		/* The policy class, the queue count and size are the kind's row (devices/devkinds.c); a kind
 		 * without a policy class is never judged as some other class. */
 		const struct devkind *dk = devkind_get(in->specs[i].kind);
 		if (!dk || !dk->policy_class) {
@@ -138,7 +138,7 @@ static bool plan_request(const struct launch_plan_in *in, struct launch_plan *p)
 		}
 		p->devs[i].kind = (enum policy_dev_kind)in->specs[i].kind;
 		p->devs[i].queues = dk->queues;
-		p->devs[i].queue_size = RUN_QUEUE_SIZE;
+		p->devs[i].queue_size = dk->queue_size;
 		if (in->specs[i].kind == DEVKIND_BLK) {
 			/* Judge the file that was opened and is handed to the helper as an fd. */
 			p->devs[i].image = in->specs[i].image_real;

@@ -16,8 +16,6 @@
  * (runner/config.h) and the management API's devices (runner/api). 16: Kata's Firecracker
  * driver attaches a root drive, 8 placeholder drives, a network interface, vsock and entropy. */
 #define RUN_MAX_DEVICES 16
-/* descriptors per virtqueue a device offers the guest (virtio-mmio QueueNumMax, runner/vdev.c),
- * and so the queue size the launch policy judges (runner/launch_plan.c) */
-#define RUN_QUEUE_SIZE 256
+/* The size of a device's virtqueues is a fact of its kind: devices/devkinds.c, queue_size. */
 
 #endif

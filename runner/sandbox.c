@@ -2,7 +2,8 @@
  * (common/seccomp_engine.c) on top of its base. One commented line per system call, with
  * argument filters where a call is dangerous: ioctl only with the listed request numbers, mmap
  * and mprotect never with PROT_EXEC, tgkill only the kick to this process, kill only to the
- * helpers, wait4 only for the helpers and the label monitor, fallocate only to punch, vhost-user calls only on the helpers' sockets. Default
+ * helpers, wait4 only for the helpers and the label monitor, fallocate only to punch, vhost-user calls only on the helpers' sockets,
+ * the main thread's sendto only on those and the label monitor's socket. Default
  * action: kill the process. */
 #include "runner/sandbox.h"
 
@@ -138,7 +139,9 @@ static const struct sce_rule main_rules[] = {
 	  { { 0, SCE_TARGET_CHILDREN, { 0 }, 0 }, { 2, SCE_EQ32, { 0, WNOHANG }, 2 }, { 3, SCE_EQ, { 0 }, 1 } },
 	  "collect a device helper that died, to report why; collect the label monitor at teardown; never any other child (-1, 0, a group)" },
 	ANY("timerfd_settime", "arm the grace timer when a helper hangs up before its process ends (no sleeping)"),
-	ANY("sendto", "the label monitor's RESTORE at teardown (send with MSG_NOSIGNAL; its answer is a read)"),
+	{ "sendto", "fd: the label monitor's socket (known when the filter loads); flags `MSG_NOSIGNAL`",
+	  { { 0, SCE_TARGET_MONITOR_FDS, { 0 }, 0 }, { 3, SCE_EQ32, { MSG_NOSIGNAL }, 1 } },
+	  "the label monitor's RESTORE at teardown (send; its answer is a read); no other socket" },
 	/* Block hot-plug (PATCH /drives/{id}, runner/vdev_hotplug.c): the controller's fd arrives on
 	 * the control socket, goes to the blk helper's swap channel, and the helper's configuration
 	 * change is read from the back-end channel and answered by GET_CONFIG on its vhost-user socket. */
@@ -149,6 +152,8 @@ static const struct sce_rule main_rules[] = {
 		   MSG_NOSIGNAL),
 	ON_CHANNEL("recvfrom", 3, "`MSG_DONTWAIT` or `MSG_WAITALL`", "the swap answer; the GET_CONFIG reply's payload (recv)",
 		   MSG_DONTWAIT, MSG_WAITALL),
+	ON_CHANNEL("sendto", 3, "`MSG_NOSIGNAL`", "the rest of a message whose sendmsg was cut short (send, devices/vhost/io.c)",
+		   MSG_NOSIGNAL),
 	ANY("nanosleep", "teardown: a stopped helper's grace period before SIGKILL (carapace_helper_stop)"),
 	ANY("clock_nanosleep", "the same (glibc's nanosleep)"),
 	{ "kill", "pid: a device helper's (known when the filter loads); signal `SIGTERM`, `SIGCONT` or `SIGKILL`",
@@ -337,6 +342,8 @@ int sandbox_thread_apply_targets(enum sandbox_thread which, enum sandbox_mode mo
 		st.nfds = t->nsocks;
 		st.children = t->children;
 		st.nchildren = t->nchildren;
+		st.monitor_fds = t->monitor_socks;
+		st.nmonitor_fds = t->nmonitor_socks;
 	}
 	switch (which) {
 	case SANDBOX_VCPU: lists[n++] = &vcpu_list; break;

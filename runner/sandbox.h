@@ -43,8 +43,9 @@ int sandbox_process_isolate(const char *keep_socket, char *why, size_t why_len);
 
 /* What the filters' argument checks accept, known when a thread loads its filter: the device
  * helpers' pids (the main thread's kill), their vhost-user sockets (the vCPU threads'
- * sendmsg/recvmsg/sendto/recvfrom) and the children the main thread may collect (wait4: the
- * helpers and the label monitor). With none, those calls are not allowed at all. */
+ * sendmsg/recvmsg/sendto/recvfrom), the children the main thread may collect (wait4: the
+ * helpers and the label monitor) and the label monitor's socket (the main thread's sendto).
+ * With none, those calls are not allowed at all. */
 struct sandbox_targets {
 	const pid_t *helper_pids;
 	unsigned npids;
@@ -52,6 +53,8 @@ struct sandbox_targets {
 	unsigned nsocks;
 	const pid_t *children;
 	unsigned nchildren;
+	const int *monitor_socks;
+	unsigned nmonitor_socks;
 };
 
 /* Load the calling thread's filter (only this thread: no TSYNC). */

@@ -327,7 +327,7 @@ static int op_queue_start(void *ctx, unsigned q, const struct vmmio_queue *vq)
 {
 	struct vdev *d = ctx;
 	struct cp_err err = { 0 };
-	const struct gmem *g = &d->vm->mem;
+	const struct gmem ram = vm_ram(d->vm), *g = &ram;
 	void *desc = gmem_ptr(g, vq->desc, 16ull * vq->num);
 	void *avail = gmem_ptr(g, vq->driver, 6 + 2ull * vq->num);
 	void *used = gmem_ptr(g, vq->device, 6 + 8ull * vq->num);
@@ -546,6 +546,9 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	config_len = dk->config_size;
 	if (config_len > VMMIO_CONFIG_MAX)
 		return cp_err_set(err, EINVAL, "%s: config space of %u bytes is too large", d->name, config_len);
+	if (dk->queue_size == 0 || dk->queue_size > VU_QUEUE_SIZE_MAX || (dk->queue_size & (dk->queue_size - 1)))
+		return cp_err_set(err, EINVAL, "%s: queue size %u is not a power of two up to %u", d->name,
+				  dk->queue_size, VU_QUEUE_SIZE_MAX);
 	memset(config, 0, sizeof(config));
 	if (config_len && (d->fe.protocol & (1ull << VU_PF_CONFIG)) &&
 	    (r = vu_fe_get_config(&d->fe, 0, config_len, config, err)) < 0)
@@ -564,11 +567,11 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 		io.datamatch = q;
 		io.fd = d->kick[q];
 		io.flags = KVM_IOEVENTFD_FLAG_DATAMATCH;
-		if ((r = vm->ops->ioctl(vm->ops_ctx, vm->vm_fd, KVM_IOEVENTFD, &io)) < 0)
+		if ((r = vm->ops->ioctl(vm->ops_ctx, vm_vm_fd(vm), KVM_IOEVENTFD, &io)) < 0)
 			return cp_err_set(err, -r, "%s: KVM_IOEVENTFD: %s", d->name, strerror(-r));
 		irq.fd = (uint32_t)d->call[q];
 		irq.gsi = d->gsi;
-		if ((r = vm->ops->ioctl(vm->ops_ctx, vm->vm_fd, KVM_IRQFD, &irq)) < 0)
+		if ((r = vm->ops->ioctl(vm->ops_ctx, vm_vm_fd(vm), KVM_IRQFD, &irq)) < 0)
 			return cp_err_set(err, -r, "%s: KVM_IRQFD: %s", d->name, strerror(-r));
 	}
 	/* A confidential guest can only share bounce buffers: it must be told that the device reaches
@@ -577,7 +580,7 @@ static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *er
 	 * the bit works unchanged: op_set_features strips it, as QEMU does. */
 	vmmio_init(&d->mmio, device_id,
 		   (d->fe.features & ((1ull << 24) - 1)) | (vm->cc ? 1ull << VIRTIO_F_ACCESS_PLATFORM_BIT : 0),
-		   d->fe.queue_num, RUN_QUEUE_SIZE, config, config_len, &vdev_mmio_ops, d);
+		   d->fe.queue_num, dk->queue_size, config, config_len, &vdev_mmio_ops, d);
 	return 0;
 }
 

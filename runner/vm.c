@@ -63,20 +63,20 @@ static int ram_create(struct vm *vm, struct cp_err *err)
 	uint64_t size = vm->cfg.mem_size;
 	void *p;
 
-	vm->mem_fd = memfd_create("carapace-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (vm->mem_fd < 0)
+	vm->kvm.ram_fd = memfd_create("carapace-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->kvm.ram_fd < 0)
 		return cp_err_set(err, errno, "memfd_create for guest RAM: %s", strerror(errno));
-	if (ftruncate(vm->mem_fd, (off_t)size) < 0)
+	if (ftruncate(vm->kvm.ram_fd, (off_t)size) < 0)
 		return cp_err_set(err, errno, "sizing guest RAM to %" PRIu64 " MiB: %s", size >> 20, strerror(errno));
 	/* The size is final: seal it so nothing (not even a helper given the fd) can shrink it
 	 * under the guest's feet and turn an access into SIGBUS. */
-	if (fcntl(vm->mem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+	if (fcntl(vm->kvm.ram_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		return cp_err_set(err, errno, "sealing guest RAM: %s", strerror(errno));
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->mem_fd, 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->kvm.ram_fd, 0);
 	if (p == MAP_FAILED)
 		return cp_err_set(err, errno, "mapping %" PRIu64 " MiB of guest RAM: %s", size >> 20, strerror(errno));
-	vm->mem.base = p;
-	vm->mem.size = size;
+	vm->kvm.ram.base = p;
+	vm->kvm.ram.size = size;
 	/* Guest RAM never appears in a core dump of carapace. */
 	if (madvise(p, size, MADV_DONTDUMP) < 0)
 		return cp_err_set(err, errno, "MADV_DONTDUMP on guest RAM: %s", strerror(errno));
@@ -86,27 +86,27 @@ static int ram_create(struct vm *vm, struct cp_err *err)
 void vm_scrub_ram(struct vm *vm)
 {
 	const size_t page = 4096, chunk = 1u << 30;
-	uint64_t size = vm->mem.size;
+	uint64_t size = vm->kvm.ram.size;
 	unsigned char *vec;
 
-	if (!vm->mem.base)
+	if (!vm->kvm.ram.base)
 		return;
 	/* Only resident pages hold guest data; touching the rest would just allocate zeros. */
 	vec = malloc(chunk / page);
 	for (uint64_t off = 0; off < size; off += chunk) {
 		size_t len = size - off < chunk ? (size_t)(size - off) : chunk;
-		if (!vec || mincore(vm->mem.base + off, len, vec) < 0) {
-			explicit_bzero(vm->mem.base + off, len); /* cannot tell: wipe everything */
+		if (!vec || mincore(vm->kvm.ram.base + off, len, vec) < 0) {
+			explicit_bzero(vm->kvm.ram.base + off, len); /* cannot tell: wipe everything */
 			continue;
 		}
 		for (size_t i = 0; i < (len + page - 1) / page; i++)
 			if (vec[i] & 1)
-				explicit_bzero(vm->mem.base + off + i * page, page);
+				explicit_bzero(vm->kvm.ram.base + off + i * page, page);
 	}
 	free(vec);
 	/* And give the pages back: the memfd holds no guest data once this returns. */
-	if (vm->mem_fd >= 0)
-		(void)fallocate(vm->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size);
+	if (vm->kvm.ram_fd >= 0)
+		(void)fallocate(vm->kvm.ram_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size);
 }
 
 /* ---- creation ---- */
@@ -142,9 +142,10 @@ static int vcpu_set_boot_state(struct vm *vm, struct vcpu *v, struct cp_err *err
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	struct kvm_fpu fpu;
+	const int fd = vm->kvm.vcpu_fd[v->index];
 	int r;
 
-	r = kioctl(vm, v->fd, KVM_GET_SREGS, &sregs);
+	r = kioctl(vm, fd, KVM_GET_SREGS, &sregs);
 	if (r < 0)
 		return cp_err_set(err, -r, "KVM_GET_SREGS: %s", strerror(-r));
 	set_seg(&sregs.cs, &b->cs);
@@ -157,7 +158,7 @@ static int vcpu_set_boot_state(struct vm *vm, struct vcpu *v, struct cp_err *err
 	sregs.cr3 = b->cr3;
 	sregs.cr4 = b->cr4;
 	sregs.efer = b->efer;
-	r = kioctl(vm, v->fd, KVM_SET_SREGS, &sregs);
+	r = kioctl(vm, fd, KVM_SET_SREGS, &sregs);
 	if (r < 0)
 		return cp_err_set(err, -r, "KVM_SET_SREGS: %s", strerror(-r));
 
@@ -167,14 +168,14 @@ static int vcpu_set_boot_state(struct vm *vm, struct vcpu *v, struct cp_err *err
 	regs.rsi = rsi;
 	regs.rbx = b->rbx;
 	regs.rflags = b->rflags;
-	r = kioctl(vm, v->fd, KVM_SET_REGS, &regs);
+	r = kioctl(vm, fd, KVM_SET_REGS, &regs);
 	if (r < 0)
 		return cp_err_set(err, -r, "KVM_SET_REGS: %s", strerror(-r));
 
 	memset(&fpu, 0, sizeof(fpu));
 	fpu.fcw = 0x37f;
 	fpu.mxcsr = 0x1f80;
-	r = kioctl(vm, v->fd, KVM_SET_FPU, &fpu);
+	r = kioctl(vm, fd, KVM_SET_FPU, &fpu);
 	if (r < 0)
 		return cp_err_set(err, -r, "KVM_SET_FPU: %s", strerror(-r));
 	return 0;
@@ -184,22 +185,22 @@ static int vcpu_create(struct vm *vm, unsigned index, const struct cpuid_table *
 {
 	struct vcpu *v = &vm->vcpus[index];
 	_cleanup_free_ struct cpuid_table *t = NULL;
-	int r;
+	int r, fd;
 
 	v->vm = vm;
 	v->index = index;
-	v->fd = kioctl(vm, vm->vm_fd, KVM_CREATE_VCPU, (void *)(unsigned long)index);
-	if (v->fd < 0)
-		return cp_err_set(err, -v->fd, "KVM_CREATE_VCPU %u: %s", index, strerror(-v->fd));
-	v->run = vm->ops->mmap_run(vm->ops_ctx, v->fd, vm->run_size);
-	if (!v->run)
+	fd = vm->kvm.vcpu_fd[index] = kioctl(vm, vm->kvm.vm_fd, KVM_CREATE_VCPU, (void *)(unsigned long)index);
+	if (fd < 0)
+		return cp_err_set(err, -fd, "KVM_CREATE_VCPU %u: %s", index, strerror(-fd));
+	vm->kvm.run[index] = vm->ops->mmap_run(vm->ops_ctx, fd, vm->kvm.run_size);
+	if (!vm->kvm.run[index])
 		return cp_err_set(err, errno, "mapping kvm_run of vCPU %u: %s", index, strerror(errno));
 	t = malloc(sizeof(*t));
 	if (!t)
 		return cp_err_set(err, ENOMEM, "out of memory");
 	memcpy(t, supported, sizeof(*t));
 	cpuid_filter(t, index, vm->nvcpus);
-	r = kioctl(vm, v->fd, KVM_SET_CPUID2, cpuid_table_kvm(t));
+	r = kioctl(vm, fd, KVM_SET_CPUID2, cpuid_table_kvm(t));
 	if (r < 0)
 		return cp_err_set(err, -r, "KVM_SET_CPUID2 on vCPU %u: %s", index, strerror(-r));
 	/* The boot vCPU starts at the kernel's entry; the others wait in the in-kernel LAPIC
@@ -211,7 +212,7 @@ static int vcpu_create(struct vm *vm, unsigned index, const struct cpuid_table *
 		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 		if ((r = vcpu_set_boot_state(vm, v, err)) < 0)
 			return r;
-		r = kioctl(vm, v->fd, KVM_SET_MP_STATE, &mp);
+		r = kioctl(vm, fd, KVM_SET_MP_STATE, &mp);
 		if (r < 0)
 			return cp_err_set(err, -r, "KVM_SET_MP_STATE on vCPU %u: %s", index, strerror(-r));
 	}
@@ -223,7 +224,7 @@ static int memslot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, vo
 	struct kvm_userspace_memory_region region = {
 		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
 	};
-	int r = kioctl(vm, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+	int r = kioctl(vm, vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
 	if (r < 0)
 		return cp_err_set(err, -r, "KVM_SET_USER_MEMORY_REGION slot %u: %s", slot, strerror(-r));
 	return 0;
@@ -243,9 +244,9 @@ unsigned vm_backend_regions(const struct vm *vm, struct vm_region out[VM_MAX_REG
 		}
 		return n;
 	}
-	out[n++] = (struct vm_region){ 0, gmem_low_end(&vm->mem), vm->mem.base, vm->mem_fd, 0 };
-	if (vm->mem.size > GP_MMIO_HOLE)
-		out[n++] = (struct vm_region){ GP_4G, vm->mem.size - GP_MMIO_HOLE, vm->mem.base + GP_MMIO_HOLE, vm->mem_fd,
+	out[n++] = (struct vm_region){ 0, gmem_low_end(&vm->kvm.ram), vm->kvm.ram.base, vm->kvm.ram_fd, 0 };
+	if (vm->kvm.ram.size > GP_MMIO_HOLE)
+		out[n++] = (struct vm_region){ GP_4G, vm->kvm.ram.size - GP_MMIO_HOLE, vm->kvm.ram.base + GP_MMIO_HOLE, vm->kvm.ram_fd,
 					       GP_MMIO_HOLE };
 	return n;
 }
@@ -320,11 +321,56 @@ static int vm_devices_start(struct vm *vm, const struct vm_config *cfg, struct c
 	return 0;
 }
 
-/* A plain VM made every KVM fd, vCPU and mapping it holds: it owns them all. */
-static void vm_own_all(struct vm *vm)
+/* The one reading of each piece of KVM state: an adopted VM's is its cc_vm's, a plain VM's its own. */
+int vm_vm_fd(const struct vm *vm) { return vm->cc ? vm->cc->vm_fd : vm->kvm.vm_fd; }
+size_t vm_run_size(const struct vm *vm) { return vm->cc ? vm->cc->run_size : vm->kvm.run_size; }
+
+struct gmem vm_ram(const struct vm *vm)
 {
-	vm->own = (struct vm_owned){ vm->kvm_fd, vm->vm_fd, vm->mem_fd, vm->mem.base, vm->mem.size, vm->stub_page,
-				     vm->nvcpus };
+	/* A confidential VM's RAM is its shared memfd's RAM blocks; the firmware block after them is
+	 * not RAM. */
+	if (vm->cc)
+		return (struct gmem){ vm->cc->shared, vm->cc->cfg->mem_size };
+	return vm->kvm.ram;
+}
+
+int vcpu_fd(const struct vcpu *v)
+{
+	const struct vm *vm = v->vm;
+	return vm->cc ? vm->cc->vcpu_fd[v->index] : vm->kvm.vcpu_fd[v->index];
+}
+
+struct kvm_run *vcpu_run(const struct vcpu *v)
+{
+	const struct vm *vm = v->vm;
+	return vm->cc ? (struct kvm_run *)vm->cc->run[v->index] : vm->kvm.run[v->index];
+}
+
+/* Everything a VM struct starts with, plain or adopted: no fd, no mapping, nothing to release. */
+static struct vm *vm_alloc(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm)
+		return NULL;
+	pthread_mutex_init(&vm->pause_mu, NULL); /* stop_vcpus() takes it, with or without vm_run() */
+	pthread_cond_init(&vm->pause_cv, NULL);
+	pthread_mutex_init(&vm->kbd_mu, NULL);
+	vm->ops = ops;
+	vm->ops_ctx = ops_ctx;
+	vm->cfg = *cfg;
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->kvm.ram_fd = vm->end_fd = -1;
+	for (unsigned i = 0; i < RUN_MAX_VCPUS; i++) {
+		vm->kvm.vcpu_fd[i] = -1;
+		vm->vcpus[i].vm = vm;
+		vm->vcpus[i].index = i;
+	}
+	vm->lmon = (struct label_monitor){ -1, -1, -1 };
+	uart_init(&vm->uart, NULL, NULL, NULL);
+	ioapic_reset(&vm->ioapic);
+	pthread_mutex_init(&vm->ioapic_mu, NULL);
+	pthread_mutex_init(&vm->fw_cfg_mu, NULL);
+	return vm;
 }
 
 int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,
@@ -338,28 +384,13 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	int r, max_vcpus;
 
 	*out = NULL;
-	vm = calloc(1, sizeof(*vm));
+	vm = vm_alloc(ops, ops_ctx, cfg);
 	if (!vm)
 		return cp_err_set(err, ENOMEM, "out of memory");
-	pthread_mutex_init(&vm->pause_mu, NULL); /* stop_vcpus() takes it, with or without vm_run() */
-	pthread_cond_init(&vm->pause_cv, NULL);
-	pthread_mutex_init(&vm->kbd_mu, NULL);
-	vm->ops = ops;
-	vm->ops_ctx = ops_ctx;
-	vm->cfg = *cfg;
-	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->end_fd = -1;
-	vm->lmon = (struct label_monitor){ -1, -1, -1 };
-	for (unsigned i = 0; i < RUN_MAX_VCPUS; i++)
-		vm->vcpus[i].fd = -1;
-	vm->nvcpus = 0;
-	uart_init(&vm->uart, NULL, NULL, NULL);
-	ioapic_reset(&vm->ioapic);
-	pthread_mutex_init(&vm->ioapic_mu, NULL);
-	pthread_mutex_init(&vm->fw_cfg_mu, NULL);
 
-	vm->kvm_fd = ops->open_dev(ops_ctx, "/dev/kvm");
-	if (vm->kvm_fd < 0) {
-		r = vm->kvm_fd;
+	vm->kvm.kvm_fd = ops->open_dev(ops_ctx, "/dev/kvm");
+	if (vm->kvm.kvm_fd < 0) {
+		r = vm->kvm.kvm_fd;
 		if (r == -ENOENT)
 			cp_err_set(err, ENOENT, "/dev/kvm does not exist: load the KVM module (modprobe kvm_amd or "
 				   "kvm_intel) and enable virtualization in the firmware settings");
@@ -370,19 +401,19 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 			cp_err_set(err, -r, "cannot open /dev/kvm: %s", strerror(-r));
 		goto fail;
 	}
-	r = kioctl(vm, vm->kvm_fd, KVM_GET_API_VERSION, NULL);
+	r = kioctl(vm, vm->kvm.kvm_fd, KVM_GET_API_VERSION, NULL);
 	if (r != KVM_API_VERSION) {
 		cp_err_set(err, ENOTSUP, "KVM API version %d; carapace needs %d", r, KVM_API_VERSION);
 		goto fail;
 	}
-	if ((r = check_cap(vm, vm->kvm_fd, KVM_CAP_IRQCHIP, "an in-kernel irqchip (KVM_CAP_IRQCHIP)", err)) < 0 ||
-	    (r = check_cap(vm, vm->kvm_fd, KVM_CAP_PIT2, "the in-kernel PIT (KVM_CAP_PIT2)", err)) < 0 ||
-	    (r = check_cap(vm, vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", err)) < 0 ||
-	    (r = check_cap(vm, vm->kvm_fd, KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID", err)) < 0)
+	if ((r = check_cap(vm, vm->kvm.kvm_fd, KVM_CAP_IRQCHIP, "an in-kernel irqchip (KVM_CAP_IRQCHIP)", err)) < 0 ||
+	    (r = check_cap(vm, vm->kvm.kvm_fd, KVM_CAP_PIT2, "the in-kernel PIT (KVM_CAP_PIT2)", err)) < 0 ||
+	    (r = check_cap(vm, vm->kvm.kvm_fd, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", err)) < 0 ||
+	    (r = check_cap(vm, vm->kvm.kvm_fd, KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID", err)) < 0)
 		goto fail;
-	max_vcpus = kioctl(vm, vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_MAX_VCPUS);
+	max_vcpus = kioctl(vm, vm->kvm.kvm_fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_MAX_VCPUS);
 	if (max_vcpus <= 0)
-		max_vcpus = kioctl(vm, vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_NR_VCPUS);
+		max_vcpus = kioctl(vm, vm->kvm.kvm_fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_NR_VCPUS);
 	if (max_vcpus <= 0)
 		max_vcpus = 4;
 	if (cfg->ncpus < 1 || cfg->ncpus > RUN_MAX_VCPUS || cfg->ncpus > (unsigned)max_vcpus) {
@@ -392,52 +423,52 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 	}
 	vm->nvcpus = cfg->ncpus;
 
-	vm->vm_fd = kioctl(vm, vm->kvm_fd, KVM_CREATE_VM, (void *)0 /* KVM_X86_DEFAULT_VM */);
-	if (vm->vm_fd < 0) {
-		cp_err_set(err, -vm->vm_fd, "KVM_CREATE_VM: %s", strerror(-vm->vm_fd));
+	vm->kvm.vm_fd = kioctl(vm, vm->kvm.kvm_fd, KVM_CREATE_VM, (void *)0 /* KVM_X86_DEFAULT_VM */);
+	if (vm->kvm.vm_fd < 0) {
+		cp_err_set(err, -vm->kvm.vm_fd, "KVM_CREATE_VM: %s", strerror(-vm->kvm.vm_fd));
 		goto fail;
 	}
-	if ((r = kioctl(vm, vm->vm_fd, KVM_SET_TSS_ADDR, (void *)GP_TSS)) < 0 ||
-	    (r = kioctl(vm, vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap)) < 0) {
+	if ((r = kioctl(vm, vm->kvm.vm_fd, KVM_SET_TSS_ADDR, (void *)GP_TSS)) < 0 ||
+	    (r = kioctl(vm, vm->kvm.vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap)) < 0) {
 		cp_err_set(err, -r, "setting the TSS / identity-map addresses: %s", strerror(-r));
 		goto fail;
 	}
-	if ((r = kioctl(vm, vm->vm_fd, KVM_CREATE_IRQCHIP, NULL)) < 0) {
+	if ((r = kioctl(vm, vm->kvm.vm_fd, KVM_CREATE_IRQCHIP, NULL)) < 0) {
 		cp_err_set(err, -r, "KVM_CREATE_IRQCHIP: %s", strerror(-r));
 		goto fail;
 	}
-	if ((r = kioctl(vm, vm->vm_fd, KVM_CREATE_PIT2, &pit)) < 0) {
+	if ((r = kioctl(vm, vm->kvm.vm_fd, KVM_CREATE_PIT2, &pit)) < 0) {
 		cp_err_set(err, -r, "KVM_CREATE_PIT2: %s", strerror(-r));
 		goto fail;
 	}
 
 	if ((r = ram_create(vm, err)) < 0)
 		goto fail;
-	if ((r = memslot(vm, 0, 0, gmem_low_end(&vm->mem), vm->mem.base, err)) < 0)
+	if ((r = memslot(vm, 0, 0, gmem_low_end(&vm->kvm.ram), vm->kvm.ram.base, err)) < 0)
 		goto fail;
-	if (vm->mem.size > GP_MMIO_HOLE &&
-	    (r = memslot(vm, 1, GP_4G, vm->mem.size - GP_MMIO_HOLE, vm->mem.base + GP_MMIO_HOLE, err)) < 0)
+	if (vm->kvm.ram.size > GP_MMIO_HOLE &&
+	    (r = memslot(vm, 1, GP_4G, vm->kvm.ram.size - GP_MMIO_HOLE, vm->kvm.ram.base + GP_MMIO_HOLE, err)) < 0)
 		goto fail;
 
 	if ((r = vm_devices_start(vm, cfg, err)) < 0)
 		goto fail;
 
-	e820_build(vm->mem.size, &vm->e820);
+	e820_build(vm->kvm.ram.size, &vm->e820);
 	bin = (struct boot_input){ cfg->kernel, cfg->kernel_len, cfg->initrd, cfg->initrd_len, vm->cmdline,
 				   cfg->ncpus, cfg->tdx_stub_test, vm->ndevs };
-	if ((r = cfg->direct_layout || cfg->tdx_stub_test ? boot_load_direct(&vm->mem, &bin, &vm->boot, err)
-							   : boot_load(&vm->mem, &vm->e820, &bin, &vm->boot, err)) < 0)
+	if ((r = cfg->direct_layout || cfg->tdx_stub_test ? boot_load_direct(&vm->kvm.ram, &bin, &vm->boot, err)
+							   : boot_load(&vm->kvm.ram, &vm->e820, &bin, &vm->boot, err)) < 0)
 		goto fail;
 	if (vm->boot.all_vcpus_start) {
 		/* The stub page at the top of 4 GiB, read-only to the guest's view of it as code. */
-		vm->stub_page = mmap(NULL, sizeof(vm->boot.stub_page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (vm->stub_page == MAP_FAILED) {
-			vm->stub_page = NULL;
+		vm->kvm.stub_page = mmap(NULL, sizeof(vm->boot.stub_page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (vm->kvm.stub_page == MAP_FAILED) {
+			vm->kvm.stub_page = NULL;
 			cp_err_set(err, errno, "mapping the TDX stub page: %s", strerror(errno));
 			goto fail;
 		}
-		memcpy(vm->stub_page, vm->boot.stub_page, sizeof(vm->boot.stub_page));
-		if ((r = memslot(vm, 2, BOOT_STUB_GPA, sizeof(vm->boot.stub_page), vm->stub_page, err)) < 0)
+		memcpy(vm->kvm.stub_page, vm->boot.stub_page, sizeof(vm->boot.stub_page));
+		if ((r = memslot(vm, 2, BOOT_STUB_GPA, sizeof(vm->boot.stub_page), vm->kvm.stub_page, err)) < 0)
 			goto fail;
 	}
 
@@ -447,7 +478,7 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 		goto fail;
 	}
 	supported->nent = CPUID_MAX_ENTRIES;
-	if ((r = kioctl(vm, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid_table_kvm(supported))) < 0) {
+	if ((r = kioctl(vm, vm->kvm.kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid_table_kvm(supported))) < 0) {
 		cp_err_set(err, -r, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
 		goto fail;
 	}
@@ -457,12 +488,12 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 		if (guest_cpu_parse(cfg->cpu, &model, err) < 0 || guest_cpu_apply(&model, supported, err) < 0)
 			goto fail;
 	}
-	r = kioctl(vm, vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	r = kioctl(vm, vm->kvm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
 	if (r < (int)sizeof(struct kvm_run)) {
 		cp_err_set(err, r < 0 ? -r : EINVAL, "KVM_GET_VCPU_MMAP_SIZE returned %d", r);
 		goto fail;
 	}
-	vm->run_size = (size_t)r;
+	vm->kvm.run_size = (size_t)r;
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if ((r = vcpu_create(vm, i, supported, err)) < 0)
 			goto fail;
@@ -472,11 +503,9 @@ int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *
 		cp_err_set(err, errno, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	vm_own_all(vm);
 	*out = vm;
 	return 0;
 fail:
-	vm_own_all(vm);
 	vm_destroy(vm);
 	return -(err && err->code ? err->code : EIO);
 }
@@ -529,48 +558,32 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 	int r;
 
 	*out = NULL;
-	if (cvm->state != CC_ST_FINISHED)
-		return cp_err_set(err, EINVAL, "confidential VM is in state %s, not finished: it cannot run",
-				  cc_state_name(cvm->state));
-	if (cvm->nvcpus == 0 || cvm->nvcpus > RUN_MAX_VCPUS)
-		return cp_err_set(err, EINVAL, "confidential VM has %u vCPUs", cvm->nvcpus);
-	vm = calloc(1, sizeof(*vm));
-	if (!vm)
-		return cp_err_set(err, ENOMEM, "out of memory");
-	pthread_mutex_init(&vm->pause_mu, NULL); /* stop_vcpus() takes it, with or without vm_run() */
-	pthread_cond_init(&vm->pause_cv, NULL);
-	pthread_mutex_init(&vm->kbd_mu, NULL);
-	vm->ops = cvm->ops;
-	vm->ops_ctx = cvm->ctx;
-	vm->cfg = *cfg;
-	vm->cc = cvm;
-	vm->kvm_fd = -1;
-	vm->mem_fd = -1;
-	vm->lmon = (struct label_monitor){ -1, -1, -1 };
-	vm->own = (struct vm_owned){ .kvm_fd = -1, .vm_fd = -1, .mem_fd = -1 }; /* all the cc_vm's */
-	vm->vm_fd = cvm->vm_fd;
-	vm->run_size = cvm->run_size;
-	vm->mem.base = cvm->shared;
-	vm->mem.size = cvm->cfg->mem_size; /* RAM only: the firmware block after it is not RAM */
-	vm->nvcpus = cvm->nvcpus;
-	for (unsigned i = 0; i < RUN_MAX_VCPUS; i++)
-		vm->vcpus[i].fd = -1;
-	for (unsigned i = 0; i < cvm->nvcpus; i++) {
-		vm->vcpus[i].vm = vm;
-		vm->vcpus[i].index = i;
-		vm->vcpus[i].fd = cvm->vcpu_fd[i];
-		vm->vcpus[i].run = cvm->run[i];
+	/* Ownership moves now, whatever follows: every failure below releases what cvm holds. */
+	if (cvm->state != CC_ST_FINISHED) {
+		cp_err_set(err, EINVAL, "confidential VM is in state %s, not finished: it cannot run",
+			   cc_state_name(cvm->state));
+		cc_vm_release(cvm);
+		return -EINVAL;
 	}
-	uart_init(&vm->uart, NULL, NULL, NULL);
-	ioapic_reset(&vm->ioapic);
-	pthread_mutex_init(&vm->ioapic_mu, NULL);
-	pthread_mutex_init(&vm->fw_cfg_mu, NULL);
+	if (cvm->nvcpus == 0 || cvm->nvcpus > RUN_MAX_VCPUS) {
+		cp_err_set(err, EINVAL, "confidential VM has %u vCPUs", cvm->nvcpus);
+		cc_vm_release(cvm);
+		return -EINVAL;
+	}
+	vm = vm_alloc(cvm->ops, cvm->ctx, cfg);
+	if (!vm) {
+		cc_vm_release(cvm);
+		return cp_err_set(err, ENOMEM, "out of memory");
+	}
+	/* The KVM state, vCPUs and memory stay where the launch put them: vm->kvm stays empty and
+	 * the accessors (vm_vm_fd, vcpu_fd, vcpu_run, vm_ram) read the cc_vm, now this VM's. */
+	vm->cc = cvm;
+	vm->nvcpus = cvm->nvcpus;
 	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->end_fd < 0) {
-		int e = errno;
-		uart_destroy(&vm->uart);
-		free(vm);
-		return cp_err_set(err, e, "eventfd: %s", strerror(e));
+		r = cp_err_set(err, errno, "eventfd: %s", strerror(errno));
+		vm_destroy(vm);
+		return r;
 	}
 	/* A TD's irqchip is split: the IOAPIC is ours (runner/ioapic.c). */
 	vm->split_irqchip = cvm->platform == CC_TDX;
@@ -631,7 +644,7 @@ static void vcpu_park(struct vcpu *v)
 	vm->parked--;
 	pthread_mutex_unlock(&vm->pause_mu);
 	if (!atomic_load(&vm->stopping))
-		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&vcpu_run(v)->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
 /* Load this thread's filter with what its argument checks accept: the helpers' pids (kill at
@@ -642,7 +655,7 @@ static int vm_sandbox_apply(struct vm *vm, enum sandbox_thread which, struct cp_
 {
 	pid_t pids[RUN_MAX_DEVICES], children[RUN_MAX_DEVICES + 1];
 	int socks[3 * RUN_MAX_DEVICES + 1];
-	struct sandbox_targets t = { pids, 0, socks, 0, children, 0 };
+	struct sandbox_targets t = { pids, 0, socks, 0, children, 0, NULL, 0 };
 
 	for (unsigned i = 0; i < vm->ndevs && i < RUN_MAX_DEVICES; i++) {
 		if (vm->devs[i].pid > 0)
@@ -657,9 +670,14 @@ static int vm_sandbox_apply(struct vm *vm, enum sandbox_thread which, struct cp_
 	}
 	if (which == SANDBOX_MAIN && vm->cfg.control_fd > 2)
 		socks[t.nsocks++] = vm->cfg.control_fd; /* a swap's fd arrives with SCM_RIGHTS */
-	/* The label monitor is collected at teardown, never signalled. */
+	/* The label monitor is collected at teardown, never signalled; the main thread sends it
+	 * RESTORE. */
 	if (vm->lmon.pid > 0)
 		children[t.nchildren++] = vm->lmon.pid;
+	if (which == SANDBOX_MAIN && vm->lmon.sock >= 0) {
+		t.monitor_socks = &vm->lmon.sock;
+		t.nmonitor_socks = 1;
+	}
 	return sandbox_thread_apply_targets(which, vm->cfg.sandbox, &t, err);
 }
 
@@ -691,13 +709,13 @@ static void *vcpu_thread(void *arg)
 	test_hook_forbidden(vm, "vcpu-forbidden-syscall");
 
 	while (!atomic_load(&vm->stopping)) {
-		int r = vm->ops->ioctl(vm->ops_ctx, v->fd, KVM_RUN, NULL);
+		int r = vm->ops->ioctl(vm->ops_ctx, vcpu_fd(v), KVM_RUN, NULL);
 		/* A confidential guest touching memory in the other state: KVM_RUN fails with EFAULT
 		 * and a MEMORY_FAULT exit, which the exit table routes to runner/cc. */
 		v->last_run = r;
 		if (vm->cc)
 			cc_vcpu_returned(vm->cc, v->index); /* e.g. drops the SNP certificate table's lock */
-		if (r == -EFAULT && vm->cc && v->run->exit_reason == CP_KVM_EXIT_MEMORY_FAULT)
+		if (r == -EFAULT && vm->cc && vcpu_run(v)->exit_reason == CP_KVM_EXIT_MEMORY_FAULT)
 			r = 0;
 		if (r < 0) {
 			if (r == -EINTR || r == -EAGAIN) {
@@ -731,7 +749,7 @@ static void uart_out(void *opaque, const uint8_t *buf, size_t len)
 static int signal_msi(struct vm *vm, const struct ioapic_msi *m)
 {
 	struct kvm_msi msi = { .address_lo = m->address_lo, .address_hi = m->address_hi, .data = m->data };
-	return kioctl(vm, vm->vm_fd, KVM_SIGNAL_MSI, &msi);
+	return kioctl(vm, vm_vm_fd(vm), KVM_SIGNAL_MSI, &msi);
 }
 
 /* KVM's routing table from the IOAPIC's pins: one MSI route per unmasked pin, so an irqfd on
@@ -754,7 +772,7 @@ static void ioapic_program_routes(struct vm *vm)
 									       .address_hi = m.address_hi, .data = m.data } };
 		t->nr++;
 	}
-	rc = kioctl(vm, vm->vm_fd, KVM_SET_GSI_ROUTING, t);
+	rc = kioctl(vm, vm_vm_fd(vm), KVM_SET_GSI_ROUTING, t);
 	if (rc < 0)
 		vm_end(vm, CP_EXIT_FAILURE, "KVM_SET_GSI_ROUTING (%u IOAPIC routes): %s", t->nr, strerror(-rc));
 
@@ -798,7 +816,7 @@ static void uart_irq(void *opaque, int level)
 		pthread_mutex_unlock(&vm->ioapic_mu);
 		return;
 	}
-	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
+	(void)kioctl(vm, vm_vm_fd(vm), KVM_IRQ_LINE, &irq);
 }
 
 /* Pause: every running vCPU out of KVM_RUN and parked before this returns (a vCPU in HLT is
@@ -811,7 +829,7 @@ static bool vm_pause(struct vm *vm)
 	atomic_store(&vm->paused, true);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if (vm->vcpus[i].started) {
-			__atomic_store_n(&vm->vcpus[i].run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&vcpu_run(&vm->vcpus[i])->immediate_exit, 1, __ATOMIC_SEQ_CST);
 			pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
 			running++;
 		}
@@ -881,9 +899,9 @@ bool vm_send_ctrl_alt_del(struct vm *vm)
 		return true;
 	}
 	irq.level = 1;
-	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
+	(void)kioctl(vm, vm_vm_fd(vm), KVM_IRQ_LINE, &irq);
 	irq.level = 0;
-	(void)kioctl(vm, vm->vm_fd, KVM_IRQ_LINE, &irq);
+	(void)kioctl(vm, vm_vm_fd(vm), KVM_IRQ_LINE, &irq);
 	return true;
 }
 
@@ -951,7 +969,7 @@ static void stop_vcpus(struct vm *vm)
 		if (!v->started)
 			continue;
 		/* immediate_exit covers a kick that lands before KVM_RUN is entered. */
-		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&vcpu_run(v)->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		pthread_kill(v->thread, KICK_SIGNAL);
 	}
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -1204,26 +1222,26 @@ void vm_destroy(struct vm *vm)
 		fw_cfg_free(vm->fw_cfg);
 		free(vm->fw_cfg);
 	}
-	/* Exactly what this struct owns (vm->own); an adopted VM's KVM state is the cc_vm's. */
-	for (unsigned i = 0; i < vm->own.nvcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-		if (v->run)
-			vm->ops->munmap_run(vm->ops_ctx, v->run, vm->run_size);
-		if (v->fd >= 0)
-			vm->ops->close(vm->ops_ctx, v->fd);
+	/* Each field below is the one owner of what it holds; an empty one (-1, NULL) is skipped.
+	 * An adopted VM's vm_kvm is empty: its cc_vm, this VM's too, releases its KVM state and memory. */
+	for (unsigned i = 0; i < RUN_MAX_VCPUS; i++) {
+		if (vm->kvm.run[i])
+			vm->ops->munmap_run(vm->ops_ctx, vm->kvm.run[i], vm->kvm.run_size);
+		if (vm->kvm.vcpu_fd[i] >= 0)
+			vm->ops->close(vm->ops_ctx, vm->kvm.vcpu_fd[i]);
 	}
-	if (vm->own.vm_fd >= 0)
-		vm->ops->close(vm->ops_ctx, vm->own.vm_fd);
-	if (vm->own.kvm_fd >= 0)
-		vm->ops->close(vm->ops_ctx, vm->own.kvm_fd);
-	if (vm->own.ram)
-		vm_scrub_ram(vm);
-	if (vm->own.stub_page)
-		munmap(vm->own.stub_page, sizeof(vm->boot.stub_page));
-	if (vm->own.ram)
-		munmap(vm->own.ram, vm->own.ram_size);
-	if (vm->own.mem_fd >= 0)
-		close(vm->own.mem_fd);
+	if (vm->kvm.vm_fd >= 0)
+		vm->ops->close(vm->ops_ctx, vm->kvm.vm_fd);
+	if (vm->kvm.kvm_fd >= 0)
+		vm->ops->close(vm->ops_ctx, vm->kvm.kvm_fd);
+	vm_scrub_ram(vm);
+	if (vm->kvm.stub_page)
+		munmap(vm->kvm.stub_page, sizeof(vm->boot.stub_page));
+	if (vm->kvm.ram.base)
+		munmap(vm->kvm.ram.base, vm->kvm.ram.size);
+	if (vm->kvm.ram_fd >= 0)
+		close(vm->kvm.ram_fd);
+	cc_vm_release(vm->cc);
 	if (vm->end_fd >= 0)
 		close(vm->end_fd);
 	uart_destroy(&vm->uart);

@@ -55,38 +55,40 @@ struct vm_config {
 	int control_fd;
 };
 
+/* A vCPU thread. Its KVM fd and kvm_run area are not here: a plain VM's are in struct vm_kvm, an
+ * adopted VM's in its cc_vm; vcpu_fd() and vcpu_run() read whichever holds them. */
 struct vcpu {
 	struct vm *vm;
 	unsigned index;
-	int fd;
-	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
 	int last_run;             /* what the last KVM_RUN returned (a memory fault comes with -EFAULT) */
 };
 
-/* What vm_destroy() releases: each fd and mapping has one owner. A plain VM (vm_create) owns its
- * KVM fds, vCPU fds and kvm_run areas, guest RAM and the stub page; a VM adopted from a
- * confidential launch (vm_adopt_cc) owns none of them: the cc_vm does (cc_vm_release), and the
- * matching fields of struct vm are views only. Both own end_fd, the devices and the monitor. */
-struct vm_owned {
-	int kvm_fd, vm_fd, mem_fd;
-	void *ram;             /* guest RAM mapping (scrubbed, then unmapped) */
-	size_t ram_size;
-	void *stub_page;
-	unsigned nvcpus;       /* vcpus[0..nvcpus): their fds and kvm_run areas */
+/* What a plain VM (vm_create) made and vm_destroy releases: its KVM fds, vCPU fds and kvm_run
+ * areas, guest RAM (a sealed memfd and its one mapping) and the TDX stub test's page. Each fd and
+ * mapping is held in exactly one field of the whole program: a VM adopted from a confidential
+ * launch (vm_adopt_cc) leaves all of this empty (-1, NULL), because its KVM state and memory stay
+ * in the cc_vm it took over, which vm_destroy releases (cc_vm_release). Other modules read it
+ * through the accessors below, never these fields. */
+struct vm_kvm {
+	int kvm_fd, vm_fd;
+	size_t run_size;
+	int vcpu_fd[RUN_MAX_VCPUS];
+	struct kvm_run *run[RUN_MAX_VCPUS];
+	int ram_fd;               /* the guest RAM memfd */
+	struct gmem ram;          /* its mapping (scrubbed, then unmapped) */
+	void *stub_page;          /* TDX stub test mode: the page mapped at BOOT_STUB_GPA */
 };
 
 struct vm {
 	const struct kvm_ops *ops;
 	void *ops_ctx;
 	struct vm_config cfg;
-	int kvm_fd, vm_fd, mem_fd, end_fd;
-	size_t run_size;
-	struct gmem mem;
+	struct vm_kvm kvm;         /* a plain VM's KVM state and RAM (above); empty when adopted */
+	int end_fd;
 	struct e820_map e820;
 	struct boot_result boot;
-	void *stub_page;             /* TDX stub test mode: the page mapped at BOOT_STUB_GPA */
 	struct uart uart;
 	unsigned nvcpus;
 	struct vcpu vcpus[RUN_MAX_VCPUS];
@@ -98,10 +100,10 @@ struct vm {
 	unsigned ndevs;
 	struct vdev devs[RUN_MAX_DEVICES];
 	char *cmdline;             /* the guest's, with the virtio_mmio.device= announcements */
-	/* A confidential VM launched by runner/cc: its fds, kvm_run areas and memory belong to the
-	 * cc_vm (released by cc_vm_release); run-time exits go to its handlers. */
+	/* A confidential VM launched by runner/cc, taken over by vm_adopt_cc: its fds, kvm_run areas
+	 * and memory stay in the cc_vm, which this struct now owns (vm_destroy releases it with
+	 * cc_vm_release; the struct's memory stays the caller's); run-time exits go to its handlers. */
 	struct cc_vm *cc;
-	struct vm_owned own;       /* what this struct releases (above) */
 	/* Split irqchip (TDX): KVM has the local APICs, this IOAPIC is ours. Pins reach the guest as
 	 * MSIs: irqfds through KVM_SET_GSI_ROUTING, the UART through KVM_SIGNAL_MSI. */
 	bool split_irqchip;
@@ -132,6 +134,14 @@ struct vm {
 	unsigned kbd_len;
 };
 
+/* The one reading of each piece of KVM state, whichever struct owns it (a plain VM's vm_kvm or an
+ * adopted VM's cc_vm). vm_ram() is guest RAM only (a confidential VM's shared RAM blocks). */
+int vm_vm_fd(const struct vm *vm);
+size_t vm_run_size(const struct vm *vm);
+struct gmem vm_ram(const struct vm *vm);
+int vcpu_fd(const struct vcpu *v);
+struct kvm_run *vcpu_run(const struct vcpu *v);
+
 int vm_create(const struct kvm_ops *ops, void *ops_ctx, const struct vm_config *cfg, struct vm **out,
 	      struct cp_err *err);
 
@@ -146,7 +156,10 @@ struct vm_region {
 };
 unsigned vm_backend_regions(const struct vm *vm, struct vm_region out[VM_MAX_REGIONS]);
 /* Wrap a launched confidential VM (runner/cc, state FINISHED) so vm_run() drives its vCPUs: the
- * same threads, filters, event loop and exit table, with the SNP/TDX exits routed to runner/cc. */
+ * same threads, filters, event loop and exit table, with the SNP/TDX exits routed to runner/cc.
+ * Ownership of what cvm holds moves to the VM whatever the result: on success vm_destroy releases
+ * it, on failure it is released before the return. cvm itself (the struct) must outlive the VM;
+ * a later cc_vm_release(cvm) by the caller finds nothing left to release. */
 int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out, struct cp_err *err);
 
 /* Run until the guest or the host ends the VM; returns the exit status. */
@@ -170,7 +183,9 @@ uint8_t vm_i8042_read(struct vm *vm, uint16_t port);
  * decides what to do (Linux reboots, which ends the VM). Returns false if the buffer is full. */
 bool vm_send_ctrl_alt_del(struct vm *vm);
 
-/* Wipe every resident page of guest RAM (exposed for tests). */
+/* Wipe every resident page of a plain VM's guest RAM and punch it out of the memfd (exposed for
+ * tests; vm_destroy calls it). An adopted VM has none of its own: cc_vm_release punches the
+ * shared memfd. */
 void vm_scrub_ram(struct vm *vm);
 
 #endif

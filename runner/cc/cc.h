@@ -169,6 +169,9 @@ int cc_step(struct cc_vm *vm, enum cc_step step, struct cp_err *err);
  * released and err names what failed or what the host lacks. */
 int cc_launch(const struct kvm_ops *ops, void *ctx, const struct cc_launch_cfg *cfg, struct cc_vm *out,
 	      struct cp_err *err);
+/* Releases every fd, mapping and buffer the VM holds: NULL-tolerant, and a second call finds
+ * nothing left (each field is reset as it is released). After vm_adopt_cc the VM struct owns this
+ * call (vm_destroy makes it). */
 void cc_vm_release(struct cc_vm *vm);
 
 /* The launch options memenc measures for this configuration (what `carapace measure` needs:

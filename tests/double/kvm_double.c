@@ -117,6 +117,19 @@
  *   KVM_GET_DEVICE_ATTR(/dev/kvm) group SEV: VMSA_FEATURES, and
  *        SNP_REQ_CERTS where the kernel has it; else .......... -ENXIO   sev.c sev_dev_get_attr
  *   /dev/sev: SNP_PLATFORM_STATUS answers 1.55 ................ [D] other requests -ENOTTY
+ *   Plain VMs (type 0), the set-up carapace's vm_create issues:
+ *   KVM_SET_TSS_ADDR above 4 GiB - 3 pages .................... -EINVAL  x86.c kvm_vm_ioctl_set_tss_addr
+ *   KVM_SET_IDENTITY_MAP_ADDR after KVM_CREATE_VCPU ........... -EINVAL  x86.c kvm_arch_vm_ioctl
+ *        (kvm->created_vcpus); a NULL address pointer -EFAULT (copy_from_user)
+ *   KVM_CREATE_PIT2 a second time ............................. -EEXIST  x86.c kvm_arch_vm_ioctl (vpit);
+ *        a NULL config -EFAULT (copy_from_user)
+ *   KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_PIT2
+ *        on a private-memory VM ............................... -ENOTTY  [D] (KVM accepts them; carapace
+ *        issues them for plain VMs only, and the double keeps them out of the confidential model)
+ *   fds: ioctl or mmap on a closed fd -EBADF, as the kernel; a close of an fd that is not open
+ *        (never handed out, or closed before) is counted (kd_bad_closes), a kvm_run area unmapped
+ *        that is not mapped too (kd_bad_unmaps) [D]: the kernel's close() returns -EBADF, which
+ *        carapace's close op cannot report
  *   any other ioctl ........................................... -ENOTTY  [D] (fail closed)
  *
  * VMSA model (how KVM derives each vCPU's VMSA at SNP_LAUNCH_FINISH, sev_es_sync_vmsa): the save
@@ -172,6 +185,7 @@ struct kd_vcpu {
 	struct kvm_cpuid_entry2 cpuid[256]; /* the last KVM_SET_CPUID2 */
 	unsigned cpuid_n;
 	uint8_t *run;
+	unsigned run_maps;  /* kd_mmap_run minus kd_munmap_run */
 	struct kd_script script[8];
 	unsigned n_script, next_script;
 	bool certs_pending;   /* the last exit was KVM_EXIT_SNP_REQ_CERTS: the next KVM_RUN completes it */
@@ -205,6 +219,7 @@ struct kd_vm {
 	uint64_t vmsa_features;
 	bool split_irqchip, caps_done, init_vm_done, finalized;
 	bool irqchip; /* KVM_CREATE_IRQCHIP */
+	bool pit;     /* KVM_CREATE_PIT2 */
 	uint64_t caps_attrs, caps_xfam;
 	uint32_t tsc_khz;     /* default TSC of vCPUs (VM-scope KVM_SET_TSC_KHZ), the host's at creation */
 	struct kvm_cpuid_entry2 td_cpuid[256]; /* TDX: INIT_VM's CPUID, as GET_CPUID reports it */
@@ -229,6 +244,7 @@ struct kd_obj {
 	unsigned idx; /* vCPU index */
 	uint64_t gmem_size, gmem_flags;
 	struct kd_vcpu *vcpu;
+	bool closed;  /* VM, vCPU: the fd is closed; the object stays for the records */
 };
 
 struct kvm_double {
@@ -241,6 +257,7 @@ struct kvm_double {
 	bool fw_error_done;    /* cfg.snp_update_fw_error was reported once */
 	char refusal[512];
 	unsigned n_refusals;
+	unsigned bad_closes, bad_unmaps;
 	EVP_MD_CTX *page_ctx;
 	const EVP_MD *sha384;
 };
@@ -1364,6 +1381,29 @@ static int vm_ioctl(struct kvm_double *kd, int vmi, unsigned long req, void *arg
 		return 0;
 	case KD_KVM_SET_MEMORY_ATTRIBUTES:
 		return vm_set_attrs(kd, vm, arg);
+	case KVM_SET_TSS_ADDR:
+		if (private_vm(vm))
+			return refuse(kd, ENOTTY, "KVM_SET_TSS_ADDR on a private-memory VM (not modelled)");
+		if ((unsigned long)arg > (unsigned int)(-3 * 4096))
+			return refuse(kd, EINVAL, "KVM_SET_TSS_ADDR: 0x%lx is above 4 GiB - 3 pages", (unsigned long)arg);
+		return 0;
+	case KVM_SET_IDENTITY_MAP_ADDR:
+		if (private_vm(vm))
+			return refuse(kd, ENOTTY, "KVM_SET_IDENTITY_MAP_ADDR on a private-memory VM (not modelled)");
+		if (vm->nvcpus)
+			return refuse(kd, EINVAL, "KVM_SET_IDENTITY_MAP_ADDR: after KVM_CREATE_VCPU");
+		if (!arg)
+			return refuse(kd, EFAULT, "KVM_SET_IDENTITY_MAP_ADDR: no address");
+		return 0;
+	case KVM_CREATE_PIT2:
+		if (private_vm(vm))
+			return refuse(kd, ENOTTY, "KVM_CREATE_PIT2 on a private-memory VM (not modelled)");
+		if (!arg)
+			return refuse(kd, EFAULT, "KVM_CREATE_PIT2: no kvm_pit_config");
+		if (vm->pit)
+			return refuse(kd, EEXIST, "KVM_CREATE_PIT2: the VM already has a PIT");
+		vm->pit = true;
+		return 0;
 	case KVM_CREATE_IRQCHIP:
 		if (vm->irqchip || vm->split_irqchip)
 			return refuse(kd, EEXIST, "KVM_CREATE_IRQCHIP: the VM already has an irqchip");
@@ -1806,6 +1846,8 @@ int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 
 	if (!o)
 		return refuse(kd, EBADF, "ioctl 0x%lx on fd %d, which the double never returned", req, fd);
+	if (o->closed)
+		return refuse(kd, EBADF, "ioctl 0x%lx on fd %d, which is closed", req, fd);
 	switch (o->kind) {
 	case KD_KVM:
 		return kvm_ioctl(kd, req, arg);
@@ -1831,26 +1873,68 @@ void *kd_mmap_run(void *ctx, int fd, size_t len)
 	struct kvm_double *kd = ctx;
 	struct kd_obj *o = obj_get(kd, fd);
 
-	if (!o || o->kind != KD_VCPU || len > KD_RUN_SIZE) {
+	if (!o || o->closed) {
+		errno = EBADF;
+		return NULL;
+	}
+	if (o->kind != KD_VCPU || len > KD_RUN_SIZE) {
 		errno = EINVAL;
 		return NULL;
 	}
+	o->vcpu->run_maps++;
 	return o->vcpu->run;
 }
 
-void kd_munmap_run(void *ctx, void *p, size_t len) { (void)ctx, (void)p, (void)len; }
+void kd_munmap_run(void *ctx, void *p, size_t len)
+{
+	struct kvm_double *kd = ctx;
+
+	(void)len;
+	for (unsigned i = 0; i < KD_MAX_OBJ; i++)
+		if (kd->obj[i].kind == KD_VCPU && kd->obj[i].vcpu->run == p && kd->obj[i].vcpu->run_maps) {
+			kd->obj[i].vcpu->run_maps--;
+			return;
+		}
+	kd->bad_unmaps++;
+}
 
 void kd_close(void *ctx, int fd)
 {
 	struct kvm_double *kd = ctx;
 	struct kd_obj *o = obj_get(kd, fd);
 
+	if (!o || o->closed) {
+		kd->bad_closes++;
+		return;
+	}
 	/* VMs and vCPUs stay readable after close so tests can inspect records; the fd is gone. */
-	if (o && (o->kind == KD_KVM || o->kind == KD_SEV))
+	if (o->kind == KD_KVM || o->kind == KD_SEV || o->kind == KD_GMEM)
 		o->kind = KD_FREE;
-	else if (o)
-		o->kind = o->kind == KD_GMEM ? KD_FREE : o->kind;
+	else
+		o->closed = true;
 }
+
+unsigned kd_fds_open(const struct kvm_double *kd)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < KD_MAX_OBJ; i++)
+		n += kd->obj[i].kind != KD_FREE && !kd->obj[i].closed;
+	return n;
+}
+
+unsigned kd_runs_mapped(const struct kvm_double *kd)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < KD_MAX_OBJ; i++)
+		if (kd->obj[i].kind == KD_VCPU)
+			n += kd->obj[i].vcpu->run_maps;
+	return n;
+}
+
+unsigned kd_bad_closes(const struct kvm_double *kd) { return kd->bad_closes; }
+unsigned kd_bad_unmaps(const struct kvm_double *kd) { return kd->bad_unmaps; }
 
 
 /* ---- results ---- */

@@ -73,6 +73,13 @@ unsigned kd_refusals(const struct kvm_double *kd);
 unsigned kd_sev_fd_uses(const struct kvm_double *kd);
 /* Open fds of "/dev/sev" or "/dev/kvm" the double handed out and nobody closed. */
 unsigned kd_open_fds(const struct kvm_double *kd, const char *path);
+/* Every fd the double handed out (any kind) that nobody closed, and kvm_run areas mapped and not
+ * unmapped; closes of an fd that was not open and unmaps of an area that was not mapped (each a
+ * double release, or a release of something never handed out). */
+unsigned kd_fds_open(const struct kvm_double *kd);
+unsigned kd_runs_mapped(const struct kvm_double *kd);
+unsigned kd_bad_closes(const struct kvm_double *kd);
+unsigned kd_bad_unmaps(const struct kvm_double *kd);
 
 /* Results, recomputed by the double from what it was given (most recent VM of that type).
  * -ENOENT until SNP_LAUNCH_FINISH / KVM_TDX_FINALIZE_VM succeeded. */

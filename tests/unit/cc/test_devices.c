@@ -187,7 +187,7 @@ static void test_request_served_in_shared_memory(void **state)
 static void guest_mmio(struct fixture *f, uint64_t gpa, bool write, uint32_t *val)
 {
 	struct vcpu *v = &f->vm->vcpus[0];
-	struct kvm_run *run = v->run;
+	struct kvm_run *run = vcpu_run(v);
 
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;

@@ -177,7 +177,7 @@ static void test_initrd_without_kernel_refused(void **state)
 static void guest_pio(struct vm *vm, uint16_t port, bool write, unsigned size, uint8_t *data)
 {
 	struct vcpu *v = &vm->vcpus[0];
-	struct kvm_run *run = v->run;
+	struct kvm_run *run = vcpu_run(v);
 	uint8_t *buf = (uint8_t *)run + 0x1000;
 
 	run->exit_reason = KVM_EXIT_IO;

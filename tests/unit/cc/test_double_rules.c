@@ -798,6 +798,65 @@ static void test_unknown_ioctls_and_fds(void **state)
 	assert_null(ops->mmap_run(kd, vm, 4096));
 }
 
+/* ---- a plain VM's set-up (runner/vm.c vm_create) ---- */
+
+static void test_plain_vm_setup_rules(void **state)
+{
+	int vm = create_vm(CP_KVM_X86_DEFAULT_VM), snp = create_vm(CP_KVM_X86_SNP_VM);
+	uint64_t idmap = 0xfeffc000;
+	struct kvm_pit_config pit = { .flags = 0 };
+
+	EXPECT(io(vm, KVM_SET_TSS_ADDR, (void *)0xfffbd000ul), 0);
+	EXPECT(io(vm, KVM_SET_TSS_ADDR, (void *)0xfffffffdul), -EINVAL); /* above 4 GiB - 3 pages */
+	EXPECT(io(vm, KVM_SET_IDENTITY_MAP_ADDR, NULL), -EFAULT);
+	EXPECT(io(vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap), 0);
+	EXPECT(io(vm, KVM_CREATE_IRQCHIP, NULL), 0);
+	EXPECT(io(vm, KVM_CREATE_PIT2, NULL), -EFAULT);
+	EXPECT(io(vm, KVM_CREATE_PIT2, &pit), 0);
+	EXPECT(io(vm, KVM_CREATE_PIT2, &pit), -EEXIST);
+	assert_true(io(vm, KVM_CREATE_VCPU, (void *)0) >= 0);
+	EXPECT(io(vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap), -EINVAL); /* after a vCPU */
+	/* The double's choice: none of them on a private-memory VM. */
+	EXPECT(io(snp, KVM_SET_TSS_ADDR, (void *)0xfffbd000ul), -ENOTTY);
+	EXPECT(io(snp, KVM_SET_IDENTITY_MAP_ADDR, &idmap), -ENOTTY);
+	EXPECT(io(snp, KVM_CREATE_PIT2, &pit), -ENOTTY);
+}
+
+/* Closed fds are gone: a second close and an ioctl after close are caught, and so is an unmap of
+ * a kvm_run area that is not mapped. */
+static void test_fd_lifetimes(void **state)
+{
+	int kvm = ops->open_dev(kd, "/dev/kvm"), vm, vcpu;
+	unsigned open0;
+	void *run;
+
+	assert_true(kvm >= 0);
+	vm = io(kvm, KVM_CREATE_VM, (void *)0);
+	assert_true(vm >= 0);
+	vcpu = io(vm, KVM_CREATE_VCPU, (void *)0);
+	assert_true(vcpu >= 0);
+	run = ops->mmap_run(kd, vcpu, 4096);
+	assert_non_null(run);
+	assert_int_equal(kd_runs_mapped(kd), 1);
+	open0 = kd_fds_open(kd);
+	ops->munmap_run(kd, run, 4096);
+	assert_int_equal(kd_runs_mapped(kd), 0);
+	assert_int_equal(kd_bad_unmaps(kd), 0);
+	ops->munmap_run(kd, run, 4096);
+	assert_int_equal(kd_bad_unmaps(kd), 1);
+	ops->close(kd, vcpu);
+	ops->close(kd, vm);
+	ops->close(kd, kvm);
+	assert_int_equal(kd_fds_open(kd), open0 - 3);
+	assert_int_equal(kd_bad_closes(kd), 0);
+	EXPECT(io(vm, KVM_CREATE_VCPU, (void *)1), -EBADF);
+	assert_null(ops->mmap_run(kd, vcpu, 4096));
+	ops->close(kd, vm);
+	ops->close(kd, kvm);
+	ops->close(kd, 4242);
+	assert_int_equal(kd_bad_closes(kd), 3);
+}
+
 /* ---- interrupts for virtio devices ---- */
 
 static void test_irqchip_and_irqfd_rules(void **state)
@@ -1166,6 +1225,8 @@ int main(void)
 		T(test_tdx_irqchip_refused_at_vcpu_creation),
 		T(test_tdx_vcpu_mem_finalize_order),
 		T(test_tdx_apic_bus),
+		T(test_plain_vm_setup_rules),
+		T(test_fd_lifetimes),
 		T(test_irqchip_and_irqfd_rules),
 		T(test_tdx_tsc_rules),
 		T(test_tdx_get_cpuid_rules),

@@ -16,6 +16,7 @@
 
 #include "common/util.h"
 #include "devices/devkinds.h"
+#include "devices/vhost/proto.h"
 #include "label/label.h"
 #include "policy/policy.h"
 
@@ -88,6 +89,13 @@ static void test_virtio_facts(void **state)
 	assert_int_equal(devkinds[DEVKIND_NET].queues, 2);
 	assert_int_equal(devkinds[DEVKIND_CONSOLE].queues, 2);
 	assert_int_equal(devkinds[DEVKIND_VSOCK].queues, 3);
+	/* Each queue's size: what virtio-mmio offers as QueueNumMax and the policy judges. A power
+	 * of two the front-end can follow (devices/vhost/proto.h), 256 for every kind today. */
+	for (unsigned k = 0; k < DEVKIND__COUNT; k++) {
+		unsigned q = devkinds[k].queue_size;
+		assert_int_equal(q, 256);
+		assert_true(q && !(q & (q - 1)) && q <= VU_QUEUE_SIZE_MAX);
+	}
 }
 
 /* Every helper the table names is built next to the others (the runner finds it there). */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "devices/devkinds.h"
 #include "policy/policy.h"
 
 static const char minimal[] =
@@ -249,6 +250,34 @@ static void test_blk_image_alone(void **state)
 	policy_free(&p);
 }
 
+/* A request's device without queues or queue_size asks for what carapace run would: its kind's
+ * row of devices/devkinds.c (issue 13: the queue size is a fact of the kind). */
+static void test_request_device_defaults_are_the_kinds_row(void **state)
+{
+	static const char text[] = "{\"requested\": \"none\", \"obtained\": \"none\", \"memory_mib\": 64, "
+				   "\"vcpus\": 1, \"devices\": [{\"kind\": \"blk\", \"image\": \"/i\"}, "
+				   "{\"kind\": \"rng\"}, {\"kind\": \"console\"}, {\"kind\": \"net\"}, "
+				   "{\"kind\": \"vsock\", \"uds_path\": \"/run/v\"}, "
+				   "{\"kind\": \"rng\", \"queues\": 2, \"queue_size\": 64}]}";
+	struct policy_request_store *st = NULL;
+	struct policy_launch_request q;
+	struct cp_err err = { 0 };
+
+	(void)state;
+	if (policy_request_parse(text, sizeof(text) - 1, &q, &st, &err) < 0)
+		fail_msg("request: %s", err.msg);
+	assert_int_equal(q.n_devices, 6);
+	for (unsigned i = 0; i < 5; i++) {
+		const struct devkind *dk = devkind_get((enum devkind_id)q.devices[i].kind);
+		assert_non_null(dk);
+		assert_int_equal(q.devices[i].queues, dk->queues);
+		assert_int_equal(q.devices[i].queue_size, dk->queue_size);
+	}
+	assert_int_equal(q.devices[5].queues, 2); /* given: kept */
+	assert_int_equal(q.devices[5].queue_size, 64);
+	policy_request_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_isolation_matrix),
 		cmocka_unit_test(test_malformed_and_extreme_requests),
 		cmocka_unit_test(test_blk_image_alone),
+		cmocka_unit_test(test_request_device_defaults_are_the_kinds_row),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,7 +46,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	f->vm = calloc(1, sizeof(*f->vm));
 	f->vm->ops = &fake_ops;
-	f->vm->run_size = 3 * 4096;
+	f->vm->kvm.run_size = 3 * 4096;
 	f->vm->end_fd = -1;
 	pthread_mutex_init(&f->vm->kbd_mu, NULL);
 	uart_init(&f->vm->uart, out, NULL, NULL);
@@ -54,7 +54,7 @@ static int setup(void **state)
 	memset(f->run, 0, 3 * 4096);
 	f->v = &f->vm->vcpus[0];
 	f->v->vm = f->vm;
-	f->v->run = f->run;
+	f->vm->kvm.run[0] = f->run;
 	f->vm->nvcpus = 1;
 	sink_len = 0;
 	*state = f;

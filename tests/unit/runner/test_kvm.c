@@ -45,8 +45,8 @@ static void test_boot_state_applied(void **state)
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 
-	assert_int_equal(ioctl(vm->vcpus[0].fd, KVM_GET_REGS, &regs), 0);
-	assert_int_equal(ioctl(vm->vcpus[0].fd, KVM_GET_SREGS, &sregs), 0);
+	assert_int_equal(ioctl(vcpu_fd(&vm->vcpus[0]), KVM_GET_REGS, &regs), 0);
+	assert_int_equal(ioctl(vcpu_fd(&vm->vcpus[0]), KVM_GET_SREGS, &sregs), 0);
 	assert_true(regs.rip == vm->boot.regs.rip);
 	assert_true(regs.rbx == vm->boot.regs.rbx);
 	assert_int_equal(sregs.cs.selector, vm->boot.regs.cs.selector);
@@ -55,7 +55,7 @@ static void test_boot_state_applied(void **state)
 	assert_true(sregs.gdt.base == vm->boot.regs.gdt_base);
 	/* The second vCPU waits for INIT/SIPI in the in-kernel LAPIC. */
 	struct kvm_mp_state mp;
-	assert_int_equal(ioctl(vm->vcpus[1].fd, KVM_GET_MP_STATE, &mp), 0);
+	assert_int_equal(ioctl(vcpu_fd(&vm->vcpus[1]), KVM_GET_MP_STATE, &mp), 0);
 	assert_int_equal(mp.mp_state, KVM_MP_STATE_UNINITIALIZED);
 	vm_destroy(vm);
 }
@@ -73,9 +73,9 @@ static void test_runs_and_wipes(void **state)
 	assert_true(status == CP_EXIT_OK || status == 1); /* i8042 reset or debug-exit 0 */
 
 	/* Keep a second handle on guest RAM, plant a secret, tear down, look again. */
-	int fd2 = dup(vm->mem_fd);
-	uint64_t size = vm->mem.size;
-	memcpy(vm->mem.base + (8 << 20), "TOP-SECRET-GUEST-DATA", 21);
+	int fd2 = dup(vm->kvm.ram_fd);
+	uint64_t size = vm->kvm.ram.size;
+	memcpy(vm->kvm.ram.base + (8 << 20), "TOP-SECRET-GUEST-DATA", 21);
 	vm_destroy(vm);
 	uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd2, 0);
 	assert_true(p != MAP_FAILED);
@@ -96,7 +96,7 @@ static void test_ram_not_dumpable(void **state)
 	char line[512], range[64];
 	FILE *f = fopen("/proc/self/smaps", "r");
 	int in_ram = 0, found = 0;
-	snprintf(range, sizeof(range), "%lx-", (unsigned long)vm->mem.base);
+	snprintf(range, sizeof(range), "%lx-", (unsigned long)vm->kvm.ram.base);
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, range, strlen(range)))
@@ -235,7 +235,7 @@ static void test_cpu_model_applied(void **state)
 		fail_msg("vm_create: %s", err.msg);
 	for (unsigned v = 0; v < 2; v++) {
 		t->nent = CPUID_MAX_ENTRIES;
-		assert_int_equal(ioctl(vm->vcpus[v].fd, KVM_GET_CPUID2, cpuid_table_kvm(t)), 0);
+		assert_int_equal(ioctl(vcpu_fd(&vm->vcpus[v]), KVM_GET_CPUID2, cpuid_table_kvm(t)), 0);
 		assert_false(leaf_bit(t, 1, 0, 2, 26));  /* XSAVE */
 		assert_false(leaf_bit(t, 1, 0, 2, 28));  /* AVX went with it */
 		assert_false(leaf_bit(t, 1, 0, 2, 23));  /* POPCNT */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "common/cli.h"
+#include "devices/devkinds.h"
 #include "runner/launch_plan.h"
 
 #define POLICY(extra)                                                                                           \
@@ -224,6 +225,42 @@ static void test_policy_plans_the_cgroup(void **state)
 	assert_int_equal(f->plan.nnotes, 0);
 }
 
+/* Every kind's queue count and queue size come from its row of devices/devkinds.c: one fact, one
+ * place (issue 13). A policy that takes every kind; each device judged with its kind's row. */
+static void test_devices_take_their_kinds_row(void **state)
+{
+	struct fixture *f = *state;
+	static const char policy[] =
+		"{\"schema\": 1, \"name\": \"t\", \"isolation\": {\"type\": \"none\"}, "
+		"\"devices\": {\"blk\": {\"max\": 1, \"read_only\": true, \"images\": [\"/img/*.img\"]}, "
+		"\"rng\": {\"max\": 1}, \"console\": {\"max\": 1}, \"net\": {\"max\": 1}, "
+		"\"vsock\": {\"max\": 1, \"uds_paths\": [\"/tmp/*\"]}}, "
+		"\"resources\": {\"memory_max_mib\": 256, \"vcpus_max\": 2, "
+		"\"cgroup\": {\"cpu_quota_us\": 50000, \"memory_max_mib\": 512, \"pids_max\": 64}}, "
+		"\"boot\": {\"kernel\": [\"/k/*\"], \"allow_cmdline\": true}}";
+
+	use_policy(f, policy);
+	f->in.cgroup_usable = true;
+	f->in.kernel_real = "/k/vmlinux";
+	add_device(f, "rng");
+	add_device(f, "blk,path=/img/a.img,readonly=on");
+	strcpy(f->specs[1].image_real, "/img/a.img");
+	add_device(f, "console,path=/tmp/out");
+	add_device(f, "net,tap=tap0");
+	add_device(f, "vsock,cid=3,uds=/tmp/v.sock");
+	make(f);
+	assert_int_equal(f->plan.status, CP_EXIT_OK);
+	assert_true(f->plan.judged);
+	assert_int_equal(f->plan.req.n_devices, 5);
+	for (unsigned i = 0; i < 5; i++) {
+		const struct devkind *dk = devkind_get(f->specs[i].kind);
+		assert_non_null(dk);
+		assert_int_equal(f->plan.devs[i].kind, (enum policy_dev_kind)f->specs[i].kind);
+		assert_int_equal(f->plan.devs[i].queues, dk->queues);
+		assert_int_equal(f->plan.devs[i].queue_size, dk->queue_size);
+	}
+}
+
 /* A host that cannot make the leaf: nothing is planned, the request says no limits, and the
  * policy refuses (fail closed) after the note that says why. */
 static void test_policy_without_cgroup_refuses(void **state)
@@ -280,6 +317,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_confidential_only_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_option_for_the_other_platform, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_plans_the_cgroup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_devices_take_their_kinds_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_without_cgroup_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_refusal_names_the_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_option_overrides_policy_failure_mode, setup, teardown),

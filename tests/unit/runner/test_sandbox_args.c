@@ -4,7 +4,8 @@
  * (it must die of SIGSYS): tgkill only the kick to its own thread group, kill only the helpers'
  * pids with SIGTERM/SIGCONT/SIGKILL, fallocate only to punch, vhost-user socket calls of vCPU
  * threads only on the helpers' sockets with the front-end's flags, the main thread's only on its
- * channels (block hot-plug); carapace-blk's fcntl only F_GETFL and lseek only SEEK_END; ioctl requests compared on
+ * channels (block hot-plug), its sendto only there and on the label monitor's socket, with
+ * MSG_NOSIGNAL; carapace-blk's fcntl only F_GETFL and lseek only SEEK_END; ioctl requests compared on
  * their low 32 bits (what the kernel reads) by both the VM process's and the helpers' filters.
  * Runs without KVM: the ioctls fail with EBADF/ENOTTY once allowed. */
 #include <errno.h>
@@ -493,6 +494,47 @@ static void test_main_channels(void **state)
 	close(other[1]);
 }
 
+/* ---- the main thread's sendto: the label monitor's socket and its channels, MSG_NOSIGNAL ---- */
+
+static void test_main_sendto(void **state)
+{
+	int mon[2], chan[2], other[2];
+	struct sm s;
+	const struct sandbox_targets t = { .helper_socks = &chan[0], .nsocks = 1, .monitor_socks = &mon[0],
+					   .nmonitor_socks = 1 };
+	struct probe p = { .thread = SANDBOX_MAIN, .targets = &t, .act = do_sock, .ctx = &s };
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mon), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, other), 0);
+	s = (struct sm){ mon[0], MSG_NOSIGNAL, false, false };
+	expect_allowed(&p, "main send(label monitor socket, MSG_NOSIGNAL): RESTORE");
+	s = (struct sm){ chan[0], MSG_NOSIGNAL, false, false };
+	expect_allowed(&p, "main send(channel, MSG_NOSIGNAL): the rest of a short sendmsg");
+
+	s = (struct sm){ other[0], MSG_NOSIGNAL, false, false };
+	expect_killed(&p, "main send on a socket that is neither the monitor's nor a channel");
+	s = (struct sm){ mon[0], 0, false, false };
+	expect_killed(&p, "main send to the label monitor without MSG_NOSIGNAL");
+	s = (struct sm){ mon[0], MSG_NOSIGNAL | MSG_DONTWAIT, false, false };
+	expect_killed(&p, "main send to the label monitor with other flags");
+	s = (struct sm){ chan[0], 0, false, false };
+	expect_killed(&p, "main send on a channel without MSG_NOSIGNAL");
+	s = (struct sm){ mon[0], MSG_NOSIGNAL, false, true };
+	expect_killed(&p, "main sendmsg to the label monitor (sendto only)");
+	s = (struct sm){ mon[0], MSG_NOSIGNAL, false, false };
+	expect_killed(&(struct probe){ .thread = SANDBOX_MAIN, .targets = &(const struct sandbox_targets){ 0 },
+				       .act = do_sock, .ctx = &s },
+		      "main send with no monitor socket known");
+	close(mon[0]);
+	close(mon[1]);
+	close(chan[0]);
+	close(chan[1]);
+	close(other[0]);
+	close(other[1]);
+}
+
 /* carapace-blk's additions for a handed-over file: fcntl only F_GETFL, lseek only SEEK_END. */
 struct fl { int cmd; int whence; bool seek; };
 
@@ -573,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_fallocate),
 		cmocka_unit_test(test_vcpu_sockets),
 		cmocka_unit_test(test_main_channels),
+		cmocka_unit_test(test_main_sendto),
 		cmocka_unit_test(test_blk_swap_calls),
 		cmocka_unit_test(test_ioctl_low_32_bits),
 	};
