@@ -261,6 +261,40 @@ int cp_parse_size(const char *s, uint64_t default_unit, uint64_t *out)
 	return 0;
 }
 
+int cp_fd_read_all(int fd, size_t max, const char *what, uint8_t **data, size_t *len, struct cp_err *err)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+
+	*data = NULL;
+	*len = 0;
+	if (fstat(fd, &st) < 0)
+		return cp_err_set(err, errno, "%s: fstat: %s", what, strerror(errno));
+	if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size > max)
+		return cp_err_set(err, EFBIG, "%s: %lld bytes; it must be a regular file of at most %zu bytes", what,
+				  (long long)st.st_size, max);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return cp_err_set(err, ENOMEM, "%s: out of memory", what);
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+			free(buf);
+			return cp_err_set(err, e, "%s: read: %s", what,
+					  n < 0 ? strerror(e) : "the file shrank while it was read");
+		}
+		got += (size_t)n;
+	}
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
 int cp_close_fds_except(int *keep, unsigned n)
 {
 	unsigned from = 3;

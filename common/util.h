@@ -39,6 +39,11 @@ int cp_parse_u64(const char *s, uint64_t *out);
  * default_unit is 1<<20). */
 int cp_parse_size(const char *s, uint64_t default_unit, uint64_t *out);
 
+/* The whole of a regular file already open as fd, read from offset 0 (pread: fd's offset is
+ * untouched), at most max bytes; errors name it as `what`. A file that is not regular, is larger
+ * than max, or shrinks while it is read is refused. */
+int cp_fd_read_all(int fd, size_t max, const char *what, uint8_t **data, size_t *len, struct cp_err *err);
+
 /* Zero memory in a way the compiler cannot elide. */
 void cp_wipe(void *p, size_t len);
 

@@ -76,7 +76,7 @@ import json, sys
 counts = {"OK": 0, "FAIL": 0, "SKIP": 0, "EXPECTEDFAIL": 0, "UNEXPECTEDPASS": 0, "TIMEOUT": 0, "ERROR": 0}
 for d in sys.argv[1:]:
     try:
-        with open(f"{d}/meson-logs/testlog.json") as f:
+        with open(d if d.endswith(".json") else f"{d}/meson-logs/testlog.json") as f:
             for line in f:
                 r = json.loads(line)["result"]
                 counts[r] = counts.get(r, 0) + 1
@@ -96,11 +96,39 @@ run_tests() {
 	# The real Linux the tests boot (tests/linux/): built once per change of its inputs, then cached.
 	log "test kernel: Debian's linux-source-6.1, tinyconfig + tests/linux/kernel/ (cached in .cache/test-kernel)"
 	scripts/build-test-kernel.sh >/dev/null || rc=1
+	log "test kernel with ACPI and SMP (the direct layout's tables, two vCPUs)"
+	scripts/build-test-kernel.sh acpi smp >/dev/null || rc=1
 
 	log "build 1/3: release-style build with test hooks (gcc)"
 	configure build -Dtest_hooks=true
 	meson test -C build --print-errorlogs --num-processes 2 || rc=1
 	dirs+=(build)
+
+	# Without a usable /dev/kvm the KVM tests above skipped. The ones below run on a real KVM
+	# all the same: Debian's kvm_amd inside a VM that QEMU emulates (scripts/kvm-in-tcg.sh). The
+	# boots of the real kernel (PVH, bzImage, a helper killed, the direct layout with ACPI, SMP),
+	# the test guest's direct layout and TDX stub, the runner's own KVM tests and the demo.
+	# Status 125: this machine cannot host that VM (reported, nothing claimed). The rest of the
+	# KVM suite runs the same way by hand (docs/TESTING.md); CARAPACE_KVM_IN_TCG=0 skips this.
+	if { ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; } && [ "${CARAPACE_KVM_IN_TCG:-1}" != 0 ]; then
+		log "KVM tests on KVM inside a TCG VM (no usable /dev/kvm here)"
+		local l1rc=0
+		mv build/meson-logs/testlog.json build/meson-logs/testlog-host.json
+		# The VM's console is a terminal: meson redraws a progress line there, filtered out here.
+		{ L1_TIMEOUT=1800 scripts/kvm-in-tcg.sh build --print-errorlogs --num-processes 2 \
+			linux-boot-pvh linux-boot-bzimage linux-boot-helper-killed linux-boot-direct-acpi \
+			linux-boot-smp runner-direct-layout-boot runner-kvm demo </dev/null; echo $? >build/kvm-in-tcg.status; } \
+			| tr '\r' '\n' | grep -avF $'\e[K[' || true
+		l1rc=$(cat build/kvm-in-tcg.status)
+		mv build/meson-logs/testlog.json build/meson-logs/testlog-kvm-in-tcg.json 2>/dev/null || true
+		mv build/meson-logs/testlog-host.json build/meson-logs/testlog.json
+		[ "$l1rc" = 125 ] || dirs+=(build/meson-logs/testlog-kvm-in-tcg.json)
+		case $l1rc in
+		0) ;;
+		125) echo "setup.sh: NOT RUN: this machine cannot host the TCG VM with KVM (see above); the KVM tests were skipped" ;;
+		*) rc=1 ;;
+		esac
+	fi
 
 	log "build 2/3: AddressSanitizer + UndefinedBehaviorSanitizer (gcc)"
 	configure build-san -Dtest_hooks=true -Db_sanitize=address,undefined -Db_lundef=false
@@ -109,7 +137,7 @@ run_tests() {
 	dirs+=(build-san)
 
 	log "build 3/3: libFuzzer targets, each for a bounded time (clang)"
-	CC=clang configure build-fuzz -Dtest_hooks=true -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+	CC=clang configure build-fuzz -Dtest_hooks=true -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz_seconds=10
 	meson test -C build-fuzz --print-errorlogs --suite fuzz --num-processes 2 || rc=1
 	dirs+=(build-fuzz)
 

@@ -213,34 +213,6 @@ int attest_launch_stop(struct attest_tpm *tpm, const char *state_dir, const char
 
 /* ---- the host launch log ---- */
 
-static int read_fd_all(int fd, uint8_t **out, size_t *len, size_t max, struct cp_err *err)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-
-	if (fstat(fd, &st) < 0)
-		return cp_err_set(err, errno, "launch log: fstat: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max)
-		return cp_err_set(err, EFBIG, "launch log: not a regular file of at most %zu bytes", max);
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return cp_err_set(err, ENOMEM, "launch log: out of memory");
-	while (got < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			return cp_err_set(err, EIO, "launch log: short read");
-		}
-		got += (size_t)n;
-	}
-	*out = buf;
-	*len = got;
-	return 0;
-}
-
 static int hostlog_load(struct attest_hostlog_handle *h, struct cp_err *err)
 {
 	char path[4300];
@@ -256,7 +228,7 @@ static int hostlog_load(struct attest_hostlog_handle *h, struct cp_err *err)
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : cp_err_set(err, errno, "%s: %s", path, strerror(errno));
-	if ((ret = read_fd_all(fd, &h->bytes, &h->len, ATTEST_HOSTLOG_MAX_BYTES, err)) < 0 ||
+	if ((ret = cp_fd_read_all(fd, ATTEST_HOSTLOG_MAX_BYTES, "launch log", &h->bytes, &h->len, err)) < 0 ||
 	    (ret = attest_hostlog_parse(h->bytes, h->len, &h->log, &torn, err)) < 0)
 		return cp_err_prefix(err, "%s: ", path);
 	if (torn) {

@@ -608,30 +608,17 @@ enum cc_exit_verdict cc_exit_system_event(struct cc_vm *vm, unsigned vcpu, struc
 int cc_snp_certs_read(int fd, uint8_t **out, size_t *len, struct cp_err *err)
 {
 	struct attest_hw_snp_certs certs;
-	struct stat st;
 	uint8_t *buf;
 	size_t got = 0;
+	int r;
 
 	*out = NULL;
 	*len = 0;
-	if (fstat(fd, &st) < 0)
-		return cp_err_set(err, errno, "certificate table: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > CERTS_MAX)
-		return cp_err_set(err, EINVAL, "certificate table: %lld bytes; it must be a regular file of 1 byte to 1 MiB",
-				  (long long)st.st_size);
-	buf = malloc((size_t)st.st_size);
-	if (!buf)
-		return cp_err_set(err, ENOMEM, "out of memory");
-	while (got < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			return cp_err_set(err, n < 0 ? errno : EIO, "certificate table: read: %s",
-					  n < 0 ? strerror(errno) : "the file shrank while it was read");
-		}
-		got += (size_t)n;
+	if ((r = cp_fd_read_all(fd, CERTS_MAX, "certificate table", &buf, &got, err)) < 0)
+		return r == -EFBIG ? -EINVAL : r;
+	if (got == 0) {
+		free(buf);
+		return cp_err_set(err, EINVAL, "certificate table: 0 bytes; it must be a regular file of 1 byte to 1 MiB");
 	}
 	/* One validating reader: the verifier's parser, plus what a guest needs to use the table. */
 	if (attest_hw_snp_certtable_parse(buf, got, &certs, err) < 0) {

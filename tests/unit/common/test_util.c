@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -169,12 +170,84 @@ static void test_err_first_wins(void **state)
 	assert_int_equal(err.code, EINVAL);
 }
 
+/* cp_fd_read_all: the whole regular file from offset 0, the fd's offset untouched; too large, not
+ * regular: refused with the caller's name for it. */
+static void test_fd_read_all(void **state)
+{
+	char path[] = "/tmp/carapace-fdread-XXXXXX";
+	struct cp_err err = { 0 };
+	uint8_t *d = NULL;
+	size_t n = 1;
+	int fd = mkstemp(path), p[2];
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(cp_fd_read_all(fd, 16, "thing", &d, &n, &err), 0); /* empty */
+	assert_int_equal(n, 0);
+	free(d);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	assert_int_equal(cp_fd_read_all(fd, 10, "thing", &d, &n, &err), 0);
+	assert_int_equal(n, 10);
+	assert_memory_equal(d, "0123456789", 10);
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), 10); /* pread: the offset stays */
+	free(d);
+	assert_int_equal(cp_fd_read_all(fd, 9, "thing", &d, &n, &err), -EFBIG);
+	assert_null(d);
+	assert_non_null(strstr(err.msg, "thing: 10 bytes"));
+	close(fd);
+	assert_int_equal(pipe(p), 0);
+	cp_err_clear(&err);
+	assert_int_equal(cp_fd_read_all(p[0], 9, "pipe", &d, &n, &err), -EFBIG);
+	assert_non_null(strstr(err.msg, "regular file"));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* cp_close_fds_except: every fd from 3 up closed but the kept ones, whatever their order; an
+ * entry below 3 is ignored (stdio always stays). In a child, which owns its fd table. */
+static void test_close_fds_except(void **state)
+{
+	int st = 0;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fds[6], keep[3];
+
+		for (int i = 0; i < 6; i++)
+			if ((fds[i] = open("/dev/null", O_RDONLY)) < 0)
+				_exit(2);
+		keep[0] = fds[4];
+		keep[1] = 1;
+		keep[2] = fds[1];
+		if (cp_close_fds_except(keep, 3) < 0)
+			_exit(3);
+		for (int i = 0; i < 6; i++) {
+			bool open_now = fcntl(fds[i], F_GETFD) >= 0;
+			if (open_now != (i == 1 || i == 4))
+				_exit(10 + i);
+		}
+		if (fcntl(0, F_GETFD) < 0 || fcntl(1, F_GETFD) < 0 || fcntl(2, F_GETFD) < 0)
+			_exit(4);
+		if (cp_close_fds_except(NULL, 0) < 0 || fcntl(fds[1], F_GETFD) >= 0 || fcntl(fds[4], F_GETFD) >= 0)
+			_exit(5);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hex_roundtrip), cmocka_unit_test(test_hex_errors),
 		cmocka_unit_test(test_parse_size), cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_file_read), cmocka_unit_test(test_err_first_wins),
+		cmocka_unit_test(test_fd_read_all), cmocka_unit_test(test_close_fds_except),
 		cmocka_unit_test(test_opened_file_is_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
