@@ -78,6 +78,15 @@ mkdir -p "$ir"/bin "$ir"/mods "$ir"/proc "$ir"/sys "$ir"/dev "$ir"/mnt
 cp "$bb" "$ir/bin/busybox"
 cp "$cache"/mods/*.ko "$ir/mods/"
 kvm_gid=$(getent group kvm | cut -d: -f3 || true)
+# The VM gets fresh tmpfs on /tmp and /run, which hide this machine's: a checkout there (a CI
+# clone in /tmp, say) is shared on its own and mounted over them, read-only like the root.
+src_share=() src_mount=:
+case "$here" in
+/tmp | /tmp/* | /run | /run/*)
+	src_share=(-virtfs "local,path=$here,mount_tag=src,security_model=none,readonly=on,multidevs=remap")
+	src_mount="mkdir -p \"/mnt$here\"; mount -t 9p -o \$o src \"/mnt$here\" || { echo \"kvm-in-tcg: cannot mount the checkout\"; poweroff -f; }"
+	;;
+esac
 cat >"$ir/init" <<EOF
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -92,7 +101,8 @@ mount -t proc proc /mnt/proc; mount -t sysfs sys /mnt/sys; mount -t devtmpfs dev
 mount -t cgroup2 cgroup2 /mnt/sys/fs/cgroup
 mkdir -p /mnt/dev/pts /mnt/dev/shm; mount -t devpts devpts /mnt/dev/pts; mount -t tmpfs shm /mnt/dev/shm
 mount -t tmpfs tmp /mnt/tmp; mount -t tmpfs run /mnt/run
-mount -t 9p -o \$o build "/mnt$build" || { echo "kvm-in-tcg: cannot mount the build directory"; poweroff -f; }
+$src_mount
+mkdir -p "/mnt$build" 2>/dev/null; mount -t 9p -o \$o build "/mnt$build" || { echo "kvm-in-tcg: cannot mount the build directory"; poweroff -f; }
 [ -n "$kvm_gid" ] && chgrp "$kvm_gid" /mnt/dev/kvm; chmod 0660 /mnt/dev/kvm 2>/dev/null
 echo 1 >/proc/sys/kernel/sysrq
 exec switch_root /mnt /bin/sh "$build/meson-logs/kvm-in-tcg.run"
@@ -124,6 +134,7 @@ timeout "${L1_TIMEOUT:-7200}" qemu-system-x86_64 -accel tcg,thread=multi -cpu ma
 	-smp "${L1_SMP:-2}" -m "${L1_MEM:-6144}" -nographic -no-reboot -monitor none \
 	-kernel "$kernel" -initrd "$cache/initramfs.gz" -append "console=ttyS0 quiet panic=-1" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	"${src_share[@]}" \
 	-virtfs "local,path=$build,mount_tag=build,security_model=none,multidevs=remap" </dev/null || true
 rc=$(cat "$build/meson-logs/kvm-in-tcg.rc" 2>/dev/null || echo 124)
 echo "kvm-in-tcg: the command in the VM exited with status $rc"

@@ -115,7 +115,8 @@ run_tests() {
 		local l1rc=0
 		mv build/meson-logs/testlog.json build/meson-logs/testlog-host.json
 		# The VM's console is a terminal: meson redraws a progress line there, filtered out here.
-		{ L1_TIMEOUT=1800 scripts/kvm-in-tcg.sh build --print-errorlogs --num-processes 2 \
+		# Timeouts x3: everything in that VM runs under an instruction emulator.
+		{ L1_TIMEOUT=1800 scripts/kvm-in-tcg.sh build --print-errorlogs --num-processes 2 -t 3 \
 			linux-boot-pvh linux-boot-bzimage linux-boot-helper-killed linux-boot-direct-acpi \
 			linux-boot-smp runner-direct-layout-boot runner-kvm demo </dev/null; echo $? >build/kvm-in-tcg.status; } \
 			| tr '\r' '\n' | grep -avF $'\e[K[' || true
