@@ -224,9 +224,16 @@ static enum exit_action exit_hlt(struct vcpu *v)
 	return EXIT_STOP;
 }
 
+/* On AMD, KVM re-initialises the vCPU before it reports a shutdown (arch/x86/kvm/svm/svm.c,
+ * shutdown_interception: the VMCB is undefined after the intercept), so the RIP read back is the
+ * reset vector's and the faulting one is lost: said, so nobody hunts for code at 0xfff0. */
 static enum exit_action exit_shutdown(struct vcpu *v)
 {
-	vm_end(v->vm, CP_EXIT_GUEST, "vCPU %u: triple fault (shutdown) at RIP 0x%" PRIx64, v->index, vcpu_rip(v));
+	uint64_t rip = vcpu_rip(v);
+
+	vm_end(v->vm, CP_EXIT_GUEST, "vCPU %u: triple fault (shutdown) at RIP 0x%" PRIx64 "%s", v->index, rip,
+	       rip == 0xfff0 ? " (the reset vector: on AMD, KVM resets the vCPU before it reports a shutdown, so "
+			       "the faulting RIP is not known)" : "");
 	return EXIT_STOP;
 }
 

@@ -88,6 +88,15 @@ print(f"Total: {passed} passed, {failed} failed, {counts['SKIP']} skipped")
 PY
 }
 
+# Runs meson tests NAMES... in build/ on KVM inside a TCG VM (scripts/kvm-in-tcg.sh); its output
+# goes to stderr, its status to stdout. The VM's console is a terminal: meson redraws a progress
+# line there, filtered out here. Timeouts x3: everything in that VM runs under an emulator.
+kvm_in_tcg() {
+	{ L1_TIMEOUT=1800 scripts/kvm-in-tcg.sh build --print-errorlogs --num-processes 2 -t 3 "$@" </dev/null
+	  echo $? >build/kvm-in-tcg.status; } | tr '\r' '\n' | grep -avF $'\e[K[' >&2 || true
+	cat build/kvm-in-tcg.status
+}
+
 run_tests() {
 	local rc=0 dirs=()
 	export CARAPACE_TEST_VECTORS=${CARAPACE_TEST_VECTORS:-$here/../shared/test-vectors}
@@ -112,16 +121,35 @@ run_tests() {
 	# KVM suite runs the same way by hand (docs/TESTING.md); CARAPACE_KVM_IN_TCG=0 skips this.
 	if { ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; } && [ "${CARAPACE_KVM_IN_TCG:-1}" != 0 ]; then
 		log "KVM tests on KVM inside a TCG VM (no usable /dev/kvm here)"
-		local l1rc=0
+		local l1rc again
 		mv build/meson-logs/testlog.json build/meson-logs/testlog-host.json
-		# The VM's console is a terminal: meson redraws a progress line there, filtered out here.
-		# Timeouts x3: everything in that VM runs under an instruction emulator.
-		{ L1_TIMEOUT=1800 scripts/kvm-in-tcg.sh build --print-errorlogs --num-processes 2 -t 3 \
-			linux-boot-pvh linux-boot-bzimage linux-boot-helper-killed linux-boot-direct-acpi \
-			linux-boot-smp runner-direct-layout-boot runner-kvm demo </dev/null; echo $? >build/kvm-in-tcg.status; } \
-			| tr '\r' '\n' | grep -avF $'\e[K[' || true
-		l1rc=$(cat build/kvm-in-tcg.status)
+		rm -f build/meson-logs/testlog-kvm-in-tcg.json
+		l1rc=$(kvm_in_tcg linux-boot-pvh linux-boot-bzimage linux-boot-helper-killed linux-boot-direct-acpi \
+			linux-boot-smp runner-direct-layout-boot runner-kvm demo)
 		mv build/meson-logs/testlog.json build/meson-logs/testlog-kvm-in-tcg.json 2>/dev/null || true
+		# The emulator under that KVM is not perfect (a guest kernel has triple-faulted there once
+		# in about ten boots): a test that failed runs once more, both runs are printed, and only
+		# a test that fails twice fails the command. What passed on its second run is named.
+		if [ "$l1rc" != 0 ] && [ "$l1rc" != 125 ] && [ -f build/meson-logs/testlog-kvm-in-tcg.json ]; then
+			mapfile -t again < <(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["result"] not in ("OK", "SKIP", "EXPECTEDFAIL"): print(r["name"].split(" / ")[-1])' \
+				build/meson-logs/testlog-kvm-in-tcg.json)
+			if [ ${#again[@]} -gt 0 ]; then
+				log "KVM inside a TCG VM: running again what failed: ${again[*]}"
+				l1rc=$(kvm_in_tcg "${again[@]}")
+				python3 -c 'import json,sys
+first = [json.loads(l) for l in open(sys.argv[1])]
+second = {r["name"]: r for r in map(json.loads, open(sys.argv[2]))}
+with open(sys.argv[1], "w") as f:
+    for r in first:
+        f.write(json.dumps(second.get(r["name"], r)) + "\n")' \
+					build/meson-logs/testlog-kvm-in-tcg.json build/meson-logs/testlog.json 2>/dev/null || l1rc=1
+				rm -f build/meson-logs/testlog.json
+				[ "$l1rc" = 0 ] && echo "setup.sh: passed on their second run under the emulator: ${again[*]}"
+			fi
+		fi
 		mv build/meson-logs/testlog-host.json build/meson-logs/testlog.json
 		[ "$l1rc" = 125 ] || dirs+=(build/meson-logs/testlog-kvm-in-tcg.json)
 		case $l1rc in
