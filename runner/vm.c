@@ -925,6 +925,11 @@ static void vm_send_metrics(struct vm *vm, bool final)
 	vm_vcpu_metrics(vm, &m);
 	m.final = final;
 	api_vm_metrics_encode(&m, rec);
+#ifdef CARAPACE_TEST_HOOKS
+	/* A VM process the guest took over: the controller must cut it off. */
+	if (!final && vm->cfg.test_hook && !strcmp(vm->cfg.test_hook, "vm-bad-metrics-record"))
+		rec[1] = API_VM_METRICS_VERSION + 1;
+#endif
 	/* One packet (SOCK_SEQPACKET). MSG_NOSIGNAL: the last record may find the controller gone
 	 * (its hang-up is what ended the VM), which must not end this process before its teardown. */
 	(void)!send(vm->cfg.control_fd, rec, sizeof(rec), MSG_NOSIGNAL);

@@ -324,7 +324,7 @@ static char **child_argv(struct srv *s, const struct api_config *c, struct cp_er
 		return NULL;
 	while (opts[n])
 		n += 2;
-	argv = calloc(n + 8, sizeof(char *));
+	argv = calloc(n + 10, sizeof(char *));
 	if (!argv) {
 		api_options_free(opts);
 		cp_err_set(err, ENOMEM, "out of memory");
@@ -346,6 +346,13 @@ static char **child_argv(struct srv *s, const struct api_config *c, struct cp_er
 	argv[k++] = strdup(s->st.id);
 	argv[k++] = strdup("--api-control-fd");
 	argv[k++] = strdup("3");
+#ifdef CARAPACE_TEST_HOOKS
+	/* test builds: a hook named vm-... makes the VM process misbehave (runner/vm.c) */
+	if (s->test_hook && !strncmp(s->test_hook, "vm-", 3)) {
+		argv[k++] = strdup("--test-hook");
+		argv[k++] = strdup(s->test_hook);
+	}
+#endif
 	api_options_free(opts);
 	for (size_t i = 0; i < k; i++)
 		if (!argv[i]) {
@@ -981,6 +988,8 @@ static int controller(struct srv *s, int sfd)
 				;
 			drain_child_stderr(s, true);
 			if (waitpid(s->child, &ws, 0) == s->child) {
+				/* and what it wrote after a hang-up that came first (the controller cut it off) */
+				drain_child_stderr(s, true);
 				status = child_status(ws);
 				s->child = 0;
 				api_log(s, API_LOG_INFO, "main", "runner/api/api_main.c", "The VM process ended with status %d.",
