@@ -154,8 +154,8 @@ int api_config_file(struct api_state *s, const char *json, size_t len, struct cp
 /* A metrics line as Firecracker flushes it (one JSON object, no newline), malloc'd: the API's
  * request counters; Firecracker's `vcpu` group from vm (the VM process's record; NULL: the
  * group is left out, its counters are not known); the `seccomp` group, whose `num_faults` is
- * always 0 (a call outside carapace's lists kills the process, as Firecracker's default filters
- * do, so none is ever counted). */
+ * always 0 (a call outside carapace's lists kills the process at once, so none is ever counted;
+ * Firecracker's trap handler counts one before it exits). */
 char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *vm, uint64_t utc_ms);
 
 /* Parse a Firecracker log level name (case-insensitive). */
