@@ -191,6 +191,7 @@ static enum exit_action exit_cc(struct vcpu *v)
 	struct cp_err e = { 0 };
 
 	if (!v->vm->cc) {
+		vcpu_count(v, API_VCPU_FAILURES); /* no handler for a plain VM */
 		vm_end(v->vm, CP_EXIT_GUEST, "vCPU %u: exit %u (%s) from a VM that is not confidential", v->index,
 		       vcpu_run(v)->exit_reason, exits_reason_name(vcpu_run(v)->exit_reason));
 		return EXIT_STOP;
@@ -286,25 +287,32 @@ static enum exit_action exit_fail_entry(struct vcpu *v)
 	return EXIT_STOP;
 }
 
+/* Which of Firecracker's vcpu counters an exit adds to (runner/api/api_ctl.h). As Firecracker
+ * counts: port I/O and MMIO by direction, one per exit (a `rep` string is one exit); `failures`
+ * for a failed VM entry, a KVM internal error and an exit with no handler (a failed KVM_RUN is
+ * counted in runner/vm.c); HLT, shutdown and system events are no failure. */
+enum exit_count { COUNT_NONE, COUNT_IO, COUNT_MMIO, COUNT_FAILURE };
+
 static const struct {
 	const char *name;
 	enum exit_action (*fn)(struct vcpu *v);
+	enum exit_count count;
 } exit_handlers[] = {
 	[KVM_EXIT_UNKNOWN] = { "UNKNOWN", NULL },
 	[KVM_EXIT_EXCEPTION] = { "EXCEPTION", NULL },
-	[KVM_EXIT_IO] = { "IO", exit_io },
+	[KVM_EXIT_IO] = { "IO", exit_io, COUNT_IO },
 	[KVM_EXIT_HYPERCALL] = { "HYPERCALL", exit_cc },
 	[KVM_EXIT_DEBUG] = { "DEBUG", NULL },
 	[KVM_EXIT_HLT] = { "HLT", exit_hlt },
-	[KVM_EXIT_MMIO] = { "MMIO", exit_mmio },
+	[KVM_EXIT_MMIO] = { "MMIO", exit_mmio, COUNT_MMIO },
 	[KVM_EXIT_IRQ_WINDOW_OPEN] = { "IRQ_WINDOW_OPEN", NULL },
 	[KVM_EXIT_SHUTDOWN] = { "SHUTDOWN", exit_shutdown },
-	[KVM_EXIT_FAIL_ENTRY] = { "FAIL_ENTRY", exit_fail_entry },
+	[KVM_EXIT_FAIL_ENTRY] = { "FAIL_ENTRY", exit_fail_entry, COUNT_FAILURE },
 	[KVM_EXIT_INTR] = { "INTR", NULL },
 	[KVM_EXIT_SET_TPR] = { "SET_TPR", NULL },
 	[KVM_EXIT_TPR_ACCESS] = { "TPR_ACCESS", NULL },
 	[KVM_EXIT_NMI] = { "NMI", NULL },
-	[KVM_EXIT_INTERNAL_ERROR] = { "INTERNAL_ERROR", exit_internal_error },
+	[KVM_EXIT_INTERNAL_ERROR] = { "INTERNAL_ERROR", exit_internal_error, COUNT_FAILURE },
 	[KVM_EXIT_OSI] = { "OSI", NULL },
 	[KVM_EXIT_SYSTEM_EVENT] = { "SYSTEM_EVENT", exit_system_event },
 	[KVM_EXIT_IOAPIC_EOI] = { "IOAPIC_EOI", exit_ioapic_eoi },
@@ -325,12 +333,32 @@ const char *exits_reason_name(unsigned reason)
 	return "not known to carapace";
 }
 
+static void exits_count(struct vcpu *v, const struct kvm_run *run, enum exit_count count)
+{
+	switch (count) {
+	case COUNT_IO:
+		vcpu_count(v, run->io.direction == KVM_EXIT_IO_OUT ? API_VCPU_EXIT_IO_OUT : API_VCPU_EXIT_IO_IN);
+		break;
+	case COUNT_MMIO:
+		vcpu_count(v, run->mmio.is_write ? API_VCPU_EXIT_MMIO_WRITE : API_VCPU_EXIT_MMIO_READ);
+		break;
+	case COUNT_FAILURE:
+		vcpu_count(v, API_VCPU_FAILURES);
+		break;
+	case COUNT_NONE:
+		break;
+	}
+}
+
 enum exit_action exits_dispatch(struct vcpu *v)
 {
 	unsigned reason = vcpu_run(v)->exit_reason;
 
-	if (reason < ARRAY_SIZE(exit_handlers) && exit_handlers[reason].fn)
+	if (reason < ARRAY_SIZE(exit_handlers) && exit_handlers[reason].fn) {
+		exits_count(v, vcpu_run(v), exit_handlers[reason].count);
 		return exit_handlers[reason].fn(v);
+	}
+	vcpu_count(v, API_VCPU_FAILURES); /* an empty slot: the exit ends the VM */
 	vm_end(v->vm, CP_EXIT_GUEST, "vCPU %u: unhandled exit %u (%s) at RIP 0x%" PRIx64, v->index, reason,
 	       exits_reason_name(reason), vcpu_rip(v));
 	return EXIT_STOP;

@@ -152,7 +152,8 @@ static const struct sce_rule main_rules[] = {
 		   MSG_NOSIGNAL),
 	ON_CHANNEL("recvfrom", 3, "`MSG_DONTWAIT` or `MSG_WAITALL`", "the swap answer; the GET_CONFIG reply's payload (recv)",
 		   MSG_DONTWAIT, MSG_WAITALL),
-	ON_CHANNEL("sendto", 3, "`MSG_NOSIGNAL`", "the rest of a message whose sendmsg was cut short (send, devices/vhost/io.c)",
+	ON_CHANNEL("sendto", 3, "`MSG_NOSIGNAL`", "the rest of a message whose sendmsg was cut short (send, devices/vhost/io.c); "
+		   "the vCPU metrics record to the API's controller (send, runner/vm.c)",
 		   MSG_NOSIGNAL),
 	ANY("nanosleep", "teardown: a stopped helper's grace period before SIGKILL (carapace_helper_stop)"),
 	ANY("clock_nanosleep", "the same (glibc's nanosleep)"),

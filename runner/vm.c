@@ -722,6 +722,7 @@ static void *vcpu_thread(void *arg)
 				vcpu_park(v);
 				continue;
 			}
+			vcpu_count(v, API_VCPU_FAILURES);
 			vm_end(vm, CP_EXIT_FAILURE, "vCPU %u: KVM_RUN failed: %s", v->index, strerror(-r));
 			break;
 		}
@@ -905,8 +906,38 @@ bool vm_send_ctrl_alt_del(struct vm *vm)
 	return true;
 }
 
+void vm_vcpu_metrics(const struct vm *vm, struct api_vm_metrics *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->nvcpus = vm->nvcpus;
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		for (unsigned c = 0; c < API_VCPU_COUNTERS; c++)
+			out->c[c] += atomic_load_explicit(&vm->vcpus[i].counters[c], memory_order_relaxed);
+}
+
+/* The vCPU counters to the management API's controller: its request's answer, or (final) the
+ * last record, sent unasked once every vCPU has stopped. */
+static void vm_send_metrics(struct vm *vm, bool final)
+{
+	struct api_vm_metrics m;
+	uint8_t rec[API_VM_METRICS_SIZE];
+
+	vm_vcpu_metrics(vm, &m);
+	m.final = final;
+	api_vm_metrics_encode(&m, rec);
+#ifdef CARAPACE_TEST_HOOKS
+	/* A VM process the guest took over: the controller must cut it off. */
+	if (!final && vm->cfg.test_hook && !strcmp(vm->cfg.test_hook, "vm-bad-metrics-record"))
+		rec[1] = API_VM_METRICS_VERSION + 1;
+#endif
+	/* One packet (SOCK_SEQPACKET). MSG_NOSIGNAL: the last record may find the controller gone
+	 * (its hang-up is what ended the VM), which must not end this process before its teardown. */
+	(void)!send(vm->cfg.control_fd, rec, sizeof(rec), MSG_NOSIGNAL);
+}
+
 /* One request on the management API's control socket (runner/api/api_main.h): one byte, or a
- * drive swap ('D', the device index and the new backing file's fd, answered with the reason). */
+ * drive swap ('D', the device index and the new backing file's fd, answered with the reason).
+ * The metrics request is answered with a record (runner/api/api_ctl.h), not a reply byte. */
 static void vm_control(struct vm *vm)
 {
 	union {
@@ -949,6 +980,9 @@ static void vm_control(struct vm *vm)
 		vm_resume(vm);
 	} else if (msg[0] == 'C') {
 		reply[0] = vm_send_ctrl_alt_del(vm) ? 'k' : 'f'; /* 'f': the keyboard buffer is full */
+	} else if (msg[0] == API_CTL_METRICS) {
+		vm_send_metrics(vm, false);
+		return;
 	} else {
 		reply[0] = 'f';
 	}
@@ -1187,6 +1221,8 @@ int vm_run(struct vm *vm)
 		}
 	}
 	stop_vcpus(vm);
+	if (vm->cfg.control_fd > 2)
+		vm_send_metrics(vm, true); /* the counters are final: no vCPU runs any more */
 	uart_flush(&vm->uart);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	while (atomic_load(&vm->ended) != 2)

@@ -19,6 +19,7 @@
 #include "runner/sandbox.h"
 #include "runner/uart.h"
 #include "runner/vdev.h"
+#include "runner/api/api_ctl.h"
 #include "label/label.h"
 #include "label/label_monitor.h"
 
@@ -51,7 +52,8 @@ struct vm_config {
 	unsigned ndevices;
 	bool device_failure_continue; /* a dead helper leaves its device broken; default: stop the VM */
 	/* The management API's control socket (carapace run --api-control-fd): one-byte requests
-	 * (pause, resume, Ctrl-Alt-Del) answered in the event loop. Used when > 2 (0..2 are never one). */
+	 * (pause, resume, Ctrl-Alt-Del, metrics) answered in the event loop; as the VM ends, the last
+	 * metrics record goes out unasked. Used when > 2 (0..2 are never one). */
 	int control_fd;
 };
 
@@ -63,7 +65,21 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	int last_run;             /* what the last KVM_RUN returned (a memory fault comes with -EFAULT) */
+	/* Firecracker's vcpu metrics of this vCPU (runner/api/api_ctl.h): written only by its own
+	 * thread (vcpu_count), read and summed by the main thread (vm_vcpu_metrics); no lock and no
+	 * locked instruction on the exit path. The padding keeps two vCPUs' counters off one cache
+	 * line. */
+	atomic_uint_fast64_t counters[API_VCPU_COUNTERS];
+	uint8_t counters_pad[64];
 };
+
+/* One more of counter c for v: called on v's own thread only (one writer, so a plain load and
+ * store, atomic only so that the main thread's read is not a data race). */
+static inline void vcpu_count(struct vcpu *v, enum api_vcpu_counter c)
+{
+	atomic_store_explicit(&v->counters[c], atomic_load_explicit(&v->counters[c], memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
 
 /* What a plain VM (vm_create) made and vm_destroy releases: its KVM fds, vCPU fds and kvm_run
  * areas, guest RAM (a sealed memfd and its one mapping) and the TDX stub test's page. Each fd and
@@ -161,6 +177,9 @@ unsigned vm_backend_regions(const struct vm *vm, struct vm_region out[VM_MAX_REG
  * it, on failure it is released before the return. cvm itself (the struct) must outlive the VM;
  * a later cc_vm_release(cvm) by the caller finds nothing left to release. */
 int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out, struct cp_err *err);
+
+/* The vCPUs' counters summed (any thread; a vCPU's count may move on while it is read). */
+void vm_vcpu_metrics(const struct vm *vm, struct api_vm_metrics *out);
 
 /* Run until the guest or the host ends the VM; returns the exit status. */
 int vm_run(struct vm *vm);

@@ -1275,7 +1275,7 @@ int api_config_file(struct api_state *s, const char *json, size_t len, struct cp
 
 /* ---- metrics ---- */
 
-char *api_metrics_line(const struct api_state *s, uint64_t utc_ms)
+char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *vm, uint64_t utc_ms)
 {
 	static const struct { const char *group, *name; enum api_counter c; } names[] = {
 		{ "get_api_requests", "instance_info_count", API_M_GET_INSTANCE_INFO },
@@ -1313,6 +1313,18 @@ char *api_metrics_line(const struct api_state *s, uint64_t utc_ms)
 			json_object_object_add(o, names[i].group, g);
 		}
 		json_object_object_add(g, names[i].name, json_object_new_int64((int64_t)s->counters[names[i].c]));
+	}
+	if (vm) {
+		/* api_vm_metrics_read let no counter past INT64_MAX */
+		json_object *g = json_object_new_object();
+		for (unsigned i = 0; i < API_VCPU_COUNTERS; i++)
+			json_object_object_add(g, api_vcpu_counter_name(i), json_object_new_int64((int64_t)vm->c[i]));
+		json_object_object_add(o, "vcpu", g);
+	}
+	{
+		json_object *g = json_object_new_object();
+		json_object_object_add(g, "num_faults", json_object_new_int64(0));
+		json_object_object_add(o, "seccomp", g);
 	}
 	return to_text(o);
 }

@@ -11,6 +11,7 @@
 
 #include "common/err.h"
 #include "runner/run_limits.h"
+#include "runner/api/api_ctl.h"
 
 /* Firecracker's default --http-api-max-payload-size. */
 #define API_BODY_MAX 51200u
@@ -150,8 +151,12 @@ void api_options_free(char **opts);
 /* Firecracker's --config-file document: each section as its PUT. Nothing applied on an error. */
 int api_config_file(struct api_state *s, const char *json, size_t len, struct cp_err *err);
 
-/* A metrics line as Firecracker flushes it (one JSON object, no newline), malloc'd. */
-char *api_metrics_line(const struct api_state *s, uint64_t utc_ms);
+/* A metrics line as Firecracker flushes it (one JSON object, no newline), malloc'd: the API's
+ * request counters; Firecracker's `vcpu` group from vm (the VM process's record; NULL: the
+ * group is left out, its counters are not known); the `seccomp` group, whose `num_faults` is
+ * always 0 (a call outside carapace's lists kills the process at once, so none is ever counted;
+ * Firecracker's trap handler counts one before it exits). */
+char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *vm, uint64_t utc_ms);
 
 /* Parse a Firecracker log level name (case-insensitive). */
 int api_log_level_parse(const char *s, enum api_log_level *out);

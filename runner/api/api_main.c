@@ -41,6 +41,8 @@
 #define API_CONNECTION_TIMEOUT_S 30
 /* Firecracker writes its metrics every 60 s besides FlushMetrics (vmm: WRITE_METRICS_PERIOD_MS). */
 #define API_METRICS_PERIOD_S 60
+/* How long a metrics line waits for the VM process's vCPU counters before it goes without them. */
+#define API_VM_METRICS_WAIT_MS 500
 
 struct srv {
 	pthread_mutex_t mu;        /* the API state and the work slot */
@@ -62,6 +64,13 @@ struct srv {
 	size_t errlen;
 	char last_err[512];
 	int start_status;          /* the exit status of a VM process that ended before it ran */
+	/* The VM process's vCPU counters (runner/api/api_ctl.h), read on the controller only. */
+	bool vm_ran;               /* InstanceStart succeeded: a VM process has counted */
+	unsigned vm_vcpus;         /* its configured vCPUs: a record's upper bound */
+	struct api_vm_metrics vm_metrics; /* the last record accepted */
+	bool have_vm_metrics;
+	unsigned metrics_asked;    /* requests not answered yet: a late answer is still taken */
+	bool ctl_cut;              /* the VM process sent a bad message: its channel is shut down */
 	char *attest_body;         /* the evidence an API_ACT_ATTEST produced, for its 200 reply */
 	struct policy pol;         /* the launch policy as InstanceStart found it: it judges swapped drives */
 	bool have_pol;
@@ -126,7 +135,142 @@ static int open_sink(const char *path, int *fd, char *why, size_t why_len)
 	return 0;
 }
 
-static void flush_metrics(struct srv *s)
+/* ---- the VM process's control channel (the controller's thread only) ---- */
+
+enum ctl_got { CTL_GONE, CTL_TIMEOUT, CTL_REPLY, CTL_METRICS };
+
+/* A message from the VM process failed its check: the process is no longer trusted. The
+ * channel is shut down both ways; the VM process sees the hang-up and ends its VM (as when the
+ * controller goes away), and the controller's loop collects it. */
+static void ctl_cut_off(struct srv *s, const char *why)
+{
+	s->ctl_cut = true;
+	(void)shutdown(s->ctl_fd, SHUT_RDWR);
+	fprintf(stderr, "carapace: %s: the VM process's control channel is cut off\n", why);
+	api_log(s, API_LOG_ERROR, "main", "runner/api/api_main.c", "%s: the VM process's control channel is cut off.",
+		why);
+}
+
+static int ms_left(const struct timespec *end)
+{
+	struct timespec now;
+	int64_t ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(end->tv_sec - now.tv_sec) * 1000 + (end->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* The one reader of what the VM process sends after it started. A metrics record is judged
+ * (api_vm_metrics_read) and kept whatever the caller waits for: the answer to a request that timed
+ * out may come late, and the last record (FINAL) comes unasked as the VM ends. A record nobody
+ * asked for, a bad record, or a reply while only metrics are awaited cuts the VM process off.
+ * timeout_ms < 0: wait for ever (the one-byte requests, as before). Returns CTL_REPLY with the
+ * reply's first bytes in reply/len, CTL_METRICS when want_metrics and the counters came (in
+ * s->vm_metrics), CTL_TIMEOUT, or CTL_GONE (closed or cut off). */
+static enum ctl_got ctl_recv(struct srv *s, char *reply, size_t cap, size_t *len, int timeout_ms, bool want_metrics)
+{
+	struct timespec end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	if (timeout_ms > 0) {
+		end.tv_sec += timeout_ms / 1000;
+		end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (end.tv_nsec >= 1000000000L)
+			end.tv_sec++, end.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		uint8_t buf[512];
+		struct api_vm_metrics m;
+		struct cp_err err = { 0 };
+		ssize_t n;
+
+		if (s->ctl_fd < 0 || s->ctl_cut)
+			return CTL_GONE;
+		if (timeout_ms >= 0) {
+			struct pollfd p = { .fd = s->ctl_fd, .events = POLLIN };
+			int r = poll(&p, 1, ms_left(&end));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 0)
+				return CTL_TIMEOUT;
+			if (r < 0)
+				return CTL_GONE;
+		}
+		/* MSG_TRUNC: n is the message's real length, so an oversized one is seen as such. */
+		n = recv(s->ctl_fd, buf, sizeof(buf), MSG_TRUNC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return CTL_GONE;
+		if (buf[0] != API_CTL_METRICS) {
+			if (want_metrics) {
+				ctl_cut_off(s, "a reply nobody asked for came instead of the metrics record");
+				return CTL_GONE;
+			}
+			*len = (size_t)n < cap ? (size_t)n : cap;
+			memcpy(reply, buf, *len < sizeof(buf) ? *len : sizeof(buf));
+			return CTL_REPLY;
+		}
+		if (api_vm_metrics_read(buf, (size_t)n, s->vm_vcpus, s->have_vm_metrics ? &s->vm_metrics : NULL, &m,
+					&err) < 0) {
+			ctl_cut_off(s, err.msg);
+			return CTL_GONE;
+		}
+		if (!m.final) {
+			if (!s->metrics_asked) {
+				ctl_cut_off(s, "metrics record: an answer nobody asked for");
+				return CTL_GONE;
+			}
+			s->metrics_asked--;
+		}
+		s->vm_metrics = m;
+		s->have_vm_metrics = true;
+		if (want_metrics && (m.final || !s->metrics_asked))
+			return CTL_METRICS;
+		/* a late answer to an earlier request, or the last record while a reply is awaited:
+		 * kept, and the wait goes on */
+	}
+}
+
+/* The vCPU counters for a metrics line, or NULL when they are not known (the log says why):
+ * asked of the VM process, which has API_VM_METRICS_WAIT_MS to answer. */
+static const struct api_vm_metrics *vm_metrics(struct srv *s)
+{
+	static const struct api_vm_metrics zero;
+	const char req = API_CTL_METRICS;
+
+	if (!s->vm_ran)
+		return &zero; /* no vCPU has run: every count is 0 */
+	if (s->have_vm_metrics && s->vm_metrics.final)
+		return &s->vm_metrics;
+	if (!s->child || s->ctl_cut) {
+		api_log(s, API_LOG_WARNING, "main", "runner/api/api_main.c", "The VM process ended without its last vCPU "
+			"counters: this metrics line has no vcpu group.");
+		return NULL;
+	}
+	if (send(s->ctl_fd, &req, 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
+		api_log(s, API_LOG_WARNING, "main", "runner/api/api_main.c", "The metrics request to the VM process "
+			"failed (%s): this metrics line has no vcpu group.", strerror(errno));
+		return NULL;
+	}
+	s->metrics_asked++;
+	switch (ctl_recv(s, NULL, 0, NULL, API_VM_METRICS_WAIT_MS, true)) {
+	case CTL_METRICS:
+		return &s->vm_metrics;
+	case CTL_TIMEOUT:
+		api_log(s, API_LOG_WARNING, "main", "runner/api/api_main.c", "The VM process did not answer the metrics "
+			"request within %d ms: this metrics line has no vcpu group.", API_VM_METRICS_WAIT_MS);
+		return NULL;
+	default:
+		api_log(s, API_LOG_WARNING, "main", "runner/api/api_main.c", "The VM process is gone or cut off: this "
+			"metrics line has no vcpu group.");
+		return NULL;
+	}
+}
+
+/* Write one metrics line; vm: the vCPU counters (vm_metrics), NULL if not known. */
+static void flush_metrics(struct srv *s, const struct api_vm_metrics *vm)
 {
 	struct timespec now;
 	char *line;
@@ -134,7 +278,7 @@ static void flush_metrics(struct srv *s)
 	if (s->metrics_fd < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	line = api_metrics_line(&s->st, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+	line = api_metrics_line(&s->st, vm, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
 	if (line) {
 		size_t n = strlen(line);
 		line[n] = '\n';
@@ -180,7 +324,7 @@ static char **child_argv(struct srv *s, const struct api_config *c, struct cp_er
 		return NULL;
 	while (opts[n])
 		n += 2;
-	argv = calloc(n + 8, sizeof(char *));
+	argv = calloc(n + 10, sizeof(char *));
 	if (!argv) {
 		api_options_free(opts);
 		cp_err_set(err, ENOMEM, "out of memory");
@@ -202,6 +346,13 @@ static char **child_argv(struct srv *s, const struct api_config *c, struct cp_er
 	argv[k++] = strdup(s->st.id);
 	argv[k++] = strdup("--api-control-fd");
 	argv[k++] = strdup("3");
+#ifdef CARAPACE_TEST_HOOKS
+	/* test builds: a hook named vm-... makes the VM process misbehave (runner/vm.c) */
+	if (s->test_hook && !strncmp(s->test_hook, "vm-", 3)) {
+		argv[k++] = strdup("--test-hook");
+		argv[k++] = strdup(s->test_hook);
+	}
+#endif
 	api_options_free(opts);
 	for (size_t i = 0; i < k; i++)
 		if (!argv[i]) {
@@ -297,8 +448,11 @@ static int start_vm(struct srv *s, const struct api_config *c, char *why, size_t
 		}
 		if (!p[0].revents)
 			continue;
-		if (read(s->ctl_fd, &b, 1) == 1 && b == 'S')
+		if (read(s->ctl_fd, &b, 1) == 1 && b == 'S') {
+			s->vm_ran = true;
+			s->vm_vcpus = c->vcpus;
 			return 0;
+		}
 		break;
 	}
 	/* It ended before the VM ran: its last message says why (a launch policy's refusal too). */
@@ -430,7 +584,9 @@ static int attest_vm(struct srv *s, const struct api_config *c, const char *nonc
 static int vm_control(struct srv *s, char cmd, const char *what, char *why, size_t why_len)
 {
 	char b = 0;
-	if (s->ctl_fd < 0 || write(s->ctl_fd, &cmd, 1) != 1 || read(s->ctl_fd, &b, 1) != 1) {
+	size_t n = 0;
+	if (s->ctl_fd < 0 || s->ctl_cut || write(s->ctl_fd, &cmd, 1) != 1 ||
+	    ctl_recv(s, &b, 1, &n, -1, false) != CTL_REPLY || n != 1) {
 		snprintf(why, why_len, "%s: the VM process is gone", what);
 		return -EPIPE;
 	}
@@ -464,7 +620,7 @@ static int swap_drive(struct srv *s, const struct api_txn *t, char *why, size_t 
 	struct cp_err err = { 0 };
 	struct cmsghdr *c;
 	_cleanup_close_ int fd = -1;
-	ssize_t n;
+	size_t n = 0;
 
 	if (cp_file_open_checked(d->path, d->read_only ? O_RDONLY : O_RDWR, true, &fd, real, sizeof(real), &err) < 0) {
 		snprintf(why, why_len, "PATCH /drives/%s: path_on_host: %s", d->id, err.msg);
@@ -486,8 +642,8 @@ static int swap_drive(struct srv *s, const struct api_txn *t, char *why, size_t 
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (s->ctl_fd < 0 || sendmsg(s->ctl_fd, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(msg) ||
-	    (n = read(s->ctl_fd, reply, sizeof(reply) - 1)) <= 0) {
+	if (s->ctl_fd < 0 || s->ctl_cut || sendmsg(s->ctl_fd, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(msg) ||
+	    ctl_recv(s, reply, sizeof(reply) - 1, &n, -1, false) != CTL_REPLY || n == 0) {
 		snprintf(why, why_len, "PATCH /drives/%s: the VM process is gone", d->id);
 		return -EPIPE;
 	}
@@ -534,7 +690,7 @@ static void do_work(struct srv *s, struct api_txn *t)
 		}
 		break;
 	case API_ACT_FLUSH_METRICS:
-		flush_metrics(s);
+		flush_metrics(s, s->metrics_fd >= 0 ? vm_metrics(s) : NULL);
 		break;
 	case API_ACT_START:
 		r = start_vm(s, &t->cfg, why, sizeof(why));
@@ -816,14 +972,24 @@ static int controller(struct srv *s, int sfd)
 		if (p[4].revents) {
 			uint64_t n;
 			(void)!read(tfd, &n, sizeof(n));
-			pthread_mutex_lock(&s->mu); /* the counters are the API thread's too */
-			flush_metrics(s);
-			pthread_mutex_unlock(&s->mu);
+			if (s->metrics_fd >= 0) {
+				/* Asked without the lock: the API thread goes on meanwhile. */
+				const struct api_vm_metrics *vm = vm_metrics(s);
+				pthread_mutex_lock(&s->mu); /* the counters are the API thread's too */
+				flush_metrics(s, vm);
+				pthread_mutex_unlock(&s->mu);
+			}
 		}
 		if (s->child && (p[3].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
 			int ws = 0;
+			/* The last record the VM process sent as its VM ended, for the last line. */
+			while (!(s->have_vm_metrics && s->vm_metrics.final) &&
+			       ctl_recv(s, NULL, 0, NULL, 0, true) == CTL_METRICS)
+				;
 			drain_child_stderr(s, true);
 			if (waitpid(s->child, &ws, 0) == s->child) {
+				/* and what it wrote after a hang-up that came first (the controller cut it off) */
+				drain_child_stderr(s, true);
 				status = child_status(ws);
 				s->child = 0;
 				api_log(s, API_LOG_INFO, "main", "runner/api/api_main.c", "The VM process ended with status %d.",
@@ -960,9 +1126,12 @@ int api_main(const struct api_main_opts *o)
 		api_log(&s, API_LOG_INFO, "main", "runner/api/api_main.c", "API server listening on %s.", o->api_sock);
 	}
 	status = controller(&s, sfd);
-	pthread_mutex_lock(&s.mu);
-	flush_metrics(&s);
-	pthread_mutex_unlock(&s.mu);
+	if (s.metrics_fd >= 0) {
+		const struct api_vm_metrics *vm = vm_metrics(&s);
+		pthread_mutex_lock(&s.mu);
+		flush_metrics(&s, vm);
+		pthread_mutex_unlock(&s.mu);
+	}
 out:
 	if (s.thread_started) {
 		uint64_t one = 1;

@@ -11,7 +11,8 @@ struct api_main_opts {
 	const char *level;       /* --level */
 	const char *log_path;    /* --log-path */
 	bool no_seccomp;         /* --no-seccomp: accepted, logged as ignored */
-	const char *test_hook;   /* test builds: "api-forbidden-syscall" proves the API thread's filter */
+	const char *test_hook;   /* test builds: "api-forbidden-syscall" proves the API thread's filter; a
+	                          * "vm-..." hook goes to the VM process ("vm-bad-metrics-record") */
 	const char *policy;      /* --policy: every launch is judged by it; the API cannot change it */
 };
 

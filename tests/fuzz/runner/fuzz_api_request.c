@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	{
 		char **opts = NULL;
-		char *m = api_metrics_line(&s, 1);
+		char *m = api_metrics_line(&s, NULL, 1);
 		free(m);
 		if (api_config_to_options(&s.cfg, &opts, &err) == 0)
 			api_options_free(opts);

@@ -2,7 +2,8 @@
 # carapace run --api-sock with a running guest, as Firecracker's API document describes the
 # lifecycle: configure, InstanceStart, GET / says Running, PATCH /vm Paused and Resumed,
 # pre-boot requests refused after the start, the end by SIGTERM, by SendCtrlAltDel (the guest
-# reads the keys from the i8042 and resets) and by the guest's own exit; --config-file boots at once.
+# reads the keys from the i8042 and resets) and by the guest's own exit; the vcpu metrics the VM
+# process counts, in FlushMetrics' line and the one at exit; --config-file boots at once.
 # usage: api_lifecycle.sh CARAPACE GUEST_ELF
 . "$(dirname "$0")/lib.sh"
 C=$1; G=$(realpath "$2")
@@ -36,6 +37,55 @@ kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
 if [ "$rc" = 143 ] && grep -q "stopped by signal 15" "$TMP/out"; then
 	echo "ok   SIGTERM ends the VM (status 143)"; passes=$((passes + 1))
 else echo "FAIL SIGTERM: status $rc"; cat "$TMP/out"; fails=$((fails + 1)); fi
+
+# Firecracker's vcpu metrics, counted in the VM process: a guest doing port I/O (1000 OUTs to the
+# UART's scratch register, then its console lines) shows them in FlushMetrics' line, asked of the
+# VM process on the control socket; the line written at exit has the VM process's last record.
+start
+api metrics-vcpu PUT /metrics "{\"metrics_path\": \"$TMP/metrics\"}" 204 ""
+api boot-source-io PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"io-loop count=1000\"}" 204 ""
+api start-io PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+if wait_for "$PID" "$TMP/out" "io-loop: done" 120; then
+	api flush-vcpu PUT /actions '{"action_type": "FlushMetrics"}' 204 ""
+	if flushed=$(python3 -c '
+import json, sys
+m = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+v = m["vcpu"]
+assert sorted(v) == ["exit_io_in", "exit_io_out", "exit_mmio_read", "exit_mmio_write", "failures"], v
+assert v["exit_io_out"] >= 1000 and v["exit_io_in"] >= 1 and v["failures"] == 0, v
+assert m["seccomp"] == {"num_faults": 0}, m["seccomp"]
+print(v["exit_io_out"])' "$TMP/metrics"); then
+		echo "ok   FlushMetrics: vcpu.exit_io_out $flushed from the VM process, seccomp.num_faults 0"; passes=$((passes + 1))
+	else echo "FAIL vcpu metrics after FlushMetrics: $(tail -1 "$TMP/metrics")"; fails=$((fails + 1)); flushed=1000; fi
+	kill -TERM "$PID"; wait "$PID"; PID=
+	if python3 -c '
+import json, sys
+m = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert m["vcpu"]["exit_io_out"] >= int(sys.argv[2]) and m["vcpu"]["failures"] == 0, m["vcpu"]' "$TMP/metrics" "$flushed"; then
+		echo "ok   the line at exit has the VM process's last vcpu counters"; passes=$((passes + 1))
+	else echo "FAIL vcpu metrics at exit: $(tail -1 "$TMP/metrics")"; cat "$TMP/out"; fails=$((fails + 1)); fi
+else
+	echo "FAIL io-loop guest: no 'io-loop: done'"; cat "$TMP/out"; fails=$((fails + 1)); stop
+fi
+
+# A VM process that answers the metrics request with a bad record (test hook: a wrong version)
+# is cut off: the line goes without the vcpu group, the error names the field, and the VM ends
+# (its control socket hung up) instead of being trusted further.
+if [ "${CARAPACE_TEST_HOOKS:-0}" = 1 ]; then
+	start --test-hook vm-bad-metrics-record
+	api metrics-bad PUT /metrics "{\"metrics_path\": \"$TMP/metrics-bad\"}" 204 ""
+	api boot-source-bad PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"spin\"}" 204 ""
+	api start-bad PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+	api flush-bad PUT /actions '{"action_type": "FlushMetrics"}' 204 ""
+	wait "$PID"; rc=$?; PID=
+	if [ "$rc" = 1 ] && grep -q "metrics record: version 2, this controller reads version 1: the VM process's control channel is cut off" "$TMP/out" &&
+		grep -q "the management API's controller went away" "$TMP/out" &&
+		python3 -c 'import json, sys; l = [json.loads(x) for x in open(sys.argv[1])]; assert l and all("vcpu" not in m for m in l), l' "$TMP/metrics-bad"; then
+		echo "ok   a bad metrics record cuts the VM process off (status 1, no vcpu group)"; passes=$((passes + 1))
+	else echo "FAIL bad metrics record: status $rc; metrics: $(cat "$TMP/metrics-bad")"; cat "$TMP/out"; fails=$((fails + 1)); fi
+else
+	echo "SKIP vm-bad-metrics-record: needs a build with -Dtest_hooks=true"
+fi
 
 # The guest's own exit ends carapace with the VM's status, as Firecracker exits on a guest reset.
 start

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "runner/api/api_core.h"
 #include "runner/config.h"
@@ -285,7 +286,7 @@ static void test_lifecycle(void **state)
 	expect_status("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}", 204);
 	expect_fault("PATCH", "/drives/nope", "{\"drive_id\": \"nope\"}", "no drive");
 
-	b = api_metrics_line(&S, 1234);
+	b = api_metrics_line(&S, NULL, 1234);
 	assert_non_null(strstr(b, "\"utc_timestamp_ms\":1234"));
 	assert_non_null(strstr(b, "\"put_api_requests\":{"));
 	assert_non_null(strstr(b, "\"actions_count\":"));
@@ -572,6 +573,48 @@ static void test_patch_drive(void **state)
 	expect_fault("PATCH", "/drives/drive_0", "{\"drive_id\": \"drive_1\", \"path_on_host\": \"/x\"}", "does not match");
 }
 
+static int64_t field(json_object *o, const char *group, const char *name)
+{
+	json_object *g, *v;
+	if (!json_object_object_get_ex(o, group, &g) || !json_object_object_get_ex(g, name, &v))
+		fail_msg("no %s.%s in the metrics line", group, name);
+	assert_true(json_object_is_type(v, json_type_int));
+	return json_object_get_int64(v);
+}
+
+/* The metrics line's vcpu and seccomp groups under Firecracker's names (VcpuMetrics,
+ * SeccompMetrics in its src/vmm/src/logger/metrics.rs); no vcpu group when the counters are not
+ * known, never made-up zeros. */
+static void test_metrics_line_vm_groups(void **state)
+{
+	const struct api_vm_metrics vm = { .nvcpus = 2, .c = { 3, 17, 5, 9, 1 } };
+	json_object *o, *g;
+	char *b;
+
+	b = api_metrics_line(&S, &vm, 99);
+	o = json_tokener_parse(b);
+	assert_non_null(o);
+	assert_int_equal(field(o, "vcpu", "exit_io_in"), 3);
+	assert_int_equal(field(o, "vcpu", "exit_io_out"), 17);
+	assert_int_equal(field(o, "vcpu", "exit_mmio_read"), 5);
+	assert_int_equal(field(o, "vcpu", "exit_mmio_write"), 9);
+	assert_int_equal(field(o, "vcpu", "failures"), 1);
+	assert_true(json_object_object_get_ex(o, "vcpu", &g));
+	assert_int_equal(json_object_object_length(g), 5);
+	assert_int_equal(field(o, "seccomp", "num_faults"), 0);
+	assert_int_equal(field(o, "put_api_requests", "actions_count"), 0);
+	json_object_put(o);
+	free(b);
+
+	b = api_metrics_line(&S, NULL, 99);
+	o = json_tokener_parse(b);
+	assert_non_null(o);
+	assert_false(json_object_object_get_ex(o, "vcpu", &g));
+	assert_int_equal(field(o, "seccomp", "num_faults"), 0);
+	json_object_put(o);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +632,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_attestation_not_set_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extensions_as_command_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_patch_drive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_line_vm_groups, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

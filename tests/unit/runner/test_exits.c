@@ -240,6 +240,100 @@ static void test_first_outcome_wins(void **state)
 	assert_int_equal(f->vm->end_status, CP_EXIT_GUEST);
 }
 
+static uint64_t count_of(const struct vcpu *v, enum api_vcpu_counter c)
+{
+	return atomic_load(&v->counters[c]);
+}
+
+/* Firecracker's vcpu counters: port I/O by direction, one per exit (a rep string of 3 is one). */
+static void test_counts_io(void **state)
+{
+	struct fx *f = *state;
+	io(f, 0x3f8, 1, 1, 3, 4096, "ok\n");
+	assert_int_equal(exits_dispatch(f->v), EXIT_CONTINUE);
+	io(f, 0x64, 0, 1, 1, 4096, NULL);
+	assert_int_equal(exits_dispatch(f->v), EXIT_CONTINUE);
+	io(f, 0x1234, 0, 2, 1, 4096, NULL); /* an unknown port is an input exit too */
+	assert_int_equal(exits_dispatch(f->v), EXIT_CONTINUE);
+	assert_int_equal(count_of(f->v, API_VCPU_EXIT_IO_OUT), 1);
+	assert_int_equal(count_of(f->v, API_VCPU_EXIT_IO_IN), 2);
+	assert_int_equal(count_of(f->v, API_VCPU_EXIT_MMIO_READ), 0);
+	assert_int_equal(count_of(f->v, API_VCPU_EXIT_MMIO_WRITE), 0);
+	assert_int_equal(count_of(f->v, API_VCPU_FAILURES), 0);
+}
+
+static void test_counts_mmio(void **state)
+{
+	struct fx *f = *state;
+	f->run->exit_reason = KVM_EXIT_MMIO;
+	f->run->mmio.phys_addr = 0xd0000000;
+	f->run->mmio.len = 4;
+	f->run->mmio.is_write = 0;
+	exits_dispatch(f->v);
+	f->run->mmio.is_write = 1;
+	exits_dispatch(f->v);
+	exits_dispatch(f->v);
+	assert_int_equal(count_of(f->v, API_VCPU_EXIT_MMIO_READ), 1);
+	assert_int_equal(count_of(f->v, API_VCPU_EXIT_MMIO_WRITE), 2);
+	assert_int_equal(count_of(f->v, API_VCPU_EXIT_IO_IN) + count_of(f->v, API_VCPU_EXIT_IO_OUT), 0);
+	assert_int_equal(count_of(f->v, API_VCPU_FAILURES), 0);
+}
+
+/* failures as Firecracker counts them: a failed entry, an internal error, an exit without a
+ * handler; HLT and a triple fault are no failure. */
+static void test_counts_failures(void **state)
+{
+	static const unsigned failing[] = { KVM_EXIT_FAIL_ENTRY, KVM_EXIT_INTERNAL_ERROR, 9999, KVM_EXIT_HYPERCALL,
+					    KVM_EXIT_DEBUG };
+	struct fx *f = *state;
+
+	f->run->exit_reason = KVM_EXIT_HLT;
+	exits_dispatch(f->v);
+	f->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	exits_dispatch(f->v);
+	assert_int_equal(count_of(f->v, API_VCPU_FAILURES), 0);
+	for (unsigned i = 0; i < sizeof(failing) / sizeof(failing[0]); i++) {
+		f->run->exit_reason = failing[i];
+		assert_int_equal(exits_dispatch(f->v), EXIT_STOP);
+		assert_int_equal(count_of(f->v, API_VCPU_FAILURES), i + 1);
+	}
+	for (unsigned c = 0; c < API_VCPU_FAILURES; c++)
+		assert_int_equal(count_of(f->v, c), 0);
+}
+
+/* Each vCPU counts on its own; the main thread's reading is their sum, and it crosses the
+ * control socket unchanged. */
+static void test_counts_summed(void **state)
+{
+	struct fx *f = *state;
+	struct vcpu *v1 = &f->vm->vcpus[1];
+	struct api_vm_metrics m, back;
+	uint8_t rec[API_VM_METRICS_SIZE];
+	struct cp_err err = { 0 };
+
+	v1->vm = f->vm;
+	v1->index = 1;
+	f->vm->kvm.run[1] = f->run;
+	f->vm->nvcpus = 2;
+	io(f, 0x3f8, 1, 1, 1, 4096, "a");
+	exits_dispatch(f->v);
+	exits_dispatch(v1);
+	exits_dispatch(v1);
+	io(f, 0x64, 0, 1, 1, 4096, NULL);
+	exits_dispatch(v1);
+	assert_int_equal(count_of(f->v, API_VCPU_EXIT_IO_OUT), 1);
+	assert_int_equal(count_of(v1, API_VCPU_EXIT_IO_OUT), 2);
+	vm_vcpu_metrics(f->vm, &m);
+	assert_int_equal(m.nvcpus, 2);
+	assert_false(m.final);
+	assert_int_equal(m.c[API_VCPU_EXIT_IO_OUT], 3);
+	assert_int_equal(m.c[API_VCPU_EXIT_IO_IN], 1);
+	assert_int_equal(m.c[API_VCPU_FAILURES], 0);
+	api_vm_metrics_encode(&m, rec);
+	assert_int_equal(api_vm_metrics_read(rec, sizeof(rec), 2, NULL, &back, &err), 0);
+	assert_memory_equal(back.c, m.c, sizeof(m.c));
+}
+
 int main(void)
 {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
@@ -247,7 +341,7 @@ int main(void)
 		T(test_uart_out), T(test_bad_io_offset), T(test_bad_io_size), T(test_i8042_reset), T(test_i8042_ctrl_alt_del),
 		T(test_debug_exit_off_by_default), T(test_debug_exit), T(test_unknown_port), T(test_mmio_fails_closed),
 		T(test_shutdown), T(test_internal_error), T(test_unknown_exit), T(test_known_but_unhandled_exit),
-		T(test_first_outcome_wins),
+		T(test_first_outcome_wins), T(test_counts_io), T(test_counts_mmio), T(test_counts_failures), T(test_counts_summed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
