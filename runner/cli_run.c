@@ -560,7 +560,7 @@ int runner_cli_run(int argc, char **argv)
 	uint64_t snp_policy = 0, td_attributes = 0;
 	struct vm_cgroup cg = { 0 };
 	struct vm *vm = NULL;
-	struct launch_stop_recorder stop_rec = { .pid = 0, .req_fd = -1, .ans_fd = -1, .req_rd = -1 };
+	struct launch_stop_recorder stop_rec = LAUNCH_STOP_RECORDER_NONE;
 	struct run_arg *args = calloc((size_t)argc + 1, sizeof(*args));
 	unsigned nargs = 0;
 	struct api_main_opts fc = { 0 };

@@ -141,11 +141,23 @@ static int write_byte(int fd, unsigned char c)
 	return n == 1 ? 0 : -EPIPE;
 }
 
+/* The stop record, its failure said on stderr (the VM process's answer only says "failed").
+ * The recorder's exit status: 0 recorded, 1 not. */
+static int record_stop_said(const char *tcti, const char *state_dir, const char *vm_name)
+{
+	struct cp_err err = { 0 };
+
+	if (launch_record_stop(tcti, state_dir, vm_name, &err) < 0) {
+		fprintf(stderr, "carapace: recording the stop of '%s': %s\n", vm_name, err.msg);
+		return 1;
+	}
+	return 0;
+}
+
 /* The recorder's whole life: the state machine of launch_record.h. Returns its exit status. */
 static int stop_recorder_main(int req, int ans, const char *tcti, const char *state_dir, const char *vm_name)
 {
 	enum { WAIT_ARM, ARMED, VIOLATED } st = WAIT_ARM;
-	struct cp_err err = { 0 };
 	unsigned char c;
 	ssize_t n;
 
@@ -155,15 +167,8 @@ static int stop_recorder_main(int req, int ans, const char *tcti, const char *st
 			fprintf(stderr, "carapace: stop recorder: read: %s\n", strerror(errno));
 			return 1;
 		}
-		if (n == 0) { /* the VM process has ended */
-			if (st == WAIT_ARM)
-				return 0;
-			if (launch_record_stop(tcti, state_dir, vm_name, &err) < 0) {
-				fprintf(stderr, "carapace: recording the stop of '%s': %s\n", vm_name, err.msg);
-				return 1;
-			}
-			return 0;
-		}
+		if (n == 0) /* the VM process has ended */
+			return st == WAIT_ARM ? 0 : record_stop_said(tcti, state_dir, vm_name);
 		if (st == VIOLATED)
 			continue; /* nothing more is answered; the end of file still records the stop */
 		if (st == WAIT_ARM && c == 'A') {
@@ -171,12 +176,10 @@ static int stop_recorder_main(int req, int ans, const char *tcti, const char *st
 			continue;
 		}
 		if (st == ARMED && c == 'S') {
-			int r = launch_record_stop(tcti, state_dir, vm_name, &err);
+			int status = record_stop_said(tcti, state_dir, vm_name);
 
-			if (r < 0)
-				fprintf(stderr, "carapace: recording the stop of '%s': %s\n", vm_name, err.msg);
-			write_byte(ans, r < 0 ? 1 : 0);
-			return r < 0 ? 1 : 0;
+			write_byte(ans, (unsigned char)status);
+			return status;
 		}
 		fprintf(stderr, "carapace: stop recorder: byte 0x%02x in state %s is not in its table; "
 				"the stop is recorded when the VM process ends\n",
@@ -193,7 +196,7 @@ int launch_stop_recorder_start(const char *tcti, const char *state_dir, const ch
 	int req[2], ans[2];
 	pid_t pid;
 
-	*r = (struct launch_stop_recorder){ .pid = 0, .req_fd = -1, .ans_fd = -1, .req_rd = -1 };
+	*r = (struct launch_stop_recorder)LAUNCH_STOP_RECORDER_NONE;
 	if (pipe2(req, O_CLOEXEC) < 0)
 		return cp_err_set(err, errno, "stop recorder: pipe: %s", strerror(errno));
 	if (pipe2(ans, O_CLOEXEC) < 0) {

@@ -57,6 +57,9 @@ struct launch_stop_recorder {
 		      * gone fails as a missing answer, not as a SIGPIPE to the VM process */
 };
 
+/* A recorder not started (launch_stop_recorder_close does nothing to it). */
+#define LAUNCH_STOP_RECORDER_NONE { .pid = 0, .req_fd = -1, .ans_fd = -1, .req_rd = -1 }
+
 int launch_stop_recorder_start(const char *tcti, const char *state_dir, const char *vm_name,
 			       struct launch_stop_recorder *r, struct cp_err *err);
 int launch_stop_recorder_arm(struct launch_stop_recorder *r, struct cp_err *err);
