@@ -128,7 +128,7 @@ run_tests() {
 			linux-boot-smp runner-direct-layout-boot runner-kvm demo)
 		mv build/meson-logs/testlog.json build/meson-logs/testlog-kvm-in-tcg.json 2>/dev/null || true
 		# The emulator under that KVM is not perfect (a guest kernel has triple-faulted there once
-		# in about ten boots): a test that failed runs once more, both runs are printed, and only
+		# in some 25 boots): a test that failed runs once more, both runs are printed, and only
 		# a test that fails twice fails the command. What passed on its second run is named.
 		if [ "$l1rc" != 0 ] && [ "$l1rc" != 125 ] && [ "$l1rc" != 124 ] && [ -f build/meson-logs/testlog-kvm-in-tcg.json ]; then
 			mapfile -t again < <(python3 -c 'import json,sys
