@@ -927,7 +927,8 @@ static void vm_send_metrics(struct vm *vm, bool final)
 	api_vm_metrics_encode(&m, rec);
 #ifdef CARAPACE_TEST_HOOKS
 	/* A VM process the guest took over: the controller must cut it off. */
-	if (!final && vm->cfg.test_hook && !strcmp(vm->cfg.test_hook, "vm-bad-metrics-record"))
+	if (!final && vm->cfg.test_hook && (!strcmp(vm->cfg.test_hook, "vm-bad-metrics-record") ||
+					    !strcmp(vm->cfg.test_hook, "vm-bad-metrics-record-and-stay")))
 		rec[1] = API_VM_METRICS_VERSION + 1;
 #endif
 	/* One packet (SOCK_SEQPACKET). MSG_NOSIGNAL: the last record may find the controller gone
@@ -937,8 +938,9 @@ static void vm_send_metrics(struct vm *vm, bool final)
 
 /* One request on the management API's control socket (runner/api/api_main.h): one byte, or a
  * drive swap ('D', the device index and the new backing file's fd, answered with the reason).
- * The metrics request is answered with a record (runner/api/api_ctl.h), not a reply byte. */
-static void vm_control(struct vm *vm)
+ * The metrics request is answered with a record (runner/api/api_ctl.h), not a reply byte.
+ * Returns false when the socket is no longer to be watched. */
+static bool vm_control(struct vm *vm)
 {
 	union {
 		char buf[CMSG_SPACE(2 * sizeof(int))];
@@ -966,8 +968,14 @@ static void vm_control(struct vm *vm)
 		}
 	}
 	if (r <= 0) {
+#ifdef CARAPACE_TEST_HOOKS
+		/* A VM process the guest took over ignores its controller's end (and keeps running):
+		 * the controller must not wait for it for ever. */
+		if (vm->cfg.test_hook && !strcmp(vm->cfg.test_hook, "vm-bad-metrics-record-and-stay"))
+			return false;
+#endif
 		vm_end(vm, CP_EXIT_FAILURE, "the management API's controller went away");
-		return;
+		return true;
 	}
 	if (msg[0] == 'D') {
 		rlen = vdev_hotplug_control(vm->devs, vm->ndevs, msg, (size_t)r, fds, nfds,
@@ -982,13 +990,14 @@ static void vm_control(struct vm *vm)
 		reply[0] = vm_send_ctrl_alt_del(vm) ? 'k' : 'f'; /* 'f': the keyboard buffer is full */
 	} else if (msg[0] == API_CTL_METRICS) {
 		vm_send_metrics(vm, false);
-		return;
+		return true;
 	} else {
 		reply[0] = 'f';
 	}
 	for (unsigned i = 0; i < nfds; i++)
 		close(fds[i]); /* the helper holds its own copy of a swapped file */
 	(void)!write(vm->cfg.control_fd, reply, rlen);
+	return true;
 }
 
 static void stop_vcpus(struct vm *vm)
@@ -1173,7 +1182,8 @@ int vm_run(struct vm *vm)
 				vm_end(vm, CP_EXIT_TIMEOUT, "timeout: the guest was still running after %" PRIu64 ".%03" PRIu64 " s",
 				       vm->cfg.timeout_ms / 1000, vm->cfg.timeout_ms % 1000);
 			} else if (i == ctl_pfd) {
-				vm_control(vm);
+				if (!vm_control(vm))
+					pfd[i].fd = -1;
 			} else if (i >= bk_pfd0 && i < bk_pfd0 + (int)vm->ndevs) {
 				if (vdev_backend_ready(&vm->devs[i - bk_pfd0]) < 0)
 					pfd[i].fd = -1;

@@ -1275,7 +1275,16 @@ int api_config_file(struct api_state *s, const char *json, size_t len, struct cp
 
 /* ---- metrics ---- */
 
-char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *vm, uint64_t utc_ms)
+/* A counter's change since the last line; a total below the mark (never, for totals that only
+ * grow: api_vm_metrics_read refuses a record that goes back) is written as 0. */
+static int64_t metric_delta(uint64_t now, uint64_t then)
+{
+	uint64_t d = now >= then ? now - then : 0;
+	return d > INT64_MAX ? INT64_MAX : (int64_t)d;
+}
+
+char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *vm, const struct api_startup_times *startup,
+		       const struct api_metrics_mark *prev, struct api_metrics_mark *next, uint64_t utc_ms)
 {
 	static const struct { const char *group, *name; enum api_counter c; } names[] = {
 		{ "get_api_requests", "instance_info_count", API_M_GET_INSTANCE_INFO },
@@ -1305,20 +1314,30 @@ char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *v
 	};
 	json_object *o = json_object_new_object();
 
+	*next = *prev;
 	json_object_object_add(o, "utc_timestamp_ms", json_object_new_int64((int64_t)utc_ms));
+	{
+		json_object *g = json_object_new_object();
+		json_object_object_add(g, "process_startup_time_us", json_object_new_int64(metric_delta(startup->wall_us, 0)));
+		json_object_object_add(g, "process_startup_time_cpu_us", json_object_new_int64(metric_delta(startup->cpu_us, 0)));
+		json_object_object_add(o, "api_server", g);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		json_object *g = NULL;
 		if (!json_object_object_get_ex(o, names[i].group, &g)) {
 			g = json_object_new_object();
 			json_object_object_add(o, names[i].group, g);
 		}
-		json_object_object_add(g, names[i].name, json_object_new_int64((int64_t)s->counters[names[i].c]));
+		json_object_object_add(g, names[i].name,
+				       json_object_new_int64(metric_delta(s->counters[names[i].c], prev->counters[names[i].c])));
+		next->counters[names[i].c] = s->counters[names[i].c];
 	}
 	if (vm) {
-		/* api_vm_metrics_read let no counter past INT64_MAX */
 		json_object *g = json_object_new_object();
-		for (unsigned i = 0; i < API_VCPU_COUNTERS; i++)
-			json_object_object_add(g, api_vcpu_counter_name(i), json_object_new_int64((int64_t)vm->c[i]));
+		for (unsigned i = 0; i < API_VCPU_COUNTERS; i++) {
+			json_object_object_add(g, api_vcpu_counter_name(i), json_object_new_int64(metric_delta(vm->c[i], prev->vcpu[i])));
+			next->vcpu[i] = vm->c[i];
+		}
 		json_object_object_add(o, "vcpu", g);
 	}
 	{

@@ -151,12 +151,31 @@ void api_options_free(char **opts);
 /* Firecracker's --config-file document: each section as its PUT. Nothing applied on an error. */
 int api_config_file(struct api_state *s, const char *json, size_t len, struct cp_err *err);
 
-/* A metrics line as Firecracker flushes it (one JSON object, no newline), malloc'd: the API's
- * request counters; Firecracker's `vcpu` group from vm (the VM process's record; NULL: the
- * group is left out, its counters are not known); the `seccomp` group, whose `num_faults` is
- * always 0 (a call outside carapace's lists kills the process at once, so none is ever counted;
- * Firecracker's trap handler counts one before it exits). */
-char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *vm, uint64_t utc_ms);
+/* What the last metrics line written said: Firecracker writes each counter as its change since
+ * the line before (SharedIncMetric: the total now minus the total at the last line), so the
+ * writer keeps the totals that line covered. All zero before the first line. */
+struct api_metrics_mark {
+	uint64_t counters[API_M_COUNT];
+	uint64_t vcpu[API_VCPU_COUNTERS];
+};
+
+/* Firecracker's `api_server` group, values that stay (SharedStoreMetric): microseconds of wall
+ * clock and of CPU time from carapace's start until its API socket listened. */
+struct api_startup_times {
+	uint64_t wall_us, cpu_us;
+};
+
+/* A metrics line as Firecracker flushes it (one JSON object, no newline), malloc'd:
+ * `utc_timestamp_ms`; `api_server` from startup; the API's request counters; Firecracker's
+ * `vcpu` group from vm (the VM process's record of totals since its start; NULL: the group is
+ * left out, its counters are not known); the `seccomp` group, whose `num_faults` is always 0 (a
+ * call outside carapace's lists kills the process at once, so none is ever counted; Firecracker's
+ * trap handler counts one before it exits). Every counter is written as its change since prev
+ * (the last line written); *next receives the totals this line covers, for the caller to keep as
+ * the new mark once the line is written whole (a line lost to a full FIFO loses no count: the
+ * next one carries it). A vcpu group left out keeps prev's vcpu totals in *next. */
+char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *vm, const struct api_startup_times *startup,
+		       const struct api_metrics_mark *prev, struct api_metrics_mark *next, uint64_t utc_ms);
 
 /* Parse a Firecracker log level name (case-insensitive). */
 int api_log_level_parse(const char *s, enum api_log_level *out);

@@ -43,6 +43,11 @@
 #define API_METRICS_PERIOD_S 60
 /* How long a metrics line waits for the VM process's vCPU counters before it goes without them. */
 #define API_VM_METRICS_WAIT_MS 500
+/* How long the VM process has to end once its control channel closed (its VM ending, or the
+ * controller cutting it off) before it is killed: a VM process the guest took over may ignore
+ * its controller's end, and carapace must still stop. Its own teardown (vCPUs, helpers, the stop
+ * record) takes well under a second on a real host. */
+#define API_VM_END_GRACE_MS 10000
 
 struct srv {
 	pthread_mutex_t mu;        /* the API state and the work slot */
@@ -69,6 +74,8 @@ struct srv {
 	unsigned vm_vcpus;         /* its configured vCPUs: a record's upper bound */
 	struct api_vm_metrics vm_metrics; /* the last record accepted */
 	bool have_vm_metrics;
+	struct api_metrics_mark metrics_mark; /* the totals the last metrics line written covered */
+	struct api_startup_times startup;     /* Firecracker's api_server group */
 	unsigned metrics_asked;    /* requests not answered yet: a late answer is still taken */
 	bool ctl_cut;              /* the VM process sent a bad message: its channel is shut down */
 	char *attest_body;         /* the evidence an API_ACT_ATTEST produced, for its 200 reply */
@@ -269,23 +276,45 @@ static const struct api_vm_metrics *vm_metrics(struct srv *s)
 	}
 }
 
-/* Write one metrics line; vm: the vCPU counters (vm_metrics), NULL if not known. */
+/* Write one metrics line; vm: the vCPU counters (vm_metrics), NULL if not known. Each counter is
+ * its change since the last line written whole; a line that could not be (a FIFO without a
+ * reader) moves no mark, so the next line carries its counts. */
 static void flush_metrics(struct srv *s, const struct api_vm_metrics *vm)
 {
+	struct api_metrics_mark next;
 	struct timespec now;
 	char *line;
 
 	if (s->metrics_fd < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	line = api_metrics_line(&s->st, vm, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+	line = api_metrics_line(&s->st, vm, &s->startup, &s->metrics_mark, &next,
+				(uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
 	if (line) {
 		size_t n = strlen(line);
+		ssize_t w;
 		line[n] = '\n';
-		(void)!write(s->metrics_fd, line, n + 1);
-		line[n] = '\0';
+		w = write(s->metrics_fd, line, n + 1);
+		if (w == (ssize_t)(n + 1))
+			s->metrics_mark = next;
+		else
+			api_log(s, API_LOG_WARNING, "main", "runner/api/api_main.c", "A metrics line was not written (%s): "
+				"the next one carries its counts.", w < 0 ? strerror(errno) : "written in part");
 		free(line);
 	}
+}
+
+/* When carapace started (CLOCK_MONOTONIC, before main): the origin of api_server's startup times. */
+static struct timespec process_start;
+
+__attribute__((constructor)) static void note_process_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &process_start);
+}
+
+static uint64_t ts_us(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000u + (uint64_t)t->tv_nsec / 1000u;
 }
 
 /* Forward the VM process's stderr: to ours as it is, into the log, and keep the last line for a
@@ -924,6 +953,37 @@ static int start_api(struct srv *s, struct cp_err *err)
 
 /* ---- the controller ---- */
 
+/* The VM process's end, once its control channel closed: waited for at most API_VM_END_GRACE_MS
+ * (its stderr forwarded meanwhile), then killed. Returns waitpid's result. */
+static pid_t wait_vm_process(struct srv *s, int *ws)
+{
+	struct timespec end;
+	pid_t r;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += API_VM_END_GRACE_MS / 1000;
+	end.tv_nsec += (long)(API_VM_END_GRACE_MS % 1000) * 1000000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	while ((r = waitpid(s->child, ws, WNOHANG)) == 0) {
+		int left = ms_left(&end);
+		struct pollfd p = { .fd = s->err_fd, .events = POLLIN };
+		if (!left) {
+			fprintf(stderr, "carapace: the VM process did not end within %d s after its control channel "
+				"closed: killed\n", API_VM_END_GRACE_MS / 1000);
+			api_log(s, API_LOG_ERROR, "main", "runner/api/api_main.c", "The VM process did not end within %d s "
+				"after its control channel closed: killed.", API_VM_END_GRACE_MS / 1000);
+			kill(s->child, SIGKILL);
+			return waitpid(s->child, ws, 0);
+		}
+		if (poll(&p, 1, left < 100 ? left : 100) > 0)
+			drain_child_stderr(s, false);
+	}
+	return r;
+}
+
 static int controller(struct srv *s, int sfd)
 {
 	struct itimerspec every = { .it_interval = { API_METRICS_PERIOD_S, 0 }, .it_value = { API_METRICS_PERIOD_S, 0 } };
@@ -987,7 +1047,7 @@ static int controller(struct srv *s, int sfd)
 			       ctl_recv(s, NULL, 0, NULL, 0, true) == CTL_METRICS)
 				;
 			drain_child_stderr(s, true);
-			if (waitpid(s->child, &ws, 0) == s->child) {
+			if (wait_vm_process(s, &ws) == s->child) {
 				/* and what it wrote after a hang-up that came first (the controller cut it off) */
 				drain_child_stderr(s, true);
 				status = child_status(ws);
@@ -1124,6 +1184,14 @@ int api_main(const struct api_main_opts *o)
 			goto out;
 		}
 		api_log(&s, API_LOG_INFO, "main", "runner/api/api_main.c", "API server listening on %s.", o->api_sock);
+	}
+	{
+		/* Ready: the API answers (or, with --config-file alone, the VM was started). */
+		struct timespec now, cpu;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+		s.startup.wall_us = ts_us(&now) - ts_us(&process_start);
+		s.startup.cpu_us = ts_us(&cpu);
 	}
 	status = controller(&s, sfd);
 	if (s.metrics_fd >= 0) {

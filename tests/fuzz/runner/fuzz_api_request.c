@@ -49,7 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	{
 		char **opts = NULL;
-		char *m = api_metrics_line(&s, NULL, 1);
+		const struct api_startup_times st = { 1, 1 };
+		struct api_metrics_mark prev = { 0 }, next;
+		char *m = api_metrics_line(&s, NULL, &st, &prev, &next, 1);
 		free(m);
 		if (api_config_to_options(&s.cfg, &opts, &err) == 0)
 			api_options_free(opts);

@@ -70,9 +70,20 @@ if curl -s --unix-socket "$S" http://localhost/vm/config | grep -q 'other\|eth0\
 	echo "FAIL a refused request left something behind"; fails=$((fails + 1))
 else echo "ok   refused requests left nothing behind"; passes=$((passes + 1)); fi
 # Metrics as Firecracker writes them: one JSON object per line with its counter names.
-if python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; m=l[-1]; assert m["put_api_requests"]["machine_cfg_fails"]==3 and m["put_api_requests"]["machine_cfg_count"]==1 and "utc_timestamp_ms" in m' "$TMP/metrics"; then
-	echo "ok   metrics line with Firecracker's counters"; passes=$((passes + 1))
+if python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; m=l[-1]; assert m["put_api_requests"]["machine_cfg_fails"]==3 and m["put_api_requests"]["machine_cfg_count"]==1 and "utc_timestamp_ms" in m
+a = m["api_server"]; assert sorted(a) == ["process_startup_time_cpu_us", "process_startup_time_us"] and a["process_startup_time_us"] > 0 and a["process_startup_time_cpu_us"] > 0, a' "$TMP/metrics"; then
+	echo "ok   metrics line with Firecracker's counters and its api_server startup times"; passes=$((passes + 1))
 else echo "FAIL metrics file: $(cat "$TMP/metrics")"; fails=$((fails + 1)); fi
+# Each counter is its change since the line before (Firecracker's SharedIncMetric): one more
+# refused machine-config shows as 1 in the next line, and the lines add up to the totals.
+api machine-config-again PUT /machine-config '{"vcpu_count": 0, "mem_size_mib": 64}' 400 "vcpu_count"
+api flush-metrics-again PUT /actions '{"action_type": "FlushMetrics"}' 204 ""
+if python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]
+assert len(l) >= 2 and l[-1]["put_api_requests"]["machine_cfg_fails"] == 1 and l[-1]["put_api_requests"]["machine_cfg_count"] == 0, l[-1]
+assert sum(x["put_api_requests"]["machine_cfg_fails"] for x in l) == 4
+assert sum(x["put_api_requests"]["actions_count"] for x in l) == 2' "$TMP/metrics"; then
+	echo "ok   metrics lines carry the change since the line before"; passes=$((passes + 1))
+else echo "FAIL metrics deltas: $(cat "$TMP/metrics")"; fails=$((fails + 1)); fi
 if grep -q '^[0-9T:.-]* \[it0:fc_api:Info\] The API server received a PUT request on "/metrics".$' "$TMP/log"; then
 	echo "ok   log lines in Firecracker's format"; passes=$((passes + 1))
 else echo "FAIL log file: $(head -3 "$TMP/log")"; fails=$((fails + 1)); fi

@@ -58,10 +58,14 @@ print(v["exit_io_out"])' "$TMP/metrics"); then
 		echo "ok   FlushMetrics: vcpu.exit_io_out $flushed from the VM process, seccomp.num_faults 0"; passes=$((passes + 1))
 	else echo "FAIL vcpu metrics after FlushMetrics: $(tail -1 "$TMP/metrics")"; fails=$((fails + 1)); flushed=1000; fi
 	kill -TERM "$PID"; wait "$PID"; PID=
+	# Each line has the change since the line before (Firecracker's deltas): the lines add up to
+	# at least what FlushMetrics saw, and the line at exit has a vcpu group of its own.
 	if python3 -c '
 import json, sys
-m = json.loads(open(sys.argv[1]).read().splitlines()[-1])
-assert m["vcpu"]["exit_io_out"] >= int(sys.argv[2]) and m["vcpu"]["failures"] == 0, m["vcpu"]' "$TMP/metrics" "$flushed"; then
+l = [json.loads(x) for x in open(sys.argv[1])]
+assert "vcpu" in l[-1], l[-1]
+assert sum(m.get("vcpu", {}).get("exit_io_out", 0) for m in l) >= int(sys.argv[2]), l
+assert sum(m.get("vcpu", {}).get("failures", 0) for m in l) == 0, l' "$TMP/metrics" "$flushed"; then
 		echo "ok   the line at exit has the VM process's last vcpu counters"; passes=$((passes + 1))
 	else echo "FAIL vcpu metrics at exit: $(tail -1 "$TMP/metrics")"; cat "$TMP/out"; fails=$((fails + 1)); fi
 else
@@ -83,6 +87,19 @@ if [ "${CARAPACE_TEST_HOOKS:-0}" = 1 ]; then
 		python3 -c 'import json, sys; l = [json.loads(x) for x in open(sys.argv[1])]; assert l and all("vcpu" not in m for m in l), l' "$TMP/metrics-bad"; then
 		echo "ok   a bad metrics record cuts the VM process off (status 1, no vcpu group)"; passes=$((passes + 1))
 	else echo "FAIL bad metrics record: status $rc; metrics: $(cat "$TMP/metrics-bad")"; cat "$TMP/out"; fails=$((fails + 1)); fi
+	# The same VM process, taken over, ignoring its controller's end and running on (test hook):
+	# carapace waits 10 s for it, kills it and ends with its status (137, SIGKILL).
+	start --test-hook vm-bad-metrics-record-and-stay
+	api metrics-stay PUT /metrics "{\"metrics_path\": \"$TMP/metrics-stay\"}" 204 ""
+	api boot-source-stay PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"spin\"}" 204 ""
+	api start-stay PUT /actions '{"action_type": "InstanceStart"}' 204 ""
+	api flush-stay PUT /actions '{"action_type": "FlushMetrics"}' 204 ""
+	t0=$(date +%s); wait "$PID"; rc=$?; PID=
+	if [ "$rc" = 137 ] && grep -q "the VM process's control channel is cut off" "$TMP/out" &&
+		grep -q "the VM process did not end within 10 s after its control channel closed: killed" "$TMP/out" &&
+		! grep -q "the management API's controller went away" "$TMP/out"; then
+		echo "ok   a cut-off VM process that does not end is killed after 10 s (status 137, $(( $(date +%s) - t0 )) s)"; passes=$((passes + 1))
+	else echo "FAIL cut-off VM process that stays: status $rc"; cat "$TMP/out"; fails=$((fails + 1)); fi
 else
 	echo "SKIP vm-bad-metrics-record: needs a build with -Dtest_hooks=true"
 fi

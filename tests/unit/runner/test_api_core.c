@@ -286,7 +286,11 @@ static void test_lifecycle(void **state)
 	expect_status("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}", 204);
 	expect_fault("PATCH", "/drives/nope", "{\"drive_id\": \"nope\"}", "no drive");
 
-	b = api_metrics_line(&S, NULL, 1234);
+	{
+		const struct api_startup_times st = { 0, 0 };
+		struct api_metrics_mark prev = { 0 }, next;
+		b = api_metrics_line(&S, NULL, &st, &prev, &next, 1234);
+	}
 	assert_non_null(strstr(b, "\"utc_timestamp_ms\":1234"));
 	assert_non_null(strstr(b, "\"put_api_requests\":{"));
 	assert_non_null(strstr(b, "\"actions_count\":"));
@@ -588,10 +592,12 @@ static int64_t field(json_object *o, const char *group, const char *name)
 static void test_metrics_line_vm_groups(void **state)
 {
 	const struct api_vm_metrics vm = { .nvcpus = 2, .c = { 3, 17, 5, 9, 1 } };
+	const struct api_startup_times st = { 1500, 700 };
+	struct api_metrics_mark prev = { 0 }, next;
 	json_object *o, *g;
 	char *b;
 
-	b = api_metrics_line(&S, &vm, 99);
+	b = api_metrics_line(&S, &vm, &st, &prev, &next, 99);
 	o = json_tokener_parse(b);
 	assert_non_null(o);
 	assert_int_equal(field(o, "vcpu", "exit_io_in"), 3);
@@ -603,14 +609,66 @@ static void test_metrics_line_vm_groups(void **state)
 	assert_int_equal(json_object_object_length(g), 5);
 	assert_int_equal(field(o, "seccomp", "num_faults"), 0);
 	assert_int_equal(field(o, "put_api_requests", "actions_count"), 0);
+	assert_int_equal(field(o, "api_server", "process_startup_time_us"), 1500);
+	assert_int_equal(field(o, "api_server", "process_startup_time_cpu_us"), 700);
 	json_object_put(o);
 	free(b);
+	assert_int_equal(next.vcpu[API_VCPU_EXIT_IO_OUT], 17);
 
-	b = api_metrics_line(&S, NULL, 99);
+	b = api_metrics_line(&S, NULL, &st, &prev, &next, 99);
 	o = json_tokener_parse(b);
 	assert_non_null(o);
 	assert_false(json_object_object_get_ex(o, "vcpu", &g));
 	assert_int_equal(field(o, "seccomp", "num_faults"), 0);
+	json_object_put(o);
+	free(b);
+	assert_int_equal(next.vcpu[API_VCPU_EXIT_IO_OUT], 0); /* no group: the mark stays */
+}
+
+/* Firecracker writes each counter as its change since the line before (SharedIncMetric), and a
+ * value that stays (SharedStoreMetric, api_server's) as it is: a reader that adds the lines up
+ * gets the totals. A line not written moves no mark, so the next one carries its counts. */
+static void test_metrics_line_deltas(void **state)
+{
+	const struct api_startup_times st = { 1500, 700 };
+	struct api_vm_metrics vm = { .nvcpus = 1, .c = { 10, 20, 30, 40, 0 } };
+	struct api_metrics_mark mark = { 0 }, next;
+	json_object *o;
+	char *b;
+
+	S.counters[API_M_PUT_DRIVE] = 3;
+	b = api_metrics_line(&S, &vm, &st, &mark, &next, 1);
+	o = json_tokener_parse(b);
+	assert_int_equal(field(o, "put_api_requests", "drive_count"), 3);
+	assert_int_equal(field(o, "vcpu", "exit_mmio_write"), 40);
+	json_object_put(o);
+	free(b);
+	mark = next; /* written */
+
+	S.counters[API_M_PUT_DRIVE] = 5;
+	vm.c[API_VCPU_EXIT_MMIO_WRITE] = 47;
+	vm.c[API_VCPU_FAILURES] = 1;
+	b = api_metrics_line(&S, &vm, &st, &mark, &next, 2);
+	o = json_tokener_parse(b);
+	assert_int_equal(field(o, "put_api_requests", "drive_count"), 2);
+	assert_int_equal(field(o, "vcpu", "exit_mmio_write"), 7);
+	assert_int_equal(field(o, "vcpu", "exit_io_in"), 0);
+	assert_int_equal(field(o, "vcpu", "failures"), 1);
+	assert_int_equal(field(o, "api_server", "process_startup_time_us"), 1500);
+	json_object_put(o);
+	free(b);
+	/* not written (mark kept): the next line carries the same changes and more */
+	S.counters[API_M_PUT_DRIVE] = 6;
+	b = api_metrics_line(&S, NULL, &st, &mark, &next, 3);
+	o = json_tokener_parse(b);
+	assert_int_equal(field(o, "put_api_requests", "drive_count"), 3);
+	json_object_put(o);
+	free(b);
+	mark = next;
+	b = api_metrics_line(&S, &vm, &st, &mark, &next, 4);
+	o = json_tokener_parse(b);
+	assert_int_equal(field(o, "put_api_requests", "drive_count"), 0);
+	assert_int_equal(field(o, "vcpu", "exit_mmio_write"), 7); /* the vcpu group left out above kept its mark */
 	json_object_put(o);
 	free(b);
 }
@@ -633,6 +691,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_extensions_as_command_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_patch_drive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_line_vm_groups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_line_deltas, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
