@@ -20,12 +20,14 @@ enum { GROUP_SOCKET = 1, GROUP_HELPER = 2 };
 
 /* The common rows: the front-end's socket first (as usage reads), then the rest. Their
  * indices are what dev_cli_parse stores into struct dev_opts. */
-enum { COMMON_SOCKET_PATH, COMMON_FD, COMMON_NO_JAIL, COMMON_VERBOSE, COMMON_HELP, COMMON_TEST_HOOK };
+enum { COMMON_SOCKET_PATH, COMMON_FD, COMMON_NO_JAIL, COMMON_VERBOSE, COMMON_STATS_FD, COMMON_HELP, COMMON_TEST_HOOK };
 const struct dev_cli_opt dev_cli_common[] = {
 	[COMMON_SOCKET_PATH] = { "socket-path", DEV_CLI_STR, GROUP_SOCKET, true, 1, DEV_CLI_SOCKET_MAX, "PATH" },
 	[COMMON_FD] = { "fd", DEV_CLI_FD, GROUP_SOCKET, true, 0, 0, "N" },
 	[COMMON_NO_JAIL] = { "no-jail", DEV_CLI_FLAG },
 	[COMMON_VERBOSE] = { "verbose", DEV_CLI_FLAG },
+	/* the counter page the VM process reads for its metrics lines (devices/devstats.h) */
+	[COMMON_STATS_FD] = { "stats-fd", DEV_CLI_FD, 0, false, 0, 0, "N" },
 	[COMMON_HELP] = { "help", DEV_CLI_FLAG, .hidden = true },
 #ifdef CARAPACE_TEST_HOOKS
 	/* The option does not exist in other builds (an unknown option there). */
@@ -299,6 +301,7 @@ int dev_cli_parse(const struct dev_cli_spec *spec, int argc, char *const argv[],
 	out->common.fd = cset[COMMON_FD] ? (int)cnum[COMMON_FD] : -1;
 	out->common.no_jail = cset[COMMON_NO_JAIL];
 	out->common.verbose = cset[COMMON_VERBOSE];
+	out->common.stats_fd = cset[COMMON_STATS_FD] ? (int)cnum[COMMON_STATS_FD] : -1;
 	out->common.test_hook = cset[COMMON_TEST_HOOK] ? cstr[COMMON_TEST_HOOK] : NULL;
 	return 0;
 }

@@ -18,6 +18,7 @@ struct dev_opts {
 	bool no_jail;
 	const char *test_hook;   /* only accepted in CARAPACE_TEST_HOOKS builds */
 	bool verbose;            /* log every vhost-user request received */
+	int stats_fd;            /* the counter page (devices/devstats.h), -1: none */
 };
 
 enum dev_cli_type {

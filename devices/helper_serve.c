@@ -16,6 +16,7 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "devices/devstats.h"
 #include "devices/jail/jail.h"
 #include "devices/vhost/pool.h"
 
@@ -154,6 +155,12 @@ int dev_helper_serve(const struct dev_opts *o, const struct devkind *desc,
 	/* A number the reader accepted is not yet an open descriptor: say so before the jail. */
 	if (!o->socket_path && fcntl(o->fd, F_GETFD) < 0) {
 		cp_err("--fd %d: %s", o->fd, strerror(errno));
+		return CP_EXIT_FAILURE;
+	}
+	/* The counter page the VM process reads (devices/devstats.h): mapped now, so the jail keeps
+	 * no fd for it. */
+	if (o->stats_fd >= 0 && devstats_attach(o->stats_fd, &err) < 0) {
+		cp_err("%s", err.msg);
 		return CP_EXIT_FAILURE;
 	}
 	if (o->socket_path) {
