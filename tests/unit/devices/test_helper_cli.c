@@ -304,9 +304,9 @@ static void test_usage(void **state)
 	dev_cli_usage(&dev_cli_specs[DEVKIND_VSOCK], f);
 	fclose(f);
 	assert_string_equal(buf, "usage: carapace-blk (--socket-path PATH | --fd N) (--image FILE | --image-fd N) [--readonly] "
-				 "[--num-queues N] [--serial ID] [--swap-fd N] [--no-jail] [--verbose]\n"
+				 "[--num-queues N] [--serial ID] [--swap-fd N] [--no-jail] [--verbose] [--stats-fd N]\n"
 				 "usage: carapace-vsock (--socket-path PATH | --fd N) --cid N --uds-path PATH [--no-jail] "
-				 "[--verbose]\n");
+				 "[--verbose] [--stats-fd N]\n");
 	free(buf);
 }
 
