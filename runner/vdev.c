@@ -396,14 +396,14 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	const struct devkind *h = devkind_get(d->spec.kind);
 	struct spawn_label sl = { d, (enum label_helper)d->spec.kind };
 	struct vm *vm = d->vm;
-	const char *args[14];
-	char path[4096], image_fd[16], swap_arg[16] = "";
+	const char *args[16];
+	char path[4096], image_fd[16], swap_arg[16] = "", stats_arg[16];
 	struct cp_err rerr = { 0 };
-	int r, rr, pass[2], npass = 0, sw[2] = { -1, -1 }, bk[2];
+	int r, r2, rr, pass[3], npass = 0, sw[2] = { -1, -1 }, bk[2], stats_fd = -1;
 
 	/* A kind outside the table (or one the runner does not start) is refused before anything
 	 * runs; the helper's arguments are the row's (devices/devkinds.c). */
-	if ((r = vdev_helper_args(&d->spec, args, ARRAY_SIZE(args) - 2, image_fd, sizeof(image_fd), err)) < 0)
+	if ((r = vdev_helper_args(&d->spec, args, ARRAY_SIZE(args) - 4, image_fd, sizeof(image_fd), err)) < 0)
 		return r;
 	/* blk: the swap channel over which a new backing file arrives (PATCH /drives/{id}). */
 	if (d->spec.kind == DEVKIND_BLK) {
@@ -411,17 +411,27 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 		args[r++] = swap_arg;
 		args[r] = NULL;
 	}
+	/* The counter page the metrics lines read (devices/devstats.h), for a kind that counts. */
+	if (devstats_kind(d->spec.kind)) {
+		if ((r2 = devstats_create(&stats_fd, &d->stats, err)) < 0)
+			return cp_err_prefix(err, "%s: ", d->name);
+		snprintf(stats_arg, sizeof(stats_arg), "%d", stats_fd);
+		args[r++] = "--stats-fd";
+		args[r++] = stats_arg;
+		args[r] = NULL;
+		pass[npass++] = stats_fd;
+	}
 	r = vdev_helper_path(h->binary, path, sizeof(path), err);
 	if (r < 0)
-		return r;
+		goto early;
 	/* The image carries this VM's categories; a shared read-only image stays at s0. */
 	/* The label monitor does it (it restores it at teardown, when this process has no paths). */
 	if (d->spec.kind == DEVKIND_BLK && vm->lmon.sock >= 0 && (r = label_monitor_apply(&vm->lmon, d->index, err)) < 0)
-		return r;
+		goto early;
 	/* The socketpair is created in the helper's context so the MCS-constrained helper may use it.
 	 * The child gets that socket and stdio only: every other fd is close-on-exec there. */
 	if ((r = label_session_socket_for_helper(&vm->label, sl.lh, &vm->pair, err)) < 0)
-		return r;
+		goto early;
 	/* The swap and back-end channels too, in the helper's context like its vhost-user socket. */
 	if (d->spec.kind == DEVKIND_BLK && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sw) == 0) {
 		snprintf(swap_arg, sizeof(swap_arg), "%d", sw[1]);
@@ -438,6 +448,8 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 					       &d->pid, err);
 	if (sw[1] >= 0)
 		close(sw[1]);
+	if (stats_fd >= 0)
+		close(stats_fd); /* the helper maps its copy; ours stays mapped read-only */
 	d->swap_fd = sw[0];
 	d->backend_fd = bk[0];
 	d->backend_peer = bk[1];
@@ -458,6 +470,10 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	 * still holds its socket. */
 	d->pidfd = (int)syscall(SYS_pidfd_open, d->pid, 0);
 	return 0;
+early:
+	if (stats_fd >= 0)
+		close(stats_fd); /* d->stats stays mapped until vdev_destroy */
+	return r;
 }
 
 static int vdev_setup(struct vm *vm, struct vdev *d, int sock, struct cp_err *err);
@@ -639,4 +655,6 @@ void vdev_destroy(struct vdev *d)
 		d->kick[q] = d->call[q] = -1;
 	}
 	vmmio_destroy(&d->mmio);
+	devstats_unmap(d->stats);
+	d->stats = NULL;
 }

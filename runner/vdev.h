@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "runner/run_limits.h"
 #include "devices/devkinds.h"
+#include "devices/devstats.h"
 #include "devices/vhost/frontend.h"
 #include "runner/virtio_mmio.h"
 
@@ -74,6 +75,10 @@ struct vdev {
 	uint64_t swap_serial;    /* backing-file swaps asked for */
 	unsigned config_changes; /* configuration re-read from the helper after a change */
 	unsigned backend_reqs;   /* back-end requests accepted (BACKEND_CONFIG_CHANGE_MSG) */
+	/* The helper's counter page (devices/devstats.h), read-only; NULL for a kind without
+	 * counters. stats_seen: the largest value of each counter read so far (main thread). */
+	const uint64_t *stats;
+	uint64_t stats_seen[DEVSTATS_MAX];
 	enum vdev_death_source death_by; /* which event told the event loop */
 	atomic_bool dead;         /* set by a vCPU (a failed request) or the event loop (helper gone) */
 	char death[160];         /* why the helper stopped */

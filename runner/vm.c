@@ -906,13 +906,24 @@ bool vm_send_ctrl_alt_del(struct vm *vm)
 	return true;
 }
 
-void vm_vcpu_metrics(const struct vm *vm, struct api_vm_metrics *out)
+void vm_metrics_snapshot(struct vm *vm, struct api_vm_metrics *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->nvcpus = vm->nvcpus;
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		for (unsigned c = 0; c < API_VCPU_COUNTERS; c++)
 			out->c[c] += atomic_load_explicit(&vm->vcpus[i].counters[c], memory_order_relaxed);
+	out->ndevs = vm->ndevs <= RUN_MAX_DEVICES ? vm->ndevs : RUN_MAX_DEVICES;
+	for (unsigned d = 0; d < out->ndevs; d++) {
+		struct vdev *v = &vm->devs[d];
+		const struct devstats_kind *k = devstats_kind(v->spec.kind);
+
+		out->dev[d].kind = v->spec.kind;
+		if (!k)
+			continue;
+		devstats_observe(v->stats, k->n, v->stats_seen);
+		memcpy(out->dev[d].c, v->stats_seen, sizeof(out->dev[d].c));
+	}
 }
 
 /* The vCPU counters to the management API's controller: its request's answer, or (final) the
@@ -920,11 +931,12 @@ void vm_vcpu_metrics(const struct vm *vm, struct api_vm_metrics *out)
 static void vm_send_metrics(struct vm *vm, bool final)
 {
 	struct api_vm_metrics m;
-	uint8_t rec[API_VM_METRICS_SIZE];
+	uint8_t rec[API_VM_METRICS_MAX];
+	size_t len;
 
-	vm_vcpu_metrics(vm, &m);
+	vm_metrics_snapshot(vm, &m);
 	m.final = final;
-	api_vm_metrics_encode(&m, rec);
+	len = api_vm_metrics_encode(&m, rec);
 #ifdef CARAPACE_TEST_HOOKS
 	/* A VM process the guest took over: the controller must cut it off. */
 	if (!final && vm->cfg.test_hook && (!strcmp(vm->cfg.test_hook, "vm-bad-metrics-record") ||
@@ -933,7 +945,7 @@ static void vm_send_metrics(struct vm *vm, bool final)
 #endif
 	/* One packet (SOCK_SEQPACKET). MSG_NOSIGNAL: the last record may find the controller gone
 	 * (its hang-up is what ended the VM), which must not end this process before its teardown. */
-	(void)!send(vm->cfg.control_fd, rec, sizeof(rec), MSG_NOSIGNAL);
+	(void)!send(vm->cfg.control_fd, rec, len, MSG_NOSIGNAL);
 }
 
 /* One request on the management API's control socket (runner/api/api_main.h): one byte, or a

@@ -66,7 +66,7 @@ struct vcpu {
 	bool started;
 	int last_run;             /* what the last KVM_RUN returned (a memory fault comes with -EFAULT) */
 	/* Firecracker's vcpu metrics of this vCPU (runner/api/api_ctl.h): written only by its own
-	 * thread (vcpu_count), read and summed by the main thread (vm_vcpu_metrics); no lock and no
+	 * thread (vcpu_count), read and summed by the main thread (vm_metrics_snapshot); no lock and no
 	 * locked instruction on the exit path. The padding keeps two vCPUs' counters off one cache
 	 * line. */
 	atomic_uint_fast64_t counters[API_VCPU_COUNTERS];
@@ -178,8 +178,10 @@ unsigned vm_backend_regions(const struct vm *vm, struct vm_region out[VM_MAX_REG
  * a later cc_vm_release(cvm) by the caller finds nothing left to release. */
 int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out, struct cp_err *err);
 
-/* The vCPUs' counters summed (any thread; a vCPU's count may move on while it is read). */
-void vm_vcpu_metrics(const struct vm *vm, struct api_vm_metrics *out);
+/* The metrics record's counters: the vCPUs' summed (a vCPU's count may move on while it is
+ * read) and each device helper's from its counter page (devices/devstats.h), never below what
+ * was seen before. The main thread only: it keeps what it saw of each page. */
+void vm_metrics_snapshot(struct vm *vm, struct api_vm_metrics *out);
 
 /* Run until the guest or the host ends the VM; returns the exit status. */
 int vm_run(struct vm *vm);

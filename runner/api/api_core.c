@@ -1074,12 +1074,35 @@ unsigned api_drive_device_index(const struct api_config *c, unsigned slot)
 	return idx;
 }
 
+unsigned api_config_devices(const struct api_config *c, struct api_device out[API_DEVICES_MAX])
+{
+	unsigned n = 0, root = c->ndrives;
+
+	for (unsigned i = 0; i < c->ndrives; i++)
+		if (c->drives[i].root)
+			root = i;
+	/* the root device first (vda), then the others as added (api_drive_device_index) */
+	for (unsigned k = 0; k <= c->ndrives && n < API_DEVICES_MAX; k++) {
+		unsigned i = k == 0 ? root : k - 1;
+		if (i >= c->ndrives || (k > 0 && i == root))
+			continue;
+		out[n++] = (struct api_device){ DEVKIND_BLK, i };
+	}
+	for (unsigned i = 0; i < c->nnets && n < API_DEVICES_MAX; i++)
+		out[n++] = (struct api_device){ DEVKIND_NET, i };
+	if (c->entropy && n < API_DEVICES_MAX)
+		out[n++] = (struct api_device){ DEVKIND_RNG, 0 };
+	if (c->vsock_uds && n < API_DEVICES_MAX)
+		out[n++] = (struct api_device){ DEVKIND_VSOCK, 0 };
+	return n;
+}
+
 int api_config_to_options(const struct api_config *c, char ***out, struct cp_err *err)
 {
 	struct optv o = { 0 };
 	struct run_opts ro;
 	char buf[API_PATH_MAX + 64], cmdline[4096];
-	unsigned root = c->ndrives, letter = 0;
+	unsigned root = c->ndrives;
 	int r = 0;
 
 	*out = NULL;
@@ -1111,23 +1134,30 @@ int api_config_to_options(const struct api_config *c, char ***out, struct cp_err
 	}
 	if (c->boot_args || root < c->ndrives)
 		push(&o, "cmdline", cmdline);
-	for (unsigned k = 0; k <= c->ndrives; k++) {
-		unsigned i = k == 0 ? root : k - 1;
-		if (i >= c->ndrives || (k > 0 && i == root))
-			continue;
-		snprintf(buf, sizeof(buf), "blk,path=%s%s", c->drives[i].path, c->drives[i].read_only ? ",readonly=on" : "");
-		push(&o, "device", buf);
-		letter++;
-	}
-	for (unsigned i = 0; i < c->nnets; i++) {
-		snprintf(buf, sizeof(buf), "net,tap=%s%s%s", c->nets[i].tap, c->nets[i].mac[0] ? ",mac=" : "", c->nets[i].mac);
-		push(&o, "device", buf);
-	}
-	if (c->entropy)
-		push(&o, "device", "rng");
-	if (c->vsock_uds) {
-		snprintf(buf, sizeof(buf), "vsock,cid=%u,uds=%s", c->vsock_cid, c->vsock_uds);
-		push(&o, "device", buf);
+	{
+		struct api_device devs[API_DEVICES_MAX];
+		unsigned ndevs = api_config_devices(c, devs);
+		for (unsigned d = 0; d < ndevs; d++) {
+			const struct api_drive *dr = &c->drives[devs[d].slot];
+			const struct api_net *ni = &c->nets[devs[d].slot];
+			switch (devs[d].kind) {
+			case DEVKIND_BLK:
+				snprintf(buf, sizeof(buf), "blk,path=%s%s", dr->path, dr->read_only ? ",readonly=on" : "");
+				break;
+			case DEVKIND_NET:
+				snprintf(buf, sizeof(buf), "net,tap=%s%s%s", ni->tap, ni->mac[0] ? ",mac=" : "", ni->mac);
+				break;
+			case DEVKIND_RNG:
+				snprintf(buf, sizeof(buf), "rng");
+				break;
+			case DEVKIND_VSOCK:
+				snprintf(buf, sizeof(buf), "vsock,cid=%u,uds=%s", c->vsock_cid, c->vsock_uds);
+				break;
+			default:
+				continue; /* api_config_devices gives no other kind */
+			}
+			push(&o, "device", buf);
+		}
 	}
 	if (c->confidential)
 		push(&o, "confidential", c->confidential);
@@ -1161,7 +1191,6 @@ int api_config_to_options(const struct api_config *c, char ***out, struct cp_err
 		api_options_free(o.v);
 		return cp_err_set(err, ENOMEM, "out of memory");
 	}
-	(void)letter;
 	/* The command line's own checks (host limits are the launch's to judge: no host here). */
 	run_opts_init(&ro);
 	for (size_t i = 0; o.v && o.v[i] && r == 0; i += 2)
@@ -1283,6 +1312,52 @@ static int64_t metric_delta(uint64_t now, uint64_t then)
 	return d > INT64_MAX ? INT64_MAX : (int64_t)d;
 }
 
+/* The device groups of a metrics line (api_metrics_line): per kind with counters the sum of its
+ * devices' changes, and per drive or interface its own group. */
+static void metrics_devices(const struct api_state *s, const struct api_vm_metrics *vm,
+			    const struct api_metrics_mark *prev, struct api_metrics_mark *next, json_object *o)
+{
+	struct api_device devs[API_DEVICES_MAX];
+	unsigned nd = api_config_devices(&s->cfg, devs);
+	unsigned ndevs = vm->ndevs <= API_DEVICES_MAX ? vm->ndevs : API_DEVICES_MAX;
+
+	for (unsigned k = 0; k < DEVKIND__COUNT; k++) {
+		const struct devstats_kind *dk = devstats_kind((enum devkind_id)k);
+		uint64_t sum[DEVSTATS_MAX] = { 0 };
+		json_object *agg;
+
+		if (!dk)
+			continue;
+		for (unsigned d = 0; d < ndevs; d++) {
+			json_object *g = NULL;
+			const char *id = NULL;
+			char name[API_ID_MAX + 16];
+
+			if (vm->dev[d].kind != (enum devkind_id)k)
+				continue;
+			if (dk->per_device && d < nd && devs[d].kind == vm->dev[d].kind)
+				id = k == DEVKIND_BLK ? s->cfg.drives[devs[d].slot].id : s->cfg.nets[devs[d].slot].id;
+			if (id) {
+				g = json_object_new_object();
+				snprintf(name, sizeof(name), "%s_%s", dk->group, id);
+			}
+			for (unsigned i = 0; i < dk->n; i++) {
+				int64_t delta = metric_delta(vm->dev[d].c[i], prev->dev[d][i]);
+				next->dev[d][i] = vm->dev[d].c[i];
+				sum[i] = sum[i] + (uint64_t)delta > INT64_MAX ? INT64_MAX : sum[i] + (uint64_t)delta;
+				if (g)
+					json_object_object_add(g, dk->names[i], json_object_new_int64(delta));
+			}
+			if (g)
+				json_object_object_add(o, name, g);
+		}
+		agg = json_object_new_object();
+		for (unsigned i = 0; i < dk->n; i++)
+			json_object_object_add(agg, dk->names[i], json_object_new_int64((int64_t)sum[i]));
+		json_object_object_add(o, dk->group, agg);
+	}
+}
+
 char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *vm, const struct api_startup_times *startup,
 		       const struct api_metrics_mark *prev, struct api_metrics_mark *next, uint64_t utc_ms)
 {
@@ -1340,6 +1415,8 @@ char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *v
 		}
 		json_object_object_add(o, "vcpu", g);
 	}
+	if (vm)
+		metrics_devices(s, vm, prev, next, o);
 	{
 		json_object *g = json_object_new_object();
 		json_object_object_add(g, "num_faults", json_object_new_int64(0));

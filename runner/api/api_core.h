@@ -146,6 +146,15 @@ unsigned api_drive_device_index(const struct api_config *c, unsigned slot);
  * own checks, so a bad value is refused as a 400 before anything starts; the VM process gets
  * exactly these as its command line. */
 int api_config_to_options(const struct api_config *c, char ***out, struct cp_err *err);
+
+/* The VM's virtio devices as api_config_to_options gives them to the VM process, in its order
+ * (the device index the VM process counts them by): the drives (the root device first), the
+ * interfaces, entropy, vsock. slot: the drive's or interface's index in c->drives / c->nets. */
+struct api_device {
+	enum devkind_id kind;
+	unsigned slot;
+};
+unsigned api_config_devices(const struct api_config *c, struct api_device out[API_DEVICES_MAX]);
 void api_options_free(char **opts);
 
 /* Firecracker's --config-file document: each section as its PUT. Nothing applied on an error. */
@@ -157,6 +166,7 @@ int api_config_file(struct api_state *s, const char *json, size_t len, struct cp
 struct api_metrics_mark {
 	uint64_t counters[API_M_COUNT];
 	uint64_t vcpu[API_VCPU_COUNTERS];
+	uint64_t dev[API_DEVICES_MAX][DEVSTATS_MAX]; /* by the VM's device index */
 };
 
 /* Firecracker's `api_server` group, values that stay (SharedStoreMetric): microseconds of wall
@@ -166,14 +176,17 @@ struct api_startup_times {
 };
 
 /* A metrics line as Firecracker flushes it (one JSON object, no newline), malloc'd:
- * `utc_timestamp_ms`; `api_server` from startup; the API's request counters; Firecracker's
- * `vcpu` group from vm (the VM process's record of totals since its start; NULL: the group is
- * left out, its counters are not known); the `seccomp` group, whose `num_faults` is always 0 (a
- * call outside carapace's lists kills the process at once, so none is ever counted; Firecracker's
- * trap handler counts one before it exits). Every counter is written as its change since prev
- * (the last line written); *next receives the totals this line covers, for the caller to keep as
- * the new mark once the line is written whole (a line lost to a full FIFO loses no count: the
- * next one carries it). A vcpu group left out keeps prev's vcpu totals in *next. */
+ * `utc_timestamp_ms`; `api_server` from startup; the API's request counters; and from vm (the
+ * VM process's record of totals since its start; NULL: these groups are left out, their
+ * counters are not known) Firecracker's `vcpu` group and its device groups: `block`, `net`,
+ * `entropy` and `vsock`, each the sum over the VM's devices of that kind (zeros for none), and
+ * `block_<drive_id>` / `net_<iface_id>` per drive and interface (the ids of s->cfg, whose
+ * devices vm counts in api_config_devices' order); the `seccomp` group, whose `num_faults` is
+ * always 0 (a call outside carapace's lists kills the process at once, so none is ever counted;
+ * Firecracker's trap handler counts one before it exits). Every counter is written as its change
+ * since prev (the last line written); *next receives the totals this line covers, for the caller
+ * to keep as the new mark once the line is written whole (a line lost to a full FIFO loses no
+ * count: the next one carries it). Groups left out keep prev's totals in *next. */
 char *api_metrics_line(const struct api_state *s, const struct api_vm_metrics *vm, const struct api_startup_times *startup,
 		       const struct api_metrics_mark *prev, struct api_metrics_mark *next, uint64_t utc_ms);
 

@@ -72,6 +72,8 @@ struct srv {
 	/* The VM process's vCPU counters (runner/api/api_ctl.h), read on the controller only. */
 	bool vm_ran;               /* InstanceStart succeeded: a VM process has counted */
 	unsigned vm_vcpus;         /* its configured vCPUs: a record's upper bound */
+	enum devkind_id vm_kinds[API_DEVICES_MAX]; /* its devices' kinds, in its order */
+	unsigned vm_ndevs;
 	struct api_vm_metrics vm_metrics; /* the last record accepted */
 	bool have_vm_metrics;
 	struct api_metrics_mark metrics_mark; /* the totals the last metrics line written covered */
@@ -187,7 +189,7 @@ static enum ctl_got ctl_recv(struct srv *s, char *reply, size_t cap, size_t *len
 			end.tv_sec++, end.tv_nsec -= 1000000000L;
 	}
 	for (;;) {
-		uint8_t buf[512];
+		uint8_t buf[API_VM_METRICS_MAX + 1];
 		struct api_vm_metrics m;
 		struct cp_err err = { 0 };
 		ssize_t n;
@@ -219,7 +221,8 @@ static enum ctl_got ctl_recv(struct srv *s, char *reply, size_t cap, size_t *len
 			memcpy(reply, buf, *len < sizeof(buf) ? *len : sizeof(buf));
 			return CTL_REPLY;
 		}
-		if (api_vm_metrics_read(buf, (size_t)n, s->vm_vcpus, s->have_vm_metrics ? &s->vm_metrics : NULL, &m,
+		if (api_vm_metrics_read(buf, (size_t)n, s->vm_vcpus, s->vm_kinds, s->vm_ndevs,
+					s->have_vm_metrics ? &s->vm_metrics : NULL, &m,
 					&err) < 0) {
 			ctl_cut_off(s, err.msg);
 			return CTL_GONE;
@@ -478,8 +481,12 @@ static int start_vm(struct srv *s, const struct api_config *c, char *why, size_t
 		if (!p[0].revents)
 			continue;
 		if (read(s->ctl_fd, &b, 1) == 1 && b == 'S') {
+			struct api_device devs[API_DEVICES_MAX];
 			s->vm_ran = true;
 			s->vm_vcpus = c->vcpus;
+			s->vm_ndevs = api_config_devices(c, devs);
+			for (unsigned i = 0; i < s->vm_ndevs; i++)
+				s->vm_kinds[i] = devs[i].kind;
 			return 0;
 		}
 		break;

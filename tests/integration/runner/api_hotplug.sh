@@ -79,6 +79,7 @@ start
 api g-machine PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' 204 ""
 api g-boot PUT /boot-source "{\"kernel_image_path\": \"$G\", \"boot_args\": \"virtio-blk-hotplug\"}" 204 ""
 api g-drive PUT /drives/drive_0 "$(drive drive_0 "$TMP/ok/placeholder0.img" false)" 204 ""
+api g-metrics PUT /metrics "{\"metrics_path\": \"$TMP/metrics-g\"}" 204 ""
 api g-start PUT /actions '{"action_type": "InstanceStart"}' 204 ""
 while ! grep -q "waiting for a configuration change" "$TMP/out"; do
 	kill -0 "$PID" 2>/dev/null || break
@@ -94,6 +95,23 @@ done
 if grep -q "virtio-blk-hotplug: capacity 2048 -> 8192 sectors, sector 0 starts 42, last sector read" "$TMP/out"; then
 	echo "ok   the guest took the configuration interrupt and reads the new disk"; passes=$((passes + 1))
 else echo "FAIL the guest did not see the new disk"; cat "$TMP/out"; fails=$((fails + 1)); fi
+# Firecracker's block metrics, counted by the jailed carapace-blk on its counter page: the
+# guest's reads of the new disk (its first and last sector) and the swap, in `block_drive_0`
+# and the `block` sum, as changes since the line before (the lines add up).
+api g-flush PUT /actions '{"action_type": "FlushMetrics"}' 204 ""
+if m=$(python3 -c '
+import json, sys
+l = [json.loads(x) for x in open(sys.argv[1])]
+tot = lambda g, k: sum(x.get(g, {}).get(k, 0) for x in l)
+assert "block_drive_0" in l[-1], l[-1]
+assert tot("block_drive_0", "read_count") >= 2 and tot("block_drive_0", "read_bytes") >= 2 * 512, l
+assert tot("block_drive_0", "update_count") == 1 and tot("block_drive_0", "update_fails") == 0, l
+assert tot("block_drive_0", "queue_event_count") >= 2 and tot("block_drive_0", "invalid_reqs_count") == 0, l
+for k in l[-1]["block"]:
+    assert tot("block", k) == tot("block_drive_0", k), k
+print(tot("block_drive_0", "read_count"), tot("block_drive_0", "read_bytes"))' "$TMP/metrics-g"); then
+	echo "ok   block metrics from the helper's counter page: read_count/read_bytes $m, update_count 1"; passes=$((passes + 1))
+else echo "FAIL block metrics: $(cat "$TMP/metrics-g")"; fails=$((fails + 1)); fi
 stop
 
 # -- with the node's launch policy: only images under $TMP/ok

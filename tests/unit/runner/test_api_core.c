@@ -673,6 +673,92 @@ static void test_metrics_line_deltas(void **state)
 	free(b);
 }
 
+/* Firecracker's device groups: `block`, `net`, `entropy`, `vsock` summed over the VM's devices
+ * of that kind, and `block_<drive_id>` / `net_<iface_id>` per device, from the VM process's record
+ * in the order the VM process was given its devices (the root drive first); each a change since
+ * the line before. */
+static void test_metrics_line_devices(void **state)
+{
+	const struct api_startup_times st = { 1, 1 };
+	struct api_vm_metrics vm = { .nvcpus = 1, .ndevs = 5 };
+	struct api_metrics_mark mark = { 0 }, next;
+	json_object *o, *g;
+	char *b;
+
+	/* "data" is added first, but the root device comes first in the VM */
+	expect_status("PUT", "/drives/data", "{\"drive_id\": \"data\", \"is_root_device\": false, \"path_on_host\": \"/d\"}", 204);
+	expect_status("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"is_root_device\": true, \"path_on_host\": \"/r\"}", 204);
+	expect_status("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}", 204);
+	expect_status("PUT", "/entropy", "{}", 204);
+	expect_status("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\"}", 204);
+	vm.dev[0].kind = DEVKIND_BLK; /* rootfs */
+	vm.dev[0].c[DS_BLK_READ_BYTES] = 8192;
+	vm.dev[0].c[DS_BLK_READ_COUNT] = 2;
+	vm.dev[1].kind = DEVKIND_BLK; /* data */
+	vm.dev[1].c[DS_BLK_READ_BYTES] = 512;
+	vm.dev[1].c[DS_BLK_READ_COUNT] = 1;
+	vm.dev[1].c[DS_BLK_WRITE_COUNT] = 4;
+	vm.dev[2].kind = DEVKIND_NET;
+	vm.dev[2].c[DS_NET_TX_PACKETS] = 3;
+	vm.dev[3].kind = DEVKIND_RNG;
+	vm.dev[3].c[DS_RNG_BYTES] = 64;
+	vm.dev[4].kind = DEVKIND_VSOCK;
+	vm.dev[4].c[DS_VSOCK_CONNS_ADDED] = 1;
+
+	b = api_metrics_line(&S, &vm, &st, &mark, &next, 1);
+	o = json_tokener_parse(b);
+	assert_non_null(o);
+	assert_int_equal(field(o, "block_rootfs", "read_bytes"), 8192);
+	assert_int_equal(field(o, "block_data", "read_bytes"), 512);
+	assert_int_equal(field(o, "block_data", "write_count"), 4);
+	assert_int_equal(field(o, "block", "read_bytes"), 8704);
+	assert_int_equal(field(o, "block", "read_count"), 3);
+	assert_int_equal(field(o, "net_eth0", "tx_packets_count"), 3);
+	assert_int_equal(field(o, "net", "tx_packets_count"), 3);
+	assert_int_equal(field(o, "entropy", "entropy_bytes"), 64);
+	assert_int_equal(field(o, "vsock", "conns_added"), 1);
+	/* every counter of the kind, under Firecracker's names */
+	assert_true(json_object_object_get_ex(o, "block", &g));
+	assert_int_equal(json_object_object_length(g), DS_BLK__N);
+	assert_true(json_object_object_get_ex(o, "entropy", &g));
+	assert_int_equal(json_object_object_length(g), DS_RNG__N);
+	/* entropy and vsock have no per-device groups in Firecracker */
+	assert_false(json_object_object_get_ex(o, "entropy_0", &g));
+	json_object_put(o);
+	free(b);
+	mark = next;
+
+	vm.dev[1].c[DS_BLK_READ_BYTES] = 1024;
+	b = api_metrics_line(&S, &vm, &st, &mark, &next, 2);
+	o = json_tokener_parse(b);
+	assert_int_equal(field(o, "block_rootfs", "read_bytes"), 0);
+	assert_int_equal(field(o, "block_data", "read_bytes"), 512);
+	assert_int_equal(field(o, "block", "read_bytes"), 512);
+	assert_int_equal(field(o, "entropy", "entropy_bytes"), 0);
+	json_object_put(o);
+	free(b);
+
+	/* counters not known: no device group at all */
+	b = api_metrics_line(&S, NULL, &st, &mark, &next, 3);
+	o = json_tokener_parse(b);
+	assert_false(json_object_object_get_ex(o, "block", &g));
+	assert_false(json_object_object_get_ex(o, "block_data", &g));
+	json_object_put(o);
+	free(b);
+	/* before the VM ran (a record of no devices): the sums are zeros, no per-device groups */
+	{
+		const struct api_vm_metrics none = { 0 };
+		struct api_metrics_mark zero = { 0 };
+		b = api_metrics_line(&S, &none, &st, &zero, &next, 4);
+		o = json_tokener_parse(b);
+		assert_int_equal(field(o, "block", "write_bytes"), 0);
+		assert_int_equal(field(o, "net", "rx_bytes_count"), 0);
+		assert_false(json_object_object_get_ex(o, "block_data", &g));
+		json_object_put(o);
+		free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -692,6 +778,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_patch_drive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_line_vm_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_line_deltas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_line_devices, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
