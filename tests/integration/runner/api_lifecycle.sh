@@ -82,7 +82,7 @@ if [ "${CARAPACE_TEST_HOOKS:-0}" = 1 ]; then
 	api start-bad PUT /actions '{"action_type": "InstanceStart"}' 204 ""
 	api flush-bad PUT /actions '{"action_type": "FlushMetrics"}' 204 ""
 	wait "$PID"; rc=$?; PID=
-	if [ "$rc" = 1 ] && grep -q "metrics record: version 2, this controller reads version 1: the VM process's control channel is cut off" "$TMP/out" &&
+	if [ "$rc" = 1 ] && grep -q "metrics record: version 3, this controller reads version 2: the VM process's control channel is cut off" "$TMP/out" &&
 		grep -q "the management API's controller went away" "$TMP/out" &&
 		python3 -c 'import json, sys; l = [json.loads(x) for x in open(sys.argv[1])]; assert l and all("vcpu" not in m for m in l), l' "$TMP/metrics-bad"; then
 		echo "ok   a bad metrics record cuts the VM process off (status 1, no vcpu group)"; passes=$((passes + 1))
