@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "devices/blk/swap.h"
+#include "devices/devstats.h"
 #include "devices/vhost/pool.h"
 
 static void blk_get_config(void *dev, uint8_t *cfg)
@@ -32,6 +33,12 @@ static void blk_get_config(void *dev, uint8_t *cfg)
 	cp_put_le32(cfg + 48, BLK_MAX_DISCARD_SECTORS);     /* max_write_zeroes_sectors */
 	cp_put_le32(cfg + 52, 1);                           /* max_write_zeroes_seg */
 	cfg[56] = b->can_punch;                             /* write_zeroes_may_unmap */
+}
+
+/* Every kick of a request queue the event loop handles (Firecracker's queue_event_count). */
+static void blk_queue_event(void *dev, unsigned q, uint64_t kicks)
+{
+	devstats_add(DS_BLK_QUEUE_EVENT_COUNT, kicks);
 }
 
 static int blk_extra_fd(void *dev)
@@ -60,6 +67,7 @@ void blk_dev_setup_ops(struct blk_dev *b)
 		.config_size = BLK_CONFIG_SIZE,
 		.get_config = blk_get_config,
 		.handle_chain = blk_handle_chain,
+		.queue_event = blk_queue_event,
 		.extra_fd = blk_extra_fd,
 		.extra_ready = blk_swap_ready,
 		.workers = BLK_WORKERS,
@@ -152,6 +160,7 @@ void blk_swap_ready(struct vu_backend *be)
 	if (r < 0) {
 		/* Only the VM process writes here; a request it could not have meant ends the channel. */
 		cp_err("blk: swap channel: %s; no more swaps", err.msg);
+		devstats_add(DS_BLK_UPDATE_FAILS, 1);
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
 		close(b->swap_fd);
@@ -167,6 +176,7 @@ void blk_swap_ready(struct vu_backend *be)
 	if (r < 0) {
 		close(fd);
 		cp_warn("blk: swap %llu refused: %s; the old file stays", (unsigned long long)req.serial, err.msg);
+		devstats_add(DS_BLK_UPDATE_FAILS, 1);
 		blk_swap_answer(b, req.serial, r, err.msg);
 		return;
 	}
@@ -179,6 +189,7 @@ void blk_swap_ready(struct vu_backend *be)
 	blk_dev_probe(b);
 	close(old);
 	b->swaps++;
+	devstats_add(DS_BLK_UPDATE_COUNT, 1);
 	cp_info("blk: backing file replaced (swap %llu): %llu bytes", (unsigned long long)req.serial,
 		(unsigned long long)b->size);
 	if (vu_be_config_changed(be, &err) < 0)
@@ -192,18 +203,27 @@ static bool blk_in_range(const struct blk_dev *b, uint64_t sector, uint64_t byte
 	return sector <= b->size / BLK_SECTOR && bytes <= b->size - sector * BLK_SECTOR;
 }
 
-static int blk_rw(struct blk_dev *b, struct vu_chain *c, bool write, uint64_t sector, uint64_t len)
+/* How a request ended: its status byte, and which counter it moves (devices/devstats.h). The
+ * guest's mistakes (invalid_reqs_count) are kept apart from the host's (execute_fails). */
+enum blk_outcome {
+	BLK_DONE,        /* VIRTIO_BLK_S_OK */
+	BLK_INVALID,     /* malformed or out of range: IOERR, invalid_reqs_count */
+	BLK_UNSUPPORTED, /* a type or flag not offered: UNSUPP, invalid_reqs_count */
+	BLK_FAILED,      /* well-formed, the I/O failed: IOERR, execute_fails */
+};
+
+static enum blk_outcome blk_rw(struct blk_dev *b, struct vu_chain *c, bool write, uint64_t sector, uint64_t len)
 {
 	struct iovec iov[VU_CHAIN_MAX];
 	uint64_t off = sector * BLK_SECTOR, done = 0;
 	int n;
 
 	if (len % BLK_SECTOR || !blk_in_range(b, sector, len))
-		return VIRTIO_BLK_S_IOERR;
+		return BLK_INVALID;
 	n = write ? vu_chain_iov(c, false, 16, len, iov, VU_CHAIN_MAX)
 		  : vu_chain_iov(c, true, 0, len, iov, VU_CHAIN_MAX);
 	if (n < 0)
-		return VIRTIO_BLK_S_IOERR;
+		return BLK_INVALID;
 	while (done < len) {
 		ssize_t r = write ? pwritev(b->fd, iov, n, (off_t)(off + done))
 				  : preadv(b->fd, iov, n, (off_t)(off + done));
@@ -211,7 +231,7 @@ static int blk_rw(struct blk_dev *b, struct vu_chain *c, bool write, uint64_t se
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			return VIRTIO_BLK_S_IOERR; /* EOF: the image shrank under us */
+			return BLK_FAILED; /* EOF: the image shrank under us */
 		done += (uint64_t)r;
 		/* Rare short transfer: drop what was done from the front of iov. */
 		for (size_t rem = (size_t)r; rem > 0 && n > 0;) {
@@ -226,7 +246,7 @@ static int blk_rw(struct blk_dev *b, struct vu_chain *c, bool write, uint64_t se
 			}
 		}
 	}
-	return VIRTIO_BLK_S_OK;
+	return BLK_DONE;
 }
 
 static int blk_zero(struct blk_dev *b, uint64_t off, uint64_t len, bool unmap)
@@ -253,7 +273,7 @@ static int blk_zero(struct blk_dev *b, uint64_t off, uint64_t len, bool unmap)
 	return 0;
 }
 
-static int blk_discard(struct blk_dev *b, struct vu_chain *c, uint32_t type)
+static enum blk_outcome blk_discard(struct blk_dev *b, struct vu_chain *c, uint32_t type)
 {
 	uint8_t seg[16];
 	uint64_t sector;
@@ -261,40 +281,71 @@ static int blk_discard(struct blk_dev *b, struct vu_chain *c, uint32_t type)
 
 	/* We offer one segment per request (max_*_seg = 1). */
 	if (c->out_bytes != 16 + sizeof(seg) || vu_chain_read(c, 16, seg, sizeof(seg)) != sizeof(seg))
-		return VIRTIO_BLK_S_IOERR;
+		return BLK_INVALID;
 	sector = cp_le64(seg);
 	nsect = cp_le32(seg + 8);
 	flags = cp_le32(seg + 12);
 	if ((flags & ~1u) || (type == VIRTIO_BLK_T_DISCARD && flags) || nsect == 0 ||
 	    nsect > BLK_MAX_DISCARD_SECTORS)
-		return VIRTIO_BLK_S_UNSUPP;
+		return BLK_UNSUPPORTED;
 	if (!blk_in_range(b, sector, (uint64_t)nsect * BLK_SECTOR))
-		return VIRTIO_BLK_S_IOERR;
+		return BLK_INVALID;
 	if (type == VIRTIO_BLK_T_DISCARD) {
 		if (!b->can_punch)
-			return VIRTIO_BLK_S_UNSUPP;
+			return BLK_UNSUPPORTED;
 		return fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(sector * BLK_SECTOR),
-				 (off_t)nsect * BLK_SECTOR) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+				 (off_t)nsect * BLK_SECTOR) == 0 ? BLK_DONE : BLK_FAILED;
 	}
-	return blk_zero(b, sector * BLK_SECTOR, (uint64_t)nsect * BLK_SECTOR, flags & 1) == 0
-		       ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	return blk_zero(b, sector * BLK_SECTOR, (uint64_t)nsect * BLK_SECTOR, flags & 1) == 0 ? BLK_DONE : BLK_FAILED;
+}
+
+/* The counters for one request (any worker thread: devstats_add is atomic). Only requests that
+ * succeeded count as reads, writes and flushes, with the bytes they moved. */
+static void blk_count(uint32_t type, enum blk_outcome o, uint64_t bytes)
+{
+	switch (o) {
+	case BLK_DONE:
+		if (type == VIRTIO_BLK_T_IN) {
+			devstats_add(DS_BLK_READ_COUNT, 1);
+			devstats_add(DS_BLK_READ_BYTES, bytes);
+		} else if (type == VIRTIO_BLK_T_OUT) {
+			devstats_add(DS_BLK_WRITE_COUNT, 1);
+			devstats_add(DS_BLK_WRITE_BYTES, bytes);
+		} else if (type == VIRTIO_BLK_T_FLUSH) {
+			devstats_add(DS_BLK_FLUSH_COUNT, 1);
+		}
+		return;
+	case BLK_INVALID:
+	case BLK_UNSUPPORTED:
+		devstats_add(DS_BLK_INVALID_REQS, 1);
+		return;
+	case BLK_FAILED:
+		devstats_add(DS_BLK_EXECUTE_FAILS, 1);
+		return;
+	}
 }
 
 void blk_handle_chain(struct vu_backend *be, unsigned q, struct vu_chain *c, uint32_t *written)
 {
+	static const uint8_t status_of[] = {
+		[BLK_DONE] = VIRTIO_BLK_S_OK, [BLK_INVALID] = VIRTIO_BLK_S_IOERR,
+		[BLK_UNSUPPORTED] = VIRTIO_BLK_S_UNSUPP, [BLK_FAILED] = VIRTIO_BLK_S_IOERR,
+	};
 	struct blk_dev *b = be->dev;
+	enum blk_outcome o;
 	uint8_t hdr[16], status;
-	uint32_t type;
-	uint64_t sector, data_in = 0;
+	uint32_t type = UINT32_MAX;
+	uint64_t sector, data_in = 0, moved = 0;
 
 	*written = 0;
 	if (c->in_bytes == 0) {
 		/* No byte to put a status in: the driver broke the protocol; complete it empty. */
 		cp_warn("blk: queue %u head %u: request without a writable status byte", q, c->head);
+		devstats_add(DS_BLK_INVALID_REQS, 1);
 		return;
 	}
 	if (c->out_bytes < sizeof(hdr) || vu_chain_read(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
-		status = VIRTIO_BLK_S_IOERR;
+		o = BLK_INVALID;
 		goto done;
 	}
 	type = cp_le32(hdr);
@@ -302,30 +353,35 @@ void blk_handle_chain(struct vu_backend *be, unsigned q, struct vu_chain *c, uin
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
 		data_in = c->in_bytes - 1;
-		status = (uint8_t)blk_rw(b, c, false, sector, data_in);
-		if (status != VIRTIO_BLK_S_OK)
+		o = blk_rw(b, c, false, sector, data_in);
+		if (o != BLK_DONE)
 			data_in = 0;
+		moved = data_in;
 		break;
 	case VIRTIO_BLK_T_OUT:
-		status = b->readonly ? VIRTIO_BLK_S_IOERR : (uint8_t)blk_rw(b, c, true, sector, c->out_bytes - 16);
+		/* Writing to a drive offered read-only (VIRTIO_BLK_F_RO) is the driver's mistake. */
+		o = b->readonly ? BLK_INVALID : blk_rw(b, c, true, sector, c->out_bytes - 16);
+		moved = c->out_bytes - 16;
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		status = fdatasync(b->fd) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		o = fdatasync(b->fd) == 0 ? BLK_DONE : BLK_FAILED;
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		data_in = c->in_bytes - 1 < BLK_ID_BYTES ? c->in_bytes - 1 : BLK_ID_BYTES;
 		vu_chain_write(c, 0, b->serial, (size_t)data_in);
-		status = VIRTIO_BLK_S_OK;
+		o = BLK_DONE;
 		break;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		status = b->readonly ? VIRTIO_BLK_S_IOERR : (uint8_t)blk_discard(b, c, type);
+		o = b->readonly ? BLK_INVALID : blk_discard(b, c, type);
 		break;
 	default:
-		status = VIRTIO_BLK_S_UNSUPP;
+		o = BLK_UNSUPPORTED;
 		break;
 	}
 done:
+	blk_count(type, o, moved);
+	status = status_of[o];
 	vu_chain_write(c, c->in_bytes - 1, &status, 1);
 	*written = (uint32_t)(data_in + 1);
 }

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "devices/devkinds.h"
+#include "devices/devstats.h"
 #include "devices/helper_serve.h"
 
 #define NET_RXQ 0
@@ -44,6 +45,8 @@ static void net_get_config(void *dev, uint8_t *cfg)
 	cp_put_le16(cfg + 8, 1); /* max_virtqueue_pairs */
 }
 
+/* Counters (devices/devstats.h) count frames with their 12-byte virtio-net header, as
+ * Firecracker counts what it reads from and writes to its TAP. */
 static void net_tx(struct vu_backend *be, struct net_dev *n)
 {
 	struct vu_chain *c = &be->chain;
@@ -51,14 +54,28 @@ static void net_tx(struct vu_backend *be, struct net_dev *n)
 
 	while (vu_be_pop(be, NET_TXQ, c) == 1) {
 		/* The header goes with the frame: the TAP expects exactly this 12-byte header. */
-		if (c->out_bytes > NET_HDR && c->out_bytes <= NET_FRAME_MAX && writev(n->tap, c->iov, c->n_out) < 0 &&
-		    errno != EAGAIN)
-			cp_warn("net: transmit: %s", strerror(errno));
+		if (c->out_bytes <= NET_HDR || c->out_bytes > NET_FRAME_MAX) {
+			devstats_add(DS_NET_TX_MALFORMED, 1);
+		} else if (writev(n->tap, c->iov, c->n_out) < 0) {
+			/* EAGAIN too: the TAP's queue is full and the frame is dropped. */
+			if (errno != EAGAIN)
+				cp_warn("net: transmit: %s", strerror(errno));
+			devstats_add(DS_NET_TAP_WRITE_FAILS, 1);
+		} else {
+			devstats_add(DS_NET_TX_COUNT, 1);
+			devstats_add(DS_NET_TX_PACKETS, 1);
+			devstats_add(DS_NET_TX_BYTES, c->out_bytes);
+		}
 		vu_be_push(be, NET_TXQ, c->head, 0);
 		done++;
 	}
 	if (done)
 		vu_be_notify(be, NET_TXQ);
+}
+
+static void net_queue_event(void *dev, unsigned q, uint64_t kicks)
+{
+	devstats_add(q == NET_TXQ ? DS_NET_TX_QUEUE_EVENTS : DS_NET_RX_QUEUE_EVENTS, kicks);
 }
 
 static void net_kick(struct vu_backend *be, unsigned q)
@@ -83,12 +100,16 @@ static void net_rx(struct vu_backend *be)
 	struct net_dev *n = be->dev;
 	struct vu_chain *c = &be->chain;
 
+	devstats_add(DS_NET_RX_TAP_EVENTS, 1);
 	for (;;) {
 		if (!n->pending) {
 			ssize_t r = read(n->tap, n->frame, sizeof(n->frame));
 
+			if (r < 0 && errno != EAGAIN && errno != EINTR)
+				devstats_add(DS_NET_TAP_READ_FAILS, 1);
 			if (r <= 0)
 				return; /* EAGAIN: nothing more */
+			devstats_add(DS_NET_RX_COUNT, 1);
 			if ((size_t)r <= NET_HDR)
 				continue;
 			n->pending = (size_t)r;
@@ -101,6 +122,8 @@ static void net_rx(struct vu_backend *be)
 		if (c->in_bytes >= n->pending) {
 			cp_put_le16(n->frame + 10, 1); /* num_buffers: one, we do not merge */
 			len = (uint32_t)vu_chain_write(c, 0, n->frame, n->pending);
+			devstats_add(DS_NET_RX_PACKETS, 1);
+			devstats_add(DS_NET_RX_BYTES, len);
 		}
 		/* A frame larger than the buffers is dropped; the guest sees an empty completion. */
 		vu_be_push(be, NET_RXQ, c->head, len);
@@ -193,6 +216,7 @@ int main(int argc, char **argv)
 		.config_size = NET_CONFIG_SIZE,
 		.get_config = net_get_config,
 		.queue_kick = net_kick,
+		.queue_event = net_queue_event,
 		.extra_fd = net_extra_fd,
 		.extra_ready = net_rx,
 	};

@@ -7,13 +7,17 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "devices/devkinds.h"
+#include "devices/devstats.h"
 #include "devices/helper_serve.h"
 
 #define RNG_CHAIN_MAX (64u << 10) /* bytes per request: a guest cannot make us spin on one */
 
+/* Counters (devices/devstats.h): every request handled is an entropy event (as Firecracker
+ * counts them), its bytes are what the guest got, and a failing getrandom is a host failure. */
 static void rng_handle_chain(struct vu_backend *be, unsigned q, struct vu_chain *c, uint32_t *written)
 {
 	uint64_t total = 0;
+	bool host_failed = false;
 
 	for (unsigned i = c->n_out; i < (unsigned)c->n_out + c->n_in && total < RNG_CHAIN_MAX; i++) {
 		size_t want = c->iov[i].iov_len, got = 0;
@@ -25,8 +29,10 @@ static void rng_handle_chain(struct vu_backend *be, unsigned q, struct vu_chain 
 
 			if (r < 0 && errno == EINTR)
 				continue;
-			if (r <= 0)
+			if (r <= 0) {
+				host_failed = true;
 				break;
+			}
 			got += (size_t)r;
 		}
 		total += got;
@@ -34,6 +40,10 @@ static void rng_handle_chain(struct vu_backend *be, unsigned q, struct vu_chain 
 			break;
 	}
 	*written = (uint32_t)total;
+	devstats_add(DS_RNG_EVENT_COUNT, 1);
+	devstats_add(DS_RNG_BYTES, total);
+	if (host_failed)
+		devstats_add(DS_RNG_HOST_FAILS, 1);
 }
 
 int main(int argc, char **argv)

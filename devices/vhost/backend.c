@@ -873,7 +873,9 @@ int vu_be_run(struct vu_backend *be, struct cp_err *err)
 						vu_be_process(be, q);
 				continue;
 			}
-			(void)eventfd_read(pfd[i].fd, &v);
+			/* Kicks: as many as the eventfd added up (none on a spurious wake-up). */
+			if (eventfd_read(pfd[i].fd, &v) == 0 && be->ops->queue_event)
+				be->ops->queue_event(be->dev, qmap[i], v);
 			vu_be_process(be, qmap[i]);
 		}
 		if (pfd[0].revents) {

@@ -29,6 +29,10 @@ struct vu_dev_ops {
 	/* Or, for devices that consume buffers only when they have data (rx queues): called on
 	 * a kick; the device pops itself with vu_be_pop / vu_be_push. */
 	void (*queue_kick)(struct vu_backend *be, unsigned q);
+	/* Optional: `kicks` notifications of queue q were read from its kick eventfd (which adds
+	 * them up while the loop is busy), about to be handled. For the device's counters
+	 * (devices/devstats.h); it must not touch the ring. */
+	void (*queue_event)(void *dev, unsigned q, uint64_t kicks);
 	/* One extra fd to poll (TAP, console input), -1 if none, and its handler. */
 	int (*extra_fd)(void *dev);
 	void (*extra_ready)(struct vu_backend *be);

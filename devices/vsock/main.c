@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "devices/devkinds.h"
+#include "devices/devstats.h"
 #include "devices/helper_serve.h"
 #include "devices/vsock/proto.h"
 
@@ -75,6 +76,7 @@ struct vsock_conn {
 	uint32_t pre_off, pre_len; /* host bytes after the CONNECT line, still in line[] */
 	uint32_t events;           /* current epoll interest */
 	bool readable, host_eof, guest_shut_send;
+	bool established;          /* counted in conns_added: conns_removed when it goes */
 };
 
 struct vsock_orphan {
@@ -170,18 +172,29 @@ static void conn_close_fd(struct vsock_dev *d, struct vsock_conn *c)
 	c->buf_len = c->buf_off = 0;
 }
 
+/* Counters (devices/devstats.h): a connection is added when both ends have agreed (the guest
+ * answered a host's REQUEST, or we answered the guest's), removed when its slot is freed, and
+ * killed when the helper ends it with an RST for a fault (not when the guest closes it). */
+static void conn_established(struct vsock_conn *c)
+{
+	c->established = true;
+	devstats_add(DS_VSOCK_CONNS_ADDED, 1);
+}
+
 static void conn_free(struct vsock_dev *d, struct vsock_conn *c)
 {
 	conn_close_fd(d, c);
+	if (c->established)
+		devstats_add(DS_VSOCK_CONNS_REMOVED, 1);
+	c->established = false;
 	c->state = CS_FREE;
 	d->nconn--;
 	listener_interest(d);
 }
 
 /* Close the host side and owe the guest an RST (only if the guest knows the stream). */
-static void conn_reset(struct vsock_dev *d, struct vsock_conn *c, const char *why)
+static void conn_end(struct vsock_dev *d, struct vsock_conn *c)
 {
-	cp_debug("vsock: stream guest port %u / host port %u reset: %s", c->guest_port, c->host_port, why);
 	if (c->state == CS_HOST_LINE) {
 		conn_free(d, c);
 		return;
@@ -189,6 +202,15 @@ static void conn_reset(struct vsock_dev *d, struct vsock_conn *c, const char *wh
 	conn_close_fd(d, c);
 	c->state = CS_CLOSING;
 	c->pending = PEND_RST;
+}
+
+/* The same for a fault: the helper kills the stream. */
+static void conn_reset(struct vsock_dev *d, struct vsock_conn *c, const char *why)
+{
+	cp_debug("vsock: stream guest port %u / host port %u reset: %s", c->guest_port, c->host_port, why);
+	if (c->established)
+		devstats_add(DS_VSOCK_CONNS_KILLED, 1);
+	conn_end(d, c);
 }
 
 static struct vsock_conn *conn_find(struct vsock_dev *d, uint32_t guest_port, uint32_t host_port)
@@ -247,6 +269,8 @@ static void rx_finish(struct vu_backend *be, struct vu_chain *ch, const struct v
 	vsock_hdr_write(h, raw);
 	vu_chain_write(ch, 0, raw, sizeof(raw));
 	vu_be_push(be, VSOCK_RXQ, ch->head, VSOCK_HDR_SIZE + h->len);
+	devstats_add(DS_VSOCK_RX_PACKETS, 1);
+	devstats_add(DS_VSOCK_RX_BYTES, h->len);
 }
 
 static bool rx_control(struct vu_backend *be, struct vsock_dev *d, struct vsock_conn *c, enum vsock_op op,
@@ -319,6 +343,8 @@ static bool rx_data(struct vu_backend *be, struct vsock_dev *d, struct vsock_con
 	} else {
 		hdr_to_guest(d, c, &h, VSOCK_OP_RST, c->guest_port, c->host_port);
 		rx_finish(be, ch, &h);
+		if (c->established)
+			devstats_add(DS_VSOCK_CONNS_KILLED, 1);
 		conn_close_fd(d, c);
 		c->state = CS_CLOSING; /* the RST just went out */
 		conn_free(d, c);
@@ -479,6 +505,7 @@ static void guest_connect(struct vsock_dev *d, const struct vsock_hdr *h)
 	c->host_port = h->dst_port;
 	(void)vsock_credit_peer(&c->cr, h->buf_alloc, h->fwd_cnt);
 	c->pending = PEND_RESPONSE;
+	conn_established(c);
 	conn_interest(d, c);
 }
 
@@ -515,6 +542,7 @@ static void guest_packet(struct vsock_dev *d, const struct vsock_hdr *h, const u
 			return;
 		}
 		c->state = CS_CONNECTED;
+		conn_established(c);
 		n = vsock_ok_line(c->host_port, ok);
 		if (send(c->fd, ok, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n) {
 			conn_reset(d, c, "cannot answer OK to the host client");
@@ -541,8 +569,10 @@ static void guest_packet(struct vsock_dev *d, const struct vsock_hdr *h, const u
 		if ((h->flags & (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND)) ==
 		    (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND)) {
 			/* Both directions closed: end the stream with an RST (as Linux's vhost-vsock
-			 * and Firecracker do). */
-			conn_reset(d, c, "guest shut both directions");
+			 * and Firecracker do); the guest closed it, nothing was killed. */
+			cp_debug("vsock: stream guest port %u / host port %u: guest shut both directions",
+				 c->guest_port, c->host_port);
+			conn_end(d, c);
 			return;
 		}
 		if (h->flags & VSOCK_SHUTDOWN_SEND) {
@@ -579,6 +609,8 @@ static void vsock_tx(struct vu_backend *be, struct vsock_dev *d)
 			else
 				orphan_rst(d, h.src_port, h.dst_port);
 		} else {
+			devstats_add(DS_VSOCK_TX_PACKETS, 1);
+			devstats_add(DS_VSOCK_TX_BYTES, h.len);
 			guest_packet(d, &h, tx_pkt + VSOCK_HDR_SIZE);
 		}
 		vu_be_push(be, VSOCK_TXQ, ch->head, 0);
@@ -586,6 +618,15 @@ static void vsock_tx(struct vu_backend *be, struct vsock_dev *d)
 	}
 	if (n)
 		vu_be_notify(be, VSOCK_TXQ);
+}
+
+static void vsock_queue_event(void *dev, unsigned q, uint64_t kicks)
+{
+	if (q == VSOCK_RXQ)
+		devstats_add(DS_VSOCK_RX_QUEUE_EVENTS, kicks);
+	else if (q == VSOCK_TXQ)
+		devstats_add(DS_VSOCK_TX_QUEUE_EVENTS, kicks);
+	/* The event queue has no counter of its own in Firecracker's group. */
 }
 
 static void vsock_kick(struct vu_backend *be, unsigned q)
@@ -778,6 +819,7 @@ int main(int argc, char **argv)
 		.config_size = VSOCK_CONFIG_SIZE,
 		.get_config = vsock_get_config,
 		.queue_kick = vsock_kick,
+		.queue_event = vsock_queue_event,
 		.extra_fd = vsock_extra_fd,
 		.extra_ready = vsock_ready,
 	};

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "devices/devstats.h"
 
 int fe_scratch_open(struct fe_scratch *s, const char *tag)
 {
@@ -304,4 +305,58 @@ int fe_blk_rw(struct fe_env *e, unsigned q, uint32_t type, uint64_t sector, uint
 			return -EIO;
 	}
 	return -ETIMEDOUT;
+}
+
+int fe_stats_open(struct fe_stats *s)
+{
+	struct cp_err err = { 0 };
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	r = devstats_create(&s->fd, &s->page, &err);
+	if (r < 0) {
+		fprintf(stderr, "fe_stats_open: %s\n", err.msg);
+		return r;
+	}
+	/* The helper inherits it across exec, as the runner passes it. */
+	if (fcntl(s->fd, F_SETFD, 0) < 0)
+		return -errno;
+	snprintf(s->arg, sizeof(s->arg), "%d", s->fd);
+	return 0;
+}
+
+void fe_stats_sent(struct fe_stats *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+void fe_stats_close(struct fe_stats *s)
+{
+	fe_stats_sent(s);
+	devstats_unmap(s->page);
+	s->page = NULL;
+}
+
+uint64_t fe_stats_get(const struct fe_stats *s, unsigned i)
+{
+	uint64_t seen[DEVSTATS_MAX] = { 0 };
+
+	if (i >= DEVSTATS_MAX)
+		return 0;
+	devstats_observe(s->page, i + 1, seen);
+	return seen[i];
+}
+
+uint64_t fe_stats_await(const struct fe_stats *s, unsigned i, uint64_t want)
+{
+	uint64_t v = fe_stats_get(s, i);
+
+	for (int n = 0; n < 500 && v < want; n++) {
+		usleep(10000);
+		v = fe_stats_get(s, i);
+	}
+	return v;
 }

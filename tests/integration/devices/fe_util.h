@@ -51,6 +51,22 @@ void fe_scratch_close(struct fe_scratch *s);
  * needs from s (blk: --image, console: --output), its stderr in s->log. Returns pid. */
 pid_t fe_spawn_kind(const struct devkind *dk, const struct fe_scratch *s);
 
+/* A counter page for a helper under test (devices/devstats.h), made as the VM process makes it:
+ * give the helper `--stats-fd` s->arg. The fd crosses exec until fe_stats_sent() closes ours. */
+struct fe_stats {
+	int fd;
+	const uint64_t *page;
+	char arg[16];
+};
+int fe_stats_open(struct fe_stats *s);
+void fe_stats_sent(struct fe_stats *s);
+void fe_stats_close(struct fe_stats *s);
+/* Counter i as the VM process reads it (devstats_observe). */
+uint64_t fe_stats_get(const struct fe_stats *s, unsigned i);
+/* Counter i once it has reached want, waiting up to 5 s (a helper may count just after the
+ * guest sees the completion); the value then, which the caller checks. */
+uint64_t fe_stats_await(const struct fe_stats *s, unsigned i, uint64_t want);
+
 /* Connect (or, with sock NULL, use the connected socket already in e->fe.sock), negotiate,
  * give memory, start nq rings of qsize. -errno with env->err. */
 int fe_env_open(struct fe_env *e, const char *sock, uint64_t mem_size, unsigned nq, uint16_t qsize,

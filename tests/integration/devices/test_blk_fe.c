@@ -1,6 +1,7 @@
 /* Integration: carapace's front-end against carapace-blk (jailed) over a real socket with
  * memfd guest memory, rings and eventfd kicks: read, write, flush, get-id, discard, write-zeroes,
- * out-of-range, read-only, multi-queue, and durability after SIGKILL. */
+ * out-of-range, read-only, multi-queue, durability after SIGKILL, and the counters on the page
+ * given with --stats-fd (Firecracker's `block` group, devices/devstats.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 
 #include "common/util.h"
 #include "devices/blk/blk.h"
+#include "devices/devstats.h"
 #include "devices/spawn.h"
 #include "fe_util.h"
 
@@ -27,9 +29,10 @@
 
 static char dir[256], img[300], sock[300], blk_bin[512];
 
-static pid_t start_blk(const char *extra1, const char *extra2)
+/* extra: NULL-terminated, at most 6. */
+static pid_t start_blk_args(const char *const *extra)
 {
-	char *argv[12];
+	char *argv[14];
 	int n = 0;
 
 	argv[n++] = blk_bin;
@@ -37,13 +40,29 @@ static pid_t start_blk(const char *extra1, const char *extra2)
 	argv[n++] = sock;
 	argv[n++] = "--image";
 	argv[n++] = img;
-	if (extra1)
-		argv[n++] = (char *)extra1;
-	if (extra2)
-		argv[n++] = (char *)extra2;
+	for (unsigned i = 0; extra && extra[i] && i < 6; i++)
+		argv[n++] = (char *)extra[i];
 	argv[n] = NULL;
 	unlink(sock);
 	return fe_spawn(argv, sock);
+}
+
+static pid_t start_blk(const char *extra1, const char *extra2)
+{
+	const char *extra[] = { extra1, extra1 ? extra2 : NULL, NULL };
+
+	return start_blk_args(extra);
+}
+
+/* Every counter of the block group, after the helper ended (nothing moves any more). */
+static void expect_counters(const struct fe_stats *s, const uint64_t want[DS_BLK__N])
+{
+	const struct devstats_kind *k = devstats_kind(DEVKIND_BLK);
+
+	for (unsigned i = 0; i < DS_BLK__N; i++)
+		if (fe_stats_get(s, i) != want[i])
+			fail_msg("block counter %s: %llu, expected %llu", k->names[i],
+				 (unsigned long long)fe_stats_get(s, i), (unsigned long long)want[i]);
 }
 
 static void make_image(void)
@@ -174,11 +193,15 @@ static void test_blk_io(void **state)
 static void test_blk_readonly(void **state)
 {
 	struct fe_env e;
+	struct fe_stats s;
 	uint8_t st;
 	pid_t pid;
 
 	make_image();
-	pid = start_blk("--readonly", NULL);
+	assert_int_equal(fe_stats_open(&s), 0);
+	const char *extra[] = { "--readonly", "--stats-fd", s.arg, NULL };
+	pid = start_blk_args(extra);
+	fe_stats_sent(&s);
 	assert_true(pid > 0);
 	if (fe_env_open(&e, sock, 4u << 20, 1, 64, ~0ull, ~0ull) < 0)
 		fail_msg("front-end: %s", e.err.msg);
@@ -190,6 +213,83 @@ static void test_blk_readonly(void **state)
 	assert_int_equal(st, VIRTIO_BLK_S_OK);
 	fe_env_close(&e);
 	assert_int_equal(WEXITSTATUS(fe_wait(pid)), 0);
+	/* A write to a drive offered read-only is the driver's mistake, not a write. */
+	const uint64_t want[DS_BLK__N] = {
+		[DS_BLK_READ_BYTES] = 4096, [DS_BLK_READ_COUNT] = 1, [DS_BLK_INVALID_REQS] = 1,
+		[DS_BLK_QUEUE_EVENT_COUNT] = 2,
+	};
+	expect_counters(&s, want);
+	fe_stats_close(&s);
+}
+
+/* --stats-fd: each request moves exactly its counter. Successful reads and writes count with
+ * their bytes; the guest's malformed, out-of-range and unsupported requests are invalid_reqs;
+ * a well-formed read that fails on the host (the image shrank under the helper) is an
+ * execute_fail; every request here is one kick of the request queue. */
+static void test_blk_counters(void **state)
+{
+	struct fe_env e;
+	struct fe_stats s;
+	uint8_t st;
+	pid_t pid;
+
+	make_image();
+	assert_int_equal(fe_stats_open(&s), 0);
+	pid = start_blk("--stats-fd", s.arg);
+	fe_stats_sent(&s);
+	assert_true(pid > 0);
+	if (fe_env_open(&e, sock, 4u << 20, 1, 64, ~0ull, ~0ull) < 0)
+		fail_msg("front-end: %s", e.err.msg);
+	uint64_t buf = fe_alloc(&e, 16384);
+	uint8_t *h = fe_host(&e, buf);
+
+	/* Nothing before the first request. */
+	for (unsigned i = 0; i < DS_BLK__N; i++)
+		assert_int_equal(fe_stats_get(&s, i), 0);
+	/* One 4096-byte read. */
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_IN, 8, buf, 4096, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_OK);
+	assert_int_equal(fe_stats_await(&s, DS_BLK_READ_COUNT, 1), 1);
+	assert_int_equal(fe_stats_await(&s, DS_BLK_READ_BYTES, 4096), 4096);
+	/* A write of 8192, a read of 8192, a flush, a GET_ID (no counter of its own). */
+	memset(h, 0x3c, 8192);
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_OUT, 100, buf, 8192, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_OK);
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_IN, 100, buf, 8192, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_OK);
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_OK);
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_GET_ID, 0, buf, 20, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_OK);
+	/* Invalid: past the end, not a multiple of 512, an unknown type, a flag not offered. */
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_IN, IMG_SIZE / 512, buf, 512, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_IOERR);
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_OUT, 0, buf, 100, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_IOERR);
+	assert_int_equal(fe_blk_rw(&e, 0, 99, 0, buf, 512, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_UNSUPP);
+	cp_put_le64(h, 0);
+	cp_put_le32(h + 8, 8);
+	cp_put_le32(h + 12, 2);
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, buf, 16, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_UNSUPP);
+	/* The host's failure: the image shrinks to 1 MiB behind the helper's back, and a read at
+	 * 2 MiB, in range of the size it serves, finds the end of the file. */
+	assert_int_equal(truncate(img, 1 << 20), 0);
+	assert_int_equal(fe_blk_rw(&e, 0, VIRTIO_BLK_T_IN, 4096, buf, 512, &st, NULL), 0);
+	assert_int_equal(st, VIRTIO_BLK_S_IOERR);
+	fe_env_close(&e);
+	assert_int_equal(WEXITSTATUS(fe_wait(pid)), 0);
+	const uint64_t want[DS_BLK__N] = {
+		[DS_BLK_READ_BYTES] = 4096 + 8192, [DS_BLK_WRITE_BYTES] = 8192,
+		[DS_BLK_READ_COUNT] = 2, [DS_BLK_WRITE_COUNT] = 1, [DS_BLK_FLUSH_COUNT] = 1,
+		[DS_BLK_INVALID_REQS] = 4, [DS_BLK_EXECUTE_FAILS] = 1, [DS_BLK_QUEUE_EVENT_COUNT] = 10,
+	};
+	expect_counters(&s, want);
+	/* Nothing past the kind's counters is written. */
+	for (unsigned i = DS_BLK__N; i < DEVSTATS_MAX; i++)
+		assert_int_equal(s.page[i], 0);
+	fe_stats_close(&s);
 }
 
 /* A write acknowledged after FLUSH survives SIGKILL of the helper: reopen the image and check. */
@@ -388,6 +488,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blk_io),
 		cmocka_unit_test(test_blk_readonly),
+		cmocka_unit_test(test_blk_counters),
 		cmocka_unit_test(test_blk_durable_after_kill),
 		cmocka_unit_test(test_blk_inflight_resume),
 		cmocka_unit_test(test_blk_fd_mode),

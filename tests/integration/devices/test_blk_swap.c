@@ -2,7 +2,9 @@
  * hands new backing files over the swap channel (--swap-fd, SCM_RIGHTS) as the VM process does:
  * a refused file (size, access mode, kind, malformed request) leaves the old one serving; an
  * accepted one is served at once (read back through the virtqueue, also beyond the old end),
- * the new capacity is in GET_CONFIG and BACKEND_CONFIG_CHANGE_MSG arrives on the back-end channel. */
+ * the new capacity is in GET_CONFIG and BACKEND_CONFIG_CHANGE_MSG arrives on the back-end channel.
+ * The helper's counter page (--stats-fd) holds each accepted swap in update_count and each refused
+ * one in update_fails. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,6 +24,7 @@
 #include "common/util.h"
 #include "devices/blk/blk.h"
 #include "devices/blk/swap.h"
+#include "devices/devstats.h"
 #include "fe_util.h"
 
 static char dir[256], img_a[300], img_b[300], img_odd[300], sock[300], blk_bin[512], swap_arg[16];
@@ -134,6 +137,7 @@ static void test_swap(void **state)
 	struct vu_msg m;
 	struct cp_err err = { 0 };
 	struct vu_wait w;
+	struct fe_stats stats;
 	char *argv[12];
 	int fd, n = 0;
 	pid_t pid;
@@ -149,9 +153,13 @@ static void test_swap(void **state)
 	argv[n++] = img_a;
 	argv[n++] = "--swap-fd";
 	argv[n++] = swap_arg;
+	assert_int_equal(fe_stats_open(&stats), 0);
+	argv[n++] = "--stats-fd";
+	argv[n++] = stats.arg;
 	argv[n] = NULL;
 	unlink(sock);
 	pid = fe_spawn(argv, sock);
+	fe_stats_sent(&stats);
 	assert_true(pid > 0);
 	close(sw[1]);
 	if (fe_env_open(&e, sock, 8u << 20, 1, 64, ~0ull, VU_FE_PROTOCOL_SUPPORTED) < 0)
@@ -185,9 +193,11 @@ static void test_swap(void **state)
 	assert_int_equal(capacity(&e), (1u << 20) / 512);
 	expect_sector(&e, 0, 0xaa, VIRTIO_BLK_S_OK);
 	expect_sector(&e, (1u << 20) / 512, 0, VIRTIO_BLK_S_IOERR);
-	/* Nothing was announced for the refusals. */
+	/* Nothing was announced for the refusals; each was counted (before its answer). */
 	struct pollfd bp = { .fd = bk[0], .events = POLLIN };
 	assert_int_equal(poll(&bp, 1, 0), 0);
+	assert_int_equal(fe_stats_get(&stats, DS_BLK_UPDATE_FAILS), 3);
+	assert_int_equal(fe_stats_get(&stats, DS_BLK_UPDATE_COUNT), 0);
 
 	/* Accepted: four times the size, another pattern. */
 	fd = open(img_b, O_RDWR | O_CLOEXEC);
@@ -195,6 +205,8 @@ static void test_swap(void **state)
 	close(fd);
 	assert_int_equal(rep.status, 0);
 	assert_int_equal(rep.size, 4u << 20);
+	assert_int_equal(fe_stats_get(&stats, DS_BLK_UPDATE_COUNT), 1);
+	assert_int_equal(fe_stats_get(&stats, DS_BLK_UPDATE_FAILS), 3);
 	/* The back-end told the front-end before it answered. */
 	w = (struct vu_wait){ .deadline_ns = vu_deadline_after_ms(5000) };
 	assert_int_equal(vu_fe_recv_backend_req(&e.fe, bk[0], &m, &w, &err), 1);
@@ -248,6 +260,10 @@ static void test_swap(void **state)
 	close(bk[0]);
 	close(sw[0]);
 	assert_int_equal(WEXITSTATUS(fe_wait(pid)), 0);
+	/* 301 accepted; 3 files refused and the request without a file. */
+	assert_int_equal(fe_stats_get(&stats, DS_BLK_UPDATE_COUNT), 301);
+	assert_int_equal(fe_stats_get(&stats, DS_BLK_UPDATE_FAILS), 4);
+	fe_stats_close(&stats);
 }
 
 int main(void)

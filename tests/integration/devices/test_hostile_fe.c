@@ -19,6 +19,7 @@
 
 #include "common/util.h"
 #include "devices/blk/blk.h"
+#include "devices/devstats.h"
 #include "devices/vhost/io.h"
 #include "fe_util.h"
 
@@ -52,14 +53,26 @@ static int teardown(void **state)
 	return 0;
 }
 
-static pid_t start(const char *bin)
+/* stats: the --stats-fd value, or NULL. */
+static pid_t start_stats(const char *bin, const char *stats)
 {
-	char *argv[] = { (char *)bin, "--socket-path", sock, "--image", img, NULL };
+	char *argv[] = { (char *)bin, "--socket-path", sock, "--image", img, NULL, NULL, NULL };
+	unsigned n = 5;
 
 	if (strstr(bin, "rng"))
-		argv[3] = NULL;
+		n = 3;
+	if (stats) {
+		argv[n++] = "--stats-fd";
+		argv[n++] = (char *)stats;
+	}
+	argv[n] = NULL;
 	unlink(sock);
 	return fe_spawn_log(argv, sock, logpath);
+}
+
+static pid_t start(const char *bin)
+{
+	return start_stats(bin, NULL);
 }
 
 /* The helper must exit with status 1 and say `needle` in its log. */
@@ -254,13 +267,19 @@ static void test_hostile_descriptor(void **state)
 	assert_non_null(strstr(buf2, "outside guest memory"));
 }
 
+/* Also the entropy counters (--stats-fd): every request is an event, its bytes are what the
+ * guest got (at most 64 KiB per request), and getrandom never failed. */
 static void test_rng(void **state)
 {
 	struct fe_env e;
+	struct fe_stats st;
 	struct vu_drv_buf b;
 	uint16_t h;
 	uint32_t l = 0;
-	pid_t pid = start(rng_bin);
+
+	assert_int_equal(fe_stats_open(&st), 0);
+	pid_t pid = start_stats(rng_bin, st.arg);
+	fe_stats_sent(&st);
 
 	if (fe_env_open(&e, sock, 1u << 20, 1, 64, ~0ull, ~0ull) < 0)
 		fail_msg("%s", e.err.msg);
@@ -276,8 +295,28 @@ static void test_rng(void **state)
 	for (int i = 0; i < 256; i++)
 		zeros += p[i] == 0;
 	assert_true(zeros < 16); /* 256 random bytes: P(>=16 zeros) is negligible */
+	/* 96 KiB of buffers: 64 KiB filled. */
+	struct vu_drv_buf big[2] = { { fe_alloc(&e, 49152), 49152, true }, { fe_alloc(&e, 49152), 49152, true } };
+	assert_true(vu_drvq_add(&e.q[0], big, 2) >= 0);
+	vu_drvq_kick(&e.q[0]);
+	l = 0;
+	for (int i = 0; i < 200 && vu_drvq_get_used(&e.q[0], &h, &l) == 0; i++)
+		vu_drvq_wait(&e.q[0], 10);
+	assert_int_equal(l, 65536);
+	/* Nothing writable: an event of no bytes. */
+	b = (struct vu_drv_buf){ fe_alloc(&e, 64), 64, false };
+	assert_true(vu_drvq_add(&e.q[0], &b, 1) >= 0);
+	vu_drvq_kick(&e.q[0]);
+	l = 1;
+	for (int i = 0; i < 200 && vu_drvq_get_used(&e.q[0], &h, &l) == 0; i++)
+		vu_drvq_wait(&e.q[0], 10);
+	assert_int_equal(l, 0);
 	fe_env_close(&e);
 	assert_int_equal(WEXITSTATUS(fe_wait(pid)), 0);
+	assert_int_equal(fe_stats_get(&st, DS_RNG_EVENT_COUNT), 3);
+	assert_int_equal(fe_stats_get(&st, DS_RNG_BYTES), 256 + 65536);
+	assert_int_equal(fe_stats_get(&st, DS_RNG_HOST_FAILS), 0);
+	fe_stats_close(&st);
 }
 
 /* Protocol rules with a well-behaved session: REPLY_ACK nack for a refused SET_CONFIG without

@@ -2,7 +2,8 @@
  * writing virtio-vsock packets into shared memory. Hybrid vsock both ways (guest connects to
  * <uds>_P; host writes "CONNECT P\n" and reads "OK <port>\n"), data both ways, a guest that
  * ignores its credit or lies about it, a guest flooding connection requests, and a forbidden
- * system call. Runs without KVM. */
+ * system call; after each, the helper's counter page (--stats-fd, Firecracker's `vsock` group)
+ * holds what the test sent and received. Runs without KVM. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
+#include "devices/devstats.h"
 #include "devices/vsock/proto.h"
 #include "fe_util.h"
 
@@ -56,27 +58,47 @@ static int teardown(void **state)
 
 struct vs {
 	struct fe_env e;
+	struct fe_stats st;
 	pid_t pid;
 	uint64_t txbuf;
 };
 
 static void vs_start(struct vs *v)
 {
-	char *argv[] = { bin, "--socket-path", sock, "--cid", "42", "--uds-path", uds, NULL };
+	assert_int_equal(fe_stats_open(&v->st), 0);
+	char *argv[] = { bin, "--socket-path", sock, "--cid", "42", "--uds-path", uds, "--stats-fd", v->st.arg, NULL };
 
 	v->pid = fe_spawn(argv, sock);
+	fe_stats_sent(&v->st);
 	assert_true(v->pid > 0);
 	if (fe_env_open(&v->e, sock, 16u << 20, 3, 256, ~0ull, ~0ull) < 0)
 		fail_msg("%s", v->e.err.msg);
 	v->txbuf = fe_alloc(&v->e, VSOCK_HDR_SIZE + VSOCK_MAX_PAYLOAD);
 }
 
+/* Ends the helper; its counters stay readable until vs_counters(). */
 static void vs_stop(struct vs *v)
 {
 	fe_env_close(&v->e);
 	int st = fe_wait(v->pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* Every counter of the vsock group after vs_stop (nothing moves any more); a want of UINT64_MAX
+ * is not checked. */
+static void vs_counters(struct vs *v, const uint64_t want[DS_VSOCK__N])
+{
+	const struct devstats_kind *k = devstats_kind(DEVKIND_VSOCK);
+
+	for (unsigned i = 0; i < DS_VSOCK__N; i++) {
+		uint64_t got = fe_stats_get(&v->st, i);
+
+		if (want[i] != UINT64_MAX && got != want[i])
+			fail_msg("vsock counter %s: %llu, expected %llu", k->names[i], (unsigned long long)got,
+				 (unsigned long long)want[i]);
+	}
+	fe_stats_close(&v->st);
 }
 
 static void put_hdr(uint8_t *p, uint32_t src_port, uint32_t dst_port, uint16_t op, uint32_t len,
@@ -249,7 +271,24 @@ static void test_guest_to_host(void **state)
 	assert_int_equal(guest_recv(&v, &pk, 500), 1);
 	assert_int_equal(pk.op, VSOCK_OP_RST);
 	assert_int_equal(pk.dst_port, 1235);
+	/* A stream the guest closes both ways: ended with our RST, which kills nothing. */
+	guest_send(&v, 1236, 5000, VSOCK_OP_REQUEST, NULL, 0, 0, 0);
+	assert_int_equal(guest_recv(&v, &pk, 500), 1);
+	assert_int_equal(pk.op, VSOCK_OP_RESPONSE);
+	guest_send(&v, 1236, 5000, VSOCK_OP_SHUTDOWN, NULL, 0, VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND, 0);
+	assert_int_equal(guest_recv(&v, &pk, 500), 1);
+	assert_int_equal(pk.op, VSOCK_OP_RST);
+	assert_int_equal(pk.dst_port, 1236);
 	vs_stop(&v);
+	/* tx: REQUEST, RW "hello", RST, REQUEST, REQUEST, SHUTDOWN; rx: RESPONSE, RW "world",
+	 * SHUTDOWN, RST, RESPONSE, RST. Two streams made and gone, none killed; one rx kick (the
+	 * buffers), one tx kick per packet. */
+	const uint64_t want[DS_VSOCK__N] = {
+		[DS_VSOCK_RX_BYTES] = 5, [DS_VSOCK_TX_BYTES] = 5, [DS_VSOCK_RX_PACKETS] = 6,
+		[DS_VSOCK_TX_PACKETS] = 6, [DS_VSOCK_CONNS_ADDED] = 2, [DS_VSOCK_CONNS_KILLED] = 0,
+		[DS_VSOCK_CONNS_REMOVED] = 2, [DS_VSOCK_RX_QUEUE_EVENTS] = 1, [DS_VSOCK_TX_QUEUE_EVENTS] = 6,
+	};
+	vs_counters(&v, want);
 	close(lfd);
 	unlink(path);
 }
@@ -311,6 +350,14 @@ static void test_host_to_guest(void **state)
 	assert_int_equal(read(fd, &c, 1), 0);
 	close(fd);
 	vs_stop(&v);
+	/* rx: REQUEST, RW "early", RW "more", SHUTDOWN, REQUEST (53); tx: RESPONSE, RW "reply", RST,
+	 * RST (53). Only the stream the guest accepted was a connection. */
+	const uint64_t want[DS_VSOCK__N] = {
+		[DS_VSOCK_RX_BYTES] = 9, [DS_VSOCK_TX_BYTES] = 5, [DS_VSOCK_RX_PACKETS] = 5,
+		[DS_VSOCK_TX_PACKETS] = 4, [DS_VSOCK_CONNS_ADDED] = 1, [DS_VSOCK_CONNS_KILLED] = 0,
+		[DS_VSOCK_CONNS_REMOVED] = 1, [DS_VSOCK_RX_QUEUE_EVENTS] = 1, [DS_VSOCK_TX_QUEUE_EVENTS] = 4,
+	};
+	vs_counters(&v, want);
 }
 
 /* A guest that sends more than the credit it was given, or claims to have consumed bytes never
@@ -366,6 +413,16 @@ static void test_credit(void **state)
 	assert_int_equal(pk.buf_alloc, buf_alloc);
 	close(cfd);
 	vs_stop(&v);
+	/* Three streams; the helper killed two (too much data, a lying fwd_cnt), whose slots were
+	 * freed once their RST went out; the third was still open. Every RW the guest sent counts,
+	 * the refused one too. */
+	const uint64_t want[DS_VSOCK__N] = {
+		[DS_VSOCK_RX_BYTES] = 0, [DS_VSOCK_TX_BYTES] = sent, [DS_VSOCK_RX_PACKETS] = UINT64_MAX,
+		[DS_VSOCK_TX_PACKETS] = (uint64_t)n + 5, [DS_VSOCK_CONNS_ADDED] = 3, [DS_VSOCK_CONNS_KILLED] = 2,
+		[DS_VSOCK_CONNS_REMOVED] = 2, [DS_VSOCK_RX_QUEUE_EVENTS] = 1,
+		[DS_VSOCK_TX_QUEUE_EVENTS] = (uint64_t)n + 5,
+	};
+	vs_counters(&v, want);
 	close(lfd);
 	unlink(path);
 }
@@ -395,6 +452,13 @@ static void test_flood(void **state)
 	assert_int_equal(resp, 64);
 	assert_int_equal(rst, 64);
 	vs_stop(&v);
+	/* 64 streams made (the cap), none gone; the answers owed beyond the cap are bounded. */
+	const uint64_t want[DS_VSOCK__N] = {
+		[DS_VSOCK_RX_BYTES] = 0, [DS_VSOCK_TX_BYTES] = 0, [DS_VSOCK_RX_PACKETS] = 128,
+		[DS_VSOCK_TX_PACKETS] = 300, [DS_VSOCK_CONNS_ADDED] = 64, [DS_VSOCK_CONNS_KILLED] = 0,
+		[DS_VSOCK_CONNS_REMOVED] = 0, [DS_VSOCK_RX_QUEUE_EVENTS] = 1, [DS_VSOCK_TX_QUEUE_EVENTS] = 300,
+	};
+	vs_counters(&v, want);
 	close(lfd);
 	unlink(path);
 }
