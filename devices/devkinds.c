@@ -21,14 +21,14 @@ const struct devkind devkinds[DEVKIND__COUNT] = {
 		},
 		.inherited_fds = "vhost-user socket (`--fd`); the image (`--image-fd`), opened once by the runner: "
 				 "the file the launch policy judged; the swap channel (`--swap-fd`), over which a new image "
-				 "arrives as an fd (`PATCH /drives/{id}`)",
+				 "arrives as an fd (`PATCH /drives/{id}`); the counter page (`--stats-fd`), mapped before jailing and closed",
 	},
 	[DEVKIND_RNG] = {
 		.name = "rng", .binary = "carapace-rng", .virtio_id = 4, .config_size = 0, .queues = 1, .queue_size = 256,
 		.seccomp = &jail_policy_rng, .selinux_type = "carapace_rng_t",
 		.selinux_exec_type = "carapace_rng_exec_t", .policy_class = "devices.rng",
 		.new_netns = true, .runner_starts = true,
-		.inherited_fds = "vhost-user socket (`--fd`)",
+		.inherited_fds = "vhost-user socket (`--fd`); the counter page (`--stats-fd`), mapped before jailing and closed",
 	},
 	[DEVKIND_CONSOLE] = {
 		.name = "console", .binary = "carapace-console", .virtio_id = 3, .config_size = 12, .queues = 2, .queue_size = 256,
@@ -52,7 +52,7 @@ const struct devkind devkinds[DEVKIND__COUNT] = {
 			{ DEVOPT_MAC, "mac", "--mac", DEVOPT_VALUE, false, 17, 17, NULL },
 		},
 		.inherited_fds = "vhost-user socket (`--fd`); the helper opens the TAP (`--tap NAME`) itself before "
-				 "jailing (`--tap-fd N` when started by hand)",
+				 "jailing (`--tap-fd N` when started by hand); the counter page (`--stats-fd`), mapped before jailing and closed",
 	},
 	[DEVKIND_VSOCK] = {
 		.name = "vsock", .binary = "carapace-vsock", .virtio_id = 19, .config_size = 8, .queues = 3, .queue_size = 256,
@@ -69,7 +69,7 @@ const struct devkind devkinds[DEVKIND__COUNT] = {
 			  .min_len = 2, .max_len = 107, .hint = " (the hybrid-vsock socket the host connects to)" },
 		},
 		.inherited_fds = "vhost-user socket (`--fd`); the listening socket on `uds_path`, an `O_PATH` fd of its "
-				 "directory and the epoll set are made by the helper before jailing",
+				 "directory and the epoll set are made by the helper before jailing; the counter page (`--stats-fd`), mapped before jailing and closed",
 	},
 };
 

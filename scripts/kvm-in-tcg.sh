@@ -19,13 +19,13 @@
 # `apt-get download` into .cache/l1/ and unpacked there, never installed.
 #
 # Environment: L1_MEM (MiB, default 6144), L1_SMP (default 1), L1_TCG (QEMU's TCG threading, multi
-# or single; default multi), L1_TIMEOUT (seconds, default 7200). One CPU by default: with two,
-# the VM's kernel locked up (soft lockups on both CPUs) in 2 of 8 runs of the test command's KVM
-# stage, each time as a nested guest with two vCPUs started; with one it has not (docs/TESTING.md).
-# A nested guest still gets its vCPUs (threads on that one CPU).
+# or single; default multi), L1_TIMEOUT (seconds, default 7200), L1_SILENCE (seconds without a
+# line from the VM after which it counts as hung and is stopped, default 300; 0: never). One CPU by default: with two,
+# the VM locked up in 2 of 8 runs of the test command's KVM stage, with one in 1 of 11
+# (docs/TESTING.md). A nested guest still gets its vCPUs (threads on that one CPU).
 # Exit status: meson test's (or the --exec script's); 125 when this machine cannot do it (no QEMU,
 # a download failed, kvm_amd did not load in the VM: nothing was tested); 124 when the VM never
-# reported a status (it hung past L1_TIMEOUT or crashed): a failure.
+# reported a status (it hung: silent for L1_SILENCE or past L1_TIMEOUT, or crashed).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -134,12 +134,34 @@ rm -f "$build/meson-logs/kvm-in-tcg.rc"
 } >"$build/meson-logs/kvm-in-tcg.run"
 (cd "$ir" && find . | "$bb" cpio -o -H newc 2>/dev/null) | gzip -1 >"$cache/initramfs.gz"
 
+# The VM's console, a line at a time (meson's progress line, redrawn with \r several times a
+# second while a test runs, becomes lines): a VM that prints nothing for L1_SILENCE seconds has
+# hung (its emulator or its kernel stopped; seen on 2026-12-06, docs/TESTING.md) and is stopped
+# then, rather than at L1_TIMEOUT. L1_SILENCE=0: no such watch (an --exec script may be quiet).
+silence=${L1_SILENCE:-300}
 timeout "${L1_TIMEOUT:-7200}" qemu-system-x86_64 -accel "tcg,thread=${L1_TCG:-multi}" -cpu max \
 	-smp "${L1_SMP:-1}" -m "${L1_MEM:-6144}" -nographic -no-reboot -monitor none \
 	-kernel "$kernel" -initrd "$cache/initramfs.gz" -append "console=ttyS0 quiet panic=-1" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	"${src_share[@]}" \
-	-virtfs "local,path=$build,mount_tag=build,security_model=none,multidevs=remap" </dev/null || true
+	-virtfs "local,path=$build,mount_tag=build,security_model=none,multidevs=remap" \
+	-pidfile "$ir/qemu.pid" </dev/null 2>&1 | stdbuf -oL tr '\r' '\n' | {
+	while :; do
+		if [ "$silence" = 0 ]; then
+			IFS= read -r line && st=0 || st=$?
+		else
+			IFS= read -r -t "$silence" line && st=0 || st=$?
+		fi
+		if [ "$st" -gt 128 ]; then
+			echo "kvm-in-tcg: the VM printed nothing for $silence s: it hung; stopping it" >&2
+			kill "$(cat "$ir/qemu.pid" 2>/dev/null)" 2>/dev/null || true
+			cat >/dev/null
+			break
+		fi
+		[ "$st" = 0 ] || { [ -n "$line" ] && printf '%s\n' "$line"; break; } # the end of the output
+		printf '%s\n' "$line"
+	done
+} || true
 rc=$(cat "$build/meson-logs/kvm-in-tcg.rc" 2>/dev/null || echo 124)
 echo "kvm-in-tcg: the command in the VM exited with status $rc"
 exit "$rc"

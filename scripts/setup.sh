@@ -125,8 +125,16 @@ run_tests() {
 		local l1rc again
 		mv build/meson-logs/testlog.json build/meson-logs/testlog-host.json
 		rm -f build/meson-logs/testlog-kvm-in-tcg.json
-		l1rc=$(kvm_in_tcg linux-boot-pvh linux-boot-bzimage linux-boot-helper-killed linux-boot-direct-acpi \
+		local stage=(linux-boot-pvh linux-boot-bzimage linux-boot-helper-killed linux-boot-direct-acpi
 			linux-boot-smp runner-direct-layout-boot runner-kvm demo)
+		l1rc=$(kvm_in_tcg "${stage[@]}")
+		# The TCG VM itself hung (silent for L1_SILENCE: its emulator or kernel stopped, about one
+		# run in ten on 2026-12-06, docs/TESTING.md): once more, in a new VM.
+		if [ "$l1rc" = 124 ]; then
+			log "KVM inside a TCG VM: the VM hung; the stage once more in a new one"
+			rm -f build/meson-logs/testlog.json
+			l1rc=$(kvm_in_tcg "${stage[@]}")
+		fi
 		mv build/meson-logs/testlog.json build/meson-logs/testlog-kvm-in-tcg.json 2>/dev/null || true
 		# The emulator under that KVM is not perfect (a guest kernel has triple-faulted there once
 		# in some 25 boots): a test that failed runs once more, both runs are printed, and only
@@ -155,10 +163,10 @@ with open(sys.argv[1], "w") as f:
 		case $l1rc in
 		0) dirs+=(build/meson-logs/testlog-kvm-in-tcg.json) ;;
 		125) echo "setup.sh: NOT RUN: this machine cannot host the TCG VM with KVM (see above); the KVM tests were skipped" ;;
-		124) # The VM itself stopped answering (soft lockups of its own CPUs under the emulator,
-		     # seen once on an overloaded machine): it says nothing about carapace, and nothing is
-		     # counted. Printed so that nobody reads it as a pass.
-		     echo "setup.sh: INCONCLUSIVE: the TCG VM hung (no status within L1_TIMEOUT); its KVM tests are not counted" ;;
+		124) # The VM itself stopped answering twice (its emulator or its kernel hung): it says
+		     # nothing about carapace, and nothing is counted. Printed so that nobody reads it as
+		     # a pass.
+		     echo "setup.sh: INCONCLUSIVE: the TCG VM hung twice (no status); its KVM tests are not counted" ;;
 		*) dirs+=(build/meson-logs/testlog-kvm-in-tcg.json); rc=1 ;;
 		esac
 	fi
