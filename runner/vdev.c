@@ -399,7 +399,7 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	const char *args[16];
 	char path[4096], image_fd[16], swap_arg[16] = "", stats_arg[16];
 	struct cp_err rerr = { 0 };
-	int r, r2, rr, pass[3], npass = 0, sw[2] = { -1, -1 }, bk[2], stats_fd = -1;
+	int r, rr, pass[3], npass = 0, sw[2] = { -1, -1 }, bk[2], stats_fd = -1;
 
 	/* A kind outside the table (or one the runner does not start) is refused before anything
 	 * runs; the helper's arguments are the row's (devices/devkinds.c). */
@@ -413,7 +413,7 @@ static int spawn_helper(struct vdev *d, int *sock_out, struct cp_err *err)
 	}
 	/* The counter page the metrics lines read (devices/devstats.h), for a kind that counts. */
 	if (devstats_kind(d->spec.kind)) {
-		if ((r2 = devstats_create(&stats_fd, &d->stats, err)) < 0)
+		if (devstats_create(&stats_fd, &d->stats, err) < 0)
 			return cp_err_prefix(err, "%s: ", d->name);
 		snprintf(stats_arg, sizeof(stats_arg), "%d", stats_fd);
 		args[r++] = "--stats-fd";

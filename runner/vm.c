@@ -601,11 +601,19 @@ int vm_adopt_cc(struct cc_vm *cvm, const struct vm_config *cfg, struct vm **out,
 
 static void kick_handler(int sig) { (void)sig; }
 
+#ifdef CARAPACE_TEST_HOOKS
+/* Test builds only: the VM was started with --test-hook hook. */
+static bool test_hook_is(const struct vm *vm, const char *hook)
+{
+	return vm->cfg.test_hook && !strcmp(vm->cfg.test_hook, hook);
+}
+#endif
+
 /* Test builds only: prove that a thread's filter kills the process on a call outside its list. */
 static void test_hook_forbidden(struct vm *vm, const char *hook)
 {
 #ifdef CARAPACE_TEST_HOOKS
-	if (vm->cfg.test_hook && !strcmp(vm->cfg.test_hook, hook)) {
+	if (test_hook_is(vm, hook)) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0); /* in no allowlist */
 		vm_end(vm, CP_EXIT_FAILURE, "test hook %s: socket() was allowed (fd %d): the filter is not in force",
 		       hook, fd);
@@ -939,8 +947,7 @@ static void vm_send_metrics(struct vm *vm, bool final)
 	len = api_vm_metrics_encode(&m, rec);
 #ifdef CARAPACE_TEST_HOOKS
 	/* A VM process the guest took over: the controller must cut it off. */
-	if (!final && vm->cfg.test_hook && (!strcmp(vm->cfg.test_hook, "vm-bad-metrics-record") ||
-					    !strcmp(vm->cfg.test_hook, "vm-bad-metrics-record-and-stay")))
+	if (!final && (test_hook_is(vm, "vm-bad-metrics-record") || test_hook_is(vm, "vm-bad-metrics-record-and-stay")))
 		rec[1] = API_VM_METRICS_VERSION + 1;
 #endif
 	/* One packet (SOCK_SEQPACKET). MSG_NOSIGNAL: the last record may find the controller gone
@@ -983,7 +990,7 @@ static bool vm_control(struct vm *vm)
 #ifdef CARAPACE_TEST_HOOKS
 		/* A VM process the guest took over ignores its controller's end (and keeps running):
 		 * the controller must not wait for it for ever. */
-		if (vm->cfg.test_hook && !strcmp(vm->cfg.test_hook, "vm-bad-metrics-record-and-stay"))
+		if (test_hook_is(vm, "vm-bad-metrics-record-and-stay"))
 			return false;
 #endif
 		vm_end(vm, CP_EXIT_FAILURE, "the management API's controller went away");

@@ -181,6 +181,13 @@ static void conn_established(struct vsock_conn *c)
 	devstats_add(DS_VSOCK_CONNS_ADDED, 1);
 }
 
+/* The helper ends c for a fault: killed, if it was ever established. */
+static void conn_count_killed(const struct vsock_conn *c)
+{
+	if (c->established)
+		devstats_add(DS_VSOCK_CONNS_KILLED, 1);
+}
+
 static void conn_free(struct vsock_dev *d, struct vsock_conn *c)
 {
 	conn_close_fd(d, c);
@@ -208,8 +215,7 @@ static void conn_end(struct vsock_dev *d, struct vsock_conn *c)
 static void conn_reset(struct vsock_dev *d, struct vsock_conn *c, const char *why)
 {
 	cp_debug("vsock: stream guest port %u / host port %u reset: %s", c->guest_port, c->host_port, why);
-	if (c->established)
-		devstats_add(DS_VSOCK_CONNS_KILLED, 1);
+	conn_count_killed(c);
 	conn_end(d, c);
 }
 
@@ -343,8 +349,7 @@ static bool rx_data(struct vu_backend *be, struct vsock_dev *d, struct vsock_con
 	} else {
 		hdr_to_guest(d, c, &h, VSOCK_OP_RST, c->guest_port, c->host_port);
 		rx_finish(be, ch, &h);
-		if (c->established)
-			devstats_add(DS_VSOCK_CONNS_KILLED, 1);
+		conn_count_killed(c);
 		conn_close_fd(d, c);
 		c->state = CS_CLOSING; /* the RST just went out */
 		conn_free(d, c);

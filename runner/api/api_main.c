@@ -160,6 +160,21 @@ static void ctl_cut_off(struct srv *s, const char *why)
 		why);
 }
 
+/* CLOCK_MONOTONIC now plus ms (ms <= 0: now): a deadline for ms_left. */
+static struct timespec deadline_in(int ms)
+{
+	struct timespec end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	if (ms > 0) {
+		end.tv_sec += ms / 1000;
+		end.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (end.tv_nsec >= 1000000000L)
+			end.tv_sec++, end.tv_nsec -= 1000000000L;
+	}
+	return end;
+}
+
 static int ms_left(const struct timespec *end)
 {
 	struct timespec now;
@@ -179,15 +194,8 @@ static int ms_left(const struct timespec *end)
  * s->vm_metrics), CTL_TIMEOUT, or CTL_GONE (closed or cut off). */
 static enum ctl_got ctl_recv(struct srv *s, char *reply, size_t cap, size_t *len, int timeout_ms, bool want_metrics)
 {
-	struct timespec end;
+	const struct timespec end = deadline_in(timeout_ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	if (timeout_ms > 0) {
-		end.tv_sec += timeout_ms / 1000;
-		end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (end.tv_nsec >= 1000000000L)
-			end.tv_sec++, end.tv_nsec -= 1000000000L;
-	}
 	for (;;) {
 		uint8_t buf[API_VM_METRICS_MAX + 1];
 		struct api_vm_metrics m;
@@ -964,16 +972,9 @@ static int start_api(struct srv *s, struct cp_err *err)
  * (its stderr forwarded meanwhile), then killed. Returns waitpid's result. */
 static pid_t wait_vm_process(struct srv *s, int *ws)
 {
-	struct timespec end;
+	const struct timespec end = deadline_in(API_VM_END_GRACE_MS);
 	pid_t r;
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += API_VM_END_GRACE_MS / 1000;
-	end.tv_nsec += (long)(API_VM_END_GRACE_MS % 1000) * 1000000;
-	if (end.tv_nsec >= 1000000000) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000;
-	}
 	while ((r = waitpid(s->child, ws, WNOHANG)) == 0) {
 		int left = ms_left(&end);
 		struct pollfd p = { .fd = s->err_fd, .events = POLLIN };
