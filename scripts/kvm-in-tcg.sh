@@ -21,7 +21,7 @@
 # Environment: L1_MEM (MiB, default 6144), L1_SMP (default 1), L1_TCG (QEMU's TCG threading, multi
 # or single; default multi), L1_TIMEOUT (seconds, default 7200), L1_SILENCE (seconds without a
 # line from the VM after which it counts as hung and is stopped, default 300; 0: never). One CPU by default: with two,
-# the VM locked up in 2 of 8 runs of the test command's KVM stage, with one in 2 of 14
+# the VM locked up in 2 of 8 runs of the test command's KVM stage, with one in 2 of 13
 # (docs/TESTING.md). A nested guest still gets its vCPUs (threads on that one CPU).
 # Exit status: meson test's (or the --exec script's); 125 when this machine cannot do it (no QEMU,
 # a download failed, kvm_amd did not load in the VM: nothing was tested); 124 when the VM never
